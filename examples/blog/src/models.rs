@@ -1,0 +1,49 @@
+//! The blog's models.
+
+use ferrobridge::prelude::*;
+
+/// A person who writes posts.
+#[derive(Model, Clone, Debug, PartialEq)]
+#[model(app = "blog", ordering = "name")]
+pub struct Author {
+    #[field(primary_key)]
+    pub id: i64,
+    /// The name shown under each post.
+    #[field(max_length = 100, min_length = 1)]
+    pub name: String,
+    /// Where readers can write to the author.
+    #[field(max_length = 254, unique)]
+    pub email: Option<String>,
+}
+
+/// A blog post.
+#[derive(Model, Clone, Debug, PartialEq)]
+#[model(app = "blog", ordering = "-created_at")]
+pub struct Post {
+    #[field(primary_key)]
+    pub id: i64,
+    /// The headline.
+    #[field(max_length = 200, min_length = 1)]
+    pub title: String,
+    /// The post itself.
+    #[field(text)]
+    pub body: String,
+    /// Who wrote it.
+    #[field(references = Author, on_delete = "cascade")]
+    pub author_id: i64,
+    /// Shown to readers once true.
+    #[field(default = false)]
+    pub published: bool,
+    /// How many readers liked it.
+    #[field(default = 0, min_value = 0)]
+    pub likes: i32,
+    /// An optional rating out of five.
+    #[field(min_value = 0.0, max_value = 5.0)]
+    pub rating: Option<f64>,
+    /// When the post was created.
+    #[field(auto_now_add)]
+    pub created_at: DateTimeUtc,
+    /// When the post was last changed.
+    #[field(auto_now)]
+    pub updated_at: DateTimeUtc,
+}

@@ -1,0 +1,179 @@
+//! The internal model of a `#[derive(Model)]` struct: what the generators read.
+//!
+//! Every node keeps the tokens it came from, so later checks and generated
+//! code can point errors at the user's own source.
+
+use proc_macro2::Span;
+use syn::{Ident, LitInt, LitStr, Path, Type, Visibility};
+
+/// A `#[derive(Model)]` struct after its attributes were read.
+pub struct ModelDef {
+    /// The struct's name, e.g. `Post`.
+    pub ident: Ident,
+    /// The struct's visibility, reused for every generated item.
+    pub vis: Visibility,
+    /// The struct's doc comment, one string per line.
+    pub docs: Vec<String>,
+    /// Django app label, `#[model(app = "blog")]`.
+    pub app: String,
+    /// Model name in lower case, as Django names it (`post`).
+    pub model_name: String,
+    /// The SQL table, `{app}_{model_name}` unless `#[model(table = "...")]`.
+    pub table: String,
+    /// URL segment under `/api/`, the English plural of the model name unless given.
+    pub plural: String,
+    /// Default ordering of lists, `#[model(ordering = "-created_at")]`.
+    pub ordering: Vec<OrderingTerm>,
+    /// Where `ordering` was written, for errors about it.
+    pub ordering_span: Option<Span>,
+    /// The fields, in declaration order.
+    pub fields: Vec<FieldDef>,
+}
+
+/// One term of a default ordering: a field name, descending when prefixed by `-`.
+pub struct OrderingTerm {
+    /// The field the term sorts by.
+    pub field: String,
+    /// `true` for `-field`.
+    pub descending: bool,
+}
+
+/// A field of the struct with its `#[field(...)]` options.
+pub struct FieldDef {
+    /// The field's name.
+    pub ident: Ident,
+    /// The type exactly as written, for conversions and error spans.
+    pub ty: Type,
+    /// The doc comment, joined into one paragraph (help text).
+    pub docs: Option<String>,
+    /// The scalar type stored, or `None` when the type is not supported.
+    pub kind: Option<ScalarKind>,
+    /// `Option<T>`: the column is nullable and the value optional.
+    pub nullable: bool,
+    /// Options from `#[field(...)]`.
+    pub options: FieldOptions,
+}
+
+/// Scalar types a field may have (inside an optional `Option`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ScalarKind {
+    /// `i16`
+    I16,
+    /// `i32`
+    I32,
+    /// `i64`
+    I64,
+    /// `f32`
+    F32,
+    /// `f64`
+    F64,
+    /// `bool`
+    Bool,
+    /// `String`
+    String,
+    /// `chrono::DateTime<Utc>` (or SeaORM's `DateTimeUtc` alias)
+    DateTimeUtc,
+}
+
+impl ScalarKind {
+    /// Every supported type, as the error for an unsupported one lists them.
+    pub const SUPPORTED: &'static str = "i16, i32, i64, f32, f64, bool, String, DateTime<Utc> (DateTimeUtc), or Option<T> of one of these";
+
+    /// Integers can be auto-increment primary keys and foreign keys.
+    pub fn is_integer(self) -> bool {
+        matches!(self, ScalarKind::I16 | ScalarKind::I32 | ScalarKind::I64)
+    }
+
+    /// Numbers accept `min_value` / `max_value`.
+    pub fn is_number(self) -> bool {
+        self.is_integer() || matches!(self, ScalarKind::F32 | ScalarKind::F64)
+    }
+
+    /// The name of the runtime's `FieldKind` variant describing this scalar.
+    pub fn runtime_variant(self) -> &'static str {
+        match self {
+            ScalarKind::I16 | ScalarKind::I32 | ScalarKind::I64 => "Integer",
+            ScalarKind::F32 | ScalarKind::F64 => "Float",
+            ScalarKind::Bool => "Boolean",
+            ScalarKind::String => "String",
+            ScalarKind::DateTimeUtc => "DateTime",
+        }
+    }
+}
+
+/// `#[field(...)]` options; each keeps the span of its key for errors.
+#[derive(Default)]
+pub struct FieldOptions {
+    /// `primary_key`
+    pub primary_key: Option<Span>,
+    /// `unique`
+    pub unique: Option<Span>,
+    /// `index`
+    pub index: Option<Span>,
+    /// `text`: a long string stored as TEXT.
+    pub text: Option<Span>,
+    /// `max_length = N`
+    pub max_length: Option<(Span, LitInt)>,
+    /// `min_length = N`
+    pub min_length: Option<(Span, LitInt)>,
+    /// `min_value = N`
+    pub min_value: Option<(Span, syn::Lit)>,
+    /// `max_value = N`
+    pub max_value: Option<(Span, syn::Lit)>,
+    /// `default = literal`
+    pub default: Option<(Span, syn::Lit)>,
+    /// `references = Model`
+    pub references: Option<(Span, Path)>,
+    /// `on_delete = "cascade" | "set_null" | "restrict"`
+    pub on_delete: Option<(Span, OnDelete, LitStr)>,
+    /// `read_only`: set by the server, never accepted in a request body.
+    pub read_only: Option<Span>,
+    /// `write_only`: accepted in requests, never shown in responses.
+    pub write_only: Option<Span>,
+    /// `auto_now`: set to the current time on every save.
+    pub auto_now: Option<Span>,
+    /// `auto_now_add`: set to the current time when the row is created.
+    pub auto_now_add: Option<Span>,
+}
+
+/// What the database does to referencing rows when the referenced row goes.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum OnDelete {
+    /// Delete the referencing rows too.
+    Cascade,
+    /// Set the foreign key to NULL (the field must be `Option`).
+    SetNull,
+    /// Refuse to delete while rows reference it.
+    Restrict,
+}
+
+impl FieldDef {
+    /// The field is filled in by the server: never part of a request body.
+    pub fn is_server_set(&self) -> bool {
+        let o = &self.options;
+        o.read_only.is_some()
+            || o.auto_now.is_some()
+            || o.auto_now_add.is_some()
+            || (o.primary_key.is_some() && self.is_auto_increment())
+    }
+
+    /// An integer primary key is generated by the database.
+    pub fn is_auto_increment(&self) -> bool {
+        self.options.primary_key.is_some() && self.kind.is_some_and(ScalarKind::is_integer)
+    }
+
+    /// The field may be left out of a create request.
+    pub fn is_optional_on_create(&self) -> bool {
+        self.nullable || self.options.default.is_some()
+    }
+}
+
+impl ModelDef {
+    /// The primary key field; `check` guarantees there is exactly one.
+    pub fn primary_key(&self) -> &FieldDef {
+        self.fields
+            .iter()
+            .find(|f| f.options.primary_key.is_some())
+            .expect("checked: exactly one primary key")
+    }
+}

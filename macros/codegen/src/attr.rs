@@ -1,0 +1,387 @@
+//! Reads `#[model(...)]` and `#[field(...)]` into the internal model.
+//!
+//! Unknown keys, duplicates and malformed values are recorded in the
+//! [`Ctxt`] with a hint, and parsing carries on so every mistake shows at once.
+
+use heck::ToSnakeCase;
+use proc_macro2::Span;
+use syn::meta::ParseNestedMeta;
+use syn::spanned::Spanned;
+use syn::{Attribute, Data, DeriveInput, Fields, GenericArgument, PathArguments, Type};
+
+use crate::ast::{FieldDef, FieldOptions, ModelDef, OnDelete, OrderingTerm, ScalarKind};
+use crate::ctxt::{Ctxt, suggest};
+
+/// Keys accepted inside `#[model(...)]`.
+pub const MODEL_KEYS: &[&str] = &["app", "table", "plural", "ordering"];
+
+/// Keys accepted inside `#[field(...)]`.
+pub const FIELD_KEYS: &[&str] = &[
+    "primary_key",
+    "unique",
+    "index",
+    "text",
+    "max_length",
+    "min_length",
+    "min_value",
+    "max_value",
+    "default",
+    "references",
+    "on_delete",
+    "read_only",
+    "write_only",
+    "auto_now",
+    "auto_now_add",
+];
+
+/// Builds the model of a derive input; `None` when its shape is unusable
+/// (not a struct with named fields), with the reason recorded in `cx`.
+pub fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<ModelDef> {
+    let fields = match &input.data {
+        Data::Struct(data) => match &data.fields {
+            Fields::Named(named) => &named.named,
+            _ => {
+                cx.error_spanned_by(
+                    &input.ident,
+                    "#[derive(Model)] needs a struct with named fields, e.g. `struct Post { id: i64 }`",
+                );
+                return None;
+            }
+        },
+        _ => {
+            cx.error_spanned_by(
+                &input.ident,
+                "#[derive(Model)] works on structs only; a Rust enum stored as a column is a field type",
+            );
+            return None;
+        }
+    };
+    if !input.generics.params.is_empty() {
+        cx.error_spanned_by(
+            &input.generics,
+            "#[derive(Model)] does not support generic parameters: a model maps to one table",
+        );
+    }
+
+    let model_name = input.ident.to_string().to_snake_case();
+    let mut app: Option<String> = None;
+    let mut table: Option<String> = None;
+    let mut plural: Option<String> = None;
+    let mut ordering = Vec::new();
+    let mut ordering_span = None;
+    let mut seen = Vec::<String>::new();
+
+    for attr in input.attrs.iter().filter(|a| a.path().is_ident("model")) {
+        let result = attr.parse_nested_meta(|meta| {
+            let key = key_name(&meta);
+            if MODEL_KEYS.contains(&key.as_str()) && seen.contains(&key) {
+                cx.error_spanned_by(&meta.path, format!("duplicate `{key}` in #[model(...)]"));
+            }
+            seen.push(key.clone());
+            match key.as_str() {
+                "app" => app = Some(parse_str(&meta)?.value()),
+                "table" => table = Some(parse_str(&meta)?.value()),
+                "plural" => plural = Some(parse_str(&meta)?.value()),
+                "ordering" => {
+                    let lit = parse_str(&meta)?;
+                    ordering_span = Some(lit.span());
+                    ordering = parse_ordering(cx, &lit);
+                }
+                _ => unknown_key(cx, &meta, "model", MODEL_KEYS)?,
+            }
+            Ok(())
+        });
+        if let Err(err) = result {
+            cx.syn_error(err);
+        }
+    }
+
+    let app = app.unwrap_or_else(|| {
+        cx.error_spanned_by(
+            &input.ident,
+            format!(
+                "missing app label: add `#[model(app = \"blog\")]` above `struct {}`",
+                input.ident
+            ),
+        );
+        String::from("app")
+    });
+    let table = table.unwrap_or_else(|| format!("{app}_{model_name}"));
+    let plural = plural.unwrap_or_else(|| pluralize(&model_name));
+
+    let fields = fields.iter().map(|f| parse_field(cx, f)).collect();
+
+    Some(ModelDef {
+        ident: input.ident.clone(),
+        vis: input.vis.clone(),
+        docs: doc_lines(&input.attrs),
+        app,
+        model_name,
+        table,
+        plural,
+        ordering,
+        ordering_span,
+        fields,
+    })
+}
+
+fn parse_field(cx: &Ctxt, field: &syn::Field) -> FieldDef {
+    let ident = field.ident.clone().expect("named fields");
+    let (nullable, inner) = match option_inner(&field.ty) {
+        Some(inner) => (true, inner),
+        None => (false, &field.ty),
+    };
+    let kind = scalar_kind(inner);
+    if kind.is_none() {
+        cx.error_spanned_by(
+            inner,
+            format!(
+                "unsupported field type `{}`: a model field is one of {}",
+                quote::quote!(#inner).to_string().replace(' ', ""),
+                ScalarKind::SUPPORTED
+            ),
+        );
+    }
+    let mut options = FieldOptions::default();
+    let mut seen = Vec::<String>::new();
+    for attr in field.attrs.iter().filter(|a| a.path().is_ident("field")) {
+        let result = attr.parse_nested_meta(|meta| {
+            let key = key_name(&meta);
+            let span = meta.path.span();
+            if FIELD_KEYS.contains(&key.as_str()) && seen.contains(&key) {
+                cx.error_spanned_by(&meta.path, format!("duplicate `{key}` in #[field(...)]"));
+            }
+            seen.push(key.clone());
+            let o = &mut options;
+            match key.as_str() {
+                "primary_key" => o.primary_key = Some(span),
+                "unique" => o.unique = Some(span),
+                "index" => o.index = Some(span),
+                "text" => o.text = Some(span),
+                "read_only" => o.read_only = Some(span),
+                "write_only" => o.write_only = Some(span),
+                "auto_now" => o.auto_now = Some(span),
+                "auto_now_add" => o.auto_now_add = Some(span),
+                "max_length" => o.max_length = Some((span, meta.value()?.parse()?)),
+                "min_length" => o.min_length = Some((span, meta.value()?.parse()?)),
+                "min_value" => o.min_value = Some((span, parse_number(&meta)?)),
+                "max_value" => o.max_value = Some((span, parse_number(&meta)?)),
+                "default" => o.default = Some((span, meta.value()?.parse()?)),
+                "references" => o.references = Some((span, meta.value()?.parse()?)),
+                "on_delete" => {
+                    let lit = parse_str(&meta)?;
+                    let action = match lit.value().as_str() {
+                        "cascade" => Some(OnDelete::Cascade),
+                        "set_null" => Some(OnDelete::SetNull),
+                        "restrict" => Some(OnDelete::Restrict),
+                        _ => {
+                            cx.error_spanned_by(
+                                &lit,
+                                "unknown on_delete action: write \"cascade\", \"set_null\" or \"restrict\"",
+                            );
+                            None
+                        }
+                    };
+                    if let Some(action) = action {
+                        o.on_delete = Some((span, action, lit));
+                    }
+                }
+                _ => unknown_key(cx, &meta, "field", FIELD_KEYS)?,
+            }
+            Ok(())
+        });
+        if let Err(err) = result {
+            cx.syn_error(err);
+        }
+    }
+    FieldDef {
+        docs: {
+            let lines = doc_lines(&field.attrs);
+            (!lines.is_empty()).then(|| lines.join(" "))
+        },
+        ident,
+        ty: field.ty.clone(),
+        kind,
+        nullable,
+        options,
+    }
+}
+
+fn key_name(meta: &ParseNestedMeta) -> String {
+    let path = &meta.path;
+    path.get_ident()
+        .map(ToString::to_string)
+        .unwrap_or_else(|| quote::quote!(#path).to_string().replace(' ', ""))
+}
+
+/// Records an unknown key with a suggestion, then skips its value so the
+/// rest of the attribute is still read.
+fn unknown_key(cx: &Ctxt, meta: &ParseNestedMeta, attr: &str, known: &[&str]) -> syn::Result<()> {
+    let key = key_name(meta);
+    cx.error_spanned_by(
+        &meta.path,
+        format!(
+            "unknown #[{attr}(...)] attribute `{key}`: {}",
+            suggest(&key, known)
+        ),
+    );
+    if meta.input.peek(syn::Token![=]) {
+        let _: syn::Expr = meta.value()?.parse()?;
+    } else if meta.input.peek(syn::token::Paren) {
+        let _ = meta.parse_nested_meta(|inner| {
+            if inner.input.peek(syn::Token![=]) {
+                let _: syn::Expr = inner.value()?.parse()?;
+            }
+            Ok(())
+        });
+    }
+    Ok(())
+}
+
+fn parse_str(meta: &ParseNestedMeta) -> syn::Result<syn::LitStr> {
+    let key = key_name(meta);
+    let value = meta.value()?;
+    let lit: syn::Lit = value.parse()?;
+    match lit {
+        syn::Lit::Str(s) => Ok(s),
+        other => Err(syn::Error::new(
+            other.span(),
+            format!("`{key}` takes a string: write `{key} = \"...\"`"),
+        )),
+    }
+}
+
+fn parse_number(meta: &ParseNestedMeta) -> syn::Result<syn::Lit> {
+    let key = key_name(meta);
+    let value = meta.value()?;
+    // Accept a leading minus: `min_value = -5`.
+    let negative = value.peek(syn::Token![-]);
+    if negative {
+        let _: syn::Token![-] = value.parse()?;
+    }
+    let lit: syn::Lit = value.parse()?;
+    let text = match &lit {
+        syn::Lit::Int(i) => i.base10_digits().to_string(),
+        syn::Lit::Float(f) => f.base10_digits().to_string(),
+        other => {
+            return Err(syn::Error::new(
+                other.span(),
+                format!("`{key}` takes a number: write `{key} = 10`"),
+            ));
+        }
+    };
+    let text = if negative { format!("-{text}") } else { text };
+    Ok(match lit {
+        syn::Lit::Int(i) => syn::Lit::Int(syn::LitInt::new(&text, i.span())),
+        syn::Lit::Float(f) => syn::Lit::Float(syn::LitFloat::new(&text, f.span())),
+        _ => unreachable!("matched above"),
+    })
+}
+
+fn parse_ordering(cx: &Ctxt, lit: &syn::LitStr) -> Vec<OrderingTerm> {
+    let mut terms = Vec::new();
+    for part in lit.value().split(',') {
+        let part = part.trim();
+        let (descending, field) = match part.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, part),
+        };
+        if field.is_empty() {
+            cx.error_spanned_by(
+                lit,
+                "ordering is a comma-separated list of field names, each optionally prefixed by `-`, e.g. \"-created_at,title\"",
+            );
+            continue;
+        }
+        terms.push(OrderingTerm {
+            field: field.to_string(),
+            descending,
+        });
+    }
+    terms
+}
+
+/// `T` when `ty` is `Option<T>`.
+pub fn option_inner(ty: &Type) -> Option<&Type> {
+    let Type::Path(path) = ty else { return None };
+    let last = path.path.segments.last()?;
+    if last.ident != "Option" {
+        return None;
+    }
+    match &last.arguments {
+        PathArguments::AngleBracketed(args) if args.args.len() == 1 => match &args.args[0] {
+            GenericArgument::Type(inner) => Some(inner),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn scalar_kind(ty: &Type) -> Option<ScalarKind> {
+    let Type::Path(path) = ty else { return None };
+    if path.qself.is_some() {
+        return None;
+    }
+    let last = path.path.segments.last()?;
+    let plain = matches!(last.arguments, PathArguments::None);
+    Some(match last.ident.to_string().as_str() {
+        "i16" if plain => ScalarKind::I16,
+        "i32" if plain => ScalarKind::I32,
+        "i64" if plain => ScalarKind::I64,
+        "f32" if plain => ScalarKind::F32,
+        "f64" if plain => ScalarKind::F64,
+        "bool" if plain => ScalarKind::Bool,
+        "String" if plain => ScalarKind::String,
+        "DateTimeUtc" if plain => ScalarKind::DateTimeUtc,
+        "DateTime" => match &last.arguments {
+            PathArguments::AngleBracketed(args) if args.args.len() == 1 => match &args.args[0] {
+                GenericArgument::Type(Type::Path(tz))
+                    if tz.path.segments.last().is_some_and(|s| s.ident == "Utc") =>
+                {
+                    ScalarKind::DateTimeUtc
+                }
+                _ => return None,
+            },
+            _ => return None,
+        },
+        _ => return None,
+    })
+}
+
+/// The `///` lines of an item, trimmed of the single leading space rustdoc adds.
+pub fn doc_lines(attrs: &[Attribute]) -> Vec<String> {
+    attrs
+        .iter()
+        .filter(|a| a.path().is_ident("doc"))
+        .filter_map(|a| match &a.meta {
+            syn::Meta::NameValue(nv) => match &nv.value {
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(s),
+                    ..
+                }) => Some(s.value().trim().to_string()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .filter(|line| !line.is_empty())
+        .collect()
+}
+
+/// English plural of a snake_case model name, as Django's verbose_name_plural
+/// would spell it for regular nouns (`category` -> `categories`).
+pub fn pluralize(name: &str) -> String {
+    if let Some(stem) = name.strip_suffix('y')
+        && !stem.ends_with(['a', 'e', 'i', 'o', 'u'])
+    {
+        return format!("{stem}ies");
+    }
+    if name.ends_with('s') || name.ends_with('x') || name.ends_with("ch") || name.ends_with("sh") {
+        return format!("{name}es");
+    }
+    format!("{name}s")
+}
+
+/// A span for errors that concern the whole struct.
+pub fn struct_span(input: &DeriveInput) -> Span {
+    input.ident.span()
+}

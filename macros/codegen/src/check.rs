@@ -1,0 +1,225 @@
+//! Validates a parsed model once, recording every misuse at its token with
+//! what to write instead.
+
+use crate::ast::{FieldDef, ModelDef, OnDelete, ScalarKind};
+use crate::ctxt::Ctxt;
+
+/// Checks the model as a whole and each field's options against its type.
+pub fn check(cx: &Ctxt, model: &ModelDef) {
+    check_primary_key(cx, model);
+    check_ordering(cx, model);
+    for field in &model.fields {
+        check_field(cx, field);
+    }
+}
+
+fn check_primary_key(cx: &Ctxt, model: &ModelDef) {
+    let keys: Vec<&FieldDef> = model
+        .fields
+        .iter()
+        .filter(|f| f.options.primary_key.is_some())
+        .collect();
+    match keys.as_slice() {
+        [] => cx.error_spanned_by(
+            &model.ident,
+            format!(
+                "`{}` has no primary key: mark one field with #[field(primary_key)], e.g. `#[field(primary_key)] pub id: i64`",
+                model.ident
+            ),
+        ),
+        [_] => {}
+        [_, rest @ ..] => {
+            for extra in rest {
+                cx.syn_error(syn::Error::new(
+                    extra.options.primary_key.expect("filtered"),
+                    "a model has one primary key: remove this `primary_key` (use `unique` for another identifying field)",
+                ));
+            }
+        }
+    }
+    for key in keys {
+        if key.nullable {
+            cx.error_spanned_by(
+                &key.ty,
+                "a primary key cannot be `Option`: write the plain type, e.g. `pub id: i64`",
+            );
+        }
+        if let Some(kind) = key.kind
+            && !(kind.is_integer() || kind == ScalarKind::String)
+        {
+            cx.error_spanned_by(
+                &key.ty,
+                "a primary key is an integer (auto-increment) or a String",
+            );
+        }
+    }
+}
+
+fn check_ordering(cx: &Ctxt, model: &ModelDef) {
+    let Some(span) = model.ordering_span else {
+        return;
+    };
+    for term in &model.ordering {
+        if !model.fields.iter().any(|f| f.ident == term.field) {
+            let names: Vec<String> = model.fields.iter().map(|f| f.ident.to_string()).collect();
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            cx.syn_error(syn::Error::new(
+                span,
+                format!(
+                    "ordering names `{}`, which is not a field of `{}`: {}",
+                    term.field,
+                    model.ident,
+                    crate::ctxt::suggest(&term.field, &names)
+                ),
+            ));
+        }
+    }
+}
+
+fn check_field(cx: &Ctxt, field: &FieldDef) {
+    let Some(kind) = field.kind else {
+        return; // already reported as an unsupported type
+    };
+    let o = &field.options;
+    let name = &field.ident;
+    let err = |span, msg: String| cx.syn_error(syn::Error::new(span, msg));
+
+    for (key, span) in [("max_length", &o.max_length), ("min_length", &o.min_length)] {
+        if let Some((span, _)) = span
+            && kind != ScalarKind::String
+        {
+            let instead = if kind.is_number() {
+                format!(
+                    "; to bound a number write `{}`",
+                    key.replace("length", "value")
+                )
+            } else {
+                String::new()
+            };
+            err(
+                *span,
+                format!("`{key}` applies to String fields, but `{name}` is not a String{instead}"),
+            );
+        }
+    }
+    for (key, value) in [("min_value", &o.min_value), ("max_value", &o.max_value)] {
+        if let Some((span, lit)) = value {
+            if !kind.is_number() {
+                let instead = if kind == ScalarKind::String {
+                    format!(
+                        "; to bound a string's length write `{}`",
+                        key.replace("value", "length")
+                    )
+                } else {
+                    String::new()
+                };
+                err(
+                    *span,
+                    format!(
+                        "`{key}` applies to number fields, but `{name}` is not a number{instead}"
+                    ),
+                );
+            } else if kind.is_integer() && matches!(lit, syn::Lit::Float(_)) {
+                err(
+                    lit.span(),
+                    format!("`{name}` is an integer: write a whole number"),
+                );
+            }
+        }
+    }
+    if let Some(span) = o.text
+        && kind != ScalarKind::String
+    {
+        err(
+            span,
+            format!("`text` applies to String fields, but `{name}` is not a String"),
+        );
+    }
+    if let (Some(_), Some((max_span, _))) = (o.text, &o.max_length) {
+        err(*max_span, "a `text` field has no length limit in the database; drop `text` to get a VARCHAR(max_length), or drop `max_length`".into());
+    }
+    for (key, span) in [("auto_now", o.auto_now), ("auto_now_add", o.auto_now_add)] {
+        if let Some(span) = span
+            && kind != ScalarKind::DateTimeUtc
+        {
+            err(
+                span,
+                format!("`{key}` applies to DateTime<Utc> fields, but `{name}` is not one"),
+            );
+        }
+    }
+    if let (Some(_), Some(span)) = (o.auto_now, o.auto_now_add) {
+        err(
+            span,
+            "use either `auto_now` (every save) or `auto_now_add` (creation only), not both".into(),
+        );
+    }
+    if let (Some(_), Some(span)) = (o.read_only, o.write_only) {
+        err(
+            span,
+            "a field cannot be both `read_only` and `write_only`".into(),
+        );
+    }
+    if let Some((span, _)) = &o.references
+        && !kind.is_integer()
+        && kind != ScalarKind::String
+    {
+        err(
+            *span,
+            format!(
+                "`references` needs the type of the referenced primary key, e.g. `pub {name}: i64`"
+            ),
+        );
+    }
+    if let Some((span, action, _)) = &o.on_delete {
+        if o.references.is_none() {
+            err(
+                *span,
+                "`on_delete` belongs to a foreign key: add `references = OtherModel`".into(),
+            );
+        } else if *action == OnDelete::SetNull && !field.nullable {
+            err(
+                *span,
+                format!(
+                    "on_delete = \"set_null\" needs a nullable field: write `pub {name}: Option<...>`"
+                ),
+            );
+        }
+    }
+    if let Some((_, lit)) = &o.default {
+        let fits = match lit {
+            syn::Lit::Bool(_) => kind == ScalarKind::Bool,
+            syn::Lit::Int(_) => kind.is_number(),
+            syn::Lit::Float(_) => matches!(kind, ScalarKind::F32 | ScalarKind::F64),
+            syn::Lit::Str(_) => kind == ScalarKind::String,
+            _ => false,
+        };
+        if !fits {
+            err(
+                lit.span(),
+                format!(
+                    "this default does not fit `{name}`'s type: write a literal of that type, e.g. `default = {}`",
+                    example_literal(kind)
+                ),
+            );
+        }
+    }
+    if let Some(span) = o.primary_key {
+        if o.default.is_some() {
+            err(span, "a primary key cannot have a `default`".into());
+        }
+        if o.references.is_some() {
+            err(span, "a primary key cannot also be a foreign key (`references`) in ferrobridge yet; add a separate field".into());
+        }
+    }
+}
+
+fn example_literal(kind: ScalarKind) -> &'static str {
+    match kind {
+        ScalarKind::Bool => "false",
+        ScalarKind::String => "\"draft\"",
+        ScalarKind::F32 | ScalarKind::F64 => "0.0",
+        ScalarKind::DateTimeUtc => "... (use `auto_now_add` for the current time)",
+        _ => "0",
+    }
+}

@@ -1,0 +1,57 @@
+//! One generator per artefact; each returns the tokens of its items.
+
+pub mod entity;
+pub mod model_impl;
+pub mod schemas;
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::ast::{FieldDef, ScalarKind};
+
+/// The canonical, absolute Rust type of a scalar, so generated modules need
+/// no `use` of the user's scope to name it.
+pub fn scalar_type(kind: ScalarKind) -> TokenStream {
+    match kind {
+        ScalarKind::I16 => quote!(i16),
+        ScalarKind::I32 => quote!(i32),
+        ScalarKind::I64 => quote!(i64),
+        ScalarKind::F32 => quote!(f32),
+        ScalarKind::F64 => quote!(f64),
+        ScalarKind::Bool => quote!(bool),
+        ScalarKind::String => quote!(::std::string::String),
+        ScalarKind::DateTimeUtc => quote!(
+            ::ferrobridge::__private::chrono::DateTime<::ferrobridge::__private::chrono::Utc>
+        ),
+    }
+}
+
+/// The field's full type (`Option` included) in canonical form.
+pub fn field_type(field: &FieldDef) -> TokenStream {
+    let inner = scalar_type(field.kind.expect("checked: supported type"));
+    if field.nullable {
+        quote!(::core::option::Option<#inner>)
+    } else {
+        inner
+    }
+}
+
+/// `#[doc = "..."]` attributes for each line.
+pub fn doc_attrs<S: AsRef<str>>(lines: &[S]) -> TokenStream {
+    let lines = lines.iter().map(|l| format!(" {}", l.as_ref()));
+    quote!(#(#[doc = #lines])*)
+}
+
+/// Rewrites a path written in the user's module so it resolves from a
+/// module nested one level below it.
+pub fn path_from_child(path: &syn::Path) -> TokenStream {
+    let first = path.segments.first().map(|s| s.ident.to_string());
+    if path.leading_colon.is_some() || first.as_deref() == Some("crate") {
+        quote!(#path)
+    } else if first.as_deref() == Some("self") {
+        let rest = path.segments.iter().skip(1);
+        quote!(super #(:: #rest)*)
+    } else {
+        quote!(super::#path)
+    }
+}

@@ -1,0 +1,200 @@
+//! `impl ferrobridge::Model`: the metadata the runtime reads (app label,
+//! names, fields, ordering) and the moves between request types and rows.
+
+use heck::ToUpperCamelCase;
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use super::schemas::{SchemaNames, default_value, patchable_fields, writable_fields};
+use crate::ast::{FieldDef, ModelDef};
+
+fn column_ident(field: &FieldDef) -> syn::Ident {
+    format_ident!("{}", field.ident.to_string().to_upper_camel_case())
+}
+
+fn field_meta(field: &FieldDef) -> TokenStream {
+    let name = field.ident.to_string();
+    let variant = format_ident!("{}", field.kind.expect("checked").runtime_variant());
+    let nullable = field.nullable;
+    let o = &field.options;
+    let primary_key = o.primary_key.is_some();
+    let unique = o.unique.is_some();
+    let read_only = field.is_server_set();
+    let write_only = o.write_only.is_some();
+    let text = o.text.is_some();
+    let opt_u64 = |v: &Option<(proc_macro2::Span, syn::LitInt)>| match v {
+        Some((_, lit)) => quote!(::core::option::Option::Some(#lit)),
+        None => quote!(::core::option::Option::None),
+    };
+    let max_length = opt_u64(&o.max_length);
+    let min_length = opt_u64(&o.min_length);
+    let help_text = match &field.docs {
+        Some(doc) => quote!(::core::option::Option::Some(#doc)),
+        None => quote!(::core::option::Option::None),
+    };
+    let references = match &o.references {
+        Some((_, path)) => {
+            quote!(::core::option::Option::Some(<#path as ::ferrobridge::Model>::meta))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    quote! {
+        ::ferrobridge::model::FieldMeta {
+            name: #name,
+            kind: ::ferrobridge::model::FieldKind::#variant,
+            nullable: #nullable,
+            primary_key: #primary_key,
+            unique: #unique,
+            read_only: #read_only,
+            write_only: #write_only,
+            text: #text,
+            max_length: #max_length,
+            min_length: #min_length,
+            help_text: #help_text,
+            references: #references,
+        }
+    }
+}
+
+/// Generates the `Model` impl for the user's struct.
+pub fn generate(model: &ModelDef) -> TokenStream {
+    let ident = &model.ident;
+    let module = super::entity::module_ident(model);
+    let names = SchemaNames::of(model);
+    let (create, update, read) = (&names.create, &names.update, &names.read);
+    let pk = model.primary_key();
+    let pk_name = &pk.ident;
+    let pk_column = column_ident(pk);
+    let pk_type = super::field_type(pk);
+
+    let app = &model.app;
+    let model_name = &model.model_name;
+    let object_name = ident.to_string();
+    let table = &model.table;
+    let plural = &model.plural;
+    let doc = model.docs.join(" ");
+    let fields = model.fields.iter().map(field_meta);
+    let ordering = model.ordering.iter().map(|t| {
+        let field = &t.field;
+        let descending = t.descending;
+        quote!(::ferrobridge::model::OrderingMeta { field: #field, descending: #descending })
+    });
+    let pk_str = pk_name.to_string();
+
+    let now = quote!(::ferrobridge::__private::chrono::Utc::now());
+    let set = quote!(::ferrobridge::__private::sea_orm::ActiveValue::Set);
+    let not_set = quote!(::ferrobridge::__private::sea_orm::ActiveValue::NotSet);
+
+    let writable: Vec<&syn::Ident> = writable_fields(model).map(|f| &f.ident).collect();
+    let insert_values = model.fields.iter().map(|f| {
+        let name = &f.ident;
+        let o = &f.options;
+        let value = if o.auto_now.is_some() || o.auto_now_add.is_some() {
+            let now = if f.nullable {
+                quote!(::core::option::Option::Some(#now))
+            } else {
+                now.clone()
+            };
+            quote!(#set(#now))
+        } else if writable.contains(&name) {
+            quote!(#set(input.#name))
+        } else if let Some((_, lit)) = &o.default {
+            let value = default_value(f, lit);
+            quote!(#set(#value))
+        } else {
+            quote!(#not_set)
+        };
+        quote!(#name: #value)
+    });
+    let replace_values = model.fields.iter().filter_map(|f| {
+        let name = &f.ident;
+        if f.options.auto_now.is_some() {
+            let now = if f.nullable {
+                quote!(::core::option::Option::Some(#now))
+            } else {
+                now.clone()
+            };
+            Some(quote!(active.#name = #set(#now);))
+        } else if writable.contains(&name) && f.options.primary_key.is_none() {
+            Some(quote!(active.#name = #set(input.#name);))
+        } else {
+            None
+        }
+    });
+    let patch_values = patchable_fields(model).map(|f| {
+        let name = &f.ident;
+        quote! {
+            if let ::core::option::Option::Some(value) = input.#name {
+                active.#name = #set(value);
+            }
+        }
+    });
+    let touch = model
+        .fields
+        .iter()
+        .filter(|f| f.options.auto_now.is_some())
+        .map(|f| {
+            let name = &f.ident;
+            let now = if f.nullable {
+                quote!(::core::option::Option::Some(#now))
+            } else {
+                now.clone()
+            };
+            quote!(active.#name = #set(#now);)
+        });
+    let replace_unused = if writable.iter().all(|n| *n == pk_name) {
+        quote!(let _ = input;)
+    } else {
+        quote!()
+    };
+
+    quote! {
+        impl ::ferrobridge::Model for #ident {
+            type Entity = #module::Entity;
+            type ActiveModel = #module::ActiveModel;
+            type Create = #create;
+            type Update = #update;
+            type Read = #read;
+            type Key = #pk_type;
+
+            fn meta() -> &'static ::ferrobridge::model::ModelMeta {
+                static META: ::ferrobridge::model::ModelMeta = ::ferrobridge::model::ModelMeta {
+                    app_label: #app,
+                    model_name: #model_name,
+                    object_name: #object_name,
+                    table: #table,
+                    plural: #plural,
+                    doc: #doc,
+                    primary_key: #pk_str,
+                    fields: &[#(#fields),*],
+                    ordering: &[#(#ordering),*],
+                };
+                &META
+            }
+
+            fn primary_key_column() -> #module::Column {
+                #module::Column::#pk_column
+            }
+
+            fn primary_key(row: &#module::Model) -> #pk_type {
+                ::core::clone::Clone::clone(&row.#pk_name)
+            }
+
+            fn insert_from(input: #create) -> #module::ActiveModel {
+                #module::ActiveModel {
+                    #(#insert_values,)*
+                }
+            }
+
+            fn replace_with(active: &mut #module::ActiveModel, input: #create) {
+                #replace_unused
+                #(#replace_values)*
+            }
+
+            fn patch_with(active: &mut #module::ActiveModel, input: #update) {
+                #(#patch_values)*
+                #(#touch)*
+            }
+        }
+    }
+}

@@ -1,0 +1,291 @@
+//! The request and response types: `PostCreate` (POST and PUT bodies),
+//! `PostUpdate` (PATCH bodies, every field optional) and `PostRead`.
+//!
+//! Each constraint is written once as a `validator` attribute, which both the
+//! request validation and schemars' JSON Schema read.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use super::{doc_attrs, field_type, scalar_type};
+use crate::ast::{FieldDef, ModelDef};
+
+/// Names of the three generated types.
+pub struct SchemaNames {
+    /// `PostCreate`
+    pub create: syn::Ident,
+    /// `PostUpdate`
+    pub update: syn::Ident,
+    /// `PostRead`
+    pub read: syn::Ident,
+}
+
+impl SchemaNames {
+    /// The names derived from the model's struct name.
+    pub fn of(model: &ModelDef) -> Self {
+        SchemaNames {
+            create: format_ident!("{}Create", model.ident),
+            update: format_ident!("{}Update", model.ident),
+            read: format_ident!("{}Read", model.ident),
+        }
+    }
+}
+
+/// The fields a client may send when creating or replacing a row.
+pub fn writable_fields(model: &ModelDef) -> impl Iterator<Item = &FieldDef> {
+    model.fields.iter().filter(|f| !f.is_server_set())
+}
+
+/// The fields a PATCH may change: writable, and never the primary key.
+pub fn patchable_fields(model: &ModelDef) -> impl Iterator<Item = &FieldDef> {
+    writable_fields(model).filter(|f| f.options.primary_key.is_none())
+}
+
+/// The fields shown in responses.
+pub fn readable_fields(model: &ModelDef) -> impl Iterator<Item = &FieldDef> {
+    model
+        .fields
+        .iter()
+        .filter(|f| f.options.write_only.is_none())
+}
+
+fn derive_attrs() -> TokenStream {
+    quote! {
+        #[derive(
+            ::core::clone::Clone,
+            ::core::fmt::Debug,
+            ::ferrobridge::__private::serde::Serialize,
+            ::ferrobridge::__private::serde::Deserialize,
+            ::ferrobridge::__private::schemars::JsonSchema,
+            ::ferrobridge::__private::validator::Validate,
+        )]
+        #[schemars(crate = "::ferrobridge::__private::schemars")]
+        #[validate(crate = "::ferrobridge::__private::validator")]
+    }
+}
+
+/// The `#[validate(...)]` attribute carrying the field's constraints, if any.
+fn validate_attr(field: &FieldDef) -> TokenStream {
+    let o = &field.options;
+    let mut rules = Vec::new();
+    if o.min_length.is_some() || o.max_length.is_some() {
+        let min = o.min_length.as_ref().map(|(_, v)| quote!(min = #v));
+        let max = o.max_length.as_ref().map(|(_, v)| quote!(max = #v));
+        let args = min.into_iter().chain(max);
+        rules.push(quote!(length(#(#args),*)));
+    }
+    if o.min_value.is_some() || o.max_value.is_some() {
+        let min = o.min_value.as_ref().map(|(_, v)| quote!(min = #v));
+        let max = o.max_value.as_ref().map(|(_, v)| quote!(max = #v));
+        let args = min.into_iter().chain(max);
+        rules.push(quote!(range(#(#args),*)));
+    }
+    if rules.is_empty() {
+        quote!()
+    } else {
+        quote!(#[validate(#(#rules),*)])
+    }
+}
+
+fn field_docs(field: &FieldDef) -> TokenStream {
+    match &field.docs {
+        Some(doc) => doc_attrs(&[doc]),
+        None => quote!(),
+    }
+}
+
+/// The default literal as a value of the field's type.
+pub fn default_value(field: &FieldDef, lit: &syn::Lit) -> TokenStream {
+    let value = match lit {
+        syn::Lit::Str(_) => quote!(::std::string::String::from(#lit)),
+        _ => quote!(#lit),
+    };
+    if field.nullable {
+        quote!(::core::option::Option::Some(#value))
+    } else {
+        value
+    }
+}
+
+fn kind_path(field: &FieldDef) -> TokenStream {
+    let variant = format_ident!("{}", field.kind.expect("checked").runtime_variant());
+    quote!(::ferrobridge::model::FieldKind::#variant)
+}
+
+/// Generates the three types, their body parsers and `From` for the read type.
+pub fn generate(model: &ModelDef) -> TokenStream {
+    let ident = &model.ident;
+    let vis = &model.vis;
+    let module = super::entity::module_ident(model);
+    let names = SchemaNames::of(model);
+    let (create, update, read) = (&names.create, &names.update, &names.read);
+    let derives = derive_attrs();
+    let plural = &model.plural;
+
+    // --- Create ---------------------------------------------------------
+    let mut default_fns = Vec::new();
+    let create_fields: Vec<_> = writable_fields(model)
+        .map(|f| {
+            let name = &f.ident;
+            let ty = field_type(f);
+            let docs = field_docs(f);
+            let validate = validate_attr(f);
+            let serde = if let Some((_, lit)) = &f.options.default {
+                let fn_name = format_ident!("default_{}", name);
+                let fn_path = format!("{create}::{fn_name}");
+                let doc = format!(" The default of `{name}` when a request leaves it out.");
+                let value = default_value(f, lit);
+                default_fns.push(quote! {
+                    #[doc = #doc]
+                    pub fn #fn_name() -> #ty { #value }
+                });
+                quote!(#[serde(default = #fn_path)])
+            } else if f.nullable {
+                quote!(#[serde(default)])
+            } else {
+                quote!()
+            };
+            quote!(#docs #serde #validate pub #name: #ty)
+        })
+        .collect();
+    let create_reads = writable_fields(model).map(|f| {
+        let name = &f.ident;
+        let key = name.to_string();
+        let ty = field_type(f);
+        let kind = kind_path(f);
+        if f.options.default.is_some() {
+            let fn_name = format_ident!("default_{}", name);
+            quote!(let #name = reader.optional::<#ty>(#key, #kind, #create::#fn_name);)
+        } else if f.nullable {
+            quote!(let #name = reader.optional::<#ty>(#key, #kind, ::core::option::Option::default);)
+        } else {
+            quote!(let #name = reader.required::<#ty>(#key, #kind);)
+        }
+    });
+    let create_names: Vec<_> = writable_fields(model).map(|f| &f.ident).collect();
+    let create_doc = doc_attrs(&[
+        format!(
+            "The body that creates a [`{ident}`] (`POST /api/{plural}`) or replaces one (`PUT`)."
+        ),
+        String::new(),
+        "Server-set fields (auto primary key, `read_only`, `auto_now*`) are not accepted.".into(),
+    ]);
+    let create_keys = create_names.iter().map(|n| n.to_string());
+
+    // --- Update ---------------------------------------------------------
+    let update_fields = patchable_fields(model).map(|f| {
+        let name = &f.ident;
+        let ty = field_type(f);
+        let docs = field_docs(f);
+        let validate = validate_attr(f);
+        let serde = if f.nullable {
+            // `null` clears the value; an absent key leaves it unchanged.
+            quote!(#[serde(
+                default,
+                skip_serializing_if = "::core::option::Option::is_none",
+                deserialize_with = "::ferrobridge::__private::double_option"
+            )])
+        } else {
+            quote!(#[serde(default, skip_serializing_if = "::core::option::Option::is_none")])
+        };
+        quote!(#docs #serde #validate pub #name: ::core::option::Option<#ty>)
+    });
+    let update_reads = patchable_fields(model).map(|f| {
+        let name = &f.ident;
+        let key = name.to_string();
+        let ty = field_type(f);
+        let kind = kind_path(f);
+        quote!(let #name = reader.patch::<#ty>(#key, #kind);)
+    });
+    let update_names: Vec<_> = patchable_fields(model).map(|f| &f.ident).collect();
+    let update_keys = update_names.iter().map(|n| n.to_string());
+    let update_doc = doc_attrs(&[format!(
+        "The body of a partial update of a [`{ident}`] (`PATCH /api/{plural}/{{pk}}`): absent fields stay unchanged."
+    )]);
+
+    // --- Read -----------------------------------------------------------
+    let read_fields = readable_fields(model).map(|f| {
+        let name = &f.ident;
+        let ty = field_type(f);
+        let docs = field_docs(f);
+        let read_only = if f.is_server_set() {
+            quote!(#[schemars(extend("readOnly" = true))])
+        } else {
+            quote!()
+        };
+        quote!(#docs #read_only pub #name: #ty)
+    });
+    let read_names: Vec<_> = readable_fields(model).map(|f| &f.ident).collect();
+    let read_doc = doc_attrs(&[format!(
+        "A [`{ident}`] as the API returns it{}.",
+        if model.fields.iter().any(|f| f.options.write_only.is_some()) {
+            " (write-only fields left out)"
+        } else {
+            ""
+        }
+    )]);
+    let _ = scalar_type;
+
+    quote! {
+        #create_doc
+        #derives
+        #[serde(crate = "::ferrobridge::__private::serde", deny_unknown_fields)]
+        #vis struct #create {
+            #(#create_fields,)*
+        }
+
+        impl #create {
+            #(#default_fns)*
+        }
+
+        impl ::ferrobridge::schema::FromJsonBody for #create {
+            fn from_json_body(
+                body: ::ferrobridge::__private::serde_json::Value,
+            ) -> ::core::result::Result<Self, ::ferrobridge::error::ValidationError> {
+                let mut reader = ::ferrobridge::schema::ObjectReader::new(body, &[#(#create_keys),*])?;
+                #(#create_reads)*
+                match (#(#create_names,)*) {
+                    (#(::core::option::Option::Some(#create_names),)*) if reader.is_clean() => {
+                        reader.validated(#create { #(#create_names),* })
+                    }
+                    _ => ::core::result::Result::Err(reader.into_error()),
+                }
+            }
+        }
+
+        #update_doc
+        #derives
+        #[serde(crate = "::ferrobridge::__private::serde", deny_unknown_fields)]
+        #vis struct #update {
+            #(#update_fields,)*
+        }
+
+        impl ::ferrobridge::schema::FromJsonBody for #update {
+            fn from_json_body(
+                body: ::ferrobridge::__private::serde_json::Value,
+            ) -> ::core::result::Result<Self, ::ferrobridge::error::ValidationError> {
+                let mut reader = ::ferrobridge::schema::ObjectReader::new(body, &[#(#update_keys),*])?;
+                #(#update_reads)*
+                match (#(#update_names,)*) {
+                    (#(::core::option::Option::Some(#update_names),)*) if reader.is_clean() => {
+                        reader.validated(#update { #(#update_names),* })
+                    }
+                    _ => ::core::result::Result::Err(reader.into_error()),
+                }
+            }
+        }
+
+        #read_doc
+        #derives
+        #[serde(crate = "::ferrobridge::__private::serde")]
+        #vis struct #read {
+            #(#read_fields,)*
+        }
+
+        impl ::core::convert::From<#module::Model> for #read {
+            fn from(row: #module::Model) -> Self {
+                #read { #(#read_names: row.#read_names),* }
+            }
+        }
+    }
+}

@@ -1,0 +1,66 @@
+//! `#[derive(Model)]` for ferrobridge: a thin shim over `ferrobridge-codegen`.
+//!
+//! Use it through `ferrobridge::prelude::*`; the attributes are documented
+//! on [`Model`].
+
+use proc_macro::TokenStream;
+
+/// Turns a plain struct into a ferrobridge model: a SeaORM entity module,
+/// request/response schemas and the metadata the runtime serves.
+///
+/// ```ignore
+/// /// A blog post.
+/// #[derive(Model, Clone, Debug)]
+/// #[model(app = "blog", ordering = "-created_at")]
+/// pub struct Post {
+///     #[field(primary_key)]
+///     pub id: i64,
+///     #[field(max_length = 200, min_length = 1)]
+///     pub title: String,
+///     #[field(references = Author, on_delete = "cascade")]
+///     pub author_id: i64,
+///     #[field(auto_now_add)]
+///     pub created_at: DateTimeUtc,
+/// }
+/// ```
+///
+/// # `#[model(...)]`
+/// | key | meaning |
+/// |---|---|
+/// | `app = "blog"` | Django app label (required); names the table and permissions |
+/// | `table = "..."` | SQL table name; default `{app}_{model}` (`blog_post`) |
+/// | `plural = "..."` | URL segment, `/api/{plural}`; default the English plural (`posts`) |
+/// | `ordering = "-created_at,title"` | default list ordering; `-` for descending; the primary key always breaks ties |
+///
+/// # `#[field(...)]`
+/// | key | meaning |
+/// |---|---|
+/// | `primary_key` | the primary key (exactly one); integers auto-increment |
+/// | `unique`, `index` | a unique constraint / an index on the column |
+/// | `text` | a long `String`, stored as TEXT |
+/// | `max_length = N`, `min_length = N` | `String` length bounds, in characters (VARCHAR(N) with `max_length`) |
+/// | `min_value = N`, `max_value = N` | number bounds, inclusive |
+/// | `default = literal` | value used when a create request leaves the field out |
+/// | `references = Model` | a foreign key to `Model`'s primary key |
+/// | `on_delete = "cascade" \| "set_null" \| "restrict"` | what deleting the referenced row does (default restrict) |
+/// | `read_only` | set by the server, never accepted in requests |
+/// | `write_only` | accepted in requests, never returned |
+/// | `auto_now`, `auto_now_add` | `DateTime<Utc>` set on every save / on creation |
+///
+/// Field types: `i16`, `i32`, `i64`, `f32`, `f64`, `bool`, `String`,
+/// `DateTime<Utc>` (`DateTimeUtc`), and `Option<T>` of each (a nullable column).
+/// A doc comment on a field becomes its help text.
+///
+/// # Generated items (for `struct Post`)
+/// - `mod post { Entity, Model, ActiveModel, Column, PrimaryKey, Relation }`: the SeaORM entity;
+/// - `PostCreate`, `PostUpdate`, `PostRead`: serde + schemars + validator types;
+/// - `impl ferrobridge::Model for Post`: metadata and row conversions the runtime uses.
+#[proc_macro_derive(Model, attributes(model, field))]
+pub fn derive_model(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    let tokens = ferrobridge_codegen::expand_model(&input);
+    if std::env::var_os("FERROBRIDGE_MACROS_DEBUG").is_some() {
+        eprintln!("{tokens}");
+    }
+    tokens.into()
+}

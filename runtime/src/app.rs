@@ -1,0 +1,191 @@
+//! [`App`]: registers models and hand-written routes, and links them into
+//! one axum [`Router`](axum::Router) with one middleware stack.
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::MethodRouter;
+use sea_orm::sea_query::{IndexCreateStatement, TableCreateStatement};
+use sea_orm::{DatabaseConnection, DbErr, Schema};
+use tower_http::trace::{DefaultMakeSpan, DefaultOnRequest, DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::model::{Model, ModelMeta};
+
+/// The router type handlers are registered on: state is [`AppState`].
+pub type Router = axum::Router<AppState>;
+
+/// Shared by every request: the connection pool and the app's settings.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The connection pool.
+    pub db: DatabaseConnection,
+    /// The app's name, as given to [`App::new`].
+    pub name: Arc<str>,
+}
+
+/// What the runtime keeps of each registered model.
+#[derive(Clone)]
+pub(crate) struct ModelEntry {
+    pub(crate) meta: fn() -> &'static ModelMeta,
+    pub(crate) routes: fn() -> Router,
+    pub(crate) create_table: fn(&Schema) -> (TableCreateStatement, Vec<IndexCreateStatement>),
+}
+
+fn create_table<M: Model>(schema: &Schema) -> (TableCreateStatement, Vec<IndexCreateStatement>) {
+    let entity = <M::Entity as Default>::default();
+    let mut table = schema.create_table_from_entity(entity);
+    table.if_not_exists();
+    let indexes = schema
+        .create_index_from_entity(<M::Entity as Default>::default())
+        .into_iter()
+        .map(|mut index| {
+            index.if_not_exists();
+            index
+        })
+        .collect();
+    (table, indexes)
+}
+
+/// A ferrobridge application: models, hand-written routes and settings.
+///
+/// ```no_run
+/// # use ferrobridge::prelude::*;
+/// # async fn run() -> anyhow::Result<()> {
+/// ferrobridge::App::new("blog")
+///     // .model::<Post>()
+///     .route("/hello", get(|| async { "hello" }))
+///     .run() // parses the command line: `serve`, `migrate`, ...
+///     .await
+/// # }
+/// ```
+pub struct App {
+    name: String,
+    models: Vec<ModelEntry>,
+    routes: Router,
+    body_limit: usize,
+}
+
+/// Default request body limit: 1 MiB.
+pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+
+impl App {
+    /// A new app; `name` names its default SQLite file (`{name}.sqlite3`).
+    pub fn new(name: impl Into<String>) -> Self {
+        App {
+            name: name.into(),
+            models: Vec::new(),
+            routes: Router::new(),
+            body_limit: DEFAULT_BODY_LIMIT,
+        }
+    }
+
+    /// The app's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Registers a model: its table and its `/api/{plural}` endpoints.
+    pub fn model<M: Model>(mut self) -> Self {
+        self.models.push(ModelEntry {
+            meta: M::meta,
+            routes: crate::api::routes::<M>,
+            create_table: create_table::<M>,
+        });
+        self
+    }
+
+    /// Adds a hand-written route; it gets the same middleware and state
+    /// (so the same extractors, like [`Db`](crate::db::Db)) as generated ones.
+    pub fn route(mut self, path: &str, method_router: MethodRouter<AppState>) -> Self {
+        self.routes = self.routes.route(path, method_router);
+        self
+    }
+
+    /// The largest request body accepted, in bytes (default 1 MiB); larger ones get 413.
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.body_limit = bytes;
+        self
+    }
+
+    /// Metadata of every registered model, in registration order.
+    pub fn models(&self) -> impl Iterator<Item = &'static ModelMeta> + '_ {
+        self.models.iter().map(|m| (m.meta)())
+    }
+
+    /// Registered models ordered so that each comes after the models it references.
+    fn models_in_dependency_order(&self) -> Result<Vec<ModelEntry>, DbErr> {
+        let mut pending: Vec<ModelEntry> = self.models.clone();
+        let mut ordered: Vec<ModelEntry> = Vec::new();
+        while !pending.is_empty() {
+            let ready = pending.iter().position(|entry| {
+                (entry.meta)().fields.iter().all(|f| match f.references {
+                    None => true,
+                    Some(target) => {
+                        let target = target().table;
+                        target == (entry.meta)().table
+                            || ordered.iter().any(|o| (o.meta)().table == target)
+                    }
+                })
+            });
+            match ready {
+                Some(i) => ordered.push(pending.remove(i)),
+                None => {
+                    let entry = &pending[0];
+                    let meta = (entry.meta)();
+                    let missing: Vec<&str> = meta
+                        .fields
+                        .iter()
+                        .filter_map(|f| f.references.map(|r| r().object_name))
+                        .filter(|name| !self.models().any(|m| m.object_name == *name))
+                        .collect();
+                    let hint = if missing.is_empty() {
+                        "the foreign keys form a cycle; make one of them nullable".to_string()
+                    } else {
+                        format!("register it with `.model::<{}>()`", missing[0])
+                    };
+                    return Err(DbErr::Custom(format!(
+                        "{} references a model that is not registered: {hint}",
+                        meta.object_name
+                    )));
+                }
+            }
+        }
+        Ok(ordered)
+    }
+
+    /// Creates the tables (and indexes) of registered models that do not exist yet.
+    pub async fn create_tables(&self, db: &DatabaseConnection) -> Result<(), DbErr> {
+        let ordered = self.models_in_dependency_order()?;
+        crate::db::create_missing_tables(db, &ordered).await
+    }
+
+    /// The app as one axum router on `db`, with every model's endpoints,
+    /// the hand-written routes and the middleware stack. Creates nothing:
+    /// call [`App::create_tables`] first on a new database.
+    pub fn router(&self, db: DatabaseConnection) -> axum::Router {
+        let state = AppState {
+            db,
+            name: Arc::from(self.name.as_str()),
+        };
+        let mut router = self.routes.clone();
+        for entry in &self.models {
+            router = router.merge((entry.routes)());
+        }
+        router
+            .route("/healthz", axum::routing::get(crate::api::healthz))
+            .layer(DefaultBodyLimit::max(self.body_limit))
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                    .on_request(DefaultOnRequest::new().level(Level::DEBUG))
+                    .on_response(DefaultOnResponse::new().level(Level::INFO)),
+            )
+            .with_state(state)
+    }
+
+    /// Runs the command line (`serve`, `migrate`); see [`crate::cli`].
+    pub async fn run(self) -> anyhow::Result<()> {
+        crate::cli::run(self).await
+    }
+}

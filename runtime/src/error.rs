@@ -1,0 +1,210 @@
+//! Error responses, shaped like FastAPI's so Pydantic users feel at home:
+//! `{"detail": [{"loc": [...], "msg": "...", "type": "...", "ctx": {...}}]}`
+//! for input errors, `{"detail": "..."}` for the rest. Never SQL, never a trace.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use sea_orm::{DbErr, SqlErr};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::model::ModelMeta;
+
+/// What handlers return: a response, or an [`ApiError`] rendered as one.
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// One entry of a validation error list; `loc` is the path to the bad input,
+/// starting with where it came from (`body`, `query`, `path`, `header`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ErrorDetail {
+    /// Where the error is, e.g. `["body", "title"]`.
+    pub loc: Vec<Value>,
+    /// A sentence for a person.
+    pub msg: String,
+    /// A stable machine-readable type, as Pydantic names it (`string_too_long`).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The constraint's parameters (`{"max_length": 200}`), when there are any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ctx: Option<Value>,
+}
+
+impl ErrorDetail {
+    /// A detail without context.
+    pub fn new(loc: Vec<Value>, kind: impl Into<String>, msg: impl Into<String>) -> Self {
+        ErrorDetail {
+            loc,
+            msg: msg.into(),
+            kind: kind.into(),
+            ctx: None,
+        }
+    }
+
+    /// Adds the constraint's parameters.
+    pub fn with_ctx(mut self, ctx: Value) -> Self {
+        self.ctx = Some(ctx);
+        self
+    }
+}
+
+/// Every problem found in one request's input; answers 422.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ValidationError {
+    /// The problems, in field order.
+    pub detail: Vec<ErrorDetail>,
+}
+
+impl ValidationError {
+    /// A validation error with a single detail.
+    pub fn single(detail: ErrorDetail) -> Self {
+        ValidationError {
+            detail: vec![detail],
+        }
+    }
+}
+
+/// An error a handler can return; each variant maps to one status code.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 422: the input failed parsing or validation.
+    #[error("validation failed")]
+    Validation(ValidationError),
+    /// 400 with a detail list: a query parameter that is not allowed here.
+    #[error("bad request")]
+    BadRequest(ValidationError),
+    /// 404 `{"detail": "Not found"}`.
+    #[error("not found")]
+    NotFound,
+    /// 409: a unique constraint; the message names the field.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// 413: the body is larger than the configured limit.
+    #[error("payload too large")]
+    PayloadTooLarge,
+    /// 415: the body is not JSON.
+    #[error("unsupported media type")]
+    UnsupportedMediaType(ValidationError),
+    /// 500: logged in full, answered with a generic message.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<ValidationError> for ApiError {
+    fn from(error: ValidationError) -> Self {
+        ApiError::Validation(error)
+    }
+}
+
+impl ApiError {
+    /// Maps a database error from a write on `meta`'s table: constraint
+    /// violations become 409 / 422 naming the field; anything else is a
+    /// logged 500 whose response carries no SQL.
+    pub fn from_db(meta: &ModelMeta, error: DbErr) -> Self {
+        match error.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(message)) => {
+                match field_in_message(meta, &message) {
+                    Some(field) => ApiError::Conflict(format!(
+                        "{} with this {field} already exists.",
+                        meta.object_name
+                    )),
+                    None => ApiError::Conflict(format!(
+                        "{} with these values already exists.",
+                        meta.object_name
+                    )),
+                }
+            }
+            Some(SqlErr::ForeignKeyConstraintViolation(message)) => {
+                // SQLite does not say which key failed; with a single foreign
+                // key (or a name in the message) the field is still certain.
+                let keys: Vec<&str> = meta
+                    .fields
+                    .iter()
+                    .filter(|f| f.references.is_some())
+                    .map(|f| f.name)
+                    .collect();
+                let field = field_in_message(meta, &message)
+                    .filter(|f| keys.contains(f))
+                    .or(if keys.len() == 1 { Some(keys[0]) } else { None });
+                let mut loc = vec![Value::from("body")];
+                loc.extend(field.map(Value::from));
+                ApiError::Validation(ValidationError::single(ErrorDetail::new(
+                    loc,
+                    "foreign_key",
+                    "The referenced object does not exist",
+                )))
+            }
+            _ => ApiError::internal(error),
+        }
+    }
+
+    /// A 500 whose cause goes to the log, not to the client.
+    pub fn internal(error: impl std::fmt::Display) -> Self {
+        ApiError::Internal(error.to_string())
+    }
+}
+
+/// The longest field name of `meta` that appears as a word in `message`.
+fn field_in_message(meta: &ModelMeta, message: &str) -> Option<&'static str> {
+    meta.fields
+        .iter()
+        .map(|f| f.name)
+        .filter(|name| {
+            message
+                .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .any(|word| {
+                    word == *name
+                        || word == format!("{}_{name}", meta.table)
+                        || word.ends_with(&format!("_{name}_key"))
+                })
+        })
+        .max_by_key(|name| name.len())
+}
+
+#[derive(Serialize)]
+struct Message<'a> {
+    detail: &'a str,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match self {
+            ApiError::Validation(e) => (StatusCode::UNPROCESSABLE_ENTITY, Json(e)).into_response(),
+            ApiError::BadRequest(e) => (StatusCode::BAD_REQUEST, Json(e)).into_response(),
+            ApiError::UnsupportedMediaType(e) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, Json(e)).into_response()
+            }
+            ApiError::NotFound => (
+                StatusCode::NOT_FOUND,
+                Json(Message {
+                    detail: "Not found",
+                }),
+            )
+                .into_response(),
+            ApiError::Conflict(message) => {
+                (StatusCode::CONFLICT, Json(Message { detail: &message })).into_response()
+            }
+            ApiError::PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                Json(Message {
+                    detail: "Request body is too large",
+                }),
+            )
+                .into_response(),
+            ApiError::Internal(cause) => {
+                tracing::error!(%cause, "request failed");
+                let mut response = (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    Json(Message {
+                        detail: "Internal server error",
+                    }),
+                )
+                    .into_response();
+                response
+                    .headers_mut()
+                    .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                response
+            }
+        }
+    }
+}

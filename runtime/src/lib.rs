@@ -1,0 +1,63 @@
+//! ferrobridge: Django and FastAPI in one Rust codebase.
+//!
+//! Write a plain struct, add `#[derive(Model)]`, register it with
+//! [`App::model`], and get a SeaORM entity, validated request/response
+//! schemas and REST CRUD endpoints under `/api/{plural}`, on axum.
+//!
+//! ```no_run
+//! use ferrobridge::prelude::*;
+//!
+//! /// An author of posts.
+//! #[derive(Model, Clone, Debug)]
+//! #[model(app = "blog")]
+//! pub struct Author {
+//!     #[field(primary_key)]
+//!     pub id: i64,
+//!     #[field(max_length = 100, min_length = 1)]
+//!     pub name: String,
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> anyhow::Result<()> {
+//!     ferrobridge::App::new("blog").model::<Author>().run().await
+//! }
+//! ```
+//!
+//! Modules, one concern each: [`app`] (the application and its router),
+//! [`model`] (what the derive implements), [`api`] (the generated endpoints),
+//! [`schema`] (request bodies), [`error`] (FastAPI-shaped errors),
+//! [`db`] (connection, tables, the [`Db`](db::Db) extractor), [`cli`].
+
+pub mod api;
+pub mod app;
+pub mod cli;
+pub mod db;
+pub mod error;
+pub mod model;
+pub mod prelude;
+pub mod schema;
+
+pub use app::App;
+pub use ferrobridge_macros::Model;
+pub use model::Model;
+
+/// Re-exports and helpers for generated code only; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use chrono;
+    pub use schemars;
+    pub use sea_orm;
+    pub use serde;
+    pub use serde_json;
+    pub use validator;
+
+    /// Deserializes a PATCH field of a nullable column: an explicit `null`
+    /// becomes `Some(None)` (clear it), an absent key stays `None` (keep it).
+    pub fn double_option<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+    where
+        D: serde::Deserializer<'de>,
+        T: serde::Deserialize<'de>,
+    {
+        <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
+    }
+}

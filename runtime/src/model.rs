@@ -1,0 +1,158 @@
+//! What `#[derive(Model)]` implements: the [`Model`] trait and the static
+//! metadata ([`ModelMeta`]) the runtime reads to route, validate and describe a model.
+
+use std::fmt::Display;
+use std::str::FromStr;
+
+use sea_orm::{
+    ActiveModelBehavior, ActiveModelTrait, EntityTrait, IntoActiveModel, PrimaryKeyTrait,
+};
+use serde::Serialize;
+
+use crate::schema::FromJsonBody;
+
+/// A model: a user struct with its SeaORM entity, schemas and metadata.
+///
+/// Implemented by `#[derive(Model)]`; the runtime's generic handlers are
+/// written against this trait, so each model's endpoints compile to
+/// monomorphic code as direct as a hand-written handler.
+pub trait Model:
+    Sized + Send + Sync + 'static + From<<Self::Entity as EntityTrait>::Model>
+{
+    /// The SeaORM entity (`post::Entity`).
+    type Entity: EntityTrait<Model: IntoActiveModel<Self::ActiveModel> + Send + Sync> + Default;
+    /// The SeaORM active model (`post::ActiveModel`).
+    type ActiveModel: ActiveModelTrait<Entity = Self::Entity> + ActiveModelBehavior + Send + Sync;
+    /// The create / replace body (`PostCreate`).
+    type Create: FromJsonBody + schemars::JsonSchema + Send;
+    /// The partial update body (`PostUpdate`).
+    type Update: FromJsonBody + schemars::JsonSchema + Send;
+    /// The response body (`PostRead`).
+    type Read: Serialize + schemars::JsonSchema + From<<Self::Entity as EntityTrait>::Model> + Send;
+    /// The primary key's type, as parsed from `/api/{plural}/{pk}`.
+    type Key: FromStr
+        + Display
+        + Clone
+        + Send
+        + Sync
+        + Into<<<Self::Entity as EntityTrait>::PrimaryKey as PrimaryKeyTrait>::ValueType>;
+
+    /// Names, fields and options of the model.
+    fn meta() -> &'static ModelMeta;
+    /// The primary key column, for relations and ordering.
+    fn primary_key_column() -> <Self::Entity as EntityTrait>::Column;
+    /// The primary key of a row.
+    fn primary_key(row: &<Self::Entity as EntityTrait>::Model) -> Self::Key;
+    /// A new row from a create body; server-set fields filled in.
+    fn insert_from(input: Self::Create) -> Self::ActiveModel;
+    /// Overwrites every writable field (PUT).
+    fn replace_with(active: &mut Self::ActiveModel, input: Self::Create);
+    /// Overwrites the fields present in a PATCH body.
+    fn patch_with(active: &mut Self::ActiveModel, input: Self::Update);
+}
+
+/// Static description of a model, generated from the struct and its attributes.
+#[derive(Debug)]
+pub struct ModelMeta {
+    /// Django app label (`blog`).
+    pub app_label: &'static str,
+    /// Lower-case model name (`post`), as in Django's `ContentType.model`.
+    pub model_name: &'static str,
+    /// The struct's name (`Post`).
+    pub object_name: &'static str,
+    /// SQL table (`blog_post`).
+    pub table: &'static str,
+    /// URL segment (`posts`).
+    pub plural: &'static str,
+    /// The struct's doc comment.
+    pub doc: &'static str,
+    /// Name of the primary key field.
+    pub primary_key: &'static str,
+    /// Every field, in declaration order.
+    pub fields: &'static [FieldMeta],
+    /// Default list ordering; the primary key is appended to make it total.
+    pub ordering: &'static [OrderingMeta],
+}
+
+impl ModelMeta {
+    /// The field called `name`.
+    pub fn field(&self, name: &str) -> Option<&'static FieldMeta> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    /// Django's four default permission codenames for this model,
+    /// `{app}.{action}_{model}` for add, change, delete and view.
+    pub fn permission_codenames(&self) -> [String; 4] {
+        ["add", "change", "delete", "view"]
+            .map(|action| format!("{}.{action}_{}", self.app_label, self.model_name))
+    }
+}
+
+/// One field of a model.
+#[derive(Debug)]
+pub struct FieldMeta {
+    /// The field (and column) name.
+    pub name: &'static str,
+    /// The stored scalar type.
+    pub kind: FieldKind,
+    /// `Option<T>`: the column is nullable.
+    pub nullable: bool,
+    /// The primary key.
+    pub primary_key: bool,
+    /// Has a unique constraint.
+    pub unique: bool,
+    /// Set by the server; not accepted in requests.
+    pub read_only: bool,
+    /// Accepted in requests; never returned.
+    pub write_only: bool,
+    /// A long text (TEXT column, textarea in forms).
+    pub text: bool,
+    /// `max_length`, in characters.
+    pub max_length: Option<u64>,
+    /// `min_length`, in characters.
+    pub min_length: Option<u64>,
+    /// Help text, from the field's doc comment.
+    pub help_text: Option<&'static str>,
+    /// For a foreign key: the referenced model.
+    pub references: Option<fn() -> &'static ModelMeta>,
+}
+
+/// The kind of value a field holds, as the API and forms see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldKind {
+    /// Any integer width.
+    Integer,
+    /// `f32` / `f64`.
+    Float,
+    /// `bool`.
+    Boolean,
+    /// `String`.
+    String,
+    /// `DateTime<Utc>`, RFC 3339 on the wire.
+    DateTime,
+}
+
+impl FieldKind {
+    /// Pydantic's error type for a value that is not of this kind.
+    pub fn type_error(self) -> (&'static str, &'static str) {
+        match self {
+            FieldKind::Integer => ("int_type", "Input should be a valid integer"),
+            FieldKind::Float => ("float_type", "Input should be a valid number"),
+            FieldKind::Boolean => ("bool_type", "Input should be a valid boolean"),
+            FieldKind::String => ("string_type", "Input should be a valid string"),
+            FieldKind::DateTime => (
+                "datetime_type",
+                "Input should be a valid datetime (RFC 3339, e.g. 2024-01-31T12:00:00Z)",
+            ),
+        }
+    }
+}
+
+/// One term of a default ordering.
+#[derive(Debug)]
+pub struct OrderingMeta {
+    /// The field sorted by.
+    pub field: &'static str,
+    /// Descending (`-field`).
+    pub descending: bool,
+}
