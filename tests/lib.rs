@@ -1,1 +1,219 @@
+//! Support for ferrobridge's integration tests: a fresh database per test
+//! on each backend, and small HTTP helpers.
+//!
+//! Every database test runs on SQLite, and on PostgreSQL when
+//! `DATABASE_URL_POSTGRES` is set (an admin URL such as
+//! `postgres://postgres@127.0.0.1:5432/test`; each test creates its own
+//! database there). When `CI` is set, that variable is required: the
+//! PostgreSQL tests fail rather than skip.
 
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use ferrobridge::__private::sea_orm::{ConnectionTrait, DatabaseConnection};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+/// The backends every database test runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// A fresh SQLite file in the temp directory.
+    Sqlite,
+    /// A fresh database on the server named by `DATABASE_URL_POSTGRES`.
+    Postgres,
+}
+
+/// A database created for one test; [`TestDb::finish`] removes it.
+pub struct TestDb {
+    /// Which backend it is on.
+    pub backend: Backend,
+    /// The URL that reaches it.
+    pub url: String,
+    /// An open pool.
+    pub db: DatabaseConnection,
+    admin: Option<(String, String)>,
+    file: Option<std::path::PathBuf>,
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+fn unique_name() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "fbt_{}_{}_{nanos}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+impl TestDb {
+    /// A fresh database on `backend`; `None` only for PostgreSQL outside CI
+    /// when `DATABASE_URL_POSTGRES` is unset.
+    pub async fn new(backend: Backend) -> Option<TestDb> {
+        match backend {
+            Backend::Sqlite => Some(Self::sqlite().await),
+            Backend::Postgres => Self::postgres().await,
+        }
+    }
+
+    async fn sqlite() -> TestDb {
+        let path = std::env::temp_dir().join(format!("{}.sqlite3", unique_name()));
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        let db = ferrobridge::db::connect(&url).await.expect("open sqlite");
+        TestDb {
+            backend: Backend::Sqlite,
+            url,
+            db,
+            admin: None,
+            file: Some(path),
+        }
+    }
+
+    async fn postgres() -> Option<TestDb> {
+        let admin_url = match std::env::var("DATABASE_URL_POSTGRES") {
+            Ok(url) if !url.is_empty() => url,
+            _ if std::env::var_os("CI").is_some() => {
+                panic!("CI runs the PostgreSQL tests: set DATABASE_URL_POSTGRES (see .ci/run)")
+            }
+            _ => {
+                eprintln!("DATABASE_URL_POSTGRES is unset: PostgreSQL variant not run");
+                return None;
+            }
+        };
+        let admin = ferrobridge::db::connect(&admin_url)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at DATABASE_URL_POSTGRES is unreachable: {e}"));
+        let name = unique_name();
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+            .await
+            .expect("create test database");
+        admin.close().await.ok();
+        let (base, query) = match admin_url.split_once('?') {
+            Some((base, query)) => (base, format!("?{query}")),
+            None => (admin_url.as_str(), String::new()),
+        };
+        let (server, _) = base.rsplit_once('/').expect("database URL has a path");
+        let url = format!("{server}/{name}{query}");
+        let db = ferrobridge::db::connect(&url)
+            .await
+            .expect("open test database");
+        Some(TestDb {
+            backend: Backend::Postgres,
+            url,
+            db,
+            admin: Some((admin_url, name)),
+            file: None,
+        })
+    }
+
+    /// Closes the pool and removes the database.
+    pub async fn finish(self) {
+        self.db.close().await.ok();
+        if let Some((admin_url, name)) = self.admin {
+            if let Ok(admin) = ferrobridge::db::connect(&admin_url).await {
+                let _ = admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                    .await;
+                admin.close().await.ok();
+            }
+        }
+        if let Some(path) = self.file {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+        }
+    }
+}
+
+/// Declares `mod name { sqlite, postgres }` tests that run
+/// `async fn name(db: &TestDb)` on a fresh database of each backend.
+#[macro_export]
+macro_rules! db_tests {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test]
+                async fn sqlite() {
+                    $crate::run_on($crate::Backend::Sqlite, |db| Box::pin(super::$name(db))).await;
+                }
+                #[tokio::test]
+                async fn postgres() {
+                    $crate::run_on($crate::Backend::Postgres, |db| Box::pin(super::$name(db))).await;
+                }
+            }
+        )*
+    };
+}
+
+/// Runs `test` on a fresh database of `backend`, then removes it.
+pub async fn run_on<F>(backend: Backend, test: F)
+where
+    F: for<'a> FnOnce(&'a TestDb) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + 'a>>,
+{
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    test(&db).await;
+    db.finish().await;
+}
+
+/// The blog example's router on `db`, tables created.
+pub async fn blog_router(db: &TestDb) -> axum::Router {
+    let app = blog::app();
+    app.create_tables(&db.db).await.expect("create tables");
+    app.router(db.db.clone())
+}
+
+/// A response as tests look at it.
+#[derive(Debug)]
+pub struct Reply {
+    /// Status code.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// The body parsed as JSON (`Null` when empty).
+    pub json: Value,
+}
+
+/// Sends one request through `router` in process.
+pub async fn call(router: &axum::Router, method: Method, uri: &str, body: Option<Value>) -> Reply {
+    let request = Request::builder().method(method).uri(uri);
+    let request = match body {
+        Some(body) => request
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string())),
+        None => request.body(Body::empty()),
+    }
+    .expect("request");
+    send(router, request).await
+}
+
+/// Sends a prepared request through `router` in process.
+pub async fn send(router: &axum::Router, request: Request<Body>) -> Reply {
+    let response = router.clone().oneshot(request).await.expect("infallible");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    let json = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| panic!("response is not JSON: {}", String::from_utf8_lossy(&bytes)))
+    };
+    Reply {
+        status,
+        headers,
+        json,
+    }
+}

@@ -64,10 +64,18 @@ pub fn generate(model: &ModelDef) -> TokenStream {
         if let Some((_, lit)) = &f.options.default {
             sea.push(quote!(default_value = #lit));
         }
-        let docs = doc_attrs(&[format!("Column `{name}`.")]);
+        let docs = match &f.docs {
+            Some(doc) => doc_attrs(&[doc]),
+            None => doc_attrs(&[format!("Column `{name}`.")]),
+        };
+        let sea = if sea.is_empty() {
+            quote!()
+        } else {
+            quote!(#[sea_orm(#(#sea),*)])
+        };
         quote! {
             #docs
-            #[sea_orm(#(#sea),*)]
+            #sea
             pub #name: #ty
         }
     });
@@ -79,10 +87,11 @@ pub fn generate(model: &ModelDef) -> TokenStream {
         .collect();
     let variants = foreign_keys.iter().map(|(f, path)| {
         let variant = format_ident!("{}", relation_variant(&f.ident.to_string()));
+        let target = path_from_child(path);
         let doc = doc_attrs(&[format!(
             "`{}` references [`{}`].",
             f.ident,
-            quote!(#path).to_string().replace(' ', "")
+            target.to_string().replace(' ', "")
         )]);
         quote!(#doc #variant)
     });

@@ -81,9 +81,39 @@ pub fn generate(model: &ModelDef) -> TokenStream {
     });
     let pk_str = pk_name.to_string();
 
-    let now = quote!(::ferrobridge::__private::chrono::Utc::now());
-    let set = quote!(::ferrobridge::__private::sea_orm::ActiveValue::Set);
-    let not_set = quote!(::ferrobridge::__private::sea_orm::ActiveValue::NotSet);
+    // Bodies below `use` these names, so each assignment reads as one line.
+    let now = quote!(now);
+    let set = quote!(Set);
+    let not_set = quote!(NotSet);
+    let uses_now = model
+        .fields
+        .iter()
+        .any(|f| f.options.auto_now.is_some() || f.options.auto_now_add.is_some());
+    let insert_now = if uses_now {
+        quote!(let now = ::ferrobridge::__private::chrono::Utc::now();)
+    } else {
+        quote!()
+    };
+    let update_now = if model.fields.iter().any(|f| f.options.auto_now.is_some()) {
+        quote!(let now = ::ferrobridge::__private::chrono::Utc::now();)
+    } else {
+        quote!()
+    };
+    let uses_not_set = model.fields.iter().any(|f| {
+        !writable_fields(model).any(|w| w.ident == f.ident)
+            && f.options.auto_now.is_none()
+            && f.options.auto_now_add.is_none()
+            && f.options.default.is_none()
+    });
+    let active_value_use = if uses_not_set {
+        quote!(
+            use ::ferrobridge::__private::sea_orm::ActiveValue::{NotSet, Set};
+        )
+    } else {
+        quote!(
+            use ::ferrobridge::__private::sea_orm::ActiveValue::Set;
+        )
+    };
 
     let writable: Vec<&syn::Ident> = writable_fields(model).map(|f| &f.ident).collect();
     let insert_values = model.fields.iter().map(|f| {
@@ -106,30 +136,36 @@ pub fn generate(model: &ModelDef) -> TokenStream {
         };
         quote!(#name: #value)
     });
-    let replace_values = model.fields.iter().filter_map(|f| {
-        let name = &f.ident;
-        if f.options.auto_now.is_some() {
-            let now = if f.nullable {
-                quote!(::core::option::Option::Some(#now))
+    let replace_values: Vec<TokenStream> = model
+        .fields
+        .iter()
+        .filter_map(|f| {
+            let name = &f.ident;
+            if f.options.auto_now.is_some() {
+                let now = if f.nullable {
+                    quote!(::core::option::Option::Some(#now))
+                } else {
+                    now.clone()
+                };
+                Some(quote!(active.#name = #set(#now);))
+            } else if writable.contains(&name) && f.options.primary_key.is_none() {
+                Some(quote!(active.#name = #set(input.#name);))
             } else {
-                now.clone()
-            };
-            Some(quote!(active.#name = #set(#now);))
-        } else if writable.contains(&name) && f.options.primary_key.is_none() {
-            Some(quote!(active.#name = #set(input.#name);))
-        } else {
-            None
-        }
-    });
-    let patch_values = patchable_fields(model).map(|f| {
-        let name = &f.ident;
-        quote! {
-            if let ::core::option::Option::Some(value) = input.#name {
-                active.#name = #set(value);
+                None
             }
-        }
-    });
-    let touch = model
+        })
+        .collect();
+    let patch_values: Vec<TokenStream> = patchable_fields(model)
+        .map(|f| {
+            let name = &f.ident;
+            quote! {
+                if let ::core::option::Option::Some(value) = input.#name {
+                    active.#name = #set(value);
+                }
+            }
+        })
+        .collect();
+    let touch: Vec<TokenStream> = model
         .fields
         .iter()
         .filter(|f| f.options.auto_now.is_some())
@@ -141,7 +177,26 @@ pub fn generate(model: &ModelDef) -> TokenStream {
                 now.clone()
             };
             quote!(active.#name = #set(#now);)
-        });
+        })
+        .collect();
+    let use_set = quote!(
+        use ::ferrobridge::__private::sea_orm::ActiveValue::Set;
+    );
+    let replace_use = if replace_values.is_empty() {
+        quote!(let _ = active;)
+    } else {
+        use_set.clone()
+    };
+    let patch_use = if patch_values.is_empty() && touch.is_empty() {
+        quote!(let _ = active;)
+    } else {
+        use_set.clone()
+    };
+    let patch_unused = if patch_values.is_empty() {
+        quote!(let _ = input;)
+    } else {
+        quote!()
+    };
     let replace_unused = if writable.iter().all(|n| *n == pk_name) {
         quote!(let _ = input;)
     } else {
@@ -181,17 +236,24 @@ pub fn generate(model: &ModelDef) -> TokenStream {
             }
 
             fn insert_from(input: #create) -> #module::ActiveModel {
+                #active_value_use
+                #insert_now
                 #module::ActiveModel {
                     #(#insert_values,)*
                 }
             }
 
             fn replace_with(active: &mut #module::ActiveModel, input: #create) {
+                #replace_use
+                #update_now
                 #replace_unused
                 #(#replace_values)*
             }
 
             fn patch_with(active: &mut #module::ActiveModel, input: #update) {
+                #patch_use
+                #patch_unused
+                #update_now
                 #(#patch_values)*
                 #(#touch)*
             }

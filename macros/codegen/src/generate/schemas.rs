@@ -49,7 +49,15 @@ pub fn readable_fields(model: &ModelDef) -> impl Iterator<Item = &FieldDef> {
         .filter(|f| f.options.write_only.is_none())
 }
 
-fn derive_attrs() -> TokenStream {
+fn derive_attrs(validate: bool) -> TokenStream {
+    let (validate_derive, validate_crate) = if validate {
+        (
+            quote!(::ferrobridge::__private::validator::Validate,),
+            quote!(#[validate(crate = "::ferrobridge::__private::validator")]),
+        )
+    } else {
+        (quote!(), quote!())
+    };
     quote! {
         #[derive(
             ::core::clone::Clone,
@@ -57,10 +65,10 @@ fn derive_attrs() -> TokenStream {
             ::ferrobridge::__private::serde::Serialize,
             ::ferrobridge::__private::serde::Deserialize,
             ::ferrobridge::__private::schemars::JsonSchema,
-            ::ferrobridge::__private::validator::Validate,
+            #validate_derive
         )]
         #[schemars(crate = "::ferrobridge::__private::schemars")]
-        #[validate(crate = "::ferrobridge::__private::validator")]
+        #validate_crate
     }
 }
 
@@ -119,7 +127,8 @@ pub fn generate(model: &ModelDef) -> TokenStream {
     let module = super::entity::module_ident(model);
     let names = SchemaNames::of(model);
     let (create, update, read) = (&names.create, &names.update, &names.read);
-    let derives = derive_attrs();
+    let derives = derive_attrs(true);
+    let read_derives = derive_attrs(false);
     let plural = &model.plural;
 
     // --- Create ---------------------------------------------------------
@@ -276,7 +285,7 @@ pub fn generate(model: &ModelDef) -> TokenStream {
         }
 
         #read_doc
-        #derives
+        #read_derives
         #[serde(crate = "::ferrobridge::__private::serde")]
         #vis struct #read {
             #(#read_fields,)*

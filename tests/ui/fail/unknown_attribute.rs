@@ -1,0 +1,12 @@
+use ferrobridge::prelude::*;
+
+#[derive(Model)]
+#[model(app = "blog")]
+pub struct Tag {
+    #[field(primary_key)]
+    pub id: i64,
+    #[field(colour = "red")]
+    pub name: String,
+}
+
+fn main() {}
