@@ -115,13 +115,13 @@ impl TestDb {
     /// Closes the pool and removes the database.
     pub async fn finish(self) {
         self.db.close().await.ok();
-        if let Some((admin_url, name)) = self.admin {
-            if let Ok(admin) = ferrobridge::db::connect(&admin_url).await {
-                let _ = admin
-                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                    .await;
-                admin.close().await.ok();
-            }
+        if let Some((admin_url, name)) = self.admin
+            && let Ok(admin) = ferrobridge::db::connect(&admin_url).await
+        {
+            let _ = admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .await;
+            admin.close().await.ok();
         }
         if let Some(path) = self.file {
             for suffix in ["", "-wal", "-shm"] {

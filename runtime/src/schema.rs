@@ -1,7 +1,6 @@
 //! Reading request bodies into the generated schema types, collecting every
 //! problem as a FastAPI-shaped [`ErrorDetail`] instead of stopping at the first.
 
-use std::borrow::Cow;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
@@ -201,8 +200,8 @@ impl ObjectReader {
 }
 
 /// Translates a `validator` error into Pydantic's type, message and context.
-fn constraint_detail(field: &Cow<'static, str>, error: &validator::ValidationError) -> ErrorDetail {
-    let loc = vec![Value::from("body"), Value::from(field.as_ref())];
+fn constraint_detail(field: &str, error: &validator::ValidationError) -> ErrorDetail {
+    let loc = vec![Value::from("body"), Value::from(field)];
     let param = |name: &str| error.params.get(name).cloned();
     match error.code.as_ref() {
         "length" => {
