@@ -1,7 +1,6 @@
 //! Reading request bodies into the generated schema types, collecting every
 //! problem as a FastAPI-shaped [`ErrorDetail`] instead of stopping at the first.
 
-
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{StatusCode, header};

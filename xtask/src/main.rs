@@ -30,7 +30,17 @@ fn main() -> ExitCode {
 fn ci() -> ExitCode {
     let steps: [(&str, &[&str]); 3] = [
         ("format", &["fmt", "--all", "--check"]),
-        ("lint", &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]),
+        (
+            "lint",
+            &[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        ),
         ("test", &["test", "--workspace"]),
     ];
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
