@@ -20,6 +20,13 @@ use crate::error::{ApiError, ApiResult, ErrorDetail, ValidationError};
 use crate::model::{FieldKind, Model};
 use crate::schema::JsonBody;
 
+/// Bytes escaped in a path segment: all but RFC 3986's unreserved characters.
+const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// Default `page_size` of list endpoints.
 pub const DEFAULT_PAGE_SIZE: u64 = 50;
 /// Largest `page_size` a client may ask for.
@@ -203,7 +210,9 @@ pub async fn create<M: Model>(db: Db, JsonBody(input): JsonBody<M::Create>) -> A
         .insert(&*db)
         .await
         .map_err(|e| ApiError::from_db(M::meta(), e))?;
-    let location = format!("/api/{}/{}", M::meta().plural, M::primary_key(&row));
+    let key = M::primary_key(&row).to_string();
+    let key = percent_encoding::utf8_percent_encode(&key, PATH_SEGMENT);
+    let location = format!("/api/{}/{key}", M::meta().plural);
     let mut response = (StatusCode::CREATED, Json(M::Read::from(row))).into_response();
     if let Ok(value) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, value);

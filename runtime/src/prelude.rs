@@ -7,4 +7,6 @@ pub use crate::error::{ApiError, ApiResult};
 pub use axum::Json;
 pub use axum::routing::{delete, get, patch, post, put};
 pub use sea_orm::prelude::DateTimeUtc;
-pub use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+pub use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+};

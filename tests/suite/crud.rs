@@ -12,6 +12,7 @@ db_tests!(
     patch_changes_only_given_fields,
     delete_answers_204_then_404,
     deleting_an_author_cascades_to_posts,
+    hand_written_route_uses_the_same_database,
 );
 
 async fn author(router: &axum::Router, name: &str) -> i64 {
@@ -252,4 +253,25 @@ async fn deleting_an_author_cascades_to_posts(db: &TestDb) {
     let posts = call(&router, Method::GET, "/api/posts", None).await;
     assert_eq!(posts.json["total"], json!(1));
     assert_eq!(posts.json["items"][0]["title"], json!("by Bob"));
+}
+
+async fn hand_written_route_uses_the_same_database(db: &TestDb) {
+    let router = blog_router(db).await;
+    let ann = author(&router, "Ann").await;
+    let first = post(&router, ann, "one").await;
+    post(&router, ann, "two").await;
+    let uri = format!("/api/posts/{}", first["id"]);
+    call(
+        &router,
+        Method::PATCH,
+        &uri,
+        Some(json!({ "published": true })),
+    )
+    .await;
+    let reply = call(&router, Method::GET, "/api/stats", None).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(
+        reply.json,
+        json!({ "authors": 1, "posts": 2, "published": 1 })
+    );
 }

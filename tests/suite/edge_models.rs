@@ -89,6 +89,16 @@ async fn edge_models_work_end_to_end(db: &TestDb) {
     .await;
     assert_eq!(country.status, StatusCode::CREATED, "{:?}", country.json);
     assert_eq!(country.headers["location"], "/api/countries/FR");
+    let spaced = call(
+        &router,
+        Method::POST,
+        "/api/countries",
+        Some(json!({ "code": "a/", "name": "odd" })),
+    )
+    .await;
+    assert_eq!(spaced.headers["location"], "/api/countries/a%2F");
+    let found = call(&router, Method::GET, "/api/countries/a%2F", None).await;
+    assert_eq!(found.json["name"], json!("odd"));
     let renamed = call(
         &router,
         Method::PATCH,

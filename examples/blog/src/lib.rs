@@ -5,11 +5,49 @@
 
 pub mod models;
 
-pub use models::{Author, Post};
+use ferrobridge::prelude::*;
+use serde::Serialize;
 
-/// The blog application with its models registered.
+pub use models::{Author, Post, author, post};
+
+/// The blog application with its models and hand-written routes registered.
 pub fn app() -> ferrobridge::App {
     ferrobridge::App::new("blog")
         .model::<Author>()
         .model::<Post>()
+        .route("/api/stats", get(stats))
+}
+
+/// What `GET /api/stats` answers.
+#[derive(Debug, Serialize)]
+pub struct Stats {
+    /// How many authors there are.
+    pub authors: u64,
+    /// How many posts there are.
+    pub posts: u64,
+    /// How many of them are published.
+    pub published: u64,
+}
+
+/// `GET /api/stats`: a hand-written handler beside the generated ones,
+/// using the same `Db` extractor and error type.
+pub async fn stats(db: Db) -> ApiResult<Json<Stats>> {
+    let authors = author::Entity::find()
+        .count(&*db)
+        .await
+        .map_err(ApiError::internal)?;
+    let posts = post::Entity::find()
+        .count(&*db)
+        .await
+        .map_err(ApiError::internal)?;
+    let published = post::Entity::find()
+        .filter(post::Column::Published.eq(true))
+        .count(&*db)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(Json(Stats {
+        authors,
+        posts,
+        published,
+    }))
 }
