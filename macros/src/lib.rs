@@ -55,7 +55,7 @@ use proc_macro::TokenStream;
 /// - `mod post { Entity, Model, ActiveModel, Column, PrimaryKey, Relation }`: the SeaORM entity;
 /// - `PostCreate`, `PostUpdate`, `PostRead`: serde + schemars + validator types;
 /// - `impl ferrobridge::Model for Post`: metadata and row conversions the runtime uses.
-#[proc_macro_derive(Model, attributes(model, field))]
+#[proc_macro_derive(Model, attributes(model, field, api))]
 pub fn derive_model(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
     let tokens = ferrobridge_codegen::expand_model(&input);

@@ -22,6 +22,8 @@ pub struct AppState {
     pub db: DatabaseConnection,
     /// The app's name, as given to [`App::new`].
     pub name: Arc<str>,
+    /// Page sizes of list endpoints.
+    pub list: crate::api::ListSettings,
 }
 
 /// What the runtime keeps of each registered model.
@@ -64,6 +66,7 @@ pub struct App {
     models: Vec<ModelEntry>,
     routes: Router,
     body_limit: usize,
+    list: crate::api::ListSettings,
 }
 
 /// Default request body limit: 1 MiB.
@@ -77,6 +80,7 @@ impl App {
             models: Vec::new(),
             routes: Router::new(),
             body_limit: DEFAULT_BODY_LIMIT,
+            list: crate::api::ListSettings::default(),
         }
     }
 
@@ -105,6 +109,16 @@ impl App {
     /// The largest request body accepted, in bytes (default 1 MiB); larger ones get 413.
     pub fn body_limit(mut self, bytes: usize) -> Self {
         self.body_limit = bytes;
+        self
+    }
+
+    /// List page sizes: `default` when the client sends no `page_size`
+    /// (50 unless set), and the largest `max` it may ask for (100 unless set).
+    pub fn page_size(mut self, default: u64, max: u64) -> Self {
+        self.list = crate::api::ListSettings {
+            default_page_size: default.clamp(1, max.max(1)),
+            max_page_size: max.max(1),
+        };
         self
     }
 
@@ -167,6 +181,7 @@ impl App {
         let state = AppState {
             db,
             name: Arc::from(self.name.as_str()),
+            list: self.list,
         };
         let mut router = self.routes.clone();
         for entry in &self.models {

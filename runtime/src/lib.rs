@@ -45,10 +45,13 @@ pub use model::Model;
 #[doc(hidden)]
 pub mod __private {
     pub use chrono;
+    pub use regex;
+    pub use rust_decimal;
     pub use schemars;
     pub use sea_orm;
     pub use serde;
     pub use serde_json;
+    pub use uuid;
     pub use validator;
 
     /// Deserializes a PATCH field of a nullable column: an explicit `null`

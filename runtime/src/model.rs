@@ -72,6 +72,23 @@ pub struct ModelMeta {
     pub fields: &'static [FieldMeta],
     /// Default list ordering; the primary key is appended to make it total.
     pub ordering: &'static [OrderingMeta],
+    /// What the list endpoint lets clients filter, search and order by.
+    pub api: ApiMeta,
+    /// Loads rows by primary key as JSON `Read` objects, for `?expand=`.
+    pub load_by_keys: crate::api::LoadByKeys,
+}
+
+/// `#[api(...)]`: the list endpoint's declared filters, search fields and orderings.
+#[derive(Debug)]
+pub struct ApiMeta {
+    /// Fields accepted as `?field=` and `?field__lookup=`.
+    pub filter: &'static [&'static str],
+    /// Fields `?search=` looks in, case-insensitively.
+    pub search: &'static [&'static str],
+    /// Fields accepted by `?ordering=`.
+    pub ordering: &'static [&'static str],
+    /// Unknown keys in a request body are an error (`true`, the default) or ignored.
+    pub reject_unknown_fields: bool,
 }
 
 impl ModelMeta {
@@ -115,6 +132,23 @@ pub struct FieldMeta {
     pub help_text: Option<&'static str>,
     /// For a foreign key: the referenced model.
     pub references: Option<fn() -> &'static ModelMeta>,
+    /// For a Rust enum field: the stored string of each variant.
+    pub choices: &'static [&'static str],
+    /// `regex = "..."`: the pattern a string must match.
+    pub pattern: Option<&'static str>,
+    /// `email` / `url`: the JSON Schema format of a string.
+    pub format: Option<&'static str>,
+    /// `min_value`, as a number.
+    pub min_value: Option<f64>,
+    /// `max_value`, as a number.
+    pub max_value: Option<f64>,
+}
+
+impl FieldMeta {
+    /// For a foreign key `author_id`, the name its expansion takes (`author`).
+    pub fn relation_name(&self) -> &'static str {
+        self.name.strip_suffix("_id").unwrap_or(self.name)
+    }
 }
 
 /// The kind of value a field holds, as the API and forms see it.
@@ -130,6 +164,16 @@ pub enum FieldKind {
     String,
     /// `DateTime<Utc>`, RFC 3339 on the wire.
     DateTime,
+    /// `chrono::NaiveDate`, `YYYY-MM-DD` on the wire.
+    Date,
+    /// `rust_decimal::Decimal`, a string on the wire so no digit is lost.
+    Decimal,
+    /// `uuid::Uuid`, hyphenated on the wire.
+    Uuid,
+    /// `serde_json::Value`: any JSON.
+    Json,
+    /// A Rust enum deriving `Choices`, stored as one of its strings.
+    Choice,
 }
 
 impl FieldKind {
@@ -144,6 +188,11 @@ impl FieldKind {
                 "datetime_type",
                 "Input should be a valid datetime (RFC 3339, e.g. 2024-01-31T12:00:00Z)",
             ),
+            FieldKind::Date => ("date_type", "Input should be a valid date (YYYY-MM-DD)"),
+            FieldKind::Decimal => ("decimal_type", "Input should be a valid decimal"),
+            FieldKind::Uuid => ("uuid_type", "Input should be a valid UUID"),
+            FieldKind::Json => ("json_type", "Input should be valid JSON"),
+            FieldKind::Choice => ("enum", "Input should be one of the allowed values"),
         }
     }
 }

@@ -6,7 +6,7 @@ use axum::extract::{FromRequest, Request};
 use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
-use validator::{Validate, ValidationErrorsKind};
+use validator::{ValidateEmail, ValidateLength, ValidateRange, ValidateRegex, ValidateUrl};
 
 use crate::error::{ApiError, ErrorDetail, ValidationError};
 use crate::model::FieldKind;
@@ -78,13 +78,17 @@ fn is_json(req: &Request) -> bool {
 /// Takes a JSON object apart field by field for generated `FromJsonBody` impls.
 pub struct ObjectReader {
     object: Map<String, Value>,
-    known: &'static [&'static str],
     errors: Vec<ErrorDetail>,
 }
 
 impl ObjectReader {
-    /// Starts reading `body`, which must be an object whose keys are all in `known`.
-    pub fn new(body: Value, known: &'static [&'static str]) -> Result<Self, ValidationError> {
+    /// Starts reading `body`, which must be an object; keys not in `known`
+    /// are errors when `reject_unknown`, else ignored.
+    pub fn new(
+        body: Value,
+        known: &'static [&'static str],
+        reject_unknown: bool,
+    ) -> Result<Self, ValidationError> {
         let Value::Object(object) = body else {
             return Err(ValidationError::single(ErrorDetail::new(
                 vec!["body".into()],
@@ -94,7 +98,7 @@ impl ObjectReader {
         };
         let errors = object
             .keys()
-            .filter(|key| !known.contains(&key.as_str()))
+            .filter(|key| reject_unknown && !known.contains(&key.as_str()))
             .map(|key| {
                 ErrorDetail::new(
                     vec!["body".into(), key.clone().into()],
@@ -103,11 +107,7 @@ impl ObjectReader {
                 )
             })
             .collect();
-        Ok(ObjectReader {
-            object,
-            known,
-            errors,
-        })
+        Ok(ObjectReader { object, errors })
     }
 
     fn take<T: DeserializeOwned>(&mut self, key: &str, kind: FieldKind, value: Value) -> Option<T> {
@@ -170,92 +170,94 @@ impl ObjectReader {
         }
     }
 
-    /// Runs the declared constraints on the assembled value.
-    pub fn validated<T: Validate>(self, value: T) -> Result<T, ValidationError> {
-        match value.validate() {
-            Ok(()) => Ok(value),
-            Err(errors) => {
-                let mut details: Vec<(usize, ErrorDetail)> = Vec::new();
-                for (field, kind) in errors.errors() {
-                    let ValidationErrorsKind::Field(list) = kind else {
-                        continue;
-                    };
-                    let order = self
-                        .known
-                        .iter()
-                        .position(|k| *k == field.as_ref())
-                        .unwrap_or(usize::MAX);
-                    for error in list {
-                        details.push((order, constraint_detail(field, error)));
-                    }
-                }
-                details.sort_by_key(|(order, _)| *order);
-                Err(ValidationError {
-                    detail: details.into_iter().map(|(_, d)| d).collect(),
-                })
-            }
+    fn fail(&mut self, key: &str, kind: &str, msg: String, ctx: Option<Value>) {
+        let mut detail = ErrorDetail::new(vec!["body".into(), key.into()], kind, msg);
+        detail.ctx = ctx;
+        self.errors.push(detail);
+    }
+
+    /// `min_length` / `max_length`, counted in characters.
+    pub fn check_length(&mut self, key: &str, value: &str, min: Option<u64>, max: Option<u64>) {
+        if value.validate_length(min, max, None) {
+            return;
+        }
+        let length = value.chars().count() as u64;
+        let plural = |n: u64| if n == 1 { "character" } else { "characters" };
+        match (min, max) {
+            (Some(min), _) if length < min => self.fail(
+                key,
+                "string_too_short",
+                format!("String should have at least {min} {}", plural(min)),
+                Some(json!({ "min_length": min })),
+            ),
+            (_, Some(max)) => self.fail(
+                key,
+                "string_too_long",
+                format!("String should have at most {max} {}", plural(max)),
+                Some(json!({ "max_length": max })),
+            ),
+            _ => {}
         }
     }
-}
 
-/// Translates a `validator` error into Pydantic's type, message and context.
-fn constraint_detail(field: &str, error: &validator::ValidationError) -> ErrorDetail {
-    let loc = vec![Value::from("body"), Value::from(field)];
-    let param = |name: &str| error.params.get(name).cloned();
-    match error.code.as_ref() {
-        "length" => {
-            let length = param("value")
-                .and_then(|v| v.as_str().map(|s| s.chars().count() as u64))
-                .unwrap_or(0);
-            let min = param("min").and_then(|v| v.as_u64());
-            let max = param("max").and_then(|v| v.as_u64());
-            let plural = |n: u64| if n == 1 { "character" } else { "characters" };
-            match (min, max) {
-                (Some(min), _) if length < min => ErrorDetail::new(
-                    loc,
-                    "string_too_short",
-                    format!("String should have at least {min} {}", plural(min)),
-                )
-                .with_ctx(json!({ "min_length": min })),
-                (_, Some(max)) => ErrorDetail::new(
-                    loc,
-                    "string_too_long",
-                    format!("String should have at most {max} {}", plural(max)),
-                )
-                .with_ctx(json!({ "max_length": max })),
-                _ => ErrorDetail::new(loc, "string_length", "String has the wrong length"),
-            }
+    /// `min_value` / `max_value`, inclusive.
+    pub fn check_range<T>(&mut self, key: &str, value: T, min: Option<T>, max: Option<T>)
+    where
+        T: ValidateRange<T> + PartialOrd + Copy + serde::Serialize + std::fmt::Display,
+    {
+        if value.validate_range(min, max, None, None) {
+            return;
         }
-        "range" => {
-            let value = param("value").and_then(|v| v.as_f64());
-            let min = param("min");
-            let max = param("max");
-            match (min, max) {
-                (Some(min), _) if value.zip(min.as_f64()).is_some_and(|(v, m)| v < m) => {
-                    ErrorDetail::new(
-                        loc,
-                        "greater_than_equal",
-                        format!("Input should be greater than or equal to {min}"),
-                    )
-                    .with_ctx(json!({ "ge": min }))
-                }
-                (_, Some(max)) => ErrorDetail::new(
-                    loc,
-                    "less_than_equal",
-                    format!("Input should be less than or equal to {max}"),
-                )
-                .with_ctx(json!({ "le": max })),
-                _ => ErrorDetail::new(loc, "range", "Input is out of range"),
-            }
+        match (min, max) {
+            (Some(min), _) if value < min => self.fail(
+                key,
+                "greater_than_equal",
+                format!("Input should be greater than or equal to {min}"),
+                Some(json!({ "ge": min })),
+            ),
+            (_, Some(max)) => self.fail(
+                key,
+                "less_than_equal",
+                format!("Input should be less than or equal to {max}"),
+                Some(json!({ "le": max })),
+            ),
+            _ => {}
         }
-        code => ErrorDetail::new(
-            loc,
-            code.to_string(),
-            error
-                .message
-                .as_ref()
-                .map(|m| m.to_string())
-                .unwrap_or_else(|| format!("Input failed the `{code}` check")),
-        ),
+    }
+
+    /// `email`: an email address, as the `validator` crate defines one.
+    pub fn check_email(&mut self, key: &str, value: &str) {
+        if !value.validate_email() {
+            self.fail(
+                key,
+                "value_error",
+                "value is not a valid email address".into(),
+                None,
+            );
+        }
+    }
+
+    /// `url`: an absolute URL.
+    pub fn check_url(&mut self, key: &str, value: &str) {
+        if !value.validate_url() {
+            self.fail(
+                key,
+                "url_parsing",
+                "Input should be a valid URL".into(),
+                None,
+            );
+        }
+    }
+
+    /// `regex`: the string must contain a match.
+    pub fn check_pattern(&mut self, key: &str, value: &str, pattern: &regex::Regex) {
+        if !value.validate_regex(pattern) {
+            self.fail(
+                key,
+                "string_pattern_mismatch",
+                format!("String should match pattern '{}'", pattern.as_str()),
+                Some(json!({ "pattern": pattern.as_str() })),
+            );
+        }
     }
 }

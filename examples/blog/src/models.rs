@@ -5,6 +5,7 @@ use ferrobridge::prelude::*;
 /// A person who writes posts.
 #[derive(Model, Clone, Debug, PartialEq)]
 #[model(app = "blog", ordering = "name")]
+#[api(filter(name, email), search(name), ordering(name, id))]
 pub struct Author {
     #[field(primary_key)]
     pub id: i64,
@@ -12,13 +13,18 @@ pub struct Author {
     #[field(max_length = 100, min_length = 1)]
     pub name: String,
     /// Where readers can write to the author.
-    #[field(max_length = 254, unique)]
+    #[field(max_length = 254, unique, email)]
     pub email: Option<String>,
 }
 
 /// A blog post.
 #[derive(Model, Clone, Debug, PartialEq)]
 #[model(app = "blog", ordering = "-created_at")]
+#[api(
+    filter(author_id, published, likes, rating, created_at, title),
+    search(title, body),
+    ordering(created_at, title, likes, rating)
+)]
 pub struct Post {
     #[field(primary_key)]
     pub id: i64,

@@ -9,11 +9,14 @@ use syn::meta::ParseNestedMeta;
 use syn::spanned::Spanned;
 use syn::{Attribute, Data, DeriveInput, Fields, GenericArgument, PathArguments, Type};
 
-use crate::ast::{FieldDef, FieldOptions, ModelDef, OnDelete, OrderingTerm, ScalarKind};
+use crate::ast::{ApiDef, FieldDef, FieldOptions, ModelDef, OnDelete, OrderingTerm, ScalarKind};
 use crate::ctxt::{Ctxt, suggest};
 
 /// Keys accepted inside `#[model(...)]`.
-pub const MODEL_KEYS: &[&str] = &["app", "table", "plural", "ordering"];
+pub const MODEL_KEYS: &[&str] = &["app", "table", "plural", "ordering", "unknown_fields"];
+
+/// Keys accepted inside `#[api(...)]`.
+pub const API_KEYS: &[&str] = &["filter", "search", "ordering"];
 
 /// Keys accepted inside `#[field(...)]`.
 pub const FIELD_KEYS: &[&str] = &[
@@ -32,6 +35,9 @@ pub const FIELD_KEYS: &[&str] = &[
     "write_only",
     "auto_now",
     "auto_now_add",
+    "regex",
+    "email",
+    "url",
 ];
 
 /// Builds the model of a derive input; `None` when its shape is unusable
@@ -69,6 +75,7 @@ pub fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<ModelDef> {
     let mut plural: Option<String> = None;
     let mut ordering = Vec::new();
     let mut ordering_span = None;
+    let mut ignore_unknown_fields = false;
     let mut seen = Vec::<String>::new();
 
     for attr in input.attrs.iter().filter(|a| a.path().is_ident("model")) {
@@ -86,6 +93,17 @@ pub fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<ModelDef> {
                     let lit = parse_str(&meta)?;
                     ordering_span = Some(lit.span());
                     ordering = parse_ordering(cx, &lit);
+                }
+                "unknown_fields" => {
+                    let lit = parse_str(&meta)?;
+                    match lit.value().as_str() {
+                        "reject" => ignore_unknown_fields = false,
+                        "ignore" => ignore_unknown_fields = true,
+                        _ => cx.error_spanned_by(
+                            &lit,
+                            "unknown_fields is \"reject\" (the default: 422 extra_forbidden) or \"ignore\"",
+                        ),
+                    }
                 }
                 _ => unknown_key(cx, &meta, "model", MODEL_KEYS)?,
             }
@@ -110,6 +128,7 @@ pub fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<ModelDef> {
     let plural = plural.unwrap_or_else(|| pluralize(&model_name));
 
     let fields = fields.iter().map(|f| parse_field(cx, f)).collect();
+    let api = parse_api(cx, &input.attrs);
 
     Some(ModelDef {
         ident: input.ident.clone(),
@@ -122,7 +141,54 @@ pub fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<ModelDef> {
         ordering,
         ordering_span,
         fields,
+        api,
+        ignore_unknown_fields,
     })
+}
+
+fn parse_api(cx: &Ctxt, attrs: &[Attribute]) -> ApiDef {
+    let mut api = ApiDef::default();
+    let mut seen = Vec::<String>::new();
+    for attr in attrs.iter().filter(|a| a.path().is_ident("api")) {
+        let result = attr.parse_nested_meta(|meta| {
+            let key = key_name(&meta);
+            if API_KEYS.contains(&key.as_str()) && seen.contains(&key) {
+                cx.error_spanned_by(&meta.path, format!("duplicate `{key}` in #[api(...)]"));
+            }
+            seen.push(key.clone());
+            let target = match key.as_str() {
+                "filter" => &mut api.filter,
+                "search" => &mut api.search,
+                "ordering" => &mut api.ordering,
+                _ => return unknown_key(cx, &meta, "api", API_KEYS),
+            };
+            if !meta.input.peek(syn::token::Paren) {
+                cx.error_spanned_by(
+                    &meta.path,
+                    format!(
+                        "`{key}` takes a list of field names: write `{key}(title, created_at)`"
+                    ),
+                );
+                return Ok(());
+            }
+            meta.parse_nested_meta(|inner| {
+                match inner.path.get_ident() {
+                    Some(ident) if inner.input.is_empty() || inner.input.peek(syn::Token![,]) => {
+                        target.push(ident.clone())
+                    }
+                    _ => cx.error_spanned_by(
+                        &inner.path,
+                        format!("`{key}(...)` lists field names, e.g. `{key}(title, published)`"),
+                    ),
+                }
+                Ok(())
+            })
+        });
+        if let Err(err) = result {
+            cx.syn_error(err);
+        }
+    }
+    api
 }
 
 fn parse_field(cx: &Ctxt, field: &syn::Field) -> FieldDef {
@@ -162,6 +228,9 @@ fn parse_field(cx: &Ctxt, field: &syn::Field) -> FieldDef {
                 "write_only" => o.write_only = Some(span),
                 "auto_now" => o.auto_now = Some(span),
                 "auto_now_add" => o.auto_now_add = Some(span),
+                "email" => o.email = Some(span),
+                "url" => o.url = Some(span),
+                "regex" => o.regex = Some((span, parse_str(&meta)?)),
                 "max_length" => o.max_length = Some((span, meta.value()?.parse()?)),
                 "min_length" => o.min_length = Some((span, meta.value()?.parse()?)),
                 "min_value" => o.min_value = Some((span, parse_number(&meta)?)),
@@ -333,6 +402,19 @@ fn scalar_kind(ty: &Type) -> Option<ScalarKind> {
         "bool" if plain => ScalarKind::Bool,
         "String" if plain => ScalarKind::String,
         "DateTimeUtc" if plain => ScalarKind::DateTimeUtc,
+        "NaiveDate" | "Date" if plain => ScalarKind::Date,
+        "Decimal" if plain => ScalarKind::Decimal,
+        "Uuid" if plain => ScalarKind::Uuid,
+        "Json" if plain => ScalarKind::Json,
+        "Value" if plain && path.path.segments.len() >= 2 => {
+            // `serde_json::Value`; a bare `Value` is too ambiguous to assume.
+            let parent = &path.path.segments[path.path.segments.len() - 2].ident;
+            if parent == "serde_json" {
+                ScalarKind::Json
+            } else {
+                return None;
+            }
+        }
         "DateTime" => match &last.arguments {
             PathArguments::AngleBracketed(args) if args.args.len() == 1 => match &args.args[0] {
                 GenericArgument::Type(Type::Path(tz))

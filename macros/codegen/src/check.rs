@@ -8,6 +8,7 @@ use crate::ctxt::Ctxt;
 pub fn check(cx: &Ctxt, model: &ModelDef) {
     check_primary_key(cx, model);
     check_ordering(cx, model);
+    check_api(cx, model);
     for field in &model.fields {
         check_field(cx, field);
     }
@@ -45,11 +46,11 @@ fn check_primary_key(cx: &Ctxt, model: &ModelDef) {
             );
         }
         if let Some(kind) = key.kind
-            && !(kind.is_integer() || kind == ScalarKind::String)
+            && !(kind.is_integer() || kind == ScalarKind::String || kind == ScalarKind::Uuid)
         {
             cx.error_spanned_by(
                 &key.ty,
-                "a primary key is an integer (auto-increment) or a String",
+                "a primary key is an integer (auto-increment), a Uuid (generated) or a String",
             );
         }
     }
@@ -72,6 +73,51 @@ fn check_ordering(cx: &Ctxt, model: &ModelDef) {
                     crate::ctxt::suggest(&term.field, &names)
                 ),
             ));
+        }
+    }
+}
+
+fn field_names(model: &ModelDef) -> Vec<String> {
+    model.fields.iter().map(|f| f.ident.to_string()).collect()
+}
+
+fn check_api(cx: &Ctxt, model: &ModelDef) {
+    let names = field_names(model);
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let lists = [
+        ("filter", &model.api.filter),
+        ("search", &model.api.search),
+        ("ordering", &model.api.ordering),
+    ];
+    for (list, idents) in lists {
+        for ident in idents {
+            let Some(field) = model.fields.iter().find(|f| f.ident == *ident) else {
+                cx.error_spanned_by(
+                    ident,
+                    format!(
+                        "#[api({list}(...))] names `{ident}`, which is not a field of `{}`: {}",
+                        model.ident,
+                        crate::ctxt::suggest(&ident.to_string(), &names)
+                    ),
+                );
+                continue;
+            };
+            let Some(kind) = field.kind else { continue };
+            if list == "search" && kind != ScalarKind::String {
+                cx.error_spanned_by(
+                    ident,
+                    format!("`search` looks in text: `{ident}` is not a String; use `filter({ident})` to match it exactly"),
+                );
+            }
+            if list != "search" && kind == ScalarKind::Json {
+                cx.error_spanned_by(ident, format!("a JSON field cannot be used in `{list}`"));
+            }
+            if field.options.write_only.is_some() {
+                cx.error_spanned_by(
+                    ident,
+                    format!("`{ident}` is write_only: listing it in `{list}` would reveal it"),
+                );
+            }
         }
     }
 }
@@ -104,7 +150,14 @@ fn check_field(cx: &Ctxt, field: &FieldDef) {
     }
     for (key, value) in [("min_value", &o.min_value), ("max_value", &o.max_value)] {
         if let Some((span, lit)) = value {
-            if !kind.is_number() {
+            if kind == ScalarKind::Decimal {
+                err(
+                    *span,
+                    format!(
+                        "`{key}` is not supported on Decimal fields yet: use an f64 field, or check the value in a handler"
+                    ),
+                );
+            } else if !kind.is_number() {
                 let instead = if kind == ScalarKind::String {
                     format!(
                         "; to bound a string's length write `{}`",
@@ -126,6 +179,25 @@ fn check_field(cx: &Ctxt, field: &FieldDef) {
                 );
             }
         }
+    }
+    for (key, span) in [
+        ("email", o.email),
+        ("url", o.url),
+        ("regex", o.regex.as_ref().map(|r| r.0)),
+    ] {
+        if let Some(span) = span
+            && kind != ScalarKind::String
+        {
+            err(
+                span,
+                format!("`{key}` applies to String fields, but `{name}` is not a String"),
+            );
+        }
+    }
+    if let Some((_, lit)) = &o.regex
+        && let Err(error) = regex::Regex::new(&lit.value())
+    {
+        err(lit.span(), format!("invalid regular expression: {error}"));
     }
     if let Some(span) = o.text
         && kind != ScalarKind::String

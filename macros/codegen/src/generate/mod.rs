@@ -23,6 +23,10 @@ pub fn scalar_type(kind: ScalarKind) -> TokenStream {
         ScalarKind::DateTimeUtc => quote!(
             ::ferrobridge::__private::chrono::DateTime<::ferrobridge::__private::chrono::Utc>
         ),
+        ScalarKind::Date => quote!(::ferrobridge::__private::chrono::NaiveDate),
+        ScalarKind::Decimal => quote!(::ferrobridge::__private::rust_decimal::Decimal),
+        ScalarKind::Uuid => quote!(::ferrobridge::__private::uuid::Uuid),
+        ScalarKind::Json => quote!(::ferrobridge::__private::serde_json::Value),
     }
 }
 

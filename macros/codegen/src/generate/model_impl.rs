@@ -38,6 +38,28 @@ fn field_meta(field: &FieldDef) -> TokenStream {
         }
         None => quote!(::core::option::Option::None),
     };
+    let choices = quote!(&[]);
+    let pattern = match &o.regex {
+        Some((_, lit)) => quote!(::core::option::Option::Some(#lit)),
+        None => quote!(::core::option::Option::None),
+    };
+    let format = if o.email.is_some() {
+        quote!(::core::option::Option::Some("email"))
+    } else if o.url.is_some() {
+        quote!(::core::option::Option::Some("uri"))
+    } else {
+        quote!(::core::option::Option::None)
+    };
+    let as_f64 = |v: &Option<(proc_macro2::Span, syn::Lit)>| match v {
+        Some((_, syn::Lit::Int(i))) => {
+            let f = syn::LitFloat::new(&format!("{}.0", i.base10_digits()), i.span());
+            quote!(::core::option::Option::Some(#f))
+        }
+        Some((_, lit)) => quote!(::core::option::Option::Some(#lit)),
+        None => quote!(::core::option::Option::None),
+    };
+    let min_value = as_f64(&o.min_value);
+    let max_value = as_f64(&o.max_value);
     quote! {
         ::ferrobridge::model::FieldMeta {
             name: #name,
@@ -52,6 +74,11 @@ fn field_meta(field: &FieldDef) -> TokenStream {
             min_length: #min_length,
             help_text: #help_text,
             references: #references,
+            choices: #choices,
+            pattern: #pattern,
+            format: #format,
+            min_value: #min_value,
+            max_value: #max_value,
         }
     }
 }
@@ -80,6 +107,11 @@ pub fn generate(model: &ModelDef) -> TokenStream {
         quote!(::ferrobridge::model::OrderingMeta { field: #field, descending: #descending })
     });
     let pk_str = pk_name.to_string();
+    let names = |list: &[syn::Ident]| list.iter().map(|i| i.to_string()).collect::<Vec<_>>();
+    let api_filter = names(&model.api.filter);
+    let api_search = names(&model.api.search);
+    let api_ordering = names(&model.api.ordering);
+    let reject_unknown = !model.ignore_unknown_fields;
 
     // Bodies below `use` these names, so each assignment reads as one line.
     let now = quote!(now);
@@ -104,6 +136,7 @@ pub fn generate(model: &ModelDef) -> TokenStream {
             && f.options.auto_now.is_none()
             && f.options.auto_now_add.is_none()
             && f.options.default.is_none()
+            && !f.is_generated_uuid()
     });
     let active_value_use = if uses_not_set {
         quote!(
@@ -126,6 +159,8 @@ pub fn generate(model: &ModelDef) -> TokenStream {
                 now.clone()
             };
             quote!(#set(#now))
+        } else if f.is_generated_uuid() {
+            quote!(#set(::ferrobridge::__private::uuid::Uuid::new_v4()))
         } else if writable.contains(&name) {
             quote!(#set(input.#name))
         } else if let Some((_, lit)) = &o.default {
@@ -223,6 +258,13 @@ pub fn generate(model: &ModelDef) -> TokenStream {
                     primary_key: #pk_str,
                     fields: &[#(#fields),*],
                     ordering: &[#(#ordering),*],
+                    api: ::ferrobridge::model::ApiMeta {
+                        filter: &[#(#api_filter),*],
+                        search: &[#(#api_search),*],
+                        ordering: &[#(#api_ordering),*],
+                        reject_unknown_fields: #reject_unknown,
+                    },
+                    load_by_keys: ::ferrobridge::api::load_by_keys::<#ident>,
                 };
                 &META
             }

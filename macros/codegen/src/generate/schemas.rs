@@ -73,7 +73,7 @@ fn derive_attrs(validate: bool) -> TokenStream {
 }
 
 /// The `#[validate(...)]` attribute carrying the field's constraints, if any.
-fn validate_attr(field: &FieldDef) -> TokenStream {
+fn validate_attr(model_ident: &syn::Ident, field: &FieldDef) -> TokenStream {
     let o = &field.options;
     let mut rules = Vec::new();
     if o.min_length.is_some() || o.max_length.is_some() {
@@ -88,10 +88,82 @@ fn validate_attr(field: &FieldDef) -> TokenStream {
         let args = min.into_iter().chain(max);
         rules.push(quote!(range(#(#args),*)));
     }
+    if o.email.is_some() {
+        rules.push(quote!(email));
+    }
+    if o.url.is_some() {
+        rules.push(quote!(url));
+    }
+    if o.regex.is_some() {
+        let pattern = regex_static(model_ident, field);
+        rules.push(quote!(regex(path = *#pattern)));
+    }
     if rules.is_empty() {
         quote!()
     } else {
         quote!(#[validate(#(#rules),*)])
+    }
+}
+
+/// The name of the compiled `regex` of a field: `POST_SLUG_PATTERN`.
+fn regex_static(model_ident: &syn::Ident, field: &FieldDef) -> syn::Ident {
+    format_ident!(
+        "{}_{}_PATTERN",
+        heck::ToShoutySnakeCase::to_shouty_snake_case(model_ident.to_string().as_str()),
+        heck::ToShoutySnakeCase::to_shouty_snake_case(field.ident.to_string().as_str())
+    )
+}
+
+/// The checks of one field's declared constraints, run on a value read
+/// from a request body (`value` is a `&T` of the field's scalar type).
+fn constraint_checks(model_ident: &syn::Ident, field: &FieldDef) -> Vec<TokenStream> {
+    let o = &field.options;
+    let key = field.ident.to_string();
+    let mut checks = Vec::new();
+    if o.min_length.is_some() || o.max_length.is_some() {
+        let min = opt(o.min_length.as_ref().map(|(_, v)| quote!(#v)));
+        let max = opt(o.max_length.as_ref().map(|(_, v)| quote!(#v)));
+        checks.push(quote!(reader.check_length(#key, value, #min, #max);));
+    }
+    if o.min_value.is_some() || o.max_value.is_some() {
+        let min = opt(o.min_value.as_ref().map(|(_, v)| quote!(#v)));
+        let max = opt(o.max_value.as_ref().map(|(_, v)| quote!(#v)));
+        checks.push(quote!(reader.check_range(#key, *value, #min, #max);));
+    }
+    if o.email.is_some() {
+        checks.push(quote!(reader.check_email(#key, value);));
+    }
+    if o.url.is_some() {
+        checks.push(quote!(reader.check_url(#key, value);));
+    }
+    if o.regex.is_some() {
+        let pattern = regex_static(model_ident, field);
+        checks.push(quote!(reader.check_pattern(#key, value, &#pattern);));
+    }
+    checks
+}
+
+fn opt(value: Option<TokenStream>) -> TokenStream {
+    match value {
+        Some(v) => quote!(::core::option::Option::Some(#v)),
+        None => quote!(::core::option::Option::None),
+    }
+}
+
+/// `if let Some(Some(value)) = &name { checks }` with one `Some` per
+/// layer of `Option` around the scalar.
+fn check_block(name: &syn::Ident, layers: usize, checks: &[TokenStream]) -> TokenStream {
+    if checks.is_empty() {
+        return quote!();
+    }
+    let mut pattern = quote!(value);
+    for _ in 0..layers {
+        pattern = quote!(::core::option::Option::Some(#pattern));
+    }
+    quote! {
+        if let #pattern = &#name {
+            #(#checks)*
+        }
     }
 }
 
@@ -130,6 +202,25 @@ pub fn generate(model: &ModelDef) -> TokenStream {
     let derives = derive_attrs(true);
     let read_derives = derive_attrs(false);
     let plural = &model.plural;
+    let reject_unknown = !model.ignore_unknown_fields;
+    let deny_unknown = if model.ignore_unknown_fields {
+        quote!()
+    } else {
+        quote!(, deny_unknown_fields)
+    };
+    let patterns = model.fields.iter().filter_map(|f| {
+        let (_, lit) = f.options.regex.as_ref()?;
+        let name = regex_static(ident, f);
+        let doc = format!(" The `regex` of `{}::{}`, compiled once.", ident, f.ident);
+        Some(quote! {
+            #[doc = #doc]
+            static #name: ::std::sync::LazyLock<::ferrobridge::__private::regex::Regex> =
+                ::std::sync::LazyLock::new(|| {
+                    ::ferrobridge::__private::regex::Regex::new(#lit)
+                        .expect("checked by #[derive(Model)]")
+                });
+        })
+    });
 
     // --- Create ---------------------------------------------------------
     let mut default_fns = Vec::new();
@@ -138,7 +229,7 @@ pub fn generate(model: &ModelDef) -> TokenStream {
             let name = &f.ident;
             let ty = field_type(f);
             let docs = field_docs(f);
-            let validate = validate_attr(f);
+            let validate = validate_attr(ident, f);
             let serde = if let Some((_, lit)) = &f.options.default {
                 let fn_name = format_ident!("default_{}", name);
                 let fn_path = format!("{create}::{fn_name}");
@@ -162,14 +253,16 @@ pub fn generate(model: &ModelDef) -> TokenStream {
         let key = name.to_string();
         let ty = field_type(f);
         let kind = kind_path(f);
-        if f.options.default.is_some() {
+        let read = if f.options.default.is_some() {
             let fn_name = format_ident!("default_{}", name);
             quote!(let #name = reader.optional::<#ty>(#key, #kind, #create::#fn_name);)
         } else if f.nullable {
             quote!(let #name = reader.optional::<#ty>(#key, #kind, ::core::option::Option::default);)
         } else {
             quote!(let #name = reader.required::<#ty>(#key, #kind);)
-        }
+        };
+        let checks = check_block(name, 1 + usize::from(f.nullable), &constraint_checks(ident, f));
+        quote!(#read #checks)
     });
     let create_names: Vec<_> = writable_fields(model).map(|f| &f.ident).collect();
     let create_doc = doc_attrs(&[
@@ -186,7 +279,7 @@ pub fn generate(model: &ModelDef) -> TokenStream {
         let name = &f.ident;
         let ty = field_type(f);
         let docs = field_docs(f);
-        let validate = validate_attr(f);
+        let validate = validate_attr(ident, f);
         let serde = if f.nullable {
             // `null` clears the value; an absent key leaves it unchanged.
             quote!(#[serde(
@@ -204,7 +297,12 @@ pub fn generate(model: &ModelDef) -> TokenStream {
         let key = name.to_string();
         let ty = field_type(f);
         let kind = kind_path(f);
-        quote!(let #name = reader.patch::<#ty>(#key, #kind);)
+        let checks = check_block(
+            name,
+            2 + usize::from(f.nullable),
+            &constraint_checks(ident, f),
+        );
+        quote!(let #name = reader.patch::<#ty>(#key, #kind); #checks)
     });
     let update_names: Vec<_> = patchable_fields(model).map(|f| &f.ident).collect();
     let update_keys = update_names.iter().map(|n| n.to_string());
@@ -236,9 +334,11 @@ pub fn generate(model: &ModelDef) -> TokenStream {
     let _ = scalar_type;
 
     quote! {
+        #(#patterns)*
+
         #create_doc
         #derives
-        #[serde(crate = "::ferrobridge::__private::serde", deny_unknown_fields)]
+        #[serde(crate = "::ferrobridge::__private::serde" #deny_unknown)]
         #vis struct #create {
             #(#create_fields,)*
         }
@@ -251,11 +351,11 @@ pub fn generate(model: &ModelDef) -> TokenStream {
             fn from_json_body(
                 body: ::ferrobridge::__private::serde_json::Value,
             ) -> ::core::result::Result<Self, ::ferrobridge::error::ValidationError> {
-                let mut reader = ::ferrobridge::schema::ObjectReader::new(body, &[#(#create_keys),*])?;
+                let mut reader = ::ferrobridge::schema::ObjectReader::new(body, &[#(#create_keys),*], #reject_unknown)?;
                 #(#create_reads)*
                 match (#(#create_names,)*) {
                     (#(::core::option::Option::Some(#create_names),)*) if reader.is_clean() => {
-                        reader.validated(#create { #(#create_names),* })
+                        ::core::result::Result::Ok(#create { #(#create_names),* })
                     }
                     _ => ::core::result::Result::Err(reader.into_error()),
                 }
@@ -264,7 +364,7 @@ pub fn generate(model: &ModelDef) -> TokenStream {
 
         #update_doc
         #derives
-        #[serde(crate = "::ferrobridge::__private::serde", deny_unknown_fields)]
+        #[serde(crate = "::ferrobridge::__private::serde" #deny_unknown)]
         #vis struct #update {
             #(#update_fields,)*
         }
@@ -273,11 +373,11 @@ pub fn generate(model: &ModelDef) -> TokenStream {
             fn from_json_body(
                 body: ::ferrobridge::__private::serde_json::Value,
             ) -> ::core::result::Result<Self, ::ferrobridge::error::ValidationError> {
-                let mut reader = ::ferrobridge::schema::ObjectReader::new(body, &[#(#update_keys),*])?;
+                let mut reader = ::ferrobridge::schema::ObjectReader::new(body, &[#(#update_keys),*], #reject_unknown)?;
                 #(#update_reads)*
                 match (#(#update_names,)*) {
                     (#(::core::option::Option::Some(#update_names),)*) if reader.is_clean() => {
-                        reader.validated(#update { #(#update_names),* })
+                        ::core::result::Result::Ok(#update { #(#update_names),* })
                     }
                     _ => ::core::result::Result::Err(reader.into_error()),
                 }

@@ -1,0 +1,503 @@
+//! The generated REST endpoints: list, retrieve, create, replace, partial
+//! update and delete under `/api/{plural}`, written once, generic over [`Model`].
+
+mod query;
+
+use std::collections::HashMap;
+use std::pin::Pin;
+use std::str::FromStr;
+
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use sea_orm::sea_query::{Condition, Expr, ExprTrait, Func, NullOrdering};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
+    IntoActiveModel, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Value,
+};
+use serde::Serialize;
+use serde_json::{Value as JsonValue, json};
+
+pub use query::{
+    Filter, ListQuery, ListSettings, Lookup, OrderTerm, Pagination, RESERVED, encode_cursor,
+    null_of, parse_expand, parse_value, value_from_json,
+};
+
+use crate::app::{AppState, Router};
+use crate::db::Db;
+use crate::error::{ApiError, ApiResult, ErrorDetail, ValidationError};
+use crate::model::{FieldKind, FieldMeta, Model};
+use crate::schema::JsonBody;
+
+/// The routes of one model: `/api/{plural}` and `/api/{plural}/{pk}`.
+pub fn routes<M: Model>() -> Router {
+    let plural = M::meta().plural;
+    Router::new()
+        .route(&format!("/api/{plural}"), get(list::<M>).post(create::<M>))
+        .route(
+            &format!("/api/{plural}/{{pk}}"),
+            get(retrieve::<M>)
+                .put(replace::<M>)
+                .patch(partial_update::<M>)
+                .delete(destroy::<M>),
+        )
+}
+
+/// One page of a list (`?page=`).
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct Page<T> {
+    /// The rows of this page.
+    pub items: Vec<T>,
+    /// How many rows match, over all pages.
+    pub total: u64,
+    /// This page's number, from 1.
+    pub page: u64,
+    /// Rows per page.
+    pub page_size: u64,
+}
+
+/// Bytes escaped in a path segment: all but RFC 3986's unreserved characters.
+const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+fn parse_key<M: Model>(raw: &str) -> ApiResult<M::Key> {
+    M::Key::from_str(raw).map_err(|_| {
+        let meta = M::meta();
+        let kind = meta
+            .field(meta.primary_key)
+            .map(|f| f.kind)
+            .unwrap_or(FieldKind::String);
+        let (kind, msg) = match kind {
+            FieldKind::Integer => (
+                "int_parsing",
+                "Input should be a valid integer, unable to parse string as an integer",
+            ),
+            other => other.type_error(),
+        };
+        ApiError::Validation(ValidationError::single(ErrorDetail::new(
+            vec!["path".into(), "pk".into()],
+            kind,
+            msg,
+        )))
+    })
+}
+
+/// `GET /api/{plural}`: one page of rows, filtered, searched and ordered
+/// as the query asks (see [`ListQuery`]), with `?expand=` embedding related objects.
+pub async fn list<M: Model>(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Response> {
+    let meta = M::meta();
+    let query = ListQuery::parse(meta, raw.as_deref(), state.list)?;
+    let db = &state.db;
+    let backend = db.get_database_backend();
+    let mut select = M::Entity::find().filter(conditions::<M>(&query, backend)?);
+    for term in &query.ordering {
+        let column = column::<M>(term.field.name)?;
+        let order = if term.descending {
+            Order::Desc
+        } else {
+            Order::Asc
+        };
+        select = if term.field.nullable {
+            // The same NULL placement on every backend: NULLs sort as the smallest value.
+            let nulls = if term.descending {
+                NullOrdering::Last
+            } else {
+                NullOrdering::First
+            };
+            select.order_by_with_nulls(column, order, nulls)
+        } else {
+            select.order_by(column, order)
+        };
+    }
+    match query.pagination {
+        Pagination::Page { page, page_size } => {
+            let total = select.clone().count(db).await.map_err(ApiError::internal)?;
+            let rows = select
+                .offset((page - 1).saturating_mul(page_size))
+                .limit(page_size)
+                .all(db)
+                .await
+                .map_err(ApiError::internal)?;
+            let items: Vec<M::Read> = rows.into_iter().map(M::Read::from).collect();
+            if query.expand.is_empty() {
+                return Ok(Json(Page {
+                    items,
+                    total,
+                    page,
+                    page_size,
+                })
+                .into_response());
+            }
+            let items = expand_items(db, &query.expand, to_json_items(items)?).await?;
+            Ok(Json(
+                json!({ "items": items, "total": total, "page": page, "page_size": page_size }),
+            )
+            .into_response())
+        }
+        Pagination::Cursor { after, page_size } => {
+            if let Some(after) = &after {
+                select = select.filter(keyset_after::<M>(&query.ordering, after)?);
+            }
+            let mut rows = select
+                .limit(page_size + 1)
+                .all(db)
+                .await
+                .map_err(ApiError::internal)?;
+            let more = rows.len() as u64 > page_size;
+            rows.truncate(page_size as usize);
+            let items = to_json_items(rows.into_iter().map(M::Read::from).collect())?;
+            let next = match items.last() {
+                Some(last) if more => {
+                    let values = query
+                        .ordering
+                        .iter()
+                        .map(|t| last.get(t.field.name).cloned().unwrap_or(JsonValue::Null))
+                        .collect();
+                    Some(encode_cursor(&query.ordering, values))
+                }
+                _ => None,
+            };
+            let items = expand_items(db, &query.expand, items).await?;
+            Ok(
+                Json(json!({ "items": items, "next": next, "page_size": page_size }))
+                    .into_response(),
+            )
+        }
+    }
+}
+
+fn column<M: Model>(name: &str) -> ApiResult<<M::Entity as EntityTrait>::Column> {
+    <M::Entity as EntityTrait>::Column::from_str(name)
+        .map_err(|_| ApiError::internal(format!("no column `{name}` in {}", M::meta().table)))
+}
+
+fn to_json_items<T: Serialize>(items: Vec<T>) -> ApiResult<Vec<JsonValue>> {
+    items
+        .into_iter()
+        .map(|item| serde_json::to_value(item).map_err(ApiError::internal))
+        .collect()
+}
+
+/// `instr` (SQLite, MySQL) or `strpos` (PostgreSQL): 1-based position of a
+/// substring, 0 when absent. Used instead of LIKE so `%` and `_` in user
+/// input are plain characters and case sensitivity is the same everywhere.
+fn position(backend: DbBackend, haystack: Expr, needle: Expr) -> Expr {
+    let name = match backend {
+        DbBackend::Postgres => "strpos",
+        _ => "instr",
+    };
+    Expr::expr(Func::cust(name).arg(haystack).arg(needle))
+}
+
+fn conditions<M: Model>(query: &ListQuery, backend: DbBackend) -> ApiResult<Condition> {
+    let mut all = Condition::all();
+    for filter in &query.filters {
+        let column = column::<M>(filter.field.name)?;
+        let first = || filter.values[0].clone();
+        let lower = |e: Expr| Expr::expr(Func::lower(e));
+        let condition: Condition = match filter.lookup {
+            Lookup::Exact => Condition::all().add(column.eq(first())),
+            Lookup::Ne if filter.field.nullable => Condition::any()
+                .add(column.ne(first()))
+                .add(column.is_null()),
+            Lookup::Ne => Condition::all().add(column.ne(first())),
+            Lookup::Gt => Condition::all().add(column.gt(first())),
+            Lookup::Gte => Condition::all().add(column.gte(first())),
+            Lookup::Lt => Condition::all().add(column.lt(first())),
+            Lookup::Lte => Condition::all().add(column.lte(first())),
+            Lookup::In => Condition::all().add(column.is_in(filter.values.clone())),
+            Lookup::IsNull => match first() {
+                Value::Bool(Some(true)) => Condition::all().add(column.is_null()),
+                _ => Condition::all().add(column.is_not_null()),
+            },
+            Lookup::Contains => Condition::all()
+                .add(position(backend, column.into_expr(), Expr::val(first())).gt(0)),
+            Lookup::IContains => Condition::all().add(
+                position(
+                    backend,
+                    lower(column.into_expr()),
+                    lower(Expr::val(first())),
+                )
+                .gt(0),
+            ),
+            Lookup::StartsWith => Condition::all()
+                .add(position(backend, column.into_expr(), Expr::val(first())).eq(1)),
+            Lookup::IStartsWith => Condition::all().add(
+                position(
+                    backend,
+                    lower(column.into_expr()),
+                    lower(Expr::val(first())),
+                )
+                .eq(1),
+            ),
+        };
+        all = all.add(condition);
+    }
+    let meta = M::meta();
+    for term in &query.search {
+        let mut any = Condition::any();
+        for name in meta.api.search {
+            let column = column::<M>(name)?;
+            any = any.add(
+                position(
+                    backend,
+                    Expr::expr(Func::lower(column.into_expr())),
+                    Expr::expr(Func::lower(Expr::val(term.to_lowercase()))),
+                )
+                .gt(0),
+            );
+        }
+        all = all.add(any);
+    }
+    Ok(all)
+}
+
+/// Rows strictly after the cursor row in `ordering`: for terms t1..tn,
+/// `(t1 after v1) OR (t1 = v1 AND t2 after v2) OR ...`, NULL-aware.
+fn keyset_after<M: Model>(ordering: &[OrderTerm], after: &[JsonValue]) -> ApiResult<Condition> {
+    let mut any = Condition::any();
+    for i in 0..ordering.len() {
+        let mut branch = Condition::all();
+        for (term, value) in ordering[..i].iter().zip(after) {
+            let column = column::<M>(term.field.name)?;
+            branch = branch.add(if value.is_null() {
+                column.is_null()
+            } else {
+                column.eq(cursor_value(term, value)?)
+            });
+        }
+        let term = &ordering[i];
+        let column = column::<M>(term.field.name)?;
+        let value = &after[i];
+        let step: Option<Condition> = match (term.descending, value.is_null()) {
+            // NULLs sort first ascending: every non-NULL comes after a NULL.
+            (false, true) => Some(Condition::all().add(column.is_not_null())),
+            (false, false) => Some(Condition::all().add(column.gt(cursor_value(term, value)?))),
+            // NULLs sort last descending: nothing comes after a NULL.
+            (true, true) => None,
+            (true, false) => {
+                let mut step = Condition::any().add(column.lt(cursor_value(term, value)?));
+                if term.field.nullable {
+                    step = step.add(column.is_null());
+                }
+                Some(step)
+            }
+        };
+        if let Some(step) = step {
+            any = any.add(branch.add(step));
+        }
+    }
+    Ok(any)
+}
+
+fn cursor_value(term: &OrderTerm, value: &JsonValue) -> ApiResult<Value> {
+    value_from_json(term.field, value).ok_or_else(|| {
+        ApiError::Validation(ValidationError::single(ErrorDetail::new(
+            vec!["query".into(), "cursor".into()],
+            "cursor_invalid",
+            "Invalid cursor: pass back the `next` value of a previous page",
+        )))
+    })
+}
+
+/// Rows as `(primary key text, Read JSON)` pairs, loading in the background.
+pub type LoadedRows<'a> =
+    Pin<Box<dyn Future<Output = Result<Vec<(String, JsonValue)>, DbErr>> + Send + 'a>>;
+
+/// Loads rows of one model by primary key, for `?expand=`.
+pub type LoadByKeys = for<'a> fn(&'a DatabaseConnection, Vec<Value>) -> LoadedRows<'a>;
+
+/// The [`LoadByKeys`] of `M`: one `SELECT ... WHERE pk IN (...)`.
+pub fn load_by_keys<M: Model>(db: &DatabaseConnection, keys: Vec<Value>) -> LoadedRows<'_> {
+    Box::pin(async move {
+        let rows = M::Entity::find()
+            .filter(M::primary_key_column().is_in(keys))
+            .all(db)
+            .await?;
+        rows.into_iter()
+            .map(|row| {
+                let key = M::primary_key(&row).to_string();
+                serde_json::to_value(M::Read::from(row))
+                    .map(|json| (key, json))
+                    .map_err(|e| DbErr::Custom(e.to_string()))
+            })
+            .collect()
+    })
+}
+
+fn key_text(value: &JsonValue) -> Option<String> {
+    match value {
+        JsonValue::String(s) => Some(s.clone()),
+        JsonValue::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Embeds, for each foreign key in `expand`, the referenced object under the
+/// relation's name, with one query per relation for all `items`.
+async fn expand_items(
+    db: &DatabaseConnection,
+    expand: &[&'static FieldMeta],
+    mut items: Vec<JsonValue>,
+) -> ApiResult<Vec<JsonValue>> {
+    for field in expand {
+        let Some(target) = field.references.map(|r| r()) else {
+            continue;
+        };
+        let Some(target_pk) = target.field(target.primary_key) else {
+            continue;
+        };
+        let mut keys: Vec<String> = items
+            .iter()
+            .filter_map(|item| item.get(field.name).and_then(key_text))
+            .collect();
+        keys.sort();
+        keys.dedup();
+        let values: Vec<Value> = keys
+            .iter()
+            .filter_map(|k| parse_value(target_pk, k).ok())
+            .collect();
+        let loaded: HashMap<String, JsonValue> = if values.is_empty() {
+            HashMap::new()
+        } else {
+            (target.load_by_keys)(db, values)
+                .await
+                .map_err(ApiError::internal)?
+                .into_iter()
+                .collect()
+        };
+        for item in &mut items {
+            let embedded = item
+                .get(field.name)
+                .and_then(key_text)
+                .and_then(|k| loaded.get(&k).cloned())
+                .unwrap_or(JsonValue::Null);
+            if let JsonValue::Object(object) = item {
+                object.insert(field.relation_name().to_string(), embedded);
+            }
+        }
+    }
+    Ok(items)
+}
+
+/// `GET /api/{plural}/{pk}`: 404 `{"detail":"Not found"}` when there is no
+/// such row; `?expand=` embeds related objects as in lists.
+pub async fn retrieve<M: Model>(
+    db: Db,
+    Path(pk): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Response> {
+    let expand = parse_expand(M::meta(), raw.as_deref())?;
+    let key = parse_key::<M>(&pk)?;
+    let row = M::Entity::find_by_id(key)
+        .one(&*db)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or(ApiError::NotFound)?;
+    let read = M::Read::from(row);
+    if expand.is_empty() {
+        return Ok(Json(read).into_response());
+    }
+    let items = expand_items(&db, &expand, to_json_items(vec![read])?).await?;
+    Ok(Json(items.into_iter().next().unwrap_or(JsonValue::Null)).into_response())
+}
+
+/// `POST /api/{plural}`: 201 with the new object and its `Location`.
+pub async fn create<M: Model>(db: Db, JsonBody(input): JsonBody<M::Create>) -> ApiResult<Response> {
+    let row = M::insert_from(input)
+        .insert(&*db)
+        .await
+        .map_err(|e| ApiError::from_db(M::meta(), e))?;
+    let key = M::primary_key(&row).to_string();
+    let key = percent_encoding::utf8_percent_encode(&key, PATH_SEGMENT);
+    let location = format!("/api/{}/{key}", M::meta().plural);
+    let mut response = (StatusCode::CREATED, Json(M::Read::from(row))).into_response();
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    Ok(response)
+}
+
+async fn find_row<M: Model>(db: &Db, pk: &str) -> ApiResult<<M::Entity as EntityTrait>::Model> {
+    let key = parse_key::<M>(pk)?;
+    M::Entity::find_by_id(key)
+        .one(&**db)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or(ApiError::NotFound)
+}
+
+async fn save<M: Model>(
+    db: &Db,
+    row: <M::Entity as EntityTrait>::Model,
+    active: M::ActiveModel,
+) -> ApiResult<Json<M::Read>> {
+    if !active.is_changed() {
+        return Ok(Json(M::Read::from(row)));
+    }
+    let row = active
+        .update(&**db)
+        .await
+        .map_err(|e| ApiError::from_db(M::meta(), e))?;
+    Ok(Json(M::Read::from(row)))
+}
+
+/// `PUT /api/{plural}/{pk}`: replaces every writable field.
+pub async fn replace<M: Model>(
+    db: Db,
+    Path(pk): Path<String>,
+    JsonBody(input): JsonBody<M::Create>,
+) -> ApiResult<Json<M::Read>> {
+    let row = find_row::<M>(&db, &pk).await?;
+    let mut active: M::ActiveModel = row.clone().into_active_model();
+    M::replace_with(&mut active, input);
+    save::<M>(&db, row, active).await
+}
+
+/// `PATCH /api/{plural}/{pk}`: changes the fields present in the body.
+pub async fn partial_update<M: Model>(
+    db: Db,
+    Path(pk): Path<String>,
+    JsonBody(input): JsonBody<M::Update>,
+) -> ApiResult<Json<M::Read>> {
+    let row = find_row::<M>(&db, &pk).await?;
+    let mut active: M::ActiveModel = row.clone().into_active_model();
+    M::patch_with(&mut active, input);
+    save::<M>(&db, row, active).await
+}
+
+/// `DELETE /api/{plural}/{pk}`: 204, or 404 when there is no such row.
+pub async fn destroy<M: Model>(db: Db, Path(pk): Path<String>) -> ApiResult<StatusCode> {
+    let key = parse_key::<M>(&pk)?;
+    let result = M::Entity::delete_by_id(key)
+        .exec(&*db)
+        .await
+        .map_err(|e| ApiError::from_db(M::meta(), e))?;
+    if result.rows_affected == 0 {
+        return Err(ApiError::NotFound);
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /healthz`: 200 `{"status":"ok"}` when the database answers, 503 otherwise.
+pub async fn healthz(db: Db) -> Response {
+    match db.ping().await {
+        Ok(()) => Json(serde_json::json!({ "status": "ok" })).into_response(),
+        Err(error) => {
+            tracing::warn!(%error, "health check: database unreachable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({ "status": "unavailable", "detail": "database unreachable" })),
+            )
+                .into_response()
+        }
+    }
+}

@@ -1,0 +1,672 @@
+//! The list endpoint's query string: filters with Django lookups, search,
+//! ordering, page or cursor pagination and `expand`, parsed against the
+//! model's declared fields; anything else is a 400 naming what is allowed.
+
+use base64::Engine;
+use sea_orm::Value;
+use serde_json::{Value as Json, json};
+
+use crate::error::{ApiError, ApiResult, ErrorDetail, ValidationError};
+use crate::model::{FieldKind, FieldMeta, ModelMeta};
+
+/// Page sizes of list endpoints, set with [`App::page_size`](crate::App::page_size).
+#[derive(Clone, Copy, Debug)]
+pub struct ListSettings {
+    /// `page_size` when the client sends none.
+    pub default_page_size: u64,
+    /// The largest `page_size` accepted.
+    pub max_page_size: u64,
+}
+
+impl Default for ListSettings {
+    fn default() -> Self {
+        ListSettings {
+            default_page_size: 50,
+            max_page_size: 100,
+        }
+    }
+}
+
+/// Query parameters every list accepts besides filters.
+pub const RESERVED: &[&str] = &[
+    "page",
+    "page_size",
+    "cursor",
+    "ordering",
+    "search",
+    "expand",
+];
+
+/// A Django field lookup, the part after `__` in `?title__icontains=rust`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    /// `field=v`
+    Exact,
+    /// `field__ne=v`: not equal (rows where the field is NULL included).
+    Ne,
+    /// `field__gt=v`
+    Gt,
+    /// `field__gte=v`
+    Gte,
+    /// `field__lt=v`
+    Lt,
+    /// `field__lte=v`
+    Lte,
+    /// `field__in=a,b,c`
+    In,
+    /// `field__contains=v`, case-sensitive.
+    Contains,
+    /// `field__icontains=v`, case-insensitive.
+    IContains,
+    /// `field__startswith=v`, case-sensitive.
+    StartsWith,
+    /// `field__istartswith=v`, case-insensitive.
+    IStartsWith,
+    /// `field__isnull=true|false`
+    IsNull,
+}
+
+impl Lookup {
+    /// Every lookup, in the order documentation lists them.
+    pub const ALL: &'static [Lookup] = &[
+        Lookup::Exact,
+        Lookup::Ne,
+        Lookup::Gt,
+        Lookup::Gte,
+        Lookup::Lt,
+        Lookup::Lte,
+        Lookup::In,
+        Lookup::Contains,
+        Lookup::IContains,
+        Lookup::StartsWith,
+        Lookup::IStartsWith,
+        Lookup::IsNull,
+    ];
+
+    /// The suffix after `__` (`exact` for the bare field name).
+    pub fn name(self) -> &'static str {
+        match self {
+            Lookup::Exact => "exact",
+            Lookup::Ne => "ne",
+            Lookup::Gt => "gt",
+            Lookup::Gte => "gte",
+            Lookup::Lt => "lt",
+            Lookup::Lte => "lte",
+            Lookup::In => "in",
+            Lookup::Contains => "contains",
+            Lookup::IContains => "icontains",
+            Lookup::StartsWith => "startswith",
+            Lookup::IStartsWith => "istartswith",
+            Lookup::IsNull => "isnull",
+        }
+    }
+
+    /// Whether the lookup makes sense for a field of `kind`.
+    pub fn applies_to(self, kind: FieldKind) -> bool {
+        use FieldKind::*;
+        match self {
+            Lookup::Exact | Lookup::Ne | Lookup::IsNull => kind != Json,
+            Lookup::In => !matches!(kind, Json | Boolean),
+            Lookup::Gt | Lookup::Gte | Lookup::Lt | Lookup::Lte => {
+                matches!(kind, Integer | Float | Decimal | Date | DateTime | String)
+            }
+            Lookup::Contains | Lookup::IContains | Lookup::StartsWith | Lookup::IStartsWith => {
+                kind == String
+            }
+        }
+    }
+
+    /// The lookups a field of `kind` accepts.
+    pub fn for_kind(kind: FieldKind) -> impl Iterator<Item = Lookup> {
+        Self::ALL
+            .iter()
+            .copied()
+            .filter(move |l| l.applies_to(kind))
+    }
+}
+
+/// One `?field__lookup=value` condition.
+#[derive(Debug)]
+pub struct Filter {
+    /// The filtered field.
+    pub field: &'static FieldMeta,
+    /// How it is compared.
+    pub lookup: Lookup,
+    /// The parsed operand(s): one, several for `__in`, a bool for `__isnull`.
+    pub values: Vec<Value>,
+}
+
+/// One term of the effective ordering.
+#[derive(Clone, Copy, Debug)]
+pub struct OrderTerm {
+    /// The field sorted by.
+    pub field: &'static FieldMeta,
+    /// `-field`.
+    pub descending: bool,
+}
+
+/// How a list is cut into pages.
+#[derive(Debug)]
+pub enum Pagination {
+    /// `?page=&page_size=`, with a total count.
+    Page {
+        /// Page number, from 1.
+        page: u64,
+        /// Rows per page.
+        page_size: u64,
+    },
+    /// `?cursor=`: keyset pagination, as fast on the last page as the first.
+    Cursor {
+        /// Ordering values of the last row already seen; `None` for the first page.
+        after: Option<Vec<Json>>,
+        /// Rows per page.
+        page_size: u64,
+    },
+}
+
+/// A parsed list query.
+#[derive(Debug)]
+pub struct ListQuery {
+    /// Conditions, all of which must hold.
+    pub filters: Vec<Filter>,
+    /// Search terms; each must appear in one of the search fields.
+    pub search: Vec<String>,
+    /// The effective ordering, always ending with the primary key.
+    pub ordering: Vec<OrderTerm>,
+    /// Page or cursor.
+    pub pagination: Pagination,
+    /// Foreign keys whose objects are embedded (`?expand=author`).
+    pub expand: Vec<&'static FieldMeta>,
+}
+
+fn detail(loc: &str, kind: &str, msg: impl Into<String>) -> ErrorDetail {
+    ErrorDetail::new(vec![Json::from("query"), Json::from(loc)], kind, msg)
+}
+
+/// Parses a typed value of `field` from query-string text.
+pub fn parse_value(field: &FieldMeta, raw: &str) -> Result<Value, (&'static str, String)> {
+    let bad = |kind: &'static str, msg: &str| Err((kind, msg.to_string()));
+    match field.kind {
+        FieldKind::Integer => match raw.trim().parse::<i64>() {
+            Ok(n) => Ok(Value::from(n)),
+            Err(_) => bad(
+                "int_parsing",
+                "Input should be a valid integer, unable to parse string as an integer",
+            ),
+        },
+        FieldKind::Float => match raw.trim().parse::<f64>() {
+            Ok(n) if n.is_finite() => Ok(Value::from(n)),
+            _ => bad(
+                "float_parsing",
+                "Input should be a valid number, unable to parse string as a number",
+            ),
+        },
+        FieldKind::Boolean => match raw.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Ok(Value::from(true)),
+            "false" | "0" | "no" | "off" => Ok(Value::from(false)),
+            _ => bad(
+                "bool_parsing",
+                "Input should be a valid boolean, unable to interpret input",
+            ),
+        },
+        FieldKind::String => Ok(Value::from(raw.to_string())),
+        FieldKind::Choice => {
+            if field.choices.contains(&raw) {
+                Ok(Value::from(raw.to_string()))
+            } else {
+                Err((
+                    "enum",
+                    format!("Input should be {}", quoted_list(field.choices)),
+                ))
+            }
+        }
+        FieldKind::DateTime => match chrono::DateTime::parse_from_rfc3339(raw.trim()) {
+            Ok(t) => Ok(Value::from(t.with_timezone(&chrono::Utc))),
+            Err(_) => bad(
+                "datetime_parsing",
+                "Input should be a valid datetime (RFC 3339, e.g. 2024-01-31T12:00:00Z)",
+            ),
+        },
+        FieldKind::Date => match raw.trim().parse::<chrono::NaiveDate>() {
+            Ok(d) => Ok(Value::from(d)),
+            Err(_) => bad("date_parsing", "Input should be a valid date (YYYY-MM-DD)"),
+        },
+        FieldKind::Decimal => match raw.trim().parse::<rust_decimal::Decimal>() {
+            Ok(d) => Ok(Value::from(d)),
+            Err(_) => bad("decimal_parsing", "Input should be a valid decimal"),
+        },
+        FieldKind::Uuid => match raw.trim().parse::<uuid::Uuid>() {
+            Ok(u) => Ok(Value::from(u)),
+            Err(_) => bad("uuid_parsing", "Input should be a valid UUID"),
+        },
+        FieldKind::Json => bad("json_filter", "JSON fields cannot be filtered"),
+    }
+}
+
+/// A typed value of `field` from its JSON form in a `Read` object
+/// (cursor values, foreign keys); `Null` for JSON null.
+pub fn value_from_json(field: &FieldMeta, json: &Json) -> Option<Value> {
+    match json {
+        Json::Null => Some(null_of(field.kind)),
+        Json::String(s) => parse_value(field, s).ok(),
+        Json::Bool(b) => Some(Value::from(*b)),
+        Json::Number(n) => parse_value(field, &n.to_string()).ok(),
+        _ => None,
+    }
+}
+
+/// SQL NULL of the right type for `kind`.
+pub fn null_of(kind: FieldKind) -> Value {
+    match kind {
+        FieldKind::Integer => Value::BigInt(None),
+        FieldKind::Float => Value::Double(None),
+        FieldKind::Boolean => Value::Bool(None),
+        FieldKind::String | FieldKind::Choice => Value::String(None),
+        FieldKind::DateTime => Value::ChronoDateTimeUtc(None),
+        FieldKind::Date => Value::ChronoDate(None),
+        FieldKind::Decimal => Value::Decimal(None),
+        FieldKind::Uuid => Value::Uuid(None),
+        FieldKind::Json => Value::Json(None),
+    }
+}
+
+fn quoted_list(items: &[&str]) -> String {
+    let quoted: Vec<String> = items.iter().map(|c| format!("'{c}'")).collect();
+    match quoted.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => quoted.join(""),
+    }
+}
+
+fn parse_size(loc: &str, raw: &str, max: u64, errors: &mut Vec<ErrorDetail>) -> Option<u64> {
+    match raw.trim().parse::<i128>() {
+        Ok(n) if n >= 1 && n <= i128::from(max) => Some(n as u64),
+        Ok(n) => {
+            let kind = if n < 1 {
+                "greater_than_equal"
+            } else {
+                "less_than_equal"
+            };
+            errors.push(
+                detail(loc, kind, format!("Input should be between 1 and {max}"))
+                    .with_ctx(json!({ "ge": 1, "le": max })),
+            );
+            None
+        }
+        Err(_) => {
+            errors.push(detail(
+                loc,
+                "int_parsing",
+                "Input should be a valid integer, unable to parse string as an integer",
+            ));
+            None
+        }
+    }
+}
+
+/// The `?ordering=` signature a cursor was made for, so a cursor is never
+/// applied to another ordering.
+fn ordering_signature(ordering: &[OrderTerm]) -> String {
+    ordering
+        .iter()
+        .map(|t| format!("{}{}", if t.descending { "-" } else { "" }, t.field.name))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The opaque cursor that continues after a row whose ordering values are `values`.
+pub fn encode_cursor(ordering: &[OrderTerm], values: Vec<Json>) -> String {
+    let payload = json!({ "o": ordering_signature(ordering), "v": values });
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(payload.to_string())
+}
+
+fn decode_cursor(ordering: &[OrderTerm], raw: &str) -> Result<Vec<Json>, String> {
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(raw.trim())
+        .map_err(|_| "Invalid cursor: pass back the `next` value of a previous page".to_string())?;
+    let payload: Json = serde_json::from_slice(&bytes)
+        .map_err(|_| "Invalid cursor: pass back the `next` value of a previous page".to_string())?;
+    if payload["o"].as_str() != Some(ordering_signature(ordering).as_str()) {
+        return Err(
+            "This cursor was made for another ordering; start again without `cursor`".into(),
+        );
+    }
+    match payload["v"].as_array() {
+        Some(values) if values.len() == ordering.len() => {
+            for (term, value) in ordering.iter().zip(values) {
+                if value_from_json(term.field, value).is_none() {
+                    return Err(
+                        "Invalid cursor: pass back the `next` value of a previous page".into(),
+                    );
+                }
+            }
+            Ok(values.clone())
+        }
+        _ => Err("Invalid cursor: pass back the `next` value of a previous page".into()),
+    }
+}
+
+impl ListQuery {
+    /// Parses `raw` (the query string) for a list of `meta`'s rows.
+    pub fn parse(
+        meta: &'static ModelMeta,
+        raw: Option<&str>,
+        settings: ListSettings,
+    ) -> ApiResult<Self> {
+        let mut errors = Vec::new();
+        let mut unknown = Vec::new();
+        let mut filters = Vec::new();
+        let mut search = Vec::new();
+        let mut ordering_raw: Option<String> = None;
+        let mut page = None;
+        let mut page_size = None;
+        let mut cursor: Option<String> = None;
+        let mut expand = Vec::new();
+
+        for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+            let (key, value) = (key.as_ref(), value.as_ref());
+            match key {
+                "page" => page = parse_size("page", value, u64::MAX, &mut errors),
+                "page_size" => {
+                    page_size = parse_size("page_size", value, settings.max_page_size, &mut errors)
+                }
+                "cursor" => cursor = Some(value.to_string()),
+                "ordering" => ordering_raw = Some(value.to_string()),
+                "search" => {
+                    if meta.api.search.is_empty() {
+                        unknown.push(detail(key, "unknown_parameter", format!(
+                            "{} declares no search fields; add #[api(search(...))] to enable `search`",
+                            meta.object_name
+                        )));
+                    } else {
+                        search.extend(value.split_whitespace().map(str::to_string));
+                    }
+                }
+                "expand" => {
+                    for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+                        match meta
+                            .fields
+                            .iter()
+                            .find(|f| f.references.is_some() && f.relation_name() == name)
+                        {
+                            Some(field) => expand.push(field),
+                            None => unknown.push(detail(
+                                "expand",
+                                "unknown_relation",
+                                format!(
+                                    "Cannot expand `{name}`; allowed: {}",
+                                    allowed_list(
+                                        meta.fields
+                                            .iter()
+                                            .filter(|f| f.references.is_some())
+                                            .map(|f| f.relation_name())
+                                    )
+                                ),
+                            )),
+                        }
+                    }
+                }
+                _ => match parse_filter(meta, key, value) {
+                    Ok(filter) => filters.push(filter),
+                    Err(FilterError::Unknown(d)) => unknown.push(d),
+                    Err(FilterError::Invalid(d)) => errors.push(d),
+                },
+            }
+        }
+
+        let ordering = match ordering_raw {
+            Some(raw) => match parse_ordering(meta, &raw) {
+                Ok(terms) => terms,
+                Err(d) => {
+                    unknown.push(d);
+                    Vec::new()
+                }
+            },
+            None => meta
+                .ordering
+                .iter()
+                .filter_map(|t| {
+                    meta.field(t.field).map(|field| OrderTerm {
+                        field,
+                        descending: t.descending,
+                    })
+                })
+                .collect(),
+        };
+        let ordering = make_total(meta, ordering);
+
+        if !unknown.is_empty() {
+            return Err(ApiError::BadRequest(ValidationError { detail: unknown }));
+        }
+        let page_size = page_size.unwrap_or(settings.default_page_size.min(settings.max_page_size));
+        let pagination = match cursor {
+            Some(_) if page.is_some() => {
+                errors.push(detail(
+                    "cursor",
+                    "cursor_with_page",
+                    "Use either `cursor` or `page`, not both",
+                ));
+                None
+            }
+            Some(raw) if raw.trim().is_empty() => Some(Pagination::Cursor {
+                after: None,
+                page_size,
+            }),
+            Some(raw) => match decode_cursor(&ordering, &raw) {
+                Ok(values) => Some(Pagination::Cursor {
+                    after: Some(values),
+                    page_size,
+                }),
+                Err(msg) => {
+                    errors.push(detail("cursor", "cursor_invalid", msg));
+                    None
+                }
+            },
+            None => Some(Pagination::Page {
+                page: page.unwrap_or(1),
+                page_size,
+            }),
+        };
+        match pagination {
+            Some(pagination) if errors.is_empty() => Ok(ListQuery {
+                filters,
+                search,
+                ordering,
+                pagination,
+                expand,
+            }),
+            _ => Err(ApiError::Validation(ValidationError { detail: errors })),
+        }
+    }
+}
+
+/// Parses `?expand=` alone, for a retrieve; anything else is a 400.
+pub fn parse_expand(
+    meta: &'static ModelMeta,
+    raw: Option<&str>,
+) -> ApiResult<Vec<&'static FieldMeta>> {
+    let mut expand = Vec::new();
+    let mut unknown = Vec::new();
+    for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+        if key != "expand" {
+            unknown.push(detail(
+                &key,
+                "unknown_parameter",
+                "Unknown query parameter; allowed: expand",
+            ));
+            continue;
+        }
+        for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            match meta
+                .fields
+                .iter()
+                .find(|f| f.references.is_some() && f.relation_name() == name)
+            {
+                Some(field) => expand.push(field),
+                None => unknown.push(detail(
+                    "expand",
+                    "unknown_relation",
+                    format!(
+                        "Cannot expand `{name}`; allowed: {}",
+                        allowed_list(
+                            meta.fields
+                                .iter()
+                                .filter(|f| f.references.is_some())
+                                .map(|f| f.relation_name())
+                        )
+                    ),
+                )),
+            }
+        }
+    }
+    if unknown.is_empty() {
+        Ok(expand)
+    } else {
+        Err(ApiError::BadRequest(ValidationError { detail: unknown }))
+    }
+}
+
+fn allowed_list<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    let names: Vec<&str> = names.collect();
+    if names.is_empty() {
+        "none".to_string()
+    } else {
+        names.join(", ")
+    }
+}
+
+enum FilterError {
+    Unknown(ErrorDetail),
+    Invalid(ErrorDetail),
+}
+
+fn parse_filter(meta: &'static ModelMeta, key: &str, value: &str) -> Result<Filter, FilterError> {
+    let (name, lookup_name) = match key.split_once("__") {
+        Some((name, lookup)) => (name, Some(lookup)),
+        None => (key, None),
+    };
+    let declared = meta.api.filter.contains(&name);
+    let Some(field) = meta.field(name).filter(|_| declared) else {
+        let mut allowed: Vec<&str> = RESERVED.to_vec();
+        if meta.api.search.is_empty() {
+            allowed.retain(|p| *p != "search");
+        }
+        allowed.extend(meta.api.filter.iter().copied());
+        return Err(FilterError::Unknown(detail(
+            key,
+            "unknown_parameter",
+            format!(
+                "Unknown query parameter; allowed: {} (filters take Django lookups such as `__gte`)",
+                allowed.join(", ")
+            ),
+        )));
+    };
+    let lookup = match lookup_name {
+        None => Lookup::Exact,
+        Some(l) => match Lookup::ALL.iter().find(|x| x.name() == l) {
+            Some(lookup) => *lookup,
+            None => return Err(FilterError::Unknown(unknown_lookup(key, field, l))),
+        },
+    };
+    if !lookup.applies_to(field.kind) {
+        return Err(FilterError::Unknown(unknown_lookup(
+            key,
+            field,
+            lookup.name(),
+        )));
+    }
+    let invalid =
+        |(kind, msg): (&'static str, String)| FilterError::Invalid(detail(key, kind, msg));
+    let values = match lookup {
+        Lookup::IsNull => {
+            let flag = parse_value(&BOOL_FIELD, value).map_err(invalid)?;
+            vec![flag]
+        }
+        Lookup::In => value
+            .split(',')
+            .map(|part| parse_value(field, part))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(invalid)?,
+        _ => vec![parse_value(field, value).map_err(invalid)?],
+    };
+    Ok(Filter {
+        field,
+        lookup,
+        values,
+    })
+}
+
+/// A stand-in field for parsing `__isnull`'s boolean.
+static BOOL_FIELD: FieldMeta = FieldMeta {
+    name: "isnull",
+    kind: FieldKind::Boolean,
+    nullable: false,
+    primary_key: false,
+    unique: false,
+    read_only: false,
+    write_only: false,
+    text: false,
+    max_length: None,
+    min_length: None,
+    help_text: None,
+    references: None,
+    choices: &[],
+    pattern: None,
+    format: None,
+    min_value: None,
+    max_value: None,
+};
+
+fn unknown_lookup(key: &str, field: &FieldMeta, lookup: &str) -> ErrorDetail {
+    let allowed: Vec<&str> = Lookup::for_kind(field.kind).map(Lookup::name).collect();
+    detail(
+        key,
+        "unknown_lookup",
+        format!(
+            "Unknown lookup `{lookup}` for `{}`; allowed: {}",
+            field.name,
+            allowed.join(", ")
+        ),
+    )
+}
+
+fn parse_ordering(meta: &'static ModelMeta, raw: &str) -> Result<Vec<OrderTerm>, ErrorDetail> {
+    let mut terms = Vec::new();
+    for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (descending, name) = match part.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, part),
+        };
+        match meta
+            .field(name)
+            .filter(|_| meta.api.ordering.contains(&name))
+        {
+            Some(field) => terms.push(OrderTerm { field, descending }),
+            None => {
+                return Err(detail(
+                    "ordering",
+                    "unknown_ordering",
+                    format!(
+                        "Cannot order by `{name}`; allowed: {} (prefix `-` for descending)",
+                        allowed_list(meta.api.ordering.iter().copied())
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(terms)
+}
+
+/// Appends the primary key unless present, so equal values never leave the
+/// order (and so pages and cursors) ambiguous.
+fn make_total(meta: &'static ModelMeta, mut ordering: Vec<OrderTerm>) -> Vec<OrderTerm> {
+    if !ordering.iter().any(|t| t.field.primary_key)
+        && let Some(pk) = meta.field(meta.primary_key)
+    {
+        ordering.push(OrderTerm {
+            field: pk,
+            descending: false,
+        });
+    }
+    ordering
+}
