@@ -54,6 +54,25 @@ pub mod __private {
     pub use uuid;
     pub use validator;
 
+    /// Brings a Decimal read from the database to the field's declared scale.
+    pub trait Rescale {
+        /// The value with exactly `places` decimal places.
+        fn rescaled(self, places: u32) -> Self;
+    }
+
+    impl Rescale for rust_decimal::Decimal {
+        fn rescaled(mut self, places: u32) -> Self {
+            self.rescale(places);
+            self
+        }
+    }
+
+    impl Rescale for Option<rust_decimal::Decimal> {
+        fn rescaled(self, places: u32) -> Self {
+            self.map(|d| d.rescaled(places))
+        }
+    }
+
     /// Deserializes a PATCH field of a nullable column: an explicit `null`
     /// becomes `Some(None)` (clear it), an absent key stays `None` (keep it).
     pub fn double_option<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>

@@ -225,6 +225,38 @@ impl ObjectReader {
         }
     }
 
+    /// `max_digits` / `decimal_places` of a Decimal, as Pydantic checks them.
+    pub fn check_decimal(
+        &mut self,
+        key: &str,
+        value: &rust_decimal::Decimal,
+        max_digits: u32,
+        decimal_places: u32,
+    ) {
+        let normalized = value.normalize();
+        let places = normalized.scale();
+        let digits = normalized.mantissa().unsigned_abs().to_string().len() as u32;
+        let digits = digits.max(places);
+        if places > decimal_places {
+            self.fail(
+                key,
+                "decimal_max_places",
+                format!("Decimal input should have no more than {decimal_places} decimal places"),
+                Some(json!({ "decimal_places": decimal_places })),
+            );
+        } else if digits - places > max_digits - decimal_places {
+            self.fail(
+                key,
+                "decimal_whole_digits",
+                format!(
+                    "Decimal input should have no more than {} digits before the decimal point",
+                    max_digits - decimal_places
+                ),
+                Some(json!({ "whole_digits": max_digits - decimal_places })),
+            );
+        }
+    }
+
     /// `email`: an email address, as the `validator` crate defines one.
     pub fn check_email(&mut self, key: &str, value: &str) {
         if !value.validate_email() {

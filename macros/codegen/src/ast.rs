@@ -167,6 +167,10 @@ pub struct FieldOptions {
     pub email: Option<Span>,
     /// `url`: the string must be a URL.
     pub url: Option<Span>,
+    /// `max_digits = N`: a Decimal's total digits (required on Decimal fields).
+    pub max_digits: Option<(Span, LitInt)>,
+    /// `decimal_places = N`: a Decimal's scale (required on Decimal fields).
+    pub decimal_places: Option<(Span, LitInt)>,
 }
 
 /// What the database does to referencing rows when the referenced row goes.

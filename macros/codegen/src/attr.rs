@@ -38,6 +38,8 @@ pub const FIELD_KEYS: &[&str] = &[
     "regex",
     "email",
     "url",
+    "max_digits",
+    "decimal_places",
 ];
 
 /// Builds the model of a derive input; `None` when its shape is unusable
@@ -229,6 +231,8 @@ fn parse_field(cx: &Ctxt, field: &syn::Field) -> FieldDef {
                 "auto_now" => o.auto_now = Some(span),
                 "auto_now_add" => o.auto_now_add = Some(span),
                 "email" => o.email = Some(span),
+                "max_digits" => o.max_digits = Some((span, meta.value()?.parse()?)),
+                "decimal_places" => o.decimal_places = Some((span, meta.value()?.parse()?)),
                 "url" => o.url = Some(span),
                 "regex" => o.regex = Some((span, parse_str(&meta)?)),
                 "max_length" => o.max_length = Some((span, meta.value()?.parse()?)),

@@ -61,6 +61,16 @@ pub fn generate(model: &ModelDef) -> TokenStream {
             };
             sea.push(quote!(column_type = #column_type));
         }
+        if let (Some((_, digits)), Some((_, places))) =
+            (&f.options.max_digits, &f.options.decimal_places)
+        {
+            let column_type = format!(
+                "Decimal(Some(({}, {})))",
+                digits.base10_digits(),
+                places.base10_digits()
+            );
+            sea.push(quote!(column_type = #column_type));
+        }
         if let Some((_, lit)) = &f.options.default {
             sea.push(quote!(default_value = #lit));
         }
@@ -140,6 +150,7 @@ pub fn generate(model: &ModelDef) -> TokenStream {
     };
 
     let names: Vec<_> = model.fields.iter().map(|f| &f.ident).collect();
+    let reads: Vec<_> = model.fields.iter().map(read_value).collect();
 
     quote! {
         #module_doc
@@ -173,7 +184,7 @@ pub fn generate(model: &ModelDef) -> TokenStream {
 
         impl ::core::convert::From<#module::Model> for #ident {
             fn from(row: #module::Model) -> Self {
-                #ident { #(#names: row.#names),* }
+                #ident { #(#names: #reads),* }
             }
         }
 
@@ -191,4 +202,16 @@ pub fn relation_variant(field: &str) -> String {
         .strip_suffix("_id")
         .unwrap_or(field)
         .to_upper_camel_case()
+}
+
+/// `row.field`, with a Decimal brought to its declared scale: SQLite keeps
+/// numbers, not their trailing zeros, and Django quantizes the same way.
+pub fn read_value(field: &crate::ast::FieldDef) -> TokenStream {
+    let name = &field.ident;
+    match &field.options.decimal_places {
+        Some((_, places)) if field.kind == Some(ScalarKind::Decimal) => {
+            quote!(::ferrobridge::__private::Rescale::rescaled(row.#name, #places))
+        }
+        _ => quote!(row.#name),
+    }
 }

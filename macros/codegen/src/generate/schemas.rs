@@ -130,6 +130,9 @@ fn constraint_checks(model_ident: &syn::Ident, field: &FieldDef) -> Vec<TokenStr
         let max = opt(o.max_value.as_ref().map(|(_, v)| quote!(#v)));
         checks.push(quote!(reader.check_range(#key, *value, #min, #max);));
     }
+    if let (Some((_, digits)), Some((_, places))) = (&o.max_digits, &o.decimal_places) {
+        checks.push(quote!(reader.check_decimal(#key, value, #digits, #places);));
+    }
     if o.email.is_some() {
         checks.push(quote!(reader.check_email(#key, value);));
     }
@@ -323,6 +326,9 @@ pub fn generate(model: &ModelDef) -> TokenStream {
         quote!(#docs #read_only pub #name: #ty)
     });
     let read_names: Vec<_> = readable_fields(model).map(|f| &f.ident).collect();
+    let read_values: Vec<_> = readable_fields(model)
+        .map(super::entity::read_value)
+        .collect();
     let read_doc = doc_attrs(&[format!(
         "A [`{ident}`] as the API returns it{}.",
         if model.fields.iter().any(|f| f.options.write_only.is_some()) {
@@ -393,7 +399,7 @@ pub fn generate(model: &ModelDef) -> TokenStream {
 
         impl ::core::convert::From<#module::Model> for #read {
             fn from(row: #module::Model) -> Self {
-                #read { #(#read_names: row.#read_names),* }
+                #read { #(#read_names: #read_values),* }
             }
         }
     }
