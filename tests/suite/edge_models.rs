@@ -211,16 +211,36 @@ async fn edge_models_work_end_to_end(db: &TestDb) {
     expected["id"] = created.json["id"].clone();
     assert_eq!(fetched.json, expected);
 
-    let ticket = call(&router, Method::POST, "/api/tickets", Some(json!({ "code": "ABC-12", "link": "https://example.com/x" }))).await;
+    let ticket = call(
+        &router,
+        Method::POST,
+        "/api/tickets",
+        Some(json!({ "code": "ABC-12", "link": "https://example.com/x" })),
+    )
+    .await;
     assert_eq!(ticket.status, StatusCode::CREATED, "{:?}", ticket.json);
     let id = ticket.json["id"].as_str().expect("server-generated uuid");
     assert_eq!(id.len(), 36);
     let fetched = call(&router, Method::GET, &format!("/api/tickets/{id}"), None).await;
     assert_eq!(fetched.json["code"], json!("ABC-12"));
-    let invalid = call(&router, Method::POST, "/api/tickets", Some(json!({ "code": "abc", "link": "not a url", "id": "x" }))).await;
+    let invalid = call(
+        &router,
+        Method::POST,
+        "/api/tickets",
+        Some(json!({ "code": "abc", "link": "not a url", "id": "x" })),
+    )
+    .await;
     assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let types: Vec<&str> = invalid.json["detail"].as_array().unwrap().iter().map(|d| d["type"].as_str().unwrap()).collect();
-    assert_eq!(types, ["extra_forbidden", "string_pattern_mismatch", "url_parsing"]);
+    let types: Vec<&str> = invalid.json["detail"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        ["extra_forbidden", "string_pattern_mismatch", "url_parsing"]
+    );
     let bad_key = call(&router, Method::GET, "/api/tickets/not-a-uuid", None).await;
     assert_eq!(bad_key.status, StatusCode::UNPROCESSABLE_ENTITY);
 

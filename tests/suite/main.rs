@@ -6,5 +6,6 @@ mod crud;
 mod edge_models;
 mod errors;
 mod expand;
+mod list;
 mod tcp;
 mod ui;

@@ -194,11 +194,17 @@ fn check_field(cx: &Ctxt, field: &FieldDef) {
             );
         }
     }
-    for (key, value) in [("max_digits", &o.max_digits), ("decimal_places", &o.decimal_places)] {
+    for (key, value) in [
+        ("max_digits", &o.max_digits),
+        ("decimal_places", &o.decimal_places),
+    ] {
         if let Some((span, _)) = value
             && kind != ScalarKind::Decimal
         {
-            err(*span, format!("`{key}` applies to Decimal fields, but `{name}` is not a Decimal"));
+            err(
+                *span,
+                format!("`{key}` applies to Decimal fields, but `{name}` is not a Decimal"),
+            );
         }
     }
     if kind == ScalarKind::Decimal {
