@@ -38,8 +38,8 @@ pub mod prelude;
 pub mod schema;
 
 pub use app::App;
-pub use ferrobridge_macros::Model;
-pub use model::Model;
+pub use ferrobridge_macros::{Choices, Model};
+pub use model::{Choices, Model};
 
 /// Re-exports and helpers for generated code only; not a public API.
 #[doc(hidden)]
@@ -53,6 +53,17 @@ pub mod __private {
     pub use serde_json;
     pub use uuid;
     pub use validator;
+
+    /// Deserializes a `Choices` enum from its stored string, naming the
+    /// allowed values when it is none of them.
+    pub fn deserialize_choice<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+    where
+        D: serde::Deserializer<'de>,
+        T: crate::Choices,
+    {
+        let value = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(deserializer)?;
+        T::from_choice(&value).ok_or_else(|| serde::de::Error::unknown_variant(&value, T::VARIANTS))
+    }
 
     /// Brings a Decimal read from the database to the field's declared scale.
     pub trait Rescale {

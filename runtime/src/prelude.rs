@@ -1,9 +1,9 @@
 //! `use ferrobridge::prelude::*;` brings what a model file and handlers need.
 
 pub use crate::App;
-pub use crate::Model;
 pub use crate::db::Db;
 pub use crate::error::{ApiError, ApiResult};
+pub use crate::{Choices, Model};
 pub use axum::Json;
 pub use axum::routing::{delete, get, patch, post, put};
 pub use sea_orm::prelude::DateTimeUtc;

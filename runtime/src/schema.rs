@@ -75,6 +75,32 @@ fn is_json(req: &Request) -> bool {
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
+/// What a field's value must be, for error messages: its kind, and for
+/// a choices enum the allowed values.
+#[derive(Clone, Copy, Debug)]
+pub struct Expected {
+    /// The kind of value.
+    pub kind: FieldKind,
+    /// For [`FieldKind::Choice`], the allowed strings.
+    pub choices: &'static [&'static str],
+}
+
+impl Expected {
+    /// A `Choices` enum's values.
+    pub fn choices<T: crate::Choices>() -> Self {
+        Expected {
+            kind: FieldKind::Choice,
+            choices: T::VARIANTS,
+        }
+    }
+}
+
+impl From<FieldKind> for Expected {
+    fn from(kind: FieldKind) -> Self {
+        Expected { kind, choices: &[] }
+    }
+}
+
 /// Takes a JSON object apart field by field for generated `FromJsonBody` impls.
 pub struct ObjectReader {
     object: Map<String, Value>,
@@ -110,11 +136,33 @@ impl ObjectReader {
         Ok(ObjectReader { object, errors })
     }
 
-    fn take<T: DeserializeOwned>(&mut self, key: &str, kind: FieldKind, value: Value) -> Option<T> {
+    fn take<T: DeserializeOwned>(
+        &mut self,
+        key: &str,
+        expected: Expected,
+        value: Value,
+    ) -> Option<T> {
         match serde_json::from_value(value) {
             Ok(v) => Some(v),
+            Err(_) if expected.kind == FieldKind::Choice => {
+                let quoted: Vec<String> =
+                    expected.choices.iter().map(|c| format!("'{c}'")).collect();
+                let list = match quoted.split_last() {
+                    Some((last, rest)) if !rest.is_empty() => {
+                        format!("{} or {last}", rest.join(", "))
+                    }
+                    _ => quoted.join(""),
+                };
+                self.fail(
+                    key,
+                    "enum",
+                    format!("Input should be {list}"),
+                    Some(json!({ "expected": list })),
+                );
+                None
+            }
             Err(_) => {
-                let (kind, msg) = kind.type_error();
+                let (kind, msg) = expected.kind.type_error();
                 self.errors
                     .push(ErrorDetail::new(vec!["body".into(), key.into()], kind, msg));
                 None
@@ -123,9 +171,13 @@ impl ObjectReader {
     }
 
     /// A field that must be present.
-    pub fn required<T: DeserializeOwned>(&mut self, key: &str, kind: FieldKind) -> Option<T> {
+    pub fn required<T: DeserializeOwned>(
+        &mut self,
+        key: &str,
+        expected: impl Into<Expected>,
+    ) -> Option<T> {
         match self.object.remove(key) {
-            Some(value) => self.take(key, kind, value),
+            Some(value) => self.take(key, expected.into(), value),
             None => {
                 self.errors.push(ErrorDetail::new(
                     vec!["body".into(), key.into()],
@@ -141,19 +193,23 @@ impl ObjectReader {
     pub fn optional<T: DeserializeOwned>(
         &mut self,
         key: &str,
-        kind: FieldKind,
+        expected: impl Into<Expected>,
         default: fn() -> T,
     ) -> Option<T> {
         match self.object.remove(key) {
-            Some(value) => self.take(key, kind, value),
+            Some(value) => self.take(key, expected.into(), value),
             None => Some(default()),
         }
     }
 
     /// A PATCH field: `Some(None)` when absent (unchanged), `None` on error.
-    pub fn patch<T: DeserializeOwned>(&mut self, key: &str, kind: FieldKind) -> Option<Option<T>> {
+    pub fn patch<T: DeserializeOwned>(
+        &mut self,
+        key: &str,
+        expected: impl Into<Expected>,
+    ) -> Option<Option<T>> {
         match self.object.remove(key) {
-            Some(value) => self.take(key, kind, value).map(Some),
+            Some(value) => self.take(key, expected.into(), value).map(Some),
             None => Some(None),
         }
     }

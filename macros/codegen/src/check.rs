@@ -304,8 +304,19 @@ fn check_field(cx: &Ctxt, field: &FieldDef) {
             );
         }
     }
+    if let Some((span, _)) = &o.default_variant
+        && kind != ScalarKind::Choice
+    {
+        err(
+            *span,
+            format!(
+                "an enum variant default fits a `#[field(choices)]` field; `{name}` takes a literal, e.g. `default = {}`",
+                example_literal(kind)
+            ),
+        );
+    }
     if let Some(span) = o.primary_key {
-        if o.default.is_some() {
+        if field.has_default() {
             err(span, "a primary key cannot have a `default`".into());
         }
         if o.references.is_some() {

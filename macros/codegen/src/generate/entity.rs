@@ -5,7 +5,7 @@ use heck::ToUpperCamelCase;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::{doc_attrs, field_type, path_from_child};
+use super::{doc_attrs, path_from_child};
 use crate::ast::{ModelDef, OnDelete, ScalarKind};
 
 /// The name of the entity module: the struct's name in snake_case.
@@ -31,11 +31,11 @@ pub fn generate(model: &ModelDef) -> TokenStream {
     let columns = model.fields.iter().map(|f| {
         let name = &f.ident;
         // SeaORM reads nullability from the literal `Option<` prefix of the type.
+        let inner = super::inner_type(f, true);
         let ty = if f.nullable {
-            let inner = super::scalar_type(f.kind.expect("checked"));
             quote!(Option<#inner>)
         } else {
-            field_type(f)
+            inner
         };
         let kind = f.kind.expect("checked");
         let mut sea = Vec::new();

@@ -7,7 +7,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::{doc_attrs, field_type, scalar_type};
+use super::{doc_attrs, field_type};
 use crate::ast::{FieldDef, ModelDef};
 
 /// Names of the three generated types.
@@ -177,22 +177,30 @@ fn field_docs(field: &FieldDef) -> TokenStream {
     }
 }
 
-/// The default literal as a value of the field's type.
-pub fn default_value(field: &FieldDef, lit: &syn::Lit) -> TokenStream {
-    let value = match lit {
-        syn::Lit::Str(_) => quote!(::std::string::String::from(#lit)),
-        _ => quote!(#lit),
+/// The declared default as a value of the field's type, if any.
+pub fn default_value(field: &FieldDef) -> Option<TokenStream> {
+    let value = match (&field.options.default, &field.options.default_variant) {
+        (Some((_, lit @ syn::Lit::Str(_))), _) => quote!(::std::string::String::from(#lit)),
+        (Some((_, lit)), _) => quote!(#lit),
+        (None, Some((_, path))) => quote!(#path),
+        (None, None) => return None,
     };
-    if field.nullable {
+    Some(if field.nullable {
         quote!(::core::option::Option::Some(#value))
     } else {
         value
-    }
+    })
 }
 
 fn kind_path(field: &FieldDef) -> TokenStream {
-    let variant = format_ident!("{}", field.kind.expect("checked").runtime_variant());
-    quote!(::ferrobridge::model::FieldKind::#variant)
+    let kind = field.kind.expect("checked");
+    let variant = format_ident!("{}", kind.runtime_variant());
+    if kind == crate::ast::ScalarKind::Choice {
+        let inner = &field.inner;
+        quote!(::ferrobridge::schema::Expected::choices::<#inner>())
+    } else {
+        quote!(::ferrobridge::model::FieldKind::#variant)
+    }
 }
 
 /// Generates the three types, their body parsers and `From` for the read type.
@@ -233,11 +241,10 @@ pub fn generate(model: &ModelDef) -> TokenStream {
             let ty = field_type(f);
             let docs = field_docs(f);
             let validate = validate_attr(ident, f);
-            let serde = if let Some((_, lit)) = &f.options.default {
+            let serde = if let Some(value) = default_value(f) {
                 let fn_name = format_ident!("default_{}", name);
                 let fn_path = format!("{create}::{fn_name}");
                 let doc = format!(" The default of `{name}` when a request leaves it out.");
-                let value = default_value(f, lit);
                 default_fns.push(quote! {
                     #[doc = #doc]
                     pub fn #fn_name() -> #ty { #value }
@@ -256,7 +263,7 @@ pub fn generate(model: &ModelDef) -> TokenStream {
         let key = name.to_string();
         let ty = field_type(f);
         let kind = kind_path(f);
-        let read = if f.options.default.is_some() {
+        let read = if f.has_default() {
             let fn_name = format_ident!("default_{}", name);
             quote!(let #name = reader.optional::<#ty>(#key, #kind, #create::#fn_name);)
         } else if f.nullable {
@@ -337,7 +344,6 @@ pub fn generate(model: &ModelDef) -> TokenStream {
             ""
         }
     )]);
-    let _ = scalar_type;
 
     quote! {
         #(#patterns)*
