@@ -54,7 +54,46 @@ impl<T: FromJsonBody, S: Send + Sync> FromRequest<S> for JsonBody<T> {
                     .with_ctx(json!({ "error": error.to_string() })),
             )
         })?;
+        let mut nul = Vec::new();
+        find_nul(&value, &mut vec![Value::from("body")], &mut nul);
+        if !nul.is_empty() {
+            return Err(ApiError::Validation(ValidationError { detail: nul }));
+        }
         Ok(JsonBody(T::from_json_body(value)?))
+    }
+}
+
+/// Records every string holding a NUL character: PostgreSQL cannot store
+/// one in text, and no client means to send it.
+fn find_nul(value: &Value, loc: &mut Vec<Value>, found: &mut Vec<ErrorDetail>) {
+    match value {
+        Value::String(s) if s.contains('\0') => found.push(ErrorDetail::new(
+            loc.clone(),
+            "string_nul",
+            "String should not contain NUL characters",
+        )),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                loc.push(Value::from(i));
+                find_nul(item, loc, found);
+                loc.pop();
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map {
+                if key.contains('\0') {
+                    found.push(ErrorDetail::new(
+                        loc.clone(),
+                        "string_nul",
+                        "Keys should not contain NUL characters",
+                    ));
+                }
+                loc.push(Value::from(key.as_str()));
+                find_nul(item, loc, found);
+                loc.pop();
+            }
+        }
+        _ => {}
     }
 }
 

@@ -40,6 +40,18 @@ pub struct Category {
     pub parent_id: Option<i64>,
 }
 
+/// Two foreign keys to the same model, one of them protecting its target.
+#[derive(Model, Clone, Debug)]
+#[model(app = "edge", unknown_fields = "ignore")]
+pub struct Link {
+    #[field(primary_key)]
+    pub id: i64,
+    #[field(references = Category, on_delete = "cascade")]
+    pub source_id: i64,
+    #[field(references = self::Category, on_delete = "restrict")]
+    pub target_id: i64,
+}
+
 /// One field of every supported type, each nullable twin too.
 #[derive(Model, Clone, Debug)]
 #[model(app = "edge")]
@@ -84,6 +96,7 @@ async fn edge_router(db: &TestDb) -> axum::Router {
         .model::<Marker>()
         .model::<Country>()
         .model::<Category>()
+        .model::<Link>()
         .model::<Sample>()
         .model::<Ticket>();
     app.create_tables(&db.db).await.expect("create tables");
@@ -187,6 +200,104 @@ async fn edge_models_work_end_to_end(db: &TestDb) {
         orphan.json["parent_id"],
         json!(null),
         "on_delete = set_null"
+    );
+
+    let a = call(
+        &router,
+        Method::POST,
+        "/api/categories",
+        Some(json!({ "name": "a" })),
+    )
+    .await
+    .json["id"]
+        .clone();
+    let b = call(
+        &router,
+        Method::POST,
+        "/api/categories",
+        Some(json!({ "name": "b" })),
+    )
+    .await
+    .json["id"]
+        .clone();
+    let missing_target = call(
+        &router,
+        Method::POST,
+        "/api/links",
+        Some(json!({ "source_id": a, "target_id": 9999 })),
+    )
+    .await;
+    assert_eq!(missing_target.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        missing_target.json["detail"][0]["loc"],
+        json!(["body", "target_id"])
+    );
+    let missing_source = call(
+        &router,
+        Method::POST,
+        "/api/links",
+        Some(json!({ "source_id": 9999, "target_id": b })),
+    )
+    .await;
+    assert_eq!(
+        missing_source.json["detail"][0]["loc"],
+        json!(["body", "source_id"])
+    );
+    // `unknown_fields = "ignore"`: extra keys are dropped, not rejected.
+    let link = call(
+        &router,
+        Method::POST,
+        "/api/links",
+        Some(json!({ "source_id": a, "target_id": b, "note": "x" })),
+    )
+    .await;
+    assert_eq!(link.status, StatusCode::CREATED, "{:?}", link.json);
+    assert_eq!(link.json.as_object().unwrap().len(), 3);
+    let patch = call(
+        &router,
+        Method::PATCH,
+        &format!("/api/links/{}", link.json["id"]),
+        Some(json!({ "target_id": 424242 })),
+    )
+    .await;
+    assert_eq!(patch.json["detail"][0]["loc"], json!(["body", "target_id"]));
+    let protected = call(
+        &router,
+        Method::DELETE,
+        &format!("/api/categories/{b}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        protected.status,
+        StatusCode::CONFLICT,
+        "{:?}",
+        protected.json
+    );
+    assert_eq!(
+        call(&router, Method::GET, &format!("/api/categories/{b}"), None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let cascaded = call(
+        &router,
+        Method::DELETE,
+        &format!("/api/categories/{a}"),
+        None,
+    )
+    .await;
+    assert_eq!(cascaded.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        call(
+            &router,
+            Method::GET,
+            &format!("/api/links/{}", link.json["id"]),
+            None
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
     );
 
     let sample = json!({

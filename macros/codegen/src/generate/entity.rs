@@ -128,7 +128,12 @@ pub fn generate(model: &ModelDef) -> TokenStream {
     let related = foreign_keys.iter().filter_map(|(f, path)| {
         // One `Related` impl per target entity: a second foreign key to the
         // same model is reached through its `Relation` variant instead.
-        let key = quote!(#path).to_string();
+        // Keyed by the type's name, so `Category` and `self::Category` are one target.
+        let key = path
+            .segments
+            .last()
+            .map(|s| s.ident.to_string())
+            .unwrap_or_default();
         if related_targets.contains(&key) {
             return None;
         }
