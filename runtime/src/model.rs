@@ -49,6 +49,17 @@ pub trait Model:
     fn replace_with(active: &mut Self::ActiveModel, input: Self::Create);
     /// Overwrites the fields present in a PATCH body.
     fn patch_with(active: &mut Self::ActiveModel, input: Self::Update);
+
+    /// Sets the `#[api(owner = ...)]` field to `user_id` (no owner: nothing).
+    fn set_owner(active: &mut Self::ActiveModel, user_id: i64) {
+        let _ = (active, user_id);
+    }
+
+    /// The user id in the `#[api(owner = ...)]` field of `row`, if any.
+    fn owner_of(row: &<Self::Entity as EntityTrait>::Model) -> Option<i64> {
+        let _ = row;
+        None
+    }
 }
 
 /// Static description of a model, generated from the struct and its attributes.
@@ -89,6 +100,31 @@ pub struct ApiMeta {
     pub ordering: &'static [&'static str],
     /// Unknown keys in a request body are an error (`true`, the default) or ignored.
     pub reject_unknown_fields: bool,
+    /// Who may use the generated endpoints.
+    pub policy: Policy,
+    /// `#[api(owner = field)]`: the foreign key to the owning user.
+    pub owner: Option<&'static str>,
+    /// With an owner: users see only their own rows (superusers and holders
+    /// of the model's view permission see all).
+    pub own_rows_only: bool,
+}
+
+/// `#[api(policy = "...")]`: who may call a model's generated endpoints.
+/// Anonymous callers get 401, authenticated ones without the right 403, as in DRF.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Policy {
+    /// Django's model permissions (the default): list/retrieve need `view`,
+    /// create `add`, PUT/PATCH `change`, DELETE `delete`.
+    ModelPermissions,
+    /// Any authenticated user may do anything.
+    Authenticated,
+    /// Anyone may read; writes need the model permissions.
+    PublicRead,
+    /// No checks at all.
+    AllowAny,
+    /// `#[api(owner = field)]`: authenticated users read and create (the owner is
+    /// set to them); only the owner or holders of `change`/`delete` edit or delete.
+    Owner,
 }
 
 impl ModelMeta {

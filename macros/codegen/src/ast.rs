@@ -16,8 +16,10 @@ pub struct ModelDef {
     pub docs: Vec<String>,
     /// Django app label, `#[model(app = "blog")]`.
     pub app: String,
-    /// Model name in lower case, as Django names it (`post`).
+    /// Model name in lower case, as Django names it (`blogpost` for `BlogPost`).
     pub model_name: String,
+    /// The entity module's name: the struct's name in snake_case (`blog_post`).
+    pub module_name: String,
     /// The SQL table, `{app}_{model_name}` unless `#[model(table = "...")]`.
     pub table: String,
     /// URL segment under `/api/`, the English plural of the model name unless given.
@@ -34,6 +36,13 @@ pub struct ModelDef {
     pub ignore_unknown_fields: bool,
 }
 
+impl FieldDef {
+    /// Never shown: in responses, `Debug` output or logs.
+    pub fn is_secret(&self) -> bool {
+        self.options.write_only.is_some() || self.options.password.is_some()
+    }
+}
+
 /// `#[api(filter(...), search(...), ordering(...))]`, as written.
 #[derive(Default)]
 pub struct ApiDef {
@@ -43,6 +52,12 @@ pub struct ApiDef {
     pub search: Vec<Ident>,
     /// Fields clients may order by.
     pub ordering: Vec<Ident>,
+    /// `policy = "..."`: who may use the endpoints.
+    pub policy: Option<(Span, String)>,
+    /// `owner = field`: the foreign key to the user who owns a row.
+    pub owner: Option<Ident>,
+    /// `own_rows_only`: with `owner`, lists and lookups show a user only their rows.
+    pub own_rows_only: Option<Span>,
 }
 
 /// One term of a default ordering: a field name, descending when prefixed by `-`.
@@ -178,6 +193,10 @@ pub struct FieldOptions {
     pub decimal_places: Option<(Span, LitInt)>,
     /// `choices`: the type is a Rust enum deriving `Choices`.
     pub choices: Option<Span>,
+    /// `password`: write-only, stored as an argon2 hash of what is written.
+    pub password: Option<Span>,
+    /// Named by `#[api(owner = ...)]`: set from the current user on create.
+    pub is_owner: bool,
     /// `default = Status::Draft`: the default of a choices field.
     pub default_variant: Option<(Span, syn::Path)>,
 }
@@ -198,6 +217,7 @@ impl FieldDef {
     pub fn is_server_set(&self) -> bool {
         let o = &self.options;
         o.read_only.is_some()
+            || o.is_owner
             || o.auto_now.is_some()
             || o.auto_now_add.is_some()
             || self.is_auto_increment()

@@ -16,7 +16,10 @@ use crate::ctxt::{Ctxt, suggest};
 pub const MODEL_KEYS: &[&str] = &["app", "table", "plural", "ordering", "unknown_fields"];
 
 /// Keys accepted inside `#[api(...)]`.
-pub const API_KEYS: &[&str] = &["filter", "search", "ordering"];
+pub const API_KEYS: &[&str] = &["filter", "search", "ordering", "policy", "owner", "own_rows_only"];
+
+/// The values of `#[api(policy = "...")]`.
+pub const POLICIES: &[&str] = &["model_permissions", "authenticated", "public_read", "allow_any"];
 
 /// Keys accepted inside `#[field(...)]`.
 pub const FIELD_KEYS: &[&str] = &[
@@ -41,6 +44,7 @@ pub const FIELD_KEYS: &[&str] = &[
     "max_digits",
     "decimal_places",
     "choices",
+    "password",
 ];
 
 /// Builds the model of a derive input; `None` when its shape is unusable
@@ -72,7 +76,10 @@ pub fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<ModelDef> {
         );
     }
 
-    let model_name = input.ident.to_string().to_snake_case();
+    // Django's `model_name` is the class name in lower case (`BlogPost` ->
+    // `blogpost`): it names the table, content type and permissions.
+    let model_name = input.ident.to_string().to_lowercase();
+    let snake_name = input.ident.to_string().to_snake_case();
     let mut app: Option<String> = None;
     let mut table: Option<String> = None;
     let mut plural: Option<String> = None;
@@ -128,10 +135,15 @@ pub fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<ModelDef> {
         String::from("app")
     });
     let table = table.unwrap_or_else(|| format!("{app}_{model_name}"));
-    let plural = plural.unwrap_or_else(|| pluralize(&model_name));
+    let plural = plural.unwrap_or_else(|| pluralize(&snake_name));
 
-    let fields = fields.iter().map(|f| parse_field(cx, f)).collect();
+    let mut fields: Vec<FieldDef> = fields.iter().map(|f| parse_field(cx, f)).collect();
     let api = parse_api(cx, &input.attrs);
+    if let Some(owner) = &api.owner {
+        for field in fields.iter_mut().filter(|f| f.ident == *owner) {
+            field.options.is_owner = true;
+        }
+    }
 
     Some(ModelDef {
         ident: input.ident.clone(),
@@ -139,6 +151,7 @@ pub fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<ModelDef> {
         docs: doc_lines(&input.attrs),
         app,
         model_name,
+        module_name: snake_name,
         table,
         plural,
         ordering,
@@ -159,6 +172,26 @@ fn parse_api(cx: &Ctxt, attrs: &[Attribute]) -> ApiDef {
                 cx.error_spanned_by(&meta.path, format!("duplicate `{key}` in #[api(...)]"));
             }
             seen.push(key.clone());
+            if key == "policy" {
+                let lit = parse_str(&meta)?;
+                if !POLICIES.contains(&lit.value().as_str()) {
+                    cx.error_spanned_by(
+                        &lit,
+                        format!("unknown policy \"{}\": {}", lit.value(), suggest(&lit.value(), POLICIES)),
+                    );
+                }
+                api.policy = Some((lit.span(), lit.value()));
+                return Ok(());
+            }
+            if key == "own_rows_only" {
+                api.own_rows_only = Some(meta.path.span());
+                return Ok(());
+            }
+            if key == "owner" {
+                let value: syn::Ident = meta.value()?.parse()?;
+                api.owner = Some(value);
+                return Ok(());
+            }
             let target = match key.as_str() {
                 "filter" => &mut api.filter,
                 "search" => &mut api.search,
@@ -222,6 +255,7 @@ fn parse_field(cx: &Ctxt, field: &syn::Field) -> FieldDef {
                 "auto_now_add" => o.auto_now_add = Some(span),
                 "email" => o.email = Some(span),
                 "choices" => o.choices = Some(span),
+                "password" => o.password = Some(span),
                 "max_digits" => o.max_digits = Some((span, meta.value()?.parse()?)),
                 "decimal_places" => o.decimal_places = Some((span, meta.value()?.parse()?)),
                 "url" => o.url = Some(span),

@@ -9,6 +9,7 @@ pub fn check(cx: &Ctxt, model: &ModelDef) {
     check_primary_key(cx, model);
     check_ordering(cx, model);
     check_api(cx, model);
+    check_owner(cx, model);
     for field in &model.fields {
         check_field(cx, field);
     }
@@ -112,12 +113,37 @@ fn check_api(cx: &Ctxt, model: &ModelDef) {
             if list != "search" && kind == ScalarKind::Json {
                 cx.error_spanned_by(ident, format!("a JSON field cannot be used in `{list}`"));
             }
-            if field.options.write_only.is_some() {
+            if field.is_secret() {
                 cx.error_spanned_by(
                     ident,
                     format!("`{ident}` is write_only: listing it in `{list}` would reveal it"),
                 );
             }
+        }
+    }
+}
+
+fn check_owner(cx: &Ctxt, model: &ModelDef) {
+    if let (Some(span), None) = (model.api.own_rows_only, &model.api.owner) {
+        cx.syn_error(syn::Error::new(span, "`own_rows_only` needs `owner = field` naming the user foreign key"));
+    }
+    if let (Some(_), Some((span, policy))) = (&model.api.owner, &model.api.policy) {
+        cx.syn_error(syn::Error::new(*span, format!("`owner` sets the policy (authenticated reads, owner writes); remove `policy = \"{policy}\"`")));
+    }
+    let Some(owner) = &model.api.owner else { return };
+    match model.fields.iter().find(|f| f.ident == *owner) {
+        Some(field) if field.options.references.is_some() => {}
+        Some(_) => cx.error_spanned_by(
+            owner,
+            format!("`owner` names the foreign key to the user model: mark `{owner}` with `#[field(references = User)]`"),
+        ),
+        None => {
+            let names = field_names(model);
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            cx.error_spanned_by(
+                owner,
+                format!("`owner = {owner}` is not a field of `{}`: {}", model.ident, crate::ctxt::suggest(&owner.to_string(), &names)),
+            );
         }
     }
 }
@@ -179,6 +205,11 @@ fn check_field(cx: &Ctxt, field: &FieldDef) {
                 );
             }
         }
+    }
+    if let Some(span) = o.password
+        && kind != ScalarKind::String
+    {
+        err(span, format!("`password` applies to String fields, but `{name}` is not a String"));
     }
     for (key, span) in [
         ("email", o.email),

@@ -10,7 +10,7 @@ use crate::ast::{ModelDef, OnDelete, ScalarKind};
 
 /// The name of the entity module: the struct's name in snake_case.
 pub fn module_ident(model: &ModelDef) -> syn::Ident {
-    format_ident!("{}", model.model_name)
+    format_ident!("{}", model.module_name)
 }
 
 /// Generates the entity module and the `From` conversions.
@@ -155,6 +155,26 @@ pub fn generate(model: &ModelDef) -> TokenStream {
     };
 
     let names: Vec<_> = model.fields.iter().map(|f| &f.ident).collect();
+    let has_secret = model.fields.iter().any(|f| f.is_secret());
+    let debug_derive = if has_secret { quote!() } else { quote!(Debug,) };
+    let debug_impl = if has_secret {
+        super::debug_impl(quote!(Model), "Model", model.fields.iter(), |n| quote!(self.#n))
+    } else {
+        quote!()
+    };
+    let perms = ["add", "change", "delete", "view"].iter().map(|action| {
+        let ty = format_ident!("{}", action.to_upper_camel_case());
+        let code = format!("{}.{action}_{}", model.app, model.model_name);
+        let doc = format!(" `{code}`");
+        quote! {
+            #[doc = #doc]
+            #[derive(Clone, Copy, Debug)]
+            pub struct #ty;
+            impl ::ferrobridge::auth::PermissionCode for #ty {
+                const CODE: &'static str = #code;
+            }
+        }
+    });
     let reads: Vec<_> = model.fields.iter().map(read_value).collect();
 
     quote! {
@@ -164,7 +184,7 @@ pub fn generate(model: &ModelDef) -> TokenStream {
             use sea_orm::entity::prelude::*;
 
             #model_doc
-            #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+            #[derive(Clone, #debug_derive PartialEq, DeriveEntityModel)]
             #[sea_orm(table_name = #table)]
             pub struct Model {
                 #(#columns,)*
@@ -185,6 +205,13 @@ pub fn generate(model: &ModelDef) -> TokenStream {
             #(#related)*
 
             impl ActiveModelBehavior for ActiveModel {}
+
+            #debug_impl
+
+            /// The four Django permissions of this model, as types for `Perm<...>` guards.
+            pub mod perms {
+                #(#perms)*
+            }
         }
 
         impl ::core::convert::From<#module::Model> for #ident {

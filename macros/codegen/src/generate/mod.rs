@@ -74,3 +74,29 @@ pub fn path_from_child(path: &syn::Path) -> TokenStream {
         quote!(super::#path)
     }
 }
+
+/// `impl Debug` printing every field but secrets (`write_only`, `password`)
+/// as `"***"`, so hashes and passwords never reach logs.
+pub fn debug_impl<'a>(
+    ty: TokenStream,
+    name: &str,
+    fields: impl Iterator<Item = &'a FieldDef>,
+    value_of: impl Fn(&syn::Ident) -> TokenStream,
+) -> TokenStream {
+    let entries = fields.map(|f| {
+        let key = f.ident.to_string();
+        if f.is_secret() {
+            quote!(.field(#key, &"***"))
+        } else {
+            let value = value_of(&f.ident);
+            quote!(.field(#key, &#value))
+        }
+    });
+    quote! {
+        impl ::core::fmt::Debug for #ty {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.debug_struct(#name) #(#entries)* .finish()
+            }
+        }
+    }
+}

@@ -20,7 +20,7 @@ fn field_meta(field: &FieldDef) -> TokenStream {
     let primary_key = o.primary_key.is_some();
     let unique = o.unique.is_some();
     let read_only = field.is_server_set();
-    let write_only = o.write_only.is_some();
+    let write_only = field.is_secret();
     let text = o.text.is_some();
     let opt_u64 = |v: &Option<(proc_macro2::Span, syn::LitInt)>| match v {
         Some((_, lit)) => quote!(::core::option::Option::Some(#lit)),
@@ -88,6 +88,17 @@ fn field_meta(field: &FieldDef) -> TokenStream {
     }
 }
 
+/// What is stored for a written value: a `password` field keeps only its hash.
+fn stored(field: &FieldDef, value: TokenStream) -> TokenStream {
+    if field.options.password.is_none() {
+        value
+    } else if field.nullable {
+        quote!(#value.as_deref().map(::ferrobridge::auth::hash_password))
+    } else {
+        quote!(::ferrobridge::auth::hash_password(&#value))
+    }
+}
+
 /// Generates the `Model` impl for the user's struct.
 pub fn generate(model: &ModelDef) -> TokenStream {
     let ident = &model.ident;
@@ -117,6 +128,44 @@ pub fn generate(model: &ModelDef) -> TokenStream {
     let api_search = names(&model.api.search);
     let api_ordering = names(&model.api.ordering);
     let reject_unknown = !model.ignore_unknown_fields;
+    let policy = match (&model.api.owner, model.api.policy.as_ref().map(|(_, p)| p.as_str())) {
+        (Some(_), _) => quote!(::ferrobridge::model::Policy::Owner),
+        (None, Some("authenticated")) => quote!(::ferrobridge::model::Policy::Authenticated),
+        (None, Some("public_read")) => quote!(::ferrobridge::model::Policy::PublicRead),
+        (None, Some("allow_any")) => quote!(::ferrobridge::model::Policy::AllowAny),
+        _ => quote!(::ferrobridge::model::Policy::ModelPermissions),
+    };
+    let owner_name = match &model.api.owner {
+        Some(owner) => {
+            let name = owner.to_string();
+            quote!(::core::option::Option::Some(#name))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let own_rows_only = model.api.own_rows_only.is_some();
+    let owner_fns = match model.api.owner.as_ref().and_then(|o| model.fields.iter().find(|f| f.ident == *o)) {
+        Some(field) => {
+            let name = &field.ident;
+            let (set_value, get_value) = if field.nullable {
+                (
+                    quote!(::core::option::Option::Some(user_id as _)),
+                    quote!(row.#name.map(|id| id as i64)),
+                )
+            } else {
+                (quote!(user_id as _), quote!(::core::option::Option::Some(row.#name as i64)))
+            };
+            quote! {
+                fn set_owner(active: &mut #module::ActiveModel, user_id: i64) {
+                    active.#name = ::ferrobridge::__private::sea_orm::ActiveValue::Set(#set_value);
+                }
+
+                fn owner_of(row: &#module::Model) -> ::core::option::Option<i64> {
+                    #get_value
+                }
+            }
+        }
+        None => quote!(),
+    };
 
     // Bodies below `use` these names, so each assignment reads as one line.
     let now = quote!(now);
@@ -167,7 +216,8 @@ pub fn generate(model: &ModelDef) -> TokenStream {
         } else if f.is_generated_uuid() {
             quote!(#set(::ferrobridge::__private::uuid::Uuid::new_v4()))
         } else if writable.contains(&name) {
-            quote!(#set(input.#name))
+            let value = stored(f, quote!(input.#name));
+            quote!(#set(#value))
         } else if let Some(value) = default_value(f) {
             quote!(#set(#value))
         } else {
@@ -188,7 +238,8 @@ pub fn generate(model: &ModelDef) -> TokenStream {
                 };
                 Some(quote!(active.#name = #set(#now);))
             } else if writable.contains(&name) && f.options.primary_key.is_none() {
-                Some(quote!(active.#name = #set(input.#name);))
+                let value = stored(f, quote!(input.#name));
+                Some(quote!(active.#name = #set(#value);))
             } else {
                 None
             }
@@ -197,9 +248,10 @@ pub fn generate(model: &ModelDef) -> TokenStream {
     let patch_values: Vec<TokenStream> = patchable_fields(model)
         .map(|f| {
             let name = &f.ident;
+            let patched = stored(f, quote!(value));
             quote! {
                 if let ::core::option::Option::Some(value) = input.#name {
-                    active.#name = #set(value);
+                    active.#name = #set(#patched);
                 }
             }
         })
@@ -267,6 +319,9 @@ pub fn generate(model: &ModelDef) -> TokenStream {
                         search: &[#(#api_search),*],
                         ordering: &[#(#api_ordering),*],
                         reject_unknown_fields: #reject_unknown,
+                        policy: #policy,
+                        owner: #owner_name,
+                        own_rows_only: #own_rows_only,
                     },
                     load_by_keys: ::ferrobridge::api::load_by_keys::<#ident>,
                 };
@@ -295,6 +350,8 @@ pub fn generate(model: &ModelDef) -> TokenStream {
                 #replace_unused
                 #(#replace_values)*
             }
+
+            #owner_fns
 
             fn patch_with(active: &mut #module::ActiveModel, input: #update) {
                 #patch_use

@@ -46,10 +46,11 @@ pub fn readable_fields(model: &ModelDef) -> impl Iterator<Item = &FieldDef> {
     model
         .fields
         .iter()
-        .filter(|f| f.options.write_only.is_none())
+        .filter(|f| !f.is_secret())
 }
 
-fn derive_attrs(validate: bool) -> TokenStream {
+fn derive_attrs(validate: bool, debug: bool) -> TokenStream {
+    let debug = if debug { quote!(::core::fmt::Debug,) } else { quote!() };
     let (validate_derive, validate_crate) = if validate {
         (
             quote!(::ferrobridge::__private::validator::Validate,),
@@ -61,7 +62,7 @@ fn derive_attrs(validate: bool) -> TokenStream {
     quote! {
         #[derive(
             ::core::clone::Clone,
-            ::core::fmt::Debug,
+            #debug
             ::ferrobridge::__private::serde::Serialize,
             ::ferrobridge::__private::serde::Deserialize,
             ::ferrobridge::__private::schemars::JsonSchema,
@@ -210,8 +211,17 @@ pub fn generate(model: &ModelDef) -> TokenStream {
     let module = super::entity::module_ident(model);
     let names = SchemaNames::of(model);
     let (create, update, read) = (&names.create, &names.update, &names.read);
-    let derives = derive_attrs(true);
-    let read_derives = derive_attrs(false);
+    let has_secret = model.fields.iter().any(|f| f.is_secret());
+    let derives = derive_attrs(true, !has_secret);
+    let read_derives = derive_attrs(false, true);
+    let (create_debug, update_debug) = if has_secret {
+        (
+            super::debug_impl(quote!(#create), &create.to_string(), writable_fields(model), |n| quote!(self.#n)),
+            super::debug_impl(quote!(#update), &update.to_string(), patchable_fields(model), |n| quote!(self.#n)),
+        )
+    } else {
+        (quote!(), quote!())
+    };
     let plural = &model.plural;
     let reject_unknown = !model.ignore_unknown_fields;
     let deny_unknown = if model.ignore_unknown_fields {
@@ -338,7 +348,7 @@ pub fn generate(model: &ModelDef) -> TokenStream {
         .collect();
     let read_doc = doc_attrs(&[format!(
         "A [`{ident}`] as the API returns it{}.",
-        if model.fields.iter().any(|f| f.options.write_only.is_some()) {
+        if model.fields.iter().any(|f| f.is_secret()) {
             " (write-only fields left out)"
         } else {
             ""
@@ -358,6 +368,9 @@ pub fn generate(model: &ModelDef) -> TokenStream {
         impl #create {
             #(#default_fns)*
         }
+
+        #create_debug
+        #update_debug
 
         impl ::ferrobridge::schema::FromJsonBody for #create {
             fn from_json_body(

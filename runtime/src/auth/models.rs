@@ -1,0 +1,183 @@
+//! Django's auth tables, as ferrobridge models: `django_content_type`,
+//! `auth_permission`, `auth_group`, `auth_user` and the three link tables,
+//! with Django's table and column names so a Django project's database can
+//! be served as it is; plus ferrobridge's own token table.
+
+use crate::prelude::*;
+
+/// A model known to the permission system (Django's `ContentType`).
+#[derive(Model, Clone, Debug, PartialEq)]
+#[model(app = "contenttypes", table = "django_content_type", plural = "content_types", ordering = "app_label,model")]
+#[api(filter(app_label, model), ordering(app_label, model))]
+pub struct ContentType {
+    #[field(primary_key)]
+    pub id: i32,
+    /// The app the model belongs to.
+    #[field(max_length = 100)]
+    pub app_label: String,
+    /// The model's name in lower case.
+    #[field(max_length = 100)]
+    pub model: String,
+}
+
+/// A permission such as `blog.change_post` (Django's `Permission`).
+#[derive(Model, Clone, Debug, PartialEq)]
+#[model(app = "auth", table = "auth_permission", ordering = "content_type_id,codename")]
+#[api(filter(content_type_id, codename), search(name, codename), ordering(codename, name))]
+pub struct Permission {
+    #[field(primary_key)]
+    pub id: i32,
+    /// A label for people, e.g. "Can change post".
+    #[field(max_length = 255)]
+    pub name: String,
+    /// The model this permission is about.
+    #[field(references = ContentType, on_delete = "cascade")]
+    pub content_type_id: i32,
+    /// The action and model, e.g. `change_post`.
+    #[field(max_length = 100)]
+    pub codename: String,
+}
+
+/// A named set of permissions users can belong to (Django's `Group`).
+#[derive(Model, Clone, Debug, PartialEq)]
+#[model(app = "auth", table = "auth_group", ordering = "name")]
+#[api(filter(name), search(name), ordering(name))]
+pub struct Group {
+    #[field(primary_key)]
+    pub id: i32,
+    /// The group's unique name.
+    #[field(max_length = 150, min_length = 1, unique)]
+    pub name: String,
+}
+
+/// A user account (Django's `User`). The password is stored as a hash and
+/// never shown: not in responses, not in `Debug` output, not in logs.
+#[derive(Model, Clone, PartialEq)]
+#[model(app = "auth", table = "auth_user", ordering = "username")]
+#[api(
+    filter(username, email, is_active, is_staff, is_superuser),
+    search(username, first_name, last_name, email),
+    ordering(username, date_joined, last_login)
+)]
+pub struct User {
+    #[field(primary_key)]
+    pub id: i32,
+    /// Set on write as an argon2 hash; write-only.
+    #[field(password, max_length = 128, min_length = 1)]
+    pub password: String,
+    /// The last successful login.
+    #[field(read_only)]
+    pub last_login: Option<DateTimeUtc>,
+    /// Has every permission without being given it.
+    #[field(default = false)]
+    pub is_superuser: bool,
+    /// Unique login name.
+    #[field(max_length = 150, min_length = 1, unique, regex = r"^[\w.@+-]+$")]
+    pub username: String,
+    /// Given name.
+    #[field(max_length = 150, default = "")]
+    pub first_name: String,
+    /// Family name.
+    #[field(max_length = 150, default = "")]
+    pub last_name: String,
+    /// Email address (may be empty).
+    #[field(max_length = 254, default = "")]
+    pub email: String,
+    /// May log in to the admin site.
+    #[field(default = false)]
+    pub is_staff: bool,
+    /// May log in at all; unset this instead of deleting accounts.
+    #[field(default = true)]
+    pub is_active: bool,
+    /// When the account was created.
+    #[field(auto_now_add)]
+    pub date_joined: DateTimeUtc,
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("password", &"***")
+            .field("is_active", &self.is_active)
+            .field("is_staff", &self.is_staff)
+            .field("is_superuser", &self.is_superuser)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A user's membership of a group (`auth_user_groups`).
+#[derive(Model, Clone, Debug, PartialEq)]
+#[model(app = "auth", table = "auth_user_groups", plural = "user_groups")]
+#[api(filter(user_id, group_id))]
+pub struct UserGroup {
+    #[field(primary_key)]
+    pub id: i32,
+    /// The member.
+    #[field(references = User, on_delete = "cascade")]
+    pub user_id: i32,
+    /// The group.
+    #[field(references = Group, on_delete = "cascade")]
+    pub group_id: i32,
+}
+
+/// A permission given to a group (`auth_group_permissions`).
+#[derive(Model, Clone, Debug, PartialEq)]
+#[model(app = "auth", table = "auth_group_permissions", plural = "group_permissions")]
+#[api(filter(group_id, permission_id))]
+pub struct GroupPermission {
+    #[field(primary_key)]
+    pub id: i32,
+    /// The group.
+    #[field(references = Group, on_delete = "cascade")]
+    pub group_id: i32,
+    /// The permission.
+    #[field(references = Permission, on_delete = "cascade")]
+    pub permission_id: i32,
+}
+
+/// A permission given to a user directly (`auth_user_user_permissions`).
+#[derive(Model, Clone, Debug, PartialEq)]
+#[model(app = "auth", table = "auth_user_user_permissions", plural = "user_permissions")]
+#[api(filter(user_id, permission_id))]
+pub struct UserPermission {
+    #[field(primary_key)]
+    pub id: i32,
+    /// The user.
+    #[field(references = User, on_delete = "cascade")]
+    pub user_id: i32,
+    /// The permission.
+    #[field(references = Permission, on_delete = "cascade")]
+    pub permission_id: i32,
+}
+
+/// An API access token: only its SHA-256 digest is stored, so a database
+/// leak reveals no usable token; deleting the row revokes it.
+#[derive(Model, Clone, PartialEq)]
+#[model(app = "ferrobridge", table = "ferrobridge_token")]
+pub struct Token {
+    #[field(primary_key)]
+    pub id: i64,
+    /// Hex SHA-256 of the token.
+    #[field(max_length = 64, unique, write_only)]
+    pub digest: String,
+    /// Whose token it is.
+    #[field(references = User, on_delete = "cascade")]
+    pub user_id: i32,
+    /// When it was issued.
+    #[field(auto_now_add)]
+    pub created_at: DateTimeUtc,
+    /// When it stops working.
+    pub expires_at: DateTimeUtc,
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Token")
+            .field("id", &self.id)
+            .field("user_id", &self.user_id)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
