@@ -717,6 +717,9 @@ impl Operation {
 
     fn to_json(&self, builder: &mut OpenApiBuilder, path: &str, method: &str) -> Value {
         let mut operation = Map::new();
+        for tag in &self.tags {
+            builder.add_tag(tag, "");
+        }
         if !self.tags.is_empty() {
             operation.insert("tags".into(), json!(self.tags));
         }
