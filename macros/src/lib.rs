@@ -64,3 +64,26 @@ pub fn derive_model(input: TokenStream) -> TokenStream {
     }
     tokens.into()
 }
+
+/// Makes a unit-only enum a field type: stored as a string, serialized as
+/// that string, listed as `enum` choices in JSON Schema and in forms.
+///
+/// ```ignore
+/// #[derive(Choices, Clone, Copy, Debug, PartialEq, Eq)]
+/// pub enum Status {
+///     /// Not visible yet
+///     Draft,
+///     Published,
+///     #[choice(rename = "gone")]
+///     Archived,
+/// }
+/// ```
+///
+/// Variants are stored in snake_case (`InReview` -> `"in_review"`) unless
+/// `#[choice(rename = "...")]`; a variant's doc comment is its label. Use it in
+/// a model with `#[field(choices)] pub status: Status`.
+#[proc_macro_derive(Choices, attributes(choice))]
+pub fn derive_choices(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    ferrobridge_codegen::expand_choices(&input).into()
+}

@@ -101,7 +101,7 @@ impl ApiError {
     /// violations become 409 / 422 naming the field; anything else is a
     /// logged 500 whose response carries no SQL.
     pub fn from_db(meta: &ModelMeta, error: DbErr) -> Self {
-        match error.sql_err() {
+        match constraint_violation(&error) {
             Some(SqlErr::UniqueConstraintViolation(message)) => {
                 match field_in_message(meta, &message) {
                     Some(field) => ApiError::Conflict(format!(
@@ -142,6 +142,25 @@ impl ApiError {
     pub fn internal(error: impl std::fmt::Display) -> Self {
         ApiError::Internal(error.to_string())
     }
+}
+
+/// The constraint a database error reports, if any: SeaORM's reading,
+/// plus SQLite's RESTRICT foreign keys (reported as a trigger constraint, 1811).
+pub fn constraint_violation(error: &DbErr) -> Option<SqlErr> {
+    if let Some(kind) = error.sql_err() {
+        return Some(kind);
+    }
+    if let DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e))
+    | DbErr::Query(sea_orm::RuntimeErr::SqlxError(e)) = error
+        && let Some(db) = e.as_database_error()
+        && db.code().as_deref() == Some("1811")
+        && db.message().contains("FOREIGN KEY")
+    {
+        return Some(SqlErr::ForeignKeyConstraintViolation(
+            db.message().to_string(),
+        ));
+    }
+    None
 }
 
 /// The longest field name of `meta` that appears as a word in `message`.

@@ -41,8 +41,8 @@ pub mod prelude;
 pub mod schema;
 
 pub use app::App;
-pub use ferrobridge_macros::Model;
-pub use model::Model;
+pub use ferrobridge_macros::{Choices, Model};
+pub use model::{Choices, Model};
 /// The JSON Schema library request and response schemas are made with.
 pub use schemars;
 
@@ -58,6 +58,36 @@ pub mod __private {
     pub use serde_json;
     pub use uuid;
     pub use validator;
+
+    /// Deserializes a `Choices` enum from its stored string, naming the
+    /// allowed values when it is none of them.
+    pub fn deserialize_choice<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+    where
+        D: serde::Deserializer<'de>,
+        T: crate::Choices,
+    {
+        let value = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(deserializer)?;
+        T::from_choice(&value).ok_or_else(|| serde::de::Error::unknown_variant(&value, T::VARIANTS))
+    }
+
+    /// Brings a Decimal read from the database to the field's declared scale.
+    pub trait Rescale {
+        /// The value with exactly `places` decimal places.
+        fn rescaled(self, places: u32) -> Self;
+    }
+
+    impl Rescale for rust_decimal::Decimal {
+        fn rescaled(mut self, places: u32) -> Self {
+            self.rescale(places);
+            self
+        }
+    }
+
+    impl Rescale for Option<rust_decimal::Decimal> {
+        fn rescaled(self, places: u32) -> Self {
+            self.map(|d| d.rescaled(places))
+        }
+    }
 
     /// Deserializes a PATCH field of a nullable column: an explicit `null`
     /// becomes `Some(None)` (clear it), an absent key stays `None` (keep it).

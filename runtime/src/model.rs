@@ -205,3 +205,21 @@ pub struct OrderingMeta {
     /// Descending (`-field`).
     pub descending: bool,
 }
+
+/// A Rust enum usable as a field type, implemented by `#[derive(Choices)]`:
+/// stored as one of [`Choices::VARIANTS`], shown with [`Choices::LABELS`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a choices enum",
+    label = "a `#[field(choices)]` field needs an enum with `#[derive(Choices)]`",
+    note = "add `#[derive(Choices)]` to `{Self}`, or use a built-in field type"
+)]
+pub trait Choices: Sized + Clone + Send + Sync + 'static {
+    /// The stored string of each variant, in declaration order.
+    const VARIANTS: &'static [&'static str];
+    /// The human label of each variant, in the same order.
+    const LABELS: &'static [&'static str];
+    /// The stored string of this variant.
+    fn as_choice(&self) -> &'static str;
+    /// The variant stored as `value`.
+    fn from_choice(value: &str) -> Option<Self>;
+}

@@ -275,7 +275,8 @@ fn error_response(status: u16) -> Value {
         ),
         404 => ("Not found", MESSAGE_ERROR_SCHEMA),
         409 => (
-            "Conflict: a row with this unique value already exists",
+            "Conflict: a row with this unique value already exists, or rows that \
+             reference this one block its deletion",
             MESSAGE_ERROR_SCHEMA,
         ),
         413 => ("Request body too large", MESSAGE_ERROR_SCHEMA),
@@ -624,7 +625,7 @@ pub fn describe<M: Model>(builder: &mut OpenApiBuilder) {
             "summary": format!("Delete {a} {model}"),
             "operationId": format!("delete_{model}"),
             "parameters": [pk],
-            "responses": responses(&[(204, json!({ "description": "Deleted" }))], &[404, 422]),
+            "responses": responses(&[(204, json!({ "description": "Deleted" }))], &[404, 409, 422]),
         }),
     );
 }

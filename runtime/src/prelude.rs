@@ -1,10 +1,10 @@
 //! `use ferrobridge::prelude::*;` brings what a model file and handlers need.
 
 pub use crate::App;
-pub use crate::Model;
 pub use crate::db::Db;
 pub use crate::error::{ApiError, ApiResult};
 pub use crate::openapi::{Operation, RouteDocs};
+pub use crate::{Choices, Model};
 pub use axum::Json;
 pub use axum::routing::{delete, get, patch, post, put};
 /// Derive it on the types of hand-written handlers to document them (see

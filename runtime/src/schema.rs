@@ -54,7 +54,46 @@ impl<T: FromJsonBody, S: Send + Sync> FromRequest<S> for JsonBody<T> {
                     .with_ctx(json!({ "error": error.to_string() })),
             )
         })?;
+        let mut nul = Vec::new();
+        find_nul(&value, &mut vec![Value::from("body")], &mut nul);
+        if !nul.is_empty() {
+            return Err(ApiError::Validation(ValidationError { detail: nul }));
+        }
         Ok(JsonBody(T::from_json_body(value)?))
+    }
+}
+
+/// Records every string holding a NUL character: PostgreSQL cannot store
+/// one in text, and no client means to send it.
+fn find_nul(value: &Value, loc: &mut Vec<Value>, found: &mut Vec<ErrorDetail>) {
+    match value {
+        Value::String(s) if s.contains('\0') => found.push(ErrorDetail::new(
+            loc.clone(),
+            "string_nul",
+            "String should not contain NUL characters",
+        )),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                loc.push(Value::from(i));
+                find_nul(item, loc, found);
+                loc.pop();
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map {
+                if key.contains('\0') {
+                    found.push(ErrorDetail::new(
+                        loc.clone(),
+                        "string_nul",
+                        "Keys should not contain NUL characters",
+                    ));
+                }
+                loc.push(Value::from(key.as_str()));
+                find_nul(item, loc, found);
+                loc.pop();
+            }
+        }
+        _ => {}
     }
 }
 
@@ -73,6 +112,32 @@ fn is_json(req: &Request) -> bool {
         .to_ascii_lowercase();
     essence == "application/json"
         || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// What a field's value must be, for error messages: its kind, and for
+/// a choices enum the allowed values.
+#[derive(Clone, Copy, Debug)]
+pub struct Expected {
+    /// The kind of value.
+    pub kind: FieldKind,
+    /// For [`FieldKind::Choice`], the allowed strings.
+    pub choices: &'static [&'static str],
+}
+
+impl Expected {
+    /// A `Choices` enum's values.
+    pub fn choices<T: crate::Choices>() -> Self {
+        Expected {
+            kind: FieldKind::Choice,
+            choices: T::VARIANTS,
+        }
+    }
+}
+
+impl From<FieldKind> for Expected {
+    fn from(kind: FieldKind) -> Self {
+        Expected { kind, choices: &[] }
+    }
 }
 
 /// Takes a JSON object apart field by field for generated `FromJsonBody` impls.
@@ -110,11 +175,33 @@ impl ObjectReader {
         Ok(ObjectReader { object, errors })
     }
 
-    fn take<T: DeserializeOwned>(&mut self, key: &str, kind: FieldKind, value: Value) -> Option<T> {
+    fn take<T: DeserializeOwned>(
+        &mut self,
+        key: &str,
+        expected: Expected,
+        value: Value,
+    ) -> Option<T> {
         match serde_json::from_value(value) {
             Ok(v) => Some(v),
+            Err(_) if expected.kind == FieldKind::Choice => {
+                let quoted: Vec<String> =
+                    expected.choices.iter().map(|c| format!("'{c}'")).collect();
+                let list = match quoted.split_last() {
+                    Some((last, rest)) if !rest.is_empty() => {
+                        format!("{} or {last}", rest.join(", "))
+                    }
+                    _ => quoted.join(""),
+                };
+                self.fail(
+                    key,
+                    "enum",
+                    format!("Input should be {list}"),
+                    Some(json!({ "expected": list })),
+                );
+                None
+            }
             Err(_) => {
-                let (kind, msg) = kind.type_error();
+                let (kind, msg) = expected.kind.type_error();
                 self.errors
                     .push(ErrorDetail::new(vec!["body".into(), key.into()], kind, msg));
                 None
@@ -123,9 +210,13 @@ impl ObjectReader {
     }
 
     /// A field that must be present.
-    pub fn required<T: DeserializeOwned>(&mut self, key: &str, kind: FieldKind) -> Option<T> {
+    pub fn required<T: DeserializeOwned>(
+        &mut self,
+        key: &str,
+        expected: impl Into<Expected>,
+    ) -> Option<T> {
         match self.object.remove(key) {
-            Some(value) => self.take(key, kind, value),
+            Some(value) => self.take(key, expected.into(), value),
             None => {
                 self.errors.push(ErrorDetail::new(
                     vec!["body".into(), key.into()],
@@ -141,19 +232,23 @@ impl ObjectReader {
     pub fn optional<T: DeserializeOwned>(
         &mut self,
         key: &str,
-        kind: FieldKind,
+        expected: impl Into<Expected>,
         default: fn() -> T,
     ) -> Option<T> {
         match self.object.remove(key) {
-            Some(value) => self.take(key, kind, value),
+            Some(value) => self.take(key, expected.into(), value),
             None => Some(default()),
         }
     }
 
     /// A PATCH field: `Some(None)` when absent (unchanged), `None` on error.
-    pub fn patch<T: DeserializeOwned>(&mut self, key: &str, kind: FieldKind) -> Option<Option<T>> {
+    pub fn patch<T: DeserializeOwned>(
+        &mut self,
+        key: &str,
+        expected: impl Into<Expected>,
+    ) -> Option<Option<T>> {
         match self.object.remove(key) {
-            Some(value) => self.take(key, kind, value).map(Some),
+            Some(value) => self.take(key, expected.into(), value).map(Some),
             None => Some(None),
         }
     }
@@ -222,6 +317,38 @@ impl ObjectReader {
                 Some(json!({ "le": max })),
             ),
             _ => {}
+        }
+    }
+
+    /// `max_digits` / `decimal_places` of a Decimal, as Pydantic checks them.
+    pub fn check_decimal(
+        &mut self,
+        key: &str,
+        value: &rust_decimal::Decimal,
+        max_digits: u32,
+        decimal_places: u32,
+    ) {
+        let normalized = value.normalize();
+        let places = normalized.scale();
+        let digits = normalized.mantissa().unsigned_abs().to_string().len() as u32;
+        let digits = digits.max(places);
+        if places > decimal_places {
+            self.fail(
+                key,
+                "decimal_max_places",
+                format!("Decimal input should have no more than {decimal_places} decimal places"),
+                Some(json!({ "decimal_places": decimal_places })),
+            );
+        } else if digits - places > max_digits - decimal_places {
+            self.fail(
+                key,
+                "decimal_whole_digits",
+                format!(
+                    "Decimal input should have no more than {} digits before the decimal point",
+                    max_digits - decimal_places
+                ),
+                Some(json!({ "whole_digits": max_digits - decimal_places })),
+            );
         }
     }
 

@@ -13,6 +13,7 @@ db_tests!(
     delete_answers_204_then_404,
     deleting_an_author_cascades_to_posts,
     hand_written_route_uses_the_same_database,
+    choices_are_stored_validated_and_filtered,
 );
 
 async fn author(router: &axum::Router, name: &str) -> i64 {
@@ -274,4 +275,62 @@ async fn hand_written_route_uses_the_same_database(db: &TestDb) {
         reply.json,
         json!({ "authors": 1, "posts": 2, "published": 1 })
     );
+}
+
+async fn choices_are_stored_validated_and_filtered(db: &TestDb) {
+    let router = blog_router(db).await;
+    let ann = author(&router, "Ann").await;
+    let article = post(&router, ann, "default kind").await;
+    assert_eq!(article["kind"], json!("article"));
+    let link = call(
+        &router,
+        Method::POST,
+        "/api/posts",
+        Some(json!({ "title": "a link", "body": "...", "author_id": ann, "kind": "link" })),
+    )
+    .await;
+    assert_eq!(link.status, StatusCode::CREATED, "{:?}", link.json);
+    assert_eq!(link.json["kind"], json!("link"));
+
+    let bad = call(
+        &router,
+        Method::POST,
+        "/api/posts",
+        Some(json!({ "title": "t", "body": "b", "author_id": ann, "kind": "poem" })),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        bad.json["detail"][0],
+        json!({
+            "loc": ["body", "kind"],
+            "msg": "Input should be 'article', 'note' or 'link'",
+            "type": "enum",
+            "ctx": { "expected": "'article', 'note' or 'link'" }
+        })
+    );
+
+    let uri = format!("/api/posts/{}", article["id"]);
+    let patched = call(
+        &router,
+        Method::PATCH,
+        &uri,
+        Some(json!({ "kind": "note" })),
+    )
+    .await;
+    assert_eq!(patched.json["kind"], json!("note"));
+    let notes = call(&router, Method::GET, "/api/posts?kind=note", None).await;
+    assert_eq!(notes.json["total"], json!(1));
+    assert_eq!(notes.json["items"][0]["id"], article["id"]);
+    let links = call(
+        &router,
+        Method::GET,
+        "/api/posts?kind__in=link,article",
+        None,
+    )
+    .await;
+    assert_eq!(links.json["total"], json!(1));
+    let unknown = call(&router, Method::GET, "/api/posts?kind=poem", None).await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(unknown.json["detail"][0]["type"], json!("enum"));
 }

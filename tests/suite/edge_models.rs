@@ -3,6 +3,10 @@
 //! nullable, a self-reference, and every supported scalar type.
 
 use axum::http::{Method, StatusCode};
+use ferrobridge::__private::chrono::NaiveDate;
+use ferrobridge::__private::rust_decimal::Decimal;
+use ferrobridge::__private::serde_json::Value as Json;
+use ferrobridge::__private::uuid::Uuid;
 use ferrobridge::prelude::*;
 use ferrobridge_tests::{TestDb, call, db_tests};
 use serde_json::json;
@@ -36,6 +40,18 @@ pub struct Category {
     pub parent_id: Option<i64>,
 }
 
+/// Two foreign keys to the same model, one of them protecting its target.
+#[derive(Model, Clone, Debug)]
+#[model(app = "edge", unknown_fields = "ignore")]
+pub struct Link {
+    #[field(primary_key)]
+    pub id: i64,
+    #[field(references = Category, on_delete = "cascade")]
+    pub source_id: i64,
+    #[field(references = self::Category, on_delete = "restrict")]
+    pub target_id: i64,
+}
+
 /// One field of every supported type, each nullable twin too.
 #[derive(Model, Clone, Debug)]
 #[model(app = "edge")]
@@ -50,9 +66,29 @@ pub struct Sample {
     pub flag: bool,
     pub label: String,
     pub at: DateTimeUtc,
+    pub day: NaiveDate,
+    #[field(max_digits = 16, decimal_places = 4)]
+    pub price: Decimal,
+    pub token: Uuid,
+    pub data: Json,
     pub maybe_small: Option<i16>,
     pub maybe_label: Option<String>,
     pub maybe_at: Option<DateTimeUtc>,
+    #[field(max_digits = 6, decimal_places = 3)]
+    pub maybe_price: Option<Decimal>,
+    pub maybe_data: Option<Json>,
+}
+
+/// Keyed by a server-generated UUID.
+#[derive(Model, Clone, Debug)]
+#[model(app = "edge")]
+pub struct Ticket {
+    #[field(primary_key)]
+    pub id: Uuid,
+    #[field(regex = "^[A-Z]{3}-[0-9]+$")]
+    pub code: String,
+    #[field(url)]
+    pub link: Option<String>,
 }
 
 async fn edge_router(db: &TestDb) -> axum::Router {
@@ -60,7 +96,9 @@ async fn edge_router(db: &TestDb) -> axum::Router {
         .model::<Marker>()
         .model::<Country>()
         .model::<Category>()
-        .model::<Sample>();
+        .model::<Link>()
+        .model::<Sample>()
+        .model::<Ticket>();
     app.create_tables(&db.db).await.expect("create tables");
     app.router(db.db.clone())
 }
@@ -164,11 +202,112 @@ async fn edge_models_work_end_to_end(db: &TestDb) {
         "on_delete = set_null"
     );
 
+    let a = call(
+        &router,
+        Method::POST,
+        "/api/categories",
+        Some(json!({ "name": "a" })),
+    )
+    .await
+    .json["id"]
+        .clone();
+    let b = call(
+        &router,
+        Method::POST,
+        "/api/categories",
+        Some(json!({ "name": "b" })),
+    )
+    .await
+    .json["id"]
+        .clone();
+    let missing_target = call(
+        &router,
+        Method::POST,
+        "/api/links",
+        Some(json!({ "source_id": a, "target_id": 9999 })),
+    )
+    .await;
+    assert_eq!(missing_target.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        missing_target.json["detail"][0]["loc"],
+        json!(["body", "target_id"])
+    );
+    let missing_source = call(
+        &router,
+        Method::POST,
+        "/api/links",
+        Some(json!({ "source_id": 9999, "target_id": b })),
+    )
+    .await;
+    assert_eq!(
+        missing_source.json["detail"][0]["loc"],
+        json!(["body", "source_id"])
+    );
+    // `unknown_fields = "ignore"`: extra keys are dropped, not rejected.
+    let link = call(
+        &router,
+        Method::POST,
+        "/api/links",
+        Some(json!({ "source_id": a, "target_id": b, "note": "x" })),
+    )
+    .await;
+    assert_eq!(link.status, StatusCode::CREATED, "{:?}", link.json);
+    assert_eq!(link.json.as_object().unwrap().len(), 3);
+    let patch = call(
+        &router,
+        Method::PATCH,
+        &format!("/api/links/{}", link.json["id"]),
+        Some(json!({ "target_id": 424242 })),
+    )
+    .await;
+    assert_eq!(patch.json["detail"][0]["loc"], json!(["body", "target_id"]));
+    let protected = call(
+        &router,
+        Method::DELETE,
+        &format!("/api/categories/{b}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        protected.status,
+        StatusCode::CONFLICT,
+        "{:?}",
+        protected.json
+    );
+    assert_eq!(
+        call(&router, Method::GET, &format!("/api/categories/{b}"), None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let cascaded = call(
+        &router,
+        Method::DELETE,
+        &format!("/api/categories/{a}"),
+        None,
+    )
+    .await;
+    assert_eq!(cascaded.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        call(
+            &router,
+            Method::GET,
+            &format!("/api/links/{}", link.json["id"]),
+            None
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+
     let sample = json!({
         "small": -32768, "medium": 2147483647, "large": 9007199254740991_i64,
         "single": 1.5, "double": 0.1, "flag": true, "label": "ünïcödé ✓",
         "at": "2024-02-29T23:59:59.123456Z",
-        "maybe_small": null, "maybe_label": "x", "maybe_at": null
+        "day": "2024-02-29", "price": "12345678901.5600", "token": "67e55044-10b1-426f-9247-bb680e5fe0c8",
+        "data": { "nested": [1, 2.5, "three", null, { "deep": true }] },
+        "maybe_small": null, "maybe_label": "x", "maybe_at": null,
+        "maybe_price": "-0.001", "maybe_data": null
     });
     let created = call(&router, Method::POST, "/api/samples", Some(sample.clone())).await;
     assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.json);
@@ -183,13 +322,47 @@ async fn edge_models_work_end_to_end(db: &TestDb) {
     expected["id"] = created.json["id"].clone();
     assert_eq!(fetched.json, expected);
 
+    let ticket = call(
+        &router,
+        Method::POST,
+        "/api/tickets",
+        Some(json!({ "code": "ABC-12", "link": "https://example.com/x" })),
+    )
+    .await;
+    assert_eq!(ticket.status, StatusCode::CREATED, "{:?}", ticket.json);
+    let id = ticket.json["id"].as_str().expect("server-generated uuid");
+    assert_eq!(id.len(), 36);
+    let fetched = call(&router, Method::GET, &format!("/api/tickets/{id}"), None).await;
+    assert_eq!(fetched.json["code"], json!("ABC-12"));
+    let invalid = call(
+        &router,
+        Method::POST,
+        "/api/tickets",
+        Some(json!({ "code": "abc", "link": "not a url", "id": "x" })),
+    )
+    .await;
+    assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let types: Vec<&str> = invalid.json["detail"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        ["extra_forbidden", "string_pattern_mismatch", "url_parsing"]
+    );
+    let bad_key = call(&router, Method::GET, "/api/tickets/not-a-uuid", None).await;
+    assert_eq!(bad_key.status, StatusCode::UNPROCESSABLE_ENTITY);
+
     let overflow = call(
         &router,
         Method::POST,
         "/api/samples",
         Some(
             json!({ "small": 40000, "medium": 1, "large": 1, "single": 1.0, "double": 1.0,
-                     "flag": false, "label": "", "at": "yesterday" }),
+                     "flag": false, "label": "", "at": "yesterday", "day": "2024-02-30",
+                     "price": 1.5, "token": "nope", "data": 1, "maybe_price": "1.0001" }),
         ),
     )
     .await;
@@ -200,5 +373,5 @@ async fn edge_models_work_end_to_end(db: &TestDb) {
         .iter()
         .map(|d| d["loc"][1].as_str().unwrap())
         .collect();
-    assert_eq!(locs, ["small", "at"]);
+    assert_eq!(locs, ["small", "at", "day", "token", "maybe_price"]);
 }

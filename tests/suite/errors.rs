@@ -3,7 +3,7 @@
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use ferrobridge_tests::{TestDb, blog_router, call, db_tests, send};
-use serde_json::json;
+use serde_json::{Value, json};
 
 db_tests!(
     invalid_fields_are_all_reported,
@@ -13,6 +13,8 @@ db_tests!(
     unique_violation_answers_409_naming_the_field,
     bad_path_and_query_answer_4xx,
     oversized_body_answers_413,
+    hostile_bodies_answer_4xx_and_change_nothing,
+    constraint_edges_are_inclusive,
 );
 
 async fn count(router: &axum::Router, plural: &str) -> i64 {
@@ -235,4 +237,126 @@ async fn oversized_body_answers_413(db: &TestDb) {
     .await;
     assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(count(&router, "authors").await, 0);
+}
+
+async fn hostile_bodies_answer_4xx_and_change_nothing(db: &TestDb) {
+    let router = blog_router(db).await;
+    let raw = |body: Vec<u8>| {
+        Request::builder()
+            .method(Method::POST)
+            .uri("/api/authors")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let deep = format!("{}1{}", "[".repeat(10_000), "]".repeat(10_000));
+    let ten_mb = format!("{{\"name\": \"{}\"}}", "a".repeat(10 * 1024 * 1024));
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("deeply nested", deep.into_bytes()),
+        (
+            "nested object",
+            format!(
+                "{{\"name\": {}\"x\"{}}}",
+                "{\"a\":".repeat(5_000),
+                "}".repeat(5_000)
+            )
+            .into_bytes(),
+        ),
+        ("invalid UTF-8", b"{\"name\": \"\xff\xfe\"}".to_vec()),
+        ("NUL in a string", br#"{"name": "a\u0000b"}"#.to_vec()),
+        ("huge integer", br#"{"name": "x", "id": 1e999}"#.to_vec()),
+        ("empty body", Vec::new()),
+        ("10 MB", ten_mb.into_bytes()),
+    ];
+    for (what, body) in cases {
+        let reply = send(&router, raw(body)).await;
+        assert!(reply.status.is_client_error(), "{what}: {:?}", reply.status);
+        assert!(
+            reply.json["detail"].is_array() || reply.json["detail"].is_string(),
+            "{what}"
+        );
+    }
+    let reply = call(&router, Method::POST, "/api/posts", Some(json!({
+        "title": "t", "body": "b", "author_id": 99999999999999999999_f64, "likes": 3000000000_i64
+    }))).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let locs: Vec<Value> = reply.json["detail"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["loc"][1].clone())
+        .collect();
+    assert_eq!(locs, [json!("author_id"), json!("likes")]);
+    assert_eq!(count(&router, "authors").await, 0);
+    assert_eq!(count(&router, "posts").await, 0);
+}
+
+async fn constraint_edges_are_inclusive(db: &TestDb) {
+    let router = blog_router(db).await;
+    let ann = call(
+        &router,
+        Method::POST,
+        "/api/authors",
+        Some(json!({ "name": "A" })),
+    )
+    .await;
+    assert_eq!(
+        ann.status,
+        StatusCode::CREATED,
+        "min_length = 1 accepts one character"
+    );
+    let id = ann.json["id"].clone();
+    let post = |extra: Value| {
+        let mut body = json!({ "title": "t", "body": "b", "author_id": id });
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        body
+    };
+    for (extra, ok) in [
+        (json!({ "likes": 0 }), true),
+        (json!({ "likes": -1 }), false),
+        (json!({ "rating": 0.0 }), true),
+        (json!({ "rating": 5.0 }), true),
+        (json!({ "rating": 5.000001 }), false),
+        (json!({ "rating": -0.000001 }), false),
+        (json!({ "title": "x".repeat(200) }), true),
+        (json!({ "title": "x".repeat(201) }), false),
+        (json!({ "title": "" }), false),
+    ] {
+        let reply = call(
+            &router,
+            Method::POST,
+            "/api/posts",
+            Some(post(extra.clone())),
+        )
+        .await;
+        let expected = if ok {
+            StatusCode::CREATED
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        };
+        assert_eq!(reply.status, expected, "{extra}: {:?}", reply.json);
+    }
+    let email = |e: &str| json!({ "name": "E", "email": e });
+    assert_eq!(
+        call(
+            &router,
+            Method::POST,
+            "/api/authors",
+            Some(email("e@example.com"))
+        )
+        .await
+        .status,
+        StatusCode::CREATED
+    );
+    let bad = call(
+        &router,
+        Method::POST,
+        "/api/authors",
+        Some(email("not-an-email")),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.json["detail"][0]["type"], json!("value_error"));
 }

@@ -7,6 +7,7 @@ mod crud;
 mod edge_models;
 mod errors;
 mod expand;
+mod list;
 mod openapi;
 mod tcp;
 mod ui;

@@ -209,7 +209,7 @@ async fn the_document_is_openapi_3_1_with_every_operation() {
         ("/api/posts/{pk}", "get", &[400, 404, 422][..]),
         ("/api/posts/{pk}", "put", &[404, 409, 413, 415, 422][..]),
         ("/api/posts/{pk}", "patch", &[404, 409, 413, 415, 422][..]),
-        ("/api/posts/{pk}", "delete", &[404, 422][..]),
+        ("/api/posts/{pk}", "delete", &[404, 409, 422][..]),
     ] {
         let op = operation(&document, path, method);
         for status in statuses {
@@ -363,6 +363,12 @@ async fn list_parameters_document_paging_ordering_search_expand_and_lookups() {
         json!({ "type": "string", "format": "date-time" })
     );
     assert_eq!(schema("title__icontains"), json!({ "type": "string" }));
+    // Choices are an enum of their stored strings.
+    let kinds = json!({ "type": "string", "enum": ["article", "note", "link"] });
+    assert_eq!(schema("kind"), kinds);
+    assert_eq!(schema("kind__ne"), kinds);
+    assert_eq!(schema("kind__in")["type"], "string");
+    assert!(param(posts, "kind__icontains").is_none());
     assert_eq!(schema("title__istartswith"), json!({ "type": "string" }));
     assert_eq!(schema("rating__isnull"), json!({ "type": "boolean" }));
     for absent in [
@@ -396,6 +402,7 @@ async fn list_parameters_document_paging_ordering_search_expand_and_lookups() {
             [
                 "author_id",
                 "published",
+                "kind",
                 "likes",
                 "rating",
                 "created_at",

@@ -17,11 +17,23 @@ pub struct Author {
     pub email: Option<String>,
 }
 
+/// The kinds of post.
+#[derive(Choices, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Article
+    Article,
+    /// Short note
+    Note,
+    /// Link to elsewhere
+    #[choice(rename = "link")]
+    Bookmark,
+}
+
 /// A blog post.
 #[derive(Model, Clone, Debug, PartialEq)]
 #[model(app = "blog", ordering = "-created_at")]
 #[api(
-    filter(author_id, published, likes, rating, created_at, title),
+    filter(author_id, published, kind, likes, rating, created_at, title),
     search(title, body),
     ordering(created_at, title, likes, rating)
 )]
@@ -40,6 +52,9 @@ pub struct Post {
     /// Shown to readers once true.
     #[field(default = false)]
     pub published: bool,
+    /// What kind of writing this is.
+    #[field(choices, default = Kind::Article)]
+    pub kind: Kind,
     /// How many readers liked it.
     #[field(default = 0, min_value = 0)]
     pub likes: i32,

@@ -38,6 +38,9 @@ pub const FIELD_KEYS: &[&str] = &[
     "regex",
     "email",
     "url",
+    "max_digits",
+    "decimal_places",
+    "choices",
 ];
 
 /// Builds the model of a derive input; `None` when its shape is unusable
@@ -197,17 +200,6 @@ fn parse_field(cx: &Ctxt, field: &syn::Field) -> FieldDef {
         Some(inner) => (true, inner),
         None => (false, &field.ty),
     };
-    let kind = scalar_kind(inner);
-    if kind.is_none() {
-        cx.error_spanned_by(
-            inner,
-            format!(
-                "unsupported field type `{}`: a model field is one of {}",
-                quote::quote!(#inner).to_string().replace(' ', ""),
-                ScalarKind::SUPPORTED
-            ),
-        );
-    }
     let mut options = FieldOptions::default();
     let mut seen = Vec::<String>::new();
     for attr in field.attrs.iter().filter(|a| a.path().is_ident("field")) {
@@ -229,13 +221,23 @@ fn parse_field(cx: &Ctxt, field: &syn::Field) -> FieldDef {
                 "auto_now" => o.auto_now = Some(span),
                 "auto_now_add" => o.auto_now_add = Some(span),
                 "email" => o.email = Some(span),
+                "choices" => o.choices = Some(span),
+                "max_digits" => o.max_digits = Some((span, meta.value()?.parse()?)),
+                "decimal_places" => o.decimal_places = Some((span, meta.value()?.parse()?)),
                 "url" => o.url = Some(span),
                 "regex" => o.regex = Some((span, parse_str(&meta)?)),
                 "max_length" => o.max_length = Some((span, meta.value()?.parse()?)),
                 "min_length" => o.min_length = Some((span, meta.value()?.parse()?)),
                 "min_value" => o.min_value = Some((span, parse_number(&meta)?)),
                 "max_value" => o.max_value = Some((span, parse_number(&meta)?)),
-                "default" => o.default = Some((span, meta.value()?.parse()?)),
+                "default" => match meta.value()?.parse::<syn::Expr>()? {
+                    syn::Expr::Lit(lit) => o.default = Some((span, lit.lit)),
+                    syn::Expr::Path(path) => o.default_variant = Some((span, path.path)),
+                    other => cx.error_spanned_by(
+                        other,
+                        "`default` takes a literal (`default = false`, `default = \"draft\"`) or, on a choices field, a variant (`default = Status::Draft`)",
+                    ),
+                },
                 "references" => o.references = Some((span, meta.value()?.parse()?)),
                 "on_delete" => {
                     let lit = parse_str(&meta)?;
@@ -263,7 +265,35 @@ fn parse_field(cx: &Ctxt, field: &syn::Field) -> FieldDef {
             cx.syn_error(err);
         }
     }
+    let kind = match (scalar_kind(inner), options.choices) {
+        (Some(kind), Some(span)) => {
+            cx.syn_error(syn::Error::new(
+                span,
+                "`choices` marks a Rust enum field; this field's type is a built-in scalar: remove `choices`",
+            ));
+            Some(kind)
+        }
+        (Some(kind), None) => Some(kind),
+        (None, Some(_)) if is_plain_path(inner) => Some(ScalarKind::Choice),
+        (None, _) => {
+            let hint = if is_plain_path(inner) {
+                "; for a Rust enum, add #[derive(Choices)] to it and mark this field #[field(choices)]"
+            } else {
+                ""
+            };
+            cx.error_spanned_by(
+                inner,
+                format!(
+                    "unsupported field type `{}`: a model field is one of {}{hint}",
+                    quote::quote!(#inner).to_string().replace(' ', ""),
+                    ScalarKind::SUPPORTED
+                ),
+            );
+            None
+        }
+    };
     FieldDef {
+        inner: inner.clone(),
         docs: {
             let lines = doc_lines(&field.attrs);
             (!lines.is_empty()).then(|| lines.join(" "))
@@ -384,6 +414,12 @@ pub fn option_inner(ty: &Type) -> Option<&Type> {
         },
         _ => None,
     }
+}
+
+/// A path without generic arguments, such as `Status` or `crate::blog::Status`.
+fn is_plain_path(ty: &Type) -> bool {
+    matches!(ty, Type::Path(p) if p.qself.is_none()
+        && p.path.segments.iter().all(|s| matches!(s.arguments, PathArguments::None)))
 }
 
 fn scalar_kind(ty: &Type) -> Option<ScalarKind> {

@@ -194,6 +194,34 @@ fn check_field(cx: &Ctxt, field: &FieldDef) {
             );
         }
     }
+    for (key, value) in [
+        ("max_digits", &o.max_digits),
+        ("decimal_places", &o.decimal_places),
+    ] {
+        if let Some((span, _)) = value
+            && kind != ScalarKind::Decimal
+        {
+            err(
+                *span,
+                format!("`{key}` applies to Decimal fields, but `{name}` is not a Decimal"),
+            );
+        }
+    }
+    if kind == ScalarKind::Decimal {
+        match (&o.max_digits, &o.decimal_places) {
+            (Some((_, digits)), Some((span, places))) => {
+                let digits: u32 = digits.base10_parse().unwrap_or(0);
+                let places: u32 = places.base10_parse().unwrap_or(u32::MAX);
+                if digits == 0 || digits > 28 || places > digits {
+                    err(*span, "a Decimal needs 1 <= max_digits <= 28 and decimal_places <= max_digits".into());
+                }
+            }
+            _ => cx.error_spanned_by(
+                &field.ty,
+                format!("a Decimal field needs its precision, as Django's DecimalField: write `#[field(max_digits = 10, decimal_places = 2)]` on `{name}`"),
+            ),
+        }
+    }
     if let Some((_, lit)) = &o.regex
         && let Err(error) = regex::Regex::new(&lit.value())
     {
@@ -276,8 +304,19 @@ fn check_field(cx: &Ctxt, field: &FieldDef) {
             );
         }
     }
+    if let Some((span, _)) = &o.default_variant
+        && kind != ScalarKind::Choice
+    {
+        err(
+            *span,
+            format!(
+                "an enum variant default fits a `#[field(choices)]` field; `{name}` takes a literal, e.g. `default = {}`",
+                example_literal(kind)
+            ),
+        );
+    }
     if let Some(span) = o.primary_key {
-        if o.default.is_some() {
+        if field.has_default() {
             err(span, "a primary key cannot have a `default`".into());
         }
         if o.references.is_some() {

@@ -7,12 +7,15 @@
 pub mod ast;
 pub mod attr;
 pub mod check;
+pub mod choices;
 pub mod ctxt;
 pub mod generate;
 
 use proc_macro2::TokenStream;
 use quote::quote;
 use syn::DeriveInput;
+
+pub use choices::expand_choices;
 
 use crate::ctxt::Ctxt;
 

@@ -412,10 +412,12 @@ pub async fn retrieve<M: Model>(
 
 /// `POST /api/{plural}`: 201 with the new object and its `Location`.
 pub async fn create<M: Model>(db: Db, JsonBody(input): JsonBody<M::Create>) -> ApiResult<Response> {
-    let row = M::insert_from(input)
-        .insert(&*db)
-        .await
-        .map_err(|e| ApiError::from_db(M::meta(), e))?;
+    let active = M::insert_from(input);
+    let probe = needs_probe::<M>().then(|| active.clone());
+    let row = match active.insert(&*db).await {
+        Ok(row) => row,
+        Err(error) => return Err(write_error::<M>(&db, probe.as_ref(), error).await),
+    };
     let key = M::primary_key(&row).to_string();
     let key = percent_encoding::utf8_percent_encode(&key, PATH_SEGMENT);
     let location = format!("/api/{}/{key}", M::meta().plural);
@@ -443,11 +445,64 @@ async fn save<M: Model>(
     if !active.is_changed() {
         return Ok(Json(M::Read::from(row)));
     }
-    let row = active
-        .update(&**db)
-        .await
-        .map_err(|e| ApiError::from_db(M::meta(), e))?;
+    let probe = needs_probe::<M>().then(|| active.clone());
+    let row = match active.update(&**db).await {
+        Ok(row) => row,
+        Err(error) => return Err(write_error::<M>(db, probe.as_ref(), error).await),
+    };
     Ok(Json(M::Read::from(row)))
+}
+
+/// With several foreign keys, a violation does not say which one failed
+/// (SQLite never does), so the written values are kept to find out.
+fn needs_probe<M: Model>() -> bool {
+    M::meta()
+        .fields
+        .iter()
+        .filter(|f| f.references.is_some())
+        .count()
+        > 1
+}
+
+/// The error for a failed write; a foreign key violation is located by
+/// looking each referenced row up, so the 422 names the right field.
+async fn write_error<M: Model>(
+    db: &DatabaseConnection,
+    written: Option<&M::ActiveModel>,
+    error: DbErr,
+) -> ApiError {
+    let is_fk = matches!(
+        crate::error::constraint_violation(&error),
+        Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_))
+    );
+    if let (true, Some(active)) = (is_fk, written) {
+        for field in M::meta().fields.iter().filter(|f| f.references.is_some()) {
+            let (Ok(column), Some(target)) = (column::<M>(field.name), field.references) else {
+                continue;
+            };
+            let value = match active.get(column) {
+                sea_orm::ActiveValue::Set(v) | sea_orm::ActiveValue::Unchanged(v) => v,
+                sea_orm::ActiveValue::NotSet => continue,
+            };
+            let Some(target_pk) = target().field(target().primary_key) else {
+                continue;
+            };
+            if value == null_of(target_pk.kind) || value == null_of(field.kind) {
+                continue;
+            }
+            match (target().load_by_keys)(db, vec![value]).await {
+                Ok(rows) if rows.is_empty() => {
+                    return ApiError::Validation(ValidationError::single(ErrorDetail::new(
+                        vec!["body".into(), field.name.into()],
+                        "foreign_key",
+                        "The referenced object does not exist",
+                    )));
+                }
+                _ => {}
+            }
+        }
+    }
+    ApiError::from_db(M::meta(), error)
 }
 
 /// `PUT /api/{plural}/{pk}`: replaces every writable field.
@@ -477,10 +532,22 @@ pub async fn partial_update<M: Model>(
 /// `DELETE /api/{plural}/{pk}`: 204, or 404 when there is no such row.
 pub async fn destroy<M: Model>(db: Db, Path(pk): Path<String>) -> ApiResult<StatusCode> {
     let key = parse_key::<M>(&pk)?;
-    let result = M::Entity::delete_by_id(key)
-        .exec(&*db)
-        .await
-        .map_err(|e| ApiError::from_db(M::meta(), e))?;
+    let result = match M::Entity::delete_by_id(key).exec(&*db).await {
+        Ok(result) => result,
+        Err(error)
+            if matches!(
+                crate::error::constraint_violation(&error),
+                Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_))
+            ) =>
+        {
+            // Django's PROTECT: the row is still referenced (on_delete = "restrict").
+            return Err(ApiError::Conflict(format!(
+                "Cannot delete this {}: other objects still reference it.",
+                M::meta().object_name
+            )));
+        }
+        Err(error) => return Err(ApiError::from_db(M::meta(), error)),
+    };
     if result.rows_affected == 0 {
         return Err(ApiError::NotFound);
     }

@@ -186,6 +186,9 @@ fn detail(loc: &str, kind: &str, msg: impl Into<String>) -> ErrorDetail {
 /// Parses a typed value of `field` from query-string text.
 pub fn parse_value(field: &FieldMeta, raw: &str) -> Result<Value, (&'static str, String)> {
     let bad = |kind: &'static str, msg: &str| Err((kind, msg.to_string()));
+    if raw.contains('\0') {
+        return bad("string_nul", "String should not contain NUL characters");
+    }
     match field.kind {
         FieldKind::Integer => match raw.trim().parse::<i64>() {
             Ok(n) => Ok(Value::from(n)),

@@ -5,7 +5,7 @@ use heck::ToUpperCamelCase;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::{doc_attrs, field_type, path_from_child};
+use super::{doc_attrs, path_from_child};
 use crate::ast::{ModelDef, OnDelete, ScalarKind};
 
 /// The name of the entity module: the struct's name in snake_case.
@@ -31,11 +31,11 @@ pub fn generate(model: &ModelDef) -> TokenStream {
     let columns = model.fields.iter().map(|f| {
         let name = &f.ident;
         // SeaORM reads nullability from the literal `Option<` prefix of the type.
+        let inner = super::inner_type(f, true);
         let ty = if f.nullable {
-            let inner = super::scalar_type(f.kind.expect("checked"));
             quote!(Option<#inner>)
         } else {
-            field_type(f)
+            inner
         };
         let kind = f.kind.expect("checked");
         let mut sea = Vec::new();
@@ -59,6 +59,16 @@ pub fn generate(model: &ModelDef) -> TokenStream {
             } else {
                 "String(StringLen::None)".to_string()
             };
+            sea.push(quote!(column_type = #column_type));
+        }
+        if let (Some((_, digits)), Some((_, places))) =
+            (&f.options.max_digits, &f.options.decimal_places)
+        {
+            let column_type = format!(
+                "Decimal(Some(({}, {})))",
+                digits.base10_digits(),
+                places.base10_digits()
+            );
             sea.push(quote!(column_type = #column_type));
         }
         if let Some((_, lit)) = &f.options.default {
@@ -118,7 +128,12 @@ pub fn generate(model: &ModelDef) -> TokenStream {
     let related = foreign_keys.iter().filter_map(|(f, path)| {
         // One `Related` impl per target entity: a second foreign key to the
         // same model is reached through its `Relation` variant instead.
-        let key = quote!(#path).to_string();
+        // Keyed by the type's name, so `Category` and `self::Category` are one target.
+        let key = path
+            .segments
+            .last()
+            .map(|s| s.ident.to_string())
+            .unwrap_or_default();
         if related_targets.contains(&key) {
             return None;
         }
@@ -140,6 +155,7 @@ pub fn generate(model: &ModelDef) -> TokenStream {
     };
 
     let names: Vec<_> = model.fields.iter().map(|f| &f.ident).collect();
+    let reads: Vec<_> = model.fields.iter().map(read_value).collect();
 
     quote! {
         #module_doc
@@ -173,7 +189,7 @@ pub fn generate(model: &ModelDef) -> TokenStream {
 
         impl ::core::convert::From<#module::Model> for #ident {
             fn from(row: #module::Model) -> Self {
-                #ident { #(#names: row.#names),* }
+                #ident { #(#names: #reads),* }
             }
         }
 
@@ -191,4 +207,16 @@ pub fn relation_variant(field: &str) -> String {
         .strip_suffix("_id")
         .unwrap_or(field)
         .to_upper_camel_case()
+}
+
+/// `row.field`, with a Decimal brought to its declared scale: SQLite keeps
+/// numbers, not their trailing zeros, and Django quantizes the same way.
+pub fn read_value(field: &crate::ast::FieldDef) -> TokenStream {
+    let name = &field.ident;
+    match &field.options.decimal_places {
+        Some((_, places)) if field.kind == Some(ScalarKind::Decimal) => {
+            quote!(::ferrobridge::__private::Rescale::rescaled(row.#name, #places))
+        }
+        _ => quote!(row.#name),
+    }
 }

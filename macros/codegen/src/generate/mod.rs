@@ -27,12 +27,27 @@ pub fn scalar_type(kind: ScalarKind) -> TokenStream {
         ScalarKind::Decimal => quote!(::ferrobridge::__private::rust_decimal::Decimal),
         ScalarKind::Uuid => quote!(::ferrobridge::__private::uuid::Uuid),
         ScalarKind::Json => quote!(::ferrobridge::__private::serde_json::Value),
+        ScalarKind::Choice => {
+            unreachable!("a Choice field's type is the user's enum: use inner_type")
+        }
+    }
+}
+
+/// The scalar type of a field (inside `Option`): canonical for built-in
+/// kinds, the user's enum for choices (as seen from a child module when `in_child`).
+pub fn inner_type(field: &FieldDef, in_child: bool) -> TokenStream {
+    match field.kind.expect("checked: supported type") {
+        ScalarKind::Choice => match &field.inner {
+            syn::Type::Path(path) if in_child => path_from_child(&path.path),
+            inner => quote!(#inner),
+        },
+        kind => scalar_type(kind),
     }
 }
 
 /// The field's full type (`Option` included) in canonical form.
 pub fn field_type(field: &FieldDef) -> TokenStream {
-    let inner = scalar_type(field.kind.expect("checked: supported type"));
+    let inner = inner_type(field, false);
     if field.nullable {
         quote!(::core::option::Option<#inner>)
     } else {

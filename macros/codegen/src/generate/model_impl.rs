@@ -38,7 +38,12 @@ fn field_meta(field: &FieldDef) -> TokenStream {
         }
         None => quote!(::core::option::Option::None),
     };
-    let choices = quote!(&[]);
+    let choices = if field.kind == Some(crate::ast::ScalarKind::Choice) {
+        let inner = &field.inner;
+        quote!(<#inner as ::ferrobridge::Choices>::VARIANTS)
+    } else {
+        quote!(&[])
+    };
     let pattern = match &o.regex {
         Some((_, lit)) => quote!(::core::option::Option::Some(#lit)),
         None => quote!(::core::option::Option::None),
@@ -135,7 +140,7 @@ pub fn generate(model: &ModelDef) -> TokenStream {
         !writable_fields(model).any(|w| w.ident == f.ident)
             && f.options.auto_now.is_none()
             && f.options.auto_now_add.is_none()
-            && f.options.default.is_none()
+            && !f.has_default()
             && !f.is_generated_uuid()
     });
     let active_value_use = if uses_not_set {
@@ -163,8 +168,7 @@ pub fn generate(model: &ModelDef) -> TokenStream {
             quote!(#set(::ferrobridge::__private::uuid::Uuid::new_v4()))
         } else if writable.contains(&name) {
             quote!(#set(input.#name))
-        } else if let Some((_, lit)) = &o.default {
-            let value = default_value(f, lit);
+        } else if let Some(value) = default_value(f) {
             quote!(#set(#value))
         } else {
             quote!(#not_set)

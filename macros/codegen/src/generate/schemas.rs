@@ -7,7 +7,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::{doc_attrs, field_type, scalar_type};
+use super::{doc_attrs, field_type};
 use crate::ast::{FieldDef, ModelDef};
 
 /// Names of the three generated types.
@@ -130,6 +130,9 @@ fn constraint_checks(model_ident: &syn::Ident, field: &FieldDef) -> Vec<TokenStr
         let max = opt(o.max_value.as_ref().map(|(_, v)| quote!(#v)));
         checks.push(quote!(reader.check_range(#key, *value, #min, #max);));
     }
+    if let (Some((_, digits)), Some((_, places))) = (&o.max_digits, &o.decimal_places) {
+        checks.push(quote!(reader.check_decimal(#key, value, #digits, #places);));
+    }
     if o.email.is_some() {
         checks.push(quote!(reader.check_email(#key, value);));
     }
@@ -174,22 +177,30 @@ fn field_docs(field: &FieldDef) -> TokenStream {
     }
 }
 
-/// The default literal as a value of the field's type.
-pub fn default_value(field: &FieldDef, lit: &syn::Lit) -> TokenStream {
-    let value = match lit {
-        syn::Lit::Str(_) => quote!(::std::string::String::from(#lit)),
-        _ => quote!(#lit),
+/// The declared default as a value of the field's type, if any.
+pub fn default_value(field: &FieldDef) -> Option<TokenStream> {
+    let value = match (&field.options.default, &field.options.default_variant) {
+        (Some((_, lit @ syn::Lit::Str(_))), _) => quote!(::std::string::String::from(#lit)),
+        (Some((_, lit)), _) => quote!(#lit),
+        (None, Some((_, path))) => quote!(#path),
+        (None, None) => return None,
     };
-    if field.nullable {
+    Some(if field.nullable {
         quote!(::core::option::Option::Some(#value))
     } else {
         value
-    }
+    })
 }
 
 fn kind_path(field: &FieldDef) -> TokenStream {
-    let variant = format_ident!("{}", field.kind.expect("checked").runtime_variant());
-    quote!(::ferrobridge::model::FieldKind::#variant)
+    let kind = field.kind.expect("checked");
+    let variant = format_ident!("{}", kind.runtime_variant());
+    if kind == crate::ast::ScalarKind::Choice {
+        let inner = &field.inner;
+        quote!(::ferrobridge::schema::Expected::choices::<#inner>())
+    } else {
+        quote!(::ferrobridge::model::FieldKind::#variant)
+    }
 }
 
 /// Generates the three types, their body parsers and `From` for the read type.
@@ -230,11 +241,10 @@ pub fn generate(model: &ModelDef) -> TokenStream {
             let ty = field_type(f);
             let docs = field_docs(f);
             let validate = validate_attr(ident, f);
-            let serde = if let Some((_, lit)) = &f.options.default {
+            let serde = if let Some(value) = default_value(f) {
                 let fn_name = format_ident!("default_{}", name);
                 let fn_path = format!("{create}::{fn_name}");
                 let doc = format!(" The default of `{name}` when a request leaves it out.");
-                let value = default_value(f, lit);
                 default_fns.push(quote! {
                     #[doc = #doc]
                     pub fn #fn_name() -> #ty { #value }
@@ -253,7 +263,7 @@ pub fn generate(model: &ModelDef) -> TokenStream {
         let key = name.to_string();
         let ty = field_type(f);
         let kind = kind_path(f);
-        let read = if f.options.default.is_some() {
+        let read = if f.has_default() {
             let fn_name = format_ident!("default_{}", name);
             quote!(let #name = reader.optional::<#ty>(#key, #kind, #create::#fn_name);)
         } else if f.nullable {
@@ -323,6 +333,9 @@ pub fn generate(model: &ModelDef) -> TokenStream {
         quote!(#docs #read_only pub #name: #ty)
     });
     let read_names: Vec<_> = readable_fields(model).map(|f| &f.ident).collect();
+    let read_values: Vec<_> = readable_fields(model)
+        .map(super::entity::read_value)
+        .collect();
     let read_doc = doc_attrs(&[format!(
         "A [`{ident}`] as the API returns it{}.",
         if model.fields.iter().any(|f| f.options.write_only.is_some()) {
@@ -331,7 +344,6 @@ pub fn generate(model: &ModelDef) -> TokenStream {
             ""
         }
     )]);
-    let _ = scalar_type;
 
     quote! {
         #(#patterns)*
@@ -393,7 +405,7 @@ pub fn generate(model: &ModelDef) -> TokenStream {
 
         impl ::core::convert::From<#module::Model> for #read {
             fn from(row: #module::Model) -> Self {
-                #read { #(#read_names: row.#read_names),* }
+                #read { #(#read_names: #read_values),* }
             }
         }
     }
