@@ -11,6 +11,7 @@ use tower_http::trace::{DefaultMakeSpan, DefaultOnRequest, DefaultOnResponse, Tr
 use tracing::Level;
 
 use crate::model::{Model, ModelMeta};
+use crate::openapi::{OpenApiBuilder, RouteDocs};
 
 /// The router type handlers are registered on: state is [`AppState`].
 pub type Router = axum::Router<AppState>;
@@ -32,6 +33,8 @@ pub(crate) struct ModelEntry {
     pub(crate) meta: fn() -> &'static ModelMeta,
     pub(crate) routes: fn() -> Router,
     pub(crate) create_table: fn(&Schema) -> (TableCreateStatement, Vec<IndexCreateStatement>),
+    /// Adds the model's operations and schemas to the OpenAPI document.
+    pub(crate) openapi: fn(&mut OpenApiBuilder),
 }
 
 fn create_table<M: Model>(schema: &Schema) -> (TableCreateStatement, Vec<IndexCreateStatement>) {
@@ -65,6 +68,8 @@ pub struct App {
     name: String,
     models: Vec<ModelEntry>,
     routes: Router,
+    route_docs: Vec<(String, RouteDocs)>,
+    version: String,
     body_limit: usize,
     list: crate::api::ListSettings,
 }
@@ -79,6 +84,8 @@ impl App {
             name: name.into(),
             models: Vec::new(),
             routes: Router::new(),
+            route_docs: Vec::new(),
+            version: "0.1.0".to_string(),
             body_limit: DEFAULT_BODY_LIMIT,
             list: crate::api::ListSettings::default(),
         }
@@ -95,15 +102,71 @@ impl App {
             meta: M::meta,
             routes: crate::api::routes::<M>,
             create_table: create_table::<M>,
+            openapi: crate::openapi::describe::<M>,
         });
         self
     }
 
     /// Adds a hand-written route; it gets the same middleware and state
     /// (so the same extractors, like [`Db`](crate::db::Db)) as generated ones.
+    /// The OpenAPI document lists its methods with a bare `200` response;
+    /// [`App::route_with_docs`] describes it fully.
     pub fn route(mut self, path: &str, method_router: MethodRouter<AppState>) -> Self {
+        let methods = crate::openapi::methods_of(&method_router);
+        self.route_docs
+            .push((path.to_string(), RouteDocs::minimal(path, &methods)));
         self.routes = self.routes.route(path, method_router);
         self
+    }
+
+    /// Adds a hand-written route, like [`App::route`], documented in the
+    /// OpenAPI document by `docs`:
+    ///
+    /// ```no_run
+    /// # use ferrobridge::prelude::*;
+    /// use ferrobridge::openapi::{Operation, RouteDocs};
+    ///
+    /// /// What `GET /api/ping` answers.
+    /// #[derive(serde::Serialize, JsonSchema)]
+    /// struct Pong {
+    ///     /// Always `true`.
+    ///     ok: bool,
+    /// }
+    ///
+    /// ferrobridge::App::new("demo").route_with_docs(
+    ///     "/api/ping",
+    ///     get(|| async { Json(Pong { ok: true }) }),
+    ///     RouteDocs::new().get(Operation::new("Ping").response::<Pong>(200, "Alive")),
+    /// );
+    /// ```
+    pub fn route_with_docs(
+        mut self,
+        path: &str,
+        method_router: MethodRouter<AppState>,
+        docs: RouteDocs,
+    ) -> Self {
+        self.route_docs.push((path.to_string(), docs));
+        self.routes = self.routes.route(path, method_router);
+        self
+    }
+
+    /// The API's version in the OpenAPI document (default `0.1.0`).
+    pub fn version(mut self, version: impl Into<String>) -> Self {
+        self.version = version.into();
+        self
+    }
+
+    /// The OpenAPI 3.1 document of every registered model and hand-written
+    /// route, as served at `/openapi.json` (see [`crate::openapi`]).
+    pub fn openapi(&self) -> serde_json::Value {
+        let mut builder = OpenApiBuilder::new(self.list);
+        for entry in &self.models {
+            (entry.openapi)(&mut builder);
+        }
+        for (path, docs) in &self.route_docs {
+            docs.describe(&mut builder, path);
+        }
+        builder.build(&self.name, &self.version)
     }
 
     /// The largest request body accepted, in bytes (default 1 MiB); larger ones get 413.
@@ -175,7 +238,7 @@ impl App {
     }
 
     /// The app as one axum router on `db`, with every model's endpoints,
-    /// the hand-written routes and the middleware stack. Creates nothing:
+    /// the hand-written routes, `/openapi.json`, `/docs`, `/healthz` and the middleware stack. Creates nothing:
     /// call [`App::create_tables`] first on a new database.
     pub fn router(&self, db: DatabaseConnection) -> axum::Router {
         let state = AppState {
@@ -187,7 +250,9 @@ impl App {
         for entry in &self.models {
             router = router.merge((entry.routes)());
         }
+        let document = serde_json::to_vec(&self.openapi()).expect("a JSON value serializes");
         router
+            .merge(crate::docs::routes(document.into(), &self.name))
             .route("/healthz", axum::routing::get(crate::api::healthz))
             .layer(DefaultBodyLimit::max(self.body_limit))
             .layer(

@@ -1,5 +1,5 @@
 //! The management command line every ferrobridge app gets from [`App::run`]:
-//! `serve` and `migrate`, with `--help` on each.
+//! `serve`, `migrate` and `openapi`, with `--help` on each.
 
 use std::net::SocketAddr;
 
@@ -28,11 +28,19 @@ pub enum Command {
     },
     /// Create the tables of registered models that do not exist yet, then exit.
     Migrate,
+    /// Print the OpenAPI 3.1 document (as served at `/openapi.json`) and exit;
+    /// opens no database.
+    Openapi,
 }
 
 /// Parses the process arguments and runs the command on `app`.
 pub async fn run(app: App) -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Command::Openapi = cli.command {
+        let document = serde_json::to_string_pretty(&app.openapi())?;
+        println!("{document}");
+        return Ok(());
+    }
     init_tracing();
     let url = crate::db::url_from_env(app.name());
     let db = crate::db::connect(&url).await.map_err(|e| {
@@ -45,6 +53,7 @@ pub async fn run(app: App) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("cannot create tables: {e}"))?;
     match cli.command {
+        Command::Openapi => Ok(()),
         Command::Migrate => {
             tracing::info!(database = %redact(&url), "tables are up to date");
             Ok(())

@@ -27,7 +27,7 @@ pub struct ErrorDetail {
     pub kind: String,
     /// The constraint's parameters (`{"max_length": 200}`), when there are any.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub ctx: Option<Value>,
+    pub ctx: Option<Box<Value>>,
 }
 
 impl ErrorDetail {
@@ -43,7 +43,7 @@ impl ErrorDetail {
 
     /// Adds the constraint's parameters.
     pub fn with_ctx(mut self, ctx: Value) -> Self {
-        self.ctx = Some(ctx);
+        self.ctx = Some(Box::new(ctx));
         self
     }
 }

@@ -26,20 +26,25 @@
 //! Modules, one concern each: [`app`] (the application and its router),
 //! [`model`] (what the derive implements), [`api`] (the generated endpoints),
 //! [`schema`] (request bodies), [`error`] (FastAPI-shaped errors),
-//! [`db`] (connection, tables, the [`Db`](db::Db) extractor), [`cli`].
+//! [`db`] (connection, tables, the [`Db`](db::Db) extractor), [`openapi`]
+//! (the OpenAPI 3.1 document) and [`docs`] (`/openapi.json`, `/docs`), [`cli`].
 
 pub mod api;
 pub mod app;
 pub mod cli;
 pub mod db;
+pub mod docs;
 pub mod error;
 pub mod model;
+pub mod openapi;
 pub mod prelude;
 pub mod schema;
 
 pub use app::App;
 pub use ferrobridge_macros::{Choices, Model};
 pub use model::{Choices, Model};
+/// The JSON Schema library request and response schemas are made with.
+pub use schemars;
 
 /// Re-exports and helpers for generated code only; not a public API.
 #[doc(hidden)]

@@ -3,9 +3,14 @@
 pub use crate::App;
 pub use crate::db::Db;
 pub use crate::error::{ApiError, ApiResult};
+pub use crate::openapi::{Operation, RouteDocs};
 pub use crate::{Choices, Model};
 pub use axum::Json;
 pub use axum::routing::{delete, get, patch, post, put};
+/// Derive it on the types of hand-written handlers to document them (see
+/// [`Operation::response`]); the derive needs `schemars` among the crate's
+/// dependencies, or `#[schemars(crate = "ferrobridge::schemars")]`.
+pub use schemars::JsonSchema;
 pub use sea_orm::prelude::DateTimeUtc;
 pub use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,

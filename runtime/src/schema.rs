@@ -267,7 +267,7 @@ impl ObjectReader {
 
     fn fail(&mut self, key: &str, kind: &str, msg: String, ctx: Option<Value>) {
         let mut detail = ErrorDetail::new(vec!["body".into(), key.into()], kind, msg);
-        detail.ctx = ctx;
+        detail.ctx = ctx.map(Box::new);
         self.errors.push(detail);
     }
 

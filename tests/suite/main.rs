@@ -1,11 +1,13 @@
 //! ferrobridge's integration suite, one binary: HTTP CRUD and errors on
 //! SQLite and PostgreSQL, a real TCP server, compile-fail cases of the
-//! derive, and expansion snapshots.
+//! derive, expansion snapshots, the OpenAPI document and the docs page in a browser.
 
+mod browser;
 mod crud;
 mod edge_models;
 mod errors;
 mod expand;
 mod list;
+mod openapi;
 mod tcp;
 mod ui;

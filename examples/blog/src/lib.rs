@@ -15,11 +15,21 @@ pub fn app() -> ferrobridge::App {
     ferrobridge::App::new("blog")
         .model::<Author>()
         .model::<Post>()
-        .route("/api/stats", get(stats))
+        .route_with_docs(
+            "/api/stats",
+            get(stats),
+            RouteDocs::new().get(
+                Operation::new("Blog statistics")
+                    .description("How many authors, posts and published posts there are.")
+                    .operation_id("blog_stats")
+                    .tag("Stats")
+                    .response::<Stats>(200, "The counts"),
+            ),
+        )
 }
 
 /// What `GET /api/stats` answers.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct Stats {
     /// How many authors there are.
     pub authors: u64,

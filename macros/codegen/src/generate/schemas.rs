@@ -287,7 +287,7 @@ pub fn generate(model: &ModelDef) -> TokenStream {
     let create_names: Vec<_> = writable_fields(model).map(|f| &f.ident).collect();
     let create_doc = doc_attrs(&[
         format!(
-            "The body that creates a [`{ident}`] (`POST /api/{plural}`) or replaces one (`PUT`)."
+            "The body that creates a `{ident}` (`POST /api/{plural}`) or replaces one (`PUT`)."
         ),
         String::new(),
         "Server-set fields (auto primary key, `read_only`, `auto_now*`) are not accepted.".into(),
@@ -327,7 +327,7 @@ pub fn generate(model: &ModelDef) -> TokenStream {
     let update_names: Vec<_> = patchable_fields(model).map(|f| &f.ident).collect();
     let update_keys = update_names.iter().map(|n| n.to_string());
     let update_doc = doc_attrs(&[format!(
-        "The body of a partial update of a [`{ident}`] (`PATCH /api/{plural}/{{pk}}`): absent fields stay unchanged."
+        "The body of a partial update of a `{ident}` (`PATCH /api/{plural}/{{pk}}`): absent fields stay unchanged."
     )]);
 
     // --- Read -----------------------------------------------------------
@@ -347,7 +347,7 @@ pub fn generate(model: &ModelDef) -> TokenStream {
         .map(super::entity::read_value)
         .collect();
     let read_doc = doc_attrs(&[format!(
-        "A [`{ident}`] as the API returns it{}.",
+        "A `{ident}` as the API returns it{}.",
         if model.fields.iter().any(|f| f.is_secret()) {
             " (write-only fields left out)"
         } else {

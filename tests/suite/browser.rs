@@ -1,0 +1,196 @@
+//! `/docs` in a real browser: headless Chromium, driven through chromedriver
+//! by fantoccini, renders the blog's operations from the app's own assets.
+//!
+//! Needs `chromium` and `chromedriver` (Debian packages `chromium` and
+//! `chromium-driver`; `CHROMIUM` and `CHROMEDRIVER` override the paths).
+//! When `CI` is set and they are missing the test fails; elsewhere it skips
+//! with a message. Set `BROWSER_SCREENSHOT=file.png` to keep a screenshot.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{ClientBuilder, Locator};
+use ferrobridge_tests::{Backend, TestDb};
+use serde_json::json;
+
+/// A child process killed (and reaped) when dropped, even if the test panics.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A directory removed when dropped.
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn executable(variable: &str, candidates: &[&str]) -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os(variable) {
+        return Some(PathBuf::from(path)).filter(|p| p.is_file());
+    }
+    candidates
+        .iter()
+        .map(PathBuf::from)
+        .find(|path| path.is_file())
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+#[tokio::test]
+async fn docs_page_renders_the_operations_in_chromium() {
+    let chromium = executable(
+        "CHROMIUM",
+        &["/usr/bin/chromium", "/usr/bin/chromium-browser"],
+    );
+    let chromedriver = executable("CHROMEDRIVER", &["/usr/bin/chromedriver"]);
+    let (Some(chromium), Some(chromedriver)) = (chromium, chromedriver) else {
+        let message = "chromium and chromedriver are needed for the browser test \
+                       (apt-get install chromium chromium-driver; .ci/run installs them)";
+        if std::env::var_os("CI").is_some() {
+            panic!("{message}");
+        }
+        eprintln!("skipped: {message}");
+        return;
+    };
+
+    // The blog on a real socket, on a fresh SQLite database.
+    let db = TestDb::new(Backend::Sqlite).await.unwrap();
+    let app = blog::app();
+    app.create_tables(&db.db).await.unwrap();
+    let router = app.router(db.db.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+
+    let port = free_port();
+    let _driver = KillOnDrop(
+        Command::new(&chromedriver)
+            .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", chromedriver.display())),
+    );
+    let profile = TempDir(std::env::temp_dir().join(format!(
+        "ferrobridge-chromium-{}-{port}",
+        std::process::id()
+    )));
+    std::fs::create_dir_all(&profile.0).unwrap();
+    let capabilities = json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": {
+            "binary": chromium,
+            "args": [
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--disable-quic",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--window-size=1280,2000",
+                format!("--user-data-dir={}", profile.0.display()),
+            ],
+        },
+    });
+    let capabilities = match capabilities {
+        serde_json::Value::Object(map) => map,
+        _ => unreachable!(),
+    };
+
+    // chromedriver takes a moment to listen.
+    let webdriver = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    let client = loop {
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        match ClientBuilder::new(connector)
+            .capabilities(capabilities.clone())
+            .connect(&webdriver)
+            .await
+        {
+            Ok(client) => break client,
+            Err(error) if started.elapsed() < Duration::from_secs(20) => {
+                let _ = error;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(error) => panic!("cannot open a chromedriver session: {error}"),
+        }
+    };
+
+    let result = async {
+        client.goto(&format!("{base}/docs")).await?;
+        client
+            .wait()
+            .at_most(Duration::from_secs(30))
+            .for_element(Locator::Css(".opblock .opblock-summary-path"))
+            .await?;
+        let title = client.title().await?;
+        let mut summaries = Vec::new();
+        for block in client.find_all(Locator::Css(".opblock-summary")).await? {
+            summaries.push(block.text().await?);
+        }
+        let info = client
+            .find(Locator::Css(".information-container"))
+            .await?
+            .text()
+            .await?;
+        if let Some(path) = std::env::var_os("BROWSER_SCREENSHOT") {
+            std::fs::write(path, client.screenshot().await?).ok();
+        }
+        Ok::<_, fantoccini::error::CmdError>((title, summaries, info))
+    }
+    .await;
+    client.close().await.ok();
+    let (title, summaries, info) = result.expect("the docs page renders");
+
+    assert_eq!(title, "blog - API docs");
+    assert!(info.contains("blog"), "{info}");
+    assert!(info.contains("OAS 3.1"), "{info}");
+    let joined = summaries.join("\n");
+    for expected in [
+        "/api/posts",
+        "list_posts",
+        "create_post",
+        "/api/posts/{pk}",
+        "partial_update_post",
+        "delete_post",
+        "list_authors",
+        "/api/stats",
+        "blog_stats",
+    ] {
+        assert!(
+            joined.contains(expected),
+            "{expected} not rendered; operations:\n{joined}"
+        );
+    }
+    assert_eq!(summaries.len(), 13, "{joined}");
+
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+    db.finish().await;
+}

@@ -1,0 +1,535 @@
+//! `/openapi.json` describes every endpoint of the blog in OpenAPI 3.1, and
+//! `/docs` serves Swagger UI from the app itself.
+//!
+//! The served document is also written to `target/openapi.json` (or to
+//! `$OPENAPI_OUT`), where `.ci/run` checks it with openapi-spec-validator.
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use ferrobridge::prelude::*;
+use ferrobridge_tests::{Backend, TestDb};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+/// A raw response: status, headers and body bytes.
+struct Raw {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+async fn get_raw(router: &axum::Router, uri: &str, headers: &[(header::HeaderName, &str)]) -> Raw {
+    let mut request = Request::builder().method(Method::GET).uri(uri);
+    for (name, value) in headers {
+        request = request.header(name, *value);
+    }
+    let response = router
+        .clone()
+        .oneshot(request.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
+    Raw {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn header_of(raw: &Raw, name: header::HeaderName) -> &str {
+    raw.headers
+        .get(&name)
+        .unwrap_or_else(|| panic!("no {name} header"))
+        .to_str()
+        .unwrap()
+}
+
+/// The blog's document as served, also written where `.ci/run` validates it.
+async fn served_document() -> Value {
+    let db = TestDb::new(Backend::Sqlite).await.unwrap();
+    let app = blog::app();
+    app.create_tables(&db.db).await.unwrap();
+    let router = app.router(db.db.clone());
+    let reply = get_raw(&router, "/openapi.json", &[]).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(header_of(&reply, header::CONTENT_TYPE), "application/json");
+    let document: Value = serde_json::from_slice(&reply.body).unwrap();
+    assert_eq!(document, app.openapi(), "served = App::openapi()");
+    db.finish().await;
+
+    let out = std::env::var_os("OPENAPI_OUT")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/openapi.json")
+        });
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir).unwrap();
+    }
+    std::fs::write(&out, serde_json::to_vec_pretty(&document).unwrap()).unwrap();
+    document
+}
+
+fn operation<'a>(document: &'a Value, path: &str, method: &str) -> &'a Value {
+    let op = &document["paths"][path][method];
+    assert!(op.is_object(), "no {method} {path} in the document");
+    op
+}
+
+fn param<'a>(op: &'a Value, name: &str) -> Option<&'a Value> {
+    op["parameters"]
+        .as_array()
+        .and_then(|params| params.iter().find(|p| p["name"] == name))
+}
+
+fn param_names(op: &Value) -> Vec<&str> {
+    op["parameters"]
+        .as_array()
+        .map(|params| params.iter().filter_map(|p| p["name"].as_str()).collect())
+        .unwrap_or_default()
+}
+
+/// Every `$ref` under `value`.
+fn refs<'a>(value: &'a Value, found: &mut Vec<&'a str>) {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                match (key.as_str(), child) {
+                    ("$ref", Value::String(target)) => found.push(target),
+                    _ => refs(child, found),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| refs(item, found)),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn the_document_is_openapi_3_1_with_every_operation() {
+    let document = served_document().await;
+    assert_eq!(document["openapi"], "3.1.0");
+    assert_eq!(document["info"]["title"], "blog");
+    assert!(document["info"]["version"].is_string());
+
+    let expected = [
+        ("/api/authors", "get", "list_authors"),
+        ("/api/authors", "post", "create_author"),
+        ("/api/authors/{pk}", "get", "retrieve_author"),
+        ("/api/authors/{pk}", "put", "update_author"),
+        ("/api/authors/{pk}", "patch", "partial_update_author"),
+        ("/api/authors/{pk}", "delete", "delete_author"),
+        ("/api/posts", "get", "list_posts"),
+        ("/api/posts", "post", "create_post"),
+        ("/api/posts/{pk}", "get", "retrieve_post"),
+        ("/api/posts/{pk}", "put", "update_post"),
+        ("/api/posts/{pk}", "patch", "partial_update_post"),
+        ("/api/posts/{pk}", "delete", "delete_post"),
+        ("/api/stats", "get", "blog_stats"),
+    ];
+    for (path, method, id) in expected {
+        assert_eq!(operation(&document, path, method)["operationId"], id);
+    }
+    let count: usize = document["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|item| item.as_object().unwrap().len())
+        .sum();
+    assert_eq!(count, expected.len(), "no other operations");
+    let mut ids: Vec<&str> = expected.iter().map(|(_, _, id)| *id).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), expected.len(), "operationIds are unique");
+
+    // One tag per model, described by its doc comment.
+    let tags = document["tags"].as_array().unwrap();
+    assert!(tags.contains(&json!({ "name": "Post", "description": "A blog post." })));
+    assert!(
+        tags.contains(&json!({ "name": "Author", "description": "A person who writes posts." }))
+    );
+    assert_eq!(
+        operation(&document, "/api/posts", "get")["tags"],
+        json!(["Post"])
+    );
+
+    // Bodies and responses are the generated schemas.
+    let schema_of = |op: &Value, status: &str| {
+        op["responses"][status]["content"]["application/json"]["schema"].clone()
+    };
+    let create = operation(&document, "/api/posts", "post");
+    assert_eq!(
+        create["requestBody"]["content"]["application/json"]["schema"],
+        json!({ "$ref": "#/components/schemas/PostCreate" })
+    );
+    assert_eq!(create["requestBody"]["required"], true);
+    assert_eq!(
+        schema_of(create, "201"),
+        json!({ "$ref": "#/components/schemas/PostRead" })
+    );
+    assert!(create["responses"]["201"]["headers"]["Location"].is_object());
+    let patch = operation(&document, "/api/posts/{pk}", "patch");
+    assert_eq!(
+        patch["requestBody"]["content"]["application/json"]["schema"],
+        json!({ "$ref": "#/components/schemas/PostUpdate" })
+    );
+    let put = operation(&document, "/api/posts/{pk}", "put");
+    assert_eq!(
+        put["requestBody"]["content"]["application/json"]["schema"],
+        json!({ "$ref": "#/components/schemas/PostCreate" })
+    );
+    let retrieve = operation(&document, "/api/posts/{pk}", "get");
+    assert_eq!(
+        schema_of(retrieve, "200"),
+        json!({ "$ref": "#/components/schemas/PostRead" })
+    );
+    assert_eq!(
+        param(retrieve, "pk").unwrap(),
+        &json!({
+            "name": "pk", "in": "path", "required": true,
+            "description": "The post's `id`.", "schema": { "type": "integer" }
+        })
+    );
+    let delete = operation(&document, "/api/posts/{pk}", "delete");
+    assert!(delete["responses"]["204"].is_object());
+    assert!(delete["responses"]["204"].get("content").is_none());
+
+    // Errors in FastAPI's shape.
+    for (path, method, statuses) in [
+        ("/api/posts", "get", &[400, 422][..]),
+        ("/api/posts", "post", &[409, 413, 415, 422][..]),
+        ("/api/posts/{pk}", "get", &[400, 404, 422][..]),
+        ("/api/posts/{pk}", "put", &[404, 409, 413, 415, 422][..]),
+        ("/api/posts/{pk}", "patch", &[404, 409, 413, 415, 422][..]),
+        ("/api/posts/{pk}", "delete", &[404, 409, 422][..]),
+    ] {
+        let op = operation(&document, path, method);
+        for status in statuses {
+            let schema = schema_of(op, &status.to_string());
+            let expected = if matches!(status, 400 | 415 | 422) {
+                "#/components/schemas/HTTPValidationError"
+            } else {
+                "#/components/schemas/HTTPError"
+            };
+            assert_eq!(schema["$ref"], expected, "{method} {path} {status}");
+        }
+    }
+    let schemas = &document["components"]["schemas"];
+    assert_eq!(
+        schemas["HTTPValidationError"]["properties"]["detail"]["items"],
+        json!({ "$ref": "#/components/schemas/ValidationError" })
+    );
+    assert_eq!(
+        schemas["ValidationError"]["required"],
+        json!(["loc", "msg", "type"])
+    );
+    assert_eq!(
+        schemas["HTTPError"]["properties"]["detail"]["type"],
+        "string"
+    );
+
+    // The generated schemas carry the fields' constraints and docs.
+    let title = &schemas["PostCreate"]["properties"]["title"];
+    assert_eq!(title["maxLength"], 200);
+    assert_eq!(title["minLength"], 1);
+    assert_eq!(title["description"], "The headline.");
+    assert_eq!(schemas["PostRead"]["properties"]["id"]["readOnly"], true);
+    let page = &schemas["PostPage"];
+    assert_eq!(
+        page["required"],
+        json!(["items", "total", "page", "page_size"])
+    );
+    assert_eq!(
+        page["properties"]["items"]["items"],
+        json!({ "$ref": "#/components/schemas/PostRead" })
+    );
+    let list = operation(&document, "/api/posts", "get");
+    assert_eq!(
+        schema_of(list, "200"),
+        json!({ "anyOf": [
+            { "$ref": "#/components/schemas/PostPage" },
+            { "$ref": "#/components/schemas/PostCursorPage" },
+        ]})
+    );
+
+    // The hand-written route, described with RouteDocs.
+    let stats = operation(&document, "/api/stats", "get");
+    assert_eq!(stats["summary"], "Blog statistics");
+    assert_eq!(stats["tags"], json!(["Stats"]));
+    assert_eq!(
+        schema_of(stats, "200"),
+        json!({ "$ref": "#/components/schemas/Stats" })
+    );
+    assert_eq!(
+        schemas["Stats"]["properties"]["published"]["type"],
+        "integer"
+    );
+    assert_eq!(
+        schemas["Stats"]["properties"]["authors"]["description"],
+        "How many authors there are."
+    );
+
+    // Every reference resolves inside the document.
+    let mut found = Vec::new();
+    refs(&document, &mut found);
+    assert!(found.len() > 20, "{found:?}");
+    for target in found {
+        let pointer = target
+            .strip_prefix('#')
+            .unwrap_or_else(|| panic!("external $ref {target}"));
+        assert!(
+            document.pointer(pointer).is_some(),
+            "$ref {target} does not resolve"
+        );
+    }
+}
+
+#[tokio::test]
+async fn list_parameters_document_paging_ordering_search_expand_and_lookups() {
+    let document = blog::app().page_size(20, 500).openapi();
+    let posts = operation(&document, "/api/posts", "get");
+    let names = param_names(posts);
+    for name in [
+        "page",
+        "page_size",
+        "cursor",
+        "ordering",
+        "search",
+        "expand",
+    ] {
+        assert!(names.contains(&name), "{name} missing from {names:?}");
+    }
+    assert_eq!(
+        param(posts, "page_size").unwrap()["schema"],
+        json!({ "type": "integer", "minimum": 1, "maximum": 500, "default": 20 })
+    );
+    assert_eq!(param(posts, "page").unwrap()["schema"]["minimum"], 1);
+    let ordering = param(posts, "ordering").unwrap();
+    assert_eq!(ordering["explode"], false);
+    let allowed = &ordering["schema"]["items"]["enum"];
+    for value in [
+        "created_at",
+        "-created_at",
+        "title",
+        "-title",
+        "likes",
+        "rating",
+    ] {
+        assert!(
+            allowed.as_array().unwrap().contains(&json!(value)),
+            "{value}"
+        );
+    }
+    assert!(!allowed.as_array().unwrap().contains(&json!("body")));
+    assert!(
+        ordering["description"]
+            .as_str()
+            .unwrap()
+            .contains("-created_at")
+    );
+    assert!(
+        param(posts, "search").unwrap()["description"]
+            .as_str()
+            .unwrap()
+            .contains("title, body")
+    );
+    assert_eq!(
+        param(posts, "expand").unwrap()["schema"]["items"]["enum"],
+        json!(["author"])
+    );
+
+    // Each declared filter, with every lookup its kind takes, typed.
+    let schema = |name: &str| {
+        param(posts, name).unwrap_or_else(|| panic!("no parameter {name}"))["schema"].clone()
+    };
+    assert_eq!(schema("published"), json!({ "type": "boolean" }));
+    assert_eq!(schema("published__ne"), json!({ "type": "boolean" }));
+    assert_eq!(schema("published__isnull"), json!({ "type": "boolean" }));
+    assert_eq!(schema("likes"), json!({ "type": "integer" }));
+    assert_eq!(schema("likes__gte"), json!({ "type": "integer" }));
+    assert_eq!(schema("likes__in"), json!({ "type": "string" }));
+    assert_eq!(schema("rating__lt"), json!({ "type": "number" }));
+    assert_eq!(schema("author_id__in"), json!({ "type": "string" }));
+    assert_eq!(
+        schema("created_at__gte"),
+        json!({ "type": "string", "format": "date-time" })
+    );
+    assert_eq!(schema("title__icontains"), json!({ "type": "string" }));
+    // Choices are an enum of their stored strings.
+    let kinds = json!({ "type": "string", "enum": ["article", "note", "link"] });
+    assert_eq!(schema("kind"), kinds);
+    assert_eq!(schema("kind__ne"), kinds);
+    assert_eq!(schema("kind__in")["type"], "string");
+    assert!(param(posts, "kind__icontains").is_none());
+    assert_eq!(schema("title__istartswith"), json!({ "type": "string" }));
+    assert_eq!(schema("rating__isnull"), json!({ "type": "boolean" }));
+    for absent in [
+        "published__gt",
+        "published__in",
+        "likes__icontains",
+        "body",
+        "body__icontains",
+        "updated_at",
+        "title__exact",
+    ] {
+        assert!(
+            param(posts, absent).is_none(),
+            "{absent} should not be documented"
+        );
+    }
+    let filters = names.iter().filter(|n| {
+        ![
+            "page",
+            "page_size",
+            "cursor",
+            "ordering",
+            "search",
+            "expand",
+        ]
+        .contains(n)
+    });
+    for name in filters {
+        let field = name.split("__").next().unwrap();
+        assert!(
+            [
+                "author_id",
+                "published",
+                "kind",
+                "likes",
+                "rating",
+                "created_at",
+                "title"
+            ]
+            .contains(&field),
+            "{name}"
+        );
+    }
+    let description = param(posts, "title__icontains").unwrap()["description"]
+        .as_str()
+        .unwrap();
+    assert!(description.contains("case-insensitive"), "{description}");
+
+    // Authors have no foreign key: no `expand`; they search by name.
+    let authors = operation(&document, "/api/authors", "get");
+    assert!(param(authors, "expand").is_none());
+    assert!(param(authors, "search").is_some());
+    assert!(param(authors, "email__icontains").is_some());
+    assert!(param(operation(&document, "/api/authors/{pk}", "get"), "expand").is_none());
+    assert!(param(operation(&document, "/api/posts/{pk}", "get"), "expand").is_some());
+}
+
+#[tokio::test]
+async fn plain_routes_are_documented_by_method_and_path() {
+    let document = blog::app()
+        .route(
+            "/api/things/{id}",
+            get(|| async { "thing" }).delete(|| async { "gone" }),
+        )
+        .route("/files/{*rest}", post(|| async { "ok" }))
+        .openapi();
+    let thing = operation(&document, "/api/things/{id}", "get");
+    assert_eq!(thing["operationId"], "get_api_things_id");
+    assert_eq!(
+        thing["responses"]["200"]["description"],
+        "Successful response"
+    );
+    assert_eq!(
+        param(thing, "id").unwrap(),
+        &json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } })
+    );
+    assert_eq!(
+        operation(&document, "/api/things/{id}", "delete")["operationId"],
+        "delete_api_things_id"
+    );
+    assert!(document["paths"]["/api/things/{id}"].get("post").is_none());
+    let files = operation(&document, "/files/{rest}", "post");
+    assert_eq!(param(files, "rest").unwrap()["in"], "path");
+}
+
+#[tokio::test]
+async fn docs_page_and_its_assets_are_served_by_the_app() {
+    let db = TestDb::new(Backend::Sqlite).await.unwrap();
+    let router = ferrobridge_tests::blog_router(&db).await;
+
+    let page = get_raw(&router, "/docs", &[]).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(
+        header_of(&page, header::CONTENT_TYPE),
+        "text/html; charset=utf-8"
+    );
+    assert!(header_of(&page, header::CONTENT_SECURITY_POLICY).contains("default-src 'self'"));
+    let html = String::from_utf8(page.body).unwrap();
+    assert!(html.contains("<title>blog - API docs</title>"));
+    assert!(html.contains(r#"data-openapi-url="/openapi.json""#));
+    assert!(
+        !html.contains("//"),
+        "no absolute or CDN URLs in the page:\n{html}"
+    );
+
+    let mut linked: Vec<&str> = html
+        .split(['"', '\''])
+        .filter(|s| s.starts_with("/docs/assets/"))
+        .collect();
+    linked.sort();
+    assert_eq!(linked.len(), 3, "{linked:?}");
+    for url in linked {
+        let expected = if url.contains(".css") {
+            "text/css; charset=utf-8"
+        } else {
+            "text/javascript; charset=utf-8"
+        };
+        let asset = get_raw(&router, url, &[]).await;
+        assert_eq!(asset.status, StatusCode::OK, "{url}");
+        assert_eq!(header_of(&asset, header::CONTENT_TYPE), expected, "{url}");
+        assert_eq!(
+            header_of(&asset, header::CACHE_CONTROL),
+            "public, max-age=31536000, immutable"
+        );
+        assert!(asset.body.len() > 100, "{url}");
+        let etag = header_of(&asset, header::ETAG).to_string();
+        let again = get_raw(&router, url, &[(header::IF_NONE_MATCH, &etag)]).await;
+        assert_eq!(again.status, StatusCode::NOT_MODIFIED, "{url}");
+        assert!(again.body.is_empty());
+    }
+
+    let initializer = get_raw(&router, "/docs/assets/swagger-initializer.js", &[]).await;
+    assert_eq!(initializer.status, StatusCode::OK);
+    assert_eq!(header_of(&initializer, header::CACHE_CONTROL), "no-cache");
+    let script = String::from_utf8(initializer.body).unwrap();
+    assert!(script.contains("SwaggerUIBundle("));
+    assert!(script.contains("/openapi.json"));
+    assert!(
+        !script.contains("http"),
+        "no other origin in the initializer"
+    );
+
+    let css = get_raw(&router, "/docs/assets/swagger-ui.css", &[]).await;
+    assert_eq!(
+        header_of(&css, header::CONTENT_TYPE),
+        "text/css; charset=utf-8"
+    );
+    let license = get_raw(&router, "/docs/assets/LICENSE", &[]).await;
+    assert_eq!(license.status, StatusCode::OK);
+    assert_eq!(
+        header_of(&license, header::CONTENT_TYPE),
+        "text/plain; charset=utf-8"
+    );
+    assert!(String::from_utf8_lossy(&license.body).contains("Apache License"));
+
+    let missing = get_raw(&router, "/docs/assets/nope.js", &[]).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    let traversal = get_raw(&router, "/docs/assets/..%2FCargo.toml", &[]).await;
+    assert_eq!(traversal.status, StatusCode::NOT_FOUND);
+    let slash = get_raw(&router, "/docs/", &[]).await;
+    assert_eq!(slash.status, StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(header_of(&slash, header::LOCATION), "/docs");
+    db.finish().await;
+}
