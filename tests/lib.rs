@@ -163,11 +163,109 @@ where
     db.finish().await;
 }
 
-/// The blog example's router on `db`, tables created.
+/// The blog example's router on `db`, tables created, every request made
+/// as a superuser unless it carries its own `Authorization` header.
 pub async fn blog_router(db: &TestDb) -> axum::Router {
-    let app = blog::app();
-    app.create_tables(&db.db).await.expect("create tables");
-    app.router(db.db.clone())
+    authed_router(&blog::app(), &db.db).await
+}
+
+/// `app` on `db` (tables created), with requests made as a superuser
+/// unless they carry their own `Authorization` header.
+pub async fn authed_router(app: &ferrobridge::App, db: &DatabaseConnection) -> axum::Router {
+    app.create_tables(db).await.expect("create tables");
+    let (_, token) = create_user(db, "root", UserKind::Superuser).await;
+    with_token(app.router(db.clone()), token)
+}
+
+/// Adds `Authorization: Bearer <token>` to requests that have none.
+pub fn with_token(router: axum::Router, token: String) -> axum::Router {
+    router.layer(axum::middleware::map_request(
+        move |mut request: Request<Body>| {
+            let token = token.clone();
+            async move {
+                if !request.headers().contains_key(header::AUTHORIZATION) {
+                    let value = format!("Bearer {token}").parse().expect("header value");
+                    request.headers_mut().insert(header::AUTHORIZATION, value);
+                }
+                request
+            }
+        },
+    ))
+}
+
+/// What kind of account [`create_user`] makes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UserKind {
+    /// `is_superuser`.
+    Superuser,
+    /// An ordinary active user.
+    Regular,
+    /// `is_active = false`.
+    Inactive,
+}
+
+/// The password of every user [`create_user`] makes.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// Creates user `username` with [`PASSWORD`] and a valid token; returns its id and the token.
+pub async fn create_user(db: &DatabaseConnection, username: &str, kind: UserKind) -> (i32, String) {
+    use ferrobridge::__private::sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    use ferrobridge::auth::models::{token, user};
+    let row = user::ActiveModel {
+        username: Set(username.into()),
+        password: Set(ferrobridge::auth::hash_password(PASSWORD)),
+        is_superuser: Set(kind == UserKind::Superuser),
+        is_staff: Set(kind == UserKind::Superuser),
+        is_active: Set(kind != UserKind::Inactive),
+        first_name: Set(String::new()),
+        last_name: Set(String::new()),
+        email: Set(format!("{username}@example.com")),
+        date_joined: Set(chrono_now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .expect("create user");
+    let (plain, digest) = ferrobridge::auth::new_token().expect("random token");
+    token::ActiveModel {
+        digest: Set(digest),
+        user_id: Set(row.id),
+        created_at: Set(chrono_now()),
+        expires_at: Set(chrono_now() + ferrobridge::__private::chrono::Duration::hours(1)),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .expect("create token");
+    (row.id, plain)
+}
+
+fn chrono_now() -> ferrobridge::__private::chrono::DateTime<ferrobridge::__private::chrono::Utc> {
+    ferrobridge::__private::chrono::Utc::now()
+}
+
+/// Sends a request with `Authorization: Bearer <token>` (or no header with `None`... see [`call`]).
+pub async fn call_as(
+    router: &axum::Router,
+    token: Option<&str>,
+    method: Method,
+    uri: &str,
+    body: Option<Value>,
+) -> Reply {
+    let mut request = Request::builder().method(method).uri(uri);
+    // An explicit empty header stops the test layer from adding the superuser's token.
+    request = match token {
+        Some(token) => request.header(header::AUTHORIZATION, format!("Bearer {token}")),
+        None => request.header(header::AUTHORIZATION, ""),
+    };
+    let request = match body {
+        Some(body) => request
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string())),
+        None => request.body(Body::empty()),
+    }
+    .expect("request");
+    send(router, request).await
 }
 
 /// A response as tests look at it.

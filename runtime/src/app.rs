@@ -25,13 +25,27 @@ pub struct AppState {
     pub name: Arc<str>,
     /// Page sizes of list endpoints.
     pub list: crate::api::ListSettings,
+    /// Authenticators and token settings.
+    pub auth: AuthState,
+}
+
+/// Authentication settings shared by every request.
+#[derive(Clone, Debug)]
+pub struct AuthState {
+    /// Tried in order; the first that recognises the credentials decides.
+    pub authenticators: crate::auth::Authenticators,
+    /// How long tokens from `POST /api/auth/token` live.
+    pub token_ttl: chrono::Duration,
+    /// Failed-login counters.
+    pub throttle: Arc<crate::auth::routes::LoginThrottle>,
 }
 
 /// What the runtime keeps of each registered model.
 #[derive(Clone)]
 pub(crate) struct ModelEntry {
     pub(crate) meta: fn() -> &'static ModelMeta,
-    pub(crate) routes: fn() -> Router,
+    /// `None` for internal tables that have no API (tokens).
+    pub(crate) routes: Option<fn() -> Router>,
     pub(crate) create_table: fn(&Schema) -> (TableCreateStatement, Vec<IndexCreateStatement>),
     /// Adds the model's operations and schemas to the OpenAPI document.
     pub(crate) openapi: fn(&mut OpenApiBuilder),
@@ -72,6 +86,8 @@ pub struct App {
     version: String,
     body_limit: usize,
     list: crate::api::ListSettings,
+    authenticators: Vec<Arc<dyn crate::auth::Authenticator>>,
+    token_ttl: chrono::Duration,
 }
 
 /// Default request body limit: 1 MiB.
@@ -79,8 +95,13 @@ pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 
 impl App {
     /// A new app; `name` names its default SQLite file (`{name}.sqlite3`).
+    ///
+    /// Every app has Django's auth models (users, groups, permissions and
+    /// content types under `/api/...`), token authentication, and the
+    /// `/api/auth/token`, `/api/auth/logout` and `/api/auth/me` endpoints.
     pub fn new(name: impl Into<String>) -> Self {
-        App {
+        use crate::auth::models::*;
+        let app = App {
             name: name.into(),
             models: Vec::new(),
             routes: Router::new(),
@@ -88,7 +109,39 @@ impl App {
             version: "0.1.0".to_string(),
             body_limit: DEFAULT_BODY_LIMIT,
             list: crate::api::ListSettings::default(),
-        }
+            authenticators: vec![Arc::new(crate::auth::TokenAuthenticator)],
+            token_ttl: chrono::Duration::hours(1),
+        };
+        let mut app = app
+            .model::<ContentType>()
+            .model::<Permission>()
+            .model::<Group>()
+            .model::<User>()
+            .model::<UserGroup>()
+            .model::<GroupPermission>()
+            .model::<UserPermission>();
+        app.models.push(ModelEntry {
+            meta: Token::meta,
+            routes: None,
+            create_table: create_table::<Token>,
+            openapi: |_| {},
+        });
+        app.routes = crate::auth::routes::router();
+        app.route_docs.extend(crate::auth::routes::docs());
+        app
+    }
+
+    /// Adds an authenticator, tried after those already installed (the
+    /// token authenticator is always first). See [`crate::auth::JwtAuthenticator`].
+    pub fn authenticator(mut self, authenticator: impl crate::auth::Authenticator) -> Self {
+        self.authenticators.push(Arc::new(authenticator));
+        self
+    }
+
+    /// How long tokens from `POST /api/auth/token` stay valid (default one hour).
+    pub fn token_ttl(mut self, ttl: std::time::Duration) -> Self {
+        self.token_ttl = chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::hours(1));
+        self
     }
 
     /// The app's name.
@@ -100,7 +153,7 @@ impl App {
     pub fn model<M: Model>(mut self) -> Self {
         self.models.push(ModelEntry {
             meta: M::meta,
-            routes: crate::api::routes::<M>,
+            routes: Some(crate::api::routes::<M>),
             create_table: create_table::<M>,
             openapi: crate::openapi::describe::<M>,
         });
@@ -147,6 +200,42 @@ impl App {
     ) -> Self {
         self.route_docs.push((path.to_string(), docs));
         self.routes = self.routes.route(path, method_router);
+        self
+    }
+
+    /// Adds a hand-written handler for `method` on `path`, documented in
+    /// OpenAPI from its own signature: a [`CurrentUser`](crate::auth::CurrentUser)
+    /// or [`Perm`](crate::auth::Perm) argument adds the bearer security
+    /// requirement with 401/403 responses, `Json<T>` the request body,
+    /// `Json<R>`/`ApiResult<Json<R>>` the response. `summary` names the operation.
+    ///
+    /// ```no_run
+    /// use ferrobridge::prelude::*;
+    /// use axum::http::Method;
+    ///
+    /// async fn whoami(user: CurrentUser) -> String {
+    ///     user.username.clone()
+    /// }
+    ///
+    /// ferrobridge::App::new("demo").handle(Method::GET, "/api/whoami", "Who am I", whoami);
+    /// ```
+    pub fn handle<H, T, Args>(
+        mut self,
+        method: axum::http::Method,
+        path: &str,
+        summary: &str,
+        handler: H,
+    ) -> Self
+    where
+        H: axum::handler::Handler<T, AppState> + crate::openapi::DocumentedHandler<Args>,
+        T: 'static,
+    {
+        let operation = H::describe(crate::openapi::Operation::new(summary));
+        let docs = RouteDocs::new().operation(method.as_str(), operation);
+        let filter = axum::routing::MethodFilter::try_from(method)
+            .unwrap_or(axum::routing::MethodFilter::GET);
+        self.route_docs.push((path.to_string(), docs));
+        self.routes = self.routes.route(path, axum::routing::on(filter, handler));
         self
     }
 
@@ -231,10 +320,18 @@ impl App {
         Ok(ordered)
     }
 
-    /// Creates the tables (and indexes) of registered models that do not exist yet.
+    /// Creates the tables (and indexes) of registered models that do not
+    /// exist yet, then each model's four permissions (see
+    /// [`crate::auth::sync_permissions`]).
     pub async fn create_tables(&self, db: &DatabaseConnection) -> Result<(), DbErr> {
         let ordered = self.models_in_dependency_order()?;
-        crate::db::create_missing_tables(db, &ordered).await
+        crate::db::create_missing_tables(db, &ordered).await?;
+        let with_api = self
+            .models
+            .iter()
+            .filter(|m| m.routes.is_some())
+            .map(|m| (m.meta)());
+        crate::auth::sync_permissions(db, with_api).await
     }
 
     /// The app as one axum router on `db`, with every model's endpoints,
@@ -245,10 +342,15 @@ impl App {
             db,
             name: Arc::from(self.name.as_str()),
             list: self.list,
+            auth: AuthState {
+                authenticators: crate::auth::Authenticators(Arc::new(self.authenticators.clone())),
+                token_ttl: self.token_ttl,
+                throttle: Arc::default(),
+            },
         };
         let mut router = self.routes.clone();
-        for entry in &self.models {
-            router = router.merge((entry.routes)());
+        for routes in self.models.iter().filter_map(|entry| entry.routes) {
+            router = router.merge(routes());
         }
         let document = serde_json::to_vec(&self.openapi()).expect("a JSON value serializes");
         router

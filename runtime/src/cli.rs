@@ -31,11 +31,39 @@ pub enum Command {
     /// Print the OpenAPI 3.1 document (as served at `/openapi.json`) and exit;
     /// opens no database.
     Openapi,
+    /// Create a superuser. Asks for the username, email and password on a
+    /// terminal; with `--noinput`, takes them from the flags and the
+    /// password from `FERROBRIDGE_SUPERUSER_PASSWORD`.
+    Createsuperuser {
+        /// The login name.
+        #[arg(long)]
+        username: Option<String>,
+        /// The email address.
+        #[arg(long)]
+        email: Option<String>,
+        /// Never prompt (for scripts).
+        #[arg(long)]
+        noinput: bool,
+    },
+    /// Set a user's password, asking for it twice.
+    Changepassword {
+        /// The user; defaults to `$USER`.
+        username: Option<String>,
+    },
 }
 
 /// Parses the process arguments and runs the command on `app`.
 pub async fn run(app: App) -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    run_from(app, std::env::args_os()).await
+}
+
+/// Runs the command line `args` (the first is the program name) on `app`.
+pub async fn run_from<I, T>(app: App, args: I) -> anyhow::Result<()>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = Cli::try_parse_from(args).unwrap_or_else(|e| e.exit());
     if let Command::Openapi = cli.command {
         let document = serde_json::to_string_pretty(&app.openapi())?;
         println!("{document}");
@@ -58,6 +86,12 @@ pub async fn run(app: App) -> anyhow::Result<()> {
             tracing::info!(database = %redact(&url), "tables are up to date");
             Ok(())
         }
+        Command::Createsuperuser {
+            username,
+            email,
+            noinput,
+        } => create_superuser(&db, username, email, noinput).await,
+        Command::Changepassword { username } => change_password(&db, username).await,
         Command::Serve { bind } => {
             let listener = tokio::net::TcpListener::bind(bind)
                 .await
@@ -68,7 +102,10 @@ pub async fn run(app: App) -> anyhow::Result<()> {
                 listener.local_addr()?,
                 redact(&url)
             );
-            axum::serve(listener, app.router(db))
+            let service = app
+                .router(db)
+                .into_make_service_with_connect_info::<SocketAddr>();
+            axum::serve(listener, service)
                 .with_graceful_shutdown(shutdown_signal())
                 .await?;
             tracing::info!("shut down");
@@ -127,4 +164,113 @@ fn redact(url: &str) -> String {
         }
         _ => url.to_string(),
     }
+}
+
+fn prompt(label: &str) -> anyhow::Result<String> {
+    use std::io::Write;
+    eprint!("{label}: ");
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    Ok(line.trim().to_string())
+}
+
+fn prompt_password() -> anyhow::Result<String> {
+    loop {
+        let first = rpassword::prompt_password("Password: ")?;
+        let again = rpassword::prompt_password("Password (again): ")?;
+        if first != again {
+            eprintln!("Error: your passwords didn't match.");
+        } else if first.is_empty() {
+            eprintln!("Error: blank passwords aren't allowed.");
+        } else {
+            return Ok(first);
+        }
+    }
+}
+
+async fn create_superuser(
+    db: &sea_orm::DatabaseConnection,
+    username: Option<String>,
+    email: Option<String>,
+    noinput: bool,
+) -> anyhow::Result<()> {
+    use crate::auth::models::user;
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+    let interactive = !noinput && std::io::IsTerminal::is_terminal(&std::io::stdin());
+    let username = match username {
+        Some(name) => name,
+        None if interactive => prompt("Username")?,
+        None => anyhow::bail!("--username is required with --noinput (or without a terminal)"),
+    };
+    if username.is_empty() || username.len() > 150 {
+        anyhow::bail!("the username must have 1 to 150 characters");
+    }
+    let email = match email {
+        Some(email) => email,
+        None if interactive => prompt("Email address")?,
+        None => String::new(),
+    };
+    let password = if interactive {
+        prompt_password()?
+    } else {
+        std::env::var("FERROBRIDGE_SUPERUSER_PASSWORD").map_err(|_| {
+            anyhow::anyhow!(
+                "set FERROBRIDGE_SUPERUSER_PASSWORD to the password when using --noinput"
+            )
+        })?
+    };
+    if password.is_empty() {
+        anyhow::bail!("blank passwords aren't allowed");
+    }
+    let taken = user::Entity::find()
+        .filter(user::Column::Username.eq(username.as_str()))
+        .one(db)
+        .await?;
+    if taken.is_some() {
+        anyhow::bail!("the username `{username}` is already taken");
+    }
+    let hash = tokio::task::spawn_blocking(move || crate::auth::hash_password(&password)).await?;
+    user::ActiveModel {
+        username: Set(username.clone()),
+        email: Set(email),
+        password: Set(hash),
+        is_superuser: Set(true),
+        is_staff: Set(true),
+        is_active: Set(true),
+        first_name: Set(String::new()),
+        last_name: Set(String::new()),
+        date_joined: Set(chrono::Utc::now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    eprintln!("Superuser `{username}` created successfully.");
+    Ok(())
+}
+
+async fn change_password(
+    db: &sea_orm::DatabaseConnection,
+    username: Option<String>,
+) -> anyhow::Result<()> {
+    use crate::auth::models::user;
+    use sea_orm::{
+        ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    };
+    let username = username
+        .or_else(|| std::env::var("USER").ok())
+        .ok_or_else(|| anyhow::anyhow!("name the user: changepassword <username>"))?;
+    let found = user::Entity::find()
+        .filter(user::Column::Username.eq(username.as_str()))
+        .one(db)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("user `{username}` does not exist"))?;
+    eprintln!("Changing password for user `{username}`");
+    let password = prompt_password()?;
+    let hash = tokio::task::spawn_blocking(move || crate::auth::hash_password(&password)).await?;
+    let mut active = found.into_active_model();
+    active.password = Set(hash);
+    active.update(db).await?;
+    eprintln!("Password changed successfully for user `{username}`.");
+    Ok(())
 }

@@ -73,9 +73,18 @@ pub enum ApiError {
     /// 400 with a detail list: a query parameter that is not allowed here.
     #[error("bad request")]
     BadRequest(ValidationError),
+    /// 401 with `WWW-Authenticate: Bearer`: no or bad credentials.
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
+    /// 403: authenticated, but not allowed.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
     /// 404 `{"detail": "Not found"}`.
     #[error("not found")]
     NotFound,
+    /// 429 with `Retry-After` (seconds).
+    #[error("too many requests")]
+    TooManyRequests(u64),
     /// 409: a unique constraint; the message names the field.
     #[error("conflict: {0}")]
     Conflict(String),
@@ -192,6 +201,30 @@ impl IntoResponse for ApiError {
             ApiError::BadRequest(e) => (StatusCode::BAD_REQUEST, Json(e)).into_response(),
             ApiError::UnsupportedMediaType(e) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, Json(e)).into_response()
+            }
+            ApiError::Unauthorized(message) => {
+                let mut response =
+                    (StatusCode::UNAUTHORIZED, Json(Message { detail: &message })).into_response();
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                response
+            }
+            ApiError::Forbidden(message) => {
+                (StatusCode::FORBIDDEN, Json(Message { detail: &message })).into_response()
+            }
+            ApiError::TooManyRequests(seconds) => {
+                let mut response = (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    Json(Message {
+                        detail: "Too many failed attempts; try again later",
+                    }),
+                )
+                    .into_response();
+                if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+                    response.headers_mut().insert(header::RETRY_AFTER, value);
+                }
+                response
             }
             ApiError::NotFound => (
                 StatusCode::NOT_FOUND,

@@ -29,8 +29,13 @@
 //! [`db`] (connection, tables, the [`Db`](db::Db) extractor), [`openapi`]
 //! (the OpenAPI 3.1 document) and [`docs`] (`/openapi.json`, `/docs`), [`cli`].
 
+// Generated code names `::ferrobridge`; the built-in auth models are
+// generated inside this crate too.
+extern crate self as ferrobridge;
+
 pub mod api;
 pub mod app;
+pub mod auth;
 pub mod cli;
 pub mod db;
 pub mod docs;

@@ -133,6 +133,19 @@ impl ModelMeta {
         self.fields.iter().find(|f| f.name == name)
     }
 
+    /// The model's name in words (`BlogPost` -> `blog post`), as Django's
+    /// `verbose_name` defaults.
+    pub fn verbose_name(&self) -> String {
+        let mut words = String::new();
+        for (i, c) in self.object_name.chars().enumerate() {
+            if c.is_uppercase() && i > 0 {
+                words.push(' ');
+            }
+            words.extend(c.to_lowercase());
+        }
+        words
+    }
+
     /// Django's four default permission codenames for this model,
     /// `{app}.{action}_{model}` for add, change, delete and view.
     pub fn permission_codenames(&self) -> [String; 4] {

@@ -38,6 +38,7 @@ use schemars::{JsonSchema, Schema};
 use serde_json::{Map, Value, json};
 
 use crate::api::{ListSettings, Lookup};
+use crate::model::Policy;
 use crate::model::{FieldKind, FieldMeta, Model, ModelMeta};
 
 /// The OpenAPI version of the documents built here.
@@ -191,7 +192,16 @@ impl OpenApiBuilder {
             "info": { "title": title, "version": version },
             "tags": self.tags,
             "paths": self.paths,
-            "components": { "schemas": schemas.into_iter().collect::<Map<String, Value>>() },
+            "components": {
+                "schemas": schemas.into_iter().collect::<Map<String, Value>>(),
+                "securitySchemes": {
+                    SECURITY_SCHEME: {
+                        "type": "oauth2",
+                        "description": "Log in with `POST /api/auth/token`, then send `Authorization: Bearer <token>`.",
+                        "flows": { "password": { "tokenUrl": "/api/auth/token", "scopes": {} } }
+                    }
+                }
+            },
         })
     }
 }
@@ -273,6 +283,18 @@ fn error_response(status: u16) -> Value {
             "Unknown query parameter, lookup or relation; the detail names the allowed ones",
             VALIDATION_ERROR_SCHEMA,
         ),
+        401 => (
+            "Not authenticated: send `Authorization: Bearer <token>` (see `POST /api/auth/token`)",
+            MESSAGE_ERROR_SCHEMA,
+        ),
+        403 => (
+            "Authenticated, but without the permission this needs",
+            MESSAGE_ERROR_SCHEMA,
+        ),
+        429 => (
+            "Too many requests; retry after the `Retry-After` seconds",
+            MESSAGE_ERROR_SCHEMA,
+        ),
         404 => ("Not found", MESSAGE_ERROR_SCHEMA),
         409 => (
             "Conflict: a row with this unique value already exists, or rows that \
@@ -287,6 +309,25 @@ fn error_response(status: u16) -> Value {
         _ => ("Validation Error", VALIDATION_ERROR_SCHEMA),
     };
     json!({ "description": description, "content": json_content(schema_ref(schema)) })
+}
+
+/// The name of the bearer-token security scheme in `components.securitySchemes`.
+pub const SECURITY_SCHEME: &str = "OAuth2PasswordBearer";
+
+/// Marks `operation` as needing a logged-in user: the security requirement
+/// and its 401 and 403 responses.
+pub fn add_security(operation: &mut Value) {
+    operation["security"] = json!([{ SECURITY_SCHEME: [] }]);
+    if let Some(responses) = operation
+        .get_mut("responses")
+        .and_then(Value::as_object_mut)
+    {
+        for status in [401u16, 403] {
+            responses
+                .entry(status.to_string())
+                .or_insert_with(|| error_response(status));
+        }
+    }
 }
 
 fn responses(ok: &[(u16, Value)], errors: &[u16]) -> Value {
@@ -628,6 +669,22 @@ pub fn describe<M: Model>(builder: &mut OpenApiBuilder) {
             "responses": responses(&[(204, json!({ "description": "Deleted" }))], &[404, 409, 422]),
         }),
     );
+
+    // The model's policy decides which operations need a logged-in user.
+    let secured = |method: &str| match meta.api.policy {
+        Policy::AllowAny => false,
+        Policy::PublicRead => method != "get",
+        _ => true,
+    };
+    for path in [&collection, &item] {
+        if let Some(Value::Object(operations)) = builder.paths.get_mut(&openapi_path(path)) {
+            for (method, operation) in operations.iter_mut() {
+                if secured(method) {
+                    add_security(operation);
+                }
+            }
+        }
+    }
 }
 
 /// Produces a schema with a generator; what [`Operation`] keeps of a body type.
@@ -655,6 +712,9 @@ pub struct Operation {
     operation_id: Option<String>,
     tags: Vec<String>,
     request_body: Option<SchemaFn>,
+    form: bool,
+    secured: bool,
+    optional_auth: bool,
     responses: Vec<ResponseDocs>,
 }
 
@@ -667,6 +727,9 @@ impl Operation {
             operation_id: None,
             tags: Vec::new(),
             request_body: None,
+            form: false,
+            secured: false,
+            optional_auth: false,
             responses: Vec::new(),
         }
     }
@@ -693,6 +756,26 @@ impl Operation {
     /// A required JSON request body of type `T`.
     pub fn request_body<T: JsonSchema>(mut self) -> Self {
         self.request_body = Some(schema_fn::<T>);
+        self
+    }
+
+    /// An `application/x-www-form-urlencoded` request body shaped like `T`.
+    pub fn form_body<T: JsonSchema>(mut self) -> Self {
+        self.request_body = Some(schema_fn::<T>);
+        self.form = true;
+        self
+    }
+
+    /// The operation needs a logged-in user: adds the bearer security
+    /// requirement and 401/403 responses. Handlers taking [`CurrentUser`],
+    /// [`Perm`] or [`OptionalUser`] get this without asking when routed with
+    /// [`App::handle`](crate::App::handle).
+    ///
+    /// [`CurrentUser`]: crate::auth::CurrentUser
+    /// [`Perm`]: crate::auth::Perm
+    /// [`OptionalUser`]: crate::auth::OptionalUser
+    pub fn requires_auth(mut self) -> Self {
+        self.secured = true;
         self
     }
 
@@ -744,9 +827,14 @@ impl Operation {
         }
         if let Some(body) = self.request_body {
             let schema = body(&mut builder.generator).to_value();
+            let content = if self.form {
+                json!({ "application/x-www-form-urlencoded": { "schema": schema } })
+            } else {
+                json_content(schema)
+            };
             operation.insert(
                 "requestBody".into(),
-                json!({ "required": true, "content": json_content(schema) }),
+                json!({ "required": true, "content": content }),
             );
         }
         let mut responses = Map::new();
@@ -764,7 +852,22 @@ impl Operation {
             );
         }
         operation.insert("responses".into(), Value::Object(responses));
-        Value::Object(operation)
+        let mut operation = Value::Object(operation);
+        if self.secured {
+            add_security(&mut operation);
+        } else if self.optional_auth {
+            // A token is accepted but not required; a bad one is still a 401.
+            operation["security"] = json!([{}, { SECURITY_SCHEME: [] }]);
+            if let Some(responses) = operation
+                .get_mut("responses")
+                .and_then(Value::as_object_mut)
+            {
+                responses
+                    .entry("401")
+                    .or_insert_with(|| error_response(401));
+            }
+        }
+        operation
     }
 }
 
@@ -908,3 +1011,143 @@ mod tests {
         );
     }
 }
+
+/// A handler argument that documents itself: [`App::handle`](crate::App::handle)
+/// reads every argument's description into the operation, so a handler taking
+/// [`CurrentUser`](crate::auth::CurrentUser) is documented as needing a token,
+/// and one taking `Json<T>` as having a `T` body, with no annotation.
+pub trait OperationInput {
+    /// Adds what this argument means to `operation`.
+    fn describe(operation: Operation) -> Operation {
+        operation
+    }
+}
+
+/// A handler's return type that documents its success response.
+pub trait OperationOutput {
+    /// Adds the success response to `operation`.
+    fn describe(operation: Operation) -> Operation {
+        operation.response_without_body(200, "Successful response")
+    }
+}
+
+impl OperationInput for crate::auth::CurrentUser {
+    fn describe(operation: Operation) -> Operation {
+        operation.requires_auth()
+    }
+}
+
+impl<P: crate::auth::PermissionCode> OperationInput for crate::auth::Perm<P> {
+    fn describe(operation: Operation) -> Operation {
+        let text = format!("Needs the permission `{}`.", P::CODE);
+        let operation = operation.requires_auth();
+        match &operation.description {
+            Some(existing) if existing.contains(&text) => operation,
+            Some(existing) => {
+                let description = format!("{existing}\n\n{text}");
+                operation.description(description)
+            }
+            None => operation.description(text),
+        }
+    }
+}
+
+impl OperationInput for crate::auth::OptionalUser {
+    fn describe(mut operation: Operation) -> Operation {
+        operation.optional_auth = true;
+        operation
+    }
+}
+
+impl<T: JsonSchema> OperationInput for axum::Json<T> {
+    fn describe(operation: Operation) -> Operation {
+        operation.request_body::<T>()
+    }
+}
+
+impl<T: JsonSchema> OperationInput for axum::Form<T> {
+    fn describe(operation: Operation) -> Operation {
+        operation.form_body::<T>()
+    }
+}
+
+impl<T: JsonSchema + crate::schema::FromJsonBody> OperationInput for crate::schema::JsonBody<T> {
+    fn describe(operation: Operation) -> Operation {
+        operation.request_body::<T>()
+    }
+}
+
+macro_rules! undocumented_inputs {
+    ($($ty:ty $(where $($param:ident),*)?;)*) => {
+        $(impl$(<$($param),*>)? OperationInput for $ty {})*
+    };
+}
+
+undocumented_inputs! {
+    crate::db::Db;
+    axum::extract::State<T> where T;
+    axum::extract::Path<T> where T;
+    axum::extract::Query<T> where T;
+    axum::extract::RawQuery;
+    axum::extract::Extension<T> where T;
+    axum::http::HeaderMap;
+    axum::http::Method;
+    axum::http::Uri;
+    axum::body::Bytes;
+    axum::extract::Request;
+    String;
+    crate::schema::DeferredJson;
+}
+
+impl<T: JsonSchema> OperationOutput for axum::Json<T> {
+    fn describe(operation: Operation) -> Operation {
+        operation.response::<T>(200, "Successful response")
+    }
+}
+
+impl<T: OperationOutput> OperationOutput for Result<T, crate::error::ApiError> {
+    fn describe(operation: Operation) -> Operation {
+        T::describe(operation)
+    }
+}
+
+impl OperationOutput for axum::http::StatusCode {}
+impl OperationOutput for axum::response::Response {}
+impl OperationOutput for String {}
+impl OperationOutput for &'static str {}
+impl OperationOutput for () {}
+
+/// Handlers whose arguments and result document themselves, for
+/// [`App::handle`](crate::App::handle). Implemented for async functions of
+/// up to eight arguments that all implement [`OperationInput`].
+pub trait DocumentedHandler<Args> {
+    /// `operation` completed with every argument's and the result's description.
+    fn describe(operation: Operation) -> Operation;
+}
+
+macro_rules! documented_handler {
+    ($($arg:ident),*) => {
+        impl<F, Fut, $($arg,)*> DocumentedHandler<($($arg,)*)> for F
+        where
+            F: FnOnce($($arg),*) -> Fut,
+            Fut: std::future::Future,
+            Fut::Output: OperationOutput,
+            $($arg: OperationInput,)*
+        {
+            fn describe(operation: Operation) -> Operation {
+                $(let operation = <$arg as OperationInput>::describe(operation);)*
+                <Fut::Output as OperationOutput>::describe(operation)
+            }
+        }
+    };
+}
+
+documented_handler!();
+documented_handler!(A1);
+documented_handler!(A1, A2);
+documented_handler!(A1, A2, A3);
+documented_handler!(A1, A2, A3, A4);
+documented_handler!(A1, A2, A3, A4, A5);
+documented_handler!(A1, A2, A3, A4, A5, A6);
+documented_handler!(A1, A2, A3, A4, A5, A6, A7);
+documented_handler!(A1, A2, A3, A4, A5, A6, A7, A8);

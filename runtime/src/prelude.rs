@@ -1,6 +1,7 @@
 //! `use ferrobridge::prelude::*;` brings what a model file and handlers need.
 
 pub use crate::App;
+pub use crate::auth::{CurrentUser, OptionalUser, Perm};
 pub use crate::db::Db;
 pub use crate::error::{ApiError, ApiResult};
 pub use crate::openapi::{Operation, RouteDocs};

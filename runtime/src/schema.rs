@@ -28,14 +28,30 @@ impl<T: FromJsonBody, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let DeferredJson(body) = DeferredJson::from_request(req, state)
+            .await
+            .unwrap_or_else(|never| match never {});
+        Ok(JsonBody(DeferredJson(body).parse()?))
+    }
+}
+
+/// A JSON body read but not yet parsed, so a handler can check who is
+/// calling before looking at what they sent (401/403 before 422, as DRF).
+#[derive(Debug)]
+pub struct DeferredJson(Result<Bytes, ApiError>);
+
+impl<S: Send + Sync> FromRequest<S> for DeferredJson {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         if !is_json(&req) {
-            return Err(ApiError::UnsupportedMediaType(ValidationError::single(
-                ErrorDetail::new(
+            return Ok(DeferredJson(Err(ApiError::UnsupportedMediaType(
+                ValidationError::single(ErrorDetail::new(
                     vec!["header".into(), "content-type".into()],
                     "content_type",
                     "Expected a JSON body with `Content-Type: application/json`",
-                ),
-            )));
+                )),
+            ))));
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -47,7 +63,15 @@ impl<T: FromJsonBody, S: Send + Sync> FromRequest<S> for JsonBody<T> {
                     "The request body could not be read",
                 )))
             }
-        })?;
+        });
+        Ok(DeferredJson(bytes))
+    }
+}
+
+impl DeferredJson {
+    /// Parses and validates the body as `T` (415, 413 or 422 on failure).
+    pub fn parse<T: FromJsonBody>(self) -> Result<T, ApiError> {
+        let bytes = self.0?;
         let value: Value = serde_json::from_slice(&bytes).map_err(|error| {
             ValidationError::single(
                 ErrorDetail::new(vec!["body".into()], "json_invalid", "JSON decode error")
@@ -59,7 +83,7 @@ impl<T: FromJsonBody, S: Send + Sync> FromRequest<S> for JsonBody<T> {
         if !nul.is_empty() {
             return Err(ApiError::Validation(ValidationError { detail: nul }));
         }
-        Ok(JsonBody(T::from_json_body(value)?))
+        Ok(T::from_json_body(value)?)
     }
 }
 

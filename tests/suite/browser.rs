@@ -188,7 +188,7 @@ async fn docs_page_renders_the_operations_in_chromium() {
             "{expected} not rendered; operations:\n{joined}"
         );
     }
-    assert_eq!(summaries.len(), 13, "{joined}");
+    assert_eq!(summaries.len(), 6 * 9 + 3 + 3, "{joined}");
 
     stop.send(()).unwrap();
     server.await.unwrap().unwrap();

@@ -99,8 +99,7 @@ async fn edge_router(db: &TestDb) -> axum::Router {
         .model::<Link>()
         .model::<Sample>()
         .model::<Ticket>();
-    app.create_tables(&db.db).await.expect("create tables");
-    app.router(db.db.clone())
+    ferrobridge_tests::authed_router(&app, &db.db).await
 }
 
 db_tests!(edge_models_work_end_to_end);

@@ -47,7 +47,10 @@ async fn seeded(db: &TestDb) -> Blog {
     conn.set_metric_callback(move |_| {
         counter.fetch_add(1, AtomicOrdering::SeqCst);
     });
-    let router = app.router(conn);
+    let (_, token) =
+        ferrobridge_tests::create_user(&db.db, "root", ferrobridge_tests::UserKind::Superuser)
+            .await;
+    let router = ferrobridge_tests::with_token(app.router(conn), token);
     let mut authors = Vec::new();
     for name in ["Ann", "Bob", "Cleo"] {
         let reply = call(
@@ -416,9 +419,11 @@ async fn expand_embeds_with_one_query_per_relation(db: &TestDb) {
     .await;
     let expanded_queries = blog.queries.swap(0, AtomicOrdering::SeqCst);
     assert_eq!(expanded.status, StatusCode::OK);
-    assert_eq!(plain_queries, 2, "count + page");
+    // count + page (+ the token lookup), then one more for all authors of the page.
+    assert!(plain_queries <= 3, "{plain_queries} queries for a page");
     assert_eq!(
-        expanded_queries, 3,
+        expanded_queries,
+        plain_queries + 1,
         "one more query for all authors of the page, not one per post"
     );
 

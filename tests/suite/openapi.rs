@@ -134,6 +134,17 @@ async fn the_document_is_openapi_3_1_with_every_operation() {
         ("/api/posts/{pk}", "patch", "partial_update_post"),
         ("/api/posts/{pk}", "delete", "delete_post"),
         ("/api/stats", "get", "blog_stats"),
+        ("/api/auth/token", "post", "login"),
+        ("/api/auth/logout", "post", "logout"),
+        ("/api/auth/me", "get", "me"),
+        ("/api/users", "get", "list_users"),
+        ("/api/groups/{pk}", "patch", "partial_update_group"),
+        (
+            "/api/posts/{pk}/publish",
+            "post",
+            "post_api_posts_pk_publish",
+        ),
+        ("/api/my/posts", "get", "get_api_my_posts"),
     ];
     for (path, method, id) in expected {
         assert_eq!(operation(&document, path, method)["operationId"], id);
@@ -144,7 +155,9 @@ async fn the_document_is_openapi_3_1_with_every_operation() {
         .values()
         .map(|item| item.as_object().unwrap().len())
         .sum();
-    assert_eq!(count, expected.len(), "no other operations");
+    // Six per model (seven auth models, two blog models), three auth
+    // endpoints and three hand-written routes.
+    assert_eq!(count, 6 * 9 + 3 + 3, "no other operations");
     let mut ids: Vec<&str> = expected.iter().map(|(_, _, id)| *id).collect();
     ids.sort();
     ids.dedup();
@@ -152,7 +165,13 @@ async fn the_document_is_openapi_3_1_with_every_operation() {
 
     // One tag per model, described by its doc comment.
     let tags = document["tags"].as_array().unwrap();
-    assert!(tags.contains(&json!({ "name": "Post", "description": "A blog post." })));
+    assert!(tags.iter().any(|t| {
+        t["name"] == "Post"
+            && t["description"]
+                .as_str()
+                .unwrap()
+                .starts_with("A blog post.")
+    }));
     assert!(
         tags.contains(&json!({ "name": "Author", "description": "A person who writes posts." }))
     );
@@ -343,7 +362,7 @@ async fn list_parameters_document_paging_ordering_search_expand_and_lookups() {
     );
     assert_eq!(
         param(posts, "expand").unwrap()["schema"]["items"]["enum"],
-        json!(["author"])
+        json!(["author", "owner"])
     );
 
     // Each declared filter, with every lookup its kind takes, typed.

@@ -6,9 +6,7 @@ use serde_json::{Value, json};
 db_tests!(crud_round_trip_over_tcp);
 
 async fn crud_round_trip_over_tcp(db: &TestDb) {
-    let app = blog::app();
-    app.create_tables(&db.db).await.unwrap();
-    let router = app.router(db.db.clone());
+    let router = ferrobridge_tests::blog_router(db).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

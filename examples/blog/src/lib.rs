@@ -5,16 +5,30 @@
 
 pub mod models;
 
+use axum::extract::Path;
+use axum::http::Method;
 use ferrobridge::prelude::*;
 use serde::Serialize;
 
-pub use models::{Author, Post, author, post};
+pub use models::{Author, Post, PostRead, author, post};
 
 /// The blog application with its models and hand-written routes registered.
 pub fn app() -> ferrobridge::App {
     ferrobridge::App::new("blog")
         .model::<Author>()
         .model::<Post>()
+        .handle(
+            Method::POST,
+            "/api/posts/{pk}/publish",
+            "Publish a post (editors only)",
+            publish,
+        )
+        .handle(
+            Method::GET,
+            "/api/my/posts",
+            "The current user's posts",
+            my_posts,
+        )
         .route_with_docs(
             "/api/stats",
             get(stats),
@@ -60,4 +74,33 @@ pub async fn stats(db: Db) -> ApiResult<Json<Stats>> {
         posts,
         published,
     }))
+}
+
+/// `POST /api/posts/{pk}/publish`: marks a post published. Needs the
+/// `blog.change_post` permission, whoever owns the post.
+pub async fn publish(
+    db: Db,
+    Perm(_user, ..): Perm<post::perms::Change>,
+    Path(pk): Path<i64>,
+) -> ApiResult<Json<PostRead>> {
+    let row = post::Entity::find_by_id(pk)
+        .one(&*db)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or(ApiError::NotFound)?;
+    let mut active: post::ActiveModel = row.into();
+    active.published = ferrobridge::__private::sea_orm::ActiveValue::Set(true);
+    let row = active.update(&*db).await.map_err(ApiError::internal)?;
+    Ok(Json(PostRead::from(row)))
+}
+
+/// `GET /api/my/posts`: the posts the current user created, newest first.
+pub async fn my_posts(db: Db, user: CurrentUser) -> ApiResult<Json<Vec<PostRead>>> {
+    let rows = post::Entity::find()
+        .filter(post::Column::OwnerId.eq(user.id))
+        .order_by_desc(post::Column::CreatedAt)
+        .all(&*db)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(Json(rows.into_iter().map(PostRead::from).collect()))
 }

@@ -1,5 +1,6 @@
 //! The blog's models.
 
+use ferrobridge::auth::User;
 use ferrobridge::prelude::*;
 
 /// A person who writes posts.
@@ -29,10 +30,13 @@ pub enum Kind {
     Bookmark,
 }
 
-/// A blog post.
+/// A blog post. Anyone logged in may read and write posts; only a post's
+/// owner (or an editor with the `change_post`/`delete_post` permission)
+/// may change or delete it.
 #[derive(Model, Clone, Debug, PartialEq)]
 #[model(app = "blog", ordering = "-created_at")]
 #[api(
+    owner = owner_id,
     filter(author_id, published, kind, likes, rating, created_at, title),
     search(title, body),
     ordering(created_at, title, likes, rating)
@@ -49,6 +53,9 @@ pub struct Post {
     /// Who wrote it.
     #[field(references = Author, on_delete = "cascade")]
     pub author_id: i64,
+    /// The account that created it (set by the server).
+    #[field(references = User, on_delete = "cascade")]
+    pub owner_id: i32,
     /// Shown to readers once true.
     #[field(default = false)]
     pub published: bool,

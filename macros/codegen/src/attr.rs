@@ -16,10 +16,22 @@ use crate::ctxt::{Ctxt, suggest};
 pub const MODEL_KEYS: &[&str] = &["app", "table", "plural", "ordering", "unknown_fields"];
 
 /// Keys accepted inside `#[api(...)]`.
-pub const API_KEYS: &[&str] = &["filter", "search", "ordering", "policy", "owner", "own_rows_only"];
+pub const API_KEYS: &[&str] = &[
+    "filter",
+    "search",
+    "ordering",
+    "policy",
+    "owner",
+    "own_rows_only",
+];
 
 /// The values of `#[api(policy = "...")]`.
-pub const POLICIES: &[&str] = &["model_permissions", "authenticated", "public_read", "allow_any"];
+pub const POLICIES: &[&str] = &[
+    "model_permissions",
+    "authenticated",
+    "public_read",
+    "allow_any",
+];
 
 /// Keys accepted inside `#[field(...)]`.
 pub const FIELD_KEYS: &[&str] = &[
@@ -177,7 +189,11 @@ fn parse_api(cx: &Ctxt, attrs: &[Attribute]) -> ApiDef {
                 if !POLICIES.contains(&lit.value().as_str()) {
                     cx.error_spanned_by(
                         &lit,
-                        format!("unknown policy \"{}\": {}", lit.value(), suggest(&lit.value(), POLICIES)),
+                        format!(
+                            "unknown policy \"{}\": {}",
+                            lit.value(),
+                            suggest(&lit.value(), POLICIES)
+                        ),
                     );
                 }
                 api.policy = Some((lit.span(), lit.value()));

@@ -125,12 +125,17 @@ fn check_api(cx: &Ctxt, model: &ModelDef) {
 
 fn check_owner(cx: &Ctxt, model: &ModelDef) {
     if let (Some(span), None) = (model.api.own_rows_only, &model.api.owner) {
-        cx.syn_error(syn::Error::new(span, "`own_rows_only` needs `owner = field` naming the user foreign key"));
+        cx.syn_error(syn::Error::new(
+            span,
+            "`own_rows_only` needs `owner = field` naming the user foreign key",
+        ));
     }
     if let (Some(_), Some((span, policy))) = (&model.api.owner, &model.api.policy) {
         cx.syn_error(syn::Error::new(*span, format!("`owner` sets the policy (authenticated reads, owner writes); remove `policy = \"{policy}\"`")));
     }
-    let Some(owner) = &model.api.owner else { return };
+    let Some(owner) = &model.api.owner else {
+        return;
+    };
     match model.fields.iter().find(|f| f.ident == *owner) {
         Some(field) if field.options.references.is_some() => {}
         Some(_) => cx.error_spanned_by(
@@ -209,7 +214,10 @@ fn check_field(cx: &Ctxt, field: &FieldDef) {
     if let Some(span) = o.password
         && kind != ScalarKind::String
     {
-        err(span, format!("`password` applies to String fields, but `{name}` is not a String"));
+        err(
+            span,
+            format!("`password` applies to String fields, but `{name}` is not a String"),
+        );
     }
     for (key, span) in [
         ("email", o.email),

@@ -26,10 +26,11 @@ pub use query::{
 };
 
 use crate::app::{AppState, Router};
+use crate::auth::{CurrentUser, OptionalUser};
 use crate::db::Db;
 use crate::error::{ApiError, ApiResult, ErrorDetail, ValidationError};
-use crate::model::{FieldKind, FieldMeta, Model};
-use crate::schema::JsonBody;
+use crate::model::{FieldKind, FieldMeta, Model, Policy};
+use crate::schema::DeferredJson;
 
 /// The routes of one model: `/api/{plural}` and `/api/{plural}/{pk}`.
 pub fn routes<M: Model>() -> Router {
@@ -91,13 +92,18 @@ fn parse_key<M: Model>(raw: &str) -> ApiResult<M::Key> {
 /// as the query asks (see [`ListQuery`]), with `?expand=` embedding related objects.
 pub async fn list<M: Model>(
     State(state): State<AppState>,
+    OptionalUser(user): OptionalUser,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
+    let scope = authorize::<M>(&state, &user, Action::View).await?;
     let meta = M::meta();
     let query = ListQuery::parse(meta, raw.as_deref(), state.list)?;
     let db = &state.db;
     let backend = db.get_database_backend();
     let mut select = M::Entity::find().filter(conditions::<M>(&query, backend)?);
+    if let (Scope::OwnRows(user_id), Some(owner)) = (scope, meta.api.owner) {
+        select = select.filter(column::<M>(owner)?.eq(user_id));
+    }
     for term in &query.ordering {
         let column = column::<M>(term.field.name)?;
         let order = if term.descending {
@@ -391,32 +397,45 @@ async fn expand_items(
 /// `GET /api/{plural}/{pk}`: 404 `{"detail":"Not found"}` when there is no
 /// such row; `?expand=` embeds related objects as in lists.
 pub async fn retrieve<M: Model>(
-    db: Db,
+    State(state): State<AppState>,
+    OptionalUser(user): OptionalUser,
     Path(pk): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
+    let scope = authorize::<M>(&state, &user, Action::View).await?;
+    let db = &state.db;
     let expand = parse_expand(M::meta(), raw.as_deref())?;
-    let key = parse_key::<M>(&pk)?;
-    let row = M::Entity::find_by_id(key)
-        .one(&*db)
-        .await
-        .map_err(ApiError::internal)?
-        .ok_or(ApiError::NotFound)?;
+    let row = find_row::<M>(db, &pk).await?;
+    if let Scope::OwnRows(user_id) = scope
+        && M::owner_of(&row) != Some(user_id)
+    {
+        return Err(ApiError::NotFound);
+    }
     let read = M::Read::from(row);
     if expand.is_empty() {
         return Ok(Json(read).into_response());
     }
-    let items = expand_items(&db, &expand, to_json_items(vec![read])?).await?;
+    let items = expand_items(db, &expand, to_json_items(vec![read])?).await?;
     Ok(Json(items.into_iter().next().unwrap_or(JsonValue::Null)).into_response())
 }
 
 /// `POST /api/{plural}`: 201 with the new object and its `Location`.
-pub async fn create<M: Model>(db: Db, JsonBody(input): JsonBody<M::Create>) -> ApiResult<Response> {
-    let active = M::insert_from(input);
+pub async fn create<M: Model>(
+    State(state): State<AppState>,
+    OptionalUser(user): OptionalUser,
+    body: DeferredJson,
+) -> ApiResult<Response> {
+    authorize::<M>(&state, &user, Action::Add).await?;
+    let input: M::Create = body.parse()?;
+    let db = &state.db;
+    let mut active = M::insert_from(input);
+    if let Some(user) = &user {
+        M::set_owner(&mut active, i64::from(user.id));
+    }
     let probe = needs_probe::<M>().then(|| active.clone());
-    let row = match active.insert(&*db).await {
+    let row = match active.insert(db).await {
         Ok(row) => row,
-        Err(error) => return Err(write_error::<M>(&db, probe.as_ref(), error).await),
+        Err(error) => return Err(write_error::<M>(db, probe.as_ref(), error).await),
     };
     let key = M::primary_key(&row).to_string();
     let key = percent_encoding::utf8_percent_encode(&key, PATH_SEGMENT);
@@ -428,17 +447,20 @@ pub async fn create<M: Model>(db: Db, JsonBody(input): JsonBody<M::Create>) -> A
     Ok(response)
 }
 
-async fn find_row<M: Model>(db: &Db, pk: &str) -> ApiResult<<M::Entity as EntityTrait>::Model> {
+async fn find_row<M: Model>(
+    db: &DatabaseConnection,
+    pk: &str,
+) -> ApiResult<<M::Entity as EntityTrait>::Model> {
     let key = parse_key::<M>(pk)?;
     M::Entity::find_by_id(key)
-        .one(&**db)
+        .one(db)
         .await
         .map_err(ApiError::internal)?
         .ok_or(ApiError::NotFound)
 }
 
 async fn save<M: Model>(
-    db: &Db,
+    db: &DatabaseConnection,
     row: <M::Entity as EntityTrait>::Model,
     active: M::ActiveModel,
 ) -> ApiResult<Json<M::Read>> {
@@ -446,7 +468,7 @@ async fn save<M: Model>(
         return Ok(Json(M::Read::from(row)));
     }
     let probe = needs_probe::<M>().then(|| active.clone());
-    let row = match active.update(&**db).await {
+    let row = match active.update(db).await {
         Ok(row) => row,
         Err(error) => return Err(write_error::<M>(db, probe.as_ref(), error).await),
     };
@@ -507,32 +529,49 @@ async fn write_error<M: Model>(
 
 /// `PUT /api/{plural}/{pk}`: replaces every writable field.
 pub async fn replace<M: Model>(
-    db: Db,
+    State(state): State<AppState>,
+    OptionalUser(user): OptionalUser,
     Path(pk): Path<String>,
-    JsonBody(input): JsonBody<M::Create>,
+    body: DeferredJson,
 ) -> ApiResult<Json<M::Read>> {
-    let row = find_row::<M>(&db, &pk).await?;
+    let scope = authorize::<M>(&state, &user, Action::Change).await?;
+    let row = find_row::<M>(&state.db, &pk).await?;
+    check_row::<M>(scope, &row)?;
+    let input: M::Create = body.parse()?;
     let mut active: M::ActiveModel = row.clone().into_active_model();
     M::replace_with(&mut active, input);
-    save::<M>(&db, row, active).await
+    save::<M>(&state.db, row, active).await
 }
 
 /// `PATCH /api/{plural}/{pk}`: changes the fields present in the body.
 pub async fn partial_update<M: Model>(
-    db: Db,
+    State(state): State<AppState>,
+    OptionalUser(user): OptionalUser,
     Path(pk): Path<String>,
-    JsonBody(input): JsonBody<M::Update>,
+    body: DeferredJson,
 ) -> ApiResult<Json<M::Read>> {
-    let row = find_row::<M>(&db, &pk).await?;
+    let scope = authorize::<M>(&state, &user, Action::Change).await?;
+    let row = find_row::<M>(&state.db, &pk).await?;
+    check_row::<M>(scope, &row)?;
+    let input: M::Update = body.parse()?;
     let mut active: M::ActiveModel = row.clone().into_active_model();
     M::patch_with(&mut active, input);
-    save::<M>(&db, row, active).await
+    save::<M>(&state.db, row, active).await
 }
 
 /// `DELETE /api/{plural}/{pk}`: 204, or 404 when there is no such row.
-pub async fn destroy<M: Model>(db: Db, Path(pk): Path<String>) -> ApiResult<StatusCode> {
+pub async fn destroy<M: Model>(
+    State(state): State<AppState>,
+    OptionalUser(user): OptionalUser,
+    Path(pk): Path<String>,
+) -> ApiResult<StatusCode> {
+    let scope = authorize::<M>(&state, &user, Action::Delete).await?;
+    if !matches!(scope, Scope::All) {
+        let row = find_row::<M>(&state.db, &pk).await?;
+        check_row::<M>(scope, &row)?;
+    }
     let key = parse_key::<M>(&pk)?;
-    let result = match M::Entity::delete_by_id(key).exec(&*db).await {
+    let result = match M::Entity::delete_by_id(key).exec(&state.db).await {
         Ok(result) => result,
         Err(error)
             if matches!(
@@ -552,6 +591,102 @@ pub async fn destroy<M: Model>(db: Db, Path(pk): Path<String>) -> ApiResult<Stat
         return Err(ApiError::NotFound);
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// What a generated endpoint does, for permission checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// list, retrieve: Django's `view`.
+    View,
+    /// create: `add`.
+    Add,
+    /// PUT, PATCH: `change`.
+    Change,
+    /// DELETE: `delete`.
+    Delete,
+}
+
+impl Action {
+    fn codename(self) -> &'static str {
+        match self {
+            Action::View => "view",
+            Action::Add => "add",
+            Action::Change => "change",
+            Action::Delete => "delete",
+        }
+    }
+}
+
+/// Which rows an allowed caller may act on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Every row.
+    All,
+    /// Only rows whose owner field is this user (others look absent: 404).
+    OwnRows(i64),
+    /// Rows this user owns (others: 403).
+    Owned(i64),
+}
+
+/// Applies the model's policy to the caller: 401 for anonymous callers
+/// where a user is needed, 403 without the permission.
+pub async fn authorize<M: Model>(
+    state: &AppState,
+    user: &Option<CurrentUser>,
+    action: Action,
+) -> ApiResult<Scope> {
+    let meta = M::meta();
+    let code = || {
+        format!(
+            "{}.{}_{}",
+            meta.app_label,
+            action.codename(),
+            meta.model_name
+        )
+    };
+    let need_user = || {
+        user.as_ref().ok_or_else(|| {
+            ApiError::Unauthorized("Authentication credentials were not provided".into())
+        })
+    };
+    match meta.api.policy {
+        Policy::AllowAny => Ok(Scope::All),
+        Policy::PublicRead if action == Action::View => Ok(Scope::All),
+        Policy::Authenticated => need_user().map(|_| Scope::All),
+        Policy::ModelPermissions | Policy::PublicRead => {
+            need_user()?.require_perm(&state.db, &code()).await?;
+            Ok(Scope::All)
+        }
+        Policy::Owner => {
+            let user = need_user()?;
+            let user_id = i64::from(user.id);
+            let permitted = user
+                .has_perm(&state.db, &code())
+                .await
+                .map_err(ApiError::internal)?;
+            Ok(match action {
+                Action::Add => Scope::All,
+                _ if permitted => Scope::All,
+                Action::View if meta.api.own_rows_only => Scope::OwnRows(user_id),
+                Action::View => Scope::All,
+                Action::Change | Action::Delete => Scope::Owned(user_id),
+            })
+        }
+    }
+}
+
+/// 404 or 403 when `row` is outside the caller's scope.
+fn check_row<M: Model>(scope: Scope, row: &<M::Entity as EntityTrait>::Model) -> ApiResult<()> {
+    match scope {
+        Scope::All => Ok(()),
+        Scope::OwnRows(user) if M::owner_of(row) == Some(user) => Ok(()),
+        Scope::OwnRows(_) => Err(ApiError::NotFound),
+        Scope::Owned(user) if M::owner_of(row) == Some(user) => Ok(()),
+        Scope::Owned(_) => Err(ApiError::Forbidden(format!(
+            "Only the owner of this {} may change or delete it",
+            M::meta().verbose_name()
+        ))),
+    }
 }
 
 /// `GET /healthz`: 200 `{"status":"ok"}` when the database answers, 503 otherwise.

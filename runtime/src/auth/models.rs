@@ -7,7 +7,12 @@ use crate::prelude::*;
 
 /// A model known to the permission system (Django's `ContentType`).
 #[derive(Model, Clone, Debug, PartialEq)]
-#[model(app = "contenttypes", table = "django_content_type", plural = "content_types", ordering = "app_label,model")]
+#[model(
+    app = "contenttypes",
+    table = "django_content_type",
+    plural = "content_types",
+    ordering = "app_label,model"
+)]
 #[api(filter(app_label, model), ordering(app_label, model))]
 pub struct ContentType {
     #[field(primary_key)]
@@ -22,8 +27,16 @@ pub struct ContentType {
 
 /// A permission such as `blog.change_post` (Django's `Permission`).
 #[derive(Model, Clone, Debug, PartialEq)]
-#[model(app = "auth", table = "auth_permission", ordering = "content_type_id,codename")]
-#[api(filter(content_type_id, codename), search(name, codename), ordering(codename, name))]
+#[model(
+    app = "auth",
+    table = "auth_permission",
+    ordering = "content_type_id,codename"
+)]
+#[api(
+    filter(content_type_id, codename),
+    search(name, codename),
+    ordering(codename, name)
+)]
 pub struct Permission {
     #[field(primary_key)]
     pub id: i32,
@@ -124,7 +137,11 @@ pub struct UserGroup {
 
 /// A permission given to a group (`auth_group_permissions`).
 #[derive(Model, Clone, Debug, PartialEq)]
-#[model(app = "auth", table = "auth_group_permissions", plural = "group_permissions")]
+#[model(
+    app = "auth",
+    table = "auth_group_permissions",
+    plural = "group_permissions"
+)]
 #[api(filter(group_id, permission_id))]
 pub struct GroupPermission {
     #[field(primary_key)]
@@ -139,7 +156,11 @@ pub struct GroupPermission {
 
 /// A permission given to a user directly (`auth_user_user_permissions`).
 #[derive(Model, Clone, Debug, PartialEq)]
-#[model(app = "auth", table = "auth_user_user_permissions", plural = "user_permissions")]
+#[model(
+    app = "auth",
+    table = "auth_user_user_permissions",
+    plural = "user_permissions"
+)]
 #[api(filter(user_id, permission_id))]
 pub struct UserPermission {
     #[field(primary_key)]

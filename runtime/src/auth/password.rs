@@ -2,9 +2,9 @@
 //! verification of Django's `pbkdf2_sha256$...` and `argon2$argon2id$...`
 //! hashes so users of a Django database can log in (and get re-hashed).
 
+use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use base64::Engine;
 use subtle::ConstantTimeEq;
 
@@ -78,6 +78,64 @@ fn verify_django_pbkdf2(password: &str, rest: &str) -> bool {
         return false;
     };
     let mut derived = vec![0u8; expected.len().max(1)];
-    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(password.as_bytes(), salt.as_bytes(), iterations, &mut derived);
+    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(
+        password.as_bytes(),
+        salt.as_bytes(),
+        iterations,
+        &mut derived,
+    );
     derived.ct_eq(&expected).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PASSWORD: &str = "correct horse battery staple";
+
+    #[test]
+    fn ferrobridge_hashes_verify() {
+        let hash = hash_password(PASSWORD);
+        assert!(hash.starts_with("$argon2id$v=19$"));
+        assert_eq!(check_password(PASSWORD, &hash), PasswordCheck::Valid);
+        assert_eq!(check_password("wrong", &hash), PasswordCheck::Invalid);
+        assert_ne!(hash, hash_password(PASSWORD), "a fresh salt each time");
+    }
+
+    #[test]
+    fn django_hashes_verify_and_ask_for_a_rehash() {
+        // Made by Django's PBKDF2PasswordHasher (1000 iterations to keep the test fast).
+        let pbkdf2 = "pbkdf2_sha256$1000$seasalt1234$JlBQ/OWmu3PcCFg2koQd315wDykzd702rqDsH8M7iWI=";
+        assert_eq!(
+            check_password(PASSWORD, pbkdf2),
+            PasswordCheck::ValidNeedsRehash
+        );
+        assert_eq!(check_password("wrong", pbkdf2), PasswordCheck::Invalid);
+        // Django's Argon2PasswordHasher writes `argon2` + argon2-cffi's PHC string.
+        let argon = format!("argon2{}", hash_password(PASSWORD));
+        assert_eq!(
+            check_password(PASSWORD, &argon),
+            PasswordCheck::ValidNeedsRehash
+        );
+        assert_eq!(check_password("wrong", &argon), PasswordCheck::Invalid);
+    }
+
+    #[test]
+    fn unusable_and_garbage_hashes_never_verify() {
+        for stored in [
+            "!",
+            "!abc",
+            "",
+            "md5$x$y",
+            "pbkdf2_sha256$x$y$z",
+            "pbkdf2_sha256$0$s$AAAA",
+            "$argon2id$bad",
+        ] {
+            assert_eq!(
+                check_password(PASSWORD, stored),
+                PasswordCheck::Invalid,
+                "{stored}"
+            );
+        }
+    }
 }

@@ -124,29 +124,20 @@ pub fn generate(model: &ModelDef) -> TokenStream {
             .into()
         }
     });
-    let mut related_targets = Vec::<String>::new();
-    let related = foreign_keys.iter().filter_map(|(f, path)| {
-        // One `Related` impl per target entity: a second foreign key to the
-        // same model is reached through its `Relation` variant instead.
-        // Keyed by the type's name, so `Category` and `self::Category` are one target.
-        let key = path
-            .segments
-            .last()
-            .map(|s| s.ident.to_string())
-            .unwrap_or_default();
-        if related_targets.contains(&key) {
-            return None;
-        }
-        related_targets.push(key);
+    // SeaORM's `Related` for the first foreign key only: rustc cannot tell
+    // two `<Target as Model>::Entity` projections apart when a target comes
+    // from another crate (e.g. `ferrobridge::auth::User`), so a second impl
+    // could conflict. Other keys are reached through their `Relation` variant.
+    let related = foreign_keys.first().map(|(f, path)| {
         let variant = format_ident!("{}", relation_variant(&f.ident.to_string()));
         let target = path_from_child(path);
-        Some(quote! {
+        quote! {
             impl Related<<#target as ::ferrobridge::Model>::Entity> for Entity {
                 fn to() -> RelationDef {
                     Relation::#variant.def()
                 }
             }
-        })
+        }
     });
     let relation_body = if foreign_keys.is_empty() {
         quote!(match *self {})
@@ -158,7 +149,12 @@ pub fn generate(model: &ModelDef) -> TokenStream {
     let has_secret = model.fields.iter().any(|f| f.is_secret());
     let debug_derive = if has_secret { quote!() } else { quote!(Debug,) };
     let debug_impl = if has_secret {
-        super::debug_impl(quote!(Model), "Model", model.fields.iter(), |n| quote!(self.#n))
+        super::debug_impl(
+            quote!(Model),
+            "Model",
+            model.fields.iter(),
+            |n| quote!(self.#n),
+        )
     } else {
         quote!()
     };
@@ -202,7 +198,7 @@ pub fn generate(model: &ModelDef) -> TokenStream {
                 }
             }
 
-            #(#related)*
+            #related
 
             impl ActiveModelBehavior for ActiveModel {}
 

@@ -128,7 +128,10 @@ pub fn generate(model: &ModelDef) -> TokenStream {
     let api_search = names(&model.api.search);
     let api_ordering = names(&model.api.ordering);
     let reject_unknown = !model.ignore_unknown_fields;
-    let policy = match (&model.api.owner, model.api.policy.as_ref().map(|(_, p)| p.as_str())) {
+    let policy = match (
+        &model.api.owner,
+        model.api.policy.as_ref().map(|(_, p)| p.as_str()),
+    ) {
         (Some(_), _) => quote!(::ferrobridge::model::Policy::Owner),
         (None, Some("authenticated")) => quote!(::ferrobridge::model::Policy::Authenticated),
         (None, Some("public_read")) => quote!(::ferrobridge::model::Policy::PublicRead),
@@ -143,7 +146,12 @@ pub fn generate(model: &ModelDef) -> TokenStream {
         None => quote!(::core::option::Option::None),
     };
     let own_rows_only = model.api.own_rows_only.is_some();
-    let owner_fns = match model.api.owner.as_ref().and_then(|o| model.fields.iter().find(|f| f.ident == *o)) {
+    let owner_fns = match model
+        .api
+        .owner
+        .as_ref()
+        .and_then(|o| model.fields.iter().find(|f| f.ident == *o))
+    {
         Some(field) => {
             let name = &field.ident;
             let (set_value, get_value) = if field.nullable {
@@ -152,7 +160,10 @@ pub fn generate(model: &ModelDef) -> TokenStream {
                     quote!(row.#name.map(|id| id as i64)),
                 )
             } else {
-                (quote!(user_id as _), quote!(::core::option::Option::Some(row.#name as i64)))
+                (
+                    quote!(user_id as _),
+                    quote!(::core::option::Option::Some(row.#name as i64)),
+                )
             };
             quote! {
                 fn set_owner(active: &mut #module::ActiveModel, user_id: i64) {

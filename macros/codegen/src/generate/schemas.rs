@@ -43,14 +43,15 @@ pub fn patchable_fields(model: &ModelDef) -> impl Iterator<Item = &FieldDef> {
 
 /// The fields shown in responses.
 pub fn readable_fields(model: &ModelDef) -> impl Iterator<Item = &FieldDef> {
-    model
-        .fields
-        .iter()
-        .filter(|f| !f.is_secret())
+    model.fields.iter().filter(|f| !f.is_secret())
 }
 
 fn derive_attrs(validate: bool, debug: bool) -> TokenStream {
-    let debug = if debug { quote!(::core::fmt::Debug,) } else { quote!() };
+    let debug = if debug {
+        quote!(::core::fmt::Debug,)
+    } else {
+        quote!()
+    };
     let (validate_derive, validate_crate) = if validate {
         (
             quote!(::ferrobridge::__private::validator::Validate,),
@@ -216,8 +217,18 @@ pub fn generate(model: &ModelDef) -> TokenStream {
     let read_derives = derive_attrs(false, true);
     let (create_debug, update_debug) = if has_secret {
         (
-            super::debug_impl(quote!(#create), &create.to_string(), writable_fields(model), |n| quote!(self.#n)),
-            super::debug_impl(quote!(#update), &update.to_string(), patchable_fields(model), |n| quote!(self.#n)),
+            super::debug_impl(
+                quote!(#create),
+                &create.to_string(),
+                writable_fields(model),
+                |n| quote!(self.#n),
+            ),
+            super::debug_impl(
+                quote!(#update),
+                &update.to_string(),
+                patchable_fields(model),
+                |n| quote!(self.#n),
+            ),
         )
     } else {
         (quote!(), quote!())

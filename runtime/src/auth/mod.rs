@@ -1,0 +1,141 @@
+//! Authentication and Django-style permissions.
+//!
+//! - [`models`]: `User`, `Group`, `Permission`, `ContentType` and the link
+//!   tables, on Django's own tables, registered by every [`App`](crate::App).
+//! - Passwords are argon2id ([`hash_password`]); Django's pbkdf2 and argon2
+//!   hashes verify too and are re-hashed at the next login.
+//! - Who is calling is decided by [`Authenticator`]s, tried in order: the
+//!   built-in [`TokenAuthenticator`] (opaque bearer tokens from
+//!   `POST /api/auth/token`) and [`JwtAuthenticator`] (JWTs from an external
+//!   OAuth2/OIDC server, checked against its JWKS).
+//! - Handlers receive the result through extractors: [`CurrentUser`] (401
+//!   without a user), [`OptionalUser`], and [`Perm`] (403 without the permission).
+//!
+//! # Writing your own dependency
+//! Any type implementing axum's `FromRequestParts` is a dependency, like
+//! FastAPI's `Depends`. Build on these extractors:
+//!
+//! ```no_run
+//! use axum::extract::FromRequestParts;
+//! use axum::http::request::Parts;
+//! use ferrobridge::auth::CurrentUser;
+//! use ferrobridge::error::ApiError;
+//!
+//! /// A staff member, or 403.
+//! pub struct Staff(pub CurrentUser);
+//!
+//! impl<S: Send + Sync> FromRequestParts<S> for Staff
+//! where
+//!     CurrentUser: FromRequestParts<S, Rejection = ApiError>,
+//! {
+//!     type Rejection = ApiError;
+//!     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+//!         let user = CurrentUser::from_request_parts(parts, state).await?;
+//!         if user.is_staff { Ok(Staff(user)) } else { Err(ApiError::Forbidden("Staff only".into())) }
+//!     }
+//! }
+//! ```
+
+mod extract;
+mod jwt;
+pub mod models;
+mod password;
+mod permissions;
+pub(crate) mod routes;
+mod token;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use axum::http::header;
+use axum::http::request::Parts;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+
+pub use extract::{AuthUser, CurrentUser, OptionalUser, Perm};
+pub use jwt::{JwksSource, JwtAuthenticator};
+pub use models::{
+    ContentType, Group, GroupPermission, Permission, Token, User, UserGroup, UserPermission,
+};
+pub use password::{PasswordCheck, check_password, hash_password};
+pub use permissions::{sync_permissions, user_permissions};
+pub use token::{new_token, token_digest};
+
+/// A permission as a type, for [`Perm`] guards: `#[derive(Model)]` makes
+/// `post::perms::{Add, Change, Delete, View}` for every model.
+pub trait PermissionCode: Send + Sync + 'static {
+    /// `app_label.codename`, e.g. `blog.change_post`.
+    const CODE: &'static str;
+}
+
+/// Why a request's credentials were refused (401).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthError(pub String);
+
+/// What an [`Authenticator`] answers: a user, `None` when the request is
+/// not for it (try the next one), or an error when credentials are bad.
+pub type AuthFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Option<User>, AuthError>> + Send + 'a>>;
+
+/// Decides who is calling. Several can be installed with
+/// [`App::authenticator`](crate::App::authenticator); the first that
+/// recognises the request's credentials decides.
+pub trait Authenticator: Send + Sync + 'static {
+    /// The user the request's credentials belong to.
+    fn authenticate<'a>(&'a self, parts: &'a Parts, db: &'a DatabaseConnection) -> AuthFuture<'a>;
+}
+
+/// The token of an `Authorization: Bearer <token>` header.
+pub fn bearer_token(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+/// Opaque bearer tokens issued by `POST /api/auth/token`, looked up by digest.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TokenAuthenticator;
+
+impl Authenticator for TokenAuthenticator {
+    fn authenticate<'a>(&'a self, parts: &'a Parts, db: &'a DatabaseConnection) -> AuthFuture<'a> {
+        Box::pin(async move {
+            let Some(token) = bearer_token(parts) else {
+                return Ok(None);
+            };
+            if token.matches('.').count() == 2 {
+                return Ok(None); // a JWT: another authenticator's
+            }
+            let found = models::token::Entity::find()
+                .filter(models::token::Column::Digest.eq(token_digest(token)))
+                .find_also_related(models::user::Entity)
+                .one(db)
+                .await
+                .map_err(|e| {
+                    tracing::error!(error = %e, "token lookup failed");
+                    AuthError("Could not validate credentials".into())
+                })?;
+            match found {
+                Some((token, Some(user)))
+                    if token.expires_at > chrono::Utc::now() && user.is_active =>
+                {
+                    Ok(Some(User::from(user)))
+                }
+                Some((_, Some(_))) => Err(AuthError("Token expired or user inactive".into())),
+                _ => Err(AuthError("Invalid token".into())),
+            }
+        })
+    }
+}
+
+/// The authenticators an app uses, in order.
+#[derive(Clone)]
+pub struct Authenticators(pub Arc<Vec<Arc<dyn Authenticator>>>);
+
+impl std::fmt::Debug for Authenticators {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Authenticators({})", self.0.len())
+    }
+}

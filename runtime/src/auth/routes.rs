@@ -1,0 +1,327 @@
+//! `POST /api/auth/token` (OAuth2 password flow), `POST /api/auth/logout`
+//! and `GET /api/auth/me`, with throttling of failed logins.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Form, Json};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
+};
+use serde::{Deserialize, Serialize};
+
+use super::models::{token, user};
+use super::{
+    CurrentUser, PasswordCheck, User, check_password, hash_password, new_token, token_digest,
+};
+use crate::app::AppState;
+use crate::error::{ApiError, ErrorDetail, ValidationError};
+
+/// Failed logins allowed per username, and per client address, in one window.
+pub const MAX_FAILED_LOGINS: u32 = 5;
+/// The window over which failed logins are counted.
+pub const FAILED_LOGIN_WINDOW: Duration = Duration::from_secs(300);
+
+/// Counts failed logins per key (`user:<name>`, `addr:<ip>`) in memory.
+#[derive(Debug, Default)]
+pub struct LoginThrottle {
+    failures: Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+impl LoginThrottle {
+    /// Seconds to wait when `key` has failed too often, else `None`.
+    pub fn blocked(&self, key: &str) -> Option<u64> {
+        let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let (count, since) = failures.get(key)?;
+        let elapsed = since.elapsed();
+        (*count >= MAX_FAILED_LOGINS && elapsed < FAILED_LOGIN_WINDOW)
+            .then(|| (FAILED_LOGIN_WINDOW - elapsed).as_secs().max(1))
+    }
+
+    /// Records a failure for `key`.
+    pub fn fail(&self, key: &str) {
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        if failures.len() > 100_000 {
+            failures.retain(|_, (_, since)| since.elapsed() < FAILED_LOGIN_WINDOW);
+        }
+        let entry = failures
+            .entry(key.to_string())
+            .or_insert((0, Instant::now()));
+        if entry.1.elapsed() >= FAILED_LOGIN_WINDOW {
+            *entry = (0, Instant::now());
+        }
+        entry.0 += 1;
+    }
+
+    /// Forgets `key`'s failures after a success.
+    pub fn clear(&self, key: &str) {
+        self.failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
+    }
+}
+
+/// The form of RFC 6749 section 4.3 (FastAPI's `OAuth2PasswordRequestForm`).
+/// Deliberately not `Debug`: it holds a password.
+#[derive(Deserialize)]
+pub struct TokenForm {
+    /// `password` when given.
+    pub grant_type: Option<String>,
+    /// The username.
+    pub username: String,
+    /// The password.
+    pub password: String,
+    /// Accepted as RFC 6749 allows, and ignored: permissions come from the
+    /// user's groups and grants.
+    #[allow(dead_code)]
+    pub scope: Option<String>,
+}
+
+/// A bearer token, as RFC 6749 section 5.1 answers it.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct TokenResponse {
+    /// The token to send as `Authorization: Bearer <token>`.
+    pub access_token: String,
+    /// Always `bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the token expires.
+    pub expires_in: u64,
+}
+
+fn form_error(rejection: axum::extract::rejection::FormRejection) -> ApiError {
+    let message = rejection.body_text();
+    let detail = ErrorDetail::new(
+        vec!["body".into()],
+        "form_invalid",
+        "Expected an application/x-www-form-urlencoded body with `username` and `password`",
+    )
+    .with_ctx(serde_json::json!({ "error": message }));
+    ApiError::Validation(ValidationError::single(detail))
+}
+
+/// `POST /api/auth/token`: checks a username and password, answers a token.
+pub async fn token_endpoint(
+    State(state): State<AppState>,
+    connect: Option<Extension<ConnectInfo<SocketAddr>>>,
+    form: Result<Form<TokenForm>, axum::extract::rejection::FormRejection>,
+) -> Result<Response, ApiError> {
+    let Form(form) = form.map_err(form_error)?;
+    if form.grant_type.as_deref().is_some_and(|g| g != "password") {
+        return Ok(oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "Only grant_type=password is supported",
+        ));
+    }
+    let throttle = &state.auth.throttle;
+    let user_key = format!("user:{}", form.username);
+    let addr_key = connect.map(|Extension(ConnectInfo(addr))| format!("addr:{}", addr.ip()));
+    for key in std::iter::once(&user_key).chain(addr_key.as_ref()) {
+        if let Some(wait) = throttle.blocked(key) {
+            return Err(ApiError::TooManyRequests(wait));
+        }
+    }
+    let found = user::Entity::find()
+        .filter(user::Column::Username.eq(form.username.as_str()))
+        .one(&state.db)
+        .await
+        .map_err(ApiError::internal)?;
+    // Hash even for unknown users, so timing does not reveal which names exist.
+    let stored = found
+        .as_ref()
+        .map(|u| u.password.clone())
+        .unwrap_or_else(|| DUMMY_HASH.to_string());
+    let password = form.password.clone();
+    let check = tokio::task::spawn_blocking(move || check_password(&password, &stored))
+        .await
+        .map_err(ApiError::internal)?;
+    let user = match (found, check) {
+        (Some(user), PasswordCheck::Valid | PasswordCheck::ValidNeedsRehash) if user.is_active => {
+            (user, check)
+        }
+        _ => {
+            throttle.fail(&user_key);
+            if let Some(key) = &addr_key {
+                throttle.fail(key);
+            }
+            return Ok(oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_grant",
+                "Incorrect username or password",
+            ));
+        }
+    };
+    throttle.clear(&user_key);
+    let (user, check) = user;
+    let mut active = user.clone().into_active_model();
+    active.last_login = Set(Some(chrono::Utc::now()));
+    if check == PasswordCheck::ValidNeedsRehash {
+        let password = form.password;
+        let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+            .await
+            .map_err(ApiError::internal)?;
+        active.password = Set(hash);
+    }
+    active.update(&state.db).await.map_err(ApiError::internal)?;
+
+    let (access_token, digest) = new_token().map_err(ApiError::internal)?;
+    let ttl = state.auth.token_ttl;
+    token::ActiveModel {
+        digest: Set(digest),
+        user_id: Set(user.id),
+        created_at: Set(chrono::Utc::now()),
+        expires_at: Set(chrono::Utc::now() + ttl),
+        ..Default::default()
+    }
+    .insert(&state.db)
+    .await
+    .map_err(ApiError::internal)?;
+    let mut response = Json(TokenResponse {
+        access_token,
+        token_type: "bearer",
+        expires_in: ttl.num_seconds().max(0) as u64,
+    })
+    .into_response();
+    no_store(response.headers_mut());
+    Ok(response)
+}
+
+/// An argon2 hash of a random string, verified against when the username is
+/// unknown so that answering takes as long as for a real user.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$WmYeUDEOphoBlBhQvDqv9Xk3dJAEZG7Y3GQ2yC9OEkU";
+
+fn no_store(headers: &mut HeaderMap) {
+    headers.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    headers.insert(header::PRAGMA, header::HeaderValue::from_static("no-cache"));
+}
+
+fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+    let mut response = (
+        status,
+        Json(serde_json::json!({ "detail": description, "error": error, "error_description": description })),
+    )
+        .into_response();
+    no_store(response.headers_mut());
+    response
+}
+
+/// `POST /api/auth/logout`: revokes the bearer token used for this request.
+pub async fn logout_endpoint(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' ').map(|(_, t)| t.trim().to_string()));
+    if let Some(token) = token {
+        token::Entity::delete_many()
+            .filter(token::Column::Digest.eq(token_digest(&token)))
+            .exec(&state.db)
+            .await
+            .map_err(ApiError::internal)?;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// What `GET /api/auth/me` answers: the user, and what they may do.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct Me {
+    /// The account (never the password hash).
+    #[serde(flatten)]
+    pub user: super::models::UserRead,
+    /// Every `app_label.codename` held, directly or through groups.
+    pub permissions: Vec<String>,
+}
+
+/// `GET /api/auth/me`: the current user.
+pub async fn me_endpoint(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Json<Me>, ApiError> {
+    let mut permissions: Vec<String> = user
+        .permissions(&state.db)
+        .await
+        .map_err(ApiError::internal)?
+        .iter()
+        .cloned()
+        .collect();
+    permissions.sort();
+    let row: user::Model = User::clone(&user.user).into();
+    Ok(Json(Me {
+        user: super::models::UserRead::from(row),
+        permissions,
+    }))
+}
+
+/// The auth endpoints.
+pub(crate) fn router() -> crate::app::Router {
+    use axum::routing::{get, post};
+    crate::app::Router::new()
+        .route("/api/auth/token", post(token_endpoint))
+        .route("/api/auth/logout", post(logout_endpoint))
+        .route("/api/auth/me", get(me_endpoint))
+}
+
+/// The auth endpoints' OpenAPI operations.
+pub(crate) fn docs() -> Vec<(String, crate::openapi::RouteDocs)> {
+    use crate::openapi::{Operation, RouteDocs};
+    vec![
+        (
+            "/api/auth/token".into(),
+            RouteDocs::new().post(
+                Operation::new("Log in with a username and password (OAuth2 password flow)")
+                    .operation_id("login")
+                    .tag("auth")
+                    .form_body::<TokenFormDocs>()
+                    .response::<TokenResponse>(200, "A bearer token")
+                    .response_without_body(400, "Incorrect username or password")
+                    .response_without_body(429, "Too many failed attempts"),
+            ),
+        ),
+        (
+            "/api/auth/logout".into(),
+            RouteDocs::new().post(
+                Operation::new("Revoke the token used for this request")
+                    .operation_id("logout")
+                    .tag("auth")
+                    .requires_auth()
+                    .response_without_body(204, "Logged out"),
+            ),
+        ),
+        (
+            "/api/auth/me".into(),
+            RouteDocs::new().get(
+                Operation::new("The current user and their permissions")
+                    .operation_id("me")
+                    .tag("auth")
+                    .requires_auth()
+                    .response::<Me>(200, "The current user"),
+            ),
+        ),
+    ]
+}
+
+/// The token form, as documented (RFC 6749 section 4.3).
+#[derive(schemars::JsonSchema)]
+#[allow(dead_code)]
+pub(crate) struct TokenFormDocs {
+    /// `password`.
+    grant_type: Option<String>,
+    /// The username.
+    username: String,
+    /// The password.
+    password: String,
+    /// Ignored.
+    scope: Option<String>,
+}
