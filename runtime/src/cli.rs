@@ -52,9 +52,14 @@ pub enum Command {
     },
 }
 
-/// Parses the process arguments and runs the command on `app`.
+/// Parses the process arguments and runs the command on `app`. A failure
+/// is printed as one readable line (no backtrace) and exits with status 1.
 pub async fn run(app: App) -> anyhow::Result<()> {
-    run_from(app, std::env::args_os()).await
+    if let Err(error) = run_from(app, std::env::args_os()).await {
+        eprintln!("error: {error:#}");
+        std::process::exit(1);
+    }
+    Ok(())
 }
 
 /// Runs the command line `args` (the first is the program name) on `app`.
