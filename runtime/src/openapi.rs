@@ -514,7 +514,9 @@ pub fn describe<M: Model>(builder: &mut OpenApiBuilder) {
     let model = meta.model_name;
     let plural = meta.plural;
     let tag = [name];
-    let a = if model.starts_with(['a', 'e', 'i', 'o', 'u']) {
+    // Summaries read as words ("group permission"); `u` mostly sounds like "you".
+    let words = meta.verbose_name();
+    let a = if words.starts_with(['a', 'e', 'i', 'o']) {
         "an"
     } else {
         "a"
@@ -564,7 +566,7 @@ pub fn describe<M: Model>(builder: &mut OpenApiBuilder) {
         "name": "pk",
         "in": "path",
         "required": true,
-        "description": format!("The {model}'s `{}`.", meta.primary_key),
+        "description": format!("The {words}'s `{}`.", meta.primary_key),
         "schema": pk_field.map(field_schema).unwrap_or_else(|| json!({ "type": "string" })),
     });
     let body =
@@ -595,7 +597,7 @@ pub fn describe<M: Model>(builder: &mut OpenApiBuilder) {
         "post",
         json!({
             "tags": tag,
-            "summary": format!("Create {a} {model}"),
+            "summary": format!("Create {a} {words}"),
             "operationId": format!("create_{model}"),
             "requestBody": body(&create),
             "responses": responses(
@@ -603,7 +605,7 @@ pub fn describe<M: Model>(builder: &mut OpenApiBuilder) {
                     "description": "Created",
                     "headers": {
                         "Location": {
-                            "description": format!("The new {model}'s URL."),
+                            "description": format!("The new {words}'s URL."),
                             "schema": { "type": "string" },
                         }
                     },
@@ -620,7 +622,7 @@ pub fn describe<M: Model>(builder: &mut OpenApiBuilder) {
         "get",
         json!({
             "tags": tag,
-            "summary": format!("Retrieve {a} {model}"),
+            "summary": format!("Retrieve {a} {words}"),
             "operationId": format!("retrieve_{model}"),
             "parameters": retrieve_params,
             "responses": responses(&[(200, read_response("The object"))], &[400, 404, 422]),
@@ -631,7 +633,7 @@ pub fn describe<M: Model>(builder: &mut OpenApiBuilder) {
         "put",
         json!({
             "tags": tag,
-            "summary": format!("Replace {a} {model}"),
+            "summary": format!("Replace {a} {words}"),
             "description": "Every writable field is set from the body.",
             "operationId": format!("update_{model}"),
             "parameters": [pk.clone()],
@@ -647,7 +649,7 @@ pub fn describe<M: Model>(builder: &mut OpenApiBuilder) {
         "patch",
         json!({
             "tags": tag,
-            "summary": format!("Partially update {a} {model}"),
+            "summary": format!("Partially update {a} {words}"),
             "description": "Only the fields present in the body are changed.",
             "operationId": format!("partial_update_{model}"),
             "parameters": [pk.clone()],
@@ -663,7 +665,7 @@ pub fn describe<M: Model>(builder: &mut OpenApiBuilder) {
         "delete",
         json!({
             "tags": tag,
-            "summary": format!("Delete {a} {model}"),
+            "summary": format!("Delete {a} {words}"),
             "operationId": format!("delete_{model}"),
             "parameters": [pk],
             "responses": responses(&[(204, json!({ "description": "Deleted" }))], &[404, 409, 422]),

@@ -1,5 +1,6 @@
 //! `/docs` in a real browser: headless Chromium, driven through chromedriver
-//! by fantoccini, renders the blog's operations from the app's own assets.
+//! by fantoccini, renders the blog's operations from the app's own assets,
+//! logs in with the Authorize button and calls an endpoint with the token.
 //!
 //! Needs `chromium` and `chromedriver` (Debian packages `chromium` and
 //! `chromium-driver`; `CHROMIUM` and `CHROMEDRIVER` override the paths).
@@ -72,6 +73,7 @@ async fn docs_page_renders_the_operations_in_chromium() {
     let db = TestDb::new(Backend::Sqlite).await.unwrap();
     let app = blog::app();
     app.create_tables(&db.db).await.unwrap();
+    ferrobridge_tests::create_user(&db.db, "docs_user", ferrobridge_tests::UserKind::Regular).await;
     let router = app.router(db.db.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -159,14 +161,83 @@ async fn docs_page_renders_the_operations_in_chromium() {
             .await?
             .text()
             .await?;
+        // The Authorize button logs in through `/api/auth/token` (OAuth2
+        // password flow) and the page then sends the token with requests.
+        let wait = Duration::from_secs(30);
+        client
+            .find(Locator::Css(".auth-wrapper .authorize"))
+            .await?
+            .click()
+            .await?;
+        client
+            .wait()
+            .at_most(wait)
+            .for_element(Locator::Id("oauth_username"))
+            .await?
+            .send_keys("docs_user")
+            .await?;
+        client
+            .find(Locator::Id("oauth_password"))
+            .await?
+            .send_keys(ferrobridge_tests::PASSWORD)
+            .await?;
+        client
+            .find(Locator::Css(".auth-btn-wrapper .authorize"))
+            .await?
+            .click()
+            .await?;
+        client
+            .wait()
+            .at_most(wait)
+            .for_element(Locator::XPath(
+                "//div[contains(@class,'auth-btn-wrapper')]/button[contains(., 'Logout')]",
+            ))
+            .await?;
+        client
+            .find(Locator::Css(".auth-btn-wrapper .btn-done"))
+            .await?
+            .click()
+            .await?;
+        client
+            .find(Locator::Css("#operations-auth-me .opblock-summary"))
+            .await?
+            .click()
+            .await?;
+        client
+            .wait()
+            .at_most(wait)
+            .for_element(Locator::Css("#operations-auth-me .try-out__btn"))
+            .await?
+            .click()
+            .await?;
+        client
+            .wait()
+            .at_most(wait)
+            .for_element(Locator::Css("#operations-auth-me .execute"))
+            .await?
+            .click()
+            .await?;
+        let me = client
+            .wait()
+            .at_most(wait)
+            .for_element(Locator::Css(
+                "#operations-auth-me .live-responses-table tbody .response-col_description pre",
+            ))
+            .await?
+            .text()
+            .await?;
         if let Some(path) = std::env::var_os("BROWSER_SCREENSHOT") {
             std::fs::write(path, client.screenshot().await?).ok();
         }
-        Ok::<_, fantoccini::error::CmdError>((title, summaries, info))
+        Ok::<_, fantoccini::error::CmdError>((title, summaries, info, me))
     }
     .await;
     client.close().await.ok();
-    let (title, summaries, info) = result.expect("the docs page renders");
+    let (title, summaries, info, me) = result.expect("the docs page renders and logs in");
+    assert!(
+        me.contains("\"username\": \"docs_user\""),
+        "GET /api/auth/me through the docs page: {me}"
+    );
 
     assert_eq!(title, "blog - API docs");
     assert!(info.contains("blog"), "{info}");
