@@ -40,6 +40,18 @@ pub struct Category {
     pub parent_id: Option<i64>,
 }
 
+/// Private notes: each user sees only their own.
+#[derive(Model, Clone, Debug)]
+#[model(app = "edge")]
+#[api(owner = owner_id, own_rows_only)]
+pub struct Memo {
+    #[field(primary_key)]
+    pub id: i64,
+    #[field(references = ferrobridge::auth::User, on_delete = "cascade")]
+    pub owner_id: i32,
+    pub text: String,
+}
+
 /// Two foreign keys to the same model, one of them protecting its target.
 #[derive(Model, Clone, Debug)]
 #[model(app = "edge", unknown_fields = "ignore")]
@@ -96,13 +108,66 @@ async fn edge_router(db: &TestDb) -> axum::Router {
         .model::<Marker>()
         .model::<Country>()
         .model::<Category>()
+        .model::<Memo>()
         .model::<Link>()
         .model::<Sample>()
         .model::<Ticket>();
     ferrobridge_tests::authed_router(&app, &db.db).await
 }
 
-db_tests!(edge_models_work_end_to_end);
+db_tests!(
+    edge_models_work_end_to_end,
+    own_rows_only_hides_other_users_rows
+);
+
+async fn own_rows_only_hides_other_users_rows(db: &TestDb) {
+    use ferrobridge_tests::{UserKind, call_as, create_user};
+    let router = edge_router(db).await;
+    let (_, ann) = create_user(&db.db, "ann", UserKind::Regular).await;
+    let (_, bob) = create_user(&db.db, "bob", UserKind::Regular).await;
+    let memo = call_as(
+        &router,
+        Some(&ann),
+        Method::POST,
+        "/api/memos",
+        Some(json!({ "text": "ann's" })),
+    )
+    .await;
+    assert_eq!(memo.status, StatusCode::CREATED, "{:?}", memo.json);
+    call_as(
+        &router,
+        Some(&bob),
+        Method::POST,
+        "/api/memos",
+        Some(json!({ "text": "bob's" })),
+    )
+    .await;
+    let anns = call_as(&router, Some(&ann), Method::GET, "/api/memos", None).await;
+    assert_eq!(anns.json["total"], json!(1));
+    assert_eq!(anns.json["items"][0]["text"], json!("ann's"));
+    let uri = format!("/api/memos/{}", memo.json["id"]);
+    assert_eq!(
+        call_as(&router, Some(&bob), Method::GET, &uri, None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        call_as(
+            &router,
+            Some(&bob),
+            Method::PATCH,
+            &uri,
+            Some(json!({ "text": "x" }))
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    // The superuser (the router's default caller) sees every row.
+    let all = ferrobridge_tests::call(&router, Method::GET, "/api/memos", None).await;
+    assert_eq!(all.json["total"], json!(2));
+}
 
 async fn edge_models_work_end_to_end(db: &TestDb) {
     let router = edge_router(db).await;

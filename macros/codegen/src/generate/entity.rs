@@ -97,7 +97,7 @@ pub fn generate(model: &ModelDef) -> TokenStream {
         .collect();
     let variants = foreign_keys.iter().map(|(f, path)| {
         let variant = format_ident!("{}", relation_variant(&f.ident.to_string()));
-        let target = path_from_child(path);
+        let target = target_in_child(model, f, path);
         let doc = doc_attrs(&[format!(
             "`{}` references [`{}`].",
             f.ident,
@@ -108,7 +108,7 @@ pub fn generate(model: &ModelDef) -> TokenStream {
     let defs = foreign_keys.iter().map(|(f, path)| {
         let variant = format_ident!("{}", relation_variant(&f.ident.to_string()));
         let column = format_ident!("{}", f.ident.to_string().to_upper_camel_case());
-        let target = path_from_child(path);
+        let target = target_in_child(model, f, path);
         let on_delete = match f.options.on_delete.as_ref().map(|(_, a, _)| *a) {
             Some(OnDelete::Cascade) => quote!(.on_delete(ForeignKeyAction::Cascade)),
             Some(OnDelete::SetNull) => quote!(.on_delete(ForeignKeyAction::SetNull)),
@@ -130,7 +130,7 @@ pub fn generate(model: &ModelDef) -> TokenStream {
     // could conflict. Other keys are reached through their `Relation` variant.
     let related = foreign_keys.first().map(|(f, path)| {
         let variant = format_ident!("{}", relation_variant(&f.ident.to_string()));
-        let target = path_from_child(path);
+        let target = target_in_child(model, f, path);
         quote! {
             impl Related<<#target as ::ferrobridge::Model>::Entity> for Entity {
                 fn to() -> RelationDef {
@@ -173,7 +173,25 @@ pub fn generate(model: &ModelDef) -> TokenStream {
     });
     let reads: Vec<_> = model.fields.iter().map(read_value).collect();
 
+    let aliases = foreign_keys
+        .iter()
+        .filter(|(_, path)| needs_alias(path))
+        .map(|(f, path)| {
+            let alias = alias_ident(model, f);
+            let doc = format!(
+                " The model `{}::{}` references, named for the entity module.",
+                ident, f.ident
+            );
+            quote! {
+                #[doc = #doc]
+                #[doc(hidden)]
+                type #alias = #path;
+            }
+        });
+
     quote! {
+        #(#aliases)*
+
         #module_doc
         #vis mod #module {
             use ::ferrobridge::__private::sea_orm;
@@ -221,6 +239,39 @@ pub fn generate(model: &ModelDef) -> TokenStream {
                 #module::Model { #(#names: value.#names),* }
             }
         }
+    }
+}
+
+/// Whether a referenced model's path must be aliased to be named from the
+/// entity module: `Author` becomes `super::Author`, but a path such as
+/// `ferrobridge::auth::User` may start with a crate name, which `super::` would break.
+fn needs_alias(path: &syn::Path) -> bool {
+    let first = path.segments.first().map(|s| s.ident.to_string());
+    path.leading_colon.is_none()
+        && path.segments.len() > 1
+        && !matches!(first.as_deref(), Some("crate" | "self" | "super"))
+}
+
+/// The alias naming a multi-segment `references` target: `PostOwnerIdTarget`.
+fn alias_ident(model: &ModelDef, field: &crate::ast::FieldDef) -> syn::Ident {
+    format_ident!(
+        "{}{}Target",
+        model.ident,
+        field.ident.to_string().to_upper_camel_case()
+    )
+}
+
+/// The referenced model as named from inside the entity module.
+fn target_in_child(
+    model: &ModelDef,
+    field: &crate::ast::FieldDef,
+    path: &syn::Path,
+) -> TokenStream {
+    if needs_alias(path) {
+        let alias = alias_ident(model, field);
+        quote!(super::#alias)
+    } else {
+        path_from_child(path)
     }
 }
 
