@@ -31,7 +31,9 @@ pub struct AppState {
 #[derive(Clone)]
 pub(crate) struct ModelEntry {
     pub(crate) meta: fn() -> &'static ModelMeta,
-    pub(crate) routes: fn() -> Router,
+    /// Where its endpoints are mounted: `/api/{plural}` unless [`App::model_at`].
+    pub(crate) path: String,
+    pub(crate) routes: fn(&str) -> Router,
     pub(crate) create_table: fn(&Schema) -> (TableCreateStatement, Vec<IndexCreateStatement>),
     /// Adds the model's operations and schemas to the OpenAPI document.
     pub(crate) openapi: fn(&mut OpenApiBuilder),
@@ -97,10 +99,30 @@ impl App {
     }
 
     /// Registers a model: its table and its `/api/{plural}` endpoints.
-    pub fn model<M: Model>(mut self) -> Self {
+    ///
+    /// # Panics
+    /// When the model's default ordering names a field its foreign key's
+    /// model does not have (`ordering = "author__nmae"`): the derive cannot
+    /// see the other model's fields, so this is checked here, at startup.
+    pub fn model<M: Model>(self) -> Self {
+        let path = format!("/api/{}", M::meta().plural);
+        self.model_at::<M>(&path)
+    }
+
+    /// Registers a model with its endpoints at `path` instead of
+    /// `/api/{plural}`: `App::new("perms").model_at::<Permission>("/permissions")`
+    /// serves `GET/POST /permissions` and `GET/PUT/PATCH/DELETE /permissions/{pk}`.
+    ///
+    /// # Panics
+    /// As [`App::model`].
+    pub fn model_at<M: Model>(mut self, path: &str) -> Self {
+        if let Err(error) = M::meta().check_ordering() {
+            panic!("{error}");
+        }
         self.models.push(ModelEntry {
             meta: M::meta,
-            routes: crate::api::routes::<M>,
+            path: path.trim_end_matches('/').to_string(),
+            routes: crate::api::routes_at::<M>,
             create_table: create_table::<M>,
             openapi: crate::openapi::describe::<M>,
         });
@@ -248,7 +270,7 @@ impl App {
         };
         let mut router = self.routes.clone();
         for entry in &self.models {
-            router = router.merge((entry.routes)());
+            router = router.merge((entry.routes)(&entry.path));
         }
         let document = serde_json::to_vec(&self.openapi()).expect("a JSON value serializes");
         router
