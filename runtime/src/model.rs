@@ -119,7 +119,10 @@ impl ModelMeta {
             let Some(related) = term.related else {
                 continue;
             };
-            let Some(target) = self.field(term.field).and_then(|f| f.references).map(|r| r())
+            let Some(target) = self
+                .field(term.field)
+                .and_then(|f| f.references)
+                .map(|r| r())
             else {
                 return Err(format!(
                     "{}: ordering term `{}__{related}` does not follow a foreign key",

@@ -9,5 +9,6 @@ mod errors;
 mod expand;
 mod list;
 mod openapi;
+mod permissions;
 mod tcp;
 mod ui;

@@ -81,14 +81,15 @@ pub fn permission_rows(rows: usize) -> Vec<PermissionRow> {
 pub async fn prepare(db: &DatabaseConnection, rows: usize) -> anyhow::Result<()> {
     crate::app().create_tables(db).await?;
     if content_type::Entity::find().count(db).await? == 0 {
-        let models = reference()
-            .django_content_type
-            .into_iter()
-            .map(|c| content_type::ActiveModel {
-                id: Set(c.id),
-                app_label: Set(c.app_label),
-                model: Set(c.model),
-            });
+        let models =
+            reference()
+                .django_content_type
+                .into_iter()
+                .map(|c| content_type::ActiveModel {
+                    id: Set(c.id),
+                    app_label: Set(c.app_label),
+                    model: Set(c.model),
+                });
         content_type::Entity::insert_many(models).exec(db).await?;
     }
     if permission::Entity::find().count(db).await? == 0 && rows > 0 {

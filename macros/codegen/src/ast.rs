@@ -255,14 +255,11 @@ impl ModelDef {
     /// The field a name in `#[api(read(...))]` designates: `pk` is the
     /// primary key (as in Django and DRF) unless a field is called `pk`.
     pub fn read_target(&self, name: &Ident) -> Option<&FieldDef> {
-        self.fields
-            .iter()
-            .find(|f| f.ident == *name)
-            .or_else(|| {
-                (name == "pk")
-                    .then(|| self.fields.iter().find(|f| f.options.primary_key.is_some()))
-                    .flatten()
-            })
+        self.fields.iter().find(|f| f.ident == *name).or_else(|| {
+            (name == "pk")
+                .then(|| self.fields.iter().find(|f| f.options.primary_key.is_some()))
+                .flatten()
+        })
     }
 
     /// The Read schema's fields as `(key, field)`, in order: the

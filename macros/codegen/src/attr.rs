@@ -410,7 +410,9 @@ fn parse_ordering(cx: &Ctxt, lit: &syn::LitStr) -> Vec<OrderingTerm> {
         if path.next().is_some() {
             cx.error_spanned_by(
                 lit,
-                format!("ordering follows one foreign key at most: `{part}` has more than one `__`"),
+                format!(
+                    "ordering follows one foreign key at most: `{part}` has more than one `__`"
+                ),
             );
             continue;
         }

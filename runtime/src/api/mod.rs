@@ -245,7 +245,9 @@ fn relation<M: Model>(name: &str) -> ApiResult<RelationDef> {
     <<M::Entity as EntityTrait>::Relation as Iterable>::iter()
         .map(|relation| relation.def())
         .find(|def| matches!(&def.from_col, Identity::Unary(column) if column.inner() == name))
-        .ok_or_else(|| ApiError::internal(format!("no relation on `{name}` in {}", M::meta().table)))
+        .ok_or_else(|| {
+            ApiError::internal(format!("no relation on `{name}` in {}", M::meta().table))
+        })
 }
 
 fn to_json_items<T: Serialize>(items: Vec<T>) -> ApiResult<Vec<JsonValue>> {

@@ -395,11 +395,11 @@ impl ListQuery {
                 }
                 "expand" => {
                     for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-                        match meta
-                            .fields
-                            .iter()
-                            .find(|f| f.references.is_some() && f.read_as.is_some() && f.relation_name() == name)
-                        {
+                        match meta.fields.iter().find(|f| {
+                            f.references.is_some()
+                                && f.read_as.is_some()
+                                && f.relation_name() == name
+                        }) {
                             Some(field) => expand.push(field),
                             None => unknown.push(detail(
                                 "expand",
@@ -409,7 +409,9 @@ impl ListQuery {
                                     allowed_list(
                                         meta.fields
                                             .iter()
-                                            .filter(|f| f.references.is_some() && f.read_as.is_some())
+                                            .filter(
+                                                |f| f.references.is_some() && f.read_as.is_some()
+                                            )
                                             .map(|f| f.relation_name())
                                     )
                                 ),
@@ -547,11 +549,9 @@ pub fn parse_expand(
             continue;
         }
         for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-            match meta
-                .fields
-                .iter()
-                .find(|f| f.references.is_some() && f.read_as.is_some() && f.relation_name() == name)
-            {
+            match meta.fields.iter().find(|f| {
+                f.references.is_some() && f.read_as.is_some() && f.relation_name() == name
+            }) {
                 Some(field) => expand.push(field),
                 None => unknown.push(detail(
                     "expand",

@@ -126,7 +126,10 @@ async fn list(State(db): State<DatabaseConnection>, Query(paging): Query<Paging>
     }
     match query.into_tuple::<(i32, String)>().all(&db).await {
         Ok(rows) => {
-            let items = rows.into_iter().map(|(pk, name)| Item { pk, name }).collect();
+            let items = rows
+                .into_iter()
+                .map(|(pk, name)| Item { pk, name })
+                .collect();
             Json(Items { items }).into_response()
         }
         Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error"),
@@ -148,7 +151,10 @@ async fn retrieve(State(db): State<DatabaseConnection>, Path(pk): Path<i32>) -> 
     }
 }
 
-async fn create(State(db): State<DatabaseConnection>, Json(input): Json<NewPermission>) -> Response {
+async fn create(
+    State(db): State<DatabaseConnection>,
+    Json(input): Json<NewPermission>,
+) -> Response {
     if let Err(msg) = input.check() {
         return error(StatusCode::UNPROCESSABLE_ENTITY, msg);
     }
@@ -161,7 +167,10 @@ async fn create(State(db): State<DatabaseConnection>, Json(input): Json<NewPermi
     };
     match permission::Entity::insert(row).exec(&db).await {
         Ok(done) => created(done.last_insert_id, name),
-        Err(_) => error(StatusCode::UNPROCESSABLE_ENTITY, "Could not create the permission"),
+        Err(_) => error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Could not create the permission",
+        ),
     }
 }
 

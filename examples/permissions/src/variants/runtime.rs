@@ -47,7 +47,10 @@ pub async fn list(db: Db, Query(paging): Query<Paging>) -> ApiResult<Response> {
         .all(&*db)
         .await
         .map_err(ApiError::internal)?;
-    let items = rows.into_iter().map(|(pk, name)| Item { pk, name }).collect();
+    let items = rows
+        .into_iter()
+        .map(|(pk, name)| Item { pk, name })
+        .collect();
     Ok(Json(Items { items }).into_response())
 }
 

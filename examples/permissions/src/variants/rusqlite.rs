@@ -138,6 +138,9 @@ async fn create(State(path): State<Arc<str>>, Json(input): Json<NewPermission>) 
     });
     match id {
         Ok(pk) => created(pk, input.name),
-        Err(_) => error(StatusCode::UNPROCESSABLE_ENTITY, "Could not create the permission"),
+        Err(_) => error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Could not create the permission",
+        ),
     }
 }

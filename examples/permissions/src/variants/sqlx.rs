@@ -11,8 +11,8 @@ use axum::routing::get;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
-use super::{LIST_SQL, list_sql};
 use super::axum_seaorm::created;
+use super::{LIST_SQL, list_sql};
 use crate::wire::{Item, Items, NewPermission, Paging, error};
 
 /// A pool on either backend.
@@ -79,7 +79,10 @@ async fn list(State(pool): State<Pool>, Query(paging): Query<Paging>) -> Respons
     };
     match rows {
         Ok(rows) => {
-            let items = rows.into_iter().map(|(pk, name)| Item { pk, name }).collect();
+            let items = rows
+                .into_iter()
+                .map(|(pk, name)| Item { pk, name })
+                .collect();
             Json(Items { items }).into_response()
         }
         Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error"),
@@ -136,6 +139,9 @@ async fn create(State(pool): State<Pool>, Json(input): Json<NewPermission>) -> R
     };
     match id {
         Ok((pk,)) => created(pk, input.name),
-        Err(_) => error(StatusCode::UNPROCESSABLE_ENTITY, "Could not create the permission"),
+        Err(_) => error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Could not create the permission",
+        ),
     }
 }
