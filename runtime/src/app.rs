@@ -36,7 +36,7 @@ pub(crate) struct ModelEntry {
     pub(crate) routes: fn(&str) -> Router,
     pub(crate) create_table: fn(&Schema) -> (TableCreateStatement, Vec<IndexCreateStatement>),
     /// Adds the model's operations and schemas to the OpenAPI document.
-    pub(crate) openapi: fn(&mut OpenApiBuilder),
+    pub(crate) openapi: fn(&mut OpenApiBuilder, &str),
 }
 
 fn create_table<M: Model>(schema: &Schema) -> (TableCreateStatement, Vec<IndexCreateStatement>) {
@@ -183,7 +183,7 @@ impl App {
     pub fn openapi(&self) -> serde_json::Value {
         let mut builder = OpenApiBuilder::new(self.list);
         for entry in &self.models {
-            (entry.openapi)(&mut builder);
+            (entry.openapi)(&mut builder, &entry.path);
         }
         for (path, docs) in &self.route_docs {
             docs.describe(&mut builder, path);

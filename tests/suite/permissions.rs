@@ -154,8 +154,7 @@ async fn a_thousand_rows_page_identically() {
 #[tokio::test]
 async fn rusqlite_refuses_postgres_urls() {
     let error = permissions::variants::rusqlite::router("postgres://postgres@127.0.0.1/x")
-        .err()
-        .expect("an error")
+        .expect_err("an error")
         .to_string();
     assert!(error.contains("SQLite only"), "{error}");
 }
@@ -317,4 +316,28 @@ fn a_related_ordering_naming_a_missing_field_stops_the_app() {
     let _ = App::new("lib")
         .model::<shelf::Shelf>()
         .model::<shelf::Misfiled>();
+}
+
+#[test]
+fn openapi_describes_the_mount_path_and_the_unpaged_list() {
+    let doc = permissions::app().openapi();
+    let list = &doc["paths"]["/permissions"]["get"];
+    assert!(doc["paths"]["/permissions/{pk}"]["get"].is_object());
+    assert!(doc["paths"]["/api/permissions"].is_null());
+    assert_eq!(
+        list["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/PermissionList"
+    );
+    let params: Vec<&str> = list["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert!(!params.contains(&"cursor"), "{params:?}");
+    assert_eq!(
+        doc["components"]["schemas"]["PermissionRead"]["required"],
+        json!(["pk", "name"])
+    );
+    assert!(doc["components"]["schemas"]["PermissionPage"].is_null());
 }
