@@ -444,7 +444,11 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
             };
             let server = Server::start(&binary, variant, &scenario, &db_url, pin)?;
             let answer = probe(server.port, &scenario)?;
-            if scenario.path == "/permissions" && scenario.rows == 24 && answer.1 != expected {
+            if scenario.method == "GET"
+                && scenario.path == "/permissions"
+                && scenario.rows == 24
+                && answer.1 != expected
+            {
                 bail!(
                     "{variant} answered {} bytes on {}, not the expected 904-byte body",
                     answer.1.len(),
