@@ -30,7 +30,16 @@ use proc_macro::TokenStream;
 /// | `app = "blog"` | Django app label (required); names the table and permissions |
 /// | `table = "..."` | SQL table name; default `{app}_{model}` (`blog_post`) |
 /// | `plural = "..."` | URL segment, `/api/{plural}`; default the English plural (`posts`) |
-/// | `ordering = "-created_at,title"` | default list ordering; `-` for descending; the primary key always breaks ties |
+/// | `ordering = "-created_at,title"` | default list ordering; `-` for descending; the primary key always breaks ties; `author__name` sorts by a field of a foreign key's model (a join, INNER or LEFT when nullable; the field is checked when the app registers the model) |
+///
+/// # `#[api(...)]`
+/// | key | meaning |
+/// |---|---|
+/// | `filter(a, b)` | fields clients may filter on, with Django lookups (`?a__gte=`) |
+/// | `search(a, b)` | String fields `?search=` looks in |
+/// | `ordering(a, b)` | fields `?ordering=-a,b` accepts |
+/// | `read(pk, name)` | the Read schema's fields, in order; `pk` is the primary key shown as `"pk"` (Django/DRF's alias); requests are unchanged |
+/// | `pagination = "none"` | lists answer `{"items": [...]}` with every matching row, no count and no cap (`page`/`page_size` still take a slice, `cursor` is refused); default `"page"` |
 ///
 /// # `#[field(...)]`
 /// | key | meaning |

@@ -44,11 +44,13 @@ pub struct AuthState {
 #[derive(Clone)]
 pub(crate) struct ModelEntry {
     pub(crate) meta: fn() -> &'static ModelMeta,
+    /// Where its endpoints are mounted: `/api/{plural}` unless [`App::model_at`].
+    pub(crate) path: String,
     /// `None` for internal tables that have no API (tokens).
-    pub(crate) routes: Option<fn() -> Router>,
+    pub(crate) routes: Option<fn(&str) -> Router>,
     pub(crate) create_table: fn(&Schema) -> (TableCreateStatement, Vec<IndexCreateStatement>),
     /// Adds the model's operations and schemas to the OpenAPI document.
-    pub(crate) openapi: fn(&mut OpenApiBuilder),
+    pub(crate) openapi: fn(&mut OpenApiBuilder, &str),
 }
 
 fn create_table<M: Model>(schema: &Schema) -> (TableCreateStatement, Vec<IndexCreateStatement>) {
@@ -88,6 +90,8 @@ pub struct App {
     list: crate::api::ListSettings,
     authenticators: Vec<Arc<dyn crate::auth::Authenticator>>,
     token_ttl: chrono::Duration,
+    /// Django's auth app is installed (the default; see [`App::without_auth`]).
+    auth: bool,
 }
 
 /// Default request body limit: 1 MiB.
@@ -111,6 +115,7 @@ impl App {
             list: crate::api::ListSettings::default(),
             authenticators: vec![Arc::new(crate::auth::TokenAuthenticator)],
             token_ttl: chrono::Duration::hours(1),
+            auth: true,
         };
         let mut app = app
             .model::<ContentType>()
@@ -122,13 +127,39 @@ impl App {
             .model::<UserPermission>();
         app.models.push(ModelEntry {
             meta: Token::meta,
+            path: String::new(),
             routes: None,
             create_table: create_table::<Token>,
-            openapi: |_| {},
+            openapi: |_, _| {},
         });
-        app.routes = crate::auth::routes::router();
-        app.route_docs.extend(crate::auth::routes::docs());
         app
+    }
+
+    /// Leaves Django's auth app out, as a Django project without
+    /// `django.contrib.auth`: no user, group, permission or token tables, no
+    /// `/api/auth/...` endpoints, no authenticators. Every request is then
+    /// anonymous, so models need `#[api(policy = "allow_any")]` (or
+    /// `public_read`) to be usable.
+    pub fn without_auth(mut self) -> Self {
+        use crate::auth::models::*;
+        let builtin: [&'static ModelMeta; 8] = [
+            ContentType::meta(),
+            Permission::meta(),
+            Group::meta(),
+            User::meta(),
+            UserGroup::meta(),
+            GroupPermission::meta(),
+            UserPermission::meta(),
+            Token::meta(),
+        ];
+        self.models.retain(|entry| {
+            !builtin
+                .iter()
+                .any(|meta| std::ptr::eq(*meta, (entry.meta)()))
+        });
+        self.authenticators.clear();
+        self.auth = false;
+        self
     }
 
     /// Adds an authenticator, tried after those already installed (the
@@ -150,10 +181,30 @@ impl App {
     }
 
     /// Registers a model: its table and its `/api/{plural}` endpoints.
-    pub fn model<M: Model>(mut self) -> Self {
+    ///
+    /// # Panics
+    /// When the model's default ordering names a field its foreign key's
+    /// model does not have (`ordering = "author__nmae"`): the derive cannot
+    /// see the other model's fields, so this is checked here, at startup.
+    pub fn model<M: Model>(self) -> Self {
+        let path = format!("/api/{}", M::meta().plural);
+        self.model_at::<M>(&path)
+    }
+
+    /// Registers a model with its endpoints at `path` instead of
+    /// `/api/{plural}`: `App::new("perms").model_at::<Permission>("/permissions")`
+    /// serves `GET/POST /permissions` and `GET/PUT/PATCH/DELETE /permissions/{pk}`.
+    ///
+    /// # Panics
+    /// As [`App::model`].
+    pub fn model_at<M: Model>(mut self, path: &str) -> Self {
+        if let Err(error) = M::meta().check_ordering() {
+            panic!("{error}");
+        }
         self.models.push(ModelEntry {
             meta: M::meta,
-            routes: Some(crate::api::routes::<M>),
+            path: path.trim_end_matches('/').to_string(),
+            routes: Some(crate::api::routes_at::<M>),
             create_table: create_table::<M>,
             openapi: crate::openapi::describe::<M>,
         });
@@ -250,9 +301,14 @@ impl App {
     pub fn openapi(&self) -> serde_json::Value {
         let mut builder = OpenApiBuilder::new(self.list);
         for entry in &self.models {
-            (entry.openapi)(&mut builder);
+            (entry.openapi)(&mut builder, &entry.path);
         }
-        for (path, docs) in &self.route_docs {
+        let auth_docs = if self.auth {
+            crate::auth::routes::docs()
+        } else {
+            Vec::new()
+        };
+        for (path, docs) in auth_docs.iter().chain(&self.route_docs) {
             docs.describe(&mut builder, path);
         }
         builder.build(&self.name, &self.version)
@@ -326,6 +382,9 @@ impl App {
     pub async fn create_tables(&self, db: &DatabaseConnection) -> Result<(), DbErr> {
         let ordered = self.models_in_dependency_order()?;
         crate::db::create_missing_tables(db, &ordered).await?;
+        if !self.auth {
+            return Ok(());
+        }
         let with_api = self
             .models
             .iter()
@@ -349,8 +408,13 @@ impl App {
             },
         };
         let mut router = self.routes.clone();
-        for routes in self.models.iter().filter_map(|entry| entry.routes) {
-            router = router.merge(routes());
+        if self.auth {
+            router = router.merge(crate::auth::routes::router());
+        }
+        for entry in &self.models {
+            if let Some(routes) = entry.routes {
+                router = router.merge(routes(&entry.path));
+            }
         }
         let document = serde_json::to_vec(&self.openapi()).expect("a JSON value serializes");
         router

@@ -107,6 +107,8 @@ pub struct ApiMeta {
     /// With an owner: users see only their own rows (superusers and holders
     /// of the model's view permission see all).
     pub own_rows_only: bool,
+    /// How lists are cut into pages: `#[api(pagination = "none")]` is [`PaginationMode::Off`].
+    pub pagination: PaginationMode,
 }
 
 /// `#[api(policy = "...")]`: who may call a model's generated endpoints.
@@ -127,6 +129,19 @@ pub enum Policy {
     Owner,
 }
 
+/// How a model's list endpoint pages its rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PaginationMode {
+    /// The default: `{"items","total","page","page_size"}` pages (`?page=`,
+    /// `?page_size=`), or keyset pages with `?cursor=`.
+    Paged,
+    /// `#[api(pagination = "none")]`: `{"items": [...]}` with every matching
+    /// row and no count query. `?page_size=` (and `?page=`) still take a
+    /// slice, answered in the same shape; `?cursor=` is refused. There is no
+    /// cap: meant for small, bounded tables (permissions, content types, choices).
+    Off,
+}
+
 impl ModelMeta {
     /// The field called `name`.
     pub fn field(&self, name: &str) -> Option<&'static FieldMeta> {
@@ -144,6 +159,39 @@ impl ModelMeta {
             words.extend(c.to_lowercase());
         }
         words
+    }
+
+    /// Checks what the derive could not: each default ordering term across a
+    /// foreign key (`author__name`) names a field of the referenced model.
+    pub fn check_ordering(&self) -> Result<(), String> {
+        for term in self.ordering {
+            let Some(related) = term.related else {
+                continue;
+            };
+            let Some(target) = self
+                .field(term.field)
+                .and_then(|f| f.references)
+                .map(|r| r())
+            else {
+                return Err(format!(
+                    "{}: ordering term `{}__{related}` does not follow a foreign key",
+                    self.object_name, term.field
+                ));
+            };
+            if target.field(related).is_none() {
+                let names: Vec<&str> = target.fields.iter().map(|f| f.name).collect();
+                return Err(format!(
+                    "{}: #[model(ordering)] names `{}__{related}`, but {} has no field `{related}` (its fields: {})",
+                    self.object_name,
+                    self.field(term.field)
+                        .map(FieldMeta::relation_name)
+                        .unwrap_or(term.field),
+                    target.object_name,
+                    names.join(", ")
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Django's four default permission codenames for this model,
@@ -171,6 +219,9 @@ pub struct FieldMeta {
     pub read_only: bool,
     /// Accepted in requests; never returned.
     pub write_only: bool,
+    /// The key of this field in the Read schema (`pk` for a primary key
+    /// listed as `#[api(read(pk, ...))]`); `None` when responses leave it out.
+    pub read_as: Option<&'static str>,
     /// A long text (TEXT column, textarea in forms).
     pub text: bool,
     /// `max_length`, in characters.
@@ -249,8 +300,11 @@ impl FieldKind {
 /// One term of a default ordering.
 #[derive(Debug)]
 pub struct OrderingMeta {
-    /// The field sorted by.
+    /// The field sorted by; for `author__name`, the foreign key (`author_id`).
     pub field: &'static str,
+    /// For `author__name`: the field of the referenced model (`name`),
+    /// sorted through a join (INNER, or LEFT when the foreign key is nullable).
+    pub related: Option<&'static str>,
     /// Descending (`-field`).
     pub descending: bool,
 }

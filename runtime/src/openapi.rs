@@ -38,8 +38,7 @@ use schemars::{JsonSchema, Schema};
 use serde_json::{Map, Value, json};
 
 use crate::api::{ListSettings, Lookup};
-use crate::model::Policy;
-use crate::model::{FieldKind, FieldMeta, Model, ModelMeta};
+use crate::model::{FieldKind, FieldMeta, Model, ModelMeta, PaginationMode, Policy};
 
 /// The OpenAPI version of the documents built here.
 pub const OPENAPI_VERSION: &str = "3.1.0";
@@ -408,7 +407,7 @@ pub fn filter_params(meta: &ModelMeta) -> Vec<Value> {
 fn foreign_keys(meta: &ModelMeta) -> Vec<String> {
     meta.fields
         .iter()
-        .filter(|f| f.references.is_some())
+        .filter(|f| f.references.is_some() && f.read_as.is_some())
         .map(|f| f.relation_name().to_string())
         .collect()
 }
@@ -450,18 +449,36 @@ pub fn list_params(meta: &ModelMeta, list: ListSettings) -> Vec<Value> {
                 "default": list.default_page_size.min(list.max_page_size),
             },
         }),
-        query_param(
+    ];
+    if meta.api.pagination == PaginationMode::Off {
+        // `pagination = "none"`: every row unless a slice is asked for; no cursor.
+        params[0]["description"] = json!(
+            "Page number, from 1, of a slice; without `page` and `page_size` every row is listed."
+        );
+        params[1]["schema"]
+            .as_object_mut()
+            .map(|schema| schema.remove("default"));
+    } else {
+        params.push(query_param(
             "cursor",
             "Keyset pagination: send an empty `cursor=` for the first page, then the `next` \
              of the previous answer. The answer is then `{items, next, page_size}`, without a total."
                 .into(),
             json!({ "type": "string" }),
-        ),
-    ];
+        ));
+    }
     let default: Vec<String> = meta
         .ordering
         .iter()
-        .map(|t| format!("{}{}", if t.descending { "-" } else { "" }, t.field))
+        .map(|t| {
+            let sign = if t.descending { "-" } else { "" };
+            match (t.related, meta.field(t.field)) {
+                (Some(related), Some(field)) => {
+                    format!("{sign}{}__{related}", field.relation_name())
+                }
+                _ => format!("{sign}{}", t.field),
+            }
+        })
         .collect();
     let default = if default.is_empty() {
         meta.primary_key.to_string()
@@ -505,10 +522,11 @@ pub fn list_params(meta: &ModelMeta, list: ListSettings) -> Vec<Value> {
     params
 }
 
-/// Adds `M`'s operations, tag and schemas: list and create on
-/// `/api/{plural}`; retrieve, update (PUT), partial update (PATCH) and
-/// delete on `/api/{plural}/{pk}`. [`App::model`](crate::App::model) registers it.
-pub fn describe<M: Model>(builder: &mut OpenApiBuilder) {
+/// Adds `M`'s operations, tag and schemas: list and create on `path`
+/// (`/api/{plural}` unless [`App::model_at`](crate::App::model_at)); retrieve,
+/// update (PUT), partial update (PATCH) and delete on `{path}/{pk}`.
+/// [`App::model`](crate::App::model) registers it.
+pub fn describe<M: Model>(builder: &mut OpenApiBuilder, path: &str) {
     let meta = M::meta();
     let name = meta.object_name;
     let model = meta.model_name;
@@ -526,41 +544,64 @@ pub fn describe<M: Model>(builder: &mut OpenApiBuilder) {
     let create = builder.schema::<M::Create>();
     let update = builder.schema::<M::Update>();
     let read = builder.schema::<M::Read>();
-    let page = builder.add_schema(
-        &format!("{name}Page"),
-        json!({
-            "title": format!("{name}Page"),
-            "description": format!("One page of {plural} (`?page=`)."),
-            "type": "object",
-            "properties": {
-                "items": { "description": "The rows of this page.", "type": "array", "items": read },
-                "total": { "description": "How many rows match, over all pages.", "type": "integer", "minimum": 0 },
-                "page": { "description": "This page's number, from 1.", "type": "integer", "minimum": 1 },
-                "page_size": { "description": "Rows per page.", "type": "integer", "minimum": 1 },
-            },
-            "required": ["items", "total", "page", "page_size"],
-        }),
-    );
-    let cursor_page = builder.add_schema(
-        &format!("{name}CursorPage"),
-        json!({
-            "title": format!("{name}CursorPage"),
-            "description": format!("One page of {plural} (`?cursor=`)."),
-            "type": "object",
-            "properties": {
-                "items": { "description": "The rows of this page.", "type": "array", "items": read },
-                "next": {
-                    "description": "The `cursor` of the next page; null on the last page.",
-                    "type": ["string", "null"],
+    let collection = path.to_string();
+    let item = format!("{path}/{{pk}}");
+    let unpaged = meta.api.pagination == PaginationMode::Off;
+    let list_response = if unpaged {
+        let list = builder.add_schema(
+            &format!("{name}List"),
+            json!({
+                "title": format!("{name}List"),
+                "description": format!("Every matching {model} (`pagination = \"none\"`), or the slice `page`/`page_size` ask for."),
+                "type": "object",
+                "properties": {
+                    "items": { "description": "The rows.", "type": "array", "items": read },
                 },
-                "page_size": { "description": "Rows per page.", "type": "integer", "minimum": 1 },
-            },
-            "required": ["items", "next", "page_size"],
-        }),
-    );
-
-    let collection = format!("/api/{plural}");
-    let item = format!("/api/{plural}/{{pk}}");
+                "required": ["items"],
+            }),
+        );
+        json!({
+            "description": format!("The {plural}: `{name}List`."),
+            "content": json_content(list),
+        })
+    } else {
+        let page = builder.add_schema(
+            &format!("{name}Page"),
+            json!({
+                "title": format!("{name}Page"),
+                "description": format!("One page of {plural} (`?page=`)."),
+                "type": "object",
+                "properties": {
+                    "items": { "description": "The rows of this page.", "type": "array", "items": read },
+                    "total": { "description": "How many rows match, over all pages.", "type": "integer", "minimum": 0 },
+                    "page": { "description": "This page's number, from 1.", "type": "integer", "minimum": 1 },
+                    "page_size": { "description": "Rows per page.", "type": "integer", "minimum": 1 },
+                },
+                "required": ["items", "total", "page", "page_size"],
+            }),
+        );
+        let cursor_page = builder.add_schema(
+            &format!("{name}CursorPage"),
+            json!({
+                "title": format!("{name}CursorPage"),
+                "description": format!("One page of {plural} (`?cursor=`)."),
+                "type": "object",
+                "properties": {
+                    "items": { "description": "The rows of this page.", "type": "array", "items": read },
+                    "next": {
+                        "description": "The `cursor` of the next page; null on the last page.",
+                        "type": ["string", "null"],
+                    },
+                    "page_size": { "description": "Rows per page.", "type": "integer", "minimum": 1 },
+                },
+                "required": ["items", "next", "page_size"],
+            }),
+        );
+        json!({
+            "description": format!("A page of {plural}: `{name}Page`, or `{name}CursorPage` with `?cursor=`."),
+            "content": json_content(json!({ "anyOf": [page, cursor_page] })),
+        })
+    };
     let pk_field = meta.field(meta.primary_key);
     let pk = json!({
         "name": "pk",
@@ -583,13 +624,7 @@ pub fn describe<M: Model>(builder: &mut OpenApiBuilder) {
                             search, order, and page by number or by cursor.",
             "operationId": format!("list_{plural}"),
             "parameters": list_params(meta, builder.list_settings()),
-            "responses": responses(
-                &[(200, json!({
-                    "description": format!("A page of {plural}: `{name}Page`, or `{name}CursorPage` with `?cursor=`."),
-                    "content": json_content(json!({ "anyOf": [page, cursor_page] })),
-                }))],
-                &[400, 422],
-            ),
+            "responses": responses(&[(200, list_response)], &[400, 422]),
         }),
     );
     builder.add_operation(

@@ -30,3 +30,14 @@ fn blog_models_expansion() {
         insta::assert_snapshot!(format!("blog_{name}"), code);
     }
 }
+
+#[test]
+fn permissions_models_expansion() {
+    let models =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/permissions/src/models.rs");
+    let expanded = expand_models_of(&models);
+    assert_eq!(expanded.len(), 2, "ContentType and Permission");
+    for (name, code) in expanded {
+        insta::assert_snapshot!(format!("permissions_{name}"), code);
+    }
+}

@@ -10,5 +10,6 @@ mod errors;
 mod expand;
 mod list;
 mod openapi;
+mod permissions;
 mod tcp;
 mod ui;

@@ -3,6 +3,10 @@
 //! - `ci`: what CI checks, in order: formatting, clippy with warnings
 //!   denied, then the whole test suite (PostgreSQL too when
 //!   `DATABASE_URL_POSTGRES` is set; `.ci/run` sets it).
+//! - `bench [--quick]`: the permissions endpoint served five ways, loaded
+//!   with wrk on 127.0.0.1; writes `target/bench/report.{md,json}`.
+
+mod bench;
 
 use std::process::{Command, ExitCode};
 
@@ -19,11 +23,49 @@ struct Cli {
 enum Task {
     /// Run formatting and lint checks, then every test.
     Ci,
+    /// Benchmark `GET /permissions` served five ways (see README "Benchmarks").
+    Bench {
+        /// A smoke run under two minutes: no warm-up, three 1 s runs each.
+        #[arg(long)]
+        quick: bool,
+        /// Seconds per measured run (default 8; 1 with --quick).
+        #[arg(long)]
+        duration: Option<u32>,
+        /// Seconds of warm-up load (default 3; 0 with --quick).
+        #[arg(long)]
+        warmup: Option<u32>,
+        /// Measured runs per variant and scenario, at least 3 (the median is reported).
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(3..))]
+        repeats: u32,
+        /// Open connections of the load generator.
+        #[arg(long, default_value_t = 32)]
+        connections: u32,
+    },
 }
 
 fn main() -> ExitCode {
     match Cli::parse().command {
         Task::Ci => ci(),
+        Task::Bench {
+            quick,
+            duration,
+            warmup,
+            repeats,
+            connections,
+        } => {
+            let mut settings = bench::Settings::new(quick);
+            settings.duration = duration.unwrap_or(settings.duration).max(1);
+            settings.warmup = warmup.unwrap_or(settings.warmup);
+            settings.repeats = repeats as usize;
+            settings.connections = connections.max(1);
+            match bench::run(settings) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("xtask bench: {error:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
     }
 }
 

@@ -43,7 +43,7 @@ impl FieldDef {
     }
 }
 
-/// `#[api(filter(...), search(...), ordering(...))]`, as written.
+/// `#[api(filter(...), search(...), ordering(...), read(...), pagination = "...")]`, as written.
 #[derive(Default)]
 pub struct ApiDef {
     /// Fields clients may filter on, with Django lookups.
@@ -58,12 +58,19 @@ pub struct ApiDef {
     pub owner: Option<Ident>,
     /// `own_rows_only`: with `owner`, lists and lookups show a user only their rows.
     pub own_rows_only: Option<Span>,
+    /// `read(pk, name)`: the fields of the Read schema, in order; `pk` names
+    /// the primary key under the key `pk`. `None`: every readable field.
+    pub read: Option<Vec<Ident>>,
+    /// `pagination = "none"`: lists answer `{"items": [...]}` of every row.
+    pub unpaged: bool,
 }
 
 /// One term of a default ordering: a field name, descending when prefixed by `-`.
 pub struct OrderingTerm {
-    /// The field the term sorts by.
+    /// The field the term sorts by; for `author__name`, the relation (`author`).
     pub field: String,
+    /// For `author__name`: the referenced model's field (`name`).
+    pub related: Option<String>,
     /// `true` for `-field`.
     pub descending: bool,
 }
@@ -252,5 +259,43 @@ impl ModelDef {
             .iter()
             .find(|f| f.options.primary_key.is_some())
             .expect("checked: exactly one primary key")
+    }
+
+    /// The foreign key a relation name designates: `author` (or `author_id`)
+    /// is the field `author_id` with `references = ...`.
+    pub fn relation(&self, name: &str) -> Option<&FieldDef> {
+        self.fields.iter().find(|f| {
+            f.options.references.is_some() && {
+                let ident = f.ident.to_string();
+                ident == name || ident.strip_suffix("_id") == Some(name)
+            }
+        })
+    }
+
+    /// The field a name in `#[api(read(...))]` designates: `pk` is the
+    /// primary key (as in Django and DRF) unless a field is called `pk`.
+    pub fn read_target(&self, name: &Ident) -> Option<&FieldDef> {
+        self.fields.iter().find(|f| f.ident == *name).or_else(|| {
+            (name == "pk")
+                .then(|| self.fields.iter().find(|f| f.options.primary_key.is_some()))
+                .flatten()
+        })
+    }
+
+    /// The Read schema's fields as `(key, field)`, in order: the
+    /// `#[api(read(...))]` list, or every field that is not write-only.
+    pub fn read_fields(&self) -> Vec<(Ident, &FieldDef)> {
+        match &self.api.read {
+            Some(names) => names
+                .iter()
+                .filter_map(|name| self.read_target(name).map(|f| (name.clone(), f)))
+                .collect(),
+            None => self
+                .fields
+                .iter()
+                .filter(|f| !f.is_secret())
+                .map(|f| (f.ident.clone(), f))
+                .collect(),
+        }
     }
 }

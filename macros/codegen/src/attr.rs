@@ -23,6 +23,8 @@ pub const API_KEYS: &[&str] = &[
     "policy",
     "owner",
     "own_rows_only",
+    "read",
+    "pagination",
 ];
 
 /// The values of `#[api(policy = "...")]`.
@@ -208,10 +210,23 @@ fn parse_api(cx: &Ctxt, attrs: &[Attribute]) -> ApiDef {
                 api.owner = Some(value);
                 return Ok(());
             }
+            if key == "pagination" {
+                let lit = parse_str(&meta)?;
+                match lit.value().as_str() {
+                    "page" => api.unpaged = false,
+                    "none" => api.unpaged = true,
+                    _ => cx.error_spanned_by(
+                        &lit,
+                        "pagination is \"page\" (the default: `page`/`page_size` or `cursor`) or \"none\" (every row as `{\"items\": [...]}`)",
+                    ),
+                }
+                return Ok(());
+            }
             let target = match key.as_str() {
                 "filter" => &mut api.filter,
                 "search" => &mut api.search,
                 "ordering" => &mut api.ordering,
+                "read" => api.read.get_or_insert_with(Vec::new),
                 _ => return unknown_key(cx, &meta, "api", API_KEYS),
             };
             if !meta.input.peek(syn::token::Paren) {
@@ -435,15 +450,27 @@ fn parse_ordering(cx: &Ctxt, lit: &syn::LitStr) -> Vec<OrderingTerm> {
             Some(rest) => (true, rest),
             None => (false, part),
         };
-        if field.is_empty() {
+        let mut path = field.split("__");
+        let (field, related) = (path.next().unwrap_or(""), path.next());
+        if field.is_empty() || related.is_some_and(str::is_empty) {
             cx.error_spanned_by(
                 lit,
-                "ordering is a comma-separated list of field names, each optionally prefixed by `-`, e.g. \"-created_at,title\"",
+                "ordering is a comma-separated list of field names, each optionally prefixed by `-`, e.g. \"-created_at,title\" (or `author__name` for a field of a foreign key's model)",
+            );
+            continue;
+        }
+        if path.next().is_some() {
+            cx.error_spanned_by(
+                lit,
+                format!(
+                    "ordering follows one foreign key at most: `{part}` has more than one `__`"
+                ),
             );
             continue;
         }
         terms.push(OrderingTerm {
             field: field.to_string(),
+            related: related.map(str::to_string),
             descending,
         });
     }

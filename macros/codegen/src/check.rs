@@ -10,6 +10,7 @@ pub fn check(cx: &Ctxt, model: &ModelDef) {
     check_ordering(cx, model);
     check_api(cx, model);
     check_owner(cx, model);
+    check_read(cx, model);
     for field in &model.fields {
         check_field(cx, field);
     }
@@ -62,6 +63,35 @@ fn check_ordering(cx: &Ctxt, model: &ModelDef) {
         return;
     };
     for term in &model.ordering {
+        if let Some(related) = &term.related {
+            if model.relation(&term.field).is_none() {
+                let relations: Vec<String> = model
+                    .fields
+                    .iter()
+                    .filter(|f| f.options.references.is_some())
+                    .map(|f| {
+                        let name = f.ident.to_string();
+                        name.strip_suffix("_id").unwrap_or(&name).to_string()
+                    })
+                    .collect();
+                cx.syn_error(syn::Error::new(
+                    span,
+                    format!(
+                        "ordering names `{}__{related}`, but `{}` is not a foreign key of `{}`: ordering across a relation needs a field `{}_id` with #[field(references = Model)]{}",
+                        term.field,
+                        term.field,
+                        model.ident,
+                        term.field,
+                        if relations.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" (foreign keys here: {})", relations.join(", "))
+                        }
+                    ),
+                ));
+            }
+            continue;
+        }
         if !model.fields.iter().any(|f| f.ident == term.field) {
             let names: Vec<String> = model.fields.iter().map(|f| f.ident.to_string()).collect();
             let names: Vec<&str> = names.iter().map(String::as_str).collect();
@@ -150,6 +180,49 @@ fn check_owner(cx: &Ctxt, model: &ModelDef) {
                 format!("`owner = {owner}` is not a field of `{}`: {}", model.ident, crate::ctxt::suggest(&owner.to_string(), &names)),
             );
         }
+    }
+}
+
+fn check_read(cx: &Ctxt, model: &ModelDef) {
+    let Some(read) = &model.api.read else {
+        return;
+    };
+    if read.is_empty() {
+        cx.error_spanned_by(
+            &model.ident,
+            "#[api(read())] lists no field: name the fields responses show, e.g. `read(pk, name)`",
+        );
+    }
+    let mut names = field_names(model);
+    names.push("pk".into());
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut seen: Vec<String> = Vec::new();
+    for ident in read {
+        let Some(field) = model.read_target(ident) else {
+            cx.error_spanned_by(
+                ident,
+                format!(
+                    "#[api(read(...))] names `{ident}`, which is not a field of `{}` (`pk` is the primary key): {}",
+                    model.ident,
+                    crate::ctxt::suggest(&ident.to_string(), &names)
+                ),
+            );
+            continue;
+        };
+        if field.options.write_only.is_some() {
+            cx.error_spanned_by(
+                ident,
+                format!("`{ident}` is write_only: it cannot be part of the Read schema"),
+            );
+        }
+        let target = field.ident.to_string();
+        if seen.contains(&target) {
+            cx.error_spanned_by(
+                ident,
+                format!("`{target}` is already in #[api(read(...))] (`pk` stands for the primary key): list it once"),
+            );
+        }
+        seen.push(target);
     }
 }
 

@@ -8,14 +8,15 @@ use std::pin::Pin;
 use std::str::FromStr;
 
 use axum::Json;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{MatchedPath, Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, Func, NullOrdering};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
-    IntoActiveModel, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Value,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, Identity,
+    IntoActiveModel, Iterable, JoinType, Order, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, RelationDef, RelationTrait, Value,
 };
 use serde::Serialize;
 use serde_json::{Value as JsonValue, json};
@@ -34,16 +35,29 @@ use crate::schema::DeferredJson;
 
 /// The routes of one model: `/api/{plural}` and `/api/{plural}/{pk}`.
 pub fn routes<M: Model>() -> Router {
-    let plural = M::meta().plural;
+    routes_at::<M>(&format!("/api/{}", M::meta().plural))
+}
+
+/// The routes of one model mounted at `path` (`{path}` and `{path}/{pk}`),
+/// as [`App::model_at`](crate::App::model_at) registers them.
+pub fn routes_at<M: Model>(path: &str) -> Router {
+    let path = path.trim_end_matches('/');
     Router::new()
-        .route(&format!("/api/{plural}"), get(list::<M>).post(create::<M>))
+        .route(path, get(list::<M>).post(create::<M>))
         .route(
-            &format!("/api/{plural}/{{pk}}"),
+            &format!("{path}/{{pk}}"),
             get(retrieve::<M>)
                 .put(replace::<M>)
                 .patch(partial_update::<M>)
                 .delete(destroy::<M>),
         )
+}
+
+/// A list without pages: `{"items": [...]}` (`#[api(pagination = "none")]`).
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct Items<T> {
+    /// The rows.
+    pub items: Vec<T>,
 }
 
 /// One page of a list (`?page=`).
@@ -104,13 +118,40 @@ pub async fn list<M: Model>(
     if let (Scope::OwnRows(user_id), Some(owner)) = (scope, meta.api.owner) {
         select = select.filter(column::<M>(owner)?.eq(user_id));
     }
+    let mut joined: Vec<&str> = Vec::new();
     for term in &query.ordering {
-        let column = column::<M>(term.field.name)?;
         let order = if term.descending {
             Order::Desc
         } else {
             Order::Asc
         };
+        if let Some(related) = term.related {
+            // `author__name`: join the referenced table under the relation's
+            // name, as Django does (INNER, LEFT for a nullable foreign key).
+            let alias = term.field.relation_name();
+            if !joined.contains(&alias) {
+                let join = if term.field.nullable {
+                    JoinType::LeftJoin
+                } else {
+                    JoinType::InnerJoin
+                };
+                select = select.join_as(join, relation::<M>(term.field.name)?, alias);
+                joined.push(alias);
+            }
+            let column = Expr::col((alias, related.name));
+            select = if term.field.nullable || related.nullable {
+                let nulls = if term.descending {
+                    NullOrdering::Last
+                } else {
+                    NullOrdering::First
+                };
+                select.order_by_with_nulls(column, order, nulls)
+            } else {
+                select.order_by(column, order)
+            };
+            continue;
+        }
+        let column = column::<M>(term.field.name)?;
         select = if term.field.nullable {
             // The same NULL placement on every backend: NULLs sort as the smallest value.
             let nulls = if term.descending {
@@ -124,6 +165,20 @@ pub async fn list<M: Model>(
         };
     }
     match query.pagination {
+        Pagination::All { slice } => {
+            if let Some((page, page_size)) = slice {
+                select = select
+                    .offset((page - 1).saturating_mul(page_size))
+                    .limit(page_size);
+            }
+            let rows = select.all(db).await.map_err(ApiError::internal)?;
+            let items: Vec<M::Read> = rows.into_iter().map(M::Read::from).collect();
+            if query.expand.is_empty() {
+                return Ok(Json(Items { items }).into_response());
+            }
+            let items = expand_items(db, &query.expand, to_json_items(items)?).await?;
+            Ok(Json(json!({ "items": items })).into_response())
+        }
         Pagination::Page { page, page_size } => {
             let total = select.clone().count(db).await.map_err(ApiError::internal)?;
             let rows = select
@@ -165,7 +220,13 @@ pub async fn list<M: Model>(
                     let values = query
                         .ordering
                         .iter()
-                        .map(|t| last.get(t.field.name).cloned().unwrap_or(JsonValue::Null))
+                        .map(|t| {
+                            t.field
+                                .read_as
+                                .and_then(|key| last.get(key))
+                                .cloned()
+                                .unwrap_or(JsonValue::Null)
+                        })
                         .collect();
                     Some(encode_cursor(&query.ordering, values))
                 }
@@ -183,6 +244,16 @@ pub async fn list<M: Model>(
 fn column<M: Model>(name: &str) -> ApiResult<<M::Entity as EntityTrait>::Column> {
     <M::Entity as EntityTrait>::Column::from_str(name)
         .map_err(|_| ApiError::internal(format!("no column `{name}` in {}", M::meta().table)))
+}
+
+/// The relation of `M` whose foreign key is the field `name`.
+fn relation<M: Model>(name: &str) -> ApiResult<RelationDef> {
+    <<M::Entity as EntityTrait>::Relation as Iterable>::iter()
+        .map(|relation| relation.def())
+        .find(|def| matches!(&def.from_col, Identity::Unary(column) if column.inner() == name))
+        .ok_or_else(|| {
+            ApiError::internal(format!("no relation on `{name}` in {}", M::meta().table))
+        })
 }
 
 fn to_json_items<T: Serialize>(items: Vec<T>) -> ApiResult<Vec<JsonValue>> {
@@ -363,7 +434,7 @@ async fn expand_items(
         };
         let mut keys: Vec<String> = items
             .iter()
-            .filter_map(|item| item.get(field.name).and_then(key_text))
+            .filter_map(|item| item.get(field.read_as?).and_then(key_text))
             .collect();
         keys.sort();
         keys.dedup();
@@ -382,7 +453,7 @@ async fn expand_items(
         };
         for item in &mut items {
             let embedded = item
-                .get(field.name)
+                .get(field.read_as.unwrap_or(field.name))
                 .and_then(key_text)
                 .and_then(|k| loaded.get(&k).cloned())
                 .unwrap_or(JsonValue::Null);
@@ -423,6 +494,7 @@ pub async fn retrieve<M: Model>(
 pub async fn create<M: Model>(
     State(state): State<AppState>,
     OptionalUser(user): OptionalUser,
+    path: MatchedPath,
     body: DeferredJson,
 ) -> ApiResult<Response> {
     authorize::<M>(&state, &user, Action::Add).await?;
@@ -439,7 +511,7 @@ pub async fn create<M: Model>(
     };
     let key = M::primary_key(&row).to_string();
     let key = percent_encoding::utf8_percent_encode(&key, PATH_SEGMENT);
-    let location = format!("/api/{}/{key}", M::meta().plural);
+    let location = format!("{}/{key}", path.as_str().trim_end_matches('/'));
     let mut response = (StatusCode::CREATED, Json(M::Read::from(row))).into_response();
     if let Ok(value) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, value);

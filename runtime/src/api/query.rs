@@ -7,7 +7,7 @@ use sea_orm::Value;
 use serde_json::{Value as Json, json};
 
 use crate::error::{ApiError, ApiResult, ErrorDetail, ValidationError};
-use crate::model::{FieldKind, FieldMeta, ModelMeta};
+use crate::model::{FieldKind, FieldMeta, ModelMeta, PaginationMode};
 
 /// Page sizes of list endpoints, set with [`App::page_size`](crate::App::page_size).
 #[derive(Clone, Copy, Debug)]
@@ -139,8 +139,10 @@ pub struct Filter {
 /// One term of the effective ordering.
 #[derive(Clone, Copy, Debug)]
 pub struct OrderTerm {
-    /// The field sorted by.
+    /// The field sorted by; for a term across a relation, the foreign key.
     pub field: &'static FieldMeta,
+    /// Across a relation (`author__name`): the referenced model's field.
+    pub related: Option<&'static FieldMeta>,
     /// `-field`.
     pub descending: bool,
 }
@@ -161,6 +163,12 @@ pub enum Pagination {
         after: Option<Vec<Json>>,
         /// Rows per page.
         page_size: u64,
+    },
+    /// `#[api(pagination = "none")]`: every matching row, or the slice
+    /// `?page=` / `?page_size=` ask for, answered as `{"items": [...]}`.
+    All {
+        /// `(page, page_size)` when the client asked for a slice.
+        slice: Option<(u64, u64)>,
     },
 }
 
@@ -387,11 +395,11 @@ impl ListQuery {
                 }
                 "expand" => {
                     for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-                        match meta
-                            .fields
-                            .iter()
-                            .find(|f| f.references.is_some() && f.relation_name() == name)
-                        {
+                        match meta.fields.iter().find(|f| {
+                            f.references.is_some()
+                                && f.read_as.is_some()
+                                && f.relation_name() == name
+                        }) {
                             Some(field) => expand.push(field),
                             None => unknown.push(detail(
                                 "expand",
@@ -401,7 +409,9 @@ impl ListQuery {
                                     allowed_list(
                                         meta.fields
                                             .iter()
-                                            .filter(|f| f.references.is_some())
+                                            .filter(
+                                                |f| f.references.is_some() && f.read_as.is_some()
+                                            )
                                             .map(|f| f.relation_name())
                                     )
                                 ),
@@ -429,8 +439,15 @@ impl ListQuery {
                 .ordering
                 .iter()
                 .filter_map(|t| {
-                    meta.field(t.field).map(|field| OrderTerm {
+                    let field = meta.field(t.field)?;
+                    let related = match t.related {
+                        None => None,
+                        // Checked when the model is registered (`ModelMeta::check_ordering`).
+                        Some(name) => Some((field.references?)().field(name)?),
+                    };
+                    Some(OrderTerm {
                         field,
+                        related,
                         descending: t.descending,
                     })
                 })
@@ -441,8 +458,40 @@ impl ListQuery {
         if !unknown.is_empty() {
             return Err(ApiError::BadRequest(ValidationError { detail: unknown }));
         }
+        let unpaged = meta.api.pagination == PaginationMode::Off;
+        if unpaged && cursor.is_some() {
+            return Err(ApiError::BadRequest(ValidationError::single(detail(
+                "cursor",
+                "unknown_parameter",
+                format!(
+                    "{} lists are not paginated (pagination = \"none\"): leave out `cursor`",
+                    meta.object_name
+                ),
+            ))));
+        }
+        if cursor.is_some()
+            && let Some(term) = ordering
+                .iter()
+                .find(|t| t.related.is_some() || t.field.read_as.is_none())
+        {
+            errors.push(detail(
+                "cursor",
+                "cursor_unavailable",
+                format!(
+                    "Cursor pages are not available when ordering by `{}`; use `page`",
+                    term.field.name
+                ),
+            ));
+        }
+        let slice = (page.is_some() || page_size.is_some()).then(|| {
+            (
+                page.unwrap_or(1),
+                page_size.unwrap_or(settings.default_page_size.min(settings.max_page_size)),
+            )
+        });
         let page_size = page_size.unwrap_or(settings.default_page_size.min(settings.max_page_size));
         let pagination = match cursor {
+            None if unpaged => Some(Pagination::All { slice }),
             Some(_) if page.is_some() => {
                 errors.push(detail(
                     "cursor",
@@ -500,11 +549,9 @@ pub fn parse_expand(
             continue;
         }
         for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-            match meta
-                .fields
-                .iter()
-                .find(|f| f.references.is_some() && f.relation_name() == name)
-            {
+            match meta.fields.iter().find(|f| {
+                f.references.is_some() && f.read_as.is_some() && f.relation_name() == name
+            }) {
                 Some(field) => expand.push(field),
                 None => unknown.push(detail(
                     "expand",
@@ -514,7 +561,7 @@ pub fn parse_expand(
                         allowed_list(
                             meta.fields
                                 .iter()
-                                .filter(|f| f.references.is_some())
+                                .filter(|f| f.references.is_some() && f.read_as.is_some())
                                 .map(|f| f.relation_name())
                         )
                     ),
@@ -608,6 +655,7 @@ static BOOL_FIELD: FieldMeta = FieldMeta {
     unique: false,
     read_only: false,
     write_only: false,
+    read_as: None,
     text: false,
     max_length: None,
     min_length: None,
@@ -644,7 +692,11 @@ fn parse_ordering(meta: &'static ModelMeta, raw: &str) -> Result<Vec<OrderTerm>,
             .field(name)
             .filter(|_| meta.api.ordering.contains(&name))
         {
-            Some(field) => terms.push(OrderTerm { field, descending }),
+            Some(field) => terms.push(OrderTerm {
+                field,
+                related: None,
+                descending,
+            }),
             None => {
                 return Err(detail(
                     "ordering",
@@ -663,11 +715,14 @@ fn parse_ordering(meta: &'static ModelMeta, raw: &str) -> Result<Vec<OrderTerm>,
 /// Appends the primary key unless present, so equal values never leave the
 /// order (and so pages and cursors) ambiguous.
 fn make_total(meta: &'static ModelMeta, mut ordering: Vec<OrderTerm>) -> Vec<OrderTerm> {
-    if !ordering.iter().any(|t| t.field.primary_key)
+    if !ordering
+        .iter()
+        .any(|t| t.field.primary_key && t.related.is_none())
         && let Some(pk) = meta.field(meta.primary_key)
     {
         ordering.push(OrderTerm {
             field: pk,
+            related: None,
             descending: false,
         });
     }

@@ -12,8 +12,19 @@ fn column_ident(field: &FieldDef) -> syn::Ident {
     format_ident!("{}", field.ident.to_string().to_upper_camel_case())
 }
 
-fn field_meta(field: &FieldDef) -> TokenStream {
+fn field_meta(model: &ModelDef, field: &FieldDef) -> TokenStream {
     let name = field.ident.to_string();
+    let read_as = match model
+        .read_fields()
+        .into_iter()
+        .find(|(_, f)| f.ident == field.ident)
+    {
+        Some((key, _)) => {
+            let key = key.to_string();
+            quote!(::core::option::Option::Some(#key))
+        }
+        None => quote!(::core::option::Option::None),
+    };
     let variant = format_ident!("{}", field.kind.expect("checked").runtime_variant());
     let nullable = field.nullable;
     let o = &field.options;
@@ -74,6 +85,7 @@ fn field_meta(field: &FieldDef) -> TokenStream {
             unique: #unique,
             read_only: #read_only,
             write_only: #write_only,
+            read_as: #read_as,
             text: #text,
             max_length: #max_length,
             min_length: #min_length,
@@ -116,12 +128,36 @@ pub fn generate(model: &ModelDef) -> TokenStream {
     let table = &model.table;
     let plural = &model.plural;
     let doc = model.docs.join(" ");
-    let fields = model.fields.iter().map(field_meta);
+    let fields = model.fields.iter().map(|f| field_meta(model, f));
     let ordering = model.ordering.iter().map(|t| {
-        let field = &t.field;
         let descending = t.descending;
-        quote!(::ferrobridge::model::OrderingMeta { field: #field, descending: #descending })
+        match &t.related {
+            Some(related) => {
+                let field = model
+                    .relation(&t.field)
+                    .map(|f| f.ident.to_string())
+                    .unwrap_or_else(|| t.field.clone());
+                quote!(::ferrobridge::model::OrderingMeta {
+                    field: #field,
+                    related: ::core::option::Option::Some(#related),
+                    descending: #descending,
+                })
+            }
+            None => {
+                let field = &t.field;
+                quote!(::ferrobridge::model::OrderingMeta {
+                    field: #field,
+                    related: ::core::option::Option::None,
+                    descending: #descending,
+                })
+            }
+        }
     });
+    let pagination = if model.api.unpaged {
+        quote!(::ferrobridge::model::PaginationMode::Off)
+    } else {
+        quote!(::ferrobridge::model::PaginationMode::Paged)
+    };
     let pk_str = pk_name.to_string();
     let names = |list: &[syn::Ident]| list.iter().map(|i| i.to_string()).collect::<Vec<_>>();
     let api_filter = names(&model.api.filter);
@@ -333,6 +369,7 @@ pub fn generate(model: &ModelDef) -> TokenStream {
                         policy: #policy,
                         owner: #owner_name,
                         own_rows_only: #own_rows_only,
+                        pagination: #pagination,
                     },
                     load_by_keys: ::ferrobridge::api::load_by_keys::<#ident>,
                 };

@@ -41,11 +41,6 @@ pub fn patchable_fields(model: &ModelDef) -> impl Iterator<Item = &FieldDef> {
     writable_fields(model).filter(|f| f.options.primary_key.is_none())
 }
 
-/// The fields shown in responses.
-pub fn readable_fields(model: &ModelDef) -> impl Iterator<Item = &FieldDef> {
-    model.fields.iter().filter(|f| !f.is_secret())
-}
-
 fn derive_attrs(validate: bool, debug: bool) -> TokenStream {
     let debug = if debug {
         quote!(::core::fmt::Debug,)
@@ -342,8 +337,8 @@ pub fn generate(model: &ModelDef) -> TokenStream {
     )]);
 
     // --- Read -----------------------------------------------------------
-    let read_fields = readable_fields(model).map(|f| {
-        let name = &f.ident;
+    let shown = model.read_fields();
+    let read_fields = shown.iter().map(|(key, f)| {
         let ty = field_type(f);
         let docs = field_docs(f);
         let read_only = if f.is_server_set() {
@@ -351,15 +346,18 @@ pub fn generate(model: &ModelDef) -> TokenStream {
         } else {
             quote!()
         };
-        quote!(#docs #read_only pub #name: #ty)
+        quote!(#docs #read_only pub #key: #ty)
     });
-    let read_names: Vec<_> = readable_fields(model).map(|f| &f.ident).collect();
-    let read_values: Vec<_> = readable_fields(model)
-        .map(super::entity::read_value)
+    let read_names: Vec<_> = shown.iter().map(|(key, _)| key).collect();
+    let read_values: Vec<_> = shown
+        .iter()
+        .map(|(_, f)| super::entity::read_value(f))
         .collect();
     let read_doc = doc_attrs(&[format!(
         "A `{ident}` as the API returns it{}.",
-        if model.fields.iter().any(|f| f.is_secret()) {
+        if model.api.read.is_some() {
+            " (the fields of `#[api(read(...))]`)"
+        } else if model.fields.iter().any(|f| f.is_secret()) {
             " (write-only fields left out)"
         } else {
             ""
