@@ -229,19 +229,15 @@ async fn password_flow_issues_tokens_that_expire_and_revoke(db: &TestDb) {
 }
 
 async fn generated_endpoints_enforce_model_permissions(db: &TestDb) {
+    // Groups use the default policy: Django's model permissions.
     let router = blog(db).await;
     let (_, root) = create_user(&db.db, "root", UserKind::Superuser).await;
     let (_, plain) = create_user(&db.db, "plain", UserKind::Regular).await;
     let (direct_id, direct) = create_user(&db.db, "direct", UserKind::Regular).await;
     let (grouped_id, grouped) = create_user(&db.db, "grouped", UserKind::Regular).await;
-    let all = [
-        "view_author",
-        "add_author",
-        "change_author",
-        "delete_author",
-    ];
-    grant(&db.db, direct_id, "blog", &all, false).await;
-    grant(&db.db, grouped_id, "blog", &all, true).await;
+    let all = ["view_group", "add_group", "change_group", "delete_group"];
+    grant(&db.db, direct_id, "auth", &all, false).await;
+    grant(&db.db, grouped_id, "auth", &all, true).await;
 
     for (who, token) in [
         ("superuser", &root),
@@ -252,14 +248,19 @@ async fn generated_endpoints_enforce_model_permissions(db: &TestDb) {
             &router,
             Some(token),
             Method::POST,
-            "/api/authors",
+            "/api/groups",
             Some(json!({ "name": who })),
         )
         .await;
-        assert_eq!(created.status, StatusCode::CREATED, "{who}");
-        let uri = format!("/api/authors/{}", created.json["id"]);
         assert_eq!(
-            call_as(&router, Some(token), Method::GET, "/api/authors", None)
+            created.status,
+            StatusCode::CREATED,
+            "{who}: {:?}",
+            created.json
+        );
+        let uri = format!("/api/groups/{}", created.json["id"]);
+        assert_eq!(
+            call_as(&router, Some(token), Method::GET, "/api/groups", None)
                 .await
                 .status,
             StatusCode::OK,
@@ -278,7 +279,7 @@ async fn generated_endpoints_enforce_model_permissions(db: &TestDb) {
                 Some(token),
                 Method::PUT,
                 &uri,
-                Some(json!({ "name": "x" }))
+                Some(json!({ "name": format!("{who}-x") }))
             )
             .await
             .status,
@@ -291,7 +292,7 @@ async fn generated_endpoints_enforce_model_permissions(db: &TestDb) {
                 Some(token),
                 Method::PATCH,
                 &uri,
-                Some(json!({ "name": "y" }))
+                Some(json!({ "name": format!("{who}-y") }))
             )
             .await
             .status,
@@ -311,15 +312,15 @@ async fn generated_endpoints_enforce_model_permissions(db: &TestDb) {
         &router,
         Some(&root),
         Method::POST,
-        "/api/authors",
+        "/api/groups",
         Some(json!({ "name": "kept" })),
     )
     .await;
-    let uri = format!("/api/authors/{}", target.json["id"]);
+    let uri = format!("/api/groups/{}", target.json["id"]);
     let requests: Vec<(Method, &str, Option<Value>)> = vec![
-        (Method::GET, "/api/authors", None),
+        (Method::GET, "/api/groups", None),
         (Method::GET, &uri, None),
-        (Method::POST, "/api/authors", Some(json!({ "name": "n" }))),
+        (Method::POST, "/api/groups", Some(json!({ "name": "n" }))),
         (Method::PUT, &uri, Some(json!({ "name": "n" }))),
         (Method::PATCH, &uri, Some(json!({ "name": "n" }))),
         (Method::DELETE, &uri, None),
@@ -358,7 +359,16 @@ async fn generated_endpoints_enforce_model_permissions(db: &TestDb) {
         "refused requests changed nothing"
     );
 
-    // The auth models are guarded the same way.
+    // `policy = "allow_any"` (the blog's authors) needs nobody.
+    let open = call_as(
+        &router,
+        None,
+        Method::POST,
+        "/api/authors",
+        Some(json!({ "name": "Anyone" })),
+    )
+    .await;
+    assert_eq!(open.status, StatusCode::CREATED);
     assert_eq!(
         call_as(&router, Some(&plain), Method::GET, "/api/users", None)
             .await
@@ -564,7 +574,7 @@ async fn hand_written_guards_and_their_openapi(db: &TestDb) {
         ("/api/posts/{pk}/publish", "post"),
         ("/api/my/posts", "get"),
         ("/api/auth/me", "get"),
-        ("/api/authors", "get"),
+        ("/api/groups", "get"),
     ] {
         let operation = &document["paths"][path][method];
         assert_eq!(
@@ -914,8 +924,8 @@ async fn a_django_database_is_served_as_it_is(db: &TestDb) {
         ("true", "false")
     };
     let rows = [
-        r#"INSERT INTO "django_content_type" ("app_label", "model") VALUES ('blog', 'author'), ('blog', 'post')"#.to_string(),
-        r#"INSERT INTO "auth_permission" ("content_type_id", "codename", "name") VALUES (1, 'add_author', 'Can add author'), (1, 'change_author', 'Can change author'), (1, 'delete_author', 'Can delete author'), (1, 'view_author', 'Can view author')"#.to_string(),
+        r#"INSERT INTO "django_content_type" ("app_label", "model") VALUES ('auth', 'group'), ('blog', 'post')"#.to_string(),
+        r#"INSERT INTO "auth_permission" ("content_type_id", "codename", "name") VALUES (1, 'add_group', 'Can add group'), (1, 'change_group', 'Can change group'), (1, 'delete_group', 'Can delete group'), (1, 'view_group', 'Can view group')"#.to_string(),
         r#"INSERT INTO "auth_group" ("name") VALUES ('readers')"#.to_string(),
         r#"INSERT INTO "auth_group_permissions" ("group_id", "permission_id") VALUES (1, 4)"#.to_string(),
         format!(r#"INSERT INTO "auth_user" ("password", "last_login", "is_superuser", "username", "last_name", "email", "is_staff", "is_active", "date_joined", "first_name") VALUES ('pbkdf2_sha256$1000$seasalt1234$JlBQ/OWmu3PcCFg2koQd315wDykzd702rqDsH8M7iWI=', NULL, {f}, 'django_user', '', 'd@example.com', {f}, {t}, '2024-01-02 03:04:05.678901{}', '')"#, if sqlite { "" } else { "+00" }),
@@ -939,12 +949,12 @@ async fn a_django_database_is_served_as_it_is(db: &TestDb) {
     let me = call_as(&router, Some(&token), Method::GET, "/api/auth/me", None).await;
     assert_eq!(
         me.json["permissions"],
-        json!(["blog.view_author"]),
+        json!(["auth.view_group"]),
         "through Django's group"
     );
     assert_eq!(me.json["date_joined"], json!("2024-01-02T03:04:05.678901Z"));
     assert_eq!(
-        call_as(&router, Some(&token), Method::GET, "/api/authors", None)
+        call_as(&router, Some(&token), Method::GET, "/api/groups", None)
             .await
             .status,
         StatusCode::OK
@@ -954,7 +964,7 @@ async fn a_django_database_is_served_as_it_is(db: &TestDb) {
             &router,
             Some(&token),
             Method::POST,
-            "/api/authors",
+            "/api/groups",
             Some(json!({ "name": "x" }))
         )
         .await
@@ -974,7 +984,7 @@ async fn a_django_database_is_served_as_it_is(db: &TestDb) {
         "and still logs in"
     );
     let authors = content_type::Entity::find()
-        .filter(content_type::Column::Model.eq("author"))
+        .filter(content_type::Column::Model.eq("group"))
         .all(&db.db)
         .await
         .unwrap();

@@ -172,9 +172,13 @@ async fn the_document_is_openapi_3_1_with_every_operation() {
                 .unwrap()
                 .starts_with("A blog post.")
     }));
-    assert!(
-        tags.contains(&json!({ "name": "Author", "description": "A person who writes posts." }))
-    );
+    assert!(tags.iter().any(|t| {
+        t["name"] == "Author"
+            && t["description"]
+                .as_str()
+                .unwrap()
+                .starts_with("A person who writes posts.")
+    }));
     assert_eq!(
         operation(&document, "/api/posts", "get")["tags"],
         json!(["Post"])

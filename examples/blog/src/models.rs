@@ -3,10 +3,16 @@
 use ferrobridge::auth::User;
 use ferrobridge::prelude::*;
 
-/// A person who writes posts.
+/// A person who writes posts. Open to everyone, logged in or not
+/// (`policy = "allow_any"`), so the first curl of the README works at once.
 #[derive(Model, Clone, Debug, PartialEq)]
 #[model(app = "blog", ordering = "name")]
-#[api(filter(name, email), search(name), ordering(name, id))]
+#[api(
+    policy = "allow_any",
+    filter(name, email),
+    search(name),
+    ordering(name, id)
+)]
 pub struct Author {
     #[field(primary_key)]
     pub id: i64,
