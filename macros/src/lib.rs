@@ -28,7 +28,7 @@ use proc_macro::TokenStream;
 /// | key | meaning |
 /// |---|---|
 /// | `app = "blog"` | Django app label (required); names the table and permissions |
-/// | `table = "..."` | SQL table name; default `{app}_{model}` (`blog_post`) |
+/// | `table = "..."` | SQL table name; default `{app}_{model}`, the model name in lower case as Django spells it (`blog_blogpost` for `BlogPost`) |
 /// | `plural = "..."` | URL segment, `/api/{plural}`; default the English plural (`posts`) |
 /// | `ordering = "-created_at,title"` | default list ordering; `-` for descending; the primary key always breaks ties; `author__name` sorts by a field of a foreign key's model (a join, INNER or LEFT when nullable; the field is checked when the app registers the model) |
 ///
@@ -40,6 +40,9 @@ use proc_macro::TokenStream;
 /// | `ordering(a, b)` | fields `?ordering=-a,b` accepts |
 /// | `read(pk, name)` | the Read schema's fields, in order; `pk` is the primary key shown as `"pk"` (Django/DRF's alias); requests are unchanged |
 /// | `pagination = "none"` | lists answer `{"items": [...]}` with every matching row, no count and no cap (`page`/`page_size` still take a slice, `cursor` is refused); default `"page"` |
+/// | `policy = "model_permissions" \| "authenticated" \| "public_read" \| "allow_any"` | who may call the endpoints; default Django's model permissions (`view`/`add`/`change`/`delete`) |
+/// | `owner = field` | the foreign key to `ferrobridge::auth::User` that owns a row: anyone logged in reads and creates (the owner is set to them), only the owner or holders of `change`/`delete` edit or delete |
+/// | `own_rows_only` | with `owner`: users see only their rows (superusers and `view` holders see all) |
 ///
 /// # `#[field(...)]`
 /// | key | meaning |
@@ -49,19 +52,26 @@ use proc_macro::TokenStream;
 /// | `text` | a long `String`, stored as TEXT |
 /// | `max_length = N`, `min_length = N` | `String` length bounds, in characters (VARCHAR(N) with `max_length`) |
 /// | `min_value = N`, `max_value = N` | number bounds, inclusive |
-/// | `default = literal` | value used when a create request leaves the field out |
+/// | `default = literal` | value used when a create request leaves the field out; `default = Kind::Article` for a choices field |
 /// | `references = Model` | a foreign key to `Model`'s primary key |
 /// | `on_delete = "cascade" \| "set_null" \| "restrict"` | what deleting the referenced row does (default restrict) |
 /// | `read_only` | set by the server, never accepted in requests |
 /// | `write_only` | accepted in requests, never returned |
 /// | `auto_now`, `auto_now_add` | `DateTime<Utc>` set on every save / on creation |
+/// | `regex = "..."`, `email`, `url` | string checks (and `pattern` / `format` in the JSON Schema) |
+/// | `max_digits = N`, `decimal_places = N` | a `Decimal`'s precision and scale (required on Decimal fields, as Django's DecimalField) |
+/// | `choices` | the type is an enum with `#[derive(Choices)]`, stored as a string |
+/// | `password` | write-only; what is written is stored as an argon2 hash |
 ///
 /// Field types: `i16`, `i32`, `i64`, `f32`, `f64`, `bool`, `String`,
-/// `DateTime<Utc>` (`DateTimeUtc`), and `Option<T>` of each (a nullable column).
+/// `DateTime<Utc>` (`DateTimeUtc`), `NaiveDate`, `rust_decimal::Decimal`,
+/// `uuid::Uuid` (a Uuid primary key is generated), `serde_json::Value` (`Json`),
+/// `#[derive(Choices)]` enums, and `Option<T>` of each (a nullable column).
 /// A doc comment on a field becomes its help text.
 ///
 /// # Generated items (for `struct Post`)
-/// - `mod post { Entity, Model, ActiveModel, Column, PrimaryKey, Relation }`: the SeaORM entity;
+/// - `mod post { Entity, Model, ActiveModel, Column, PrimaryKey, Relation }`: the SeaORM entity,
+///   and `post::perms::{Add, Change, Delete, View}` for `Perm<...>` guards;
 /// - `PostCreate`, `PostUpdate`, `PostRead`: serde + schemars + validator types;
 /// - `impl ferrobridge::Model for Post`: metadata and row conversions the runtime uses.
 #[proc_macro_derive(Model, attributes(model, field, api))]
