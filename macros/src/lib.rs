@@ -31,6 +31,7 @@ use proc_macro::TokenStream;
 /// | `table = "..."` | SQL table name; default `{app}_{model}`, the model name in lower case as Django spells it (`blog_blogpost` for `BlogPost`) |
 /// | `plural = "..."` | URL segment, `/api/{plural}`; default the English plural (`posts`) |
 /// | `ordering = "-created_at,title"` | default list ordering; `-` for descending; the primary key always breaks ties; `author__name` sorts by a field of a foreign key's model (a join, INNER or LEFT when nullable; the field is checked when the app registers the model) |
+/// | `unknown_fields = "reject" \| "ignore"` | unknown keys in request bodies: 422 `extra_forbidden` (default) or dropped |
 ///
 /// # `#[api(...)]`
 /// | key | meaning |
