@@ -606,13 +606,7 @@ pub async fn replace<M: Model>(
     Path(pk): Path<String>,
     body: DeferredJson,
 ) -> ApiResult<Json<M::Read>> {
-    let scope = authorize::<M>(&state, &user, Action::Change).await?;
-    let row = find_row::<M>(&state.db, &pk).await?;
-    check_row::<M>(scope, &row)?;
-    let input: M::Create = body.parse()?;
-    let mut active: M::ActiveModel = row.clone().into_active_model();
-    M::replace_with(&mut active, input);
-    save::<M>(&state.db, row, active).await
+    change::<M, M::Create>(&state, &user, &pk, body, M::replace_with).await
 }
 
 /// `PATCH /api/{plural}/{pk}`: changes the fields present in the body.
@@ -622,12 +616,24 @@ pub async fn partial_update<M: Model>(
     Path(pk): Path<String>,
     body: DeferredJson,
 ) -> ApiResult<Json<M::Read>> {
-    let scope = authorize::<M>(&state, &user, Action::Change).await?;
-    let row = find_row::<M>(&state.db, &pk).await?;
+    change::<M, M::Update>(&state, &user, &pk, body, M::patch_with).await
+}
+
+/// PUT and PATCH: permission, then the row (404), its owner, then the body,
+/// applied to the row by `apply` and saved.
+async fn change<M: Model, T: crate::schema::FromJsonBody>(
+    state: &AppState,
+    user: &Option<CurrentUser>,
+    pk: &str,
+    body: DeferredJson,
+    apply: fn(&mut M::ActiveModel, T),
+) -> ApiResult<Json<M::Read>> {
+    let scope = authorize::<M>(state, user, Action::Change).await?;
+    let row = find_row::<M>(&state.db, pk).await?;
     check_row::<M>(scope, &row)?;
-    let input: M::Update = body.parse()?;
+    let input: T = body.parse()?;
     let mut active: M::ActiveModel = row.clone().into_active_model();
-    M::patch_with(&mut active, input);
+    apply(&mut active, input);
     save::<M>(&state.db, row, active).await
 }
 

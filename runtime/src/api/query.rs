@@ -393,32 +393,7 @@ impl ListQuery {
                         search.extend(value.split_whitespace().map(str::to_string));
                     }
                 }
-                "expand" => {
-                    for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-                        match meta.fields.iter().find(|f| {
-                            f.references.is_some()
-                                && f.read_as.is_some()
-                                && f.relation_name() == name
-                        }) {
-                            Some(field) => expand.push(field),
-                            None => unknown.push(detail(
-                                "expand",
-                                "unknown_relation",
-                                format!(
-                                    "Cannot expand `{name}`; allowed: {}",
-                                    allowed_list(
-                                        meta.fields
-                                            .iter()
-                                            .filter(
-                                                |f| f.references.is_some() && f.read_as.is_some()
-                                            )
-                                            .map(|f| f.relation_name())
-                                    )
-                                ),
-                            )),
-                        }
-                    }
-                }
+                "expand" => parse_expand_value(meta, value, &mut expand, &mut unknown),
                 _ => match parse_filter(meta, key, value) {
                     Ok(filter) => filters.push(filter),
                     Err(FilterError::Unknown(d)) => unknown.push(d),
@@ -548,31 +523,39 @@ pub fn parse_expand(
             ));
             continue;
         }
-        for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-            match meta.fields.iter().find(|f| {
-                f.references.is_some() && f.read_as.is_some() && f.relation_name() == name
-            }) {
-                Some(field) => expand.push(field),
-                None => unknown.push(detail(
-                    "expand",
-                    "unknown_relation",
-                    format!(
-                        "Cannot expand `{name}`; allowed: {}",
-                        allowed_list(
-                            meta.fields
-                                .iter()
-                                .filter(|f| f.references.is_some() && f.read_as.is_some())
-                                .map(|f| f.relation_name())
-                        )
-                    ),
-                )),
-            }
-        }
+        parse_expand_value(meta, &value, &mut expand, &mut unknown);
     }
     if unknown.is_empty() {
         Ok(expand)
     } else {
         Err(ApiError::BadRequest(ValidationError { detail: unknown }))
+    }
+}
+
+/// Reads one `expand=a,b` value: each name must be a shown foreign key.
+fn parse_expand_value(
+    meta: &'static ModelMeta,
+    value: &str,
+    expand: &mut Vec<&'static FieldMeta>,
+    unknown: &mut Vec<ErrorDetail>,
+) {
+    let expandable = || {
+        meta.fields
+            .iter()
+            .filter(|f| f.references.is_some() && f.read_as.is_some())
+    };
+    for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        match expandable().find(|f| f.relation_name() == name) {
+            Some(field) => expand.push(field),
+            None => unknown.push(detail(
+                "expand",
+                "unknown_relation",
+                format!(
+                    "Cannot expand `{name}`; allowed: {}",
+                    allowed_list(expandable().map(|f| f.relation_name()))
+                ),
+            )),
+        }
     }
 }
 
