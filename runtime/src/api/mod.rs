@@ -274,12 +274,22 @@ fn position(backend: DbBackend, haystack: Expr, needle: Expr) -> Expr {
     Expr::expr(Func::cust(name).arg(haystack).arg(needle))
 }
 
+/// [`position`] of `needle` in `haystack`, both lower-cased when `folded`
+/// (the `i...` lookups and search).
+fn text_position(backend: DbBackend, haystack: Expr, needle: Expr, folded: bool) -> Expr {
+    if folded {
+        let lower = |e: Expr| Expr::expr(Func::lower(e));
+        position(backend, lower(haystack), lower(needle))
+    } else {
+        position(backend, haystack, needle)
+    }
+}
+
 fn conditions<M: Model>(query: &ListQuery, backend: DbBackend) -> ApiResult<Condition> {
     let mut all = Condition::all();
     for filter in &query.filters {
         let column = column::<M>(filter.field.name)?;
         let first = || filter.values[0].clone();
-        let lower = |e: Expr| Expr::expr(Func::lower(e));
         let condition: Condition = match filter.lookup {
             Lookup::Exact => Condition::all().add(column.eq(first())),
             Lookup::Ne if filter.field.nullable => Condition::any()
@@ -295,26 +305,14 @@ fn conditions<M: Model>(query: &ListQuery, backend: DbBackend) -> ApiResult<Cond
                 Value::Bool(Some(true)) => Condition::all().add(column.is_null()),
                 _ => Condition::all().add(column.is_not_null()),
             },
-            Lookup::Contains => Condition::all()
-                .add(position(backend, column.into_expr(), Expr::val(first())).gt(0)),
-            Lookup::IContains => Condition::all().add(
-                position(
-                    backend,
-                    lower(column.into_expr()),
-                    lower(Expr::val(first())),
-                )
-                .gt(0),
-            ),
-            Lookup::StartsWith => Condition::all()
-                .add(position(backend, column.into_expr(), Expr::val(first())).eq(1)),
-            Lookup::IStartsWith => Condition::all().add(
-                position(
-                    backend,
-                    lower(column.into_expr()),
-                    lower(Expr::val(first())),
-                )
-                .eq(1),
-            ),
+            Lookup::Contains | Lookup::IContains | Lookup::StartsWith | Lookup::IStartsWith => {
+                let folded = matches!(filter.lookup, Lookup::IContains | Lookup::IStartsWith);
+                let at = text_position(backend, column.into_expr(), Expr::val(first()), folded);
+                Condition::all().add(match filter.lookup {
+                    Lookup::Contains | Lookup::IContains => at.gt(0),
+                    _ => at.eq(1),
+                })
+            }
         };
         all = all.add(condition);
     }
@@ -323,14 +321,8 @@ fn conditions<M: Model>(query: &ListQuery, backend: DbBackend) -> ApiResult<Cond
         let mut any = Condition::any();
         for name in meta.api.search {
             let column = column::<M>(name)?;
-            any = any.add(
-                position(
-                    backend,
-                    Expr::expr(Func::lower(column.into_expr())),
-                    Expr::expr(Func::lower(Expr::val(term.to_lowercase()))),
-                )
-                .gt(0),
-            );
+            let needle = Expr::val(term.to_lowercase());
+            any = any.add(text_position(backend, column.into_expr(), needle, true).gt(0));
         }
         all = all.add(any);
     }
@@ -738,17 +730,19 @@ pub async fn authorize<M: Model>(
         Policy::Owner => {
             let user = need_user()?;
             let user_id = i64::from(user.id);
+            // Creating, and reading shared rows, need no permission: look
+            // permissions up only where they widen the scope.
+            let restricted = match action {
+                Action::Add => return Ok(Scope::All),
+                Action::View if !meta.api.own_rows_only => return Ok(Scope::All),
+                Action::View => Scope::OwnRows(user_id),
+                Action::Change | Action::Delete => Scope::Owned(user_id),
+            };
             let permitted = user
                 .has_perm(&state.db, &code())
                 .await
                 .map_err(ApiError::internal)?;
-            Ok(match action {
-                Action::Add => Scope::All,
-                _ if permitted => Scope::All,
-                Action::View if meta.api.own_rows_only => Scope::OwnRows(user_id),
-                Action::View => Scope::All,
-                Action::Change | Action::Delete => Scope::Owned(user_id),
-            })
+            Ok(if permitted { Scope::All } else { restricted })
         }
     }
 }
