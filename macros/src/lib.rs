@@ -32,6 +32,7 @@ use proc_macro::TokenStream;
 /// | `plural = "..."` | URL segment, `/api/{plural}`; default the English plural (`posts`) |
 /// | `ordering = "-created_at,title"` | default list ordering; `-` for descending; the primary key always breaks ties; `author__name` sorts by a field of a foreign key's model (a join, INNER or LEFT when nullable; the field is checked when the app registers the model) |
 /// | `unknown_fields = "reject" \| "ignore"` | unknown keys in request bodies: 422 `extra_forbidden` (default) or dropped |
+/// | `display = "{title} ({id})"` | how a row is named in the admin (Django's `__str__`): field names in braces; a bare `display` uses the struct's `std::fmt::Display` impl; default `"Post object (1)"` |
 ///
 /// # `#[api(...)]`
 /// | key | meaning |
@@ -44,6 +45,20 @@ use proc_macro::TokenStream;
 /// | `policy = "model_permissions" \| "authenticated" \| "public_read" \| "allow_any"` | who may call the endpoints; default Django's model permissions (`view`/`add`/`change`/`delete`) |
 /// | `owner = field` | the foreign key to `ferrobridge::auth::User` that owns a row: anyone logged in reads and creates (the owner is set to them), only the owner or holders of `change`/`delete` edit or delete |
 /// | `own_rows_only` | with `owner`: users see only their rows (superusers and `view` holders see all) |
+///
+/// # `#[admin(...)]`
+/// Every registered model is in the admin site at `/admin/`; this tunes it.
+///
+/// | key | meaning |
+/// |---|---|
+/// | `list_display(a, b)` | the change list's columns (a foreign key shows the related row's display); default the row's display |
+/// | `list_filter(a, b)` | the filter sidebar: `bool`, choices, foreign key, date and datetime fields |
+/// | `search(a, b)` | String fields the change list's search box looks in (case-insensitive) |
+/// | `readonly(a, b)` | fields shown on the change form but not editable (server-set fields always are) |
+/// | `autocomplete(a_id)` | foreign keys edited with a search-as-you-type box instead of a select (for large tables) |
+/// | `inlines(Post, Comment)` | models with a foreign key to this one, listed, added and edited on its change page |
+/// | `list_per_page = 100` | rows per change list page (default 100) |
+/// | `hidden` | left out of the admin (Django: not registered) |
 ///
 /// # `#[field(...)]`
 /// | key | meaning |
@@ -75,7 +90,7 @@ use proc_macro::TokenStream;
 ///   and `post::perms::{Add, Change, Delete, View}` for `Perm<...>` guards;
 /// - `PostCreate`, `PostUpdate`, `PostRead`: serde + schemars + validator types;
 /// - `impl ferrobridge::Model for Post`: metadata and row conversions the runtime uses.
-#[proc_macro_derive(Model, attributes(model, field, api))]
+#[proc_macro_derive(Model, attributes(model, field, api, admin))]
 pub fn derive_model(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
     let tokens = ferrobridge_codegen::expand_model(&input);

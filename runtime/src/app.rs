@@ -27,6 +27,8 @@ pub struct AppState {
     pub list: crate::api::ListSettings,
     /// Authenticators and token settings.
     pub auth: AuthState,
+    /// The admin site's templates, models and settings.
+    pub admin: Arc<crate::admin::AdminState>,
 }
 
 /// Authentication settings shared by every request.
@@ -51,6 +53,12 @@ pub(crate) struct ModelEntry {
     pub(crate) create_table: fn(&Schema) -> (TableCreateStatement, Vec<IndexCreateStatement>),
     /// Adds the model's operations and schemas to the OpenAPI document.
     pub(crate) openapi: fn(&mut OpenApiBuilder, &str),
+    /// The model's admin operations; `None` for internal tables.
+    pub(crate) admin: Option<fn() -> Arc<dyn crate::admin::AdminOps>>,
+}
+
+fn admin_ops<M: Model>() -> Arc<dyn crate::admin::AdminOps> {
+    Arc::new(crate::admin::Ops::<M>::default())
 }
 
 fn create_table<M: Model>(schema: &Schema) -> (TableCreateStatement, Vec<IndexCreateStatement>) {
@@ -92,6 +100,10 @@ pub struct App {
     token_ttl: chrono::Duration,
     /// Django's auth app is installed (the default; see [`App::without_auth`]).
     auth: bool,
+    admin_site: crate::admin::SiteSettings,
+    admin_templates: Option<std::path::PathBuf>,
+    admin_pages: Vec<(String, MethodRouter<AppState>)>,
+    admin_actions: std::collections::HashMap<&'static str, Vec<crate::admin::AdminAction>>,
 }
 
 /// Default request body limit: 1 MiB.
@@ -113,11 +125,18 @@ impl App {
             version: "0.1.0".to_string(),
             body_limit: DEFAULT_BODY_LIMIT,
             list: crate::api::ListSettings::default(),
-            authenticators: vec![Arc::new(crate::auth::TokenAuthenticator)],
+            authenticators: vec![
+                Arc::new(crate::auth::TokenAuthenticator),
+                Arc::new(crate::admin::SessionAuthenticator),
+            ],
             token_ttl: chrono::Duration::hours(1),
             auth: true,
+            admin_site: crate::admin::SiteSettings::default(),
+            admin_templates: None,
+            admin_pages: Vec::new(),
+            admin_actions: std::collections::HashMap::new(),
         };
-        let mut app = app
+        let app = app
             .model::<ContentType>()
             .model::<Permission>()
             .model::<Group>()
@@ -125,14 +144,22 @@ impl App {
             .model::<UserGroup>()
             .model::<GroupPermission>()
             .model::<UserPermission>();
-        app.models.push(ModelEntry {
-            meta: Token::meta,
+        app.internal::<Token>()
+            .internal::<crate::admin::Session>()
+            .internal::<crate::admin::LogEntry>()
+    }
+
+    /// Registers a table without endpoints or admin pages (tokens, sessions, the admin log).
+    fn internal<M: Model>(mut self) -> Self {
+        self.models.push(ModelEntry {
+            meta: M::meta,
             path: String::new(),
             routes: None,
-            create_table: create_table::<Token>,
+            create_table: create_table::<M>,
             openapi: |_, _| {},
+            admin: None,
         });
-        app
+        self
     }
 
     /// Leaves Django's auth app out, as a Django project without
@@ -142,7 +169,7 @@ impl App {
     /// `public_read`) to be usable.
     pub fn without_auth(mut self) -> Self {
         use crate::auth::models::*;
-        let builtin: [&'static ModelMeta; 8] = [
+        let builtin: [&'static ModelMeta; 10] = [
             ContentType::meta(),
             Permission::meta(),
             Group::meta(),
@@ -151,6 +178,8 @@ impl App {
             GroupPermission::meta(),
             UserPermission::meta(),
             Token::meta(),
+            crate::admin::Session::meta(),
+            crate::admin::LogEntry::meta(),
         ];
         self.models.retain(|entry| {
             !builtin
@@ -207,7 +236,66 @@ impl App {
             routes: Some(crate::api::routes_at::<M>),
             create_table: create_table::<M>,
             openapi: crate::openapi::describe::<M>,
+            admin: Some(admin_ops::<M>),
         });
+        self
+    }
+
+    /// The admin site's header and `<title>` (default "Ferrobridge administration").
+    pub fn admin_header(mut self, header: impl Into<String>) -> Self {
+        self.admin_site.header = header.into();
+        self
+    }
+
+    /// A directory of templates looked in before the built-in ones: a file
+    /// `admin/change_list.html` there replaces the admin's change list
+    /// template; other files serve [`App::admin_page`]s.
+    pub fn admin_templates(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.admin_templates = Some(dir.into());
+        self
+    }
+
+    /// A custom admin page at `path` (under `/admin/`), linked from every
+    /// admin page's header as `title`. Its handler takes an
+    /// [`AdminCtx`](crate::admin::AdminCtx) to check the user and render
+    /// templates that extend `admin/base.html`.
+    pub fn admin_page(
+        mut self,
+        path: &str,
+        title: &str,
+        method_router: MethodRouter<AppState>,
+    ) -> Self {
+        self.admin_site.pages.push(crate::admin::AdminPage {
+            path: path.to_string(),
+            title: title.to_string(),
+        });
+        self.admin_pages.push((path.to_string(), method_router));
+        self
+    }
+
+    /// A bulk action on `M`'s change list, beside "Delete selected": `run`
+    /// gets the database and the selected primary keys. Users need `M`'s
+    /// `change` permission to run it.
+    pub fn admin_action<M, F, Fut>(mut self, name: &str, description: &str, run: F) -> Self
+    where
+        M: Model,
+        F: Fn(DatabaseConnection, Vec<String>) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<
+                Output = Result<crate::admin::ActionOutcome, crate::error::ApiError>,
+            > + Send
+            + 'static,
+    {
+        self.admin_actions
+            .entry(M::meta().table)
+            .or_default()
+            .push(crate::admin::AdminAction::new(name, description, run));
+        self
+    }
+
+    /// Marks the session and CSRF cookies `Secure` (sent over HTTPS only):
+    /// turn on behind TLS.
+    pub fn secure_cookies(mut self, secure: bool) -> Self {
+        self.admin_site.cookies.secure = secure;
         self
     }
 
@@ -397,6 +485,17 @@ impl App {
     /// the hand-written routes, `/openapi.json`, `/docs`, `/healthz` and the middleware stack. Creates nothing:
     /// call [`App::create_tables`] first on a new database.
     pub fn router(&self, db: DatabaseConnection) -> axum::Router {
+        let admin_models: Vec<Arc<dyn crate::admin::AdminOps>> = if self.auth {
+            self.models
+                .iter()
+                .filter_map(|m| m.admin.map(|ops| ops()))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        if let Err(error) = crate::admin::check_inlines(&admin_models) {
+            panic!("{error}");
+        }
         let state = AppState {
             db,
             name: Arc::from(self.name.as_str()),
@@ -406,10 +505,18 @@ impl App {
                 token_ttl: self.token_ttl,
                 throttle: Arc::default(),
             },
+            admin: Arc::new(crate::admin::AdminState::new(
+                self.admin_templates.clone(),
+                admin_models,
+                self.admin_actions.clone(),
+                self.admin_site.clone(),
+            )),
         };
         let mut router = self.routes.clone();
         if self.auth {
-            router = router.merge(crate::auth::routes::router());
+            router = router
+                .merge(crate::auth::routes::router())
+                .merge(crate::admin::router(self.admin_pages.clone()));
         }
         for entry in &self.models {
             if let Some(routes) = entry.routes {

@@ -33,6 +33,7 @@
 // generated inside this crate too.
 extern crate self as ferrobridge;
 
+pub mod admin;
 pub mod api;
 pub mod app;
 pub mod auth;

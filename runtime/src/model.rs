@@ -60,6 +60,16 @@ pub trait Model:
         let _ = row;
         None
     }
+
+    /// How the admin names a row (Django's `__str__`): from
+    /// `#[model(display = "...")]`, else `"Post object (1)"` as in Django.
+    fn display(row: &<Self::Entity as EntityTrait>::Model) -> String {
+        format!(
+            "{} object ({})",
+            Self::meta().object_name,
+            Self::primary_key(row)
+        )
+    }
 }
 
 /// Static description of a model, generated from the struct and its attributes.
@@ -87,6 +97,32 @@ pub struct ModelMeta {
     pub api: ApiMeta,
     /// Loads rows by primary key as JSON `Read` objects, for `?expand=`.
     pub load_by_keys: crate::api::LoadByKeys,
+    /// `#[admin(...)]`: how the admin site shows the model.
+    pub admin: AdminMeta,
+}
+
+/// `#[admin(...)]`: the change list's columns, filters and search, and the
+/// change form's read-only fields, autocompletes and inlines.
+#[derive(Debug)]
+pub struct AdminMeta {
+    /// The change list's columns; empty: the row's display string.
+    pub list_display: &'static [&'static str],
+    /// The filter sidebar's fields.
+    pub list_filter: &'static [&'static str],
+    /// The fields the search box looks in.
+    pub search: &'static [&'static str],
+    /// Fields shown on forms but not editable (besides server-set fields).
+    pub readonly: &'static [&'static str],
+    /// Foreign keys edited with a search-as-you-type box.
+    pub autocomplete: &'static [&'static str],
+    /// Models with a foreign key to this one, edited on its change page.
+    pub inlines: &'static [fn() -> &'static ModelMeta],
+    /// Rows per change list page.
+    pub list_per_page: u64,
+    /// Left out of the admin.
+    pub hidden: bool,
+    /// Display strings of rows by primary key, for foreign key columns and widgets.
+    pub labels: crate::admin::LoadLabels,
 }
 
 /// `#[api(...)]`: the list endpoint's declared filters, search fields and orderings.
@@ -232,6 +268,8 @@ pub struct FieldMeta {
     pub help_text: Option<&'static str>,
     /// For a foreign key: the referenced model.
     pub references: Option<fn() -> &'static ModelMeta>,
+    /// For a foreign key: what deleting the referenced row does to this one.
+    pub on_delete: OnDelete,
     /// For a Rust enum field: the stored string of each variant.
     pub choices: &'static [&'static str],
     /// `regex = "..."`: the pattern a string must match.
@@ -249,6 +287,17 @@ impl FieldMeta {
     pub fn relation_name(&self) -> &'static str {
         self.name.strip_suffix("_id").unwrap_or(self.name)
     }
+}
+
+/// `#[field(on_delete = "...")]`: what deleting a referenced row does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnDelete {
+    /// Django's `PROTECT`: the delete is refused while rows reference it (the default).
+    Restrict,
+    /// The referencing rows are deleted too.
+    Cascade,
+    /// The foreign key is set to NULL.
+    SetNull,
 }
 
 /// The kind of value a field holds, as the API and forms see it.

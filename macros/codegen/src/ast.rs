@@ -34,6 +34,47 @@ pub struct ModelDef {
     pub api: ApiDef,
     /// `#[model(unknown_fields = "ignore")]`: accept and drop unknown body keys.
     pub ignore_unknown_fields: bool,
+    /// `#[model(display = "...")]` or `#[model(display)]`: how a row is named.
+    pub display: Option<DisplayDef>,
+    /// `#[admin(...)]`: how the admin site shows the model.
+    pub admin: AdminDef,
+}
+
+/// How a row is named in the admin (Django's `__str__`).
+pub enum DisplayDef {
+    /// `display = "{title} by {author_id}"`: the template and its pieces.
+    Template(LitStr, Vec<DisplayPart>),
+    /// A bare `display`: the struct's own `std::fmt::Display` impl.
+    DisplayImpl(Span),
+}
+
+/// A piece of a display template.
+pub enum DisplayPart {
+    /// Text copied as written.
+    Text(String),
+    /// `{field}`: the field's value.
+    Field(String),
+}
+
+/// `#[admin(...)]`, as written.
+#[derive(Default)]
+pub struct AdminDef {
+    /// `list_display(...)`: the change list's columns.
+    pub list_display: Vec<Ident>,
+    /// `list_filter(...)`: the filter sidebar's fields.
+    pub list_filter: Vec<Ident>,
+    /// `search(...)`: the fields the search box looks in.
+    pub search: Vec<Ident>,
+    /// `readonly(...)`: fields shown on forms but not editable.
+    pub readonly: Vec<Ident>,
+    /// `autocomplete(...)`: foreign keys edited with a search-as-you-type widget.
+    pub autocomplete: Vec<Ident>,
+    /// `inlines(Post, ...)`: models whose rows reference this one, edited on its page.
+    pub inlines: Vec<Path>,
+    /// `list_per_page = N`: rows per change list page.
+    pub list_per_page: Option<LitInt>,
+    /// `hidden`: not listed in the admin (Django: not registered).
+    pub hidden: Option<Span>,
 }
 
 impl FieldDef {

@@ -9,11 +9,33 @@ use syn::meta::ParseNestedMeta;
 use syn::spanned::Spanned;
 use syn::{Attribute, Data, DeriveInput, Fields, GenericArgument, PathArguments, Type};
 
-use crate::ast::{ApiDef, FieldDef, FieldOptions, ModelDef, OnDelete, OrderingTerm, ScalarKind};
+use crate::ast::{
+    AdminDef, ApiDef, DisplayDef, DisplayPart, FieldDef, FieldOptions, ModelDef, OnDelete,
+    OrderingTerm, ScalarKind,
+};
 use crate::ctxt::{Ctxt, suggest};
 
 /// Keys accepted inside `#[model(...)]`.
-pub const MODEL_KEYS: &[&str] = &["app", "table", "plural", "ordering", "unknown_fields"];
+pub const MODEL_KEYS: &[&str] = &[
+    "app",
+    "table",
+    "plural",
+    "ordering",
+    "unknown_fields",
+    "display",
+];
+
+/// Keys accepted inside `#[admin(...)]`.
+pub const ADMIN_KEYS: &[&str] = &[
+    "list_display",
+    "list_filter",
+    "search",
+    "readonly",
+    "autocomplete",
+    "inlines",
+    "list_per_page",
+    "hidden",
+];
 
 /// Keys accepted inside `#[api(...)]`.
 pub const API_KEYS: &[&str] = &[
@@ -100,6 +122,7 @@ pub fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<ModelDef> {
     let mut ordering = Vec::new();
     let mut ordering_span = None;
     let mut ignore_unknown_fields = false;
+    let mut display = None;
     let mut seen = Vec::<String>::new();
 
     for attr in input.attrs.iter().filter(|a| a.path().is_ident("model")) {
@@ -117,6 +140,15 @@ pub fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<ModelDef> {
                     let lit = parse_str(&meta)?;
                     ordering_span = Some(lit.span());
                     ordering = parse_ordering(cx, &lit);
+                }
+                "display" => {
+                    display = Some(if meta.input.peek(syn::Token![=]) {
+                        let lit = parse_str(&meta)?;
+                        let parts = parse_display(cx, &lit);
+                        DisplayDef::Template(lit, parts)
+                    } else {
+                        DisplayDef::DisplayImpl(meta.path.span())
+                    });
                 }
                 "unknown_fields" => {
                     let lit = parse_str(&meta)?;
@@ -153,6 +185,7 @@ pub fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<ModelDef> {
 
     let mut fields: Vec<FieldDef> = fields.iter().map(|f| parse_field(cx, f)).collect();
     let api = parse_api(cx, &input.attrs);
+    let admin = parse_admin(cx, &input.attrs);
     if let Some(owner) = &api.owner {
         for field in fields.iter_mut().filter(|f| f.ident == *owner) {
             field.options.is_owner = true;
@@ -173,7 +206,117 @@ pub fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<ModelDef> {
         fields,
         api,
         ignore_unknown_fields,
+        display,
+        admin,
     })
+}
+
+/// Splits `"{title} by {author_id}"` into text and field pieces; `{{` and
+/// `}}` are literal braces, as in `format!`.
+fn parse_display(cx: &Ctxt, lit: &syn::LitStr) -> Vec<DisplayPart> {
+    let value = lit.value();
+    let mut parts = Vec::new();
+    let mut text = String::new();
+    let mut chars = value.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '{' if chars.peek() == Some(&'{') => {
+                chars.next();
+                text.push('{');
+            }
+            '}' if chars.peek() == Some(&'}') => {
+                chars.next();
+                text.push('}');
+            }
+            '{' => {
+                let name: String = chars.by_ref().take_while(|c| *c != '}').collect();
+                if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || c == '_') {
+                    cx.error_spanned_by(
+                        lit,
+                        "display is a template of field names in braces, e.g. \"{title} ({id})\"",
+                    );
+                    return parts;
+                }
+                if !text.is_empty() {
+                    parts.push(DisplayPart::Text(std::mem::take(&mut text)));
+                }
+                parts.push(DisplayPart::Field(name));
+            }
+            '}' => {
+                cx.error_spanned_by(lit, "unmatched `}` in display: write `}}` for a brace");
+                return parts;
+            }
+            c => text.push(c),
+        }
+    }
+    if !text.is_empty() {
+        parts.push(DisplayPart::Text(text));
+    }
+    parts
+}
+
+fn parse_admin(cx: &Ctxt, attrs: &[Attribute]) -> AdminDef {
+    let mut admin = AdminDef::default();
+    let mut seen = Vec::<String>::new();
+    for attr in attrs.iter().filter(|a| a.path().is_ident("admin")) {
+        let result = attr.parse_nested_meta(|meta| {
+            let key = key_name(&meta);
+            if ADMIN_KEYS.contains(&key.as_str()) && seen.contains(&key) {
+                cx.error_spanned_by(&meta.path, format!("duplicate `{key}` in #[admin(...)]"));
+            }
+            seen.push(key.clone());
+            match key.as_str() {
+                "hidden" => {
+                    admin.hidden = Some(meta.path.span());
+                    return Ok(());
+                }
+                "list_per_page" => {
+                    admin.list_per_page = Some(meta.value()?.parse()?);
+                    return Ok(());
+                }
+                "inlines" => {
+                    return meta.parse_nested_meta(|inner| {
+                        admin.inlines.push(inner.path.clone());
+                        Ok(())
+                    });
+                }
+                _ => {}
+            }
+            let target = match key.as_str() {
+                "list_display" => &mut admin.list_display,
+                "list_filter" => &mut admin.list_filter,
+                "search" => &mut admin.search,
+                "readonly" => &mut admin.readonly,
+                "autocomplete" => &mut admin.autocomplete,
+                _ => return unknown_key(cx, &meta, "admin", ADMIN_KEYS),
+            };
+            if !meta.input.peek(syn::token::Paren) {
+                cx.error_spanned_by(
+                    &meta.path,
+                    format!(
+                        "`{key}` takes a list of field names: write `{key}(title, created_at)`"
+                    ),
+                );
+                return Ok(());
+            }
+            meta.parse_nested_meta(|inner| {
+                match inner.path.get_ident() {
+                    Some(ident) if inner.input.is_empty() || inner.input.peek(syn::Token![,]) => {
+                        target.push(ident.clone())
+                    }
+                    _ => cx.error_spanned_by(
+                        &inner.path,
+                        format!("`{key}(...)` lists field names, e.g. `{key}(title, published)`"),
+                    ),
+                }
+                Ok(())
+            })
+        });
+        if let Err(err) = result {
+            cx.syn_error(err);
+        }
+    }
+    admin
 }
 
 fn parse_api(cx: &Ctxt, attrs: &[Attribute]) -> ApiDef {

@@ -11,6 +11,8 @@ pub fn check(cx: &Ctxt, model: &ModelDef) {
     check_api(cx, model);
     check_owner(cx, model);
     check_read(cx, model);
+    check_admin(cx, model);
+    check_display(cx, model);
     for field in &model.fields {
         check_field(cx, field);
     }
@@ -149,6 +151,105 @@ fn check_api(cx: &Ctxt, model: &ModelDef) {
                     format!("`{ident}` is write_only: listing it in `{list}` would reveal it"),
                 );
             }
+        }
+    }
+}
+
+fn check_admin(cx: &Ctxt, model: &ModelDef) {
+    let names = field_names(model);
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let admin = &model.admin;
+    let lists = [
+        ("list_display", &admin.list_display),
+        ("list_filter", &admin.list_filter),
+        ("search", &admin.search),
+        ("readonly", &admin.readonly),
+        ("autocomplete", &admin.autocomplete),
+    ];
+    for (list, idents) in lists {
+        for ident in idents {
+            let Some(field) = model.fields.iter().find(|f| f.ident == *ident) else {
+                cx.error_spanned_by(
+                    ident,
+                    format!(
+                        "#[admin({list}(...))] names `{ident}`, which is not a field of `{}`: {}",
+                        model.ident,
+                        crate::ctxt::suggest(&ident.to_string(), &names)
+                    ),
+                );
+                continue;
+            };
+            if field.is_secret() {
+                cx.error_spanned_by(
+                    ident,
+                    format!("`{ident}` is write_only: the admin never shows it, so it cannot be in `{list}`"),
+                );
+                continue;
+            }
+            let Some(kind) = field.kind else { continue };
+            let is_fk = field.options.references.is_some();
+            match list {
+                "search" if kind != ScalarKind::String => cx.error_spanned_by(
+                    ident,
+                    format!("the admin's search looks in text: `{ident}` is not a String; use `list_filter({ident})` instead"),
+                ),
+                "list_filter"
+                    if !(is_fk
+                        || matches!(
+                            kind,
+                            ScalarKind::Bool
+                                | ScalarKind::Choice
+                                | ScalarKind::Date
+                                | ScalarKind::DateTimeUtc
+                        )) =>
+                {
+                    cx.error_spanned_by(
+                        ident,
+                        format!("`list_filter` takes bool, choices, foreign key, date and datetime fields; `{ident}` is none of these: put it in `search(...)` or `list_display(...)`"),
+                    )
+                }
+                "autocomplete" if !is_fk => cx.error_spanned_by(
+                    ident,
+                    format!("`autocomplete` is for foreign keys (`references = Model`); `{ident}` is not one"),
+                ),
+                _ => {}
+            }
+        }
+    }
+    if let Some(lit) = &admin.list_per_page
+        && lit.base10_parse::<u64>().map_or(true, |n| n == 0)
+    {
+        cx.error_spanned_by(
+            lit,
+            "`list_per_page` is a positive number of rows, e.g. `list_per_page = 50`",
+        );
+    }
+}
+
+fn check_display(cx: &Ctxt, model: &ModelDef) {
+    let Some(crate::ast::DisplayDef::Template(lit, parts)) = &model.display else {
+        return;
+    };
+    let names = field_names(model);
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    for part in parts {
+        let crate::ast::DisplayPart::Field(name) = part else {
+            continue;
+        };
+        match model.fields.iter().find(|f| f.ident == name.as_str()) {
+            None => cx.error_spanned_by(
+                lit,
+                format!(
+                    "display names `{{{name}}}`, which is not a field of `{}`: {}",
+                    model.ident,
+                    crate::ctxt::suggest(name, &names)
+                ),
+            ),
+            Some(field) if field.is_secret() => cx.error_spanned_by(
+                lit,
+                format!("display cannot show `{name}`: it is write_only"),
+            ),
+            Some(_) => {}
         }
     }
 }

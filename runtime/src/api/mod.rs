@@ -80,7 +80,7 @@ const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANU
     .remove(b'_')
     .remove(b'~');
 
-fn parse_key<M: Model>(raw: &str) -> ApiResult<M::Key> {
+pub(crate) fn parse_key<M: Model>(raw: &str) -> ApiResult<M::Key> {
     M::Key::from_str(raw).map_err(|_| {
         let meta = M::meta();
         let kind = meta
@@ -241,7 +241,7 @@ pub async fn list<M: Model>(
     }
 }
 
-fn column<M: Model>(name: &str) -> ApiResult<<M::Entity as EntityTrait>::Column> {
+pub(crate) fn column<M: Model>(name: &str) -> ApiResult<<M::Entity as EntityTrait>::Column> {
     <M::Entity as EntityTrait>::Column::from_str(name)
         .map_err(|_| ApiError::internal(format!("no column `{name}` in {}", M::meta().table)))
 }
@@ -276,7 +276,12 @@ fn position(backend: DbBackend, haystack: Expr, needle: Expr) -> Expr {
 
 /// [`position`] of `needle` in `haystack`, both lower-cased when `folded`
 /// (the `i...` lookups and search).
-fn text_position(backend: DbBackend, haystack: Expr, needle: Expr, folded: bool) -> Expr {
+pub(crate) fn text_position(
+    backend: DbBackend,
+    haystack: Expr,
+    needle: Expr,
+    folded: bool,
+) -> Expr {
     if folded {
         let lower = |e: Expr| Expr::expr(Func::lower(e));
         position(backend, lower(haystack), lower(needle))
@@ -541,7 +546,7 @@ async fn save<M: Model>(
 
 /// With several foreign keys, a violation does not say which one failed
 /// (SQLite never does), so the written values are kept to find out.
-fn needs_probe<M: Model>() -> bool {
+pub(crate) fn needs_probe<M: Model>() -> bool {
     M::meta()
         .fields
         .iter()
@@ -552,7 +557,7 @@ fn needs_probe<M: Model>() -> bool {
 
 /// The error for a failed write; a foreign key violation is located by
 /// looking each referenced row up, so the 422 names the right field.
-async fn write_error<M: Model>(
+pub(crate) async fn write_error<M: Model>(
     db: &DatabaseConnection,
     written: Option<&M::ActiveModel>,
     error: DbErr,

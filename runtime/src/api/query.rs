@@ -644,6 +644,7 @@ static BOOL_FIELD: FieldMeta = FieldMeta {
     min_length: None,
     help_text: None,
     references: None,
+    on_delete: crate::model::OnDelete::Restrict,
     choices: &[],
     pattern: None,
     format: None,

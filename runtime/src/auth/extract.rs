@@ -117,6 +117,7 @@ pub(crate) async fn resolve(
     if !parts
         .headers
         .contains_key(axum::http::header::AUTHORIZATION)
+        && !parts.headers.contains_key(axum::http::header::COOKIE)
     {
         // No credentials: anonymous, without touching the database.
         parts.extensions.insert(Resolved(None));
@@ -130,6 +131,7 @@ pub(crate) async fn resolve(
                 break;
             }
             Ok(None) => continue,
+            Err(error) if error.is_csrf() => return Err(ApiError::Forbidden(error.0)),
             Err(error) => return Err(ApiError::Unauthorized(error.0)),
         }
     }

@@ -68,9 +68,24 @@ pub trait PermissionCode: Send + Sync + 'static {
     const CODE: &'static str;
 }
 
-/// Why a request's credentials were refused (401).
+/// Why a request's credentials were refused (401; 403 for [`AuthError::csrf`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthError(pub String);
+
+const CSRF_FAILED: &str = "CSRF Failed: ";
+
+impl AuthError {
+    /// A session-authenticated unsafe request without a valid CSRF token:
+    /// answered 403, as DRF does, since the credentials themselves are fine.
+    pub fn csrf(reason: &str) -> Self {
+        AuthError(format!("{CSRF_FAILED}{reason}"))
+    }
+
+    /// Made by [`AuthError::csrf`].
+    pub fn is_csrf(&self) -> bool {
+        self.0.starts_with(CSRF_FAILED)
+    }
+}
 
 /// What an [`Authenticator`] answers: a user, `None` when the request is
 /// not for it (try the next one), or an error when credentials are bad.

@@ -49,6 +49,11 @@ fn field_meta(model: &ModelDef, field: &FieldDef) -> TokenStream {
         }
         None => quote!(::core::option::Option::None),
     };
+    let on_delete = match o.on_delete.as_ref().map(|(_, action, _)| *action) {
+        Some(crate::ast::OnDelete::Cascade) => quote!(Cascade),
+        Some(crate::ast::OnDelete::SetNull) => quote!(SetNull),
+        _ => quote!(Restrict),
+    };
     let choices = if field.kind == Some(crate::ast::ScalarKind::Choice) {
         let inner = &field.inner;
         quote!(<#inner as ::ferrobridge::Choices>::VARIANTS)
@@ -91,6 +96,7 @@ fn field_meta(model: &ModelDef, field: &FieldDef) -> TokenStream {
             min_length: #min_length,
             help_text: #help_text,
             references: #references,
+            on_delete: ::ferrobridge::model::OnDelete::#on_delete,
             choices: #choices,
             pattern: #pattern,
             format: #format,
@@ -213,6 +219,9 @@ pub fn generate(model: &ModelDef) -> TokenStream {
         }
         None => quote!(),
     };
+
+    let admin_meta = admin_meta(model);
+    let display_fn = display_fn(model);
 
     // Bodies below `use` these names, so each assignment reads as one line.
     let now = quote!(now);
@@ -372,6 +381,7 @@ pub fn generate(model: &ModelDef) -> TokenStream {
                         pagination: #pagination,
                     },
                     load_by_keys: ::ferrobridge::api::load_by_keys::<#ident>,
+                    admin: #admin_meta,
                 };
                 &META
             }
@@ -401,6 +411,8 @@ pub fn generate(model: &ModelDef) -> TokenStream {
 
             #owner_fns
 
+            #display_fn
+
             fn patch_with(active: &mut #module::ActiveModel, input: #update) {
                 #patch_use
                 #patch_unused
@@ -408,6 +420,91 @@ pub fn generate(model: &ModelDef) -> TokenStream {
                 #(#patch_values)*
                 #(#touch)*
             }
+        }
+    }
+}
+
+/// `ModelMeta::admin`: the `#[admin(...)]` lists as field names.
+fn admin_meta(model: &ModelDef) -> TokenStream {
+    let ident = &model.ident;
+    let admin = &model.admin;
+    let names = |list: &[syn::Ident]| list.iter().map(|i| i.to_string()).collect::<Vec<_>>();
+    let list_display = names(&admin.list_display);
+    let list_filter = names(&admin.list_filter);
+    let search = names(&admin.search);
+    let readonly = names(&admin.readonly);
+    let autocomplete = names(&admin.autocomplete);
+    let inlines = admin.inlines.iter();
+    let list_per_page = match &admin.list_per_page {
+        Some(lit) => quote!(#lit),
+        None => quote!(100),
+    };
+    let hidden = admin.hidden.is_some();
+    quote! {
+        ::ferrobridge::model::AdminMeta {
+            list_display: &[#(#list_display),*],
+            list_filter: &[#(#list_filter),*],
+            search: &[#(#search),*],
+            readonly: &[#(#readonly),*],
+            autocomplete: &[#(#autocomplete),*],
+            inlines: &[#(<#inlines as ::ferrobridge::Model>::meta),*],
+            list_per_page: #list_per_page,
+            hidden: #hidden,
+            labels: ::ferrobridge::admin::load_labels::<#ident>,
+        }
+    }
+}
+
+/// `Model::display` from `#[model(display = "...")]` (or the struct's
+/// `Display` impl with a bare `display`); nothing, for the default.
+fn display_fn(model: &ModelDef) -> TokenStream {
+    use crate::ast::{DisplayDef, DisplayPart, ScalarKind};
+    let module = super::entity::module_ident(model);
+    let body = match &model.display {
+        None => return quote!(),
+        Some(DisplayDef::DisplayImpl(_)) => {
+            let ident = &model.ident;
+            quote!(::std::string::ToString::to_string(&#ident::from(::core::clone::Clone::clone(row))))
+        }
+        Some(DisplayDef::Template(_, parts)) => {
+            let pieces = parts.iter().map(|part| match part {
+                DisplayPart::Text(text) => quote!(out.push_str(#text);),
+                DisplayPart::Field(name) => {
+                    let field = model
+                        .fields
+                        .iter()
+                        .find(|f| f.ident == name.as_str())
+                        .expect("checked: display names fields");
+                    let ident = &field.ident;
+                    let shown = if field.kind == Some(ScalarKind::Choice) {
+                        quote!(::ferrobridge::Choices::as_choice(value))
+                    } else {
+                        quote!(&::std::string::ToString::to_string(value))
+                    };
+                    if field.nullable {
+                        quote! {
+                            if let ::core::option::Option::Some(value) = &row.#ident {
+                                out.push_str(#shown);
+                            }
+                        }
+                    } else {
+                        quote! {
+                            let value = &row.#ident;
+                            out.push_str(#shown);
+                        }
+                    }
+                }
+            });
+            quote! {
+                let mut out = ::std::string::String::new();
+                #({ #pieces })*
+                out
+            }
+        }
+    };
+    quote! {
+        fn display(row: &#module::Model) -> ::std::string::String {
+            #body
         }
     }
 }

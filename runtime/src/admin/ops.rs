@@ -1,0 +1,382 @@
+//! What the admin does with one model's rows, behind an object-safe trait
+//! so pages can work on any registered model by its app label and name.
+//! [`Ops<M>`] implements it once, generically, with SeaORM.
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::str::FromStr;
+
+use sea_orm::sea_query::{Condition, Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, IntoActiveModel,
+    ModelTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Value,
+};
+use serde_json::Value as JsonValue;
+
+use crate::api::{column, needs_probe, text_position, write_error};
+use crate::error::ApiError;
+use crate::model::{FieldKind, Model, ModelMeta};
+use crate::schema::FromJsonBody;
+
+/// A boxed future borrowing for `'a`.
+pub type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// One row as the admin shows it.
+#[derive(Clone, Debug)]
+pub struct AdminRow {
+    /// The primary key, as text (as in URLs).
+    pub pk: String,
+    /// The row's display string (`Model::display`).
+    pub display: String,
+    /// Every field but write-only ones, by name.
+    pub values: Vec<(&'static str, Value)>,
+}
+
+impl AdminRow {
+    /// The value of field `name`.
+    pub fn value(&self, name: &str) -> Option<&Value> {
+        self.values.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+}
+
+/// One condition of a change list query.
+#[derive(Clone, Debug)]
+pub enum RowFilter {
+    /// `field = value`.
+    Equals(&'static str, Value),
+    /// `field IS NULL` (`true`) or `IS NOT NULL`.
+    IsNull(&'static str, bool),
+    /// `from <= field < to`, either bound optional (date ranges).
+    Range {
+        /// The field.
+        field: &'static str,
+        /// Inclusive lower bound.
+        from: Option<Value>,
+        /// Exclusive upper bound.
+        to: Option<Value>,
+    },
+}
+
+/// What a change list (or an autocomplete) asks for.
+#[derive(Clone, Debug, Default)]
+pub struct RowQuery {
+    /// Words that must each appear (case-insensitively) in one of `search_fields`.
+    pub search: Vec<String>,
+    /// The fields searched.
+    pub search_fields: Vec<&'static str>,
+    /// Conditions, all of which must hold.
+    pub filters: Vec<RowFilter>,
+    /// `(field, descending)`; the model's ordering, then the primary key, follow.
+    pub ordering: Vec<(&'static str, bool)>,
+    /// Rows skipped.
+    pub offset: u64,
+    /// Rows returned at most.
+    pub limit: u64,
+}
+
+/// The admin's operations on one model.
+pub trait AdminOps: Send + Sync + 'static {
+    /// The model's metadata.
+    fn meta(&self) -> &'static ModelMeta;
+    /// A page of rows and the number of rows matching in all.
+    fn query<'a>(
+        &'a self,
+        db: &'a DatabaseConnection,
+        query: &'a RowQuery,
+    ) -> BoxFut<'a, Result<(Vec<AdminRow>, u64), DbErr>>;
+    /// The row with primary key `pk` (`None`: no such row, or not a valid key).
+    fn get<'a>(
+        &'a self,
+        db: &'a DatabaseConnection,
+        pk: &'a str,
+    ) -> BoxFut<'a, Result<Option<AdminRow>, DbErr>>;
+    /// Creates a row from a JSON object, validated like `POST /api/...`;
+    /// `owner` fills an `#[api(owner)]` field.
+    fn create<'a>(
+        &'a self,
+        db: &'a DatabaseConnection,
+        body: JsonValue,
+        owner: Option<i64>,
+    ) -> BoxFut<'a, Result<AdminRow, ApiError>>;
+    /// Changes the fields present in a JSON object, validated like `PATCH /api/...`.
+    fn update<'a>(
+        &'a self,
+        db: &'a DatabaseConnection,
+        pk: &'a str,
+        body: JsonValue,
+    ) -> BoxFut<'a, Result<AdminRow, ApiError>>;
+    /// Deletes the rows with these primary keys; how many went.
+    fn delete<'a>(
+        &'a self,
+        db: &'a DatabaseConnection,
+        pks: &'a [String],
+    ) -> BoxFut<'a, Result<u64, ApiError>>;
+}
+
+/// [`AdminOps`] of model `M`.
+pub struct Ops<M>(PhantomData<fn() -> M>);
+
+impl<M> Default for Ops<M> {
+    fn default() -> Self {
+        Ops(PhantomData)
+    }
+}
+
+type Row<M> = <<M as Model>::Entity as EntityTrait>::Model;
+type Col<M> = <<M as Model>::Entity as EntityTrait>::Column;
+
+/// The admin's view of a row of `M`.
+pub fn admin_row<M: Model>(row: &Row<M>) -> AdminRow {
+    let values = M::meta()
+        .fields
+        .iter()
+        .filter(|f| !f.write_only)
+        .filter_map(|f| {
+            Col::<M>::from_str(f.name)
+                .ok()
+                .map(|c| (f.name, row.get(c)))
+        })
+        .collect();
+    AdminRow {
+        pk: M::primary_key(row).to_string(),
+        display: M::display(row),
+        values,
+    }
+}
+
+fn col<M: Model>(name: &str) -> Result<Col<M>, DbErr> {
+    column::<M>(name).map_err(|_| DbErr::Custom(format!("no column `{name}`")))
+}
+
+fn condition<M: Model>(query: &RowQuery, backend: sea_orm::DbBackend) -> Result<Condition, DbErr> {
+    let mut all = Condition::all();
+    for filter in &query.filters {
+        all = match filter {
+            RowFilter::Equals(field, value) => all.add(col::<M>(field)?.eq(value.clone())),
+            RowFilter::IsNull(field, true) => all.add(col::<M>(field)?.is_null()),
+            RowFilter::IsNull(field, false) => all.add(col::<M>(field)?.is_not_null()),
+            RowFilter::Range { field, from, to } => {
+                let column = col::<M>(field)?;
+                let mut range = Condition::all();
+                if let Some(from) = from {
+                    range = range.add(column.gte(from.clone()));
+                }
+                if let Some(to) = to {
+                    range = range.add(column.lt(to.clone()));
+                }
+                all.add(range)
+            }
+        };
+    }
+    for word in &query.search {
+        let mut any = Condition::any();
+        for field in &query.search_fields {
+            let column = col::<M>(field)?;
+            let needle = Expr::val(word.to_lowercase());
+            any = any.add(text_position(backend, column.into_expr(), needle, true).gt(0));
+        }
+        if let Some(pk) = M::meta().field(M::meta().primary_key)
+            && let Ok(value) = crate::api::parse_value(pk, word)
+        {
+            any = any.add(M::primary_key_column().eq(value));
+        }
+        all = all.add(any);
+    }
+    Ok(all)
+}
+
+fn find_by_pk<M: Model>(pk: &str) -> Option<sea_orm::Select<M::Entity>> {
+    let key = M::Key::from_str(pk).ok()?;
+    Some(M::Entity::find_by_id(key))
+}
+
+impl<M: Model> AdminOps for Ops<M> {
+    fn meta(&self) -> &'static ModelMeta {
+        M::meta()
+    }
+
+    fn query<'a>(
+        &'a self,
+        db: &'a DatabaseConnection,
+        query: &'a RowQuery,
+    ) -> BoxFut<'a, Result<(Vec<AdminRow>, u64), DbErr>> {
+        Box::pin(async move {
+            let meta = M::meta();
+            let mut select =
+                M::Entity::find().filter(condition::<M>(query, db.get_database_backend())?);
+            let total = select.clone().count(db).await?;
+            for (field, descending) in &query.ordering {
+                let order = if *descending { Order::Desc } else { Order::Asc };
+                select = select.order_by(col::<M>(field)?, order);
+            }
+            for term in meta.ordering.iter().filter(|t| t.related.is_none()) {
+                let order = if term.descending {
+                    Order::Desc
+                } else {
+                    Order::Asc
+                };
+                select = select.order_by(col::<M>(term.field)?, order);
+            }
+            let descending = query.ordering.first().is_some_and(|(_, d)| *d);
+            let order = if descending { Order::Desc } else { Order::Asc };
+            select = select.order_by(M::primary_key_column(), order);
+            let rows = select
+                .offset(query.offset)
+                .limit(std::cmp::Ord::max(query.limit, 1))
+                .all(db)
+                .await?;
+            Ok((rows.iter().map(admin_row::<M>).collect(), total))
+        })
+    }
+
+    fn get<'a>(
+        &'a self,
+        db: &'a DatabaseConnection,
+        pk: &'a str,
+    ) -> BoxFut<'a, Result<Option<AdminRow>, DbErr>> {
+        Box::pin(async move {
+            let Some(select) = find_by_pk::<M>(pk) else {
+                return Ok(None);
+            };
+            Ok(select.one(db).await?.as_ref().map(admin_row::<M>))
+        })
+    }
+
+    fn create<'a>(
+        &'a self,
+        db: &'a DatabaseConnection,
+        body: JsonValue,
+        owner: Option<i64>,
+    ) -> BoxFut<'a, Result<AdminRow, ApiError>> {
+        Box::pin(async move {
+            let input = M::Create::from_json_body(body)?;
+            let mut active = M::insert_from(input);
+            if let Some(owner) = owner {
+                M::set_owner(&mut active, owner);
+            }
+            let probe = needs_probe::<M>().then(|| active.clone());
+            match active.insert(db).await {
+                Ok(row) => Ok(admin_row::<M>(&row)),
+                Err(error) => Err(write_error::<M>(db, probe.as_ref(), error).await),
+            }
+        })
+    }
+
+    fn update<'a>(
+        &'a self,
+        db: &'a DatabaseConnection,
+        pk: &'a str,
+        body: JsonValue,
+    ) -> BoxFut<'a, Result<AdminRow, ApiError>> {
+        Box::pin(async move {
+            let row = find_by_pk::<M>(pk)
+                .ok_or(ApiError::NotFound)?
+                .one(db)
+                .await
+                .map_err(ApiError::internal)?
+                .ok_or(ApiError::NotFound)?;
+            let input = M::Update::from_json_body(body)?;
+            let mut active: M::ActiveModel = row.clone().into_active_model();
+            M::patch_with(&mut active, input);
+            if !active.is_changed() {
+                return Ok(admin_row::<M>(&row));
+            }
+            let probe = needs_probe::<M>().then(|| active.clone());
+            match active.update(db).await {
+                Ok(row) => Ok(admin_row::<M>(&row)),
+                Err(error) => Err(write_error::<M>(db, probe.as_ref(), error).await),
+            }
+        })
+    }
+
+    fn delete<'a>(
+        &'a self,
+        db: &'a DatabaseConnection,
+        pks: &'a [String],
+    ) -> BoxFut<'a, Result<u64, ApiError>> {
+        Box::pin(async move {
+            let Some(pk_field) = M::meta().field(M::meta().primary_key) else {
+                return Ok(0);
+            };
+            let keys: Vec<Value> = pks
+                .iter()
+                .filter_map(|pk| crate::api::parse_value(pk_field, pk).ok())
+                .collect();
+            if keys.is_empty() {
+                return Ok(0);
+            }
+            match M::Entity::delete_many()
+                .filter(M::primary_key_column().is_in(keys))
+                .exec(db)
+                .await
+            {
+                Ok(result) => Ok(result.rows_affected),
+                Err(error)
+                    if matches!(
+                        crate::error::constraint_violation(&error),
+                        Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_))
+                    ) =>
+                {
+                    Err(ApiError::Conflict(format!(
+                        "Cannot delete this {}: other objects still reference it.",
+                        M::meta().verbose_name()
+                    )))
+                }
+                Err(error) => Err(ApiError::from_db(M::meta(), error)),
+            }
+        })
+    }
+}
+
+/// Display strings of rows by primary key: what a foreign key column or
+/// widget shows for the referenced row.
+pub type LoadLabels = for<'a> fn(
+    &'a DatabaseConnection,
+    Vec<Value>,
+) -> BoxFut<'a, Result<Vec<(String, String)>, DbErr>>;
+
+/// The [`LoadLabels`] of `M`: one `SELECT ... WHERE pk IN (...)`.
+pub fn load_labels<M: Model>(
+    db: &DatabaseConnection,
+    keys: Vec<Value>,
+) -> BoxFut<'_, Result<Vec<(String, String)>, DbErr>> {
+    Box::pin(async move {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = M::Entity::find()
+            .filter(M::primary_key_column().is_in(keys))
+            .all(db)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|row| (M::primary_key(row).to_string(), M::display(row)))
+            .collect())
+    })
+}
+
+/// A value as text for forms and the change list: `""` for NULL.
+pub fn value_text(value: &Value) -> String {
+    match sea_orm::sea_query::value::sea_value_to_json_value(value) {
+        JsonValue::Null => String::new(),
+        JsonValue::String(s) => s,
+        JsonValue::Bool(b) => b.to_string(),
+        JsonValue::Number(n) => n.to_string(),
+        other => serde_json::to_string_pretty(&other).unwrap_or_default(),
+    }
+}
+
+/// A value as text in an `<input>` of `kind`: datetimes as
+/// `datetime-local` wants them (UTC, to the second).
+pub fn input_text(kind: FieldKind, value: &Value) -> String {
+    match (kind, value) {
+        (FieldKind::DateTime, Value::ChronoDateTimeUtc(Some(dt))) => {
+            dt.format("%Y-%m-%dT%H:%M:%S").to_string()
+        }
+        (FieldKind::Json, Value::Json(Some(json))) => {
+            serde_json::to_string_pretty(json).unwrap_or_default()
+        }
+        _ => value_text(value),
+    }
+}
