@@ -17,6 +17,7 @@ pub fn app() -> ferrobridge::App {
     ferrobridge::App::new("blog")
         .model::<Author>()
         .model::<Post>()
+        .admin_action::<Post, _, _>("publish", "Publish selected posts", publish_selected)
         .handle(
             Method::POST,
             "/api/posts/{pk}/publish",
@@ -92,6 +93,27 @@ pub async fn publish(
     active.published = ferrobridge::__private::sea_orm::ActiveValue::Set(true);
     let row = active.update(&*db).await.map_err(ApiError::internal)?;
     Ok(Json(PostRead::from(row)))
+}
+
+/// The admin's "Publish selected posts" bulk action.
+pub async fn publish_selected(
+    db: ferrobridge::__private::sea_orm::DatabaseConnection,
+    pks: Vec<String>,
+) -> Result<ferrobridge::admin::ActionOutcome, ApiError> {
+    let ids: Vec<i64> = pks.iter().filter_map(|pk| pk.parse().ok()).collect();
+    let result = post::Entity::update_many()
+        .col_expr(
+            post::Column::Published,
+            ferrobridge::__private::sea_orm::sea_query::Expr::value(true),
+        )
+        .filter(post::Column::Id.is_in(ids))
+        .exec(&db)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(ferrobridge::admin::ActionOutcome::message(format!(
+        "{} post(s) were published.",
+        result.rows_affected
+    )))
 }
 
 /// `GET /api/my/posts`: the posts the current user created, newest first.

@@ -6,7 +6,8 @@ use ferrobridge::prelude::*;
 /// A person who writes posts. Open to everyone, logged in or not
 /// (`policy = "allow_any"`), so the first curl of the README works at once.
 #[derive(Model, Clone, Debug, PartialEq)]
-#[model(app = "blog", ordering = "name")]
+#[model(app = "blog", ordering = "name", display = "{name}")]
+#[admin(list_display(id, name, email), search(name, email), inlines(Post))]
 #[api(
     policy = "allow_any",
     filter(name, email),
@@ -40,7 +41,14 @@ pub enum Kind {
 /// owner (or an editor with the `change_post`/`delete_post` permission)
 /// may change or delete it.
 #[derive(Model, Clone, Debug, PartialEq)]
-#[model(app = "blog", ordering = "-created_at")]
+#[model(app = "blog", ordering = "-created_at", display = "{title}")]
+#[admin(
+    list_display(id, title, author_id, kind, published, likes, created_at),
+    list_filter(published, kind, author_id, created_at),
+    search(title, body),
+    readonly(likes),
+    autocomplete(author_id)
+)]
 #[api(
     owner = owner_id,
     filter(author_id, published, kind, likes, rating, created_at, title),
