@@ -191,7 +191,7 @@ fn check_admin(cx: &Ctxt, model: &ModelDef) {
             match list {
                 "search" if kind != ScalarKind::String => cx.error_spanned_by(
                     ident,
-                    format!("the admin's search looks in text: `{ident}` is not a String; use `list_filter({ident})` instead"),
+                    format!("the admin's search looks in text: `{ident}` is not a String; show it with `list_display({ident})`, or filter on it if it is a bool, choice, foreign key or date"),
                 ),
                 "list_filter"
                     if !(is_fk
