@@ -315,3 +315,188 @@ pub async fn send(router: &axum::Router, request: Request<Body>) -> Reply {
         json,
     }
 }
+
+/// A page as a browser would get it: status, headers and HTML.
+#[derive(Debug)]
+pub struct Page {
+    /// Status code.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// The body as text.
+    pub body: String,
+}
+
+impl Page {
+    /// The `Location` header of a redirect.
+    pub fn location(&self) -> &str {
+        self.headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// Every `Set-Cookie` header.
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_string))
+            .collect()
+    }
+}
+
+/// A cookie-keeping client of the admin site, in process: what a browser
+/// sends (cookies, the CSRF form field), without a browser.
+pub struct AdminClient {
+    router: axum::Router,
+    /// Cookies by name.
+    pub cookies: std::collections::BTreeMap<String, String>,
+}
+
+impl AdminClient {
+    /// A client of `router` with no cookies. Requests carry an empty
+    /// `Authorization` header so test routers add no bearer token.
+    pub fn new(router: axum::Router) -> Self {
+        AdminClient {
+            router,
+            cookies: Default::default(),
+        }
+    }
+
+    /// The CSRF token a page's forms carry (the `csrftoken` cookie).
+    pub fn csrf(&self) -> String {
+        self.cookies.get("csrftoken").cloned().unwrap_or_default()
+    }
+
+    /// Sends a request with the client's cookies and keeps those it sets.
+    pub async fn request(&mut self, request: Request<Body>) -> Page {
+        let (mut parts, body) = request.into_parts();
+        if !self.cookies.is_empty() {
+            let jar: Vec<String> = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            parts.headers.insert(
+                header::COOKIE,
+                jar.join("; ").parse().expect("cookie header"),
+            );
+        }
+        parts
+            .headers
+            .entry(header::AUTHORIZATION)
+            .or_insert_with(|| "".parse().expect("header"));
+        let response = self
+            .router
+            .clone()
+            .oneshot(Request::from_parts(parts, body))
+            .await
+            .expect("infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        let page = Page {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        };
+        for cookie in page.set_cookies() {
+            let pair = cookie.split(';').next().unwrap_or("");
+            if let Some((name, value)) = pair.split_once('=') {
+                if value.is_empty() || cookie.contains("Max-Age=0") {
+                    self.cookies.remove(name);
+                } else {
+                    self.cookies.insert(name.to_string(), value.to_string());
+                }
+            }
+        }
+        page
+    }
+
+    /// `GET path`.
+    pub async fn get(&mut self, path: &str) -> Page {
+        let request = Request::get(path).body(Body::empty()).expect("request");
+        self.request(request).await
+    }
+
+    /// `POST path` with form `fields`, adding the CSRF field.
+    pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let csrf = self.csrf();
+        let mut all: Vec<(&str, &str)> = vec![("csrfmiddlewaretoken", csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.post_raw(path, &all).await
+    }
+
+    /// `POST path` with exactly `fields` (no CSRF field added).
+    pub async fn post_raw(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let body: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        let request = Request::post(path)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .expect("request");
+        self.request(request).await
+    }
+
+    /// Logs in through the login form; panics unless it redirects.
+    pub async fn login(&mut self, username: &str, password: &str) {
+        self.get("/admin/login/").await;
+        let page = self
+            .post(
+                "/admin/login/",
+                &[
+                    ("username", username),
+                    ("password", password),
+                    ("next", "/admin/"),
+                ],
+            )
+            .await;
+        assert_eq!(
+            page.status,
+            StatusCode::FOUND,
+            "login failed: {}",
+            page.body
+        );
+    }
+}
+
+/// Makes `username` staff (without other rights) and returns its id.
+pub async fn create_staff(db: &DatabaseConnection, username: &str, permissions: &[&str]) -> i32 {
+    use ferrobridge::__private::sea_orm::{
+        ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    };
+    use ferrobridge::auth::models::{permission, user, user_permission};
+    let (id, _) = create_user(db, username, UserKind::Regular).await;
+    let row = user::Entity::find_by_id(id)
+        .one(db)
+        .await
+        .expect("user")
+        .expect("user exists");
+    let mut active = row.into_active_model();
+    active.is_staff = Set(true);
+    active.update(db).await.expect("make staff");
+    for code in permissions {
+        let found = permission::Entity::find()
+            .filter(permission::Column::Codename.eq(*code))
+            .one(db)
+            .await
+            .expect("permission lookup")
+            .unwrap_or_else(|| panic!("no permission {code}"));
+        user_permission::ActiveModel {
+            user_id: Set(id),
+            permission_id: Set(found.id),
+            ..Default::default()
+        }
+        .insert(db)
+        .await
+        .expect("grant");
+    }
+    id
+}

@@ -11,8 +11,10 @@ use crate::prelude::*;
     app = "contenttypes",
     table = "django_content_type",
     plural = "content_types",
-    ordering = "app_label,model"
+    ordering = "app_label,model",
+    display = "{app_label} | {model}"
 )]
+#[admin(hidden, search(app_label, model))]
 #[api(filter(app_label, model), ordering(app_label, model))]
 pub struct ContentType {
     #[field(primary_key)]
@@ -30,8 +32,10 @@ pub struct ContentType {
 #[model(
     app = "auth",
     table = "auth_permission",
-    ordering = "content_type_id,codename"
+    ordering = "content_type_id,codename",
+    display = "{codename} | {name}"
 )]
+#[admin(hidden, search(name, codename))]
 #[api(
     filter(content_type_id, codename),
     search(name, codename),
@@ -53,7 +57,13 @@ pub struct Permission {
 
 /// A named set of permissions users can belong to (Django's `Group`).
 #[derive(Model, Clone, Debug, PartialEq)]
-#[model(app = "auth", table = "auth_group", ordering = "name")]
+#[model(
+    app = "auth",
+    table = "auth_group",
+    ordering = "name",
+    display = "{name}"
+)]
+#[admin(search(name), inlines(GroupPermission))]
 #[api(filter(name), search(name), ordering(name))]
 pub struct Group {
     #[field(primary_key)]
@@ -66,7 +76,19 @@ pub struct Group {
 /// A user account (Django's `User`). The password is stored as a hash and
 /// never shown: not in responses, not in `Debug` output, not in logs.
 #[derive(Model, Clone, PartialEq)]
-#[model(app = "auth", table = "auth_user", ordering = "username")]
+#[model(
+    app = "auth",
+    table = "auth_user",
+    ordering = "username",
+    display = "{username}"
+)]
+#[admin(
+    list_display(username, email, first_name, last_name, is_staff),
+    list_filter(is_staff, is_superuser, is_active),
+    search(username, first_name, last_name, email),
+    readonly(last_login),
+    inlines(UserGroup, UserPermission)
+)]
 #[api(
     filter(username, email, is_active, is_staff, is_superuser),
     search(username, first_name, last_name, email),
@@ -123,6 +145,7 @@ impl std::fmt::Debug for User {
 /// A user's membership of a group (`auth_user_groups`).
 #[derive(Model, Clone, Debug, PartialEq)]
 #[model(app = "auth", table = "auth_user_groups", plural = "user_groups")]
+#[admin(hidden, autocomplete(user_id))]
 #[api(filter(user_id, group_id))]
 pub struct UserGroup {
     #[field(primary_key)]
@@ -142,6 +165,7 @@ pub struct UserGroup {
     table = "auth_group_permissions",
     plural = "group_permissions"
 )]
+#[admin(hidden, autocomplete(permission_id))]
 #[api(filter(group_id, permission_id))]
 pub struct GroupPermission {
     #[field(primary_key)]
@@ -161,6 +185,7 @@ pub struct GroupPermission {
     table = "auth_user_user_permissions",
     plural = "user_permissions"
 )]
+#[admin(hidden, autocomplete(user_id, permission_id))]
 #[api(filter(user_id, permission_id))]
 pub struct UserPermission {
     #[field(primary_key)]

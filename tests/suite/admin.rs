@@ -1,0 +1,290 @@
+//! The admin site's foundation over HTTP: login, sessions and their
+//! cookies, CSRF, logout, password change, the index, custom pages and
+//! template overrides, and the session accepted by the API.
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use ferrobridge::__private::sea_orm::{EntityTrait, PaginatorTrait};
+use ferrobridge::admin::models::session;
+use ferrobridge_tests::{
+    AdminClient, PASSWORD, TestDb, UserKind, blog_router, create_staff, create_user, db_tests,
+};
+
+db_tests!(
+    login_rotates_the_session_and_sets_safe_cookies,
+    only_active_staff_log_in,
+    post_without_csrf_token_is_refused,
+    logout_ends_the_session,
+    password_change_ends_other_sessions,
+    index_lists_only_permitted_models,
+    api_accepts_the_session_with_csrf,
+);
+
+async fn superuser_client(db: &TestDb) -> (AdminClient, axum::Router) {
+    let router = blog_router(db).await;
+    create_user(&db.db, "admin", UserKind::Superuser).await;
+    let mut client = AdminClient::new(router.clone());
+    client.login("admin", PASSWORD).await;
+    (client, router)
+}
+
+async fn login_rotates_the_session_and_sets_safe_cookies(db: &TestDb) {
+    let router = blog_router(db).await;
+    create_user(&db.db, "admin", UserKind::Superuser).await;
+    let mut client = AdminClient::new(router);
+
+    let page = client.get("/admin/").await;
+    assert_eq!(page.status, StatusCode::FOUND);
+    assert_eq!(page.location(), "/admin/login/?next=%2Fadmin%2F");
+
+    let page = client.get("/admin/login/").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("name=\"csrfmiddlewaretoken\""));
+    let csrf_before = client.csrf();
+    assert_eq!(csrf_before.len(), 32);
+
+    let page = client
+        .post(
+            "/admin/login/",
+            &[
+                ("username", "admin"),
+                ("password", PASSWORD),
+                ("next", "/admin/blog/"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::FOUND, "{}", page.body);
+    assert_eq!(page.location(), "/admin/blog/");
+    let cookies = page.set_cookies();
+    let session_cookie = cookies
+        .iter()
+        .find(|c| c.starts_with("sessionid="))
+        .expect("a session cookie");
+    assert!(session_cookie.contains("HttpOnly"), "{session_cookie}");
+    assert!(session_cookie.contains("SameSite=Lax"), "{session_cookie}");
+    assert!(session_cookie.contains("Path=/"), "{session_cookie}");
+    assert!(
+        !session_cookie.contains("Secure"),
+        "Secure is opt-in: {session_cookie}"
+    );
+    // A new CSRF token at login: a token seen before login is useless after.
+    assert_ne!(client.csrf(), csrf_before);
+    assert_eq!(session::Entity::find().count(&db.db).await.unwrap(), 1);
+
+    // Logging in again replaces the old session instead of adding one.
+    let old = client.cookies["sessionid"].clone();
+    client.login("admin", PASSWORD).await;
+    assert_ne!(client.cookies["sessionid"], old);
+    assert_eq!(session::Entity::find().count(&db.db).await.unwrap(), 1);
+
+    let page = client.get("/admin/").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Site administration"));
+
+    // An open redirect through ?next= is not followed.
+    client.get("/admin/login/").await;
+    let page = client
+        .post(
+            "/admin/login/",
+            &[
+                ("username", "admin"),
+                ("password", PASSWORD),
+                ("next", "//evil.example/"),
+            ],
+        )
+        .await;
+    assert_eq!(page.location(), "/admin/");
+}
+
+async fn only_active_staff_log_in(db: &TestDb) {
+    let router = blog_router(db).await;
+    create_user(&db.db, "reader", UserKind::Regular).await;
+    create_user(&db.db, "gone", UserKind::Inactive).await;
+    create_staff(&db.db, "staff", &[]).await;
+    let mut client = AdminClient::new(router);
+    for (name, password) in [("reader", PASSWORD), ("gone", PASSWORD), ("staff", "wrong")] {
+        client.get("/admin/login/").await;
+        let page = client
+            .post(
+                "/admin/login/",
+                &[("username", name), ("password", password)],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "{name}");
+        assert!(
+            page.body
+                .contains("Please enter the correct username and password for a staff account")
+        );
+        assert!(!client.cookies.contains_key("sessionid"), "{name}");
+    }
+    client.login("staff", PASSWORD).await;
+    let page = client.get("/admin/").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body
+            .contains("You don’t have permission to view or edit anything.")
+    );
+}
+
+async fn post_without_csrf_token_is_refused(db: &TestDb) {
+    let (mut client, router) = superuser_client(db).await;
+    // No token in the form.
+    let page = client
+        .post_raw("/admin/password_change/", &[("old_password", PASSWORD)])
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(page.body.contains("CSRF verification failed"));
+    // A wrong token.
+    let page = client
+        .post_raw(
+            "/admin/logout/",
+            &[("csrfmiddlewaretoken", "x".repeat(32).as_str())],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    // A cross-site origin, even with the right token.
+    let body = format!("csrfmiddlewaretoken={}", client.csrf());
+    let request = Request::post("/admin/logout/")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::HOST, "admin.example")
+        .header(header::ORIGIN, "https://evil.example")
+        .body(Body::from(body))
+        .unwrap();
+    let page = client.request(request).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    // Still logged in: nothing was done.
+    assert_eq!(client.get("/admin/").await.status, StatusCode::OK);
+    // The login form needs the token too.
+    let mut anonymous = AdminClient::new(router);
+    let page = anonymous
+        .post_raw(
+            "/admin/login/",
+            &[("username", "admin"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+}
+
+async fn logout_ends_the_session(db: &TestDb) {
+    let (mut client, _) = superuser_client(db).await;
+    let stolen = client.cookies["sessionid"].clone();
+    let page = client.post("/admin/logout/", &[]).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("You have been logged out"));
+    assert!(!client.cookies.contains_key("sessionid"));
+    assert_eq!(session::Entity::find().count(&db.db).await.unwrap(), 0);
+    // The old cookie no longer opens anything.
+    client.cookies.insert("sessionid".into(), stolen);
+    assert_eq!(client.get("/admin/").await.status, StatusCode::FOUND);
+}
+
+async fn password_change_ends_other_sessions(db: &TestDb) {
+    let router = blog_router(db).await;
+    create_user(&db.db, "admin", UserKind::Superuser).await;
+    let mut laptop = AdminClient::new(router.clone());
+    laptop.login("admin", PASSWORD).await;
+    let mut phone = AdminClient::new(router.clone());
+    phone.login("admin", PASSWORD).await;
+
+    let page = laptop
+        .post(
+            "/admin/password_change/",
+            &[
+                ("old_password", "wrong"),
+                ("new_password1", "123"),
+                ("new_password2", "456"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body
+            .contains("Your old password was entered incorrectly")
+    );
+    assert!(page.body.contains("didn’t match"));
+    assert!(page.body.contains("too short"));
+
+    let page = laptop
+        .post(
+            "/admin/password_change/",
+            &[
+                ("old_password", PASSWORD),
+                ("new_password1", "a new long passphrase"),
+                ("new_password2", "a new long passphrase"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::FOUND, "{}", page.body);
+    let page = laptop.get("/admin/").await;
+    assert_eq!(page.status, StatusCode::OK, "this session stays valid");
+    assert!(page.body.contains("Your password was changed."));
+    assert_eq!(
+        phone.get("/admin/").await.status,
+        StatusCode::FOUND,
+        "the other session ended"
+    );
+    let mut fresh = AdminClient::new(router);
+    fresh.login("admin", "a new long passphrase").await;
+}
+
+async fn index_lists_only_permitted_models(db: &TestDb) {
+    let router = blog_router(db).await;
+    create_staff(&db.db, "editor", &["view_post", "add_author"]).await;
+    let mut client = AdminClient::new(router);
+    client.login("editor", PASSWORD).await;
+    let page = client.get("/admin/").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let body = page.body.replace("&#x2f;", "/");
+    assert!(body.contains("href=\"/admin/blog/post/\""), "{body}");
+    assert!(
+        !body.contains("/admin/blog/post/add/"),
+        "no add right on posts"
+    );
+    assert!(body.contains("href=\"/admin/blog/author/add/\""));
+    assert!(
+        !body.contains("href=\"/admin/blog/author/\""),
+        "no view right on authors"
+    );
+    assert!(!body.contains("/admin/auth/"), "nothing of auth");
+    assert_eq!(
+        client.get("/admin/auth/").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(client.get("/admin/blog/").await.status, StatusCode::OK);
+}
+
+async fn api_accepts_the_session_with_csrf(db: &TestDb) {
+    let (mut client, _) = superuser_client(db).await;
+    let page = client.get("/api/auth/me").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("\"username\":\"admin\""));
+
+    let create = |csrf: Option<String>| {
+        let mut request = Request::builder()
+            .method(Method::POST)
+            .uri("/api/authors")
+            .header(header::CONTENT_TYPE, "application/json");
+        if let Some(csrf) = csrf {
+            request = request.header("x-csrftoken", csrf);
+        }
+        request.body(Body::from(r#"{"name":"Ann"}"#)).unwrap()
+    };
+    // Authors are open to all, so use groups, which need the session's rights.
+    let group = |csrf: Option<String>| {
+        let mut request = Request::builder()
+            .method(Method::POST)
+            .uri("/api/groups")
+            .header(header::CONTENT_TYPE, "application/json");
+        if let Some(csrf) = csrf {
+            request = request.header("x-csrftoken", csrf);
+        }
+        request.body(Body::from(r#"{"name":"editors"}"#)).unwrap()
+    };
+    let page = client.request(group(None)).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
+    assert!(page.body.contains("CSRF Failed"));
+    let page = client.request(group(Some(client.csrf()))).await;
+    assert_eq!(page.status, StatusCode::CREATED, "{}", page.body);
+    let page = client.request(create(Some(client.csrf()))).await;
+    assert_eq!(page.status, StatusCode::CREATED, "{}", page.body);
+}
