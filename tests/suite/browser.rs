@@ -52,97 +52,133 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// Headless Chromium driving a real server of `router`, on a free port.
+pub(crate) struct Browser {
+    /// The WebDriver session.
+    pub client: fantoccini::Client,
+    /// `http://127.0.0.1:{port}` of the server.
+    pub base: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    _driver: KillOnDrop,
+    _profile: TempDir,
+}
+
+impl Browser {
+    /// Serves `router` and opens Chromium at `width`x`height`; `None` when
+    /// Chromium is missing outside CI (in CI that is a failure).
+    pub async fn start(router: axum::Router, width: u32, height: u32) -> Option<Browser> {
+        let chromium = executable(
+            "CHROMIUM",
+            &["/usr/bin/chromium", "/usr/bin/chromium-browser"],
+        );
+        let chromedriver = executable("CHROMEDRIVER", &["/usr/bin/chromedriver"]);
+        let (Some(chromium), Some(chromedriver)) = (chromium, chromedriver) else {
+            let message = "chromium and chromedriver are needed for the browser tests \
+                           (apt-get install chromium chromium-driver; .ci/run installs them)";
+            if std::env::var_os("CI").is_some() {
+                panic!("{message}");
+            }
+            eprintln!("skipped: {message}");
+            return None;
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await
+        });
+
+        let port = free_port();
+        let driver = KillOnDrop(
+            Command::new(&chromedriver)
+                .arg(format!("--port={port}"))
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot start {}: {e}", chromedriver.display())),
+        );
+        let profile = TempDir(std::env::temp_dir().join(format!(
+            "ferrobridge-chromium-{}-{port}",
+            std::process::id()
+        )));
+        std::fs::create_dir_all(&profile.0).unwrap();
+        let capabilities = json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": chromium,
+                "args": [
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-dev-shm-usage",
+                    "--disable-quic",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--no-first-run",
+                    format!("--window-size={width},{height}"),
+                    format!("--user-data-dir={}", profile.0.display()),
+                ],
+            },
+        });
+        let capabilities = match capabilities {
+            serde_json::Value::Object(map) => map,
+            _ => unreachable!(),
+        };
+
+        // chromedriver takes a moment to listen.
+        let webdriver = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        let client = loop {
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            match ClientBuilder::new(connector)
+                .capabilities(capabilities.clone())
+                .connect(&webdriver)
+                .await
+            {
+                Ok(client) => break client,
+                Err(error) if started.elapsed() < Duration::from_secs(20) => {
+                    let _ = error;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(error) => panic!("cannot open a chromedriver session: {error}"),
+            }
+        };
+        Some(Browser {
+            client,
+            base,
+            stop,
+            server,
+            _driver: driver,
+            _profile: profile,
+        })
+    }
+
+    /// Closes the browser and stops the server.
+    pub async fn finish(self) {
+        self.client.close().await.ok();
+        self.stop.send(()).ok();
+        self.server.await.unwrap().unwrap();
+    }
+}
+
 #[tokio::test]
 async fn docs_page_renders_the_operations_in_chromium() {
-    let chromium = executable(
-        "CHROMIUM",
-        &["/usr/bin/chromium", "/usr/bin/chromium-browser"],
-    );
-    let chromedriver = executable("CHROMEDRIVER", &["/usr/bin/chromedriver"]);
-    let (Some(chromium), Some(chromedriver)) = (chromium, chromedriver) else {
-        let message = "chromium and chromedriver are needed for the browser test \
-                       (apt-get install chromium chromium-driver; .ci/run installs them)";
-        if std::env::var_os("CI").is_some() {
-            panic!("{message}");
-        }
-        eprintln!("skipped: {message}");
-        return;
-    };
-
     // The blog on a real socket, on a fresh SQLite database.
     let db = TestDb::new(Backend::Sqlite).await.unwrap();
     let app = blog::app();
     app.create_tables(&db.db).await.unwrap();
     ferrobridge_tests::create_user(&db.db, "docs_user", ferrobridge_tests::UserKind::Regular).await;
-    let router = app.router(db.db.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            })
-            .await
-    });
-
-    let port = free_port();
-    let _driver = KillOnDrop(
-        Command::new(&chromedriver)
-            .arg(format!("--port={port}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", chromedriver.display())),
-    );
-    let profile = TempDir(std::env::temp_dir().join(format!(
-        "ferrobridge-chromium-{}-{port}",
-        std::process::id()
-    )));
-    std::fs::create_dir_all(&profile.0).unwrap();
-    let capabilities = json!({
-        "browserName": "chrome",
-        "goog:chromeOptions": {
-            "binary": chromium,
-            "args": [
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-dev-shm-usage",
-                "--disable-quic",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--window-size=1280,2000",
-                format!("--user-data-dir={}", profile.0.display()),
-            ],
-        },
-    });
-    let capabilities = match capabilities {
-        serde_json::Value::Object(map) => map,
-        _ => unreachable!(),
+    let Some(browser) = Browser::start(app.router(db.db.clone()), 1280, 2000).await else {
+        return;
     };
-
-    // chromedriver takes a moment to listen.
-    let webdriver = format!("http://127.0.0.1:{port}");
-    let started = Instant::now();
-    let client = loop {
-        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-        match ClientBuilder::new(connector)
-            .capabilities(capabilities.clone())
-            .connect(&webdriver)
-            .await
-        {
-            Ok(client) => break client,
-            Err(error) if started.elapsed() < Duration::from_secs(20) => {
-                let _ = error;
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            Err(error) => panic!("cannot open a chromedriver session: {error}"),
-        }
-    };
+    let (client, base) = (browser.client.clone(), browser.base.clone());
 
     let result = async {
         client.goto(&format!("{base}/docs")).await?;
@@ -232,7 +268,7 @@ async fn docs_page_renders_the_operations_in_chromium() {
         Ok::<_, fantoccini::error::CmdError>((title, summaries, info, me))
     }
     .await;
-    client.close().await.ok();
+    browser.finish().await;
     let (title, summaries, info, me) = result.expect("the docs page renders and logs in");
     assert!(
         me.contains("\"username\": \"docs_user\""),
@@ -261,7 +297,5 @@ async fn docs_page_renders_the_operations_in_chromium() {
     }
     assert_eq!(summaries.len(), 6 * 9 + 3 + 3, "{joined}");
 
-    stop.send(()).unwrap();
-    server.await.unwrap().unwrap();
     db.finish().await;
 }
