@@ -288,3 +288,134 @@ async fn api_accepts_the_session_with_csrf(db: &TestDb) {
     let page = client.request(create(Some(client.csrf()))).await;
     assert_eq!(page.status, StatusCode::CREATED, "{}", page.body);
 }
+
+db_tests!(
+    superuser_sets_a_users_password,
+    templates_can_be_overridden_and_pages_added,
+);
+
+async fn superuser_sets_a_users_password(db: &TestDb) {
+    let (mut client, router) = superuser_client(db).await;
+    let (id, _) = create_user(&db.db, "writer", UserKind::Regular).await;
+    let url = format!("/admin/auth/user/{id}/password/");
+    let page = client.get(&url).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body
+            .contains("Enter a new password for the user <strong>writer</strong>")
+    );
+    assert!(!page.body.contains("argon2"), "the hash is never shown");
+    let page = client
+        .post(
+            &url,
+            &[("password1", "12345678"), ("password2", "12345678")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("entirely numeric"));
+    let page = client
+        .post(
+            &url,
+            &[
+                ("password1", "writer's new phrase"),
+                ("password2", "writer's new phrase"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::FOUND, "{}", page.body);
+    assert_eq!(page.location(), format!("/admin/auth/user/{id}/change/"));
+    // The new password works (through the API's token endpoint).
+    let request = Request::post("/api/auth/token")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from("username=writer&password=writer%27s+new+phrase"))
+        .unwrap();
+    let reply = ferrobridge_tests::send(&router, request).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    // And it is in the history of the user.
+    let entries = ferrobridge::admin::models::log_entry::Entity::find()
+        .all(&db.db)
+        .await
+        .unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(
+        entries[0].object_id.as_deref(),
+        Some(id.to_string().as_str())
+    );
+    assert_eq!(
+        ferrobridge::admin::describe_change_message(&entries[0].change_message),
+        "Changed Password."
+    );
+
+    // Without the change_user permission: 403.
+    create_staff(&db.db, "helper", &["view_user"]).await;
+    let mut helper = AdminClient::new(router);
+    helper.login("helper", PASSWORD).await;
+    assert_eq!(helper.get(&url).await.status, StatusCode::FORBIDDEN);
+}
+
+async fn report(mut ctx: ferrobridge::admin::AdminCtx) -> ferrobridge::admin::PageResult {
+    ctx.staff()?;
+    let count = ferrobridge::admin::models::log_entry::Entity::find()
+        .count(&ctx.state.db)
+        .await
+        .unwrap_or(0);
+    Ok(ctx.render(
+        "report.html",
+        minijinja::context! { title => "Report", count => count, note => "<b>bold</b>" },
+    ))
+}
+
+async fn templates_can_be_overridden_and_pages_added(db: &TestDb) {
+    let dir = std::env::temp_dir().join(format!("fb-templates-{}", std::process::id()));
+    let dir = dir.join(format!("{:?}", db.backend));
+    std::fs::create_dir_all(dir.join("admin")).unwrap();
+    std::fs::write(
+        dir.join("admin/login.html"),
+        "{% extends \"admin/base.html\" %}{% block content %}<p id=\"custom\">Our own login, {{ csrf_token|length }}</p>{% endblock %}",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("report.html"),
+        "{% extends \"admin/base.html\" %}{% block content %}<p id=\"count\">{{ count }} actions</p><p>{{ note }}</p>{% endblock %}",
+    )
+    .unwrap();
+    let app = blog::app()
+        .admin_templates(&dir)
+        .admin_header("Blog HQ")
+        .admin_page("/admin/report/", "Report", axum::routing::get(report));
+    let router = ferrobridge_tests::authed_router(&app, &db.db).await;
+    create_user(&db.db, "admin", UserKind::Superuser).await;
+    let mut client = AdminClient::new(router);
+    let page = client.get("/admin/login/").await;
+    assert!(
+        page.body.contains("<p id=\"custom\">Our own login, 32</p>"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Blog HQ"));
+
+    // The overridden login page has no form: log in with a POST as the form would.
+    let page = client
+        .post(
+            "/admin/login/",
+            &[
+                ("username", "admin"),
+                ("password", PASSWORD),
+                ("next", "/admin/report/"),
+            ],
+        )
+        .await;
+    assert_eq!(page.location(), "/admin/report/");
+    let page = client.get("/admin/report/").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("<p id=\"count\">0 actions</p>"));
+    assert!(
+        page.body.contains("&lt;b&gt;bold&lt;&#x2f;b&gt;"),
+        "escaped: {}",
+        page.body
+    );
+    // Linked from every admin page.
+    let index = client.get("/admin/").await.body.replace("&#x2f;", "/");
+    assert!(index.contains("href=\"/admin/report/\">Report</a>"));
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -33,6 +33,11 @@
 //!     });
 //! ```
 
+// Page handlers return `Result<Response, Reject>`: the error is a ready page
+// (redirect, 403, 404) on a path taken once per request, so its size costs nothing.
+#![allow(clippy::result_large_err)]
+
+mod auth_admin;
 mod context;
 pub mod models;
 pub mod ops;
@@ -216,7 +221,11 @@ pub(crate) fn router(pages: Vec<(String, MethodRouter<AppState>)>) -> Router {
         )
         .route("/admin/static/admin.css", get(views::stylesheet))
         .route("/admin/static/admin.js", get(views::script))
-        .route("/admin/{app}/", get(views::app_index));
+        .route("/admin/{app}/", get(views::app_index))
+        .route(
+            "/admin/auth/user/{pk}/password/",
+            get(auth_admin::set_password_form).post(auth_admin::set_password),
+        );
     for (path, method_router) in pages {
         router = router.route(&path, method_router);
     }

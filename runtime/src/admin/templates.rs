@@ -35,6 +35,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../assets/admin/templates/admin/password_change.html"),
     ),
     (
+        "admin/set_password.html",
+        include_str!("../../assets/admin/templates/admin/set_password.html"),
+    ),
+    (
         "admin/macros.html",
         include_str!("../../assets/admin/templates/admin/macros.html"),
     ),
