@@ -127,10 +127,16 @@ impl Browser {
                 ],
             },
         });
-        let capabilities = match capabilities {
+        let mut capabilities = match capabilities {
             serde_json::Value::Object(map) => map,
             _ => unreachable!(),
         };
+        if width < 600 {
+            // Headless windows have a minimum width; a phone is emulated instead.
+            capabilities["goog:chromeOptions"]["mobileEmulation"] = json!({
+                "deviceMetrics": { "width": width, "height": height, "pixelRatio": 1.0, "touch": true },
+            });
+        }
 
         // chromedriver takes a moment to listen.
         let webdriver = format!("http://127.0.0.1:{port}");

@@ -3,6 +3,7 @@
 //! derive, expansion snapshots, the OpenAPI document and the docs page in a browser.
 
 mod admin;
+mod admin_browser;
 mod auth;
 mod browser;
 mod crud;
