@@ -33,7 +33,9 @@
 //!     });
 //! ```
 
+mod changelist;
 mod context;
+mod delete;
 pub mod models;
 pub mod ops;
 pub mod session;
@@ -216,7 +218,16 @@ pub(crate) fn router(pages: Vec<(String, MethodRouter<AppState>)>) -> Router {
         )
         .route("/admin/static/admin.css", get(views::stylesheet))
         .route("/admin/static/admin.js", get(views::script))
-        .route("/admin/{app}/", get(views::app_index));
+        .route("/admin/{app}/", get(views::app_index))
+        .route(
+            "/admin/{app}/{model}/",
+            get(changelist::changelist).post(changelist::changelist_action),
+        )
+        .route(
+            "/admin/{app}/{model}/{pk}/delete/",
+            get(delete::delete_view).post(delete::delete_post),
+        )
+        .route("/admin/{app}/{model}/{pk}/history/", get(delete::history));
     for (path, method_router) in pages {
         router = router.route(&path, method_router);
     }
