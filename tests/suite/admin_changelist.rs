@@ -329,10 +329,7 @@ async fn list_shows_columns_search_sort_and_pages(db: &TestDb) {
         .unwrap();
     let page = admin.get("/admin/blog/post/").await;
     assert!(!page.body.contains(XSS));
-    assert!(
-        page.body
-            .contains("&lt;script&gt;alert(1)&lt;/script&gt;")
-    );
+    assert!(page.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
 }
 
 async fn filters_narrow_the_list(db: &TestDb) {

@@ -166,6 +166,20 @@ fn is_null(value: &Value) -> bool {
     )
 }
 
+/// The admin model `app.model`, or the 404 page: `#[admin(hidden)]`
+/// models are left out of the admin's pages.
+pub(crate) fn admin_model(
+    ctx: &mut AdminCtx,
+    app: &str,
+    model: &str,
+) -> Result<std::sync::Arc<dyn AdminOps>, Reject> {
+    let ops = ctx.model(app, model)?;
+    if ops.meta().admin.hidden {
+        return Err(Reject(ctx.not_found()));
+    }
+    Ok(ops)
+}
+
 /// The change URL of a row.
 pub(crate) fn change_url(meta: &ModelMeta, pk: &str) -> String {
     format!(
@@ -604,7 +618,7 @@ pub async fn changelist(
     RawQuery(raw): RawQuery,
 ) -> PageResult {
     ctx.staff()?;
-    let ops = ctx.model(&app, &model)?;
+    let ops = admin_model(&mut ctx, &app, &model)?;
     let meta = ops.meta();
     if !(ctx.has_perm(meta, "view").await || ctx.has_perm(meta, "change").await) {
         return Err(Reject(
@@ -741,7 +755,7 @@ pub async fn changelist_action(
     Form(form): Form<FormFields>,
 ) -> PageResult {
     ctx.staff()?;
-    let ops = ctx.model(&app, &model)?;
+    let ops = admin_model(&mut ctx, &app, &model)?;
     ctx.check_csrf(&form)?;
     let meta = ops.meta();
     if !(ctx.has_perm(meta, "view").await || ctx.has_perm(meta, "change").await) {

@@ -18,7 +18,7 @@ use minijinja::context;
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use serde::Serialize;
 
-use super::changelist::{change_url, count_name, list_url, readable, rows_by_pk};
+use super::changelist::{admin_model, change_url, count_name, list_url, readable, rows_by_pk};
 use super::context::{AdminCtx, PageResult, Reject, server_error};
 use super::ops::{AdminOps, AdminRow, BoxFut, RowFilter, RowQuery};
 use super::views::{FormFields, capitalize};
@@ -347,7 +347,7 @@ pub async fn delete_view(
     Path((app, model, pk)): Path<(String, String, String)>,
 ) -> PageResult {
     ctx.staff()?;
-    let ops = ctx.model(&app, &model)?;
+    let ops = admin_model(&mut ctx, &app, &model)?;
     ctx.require_perm(ops.meta(), "delete").await?;
     let row = object(&mut ctx, &ops, &pk).await?;
     let collected = collect(&ctx, &ops, std::slice::from_ref(&row))
@@ -364,7 +364,7 @@ pub async fn delete_post(
     Form(form): Form<FormFields>,
 ) -> PageResult {
     ctx.staff()?;
-    let ops = ctx.model(&app, &model)?;
+    let ops = admin_model(&mut ctx, &app, &model)?;
     ctx.check_csrf(&form)?;
     let meta = ops.meta();
     ctx.require_perm(meta, "delete").await?;
@@ -411,7 +411,7 @@ pub async fn history(
     use super::models::log_entry;
     use crate::auth::models::{content_type, user};
     ctx.staff()?;
-    let ops = ctx.model(&app, &model)?;
+    let ops = admin_model(&mut ctx, &app, &model)?;
     let meta = ops.meta();
     if !(ctx.has_perm(meta, "view").await || ctx.has_perm(meta, "change").await) {
         return Err(Reject(
