@@ -4,6 +4,7 @@
 
 mod admin;
 mod admin_browser;
+mod admin_changelist;
 mod auth;
 mod browser;
 mod crud;

@@ -38,7 +38,9 @@
 #![allow(clippy::result_large_err)]
 
 mod auth_admin;
+mod changelist;
 mod context;
+mod delete;
 pub mod models;
 pub mod ops;
 pub mod session;
@@ -225,7 +227,16 @@ pub(crate) fn router(pages: Vec<(String, MethodRouter<AppState>)>) -> Router {
         .route(
             "/admin/auth/user/{pk}/password/",
             get(auth_admin::set_password_form).post(auth_admin::set_password),
-        );
+        )
+        .route(
+            "/admin/{app}/{model}/",
+            get(changelist::changelist).post(changelist::changelist_action),
+        )
+        .route(
+            "/admin/{app}/{model}/{pk}/delete/",
+            get(delete::delete_view).post(delete::delete_post),
+        )
+        .route("/admin/{app}/{model}/{pk}/history/", get(delete::history));
     for (path, method_router) in pages {
         router = router.route(&path, method_router);
     }

@@ -45,6 +45,8 @@ impl AdminRow {
 pub enum RowFilter {
     /// `field = value`.
     Equals(&'static str, Value),
+    /// `field IN (values)`: the rows a set of deleted rows cascades to.
+    In(&'static str, Vec<Value>),
     /// `field IS NULL` (`true`) or `IS NOT NULL`.
     IsNull(&'static str, bool),
     /// `from <= field < to`, either bound optional (date ranges).
@@ -154,6 +156,7 @@ fn condition<M: Model>(query: &RowQuery, backend: sea_orm::DbBackend) -> Result<
     for filter in &query.filters {
         all = match filter {
             RowFilter::Equals(field, value) => all.add(col::<M>(field)?.eq(value.clone())),
+            RowFilter::In(field, values) => all.add(col::<M>(field)?.is_in(values.clone())),
             RowFilter::IsNull(field, true) => all.add(col::<M>(field)?.is_null()),
             RowFilter::IsNull(field, false) => all.add(col::<M>(field)?.is_not_null()),
             RowFilter::Range { field, from, to } => {

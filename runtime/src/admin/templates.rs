@@ -39,6 +39,26 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../assets/admin/templates/admin/set_password.html"),
     ),
     (
+        "admin/change_list.html",
+        include_str!("../../assets/admin/templates/admin/change_list.html"),
+    ),
+    (
+        "admin/delete_confirmation.html",
+        include_str!("../../assets/admin/templates/admin/delete_confirmation.html"),
+    ),
+    (
+        "admin/delete_macros.html",
+        include_str!("../../assets/admin/templates/admin/delete_macros.html"),
+    ),
+    (
+        "admin/delete_selected_confirmation.html",
+        include_str!("../../assets/admin/templates/admin/delete_selected_confirmation.html"),
+    ),
+    (
+        "admin/object_history.html",
+        include_str!("../../assets/admin/templates/admin/object_history.html"),
+    ),
+    (
         "admin/macros.html",
         include_str!("../../assets/admin/templates/admin/macros.html"),
     ),

@@ -1,0 +1,479 @@
+//! Deleting from the admin: the confirmation page of one object
+//! (`/admin/{app}/{model}/{pk}/delete/`) and of a bulk "Delete selected"
+//! action, each listing what the delete cascades to, and the object's
+//! history (`/admin/{app}/{model}/{pk}/history/`).
+//!
+//! The cascade is found by walking every admin model's foreign keys to the
+//! deleted model, as Django's `Collector` does: `on_delete = "cascade"`
+//! rows are listed (and walked in turn), `restrict` rows protect the
+//! object and refuse the delete, `set_null` rows are only updated. The
+//! database enforces the same rules, so the listing is what will happen.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use axum::Form;
+use axum::extract::Path;
+use minijinja::context;
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use serde::Serialize;
+
+use super::changelist::{admin_model, change_url, count_name, list_url, readable, rows_by_pk};
+use super::context::{AdminCtx, PageResult, Reject, server_error};
+use super::ops::{AdminOps, AdminRow, BoxFut, RowFilter, RowQuery};
+use super::views::{FormFields, capitalize};
+use super::{LogAction, change_message, describe_change_message, log_action, verbose_name_plural};
+use crate::error::ApiError;
+use crate::model::{ModelMeta, OnDelete};
+
+/// Rows listed per relation and level: the page stays readable and the
+/// walk bounded; the rest is counted ("and 250 more posts").
+const RELATION_CAP: u64 = 100;
+/// How deep the walk follows cascades.
+const MAX_DEPTH: usize = 6;
+
+/// One object of the "will be deleted" tree.
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct Node {
+    /// The model in words ("Post"); empty for an "and N more" line.
+    label: String,
+    display: String,
+    url: Option<String>,
+    children: Vec<Node>,
+}
+
+/// What deleting some rows involves.
+#[derive(Default)]
+pub(crate) struct Collected {
+    /// The deleted rows, each with what it cascades to.
+    deleted: Vec<Node>,
+    /// Rows that forbid the delete (`on_delete = "restrict"`).
+    protected: Vec<Node>,
+    /// How many rows of each model go, by plural name.
+    summary: BTreeMap<String, u64>,
+    /// Models the user may not delete that the delete would reach.
+    perms_needed: Vec<String>,
+}
+
+impl Collected {
+    fn blocked(&self) -> bool {
+        !self.protected.is_empty() || !self.perms_needed.is_empty()
+    }
+
+    fn context(&self) -> minijinja::Value {
+        context! {
+            deleted_objects => self.deleted,
+            protected => self.protected,
+            summary => self.summary.iter().map(|(k, v)| context! { name => capitalize(k), count => v }).collect::<Vec<_>>(),
+            perms_needed => self.perms_needed,
+        }
+    }
+}
+
+fn node(meta: &ModelMeta, row: &AdminRow) -> Node {
+    Node {
+        label: capitalize(&meta.verbose_name()),
+        display: row.display.clone(),
+        url: (!meta.admin.hidden).then(|| change_url(meta, &row.pk)),
+        children: Vec::new(),
+    }
+}
+
+fn more(meta: &ModelMeta, count: u64) -> Node {
+    Node {
+        label: String::new(),
+        display: format!("… and {count} more {}", count_name(meta, count)),
+        url: None,
+        children: Vec::new(),
+    }
+}
+
+/// Finds everything deleting `rows` of `ops` reaches.
+pub(crate) async fn collect(
+    ctx: &AdminCtx,
+    ops: &Arc<dyn AdminOps>,
+    rows: &[AdminRow],
+) -> Result<Collected, DbErr> {
+    let mut out = Collected::default();
+    let mut visited = HashSet::new();
+    let meta = ops.meta();
+    for row in rows {
+        visited.insert((meta.table, row.pk.clone()));
+    }
+    *out.summary.entry(verbose_name_plural(meta)).or_default() += rows.len() as u64;
+    let mut denied = HashSet::new();
+    let deleted = walk(
+        ctx,
+        ops.clone(),
+        rows.to_vec(),
+        0,
+        &mut out,
+        &mut visited,
+        &mut denied,
+    )
+    .await?;
+    out.deleted = deleted;
+    Ok(out)
+}
+
+/// The nodes of `rows`, each with the rows that cascade from it.
+fn walk<'a>(
+    ctx: &'a AdminCtx,
+    ops: Arc<dyn AdminOps>,
+    rows: Vec<AdminRow>,
+    depth: usize,
+    out: &'a mut Collected,
+    visited: &'a mut HashSet<(&'static str, String)>,
+    denied: &'a mut HashSet<&'static str>,
+) -> BoxFut<'a, Result<Vec<Node>, DbErr>> {
+    Box::pin(async move {
+        let meta = ops.meta();
+        let mut nodes: Vec<Node> = rows.iter().map(|r| node(meta, r)).collect();
+        if depth >= MAX_DEPTH || rows.is_empty() {
+            return Ok(nodes);
+        }
+        let db = ctx.state.db.clone();
+        let models = ctx.admin().models.clone();
+        for related in &models {
+            let related_meta = related.meta();
+            for field in related_meta.fields {
+                let Some(target) = field.references else {
+                    continue;
+                };
+                if target().table != meta.table || field.on_delete == OnDelete::SetNull {
+                    continue;
+                }
+                let keys: Vec<sea_orm::Value> = rows
+                    .iter()
+                    .filter_map(|r| crate::api::parse_value(field, &r.pk).ok())
+                    .collect();
+                if keys.is_empty() {
+                    continue;
+                }
+                let query = RowQuery {
+                    filters: vec![RowFilter::In(field.name, keys)],
+                    limit: RELATION_CAP,
+                    ..RowQuery::default()
+                };
+                let (found, total) = related.query(&db, &query).await?;
+                if total == 0 {
+                    continue;
+                }
+                let rest = total.saturating_sub(found.len() as u64);
+                if field.on_delete == OnDelete::Restrict {
+                    out.protected
+                        .extend(found.iter().map(|r| node(related_meta, r)));
+                    if rest > 0 {
+                        out.protected.push(more(related_meta, rest));
+                    }
+                    continue;
+                }
+                *out.summary
+                    .entry(verbose_name_plural(related_meta))
+                    .or_default() += total;
+                if denied.insert(related_meta.table) && !ctx.has_perm(related_meta, "delete").await
+                {
+                    out.perms_needed.push(related_meta.verbose_name());
+                }
+                let fresh: Vec<AdminRow> = found
+                    .into_iter()
+                    .filter(|r| visited.insert((related_meta.table, r.pk.clone())))
+                    .collect();
+                let parents: Vec<Option<String>> = fresh
+                    .iter()
+                    .map(|r| r.value(field.name).map(super::ops::value_text))
+                    .collect();
+                let children = walk(
+                    ctx,
+                    related.clone(),
+                    fresh,
+                    depth + 1,
+                    &mut *out,
+                    &mut *visited,
+                    &mut *denied,
+                )
+                .await?;
+                for (child, parent) in children.into_iter().zip(parents) {
+                    match rows.iter().position(|r| Some(&r.pk) == parent.as_ref()) {
+                        Some(i) => nodes[i].children.push(child),
+                        None => nodes.push(child),
+                    }
+                }
+                if rest > 0 {
+                    nodes.push(more(related_meta, rest));
+                }
+            }
+        }
+        Ok(nodes)
+    })
+}
+
+/// Deletes `rows` and records each deletion in `django_admin_log`.
+async fn delete_rows(
+    ctx: &AdminCtx,
+    ops: &Arc<dyn AdminOps>,
+    rows: &[AdminRow],
+) -> Result<u64, ApiError> {
+    let db: &DatabaseConnection = &ctx.state.db;
+    let pks: Vec<String> = rows.iter().map(|r| r.pk.clone()).collect();
+    let deleted = ops.delete(db, &pks).await?;
+    let user_id = ctx.user.as_ref().map_or(0, |u| u.id);
+    for row in rows {
+        log_action(
+            db,
+            user_id,
+            ops.meta(),
+            &row.pk,
+            &row.display,
+            LogAction::Deletion,
+            change_message(LogAction::Deletion, &[]),
+        )
+        .await
+        .map_err(ApiError::internal)?;
+    }
+    Ok(deleted)
+}
+
+/// What a failed delete tells the user.
+fn delete_error(error: &ApiError) -> String {
+    match error {
+        ApiError::Conflict(message) => message.clone(),
+        other => {
+            tracing::error!(error = ?other, "admin delete failed");
+            "The delete failed; the error has been logged.".into()
+        }
+    }
+}
+
+/// The confirmation of "Delete selected ...", or with `confirmed` the
+/// delete itself.
+pub(crate) async fn delete_selected(
+    mut ctx: AdminCtx,
+    ops: Arc<dyn AdminOps>,
+    selected: Vec<String>,
+    confirmed: bool,
+    back: String,
+) -> PageResult {
+    let meta = ops.meta();
+    let db = ctx.state.db.clone();
+    let rows = rows_by_pk(ops.as_ref(), &db, &selected)
+        .await
+        .map_err(|e| Reject(server_error(e)))?;
+    if rows.is_empty() {
+        ctx.message(
+            "warning",
+            "Items must be selected in order to perform actions on them. No items have been changed.",
+        )
+        .await;
+        return Ok(ctx.redirect(&back));
+    }
+    let collected = collect(&ctx, &ops, &rows)
+        .await
+        .map_err(|e| Reject(server_error(e)))?;
+    if confirmed && !collected.blocked() {
+        match delete_rows(&ctx, &ops, &rows).await {
+            Ok(count) => {
+                let text = format!("Successfully deleted {count} {}.", count_name(meta, count));
+                ctx.message("success", text).await;
+            }
+            Err(error) => ctx.message("error", delete_error(&error)).await,
+        }
+        return Ok(ctx.redirect(&back));
+    }
+    let plural = verbose_name_plural(meta);
+    let title = if collected.blocked() {
+        format!("Cannot delete {plural}")
+    } else {
+        "Are you sure?".to_string()
+    };
+    Ok(ctx.render(
+        "admin/delete_selected_confirmation.html",
+        context! {
+            title => title,
+            app_label => meta.app_label,
+            app_name => super::views::app_title(meta.app_label),
+            plural_title => capitalize(&plural),
+            verbose_name_plural => plural,
+            list_url => list_url(meta),
+            back_url => back,
+            selected => rows.iter().map(|r| r.pk.clone()).collect::<Vec<_>>(),
+            ..collected.context()
+        },
+    ))
+}
+
+/// The row `pk` of `ops`, or the 404 page.
+async fn object(ctx: &mut AdminCtx, ops: &Arc<dyn AdminOps>, pk: &str) -> Result<AdminRow, Reject> {
+    match ops.get(&ctx.state.db, pk).await {
+        Ok(Some(row)) => Ok(row),
+        Ok(None) => Err(Reject(ctx.not_found())),
+        Err(e) => Err(Reject(server_error(e))),
+    }
+}
+
+fn render_confirmation(
+    ctx: &mut AdminCtx,
+    ops: &Arc<dyn AdminOps>,
+    row: &AdminRow,
+    collected: &Collected,
+    error: Option<String>,
+) -> axum::response::Response {
+    let meta = ops.meta();
+    let title = if collected.blocked() {
+        format!("Cannot delete {}", meta.verbose_name())
+    } else {
+        "Are you sure?".to_string()
+    };
+    ctx.render(
+        "admin/delete_confirmation.html",
+        context! {
+            title => title,
+            app_label => meta.app_label,
+            app_name => super::views::app_title(meta.app_label),
+            plural_title => capitalize(&verbose_name_plural(meta)),
+            verbose_name => meta.verbose_name(),
+            list_url => list_url(meta),
+            object => row.display.clone(),
+            object_url => change_url(meta, &row.pk),
+            error => error,
+            ..collected.context()
+        },
+    )
+}
+
+/// `GET /admin/{app}/{model}/{pk}/delete/`: what the delete would remove.
+pub async fn delete_view(
+    mut ctx: AdminCtx,
+    Path((app, model, pk)): Path<(String, String, String)>,
+) -> PageResult {
+    ctx.staff()?;
+    let ops = admin_model(&mut ctx, &app, &model)?;
+    ctx.require_perm(ops.meta(), "delete").await?;
+    let row = object(&mut ctx, &ops, &pk).await?;
+    let collected = collect(&ctx, &ops, std::slice::from_ref(&row))
+        .await
+        .map_err(|e| Reject(server_error(e)))?;
+    Ok(render_confirmation(&mut ctx, &ops, &row, &collected, None))
+}
+
+/// `POST /admin/{app}/{model}/{pk}/delete/`: deletes, records it, and
+/// goes back to the change list.
+pub async fn delete_post(
+    mut ctx: AdminCtx,
+    Path((app, model, pk)): Path<(String, String, String)>,
+    Form(form): Form<FormFields>,
+) -> PageResult {
+    ctx.staff()?;
+    let ops = admin_model(&mut ctx, &app, &model)?;
+    ctx.check_csrf(&form)?;
+    let meta = ops.meta();
+    ctx.require_perm(meta, "delete").await?;
+    let row = object(&mut ctx, &ops, &pk).await?;
+    let collected = collect(&ctx, &ops, std::slice::from_ref(&row))
+        .await
+        .map_err(|e| Reject(server_error(e)))?;
+    if collected.blocked() {
+        return Ok(render_confirmation(&mut ctx, &ops, &row, &collected, None));
+    }
+    if let Err(error) = delete_rows(&ctx, &ops, std::slice::from_ref(&row)).await {
+        let text = delete_error(&error);
+        return Ok(render_confirmation(
+            &mut ctx,
+            &ops,
+            &row,
+            &collected,
+            Some(text),
+        ));
+    }
+    ctx.message(
+        "success",
+        format!(
+            "The {} “{}” was deleted successfully.",
+            meta.verbose_name(),
+            row.display
+        ),
+    )
+    .await;
+    let to = if ctx.has_perm(meta, "view").await || ctx.has_perm(meta, "change").await {
+        list_url(meta)
+    } else {
+        "/admin/".to_string()
+    };
+    Ok(ctx.redirect(&to))
+}
+
+/// `GET /admin/{app}/{model}/{pk}/history/`: the object's log entries,
+/// oldest first; also for a deleted object, from its last entry's name.
+pub async fn history(
+    mut ctx: AdminCtx,
+    Path((app, model, pk)): Path<(String, String, String)>,
+) -> PageResult {
+    use super::models::log_entry;
+    use crate::auth::models::{content_type, user};
+    ctx.staff()?;
+    let ops = admin_model(&mut ctx, &app, &model)?;
+    let meta = ops.meta();
+    if !(ctx.has_perm(meta, "view").await || ctx.has_perm(meta, "change").await) {
+        return Err(Reject(
+            ctx.forbidden("You don't have permission to view this object."),
+        ));
+    }
+    let db = ctx.state.db.clone();
+    let fail = |e: DbErr| Reject(server_error(e));
+    let row = ops.get(&db, &pk).await.map_err(fail)?;
+    let kind = content_type::Entity::find()
+        .filter(content_type::Column::AppLabel.eq(meta.app_label))
+        .filter(content_type::Column::Model.eq(meta.model_name))
+        .one(&db)
+        .await
+        .map_err(fail)?;
+    let entries = match &kind {
+        Some(kind) => log_entry::Entity::find()
+            .filter(log_entry::Column::ContentTypeId.eq(kind.id))
+            .filter(log_entry::Column::ObjectId.eq(pk.as_str()))
+            .order_by_asc(log_entry::Column::ActionTime)
+            .order_by_asc(log_entry::Column::Id)
+            .all(&db)
+            .await
+            .map_err(fail)?,
+        None => Vec::new(),
+    };
+    let object = match (&row, entries.last()) {
+        (Some(row), _) => row.display.clone(),
+        (None, Some(entry)) => entry.object_repr.clone(),
+        (None, None) => return Err(Reject(ctx.not_found())),
+    };
+    let user_ids: Vec<i32> = entries.iter().map(|e| e.user_id).collect();
+    let names: BTreeMap<i32, String> = user::Entity::find()
+        .filter(user::Column::Id.is_in(user_ids))
+        .all(&db)
+        .await
+        .map_err(fail)?
+        .into_iter()
+        .map(|u| (u.id, u.username))
+        .collect();
+    let actions: Vec<minijinja::Value> = entries
+        .iter()
+        .map(|entry| {
+            context! {
+                time => readable(&sea_orm::Value::from(entry.action_time)).unwrap_or_default(),
+                iso => entry.action_time.to_rfc3339(),
+                user => names.get(&entry.user_id).cloned().unwrap_or_default(),
+                message => describe_change_message(&entry.change_message),
+            }
+        })
+        .collect();
+    Ok(ctx.render(
+        "admin/object_history.html",
+        context! {
+            title => format!("Change history: {object}"),
+            app_label => meta.app_label,
+            app_name => super::views::app_title(meta.app_label),
+            plural_title => capitalize(&verbose_name_plural(meta)),
+            list_url => list_url(meta),
+            object => object,
+            object_url => row.as_ref().map(|r| change_url(meta, &r.pk)),
+            action_list => actions,
+        },
+    ))
+}
