@@ -2,6 +2,7 @@
 //! SQLite and PostgreSQL, a real TCP server, compile-fail cases of the
 //! derive, expansion snapshots, the OpenAPI document and the docs page in a browser.
 
+mod admin_forms;
 mod auth;
 mod browser;
 mod crud;

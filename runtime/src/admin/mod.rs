@@ -33,7 +33,9 @@
 //!     });
 //! ```
 
+mod autocomplete;
 mod context;
+pub mod forms;
 pub mod models;
 pub mod ops;
 pub mod session;
@@ -216,7 +218,19 @@ pub(crate) fn router(pages: Vec<(String, MethodRouter<AppState>)>) -> Router {
         )
         .route("/admin/static/admin.css", get(views::stylesheet))
         .route("/admin/static/admin.js", get(views::script))
-        .route("/admin/{app}/", get(views::app_index));
+        .route("/admin/{app}/", get(views::app_index))
+        .route(
+            "/admin/{app}/{model}/add/",
+            get(forms::add_form).post(forms::add),
+        )
+        .route(
+            "/admin/{app}/{model}/{pk}/change/",
+            get(forms::change_form).post(forms::change),
+        )
+        .route(
+            "/admin/{app}/{model}/autocomplete/",
+            get(autocomplete::autocomplete),
+        );
     for (path, method_router) in pages {
         router = router.route(&path, method_router);
     }
