@@ -5,6 +5,7 @@
 mod admin;
 mod admin_browser;
 mod admin_changelist;
+mod admin_forms;
 mod auth;
 mod browser;
 mod crud;

@@ -38,9 +38,11 @@
 #![allow(clippy::result_large_err)]
 
 mod auth_admin;
+mod autocomplete;
 mod changelist;
 mod context;
 mod delete;
+pub mod forms;
 pub mod models;
 pub mod ops;
 pub mod session;
@@ -236,7 +238,19 @@ pub(crate) fn router(pages: Vec<(String, MethodRouter<AppState>)>) -> Router {
             "/admin/{app}/{model}/{pk}/delete/",
             get(delete::delete_view).post(delete::delete_post),
         )
-        .route("/admin/{app}/{model}/{pk}/history/", get(delete::history));
+        .route("/admin/{app}/{model}/{pk}/history/", get(delete::history))
+        .route(
+            "/admin/{app}/{model}/add/",
+            get(forms::add_form).post(forms::add),
+        )
+        .route(
+            "/admin/{app}/{model}/{pk}/change/",
+            get(forms::change_form).post(forms::change),
+        )
+        .route(
+            "/admin/{app}/{model}/autocomplete/",
+            get(autocomplete::autocomplete),
+        );
     for (path, method_router) in pages {
         router = router.route(&path, method_router);
     }

@@ -15,7 +15,7 @@ use sea_orm::{
 use serde_json::Value as JsonValue;
 
 use crate::api::{column, needs_probe, text_position, write_error};
-use crate::error::ApiError;
+use crate::error::{ApiError, ValidationError};
 use crate::model::{FieldKind, Model, ModelMeta};
 use crate::schema::FromJsonBody;
 
@@ -81,6 +81,13 @@ pub struct RowQuery {
 pub trait AdminOps: Send + Sync + 'static {
     /// The model's metadata.
     fn meta(&self) -> &'static ModelMeta;
+    /// Validates a body as [`AdminOps::create`] (`partial`: as
+    /// [`AdminOps::update`]) would, writing nothing, so a form with inlines
+    /// can check every part before saving any.
+    fn validate(&self, body: &JsonValue, partial: bool) -> Result<(), ValidationError> {
+        let _ = (body, partial);
+        Ok(())
+    }
     /// A page of rows and the number of rows matching in all.
     fn query<'a>(
         &'a self,
@@ -197,6 +204,14 @@ fn find_by_pk<M: Model>(pk: &str) -> Option<sea_orm::Select<M::Entity>> {
 impl<M: Model> AdminOps for Ops<M> {
     fn meta(&self) -> &'static ModelMeta {
         M::meta()
+    }
+
+    fn validate(&self, body: &JsonValue, partial: bool) -> Result<(), ValidationError> {
+        if partial {
+            M::Update::from_json_body(body.clone()).map(drop)
+        } else {
+            M::Create::from_json_body(body.clone()).map(drop)
+        }
     }
 
     fn query<'a>(

@@ -59,6 +59,14 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../assets/admin/templates/admin/object_history.html"),
     ),
     (
+        "admin/change_form.html",
+        include_str!("../../assets/admin/templates/admin/change_form.html"),
+    ),
+    (
+        "admin/widgets.html",
+        include_str!("../../assets/admin/templates/admin/widgets.html"),
+    ),
+    (
         "admin/macros.html",
         include_str!("../../assets/admin/templates/admin/macros.html"),
     ),
