@@ -240,3 +240,288 @@ async fn admin_staff_without_rights_sees_nothing_in_chromium() {
     );
     db.finish().await;
 }
+
+async fn seed_blog(db: &ferrobridge::__private::sea_orm::DatabaseConnection) {
+    use blog::{author, post};
+    use ferrobridge::__private::sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    let now = ferrobridge::__private::chrono::Utc::now();
+    let (owner, _) = create_user(db, "writer", UserKind::Regular).await;
+    for (name, titles) in [
+        (
+            "Ann",
+            vec!["Apples", "Zebras <script>alert(1)</script>", "Mangoes"],
+        ),
+        ("Bob", vec!["Bananas", "Cherries"]),
+    ] {
+        let author = author::ActiveModel {
+            name: Set(name.into()),
+            email: Set(None),
+            ..Default::default()
+        }
+        .insert(db)
+        .await
+        .unwrap();
+        for (i, title) in titles.into_iter().enumerate() {
+            post::ActiveModel {
+                title: Set(title.into()),
+                body: Set(format!("About {title}")),
+                author_id: Set(author.id),
+                owner_id: Set(owner),
+                published: Set(i % 2 == 0),
+                kind: Set(blog::models::Kind::Article),
+                likes: Set(0),
+                rating: Set(None),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            }
+            .insert(db)
+            .await
+            .unwrap();
+        }
+    }
+}
+
+async fn cells(client: &Client, column: usize) -> Step<Vec<String>> {
+    let mut out = Vec::new();
+    let css = format!("#result_list tbody tr > *:nth-child({column})");
+    for cell in client.find_all(Locator::Css(&css)).await? {
+        out.push(cell.text().await?);
+    }
+    Ok(out)
+}
+
+async fn click(client: &Client, css: &str) -> Step<()> {
+    client.find(Locator::Css(css)).await?.click().await
+}
+
+async fn wait_for(client: &Client, css: &str) -> Step<fantoccini::elements::Element> {
+    let found = client
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(css))
+        .await;
+    if found.is_err() {
+        eprintln!(
+            "waited in vain for `{css}` on {:?}",
+            client.current_url().await.ok()
+        );
+    }
+    found
+}
+
+/// What a superuser does: add an author with a validation error, fix it
+/// and save; search, filter and sort posts; pick an author by typing in
+/// the autocomplete; bulk delete through the confirmation page; read the
+/// history. Then a staff user who may only view posts sees no controls.
+#[tokio::test]
+async fn admin_workflow_in_chromium() {
+    let db = TestDb::new(Backend::Sqlite).await.unwrap();
+    let app = blog::app();
+    app.create_tables(&db.db).await.unwrap();
+    create_user(&db.db, "admin", UserKind::Superuser).await;
+    create_staff(&db.db, "viewer", &["view_post"]).await;
+    seed_blog(&db.db).await;
+    let Some(browser) = Browser::start(app.router(db.db.clone()), 1280, 1000).await else {
+        return;
+    };
+    let (client, base) = (browser.client.clone(), browser.base.clone());
+    let result: Step<()> = async {
+        log_in(&client, &base, "admin").await?;
+
+        // Add an author: an invalid email first, kept and reported next to the field.
+        client.goto(&format!("{base}/admin/blog/author/add/")).await?;
+        wait_for(&client, "#id_name").await?.send_keys("Cleo").await?;
+        client.find(Locator::Id("id_email")).await?.send_keys("not-an-email").await?;
+        click(&client, "input[name=_save]").await?;
+        let note = wait_for(&client, ".errornote").await?.text().await?;
+        assert!(note.contains("Please correct"), "{note}");
+        let error = text(&client, ".form-row.errors .errorlist").await?;
+        assert!(error.to_lowercase().contains("email"), "{error}");
+        assert_eq!(
+            client.find(Locator::Id("id_name")).await?.prop("value").await?.as_deref(),
+            Some("Cleo"),
+            "typed values are kept"
+        );
+        screenshot(&client, "author-add-errors-desktop").await;
+        let email = client.find(Locator::Id("id_email")).await?;
+        email.clear().await?;
+        email.send_keys("cleo@example.com").await?;
+        click(&client, "input[name=_save]").await?;
+        let message = wait_for(&client, ".messagelist li.success").await?.text().await?;
+        assert!(message.contains("was added successfully"), "{message}");
+        assert!(cells(&client, 3).await?.iter().any(|c| c == "Cleo"), "the new author is listed");
+
+        // Posts: search, filter, sort.
+        client.goto(&format!("{base}/admin/blog/post/")).await?;
+        wait_for(&client, "#result_list").await?;
+        screenshot(&client, "post-changelist-desktop").await;
+        assert_eq!(cells(&client, 3).await?.len(), 5);
+        let zebra = cells(&client, 3).await?;
+        assert!(zebra.iter().any(|t| t == "Zebras <script>alert(1)</script>"), "escaped, shown as text: {zebra:?}");
+        let search = client.find(Locator::Id("searchbar")).await?;
+        search.send_keys("an").await?;
+        click(&client, "#changelist-search input[type=submit]").await?;
+        wait_for(&client, "#result_list").await?;
+        let mut found = cells(&client, 3).await?;
+        found.sort();
+        assert_eq!(found, ["Bananas", "Mangoes"]);
+        client.goto(&format!("{base}/admin/blog/post/")).await?;
+        client
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::XPath(
+                "//nav[@id='changelist-filter']//details[.//h3[normalize-space()='By published']]//a[normalize-space()='Yes']",
+            ))
+            .await?
+            .click()
+            .await?;
+        wait_for(&client, "#changelist-filter li.selected").await?;
+        let mut published = cells(&client, 3).await?;
+        published.sort();
+        assert_eq!(published, ["Apples", "Bananas", "Mangoes"]);
+        client.goto(&format!("{base}/admin/blog/post/")).await?;
+        client
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::XPath("//thead//a[normalize-space()='Title']"))
+            .await?
+            .click()
+            .await?;
+        wait_for(&client, "thead th.sorted").await?;
+        let sorted = cells(&client, 3).await?;
+        let mut expected = sorted.clone();
+        expected.sort();
+        assert_eq!(sorted, expected, "sorted by title");
+
+        // A post whose author is picked by typing in the autocomplete.
+        client.goto(&format!("{base}/admin/blog/post/add/")).await?;
+        wait_for(&client, "#id_title").await?.send_keys("Dates").await?;
+        client.find(Locator::Id("id_body")).await?.send_keys("Sweet.").await?;
+        client.find(Locator::Id("id_author_id")).await?.send_keys("Cle").await?;
+        client
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::XPath("//ul[@id='id_author_id_choices']/li[normalize-space()='Cleo']"))
+            .await?
+            .click()
+            .await?;
+        screenshot(&client, "post-add-autocomplete-desktop").await;
+        click(&client, "input[name=_continue]").await?;
+        let message = wait_for(&client, ".messagelist li.success").await?.text().await?;
+        assert!(message.contains("You may edit it again below"), "{message}");
+        assert_eq!(
+            client.find(Locator::Id("id_author_id")).await?.prop("value").await?.as_deref(),
+            Some("Cleo")
+        );
+
+        // Bulk delete through the confirmation page.
+        client.goto(&format!("{base}/admin/blog/post/?q=Cherries")).await?;
+        wait_for(&client, "input.action-select").await?.click().await?;
+        client
+            .find(Locator::Css("select[name=action] option[value=delete_selected]"))
+            .await?
+            .click()
+            .await?;
+        click(&client, ".actions button[type=submit]").await?;
+        let confirm = wait_for(&client, "main").await?.text().await?;
+        assert!(confirm.contains("Are you sure"), "{confirm}");
+        assert!(confirm.contains("Cherries"), "{confirm}");
+        screenshot(&client, "delete-selected-confirmation-desktop").await;
+        click(&client, "input[type=submit].delete").await?;
+        let message = wait_for(&client, ".messagelist li.success").await?.text().await?;
+        assert!(message.contains("Successfully deleted 1"), "{message}");
+
+        // History of the author added above.
+        client.goto(&format!("{base}/admin/blog/author/?q=Cleo")).await?;
+        wait_for(&client, "#result_list tbody th a").await?.click().await?;
+        client
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::XPath("//a[contains(@href,'/history/')]"))
+            .await?
+            .click()
+            .await?;
+        let history = wait_for(&client, "#change-history").await?.text().await?;
+        assert!(history.contains("admin"), "{history}");
+        assert!(history.contains("Added."), "{history}");
+        screenshot(&client, "author-history-desktop").await;
+
+        // The index lists what was done.
+        client.goto(&format!("{base}/admin/")).await?;
+        let recent = text(&client, "#recent-actions-module").await?;
+        assert!(recent.contains("Cleo") && recent.contains("Dates"), "{recent}");
+
+        // A staff user who may only view posts.
+        click(&client, "#logout-form button").await?;
+        wait_for(&client, ".login-box .info").await?;
+        log_in(&client, &base, "viewer").await?;
+        client.goto(&format!("{base}/admin/blog/post/")).await?;
+        wait_for(&client, "#result_list").await?;
+        screenshot(&client, "post-changelist-view-only-desktop").await;
+        assert!(client.find_all(Locator::Css("input.action-select")).await?.is_empty());
+        assert!(client.find_all(Locator::Css(".object-tools .addlink")).await?.is_empty());
+        click(&client, "#result_list tbody th a").await?;
+        wait_for(&client, "main form, main .readonly").await?;
+        assert!(client.find_all(Locator::Css("input[name=_save]")).await?.is_empty());
+        assert!(client.find_all(Locator::Css("a.deletelink")).await?.is_empty());
+        client.goto(&format!("{base}/admin/blog/post/add/")).await?;
+        assert!(text(&client, "main").await?.contains("permission"));
+        client.goto(&format!("{base}/admin/blog/post/1/delete/")).await?;
+        assert!(text(&client, "main").await?.contains("permission"));
+        Ok(())
+    }
+    .await;
+    browser.finish().await;
+    result.unwrap();
+    db.finish().await;
+}
+
+/// Every kind of admin page at phone width: nothing wider than the screen
+/// (wide tables scroll inside their own box).
+#[tokio::test]
+async fn admin_pages_fit_a_phone_in_chromium() {
+    let db = TestDb::new(Backend::Sqlite).await.unwrap();
+    let app = blog::app();
+    app.create_tables(&db.db).await.unwrap();
+    create_user(&db.db, "admin", UserKind::Superuser).await;
+    seed_blog(&db.db).await;
+    let Some(browser) = Browser::start(app.router(db.db.clone()), 390, 844).await else {
+        return;
+    };
+    let (client, base) = (browser.client.clone(), browser.base.clone());
+    let result: Step<Vec<String>> = async {
+        log_in(&client, &base, "admin").await?;
+        let mut too_wide = Vec::new();
+        for (name, path) in [
+            ("index", "/admin/"),
+            ("post-changelist", "/admin/blog/post/"),
+            ("post-change", "/admin/blog/post/1/change/"),
+            ("post-add", "/admin/blog/post/add/"),
+            ("author-change-with-inlines", "/admin/blog/author/1/change/"),
+            ("author-delete", "/admin/blog/author/1/delete/"),
+            ("post-history", "/admin/blog/post/1/history/"),
+            ("user-changelist", "/admin/auth/user/"),
+            ("password-change", "/admin/password_change/"),
+        ] {
+            client.goto(&format!("{base}{path}")).await?;
+            wait_for(&client, "#content").await?;
+            screenshot(&client, &format!("{name}-phone")).await;
+            let fits = client
+                .execute(
+                    "return document.documentElement.scrollWidth <= window.innerWidth + 1;",
+                    vec![],
+                )
+                .await?;
+            if fits != serde_json::Value::Bool(true) {
+                too_wide.push(name.to_string());
+            }
+        }
+        Ok(too_wide)
+    }
+    .await;
+    browser.finish().await;
+    let too_wide = result.unwrap();
+    assert!(too_wide.is_empty(), "wider than a phone: {too_wide:?}");
+    db.finish().await;
+}
