@@ -3,6 +3,7 @@
 //! `cargo run -p blog -- serve` starts it on `blog.sqlite3` (created and
 //! migrated on first start); `DATABASE_URL=postgres://...` moves it to PostgreSQL.
 
+pub mod migrations;
 pub mod models;
 
 use axum::extract::Path;
@@ -17,6 +18,8 @@ pub fn app() -> ferrobridge::App {
     ferrobridge::App::new("blog")
         .model::<Author>()
         .model::<Post>()
+        // Written by `cargo run -p blog -- makemigrations` into src/migrations.
+        .migrations(migrations::all())
         .handle(
             Method::POST,
             "/api/posts/{pk}/publish",

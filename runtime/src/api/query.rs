@@ -649,6 +649,11 @@ static BOOL_FIELD: FieldMeta = FieldMeta {
     format: None,
     min_value: None,
     max_value: None,
+    db_type: crate::model::DbType::Boolean,
+    index: false,
+    default: None,
+    on_delete: crate::model::OnDelete::Restrict,
+    auto_increment: false,
 };
 
 fn unknown_lookup(key: &str, field: &FieldMeta, lookup: &str) -> ErrorDetail {
