@@ -169,7 +169,7 @@ async fn evolve(db: &TestDb) {
         initial.operations[..],
         [Operation::CreateModel(_)]
     ));
-    migrations = migrations.add(initial);
+    migrations = migrations.migration(initial);
     migrate(&app::<v1::Book>(&migrations), conn, None).await;
     for (title, pages) in [("Dune", 412), ("Emma", 474)] {
         v1::book::ActiveModel {
@@ -188,7 +188,7 @@ async fn evolve(db: &TestDb) {
     let add = next_migration(&app::<v2::Book>(&migrations), &[]);
     assert_eq!(add.name, "0002_book_add_published");
     assert!(matches!(add.operations[..], [Operation::AddField(_)]));
-    migrations = migrations.add(add);
+    migrations = migrations.migration(add);
     migrate(&app::<v2::Book>(&migrations), conn, None).await;
     let books = rows::<v2::Book>(conn).await;
     assert_eq!(
@@ -212,7 +212,7 @@ async fn evolve(db: &TestDb) {
     // Version 3: nullable; a new row without pages.
     let nullable = next_migration(&app::<v3::Book>(&migrations), &[]);
     assert_eq!(nullable.name, "0003_book_alter_pages");
-    migrations = migrations.add(nullable);
+    migrations = migrations.migration(nullable);
     migrate(&app::<v3::Book>(&migrations), conn, None).await;
     v3::book::ActiveModel {
         title: Set("Ulysses".into()),
@@ -238,7 +238,7 @@ async fn evolve(db: &TestDb) {
         [Operation::AlterField(op)] => assert!(op.field.index),
         other => panic!("expected AlterField, got {other:?}"),
     }
-    migrations = migrations.add(index);
+    migrations = migrations.migration(index);
     migrate(&app::<v4::Book>(&migrations), conn, None).await;
     let indexed = rows::<v4::Book>(conn).await;
     assert_eq!(indexed.len(), 3);
@@ -264,7 +264,7 @@ async fn evolve(db: &TestDb) {
     );
     assert_eq!(rename.name, "0005_book_rename_title_headline");
     assert!(matches!(rename.operations[..], [Operation::RenameField(_)]));
-    migrations = migrations.add(rename);
+    migrations = migrations.migration(rename);
     let latest = app::<v5::Book>(&migrations);
     migrate(&latest, conn, None).await;
     assert!(
@@ -315,9 +315,9 @@ async fn evolve(db: &TestDb) {
 async fn showmigrations(db: &TestDb) {
     let mut migrations = empty_migrations("show");
     let next = next_migration(&app::<v1::Book>(&migrations), &[]);
-    migrations = migrations.add(next);
+    migrations = migrations.migration(next);
     let next = next_migration(&app::<v2::Book>(&migrations), &[]);
-    migrations = migrations.add(next);
+    migrations = migrations.migration(next);
     let app = app::<v2::Book>(&migrations);
     migrate(&app, &db.db, Some(("library", Some("0001")))).await;
     let shown = ferrobridge::cli::show_migrations(&app, &db.db, None)
@@ -334,7 +334,7 @@ async fn showmigrations(db: &TestDb) {
 async fn refuse_unmigrated(db: &TestDb) {
     let mut migrations = empty_migrations("refuse");
     let next = next_migration(&app::<v1::Book>(&migrations), &[]);
-    migrations = migrations.add(next);
+    migrations = migrations.migration(next);
     migrate(&app::<v1::Book>(&migrations), &db.db, None).await;
 
     // Models changed (version 2), no migration for it.
@@ -355,7 +355,7 @@ async fn refuse_unmigrated(db: &TestDb) {
 
     // A migration for it, not applied.
     let next = next_migration(&changed, &[]);
-    migrations = migrations.add(next);
+    migrations = migrations.migration(next);
     let pending = app::<v2::Book>(&migrations);
     let error = ferrobridge::cli::prepare_to_serve(&pending, &db.db, false)
         .await
@@ -393,9 +393,9 @@ db_tests!(evolve, showmigrations, refuse_unmigrated);
 fn makemigrations_writes_the_file() {
     let mut migrations = empty_migrations("write");
     let next = next_migration(&app::<v1::Book>(&migrations), &[]);
-    migrations = migrations.add(next);
+    migrations = migrations.migration(next);
     let next = next_migration(&app::<v4::Book>(&migrations), &[]);
-    migrations = migrations.add(next);
+    migrations = migrations.migration(next);
     let latest = app::<v5::Book>(&migrations);
     let refused = ferrobridge::cli::make_migrations(
         &latest,
@@ -430,7 +430,7 @@ fn makemigrations_writes_the_file() {
     let module = module.replace(&migrations.manifest_dir.display().to_string(), "<dir>");
     insta::assert_snapshot!("migration_module", module);
     let rename = next_migration(&latest, &[("book", "title", "headline")]);
-    let registered = app::<v5::Book>(&migrations.clone().add(rename));
+    let registered = app::<v5::Book>(&migrations.clone().migration(rename));
     let again = ferrobridge::cli::make_migrations(
         &registered,
         &ferrobridge::cli::MakeMigrations {

@@ -107,7 +107,7 @@ fn models_of<'a>(state: &'a ProjectState, app: &str) -> Vec<&'a ModelState> {
 }
 
 /// Orders models so each comes after the models of the same set it references.
-fn by_references<'a>(models: Vec<&'a ModelState>) -> Vec<&'a ModelState> {
+fn by_references(models: Vec<&ModelState>) -> Vec<&ModelState> {
     let mut pending = models;
     let mut ordered: Vec<&ModelState> = Vec::new();
     while !pending.is_empty() {

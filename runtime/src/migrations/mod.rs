@@ -29,8 +29,8 @@
 //! /// The migrations of app `blog`, in order.
 //! pub fn all() -> ferrobridge::migrations::AppMigrations {
 //!     ferrobridge::migrations::AppMigrations::new("blog", env!("CARGO_MANIFEST_DIR"), "src/migrations")
-//!         .add(m0001_initial::migration())
-//!         .add(m0002_post_add_subtitle::migration())
+//!         .migration(m0001_initial::migration())
+//!         .migration(m0002_post_add_subtitle::migration())
 //! }
 //! ```
 //!
@@ -168,7 +168,7 @@ impl AppMigrations {
     }
 
     /// Appends the next migration.
-    pub fn add(mut self, migration: Migration) -> Self {
+    pub fn migration(mut self, migration: Migration) -> Self {
         self.migrations.push(migration);
         self
     }

@@ -282,7 +282,7 @@ pub fn render_module(app: &str, dir: &str, names: &[String]) -> String {
     ));
     for name in names {
         out.push_str(&format!(
-            "\n        .add({}::migration())",
+            "\n        .migration({}::migration())",
             module_name(name)
         ));
     }

@@ -10,5 +10,5 @@ pub fn all() -> ferrobridge::migrations::AppMigrations {
         env!("CARGO_MANIFEST_DIR"),
         "src/migrations",
     )
-    .add(m0001_initial::migration())
+    .migration(m0001_initial::migration())
 }

@@ -10,5 +10,5 @@ pub fn all() -> ferrobridge::migrations::AppMigrations {
         env!("CARGO_MANIFEST_DIR"),
         "src/migrations_auth",
     )
-    .add(m0001_initial::migration())
+    .migration(m0001_initial::migration())
 }
