@@ -505,7 +505,9 @@ impl App {
 
     /// Creates the tables (and indexes) of registered models that do not
     /// exist yet, then each model's four permissions (see
-    /// [`crate::auth::sync_permissions`]).
+    /// [`crate::auth::sync_permissions`]), straight from the models and
+    /// without recording migrations: for tests and benchmarks. Applications
+    /// use [`App::migrate`] (the `migrate` command).
     pub async fn create_tables(&self, db: &DatabaseConnection) -> Result<(), DbErr> {
         let ordered = self.models_in_dependency_order()?;
         crate::db::create_missing_tables(db, &ordered).await?;
@@ -522,7 +524,7 @@ impl App {
 
     /// The app as one axum router on `db`, with every model's endpoints,
     /// the hand-written routes, `/openapi.json`, `/docs`, `/healthz` and the middleware stack. Creates nothing:
-    /// call [`App::create_tables`] first on a new database.
+    /// call [`App::migrate`] (or [`App::create_tables`]) first on a new database.
     pub fn router(&self, db: DatabaseConnection) -> axum::Router {
         let state = AppState {
             db,
@@ -557,7 +559,7 @@ impl App {
             .with_state(state)
     }
 
-    /// Runs the command line (`serve`, `migrate`); see [`crate::cli`].
+    /// Runs the command line (`serve`, `migrate`, `makemigrations`, ...); see [`crate::cli`].
     pub async fn run(self) -> anyhow::Result<()> {
         crate::cli::run(self).await
     }

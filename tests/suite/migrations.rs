@@ -442,3 +442,49 @@ fn makemigrations_writes_the_file() {
     assert_eq!(again, "No changes detected\n");
     std::fs::remove_dir_all(&migrations.manifest_dir).ok();
 }
+
+/// On a terminal, a lost field and a new one of the same type are asked
+/// about: "yes" makes a rename; "no" a removal plus an addition, refused
+/// here because the new NOT NULL field has no default for existing rows.
+#[test]
+fn a_possible_rename_is_asked() {
+    let mut migrations = empty_migrations("ask");
+    let initial = next_migration(&app::<v4::Book>(&migrations), &[]);
+    migrations = migrations.migration(initial);
+    let app = app::<v5::Book>(&migrations);
+    for answer in [true, false] {
+        let mut questions = Vec::new();
+        let mut ask = |question: &str| {
+            questions.push(question.to_string());
+            answer
+        };
+        let changes = app.detect_changes(
+            None,
+            DetectOptions {
+                renames: Vec::new(),
+                ask: Some(&mut ask),
+            },
+        );
+        assert_eq!(
+            questions,
+            ["Did you rename book.title to book.headline (a String)? [y/N]"]
+        );
+        match changes {
+            Ok(changes) if answer => {
+                let described: Vec<String> = changes.apps[0]
+                    .operations
+                    .iter()
+                    .map(Operation::describe)
+                    .collect();
+                assert_eq!(described, ["Rename field title on book to headline"]);
+            }
+            Err(error) if !answer => assert!(
+                error.contains(
+                    "cannot add the NOT NULL field `library.book.headline` without a default"
+                ),
+                "{error}"
+            ),
+            other => panic!("answer {answer}: {other:?}"),
+        }
+    }
+}
