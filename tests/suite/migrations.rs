@@ -385,7 +385,44 @@ async fn refuse_unmigrated(db: &TestDb) {
         .expect("serve may start");
 }
 
-db_tests!(evolve, showmigrations, refuse_unmigrated);
+/// A database made from the models (`create_tables`, or Django) gets its
+/// initial migration recorded, not run, as `migrate --fake-initial`.
+async fn existing_tables_fake_the_initial_migration(db: &TestDb) {
+    let mut migrations = empty_migrations("fake");
+    let initial = next_migration(&app::<v1::Book>(&migrations), &[]);
+    migrations = migrations.migration(initial);
+    let app = app::<v1::Book>(&migrations);
+    app.create_tables(&db.db).await.expect("create tables");
+    v1::book::ActiveModel {
+        title: Set("Dune".into()),
+        pages: Set(412),
+        ..Default::default()
+    }
+    .insert(&db.db)
+    .await
+    .expect("insert");
+    let mut outcomes = Vec::new();
+    app.migrate(&db.db, None, |step, outcome| {
+        outcomes.push((step.name.clone(), outcome))
+    })
+    .await
+    .expect("migrate");
+    assert_eq!(
+        outcomes,
+        [(
+            "0001_initial".to_string(),
+            ferrobridge::migrations::StepOutcome::Faked
+        )]
+    );
+    assert_eq!(rows::<v1::Book>(&db.db).await.len(), 1);
+}
+
+db_tests!(
+    evolve,
+    showmigrations,
+    refuse_unmigrated,
+    existing_tables_fake_the_initial_migration
+);
 
 /// `makemigrations --rename book.title=headline --noinput` writes the
 /// migration file and the regenerated `mod.rs`.
