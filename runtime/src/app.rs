@@ -104,6 +104,8 @@ pub struct App {
     admin_templates: Option<std::path::PathBuf>,
     admin_pages: Vec<(String, MethodRouter<AppState>)>,
     admin_actions: std::collections::HashMap<&'static str, Vec<crate::admin::AdminAction>>,
+    /// Registered migrations, one entry per app label (built-in apps first).
+    migrations: Vec<crate::migrations::AppMigrations>,
 }
 
 /// Default request body limit: 1 MiB.
@@ -135,6 +137,7 @@ impl App {
             admin_templates: None,
             admin_pages: Vec::new(),
             admin_actions: std::collections::HashMap::new(),
+            migrations: crate::migrations::builtin::all(),
         };
         let app = app
             .model::<ContentType>()
@@ -188,7 +191,131 @@ impl App {
         });
         self.authenticators.clear();
         self.auth = false;
+        let builtin: Vec<String> = crate::migrations::builtin::all()
+            .into_iter()
+            .map(|m| m.app)
+            .collect();
+        self.migrations.retain(|m| !builtin.contains(&m.app));
         self
+    }
+
+    /// Registers the migrations of one app label (replacing any registered
+    /// for it): `.migrations(migrations::all())` with the `all()` that
+    /// `makemigrations` writes into `src/migrations/mod.rs`. See [`crate::migrations`].
+    pub fn migrations(mut self, migrations: crate::migrations::AppMigrations) -> Self {
+        self.migrations.retain(|m| m.app != migrations.app);
+        self.migrations.push(migrations);
+        self
+    }
+
+    /// Every registered app's migrations.
+    pub fn migrator(&self) -> crate::migrations::Migrator {
+        crate::migrations::Migrator::new(self.migrations.clone())
+    }
+
+    /// The app labels of registered models, in registration order, then
+    /// those that have migrations but no model left.
+    pub fn app_labels(&self) -> Vec<String> {
+        let mut labels: Vec<String> = Vec::new();
+        let all = self
+            .models()
+            .map(|m| m.app_label)
+            .chain(self.migrations.iter().map(|m| m.app.as_str()));
+        for label in all {
+            if !labels.iter().any(|l| l == label) {
+                labels.push(label.to_string());
+            }
+        }
+        labels
+    }
+
+    /// The labels `makemigrations` and `check` look at by default: every
+    /// app's but the built-in ones, whose migrations ship with ferrobridge.
+    pub fn own_app_labels(&self) -> Vec<String> {
+        let builtin: Vec<String> = crate::migrations::builtin::all()
+            .into_iter()
+            .map(|m| m.app)
+            .collect();
+        self.app_labels()
+            .into_iter()
+            .filter(|label| !self.auth || !builtin.contains(label))
+            .collect()
+    }
+
+    /// What `makemigrations` would write for `apps` (all of the app's own
+    /// when `None`): the difference between the migrations' state and the models.
+    pub fn detect_changes(
+        &self,
+        apps: Option<&[String]>,
+        options: crate::migrations::DetectOptions<'_>,
+    ) -> Result<crate::migrations::Changes, String> {
+        let from = self.migrator().state()?;
+        let to = crate::migrations::ProjectState::from_models(self.models());
+        let labels = match apps {
+            Some(apps) => apps.to_vec(),
+            None => self.own_app_labels(),
+        };
+        crate::migrations::detect_changes(&from, &to, &labels, options)
+    }
+
+    /// The app labels whose models have changes no migration records
+    /// (possible renames counted as changes, without asking).
+    pub fn unmigrated_apps(&self) -> Result<Vec<String>, String> {
+        let mut never = |_: &str| false;
+        let changes = self.detect_changes(
+            None,
+            crate::migrations::DetectOptions {
+                renames: Vec::new(),
+                ask: Some(&mut never),
+            },
+        )?;
+        Ok(changes.apps.into_iter().map(|c| c.app).collect())
+    }
+
+    /// Applies (or unapplies) migrations on `db` up to `target` (see
+    /// [`Migrator::plan`](crate::migrations::Migrator::plan); `None`: every
+    /// pending one), then creates each model's permissions as
+    /// [`App::create_tables`] does. `progress` hears of each step.
+    pub async fn migrate(
+        &self,
+        db: &DatabaseConnection,
+        target: Option<(&str, Option<&str>)>,
+        progress: impl FnMut(&crate::migrations::Step, crate::migrations::StepOutcome),
+    ) -> Result<(), DbErr> {
+        let migrator = self.migrator();
+        let applied = migrator.applied(db).await?;
+        let plan = migrator.plan(&applied, target).map_err(DbErr::Custom)?;
+        migrator.run(db, &plan, progress).await?;
+        self.sync_permissions(db).await
+    }
+
+    /// Creates the models' permissions when the permission tables exist.
+    async fn sync_permissions(&self, db: &DatabaseConnection) -> Result<(), DbErr> {
+        if !self.auth {
+            return Ok(());
+        }
+        let tables = crate::migrations::table_names(db).await?;
+        let needed = [
+            crate::auth::models::ContentType::meta().table,
+            crate::auth::models::Permission::meta().table,
+        ];
+        if !needed.iter().all(|t| tables.contains(*t)) {
+            return Ok(());
+        }
+        let with_api = self
+            .models
+            .iter()
+            .filter(|m| m.routes.is_some())
+            .map(|m| (m.meta)())
+            .filter(|meta| tables.contains(meta.table));
+        crate::auth::sync_permissions(db, with_api).await
+    }
+
+    /// Checks that every foreign key targets a registered model, without cycles.
+    pub fn check_models(&self) -> Result<(), String> {
+        self.models_in_dependency_order()
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
 
     /// Adds an authenticator, tried after those already installed (the
@@ -466,7 +593,9 @@ impl App {
 
     /// Creates the tables (and indexes) of registered models that do not
     /// exist yet, then each model's four permissions (see
-    /// [`crate::auth::sync_permissions`]).
+    /// [`crate::auth::sync_permissions`]), straight from the models and
+    /// without recording migrations: for tests and benchmarks. Applications
+    /// use [`App::migrate`] (the `migrate` command).
     pub async fn create_tables(&self, db: &DatabaseConnection) -> Result<(), DbErr> {
         let ordered = self.models_in_dependency_order()?;
         crate::db::create_missing_tables(db, &ordered).await?;
@@ -483,7 +612,7 @@ impl App {
 
     /// The app as one axum router on `db`, with every model's endpoints,
     /// the hand-written routes, `/openapi.json`, `/docs`, `/healthz` and the middleware stack. Creates nothing:
-    /// call [`App::create_tables`] first on a new database.
+    /// call [`App::migrate`] (or [`App::create_tables`]) first on a new database.
     pub fn router(&self, db: DatabaseConnection) -> axum::Router {
         let admin_models: Vec<Arc<dyn crate::admin::AdminOps>> = if self.auth {
             self.models
@@ -537,7 +666,7 @@ impl App {
             .with_state(state)
     }
 
-    /// Runs the command line (`serve`, `migrate`); see [`crate::cli`].
+    /// Runs the command line (`serve`, `migrate`, `makemigrations`, ...); see [`crate::cli`].
     pub async fn run(self) -> anyhow::Result<()> {
         crate::cli::run(self).await
     }

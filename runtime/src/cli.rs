@@ -1,12 +1,19 @@
-//! The management command line every ferrobridge app gets from [`App::run`]:
-//! `serve`, `migrate` and `openapi`, with `--help` on each.
+//! The management command line every ferrobridge app gets from [`App::run`],
+//! Django's `manage.py` for Rust: `serve`, `migrate`, `makemigrations`,
+//! `showmigrations`, `createsuperuser`, `changepassword`, `openapi` and
+//! `check`, with `--help` on each. A command that fails prints one line
+//! saying what to do and exits with status 1.
 
+use std::fmt::Write as _;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+use sea_orm::{DatabaseConnection, DbBackend};
 use tracing_subscriber::EnvFilter;
 
 use crate::app::App;
+use crate::migrations::{DetectOptions, Step, StepOutcome};
 
 /// Command line of a ferrobridge app.
 #[derive(Debug, Parser)]
@@ -20,17 +27,58 @@ pub struct Cli {
 /// The management commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve the API over HTTP (creates missing tables first).
+    /// Serve the API over HTTP. Refuses to start while models have changes
+    /// without a migration or migrations are unapplied, except that a new
+    /// SQLite database (no tables yet) is migrated first.
     Serve {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8000")]
         bind: SocketAddr,
     },
-    /// Create the tables of registered models that do not exist yet, then exit.
-    Migrate,
+    /// Apply pending migrations (all, one app's, or forwards or back to a
+    /// named one), then create missing permissions.
+    Migrate {
+        /// Only this app label's migrations (and what they depend on).
+        app: Option<String>,
+        /// Migrate to this migration of APP (a prefix such as `0002` is
+        /// enough), forwards or back; `zero` unapplies all of APP.
+        migration_name: Option<String>,
+        /// Show what would run, without running it.
+        #[arg(long)]
+        plan: bool,
+    },
+    /// Write new migrations for the changes in the models.
+    Makemigrations {
+        /// Only this app label.
+        app: Option<String>,
+        /// The new migration's name (after its number), instead of one made
+        /// from its operations.
+        #[arg(long)]
+        name: Option<String>,
+        /// A renamed field, `model.old=new` (repeatable): a rename, not a drop plus an add.
+        #[arg(long = "rename", value_name = "MODEL.OLD=NEW")]
+        renames: Vec<String>,
+        /// Never ask (a possible rename without `--rename` is then an error).
+        #[arg(long)]
+        noinput: bool,
+        /// Exit with status 1 when changes have no migration; write nothing.
+        #[arg(long)]
+        check: bool,
+        /// Print the migrations instead of writing them.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// List each app's migrations, `[X]` applied, `[ ]` not.
+    Showmigrations {
+        /// Only this app label.
+        app: Option<String>,
+    },
     /// Print the OpenAPI 3.1 document (as served at `/openapi.json`) and exit;
     /// opens no database.
     Openapi,
+    /// Check the models, the configuration, the database connection,
+    /// unmigrated model changes and unapplied migrations; status 1 on a problem.
+    Check,
     /// Create a superuser. Asks for the username, email and password on a
     /// terminal; with `--noinput`, takes them from the flags and the
     /// password from `FERROBRIDGE_SUPERUSER_PASSWORD`.
@@ -62,42 +110,150 @@ pub async fn run(app: App) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs the command line `args` (the first is the program name) on `app`.
+/// Runs the command line `args` (the first is the program name) on `app`,
+/// with the database of `DATABASE_URL`.
 pub async fn run_from<I, T>(app: App, args: I) -> anyhow::Result<()>
 where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
     let cli = Cli::try_parse_from(args).unwrap_or_else(|e| e.exit());
-    if let Command::Openapi = cli.command {
-        let document = serde_json::to_string_pretty(&app.openapi())?;
-        println!("{document}");
-        return Ok(());
-    }
-    init_tracing();
     let url = crate::db::url_from_env(app.name());
-    let db = crate::db::connect(&url).await.map_err(|e| {
+    execute(app, cli.command, &url).await
+}
+
+/// Runs `command` on `app` with the database at `url`.
+pub async fn execute(app: App, command: Command, url: &str) -> anyhow::Result<()> {
+    match command {
+        Command::Openapi => {
+            let document = serde_json::to_string_pretty(&app.openapi())?;
+            println!("{document}");
+            Ok(())
+        }
+        Command::Makemigrations {
+            app: label,
+            name,
+            renames,
+            noinput,
+            check,
+            dry_run,
+        } => {
+            let options = MakeMigrations {
+                app: label,
+                name,
+                renames,
+                noinput,
+                check,
+                dry_run,
+            };
+            let report = make_migrations(&app, &options)?;
+            print!("{report}");
+            Ok(())
+        }
+        Command::Check => {
+            init_tracing();
+            let report = check(&app, url).await;
+            match report {
+                Ok(()) => {
+                    println!("System check identified no issues.");
+                    Ok(())
+                }
+                Err(problems) => {
+                    for problem in &problems {
+                        eprintln!("- {problem}");
+                    }
+                    anyhow::bail!("system check identified {} issue(s)", problems.len())
+                }
+            }
+        }
+        command => {
+            init_tracing();
+            let fresh = is_new_sqlite(url);
+            let db = open(url).await?;
+            run_with_database(app, command, &db, url, fresh).await
+        }
+    }
+}
+
+async fn open(url: &str) -> anyhow::Result<DatabaseConnection> {
+    crate::db::connect(url).await.map_err(|e| {
         anyhow::anyhow!(
             "cannot open the database at DATABASE_URL ({}): {e}",
-            redact(&url)
+            redact(url)
         )
-    })?;
-    app.create_tables(&db)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot create tables: {e}"))?;
-    match cli.command {
-        Command::Openapi => Ok(()),
-        Command::Migrate => {
-            tracing::info!(database = %redact(&url), "tables are up to date");
+    })
+}
+
+/// A SQLite URL whose file does not exist yet: a new development database.
+fn is_new_sqlite(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("sqlite:") else {
+        return false;
+    };
+    let path = rest.trim_start_matches("//");
+    let path = path.split('?').next().unwrap_or_default();
+    !path.is_empty() && !path.contains(":memory:") && !std::path::Path::new(path).exists()
+}
+
+async fn run_with_database(
+    app: App,
+    command: Command,
+    db: &DatabaseConnection,
+    url: &str,
+    fresh_file: bool,
+) -> anyhow::Result<()> {
+    match command {
+        Command::Migrate {
+            app: label,
+            migration_name,
+            plan,
+        } => {
+            if migration_name.is_some() && label.is_none() {
+                anyhow::bail!("name the app too: migrate APP MIGRATION_NAME");
+            }
+            let target = label.as_deref().map(|l| (l, migration_name.as_deref()));
+            if plan {
+                let migrator = app.migrator();
+                let applied = migrator.applied(db).await?;
+                let plan = migrator
+                    .plan(&applied, target)
+                    .map_err(anyhow::Error::msg)?;
+                if plan.steps.is_empty() {
+                    println!("No planned migration operations.");
+                }
+                for step in &plan.steps {
+                    println!("{}", step_line(step));
+                }
+                return Ok(());
+            }
+            migrate(&app, db, target).await?;
+            if let Ok(unmigrated) = app.unmigrated_apps()
+                && !unmigrated.is_empty()
+            {
+                println!(
+                    "Your models in app(s) {} have changes that are not yet reflected in a migration, and so won't be applied: run `cargo run -- makemigrations`, then `migrate` again.",
+                    quoted(&unmigrated)
+                );
+            }
+            Ok(())
+        }
+        Command::Showmigrations { app: label } => {
+            print!("{}", show_migrations(&app, db, label.as_deref()).await?);
             Ok(())
         }
         Command::Createsuperuser {
             username,
             email,
             noinput,
-        } => create_superuser(&db, username, email, noinput).await,
-        Command::Changepassword { username } => change_password(&db, username).await,
+        } => {
+            require_migrated(&app, db).await?;
+            create_superuser(db, username, email, noinput).await
+        }
+        Command::Changepassword { username } => {
+            require_migrated(&app, db).await?;
+            change_password(db, username).await
+        }
         Command::Serve { bind } => {
+            prepare_to_serve(&app, db, fresh_file).await?;
             let listener = tokio::net::TcpListener::bind(bind)
                 .await
                 .map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?;
@@ -105,10 +261,10 @@ where
                 "serving {} on http://{} (database {})",
                 app.name(),
                 listener.local_addr()?,
-                redact(&url)
+                redact(url)
             );
             let service = app
-                .router(db)
+                .router(db.clone())
                 .into_make_service_with_connect_info::<SocketAddr>();
             axum::serve(listener, service)
                 .with_graceful_shutdown(shutdown_signal())
@@ -116,7 +272,367 @@ where
             tracing::info!("shut down");
             Ok(())
         }
+        Command::Openapi | Command::Makemigrations { .. } | Command::Check => {
+            unreachable!("handled without a database")
+        }
     }
+}
+
+fn quoted(labels: &[String]) -> String {
+    labels
+        .iter()
+        .map(|l| format!("'{l}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn step_line(step: &Step) -> String {
+    format!(
+        "{} {}.{}",
+        if step.backwards { "Unapply" } else { "Apply" },
+        step.app,
+        step.name
+    )
+}
+
+/// Applies migrations up to `target`, printing one line per migration as Django does.
+pub async fn migrate(
+    app: &App,
+    db: &DatabaseConnection,
+    target: Option<(&str, Option<&str>)>,
+) -> anyhow::Result<()> {
+    let mut any = false;
+    app.migrate(db, target, |step, outcome| {
+        any = true;
+        let verb = if step.backwards {
+            "Unapplying"
+        } else {
+            "Applying"
+        };
+        let result = match outcome {
+            StepOutcome::Done => "OK",
+            StepOutcome::Faked => "FAKED (its tables exist already)",
+        };
+        println!("  {verb} {}.{}... {result}", step.app, step.name);
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if !any {
+        println!("No migrations to apply.");
+    }
+    Ok(())
+}
+
+/// Fails unless every migration is applied, saying how to apply them.
+async fn require_migrated(app: &App, db: &DatabaseConnection) -> anyhow::Result<()> {
+    let pending = pending_migrations(app, db).await?;
+    if !pending.is_empty() {
+        anyhow::bail!(
+            "the database has {} unapplied migration(s) ({}): run `cargo run -- migrate` first",
+            pending.len(),
+            pending.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// The unapplied migrations, as `app.name`.
+pub async fn pending_migrations(app: &App, db: &DatabaseConnection) -> anyhow::Result<Vec<String>> {
+    let migrator = app.migrator();
+    let applied = migrator.applied(db).await?;
+    let plan = migrator.plan(&applied, None).map_err(anyhow::Error::msg)?;
+    Ok(plan
+        .steps
+        .iter()
+        .map(|s| format!("{}.{}", s.app, s.name))
+        .collect())
+}
+
+fn unmigrated_message(apps: &[String]) -> String {
+    let which = if apps.len() == 1 {
+        format!("app '{}'", apps[0])
+    } else {
+        format!("apps {}", quoted(apps))
+    };
+    format!(
+        "Your models in {which} have changes that are not yet reflected in a migration: run `cargo run -- makemigrations`, then `cargo run -- migrate`"
+    )
+}
+
+/// What `serve` checks first: no unmigrated model change, and no unapplied
+/// migration, except on a new SQLite database, which is migrated here.
+pub async fn prepare_to_serve(
+    app: &App,
+    db: &DatabaseConnection,
+    fresh_file: bool,
+) -> anyhow::Result<()> {
+    app.check_models().map_err(anyhow::Error::msg)?;
+    let unmigrated = app.unmigrated_apps().map_err(anyhow::Error::msg)?;
+    if !unmigrated.is_empty() {
+        anyhow::bail!("{}", unmigrated_message(&unmigrated));
+    }
+    // `showmigrations` may have created the (empty) record table already.
+    let fresh = db.get_database_backend() == DbBackend::Sqlite
+        && (fresh_file
+            || crate::migrations::table_names(db)
+                .await?
+                .iter()
+                .all(|t| t == crate::migrations::RECORD_TABLE));
+    if fresh {
+        tracing::info!("new SQLite database: applying every migration");
+        app.migrate(db, None, |step, _| {
+            tracing::info!("applied {}.{}", step.app, step.name)
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        return Ok(());
+    }
+    let pending = pending_migrations(app, db).await?;
+    if !pending.is_empty() {
+        anyhow::bail!(
+            "the database has {} unapplied migration(s) ({}): run `cargo run -- migrate` first",
+            pending.len(),
+            pending.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// `showmigrations`: each app's migrations, `[X]` when applied.
+pub async fn show_migrations(
+    app: &App,
+    db: &DatabaseConnection,
+    label: Option<&str>,
+) -> anyhow::Result<String> {
+    let migrator = app.migrator();
+    let applied = migrator.applied(db).await?;
+    if let Some(label) = label
+        && migrator.app(label).is_none()
+    {
+        anyhow::bail!("app `{label}` has no migrations");
+    }
+    let mut out = String::new();
+    for migrations in migrator.apps() {
+        if label.is_some_and(|l| l != migrations.app) {
+            continue;
+        }
+        writeln!(out, "{}", migrations.app)?;
+        if migrations.migrations.is_empty() {
+            writeln!(out, " (no migrations)")?;
+        }
+        for migration in &migrations.migrations {
+            let mark = if applied.contains(&(migrations.app.clone(), migration.name.clone())) {
+                'X'
+            } else {
+                ' '
+            };
+            writeln!(out, " [{mark}] {}", migration.name)?;
+        }
+    }
+    Ok(out)
+}
+
+/// `check`: every problem found, each saying what to do.
+pub async fn check(app: &App, url: &str) -> Result<(), Vec<String>> {
+    let mut problems = Vec::new();
+    if let Err(e) = app.check_models() {
+        problems.push(format!("models: {e}"));
+    }
+    if !(url.starts_with("sqlite:")
+        || url.starts_with("postgres://")
+        || url.starts_with("postgresql://"))
+    {
+        problems.push(format!(
+            "DATABASE_URL ({}) is neither `sqlite://...` nor `postgres://...`",
+            redact(url)
+        ));
+    }
+    let migrator = app.migrator();
+    if let Err(e) = migrator.state() {
+        problems.push(format!("migrations: {e}"));
+    }
+    match app.unmigrated_apps() {
+        Ok(apps) if !apps.is_empty() => problems.push(unmigrated_message(&apps)),
+        Ok(_) => {}
+        Err(e) => problems.push(format!("migrations: {e}")),
+    }
+    if !is_new_sqlite(url) {
+        match open(url).await {
+            Err(e) => problems.push(format!("{e:#}")),
+            Ok(db) => {
+                match pending_migrations(app, &db).await {
+                    Ok(pending) if !pending.is_empty() => problems.push(format!(
+                        "the database has {} unapplied migration(s) ({}): run `cargo run -- migrate`",
+                        pending.len(),
+                        pending.join(", ")
+                    )),
+                    Ok(_) => {}
+                    Err(e) => problems.push(format!("database: {e:#}")),
+                }
+                db.close().await.ok();
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
+}
+
+/// The options of `makemigrations`.
+#[derive(Clone, Debug, Default)]
+pub struct MakeMigrations {
+    /// Only this app label.
+    pub app: Option<String>,
+    /// `--name`.
+    pub name: Option<String>,
+    /// `--rename model.old=new`, as written.
+    pub renames: Vec<String>,
+    /// `--noinput`.
+    pub noinput: bool,
+    /// `--check`.
+    pub check: bool,
+    /// `--dry-run`.
+    pub dry_run: bool,
+}
+
+fn parse_rename(raw: &str) -> anyhow::Result<(String, String, String)> {
+    let parsed = raw.split_once('=').and_then(|(left, new)| {
+        let (model, old) = left.split_once('.')?;
+        Some((model.trim(), old.trim(), new.trim()))
+    });
+    match parsed {
+        Some((model, old, new)) if !model.is_empty() && !old.is_empty() && !new.is_empty() => {
+            Ok((model.to_lowercase(), old.to_string(), new.to_string()))
+        }
+        _ => anyhow::bail!(
+            "--rename takes `model.old_field=new_field` (e.g. `post.title=headline`), not `{raw}`"
+        ),
+    }
+}
+
+/// Where an app label without registered migrations keeps them: under the
+/// crate `cargo run` names in `CARGO_MANIFEST_DIR`, `src/migrations` for the
+/// app's own label, `src/migrations_{label}` for others.
+fn default_location(app: &App, label: &str) -> Option<(PathBuf, String)> {
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")?;
+    let dir = if label == app.name() {
+        "src/migrations".to_string()
+    } else {
+        format!("src/migrations_{label}")
+    };
+    Some((PathBuf::from(manifest), dir))
+}
+
+/// `makemigrations`: detects the changes, asks about renames on a terminal,
+/// and writes (or, with `--dry-run`, prints) the migrations; returns what to print.
+pub fn make_migrations(app: &App, options: &MakeMigrations) -> anyhow::Result<String> {
+    let renames = options
+        .renames
+        .iter()
+        .map(|r| parse_rename(r))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let labels = match &options.app {
+        Some(label) => {
+            if !app.app_labels().contains(label) {
+                anyhow::bail!(
+                    "no app `{label}`: the apps are {}",
+                    quoted(&app.app_labels())
+                );
+            }
+            Some(vec![label.clone()])
+        }
+        None => None,
+    };
+    let interactive =
+        !options.noinput && !options.check && std::io::IsTerminal::is_terminal(&std::io::stdin());
+    let mut ask = |question: &str| -> bool {
+        prompt(question)
+            .map(|answer| matches!(answer.to_lowercase().as_str(), "y" | "yes"))
+            .unwrap_or(false)
+    };
+    let mut never = |_: &str| false;
+    let ask: Option<&mut dyn FnMut(&str) -> bool> = if interactive {
+        Some(&mut ask)
+    } else if options.check {
+        // `--check` only asks whether something changed.
+        Some(&mut never)
+    } else {
+        None
+    };
+    let changes = app
+        .detect_changes(labels.as_deref(), DetectOptions { renames, ask })
+        .map_err(anyhow::Error::msg)?;
+    if changes.is_empty() {
+        return Ok(match &options.app {
+            Some(label) => format!(
+                "No changes detected in app '{label}'
+"
+            ),
+            None => "No changes detected
+"
+            .to_string(),
+        });
+    }
+    if options.check {
+        let apps: Vec<String> = changes.apps.iter().map(|c| c.app.clone()).collect();
+        anyhow::bail!("{}", unmigrated_message(&apps));
+    }
+    let migrator = app.migrator();
+    let planned =
+        crate::migrations::plan_migrations(&migrator, &changes, options.name.as_deref(), |label| {
+            default_location(app, label)
+        })
+        .map_err(anyhow::Error::msg)?;
+    let mut out = String::new();
+    for plan in &planned {
+        let registered = migrator.app(&plan.app).is_some();
+        let module = plan.manifest_dir.join(&plan.dir).join("mod.rs");
+        if !registered && module.exists() && !options.dry_run {
+            anyhow::bail!(
+                "{} exists but app `{}` registers no migrations: add `.migrations(migrations::all())`                  (with `mod migrations;`) to your App before making more",
+                module.display(),
+                plan.app
+            );
+        }
+        if plan.file().exists() && !options.dry_run {
+            anyhow::bail!(
+                "{} exists already: rebuild the app (`cargo run -- makemigrations` recompiles it) so it registers that migration",
+                plan.file().display()
+            );
+        }
+        writeln!(out, "Migrations for '{}':", plan.app)?;
+        writeln!(out, "  {}", plan.file().display())?;
+        for operation in &plan.migration.operations {
+            writeln!(out, "    - {}", operation.describe())?;
+        }
+        if options.dry_run {
+            out.push_str(&crate::migrations::render_migration(
+                &plan.app,
+                &plan.migration,
+            ));
+        }
+    }
+    if options.dry_run {
+        return Ok(out);
+    }
+    crate::migrations::write_planned(&planned)?;
+    for plan in &planned {
+        if migrator.app(&plan.app).is_none() {
+            let module_path = if plan.dir == "src/migrations" {
+                "migrations".to_string()
+            } else {
+                plan.dir.trim_start_matches("src/").replace('/', "::")
+            };
+            writeln!(
+                out,
+                "App '{}' had no migrations: register them with `mod {module_path};` in your crate root and `.migrations({module_path}::all())` on your App, then run `migrate`.",
+                plan.app
+            )?;
+        }
+    }
+    Ok(out)
 }
 
 /// Logs to stderr, filtered by `RUST_LOG` (default: info, plus one line per request).

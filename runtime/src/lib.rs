@@ -27,7 +27,8 @@
 //! [`model`] (what the derive implements), [`api`] (the generated endpoints),
 //! [`schema`] (request bodies), [`error`] (FastAPI-shaped errors),
 //! [`db`] (connection, tables, the [`Db`](db::Db) extractor), [`openapi`]
-//! (the OpenAPI 3.1 document) and [`docs`] (`/openapi.json`, `/docs`), [`cli`].
+//! (the OpenAPI 3.1 document) and [`docs`] (`/openapi.json`, `/docs`), [`cli`]
+//! (management commands) and [`migrations`] (versioned schema changes).
 
 // Generated code names `::ferrobridge`; the built-in auth models are
 // generated inside this crate too.
@@ -41,6 +42,7 @@ pub mod cli;
 pub mod db;
 pub mod docs;
 pub mod error;
+pub mod migrations;
 pub mod model;
 pub mod openapi;
 pub mod prelude;

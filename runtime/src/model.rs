@@ -268,8 +268,6 @@ pub struct FieldMeta {
     pub help_text: Option<&'static str>,
     /// For a foreign key: the referenced model.
     pub references: Option<fn() -> &'static ModelMeta>,
-    /// For a foreign key: what deleting the referenced row does to this one.
-    pub on_delete: OnDelete,
     /// For a Rust enum field: the stored string of each variant.
     pub choices: &'static [&'static str],
     /// `regex = "..."`: the pattern a string must match.
@@ -280,6 +278,18 @@ pub struct FieldMeta {
     pub min_value: Option<f64>,
     /// `max_value`, as a number.
     pub max_value: Option<f64>,
+    /// The column's type in the database, as migrations create it.
+    pub db_type: DbType,
+    /// The column has an index: `index`, and every foreign key.
+    pub index: bool,
+    /// `default = ...`: the column's default, also used to fill existing
+    /// rows when a migration adds the column.
+    pub default: Option<FieldDefault>,
+    /// For a foreign key: what deleting the referenced row does
+    /// (`Restrict` unless `on_delete` says otherwise).
+    pub on_delete: OnDelete,
+    /// An integer primary key numbered by the database.
+    pub auto_increment: bool,
 }
 
 impl FieldMeta {
@@ -287,17 +297,6 @@ impl FieldMeta {
     pub fn relation_name(&self) -> &'static str {
         self.name.strip_suffix("_id").unwrap_or(self.name)
     }
-}
-
-/// `#[field(on_delete = "...")]`: what deleting a referenced row does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OnDelete {
-    /// Django's `PROTECT`: the delete is refused while rows reference it (the default).
-    Restrict,
-    /// The referencing rows are deleted too.
-    Cascade,
-    /// The foreign key is set to NULL.
-    SetNull,
 }
 
 /// The kind of value a field holds, as the API and forms see it.
@@ -374,4 +373,85 @@ pub trait Choices: Sized + Clone + Send + Sync + 'static {
     fn as_choice(&self) -> &'static str;
     /// The variant stored as `value`.
     fn from_choice(value: &str) -> Option<Self>;
+}
+
+/// The column type of a field, as migrations create it: what the Rust type
+/// and the `text`, `max_length`, `max_digits`/`decimal_places` options decide.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DbType {
+    /// `i16`: SMALLINT.
+    SmallInteger,
+    /// `i32`: INTEGER.
+    Integer,
+    /// `i64`: BIGINT.
+    BigInteger,
+    /// `f32`: REAL.
+    Float,
+    /// `f64`: DOUBLE PRECISION.
+    Double,
+    /// `bool`.
+    Boolean,
+    /// `String` (and choices): VARCHAR, of `max_length` characters when given.
+    String(Option<u32>),
+    /// `#[field(text)] String`: TEXT.
+    Text,
+    /// `Decimal`: NUMERIC(max_digits, decimal_places).
+    Decimal(u32, u32),
+    /// `NaiveDate`: DATE.
+    Date,
+    /// `DateTime<Utc>`: a timestamp with time zone.
+    DateTime,
+    /// `Uuid`.
+    Uuid,
+    /// `serde_json::Value`: JSON.
+    Json,
+}
+
+impl DbType {
+    /// The type as a reader of Rust code knows it, for questions and errors
+    /// (`Did you rename post.title to post.headline (a String)?`).
+    pub fn rust_name(self) -> &'static str {
+        match self {
+            DbType::SmallInteger => "i16",
+            DbType::Integer => "i32",
+            DbType::BigInteger => "i64",
+            DbType::Float => "f32",
+            DbType::Double => "f64",
+            DbType::Boolean => "bool",
+            DbType::String(_) | DbType::Text => "String",
+            DbType::Decimal(..) => "Decimal",
+            DbType::Date => "NaiveDate",
+            DbType::DateTime => "DateTime<Utc>",
+            DbType::Uuid => "Uuid",
+            DbType::Json => "serde_json::Value",
+        }
+    }
+}
+
+/// `#[field(default = ...)]` as the database sees it.
+#[derive(Clone, Copy, Debug)]
+pub enum FieldDefault {
+    /// `default = true`.
+    Bool(bool),
+    /// `default = 0`.
+    Int(i64),
+    /// `default = 0.5`.
+    Float(f64),
+    /// `default = "draft"`.
+    Str(&'static str),
+    /// `default = Kind::Article` on a choices field: the variant's stored
+    /// string, read through [`Choices::as_choice`] (a function, because that
+    /// string is only known to the enum's own derive).
+    Choice(fn() -> &'static str),
+}
+
+/// What the database does to rows referencing a deleted row (`on_delete`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OnDelete {
+    /// Delete them too.
+    Cascade,
+    /// Set their foreign key to NULL.
+    SetNull,
+    /// Refuse the delete while they exist (the default).
+    Restrict,
 }

@@ -13,6 +13,7 @@ mod edge_models;
 mod errors;
 mod expand;
 mod list;
+mod migrations;
 mod openapi;
 mod permissions;
 mod tcp;

@@ -3,6 +3,7 @@
 //! `cargo run -p blog -- serve` starts it on `blog.sqlite3` (created and
 //! migrated on first start); `DATABASE_URL=postgres://...` moves it to PostgreSQL.
 
+pub mod migrations;
 pub mod models;
 
 use axum::extract::Path;
@@ -18,6 +19,8 @@ pub fn app() -> ferrobridge::App {
         .model::<Author>()
         .model::<Post>()
         .admin_action::<Post, _, _>("publish", "Publish selected posts", publish_selected)
+        // Written by `cargo run -p blog -- makemigrations` into src/migrations.
+        .migrations(migrations::all())
         .handle(
             Method::POST,
             "/api/posts/{pk}/publish",

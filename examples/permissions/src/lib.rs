@@ -16,6 +16,8 @@
 //! The tables carry Django's names, so `DATABASE_URL` may point at a real
 //! Django project's SQLite file.
 
+pub mod migrations_auth;
+pub mod migrations_contenttypes;
 pub mod models;
 pub mod seed;
 pub mod variants;
@@ -81,6 +83,9 @@ pub fn app() -> ferrobridge::App {
         .without_auth()
         .model::<ContentType>()
         .model_at::<Permission>("/permissions")
+        // Written by `cargo run -p permissions -- makemigrations`.
+        .migrations(migrations_contenttypes::all())
+        .migrations(migrations_auth::all())
 }
 
 /// The default database: a SQLite file in the working directory.

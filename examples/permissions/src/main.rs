@@ -4,6 +4,7 @@
 //! one of five ways on `DATABASE_URL` (default: `permissions.sqlite3`,
 //! created and seeded with Django's 24 rows, or `--rows N` synthetic ones).
 
+use std::ffi::OsString;
 use std::net::SocketAddr;
 
 use clap::{Parser, Subcommand};
@@ -11,7 +12,10 @@ use permissions::Variant;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
-#[command(about = "Django's auth_permission list, served five ways")]
+#[command(
+    about = "Django's auth_permission list, served five ways",
+    after_help = "Other commands (migrate, makemigrations, showmigrations, check, openapi) are ferrobridge's management commands."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -32,6 +36,9 @@ enum Command {
         #[arg(long, default_value_t = permissions::seed::DJANGO_ROWS)]
         rows: usize,
     },
+    /// Any other command goes to ferrobridge's management CLI (`migrate`, `makemigrations`, ...).
+    #[command(external_subcommand)]
+    Manage(Vec<OsString>),
 }
 
 #[tokio::main]
@@ -42,11 +49,21 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
-    let Command::Serve {
-        bind,
-        variant,
-        rows,
-    } = Cli::parse().command;
+    let (bind, variant, rows) = match Cli::parse().command {
+        Command::Serve {
+            bind,
+            variant,
+            rows,
+        } => (bind, variant, rows),
+        Command::Manage(args) => {
+            let args = std::iter::once("permissions".into()).chain(args);
+            if let Err(error) = ferrobridge::cli::run_from(permissions::app(), args).await {
+                eprintln!("error: {error:#}");
+                std::process::exit(1);
+            }
+            return Ok(());
+        }
+    };
     let url = std::env::var("DATABASE_URL")
         .ok()
         .filter(|u| !u.trim().is_empty())

@@ -76,10 +76,11 @@ pub fn permission_rows(rows: usize) -> Vec<PermissionRow> {
         .collect()
 }
 
-/// Creates the two tables if missing, and fills them if empty; a table
-/// that already has rows (a real Django database) is left as it is.
+/// Applies the two tables' migrations (recorded only when the tables exist,
+/// as in a real Django database), and fills them if empty; a table that
+/// already has rows is left as it is.
 pub async fn prepare(db: &DatabaseConnection, rows: usize) -> anyhow::Result<()> {
-    crate::app().create_tables(db).await?;
+    crate::app().migrate(db, None, |_, _| {}).await?;
     if content_type::Entity::find().count(db).await? == 0 {
         let models =
             reference()

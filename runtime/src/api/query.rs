@@ -644,12 +644,16 @@ static BOOL_FIELD: FieldMeta = FieldMeta {
     min_length: None,
     help_text: None,
     references: None,
-    on_delete: crate::model::OnDelete::Restrict,
     choices: &[],
     pattern: None,
     format: None,
     min_value: None,
     max_value: None,
+    db_type: crate::model::DbType::Boolean,
+    index: false,
+    default: None,
+    on_delete: crate::model::OnDelete::Restrict,
+    auto_increment: false,
 };
 
 fn unknown_lookup(key: &str, field: &FieldMeta, lookup: &str) -> ErrorDetail {

@@ -6,7 +6,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 use super::schemas::{SchemaNames, default_value, patchable_fields, writable_fields};
-use crate::ast::{FieldDef, ModelDef};
+use crate::ast::{FieldDef, ModelDef, OnDelete, ScalarKind};
 
 fn column_ident(field: &FieldDef) -> syn::Ident {
     format_ident!("{}", field.ident.to_string().to_upper_camel_case())
@@ -49,11 +49,6 @@ fn field_meta(model: &ModelDef, field: &FieldDef) -> TokenStream {
         }
         None => quote!(::core::option::Option::None),
     };
-    let on_delete = match o.on_delete.as_ref().map(|(_, action, _)| *action) {
-        Some(crate::ast::OnDelete::Cascade) => quote!(Cascade),
-        Some(crate::ast::OnDelete::SetNull) => quote!(SetNull),
-        _ => quote!(Restrict),
-    };
     let choices = if field.kind == Some(crate::ast::ScalarKind::Choice) {
         let inner = &field.inner;
         quote!(<#inner as ::ferrobridge::Choices>::VARIANTS)
@@ -81,6 +76,16 @@ fn field_meta(model: &ModelDef, field: &FieldDef) -> TokenStream {
     };
     let min_value = as_f64(&o.min_value);
     let max_value = as_f64(&o.max_value);
+    let db_type = db_type(field);
+    // Foreign keys are indexed too, as SeaORM's entity and Django do it.
+    let index = o.index.is_some() || o.references.is_some();
+    let default = field_default(field);
+    let on_delete = match o.on_delete.as_ref().map(|(_, action, _)| *action) {
+        Some(OnDelete::Cascade) => quote!(Cascade),
+        Some(OnDelete::SetNull) => quote!(SetNull),
+        Some(OnDelete::Restrict) | None => quote!(Restrict),
+    };
+    let auto_increment = field.is_auto_increment();
     quote! {
         ::ferrobridge::model::FieldMeta {
             name: #name,
@@ -96,14 +101,89 @@ fn field_meta(model: &ModelDef, field: &FieldDef) -> TokenStream {
             min_length: #min_length,
             help_text: #help_text,
             references: #references,
-            on_delete: ::ferrobridge::model::OnDelete::#on_delete,
             choices: #choices,
             pattern: #pattern,
             format: #format,
             min_value: #min_value,
             max_value: #max_value,
+            db_type: #db_type,
+            index: #index,
+            default: #default,
+            on_delete: ::ferrobridge::model::OnDelete::#on_delete,
+            auto_increment: #auto_increment,
         }
     }
+}
+
+/// The column type migrations create for `field` (`DbType::String(Some(200))`).
+fn db_type(field: &FieldDef) -> TokenStream {
+    let o = &field.options;
+    let variant = match field.kind.expect("checked") {
+        ScalarKind::I16 => quote!(SmallInteger),
+        ScalarKind::I32 => quote!(Integer),
+        ScalarKind::I64 => quote!(BigInteger),
+        ScalarKind::F32 => quote!(Float),
+        ScalarKind::F64 => quote!(Double),
+        ScalarKind::Bool => quote!(Boolean),
+        ScalarKind::String if o.text.is_some() => quote!(Text),
+        ScalarKind::String => match &o.max_length {
+            Some((_, max)) => {
+                let max = syn::LitInt::new(max.base10_digits(), max.span());
+                quote!(String(::core::option::Option::Some(#max)))
+            }
+            None => quote!(String(::core::option::Option::None)),
+        },
+        // Choices are stored as their strings, in a VARCHAR without length
+        // (what the `Choices` derive tells SeaORM).
+        ScalarKind::Choice => quote!(String(::core::option::Option::None)),
+        ScalarKind::Decimal => {
+            let digits = o
+                .max_digits
+                .as_ref()
+                .map(|(_, l)| l.base10_digits().to_string());
+            let places = o
+                .decimal_places
+                .as_ref()
+                .map(|(_, l)| l.base10_digits().to_string());
+            let digits = syn::LitInt::new(
+                digits.as_deref().unwrap_or("28"),
+                proc_macro2::Span::call_site(),
+            );
+            let places = syn::LitInt::new(
+                places.as_deref().unwrap_or("0"),
+                proc_macro2::Span::call_site(),
+            );
+            quote!(Decimal(#digits, #places))
+        }
+        ScalarKind::Date => quote!(Date),
+        ScalarKind::DateTimeUtc => quote!(DateTime),
+        ScalarKind::Uuid => quote!(Uuid),
+        ScalarKind::Json => quote!(Json),
+    };
+    quote!(::ferrobridge::model::DbType::#variant)
+}
+
+/// The column default of `field`: its literal, or the stored string of a
+/// choices field's default variant.
+fn field_default(field: &FieldDef) -> TokenStream {
+    let value = match (&field.options.default, &field.options.default_variant) {
+        (Some((_, syn::Lit::Bool(b))), _) => quote!(Bool(#b)),
+        (Some((_, syn::Lit::Int(i))), _) => {
+            let i = syn::LitInt::new(i.base10_digits(), i.span());
+            quote!(Int(#i))
+        }
+        (Some((_, syn::Lit::Float(f))), _) => {
+            let f = syn::LitFloat::new(f.base10_digits(), f.span());
+            quote!(Float(#f))
+        }
+        (Some((_, syn::Lit::Str(s))), _) => quote!(Str(#s)),
+        (Some(_), _) | (None, None) => return quote!(::core::option::Option::None),
+        (None, Some((_, path))) => {
+            let inner = &field.inner;
+            quote!(Choice(|| <#inner as ::ferrobridge::Choices>::as_choice(&#path)))
+        }
+    };
+    quote!(::core::option::Option::Some(::ferrobridge::model::FieldDefault::#value))
 }
 
 /// What is stored for a written value: a `password` field keeps only its hash.
