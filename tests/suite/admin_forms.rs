@@ -590,6 +590,20 @@ async fn garbage_input_is_a_field_error_never_a_500(db: &TestDb) {
             row(&page.html, field)
         );
     }
+    // A NUL character: refused by the form on every backend.
+    let page = client
+        .post(
+            "/admin/blog/post/add/",
+            &[
+                ("title", "nul\0byte"),
+                ("body", "b"),
+                ("kind", "article"),
+                ("author_id", ann.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    assert!(row(&page.html, "title").contains("Null characters are not allowed."));
     // A key to no author: the database refuses it, said on the form.
     let page = client
         .post(
@@ -956,6 +970,7 @@ async fn autocomplete_serves_100k_authors_by_page_with_permission(db: &TestDb) {
         "?page=0",
         "?page=99999999999999999999999",
         "?term=%25%5F'%22",
+        "?term=a%00b",
     ] {
         let page = client
             .get(&format!("/admin/blog/author/autocomplete/{odd}"))

@@ -65,7 +65,8 @@ pub async fn autocomplete(
         .filter(|p| *p >= 1)
         // Far past any real page; keeps the offset from overflowing.
         .map_or(1, |p| p.min(1_000_000_000));
-    let term = query.term.unwrap_or_default();
+    // NUL cannot be in any stored text (PostgreSQL refuses it in a query).
+    let term = query.term.unwrap_or_default().replace('\0', "");
     let rows = RowQuery {
         search: term.split_whitespace().map(str::to_string).collect(),
         search_fields,

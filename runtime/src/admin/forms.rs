@@ -83,7 +83,11 @@ impl Spec {
                 .collect(),
         };
         let mut related = HashMap::new();
-        for field in meta.fields.iter().filter(|f| f.references.is_some()) {
+        // Read-only keys are shown as text: no need to count their tables.
+        let keys = meta.fields.iter().filter(|f| {
+            f.references.is_some() && !f.read_only && !meta.admin.readonly.contains(&f.name)
+        });
+        for field in keys {
             let Some(target) = field.references.map(|r| r()) else {
                 continue;
             };
@@ -231,6 +235,10 @@ fn get<'a>(form: &'a FormFields, name: &str) -> Option<&'a str> {
 /// Text that is not a number or a date is passed on as a string so the
 /// API reports it in its own words.
 fn to_json(field: &FieldMeta, raw: &str, adding: bool) -> Result<Option<JsonValue>, String> {
+    if raw.contains('\0') {
+        // PostgreSQL cannot store NUL in text; Django's forms refuse it too.
+        return Err("Null characters are not allowed.".into());
+    }
     let trimmed = raw.trim();
     if field.kind == FieldKind::Boolean && !field.nullable {
         let on = !trimmed.is_empty() && !matches!(trimmed, "false" | "0" | "off");
@@ -486,6 +494,9 @@ impl Draw<'_> {
                 FieldKind::Boolean if !field.nullable => {
                     if text == "on" { "Yes" } else { "No" }.into()
                 }
+                FieldKind::DateTime if !text.is_empty() => {
+                    format!("{} UTC", text.replacen('T', " ", 1))
+                }
                 FieldKind::Boolean => match text {
                     "true" => "Yes",
                     "false" => "No",
@@ -598,14 +609,16 @@ impl Inline {
         self.spec.meta.model_name
     }
 
-    /// The fields a row edits: not the key to the parent, not its own key.
+    /// The columns of a row: not the key to the parent, not its own key.
     fn fields(&self) -> Vec<&'static FieldMeta> {
         self.spec
             .meta
             .fields
             .iter()
             .filter(|f| !f.primary_key && f.name != self.key.name)
-            .filter(|f| !(f.read_only && f.write_only))
+            // Server-set fields (owner, timestamps) would only widen the
+            // table; they are on each row's own change page.
+            .filter(|f| !f.read_only)
             .collect()
     }
 }
@@ -812,6 +825,9 @@ async fn change_page(ctx: &mut AdminCtx, app: &str, model: &str, pk: &str) -> Re
         return Err(Reject(
             ctx.forbidden("You don't have permission to view this."),
         ));
+    }
+    if pk.contains('\0') {
+        return Err(Reject(ctx.not_found()));
     }
     let row = ops
         .get(&ctx.state.db, pk)
@@ -1093,7 +1109,9 @@ async fn save(ctx: &mut AdminCtx, mut page: Page, form: &FormFields) -> PageResu
     let done = if adding { "added" } else { "changed" };
     let base = format!("/admin/{}/{}/", meta.app_label, meta.model_name);
     let change_url = format!("{base}{}/change/", quote_pk(&saved.pk));
-    let (text, to) = if get(form, "_continue").is_some() {
+    // Someone who may only add cannot open the object or the list afterwards.
+    let can_see = ctx.has_perm(meta, "view").await || ctx.has_perm(meta, "change").await;
+    let (text, to) = if get(form, "_continue").is_some() && can_see {
         (
             format!(
                 "The {name} “{}” was {done} successfully. You may edit it again below.",
@@ -1112,7 +1130,7 @@ async fn save(ctx: &mut AdminCtx, mut page: Page, form: &FormFields) -> PageResu
     } else {
         (
             format!("The {name} “{}” was {done} successfully.", saved.display),
-            base,
+            if can_see { base } else { "/admin/".into() },
         )
     };
     ctx.message("success", text).await;
@@ -1303,4 +1321,31 @@ async fn render(ctx: &mut AdminCtx, mut page: Page) -> PageResult {
             inlines => inlines,
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn datetime_inputs_with_or_without_seconds_are_utc() {
+        assert_eq!(
+            parse_datetime("2024-01-31T12:30").as_deref(),
+            Some("2024-01-31T12:30:00Z")
+        );
+        assert_eq!(
+            parse_datetime("2024-01-31T12:30:15").as_deref(),
+            Some("2024-01-31T12:30:15Z")
+        );
+        assert_eq!(
+            parse_datetime("2024-01-31 12:30:15.5").as_deref(),
+            Some("2024-01-31T12:30:15.500Z")
+        );
+        assert_eq!(
+            parse_datetime("2024-01-31T12:30:00+02:00").as_deref(),
+            Some("2024-01-31T10:30:00Z")
+        );
+        assert_eq!(parse_datetime("2024-13-45T99:00"), None);
+        assert_eq!(parse_datetime("yesterday"), None);
+    }
 }
