@@ -138,6 +138,7 @@ impl Spec {
         field.read_only
             || self.meta.admin.readonly.contains(&field.name)
             || (field.primary_key && !adding)
+            || (is_user_password(self.meta, field) && !adding)
     }
 
     /// The fields a form of this model edits (`skip`: an inline's key to its parent).
@@ -490,6 +491,12 @@ impl Draw<'_> {
         if readonly {
             w.widget = "readonly";
             w.display = match field.kind {
+                _ if is_user_password(spec.meta, field) => {
+                    // Django's ReadOnlyPasswordHashField: the hash is never
+                    // shown; the password has a form of its own.
+                    w.url = Some("../password/".into());
+                    "Raw passwords are not stored, so there is no way to see this user’s password; change it using this form.".into()
+                }
                 _ if field.write_only => String::new(),
                 FieldKind::Boolean if !field.nullable => {
                     if text == "on" { "Yes" } else { "No" }.into()
@@ -1348,4 +1355,10 @@ mod tests {
         assert_eq!(parse_datetime("2024-13-45T99:00"), None);
         assert_eq!(parse_datetime("yesterday"), None);
     }
+}
+
+/// `auth_user.password`: set on the add form, then only through
+/// `/admin/auth/user/{pk}/password/`.
+fn is_user_password(meta: &ModelMeta, field: &FieldMeta) -> bool {
+    meta.table == "auth_user" && field.name == "password"
 }
