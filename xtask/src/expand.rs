@@ -298,3 +298,44 @@ fn trait_name(item: &syn::ItemImpl) -> Option<String> {
         .and_then(|(_, path, _)| path.segments.last())
         .map(|s| s.ident.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What cargo expand prints for a module with two models: each derive's
+    /// items (nested derives' impls in `const _` blocks included), the
+    /// structs themselves and their other derives' impls.
+    #[test]
+    fn cargo_expand_output_is_narrowed_to_one_derive() {
+        let tag: syn::ItemStruct = syn::parse_quote! {
+            #[derive(Model, Clone)]
+            #[model(app = "shop")]
+            pub struct Tag {
+                #[field(primary_key)]
+                pub id: i64,
+                #[field(max_length = 20)]
+                pub name: String,
+            }
+        };
+        let module: syn::File = syn::parse_quote! {
+            pub struct Tag { pub id: i64, pub name: String }
+            impl ::core::clone::Clone for Tag { fn clone(&self) -> Self { todo!() } }
+            pub mod tag { pub struct Model; }
+            pub struct TagCreate { pub name: String }
+            const _: () = { impl serde::Serialize for TagCreate {} };
+            impl ::ferrobridge::Model for Tag {}
+            pub struct Other;
+            pub mod other { pub struct Model; }
+            const _: () = { impl serde::Serialize for Other {} };
+        };
+        let kept = derived_items(&tag, module.items).unwrap();
+        let text = quote::quote!(#(#kept)*).to_string();
+        assert!(text.contains("pub mod tag"), "{text}");
+        assert!(text.contains("for TagCreate"), "{text}");
+        assert!(text.contains("ferrobridge :: Model for Tag"), "{text}");
+        assert!(!text.contains("Clone for Tag"), "{text}");
+        assert!(!text.contains("Other"), "{text}");
+        assert!(!text.contains("pub struct Tag {"), "{text}");
+    }
+}

@@ -8,20 +8,21 @@ use anyhow::{anyhow, bail};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-/// The field types scaffold accepts, with the Rust type each becomes.
+/// The field types scaffold accepts, each with a note on what it becomes
+/// (empty when it is the Rust type of the same name).
 pub const TYPES: &[(&str, &str)] = &[
-    ("i16", "i16"),
-    ("i32", "i32"),
-    ("i64", "i64"),
-    ("f32", "f32"),
-    ("f64", "f64"),
-    ("bool", "bool"),
-    ("String", "String"),
-    ("text", "String with #[field(text)]"),
-    ("Decimal", "Decimal (needs max_digits and decimal_places)"),
-    ("NaiveDate", "NaiveDate"),
-    ("DateTimeUtc", "DateTimeUtc"),
-    ("Uuid", "Uuid"),
+    ("i16", ""),
+    ("i32", ""),
+    ("i64", ""),
+    ("f32", ""),
+    ("f64", ""),
+    ("bool", ""),
+    ("String", ""),
+    ("text", "a String stored as TEXT"),
+    ("Decimal", "needs max_digits= and decimal_places="),
+    ("NaiveDate", ""),
+    ("DateTimeUtc", ""),
+    ("Uuid", ""),
     ("Json", "serde_json::Value"),
 ];
 
@@ -162,16 +163,16 @@ pub struct FieldSpec {
 pub fn help_text() -> String {
     let types: Vec<String> = TYPES
         .iter()
-        .map(|(name, rust)| {
-            if name == rust {
+        .map(|(name, note)| {
+            if note.is_empty() {
                 (*name).to_string()
             } else {
-                format!("{name} ({rust})")
+                format!("{name} ({note})")
             }
         })
         .collect();
     format!(
-        "types: {}\noptions: {}, {}",
+        "types: {}\noptions (null or optional makes an Option<T>): {}, {}",
         types.join(", "),
         FLAGS.join(", "),
         VALUED
@@ -249,11 +250,14 @@ impl FieldSpec {
                 value,
             });
         }
-        Ok(FieldSpec {
+        let spec = FieldSpec {
             name: name.to_string(),
             ty,
             options,
-        })
+        };
+        // Values are checked now (numbers, defaults), not when written.
+        spec.to_tokens()?;
+        Ok(spec)
     }
 
     /// The value of option `key`, when given.

@@ -158,32 +158,38 @@ pub fn scaffold_app(project: &Project, name: &str) -> anyhow::Result<()> {
 
     let lib = project.lib_rs();
     let (source, file) = parse_file(&lib)?;
-    // The APPS entry first: it is after the `mod` line, so inserting there
-    // leaves the earlier offsets valid.
     let array = apps_array(&file).expect("checked by Project::find");
     let close = offset(&source, array.bracket_token.span.close().start());
     let entry = format!("{name}::register");
-    let text = if array.elems.is_empty() {
+    let entry = if array.elems.is_empty() {
         entry
     } else if array.elems.trailing_punct() {
         format!(" {entry},")
     } else {
         format!(", {entry}")
     };
-    let mut edited = insert(&source, close, &text);
-    let last_mod = file.items.iter().rfind(|i| matches!(i, syn::Item::Mod(_)));
     let declaration = format!("pub mod {name};");
-    edited = match (last_mod, file.items.first()) {
-        (Some(m), _) => {
-            let end = offset(&source, syn::spanned::Spanned::span(m).end());
-            insert(&edited, end, &format!("\n{declaration}"))
-        }
-        (None, Some(first)) => {
-            let start = offset(&source, item_start(first));
-            insert(&edited, start, &format!("{declaration}\n\n"))
-        }
+    let declaration = match (
+        file.items.iter().rfind(|i| matches!(i, syn::Item::Mod(_))),
+        file.items.first(),
+    ) {
+        (Some(m), _) => (
+            offset(&source, syn::spanned::Spanned::span(m).end()),
+            format!("\n{declaration}"),
+        ),
+        (None, Some(first)) => (
+            offset(&source, item_start(first)),
+            format!("{declaration}\n\n"),
+        ),
         (None, None) => bail!("src/lib.rs has no items: it should declare APPS"),
     };
+    // Later offsets first, so each edit leaves the other's offset valid.
+    let mut edits = [(close, entry), declaration];
+    edits.sort_by(|a, b| b.0.cmp(&a.0));
+    let mut edited = source.clone();
+    for (at, text) in &edits {
+        edited = insert(&edited, *at, text);
+    }
     std::fs::write(&lib, edited)?;
     rustfmt(&[lib, dir.join("mod.rs"), dir.join("models.rs")])?;
     eprintln!("created app `{name}` in src/{name}/ and listed it in src/lib.rs APPS");
