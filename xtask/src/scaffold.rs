@@ -185,7 +185,7 @@ pub fn scaffold_app(project: &Project, name: &str) -> anyhow::Result<()> {
     };
     // Later offsets first, so each edit leaves the other's offset valid.
     let mut edits = [(close, entry), declaration];
-    edits.sort_by(|a, b| b.0.cmp(&a.0));
+    edits.sort_by_key(|edit| std::cmp::Reverse(edit.0));
     let mut edited = source.clone();
     for (at, text) in &edits {
         edited = insert(&edited, *at, text);
