@@ -1,6 +1,8 @@
 //! ferrobridge's integration suite, one binary: HTTP CRUD and errors on
 //! SQLite and PostgreSQL, a real TCP server, compile-fail cases of the
-//! derive, expansion snapshots, the OpenAPI document and the docs page in a browser.
+//! derive, expansion snapshots, the OpenAPI document, the docs page in a
+//! browser, and the developer workflow (`cargo xtask new`, `scaffold`,
+//! `expand`) on a generated project.
 
 mod admin;
 mod admin_browser;
@@ -18,3 +20,4 @@ mod openapi;
 mod permissions;
 mod tcp;
 mod ui;
+mod workflow;

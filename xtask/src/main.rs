@@ -1,5 +1,8 @@
 //! Project automation, run as `cargo xtask <command>`.
 //!
+//! - `new <path>`: a standalone ferrobridge application (see the README's
+//!   "Developer workflow"); `scaffold app|model` and `expand <Model>` come
+//!   from the library, shared with generated projects' own `cargo xtask`.
 //! - `ci`: what CI checks, in order: formatting, clippy with warnings
 //!   denied, then the whole test suite (PostgreSQL too when
 //!   `DATABASE_URL_POSTGRES` is set; `.ci/run` sets it).
@@ -8,9 +11,11 @@
 
 mod bench;
 
+use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 
 use clap::{Parser, Subcommand};
+use ferrobridge_xtask::{DevTask, exit_code, new};
 
 #[derive(Parser)]
 #[command(about = "ferrobridge project automation")]
@@ -21,6 +26,26 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Task {
+    /// Create a standalone ferrobridge application in an empty directory.
+    New {
+        /// Where to create it; must not exist or be empty.
+        path: PathBuf,
+        /// The package name; default the directory's name.
+        #[arg(long)]
+        name: Option<String>,
+        /// The ferrobridge runtime crate to depend on (by path); default
+        /// this repository's `runtime/`.
+        #[arg(long, value_name = "PATH")]
+        ferrobridge: Option<PathBuf>,
+        /// The first app's name.
+        #[arg(long, default_value = "notes")]
+        app: String,
+        /// Skip running the new project's `makemigrations` (and so its first build).
+        #[arg(long)]
+        no_makemigrations: bool,
+    },
+    #[command(flatten)]
+    Dev(DevTask),
     /// Run formatting and lint checks, then every test.
     Ci,
     /// Benchmark `GET /permissions` served five ways (see README "Benchmarks").
@@ -45,6 +70,29 @@ enum Task {
 
 fn main() -> ExitCode {
     match Cli::parse().command {
+        Task::New {
+            path,
+            name,
+            ferrobridge,
+            app,
+            no_makemigrations,
+        } => {
+            let options = new::NewProject {
+                path,
+                name,
+                ferrobridge,
+                app,
+                makemigrations: !no_makemigrations,
+            };
+            exit_code("new", new::new_project(&options).map(drop))
+        }
+        Task::Dev(task) => {
+            let name = match &task {
+                DevTask::Scaffold(_) => "scaffold",
+                DevTask::Expand { .. } => "expand",
+            };
+            exit_code(name, ferrobridge_xtask::run_dev(task))
+        }
         Task::Ci => ci(),
         Task::Bench {
             quick,

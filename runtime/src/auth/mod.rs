@@ -43,6 +43,7 @@ mod password;
 mod permissions;
 pub(crate) mod routes;
 mod token;
+mod users;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -60,6 +61,7 @@ pub use models::{
 pub use password::{PasswordCheck, check_password, hash_password};
 pub use permissions::{sync_permissions, user_permissions};
 pub use token::{new_token, token_digest};
+pub use users::create_superuser;
 
 /// A permission as a type, for [`Perm`] guards: `#[derive(Model)]` makes
 /// `post::perms::{Add, Change, Delete, View}` for every model.
