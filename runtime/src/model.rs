@@ -270,6 +270,9 @@ pub struct FieldMeta {
     pub references: Option<fn() -> &'static ModelMeta>,
     /// For a Rust enum field: the stored string of each variant.
     pub choices: &'static [&'static str],
+    /// For a Rust enum field: the label of each variant (its doc comment),
+    /// in the order of [`FieldMeta::choices`].
+    pub choice_labels: &'static [&'static str],
     /// `regex = "..."`: the pattern a string must match.
     pub pattern: Option<&'static str>,
     /// `email` / `url`: the JSON Schema format of a string.
@@ -293,6 +296,18 @@ pub struct FieldMeta {
 }
 
 impl FieldMeta {
+    /// The label of the stored choice `value` (the value itself if unknown).
+    pub fn choice_label<'a>(&self, value: &'a str) -> &'a str
+    where
+        'static: 'a,
+    {
+        self.choices
+            .iter()
+            .position(|c| *c == value)
+            .and_then(|i| self.choice_labels.get(i).copied())
+            .unwrap_or(value)
+    }
+
     /// For a foreign key `author_id`, the name its expansion takes (`author`).
     pub fn relation_name(&self) -> &'static str {
         self.name.strip_suffix("_id").unwrap_or(self.name)

@@ -439,7 +439,8 @@ async fn filters(
             choices[0].selected = none_selected;
             for choice in field.choices {
                 let selected = exact_text.as_deref() == Some(*choice);
-                choices.push(pick(choice, &exact_key, (*choice).to_string(), selected));
+                let label = field.choice_label(choice);
+                choices.push(pick(label, &exact_key, (*choice).to_string(), selected));
             }
             if field.nullable {
                 choices.push(pick(
@@ -603,6 +604,10 @@ fn cell(
         (FieldKind::Boolean, _) => Cell {
             text: "No".into(),
             class: "boolean no",
+        },
+        (FieldKind::Choice, _) => Cell {
+            text: field.choice_label(&value_text(value)).to_string(),
+            class: "",
         },
         _ => Cell {
             text: readable(value).unwrap_or_else(|| value_text(value)),

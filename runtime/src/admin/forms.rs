@@ -582,7 +582,7 @@ impl Draw<'_> {
                     field
                         .choices
                         .iter()
-                        .map(|c| (c.to_string(), capitalize(&c.replace('_', " ")))),
+                        .map(|c| (c.to_string(), field.choice_label(c).to_string())),
                 );
             }
         }

@@ -645,6 +645,7 @@ static BOOL_FIELD: FieldMeta = FieldMeta {
     help_text: None,
     references: None,
     choices: &[],
+    choice_labels: &[],
     pattern: None,
     format: None,
     min_value: None,

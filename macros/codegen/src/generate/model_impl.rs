@@ -49,11 +49,14 @@ fn field_meta(model: &ModelDef, field: &FieldDef) -> TokenStream {
         }
         None => quote!(::core::option::Option::None),
     };
-    let choices = if field.kind == Some(crate::ast::ScalarKind::Choice) {
+    let (choices, choice_labels) = if field.kind == Some(crate::ast::ScalarKind::Choice) {
         let inner = &field.inner;
-        quote!(<#inner as ::ferrobridge::Choices>::VARIANTS)
+        (
+            quote!(<#inner as ::ferrobridge::Choices>::VARIANTS),
+            quote!(<#inner as ::ferrobridge::Choices>::LABELS),
+        )
     } else {
-        quote!(&[])
+        (quote!(&[]), quote!(&[]))
     };
     let pattern = match &o.regex {
         Some((_, lit)) => quote!(::core::option::Option::Some(#lit)),
@@ -102,6 +105,7 @@ fn field_meta(model: &ModelDef, field: &FieldDef) -> TokenStream {
             help_text: #help_text,
             references: #references,
             choices: #choices,
+            choice_labels: #choice_labels,
             pattern: #pattern,
             format: #format,
             min_value: #min_value,
