@@ -1330,6 +1330,12 @@ async fn render(ctx: &mut AdminCtx, mut page: Page) -> PageResult {
     ))
 }
 
+/// `auth_user.password`: set on the add form, then only through
+/// `/admin/auth/user/{pk}/password/`.
+fn is_user_password(meta: &ModelMeta, field: &FieldMeta) -> bool {
+    meta.table == "auth_user" && field.name == "password"
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1355,10 +1361,4 @@ mod tests {
         assert_eq!(parse_datetime("2024-13-45T99:00"), None);
         assert_eq!(parse_datetime("yesterday"), None);
     }
-}
-
-/// `auth_user.password`: set on the add form, then only through
-/// `/admin/auth/user/{pk}/password/`.
-fn is_user_password(meta: &ModelMeta, field: &FieldMeta) -> bool {
-    meta.table == "auth_user" && field.name == "password"
 }
