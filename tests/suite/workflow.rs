@@ -2,9 +2,11 @@
 //! `scaffold` run by the new project's own `cargo xtask`, that project's
 //! tests and server, `expand`, and the validation of scaffold's arguments.
 //!
-//! The generated project builds ferrobridge again with its own profile; its
-//! child cargo uses `target/workflow` here, which persists between runs, so
-//! only the first run pays for that build.
+//! The generated project's child cargo builds in this build's own target
+//! directory (`target/`, or `CARGO_TARGET_DIR`): its Cargo.lock and
+//! `[profile.dev]` are this workspace's, so the dependencies compiled for
+//! these tests are reused and only what differs is built. Cargo releases
+//! the directory's lock while tests run, so the nested cargo can take it.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -16,7 +18,7 @@ use clap::Parser;
 use ferrobridge_xtask::expand::{Engine, expand};
 use ferrobridge_xtask::fields::{FLAGS, FieldSpec, TYPES, VALUED};
 use ferrobridge_xtask::new::{NewProject, new_project};
-use ferrobridge_xtask::scaffold::{Project, scaffold_model};
+use ferrobridge_xtask::scaffold::{Project, scaffold_app, scaffold_model};
 use ferrobridge_xtask::{DevTask, ScaffoldTask};
 
 fn repo() -> PathBuf {
@@ -52,15 +54,23 @@ fn unbuilt_project(label: &str) -> (PathBuf, String) {
     (path, name)
 }
 
-/// `cargo <args>` in `dir`, offline, its builds in `target/workflow`.
+/// The target directory of this build: the parent of `target/tmp`.
+fn target_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("CARGO_TARGET_TMPDIR is inside the target directory")
+        .to_path_buf()
+}
+
+/// `cargo <args>` in `dir`, offline, building in [`target_dir`].
 fn cargo(dir: &Path, args: &[&str]) -> Output {
     let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(args)
         .current_dir(dir)
-        .env("CARGO_TARGET_DIR", repo().join("target/workflow"))
+        .env("CARGO_TARGET_DIR", target_dir())
         .env("CARGO_NET_OFFLINE", "true")
-        // Full debug info would only make the shared cache bigger and links slower.
-        .env("CARGO_PROFILE_DEV_DEBUG", "line-tables-only")
+        .env_remove("DATABASE_URL")
+        .stdin(Stdio::null())
         .output()
         .expect("run cargo");
     assert!(
@@ -74,58 +84,123 @@ fn cargo(dir: &Path, args: &[&str]) -> Output {
     output
 }
 
+/// The migration files of `app` (`m0001_initial.rs`...), in order.
+fn migration_files(project: &Path, app: &str) -> Vec<String> {
+    let dir = project.join("src").join(app).join("migrations");
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|file| {
+            file.ends_with(".rs")
+                && file.starts_with('m')
+                && file[1..].starts_with(|c: char| c.is_ascii_digit())
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Runs `cargo <args>` (a `scaffold model` of `app`) and checks that it
+/// wrote one new migration of `app`, listed in the app's `migrations/mod.rs`;
+/// answers the migration's name (`0002_review`).
+fn scaffold_writes_a_migration(project: &Path, app: &str, args: &[&str]) -> String {
+    let before = migration_files(project, app);
+    cargo(project, args);
+    let after = migration_files(project, app);
+    let new: Vec<&String> = after.iter().filter(|f| !before.contains(f)).collect();
+    assert_eq!(
+        new.len(),
+        1,
+        "{args:?} should write one migration of `{app}`: before {before:?}, after {after:?}"
+    );
+    let name = new[0].trim_start_matches('m').trim_end_matches(".rs");
+    let module = std::fs::read_to_string(project.join("src").join(app).join("migrations/mod.rs"))
+        .expect("the app's migrations/mod.rs");
+    assert!(
+        module.contains(&format!("m{name}::migration()")),
+        "{module}"
+    );
+    assert!(
+        module.contains(&format!("\"src/{app}/migrations\"")),
+        "{module}"
+    );
+    name.to_string()
+}
+
 #[test]
 fn new_project_with_scaffolded_models_builds_serves_and_passes_its_tests() {
     let (project, name) = unbuilt_project("wf");
     // Several field types, then a foreign key to that model, through the
-    // project's own `cargo xtask` (which also runs its `makemigrations`).
-    cargo(
-        &project,
-        &[
-            "xtask",
-            "scaffold",
-            "model",
+    // project's own `cargo xtask`, which runs its `makemigrations`: the
+    // first writes `shop`'s initial migration (the example Note, made
+    // without migrations by `unbuilt_project`, and Product), the next one more.
+    let mut migrations = vec![(
+        "shop",
+        scaffold_writes_a_migration(
+            &project,
             "shop",
-            "Product",
-            "name:String:max_length=100:min_length=1:unique",
-            "description:text:null",
-            "price:Decimal:max_digits=10:decimal_places=2",
-            "stock:i32:default=0:min_value=0",
-            "rating:f64:min_value=0:max_value=5:null",
-            "available:bool:default=true",
-            "released:NaiveDate:null",
-            "sku:Uuid:unique",
-            "attributes:Json:null",
-            "contact:String:max_length=254:email:null",
-            "updated_at:DateTimeUtc:auto_now",
-        ],
-    );
-    cargo(
-        &project,
-        &[
-            "xtask",
-            "scaffold",
-            "model",
+            &[
+                "xtask",
+                "scaffold",
+                "model",
+                "shop",
+                "Product",
+                "name:String:max_length=100:min_length=1:unique",
+                "description:text:null",
+                "price:Decimal:max_digits=10:decimal_places=2",
+                "stock:i32:default=0:min_value=0",
+                "rating:f64:min_value=0:max_value=5:null",
+                "available:bool:default=true",
+                "released:NaiveDate:null",
+                "sku:Uuid:unique",
+                "attributes:Json:null",
+                "contact:String:max_length=254:email:null",
+                "updated_at:DateTimeUtc:auto_now",
+            ],
+        ),
+    )];
+    assert_eq!(migrations[0].1, "0001_initial");
+    migrations.push((
+        "shop",
+        scaffold_writes_a_migration(
+            &project,
             "shop",
-            "Review",
-            "product_id:i64:references=Product:on_delete=cascade",
-            "stars:i16:min_value=1:max_value=5",
-            "comment:String:max_length=500:index",
-        ],
-    );
+            &[
+                "xtask",
+                "scaffold",
+                "model",
+                "shop",
+                "Review",
+                "product_id:i64:references=Product:on_delete=cascade",
+                "stars:i16:min_value=1:max_value=5",
+                "comment:String:max_length=500:index",
+            ],
+        ),
+    ));
     cargo(&project, &["xtask", "scaffold", "app", "billing"]);
-    cargo(
-        &project,
-        &[
-            "xtask",
-            "scaffold",
-            "model",
+    assert!(migration_files(&project, "billing").is_empty());
+    migrations.push((
+        "billing",
+        scaffold_writes_a_migration(
+            &project,
             "billing",
-            "Invoice",
-            "product_id:i64:references=Product",
-            "total:f64",
-            "--no-makemigrations",
-        ],
+            &[
+                "xtask",
+                "scaffold",
+                "model",
+                "billing",
+                "Invoice",
+                "product_id:i64:references=Product",
+                "total:f64",
+            ],
+        ),
+    ));
+    let invoice = std::fs::read_to_string(project.join("src/billing/migrations/m0001_initial.rs"))
+        .expect("billing's initial migration");
+    assert!(
+        invoice.contains(&format!(".depends_on(\"shop\", {:?})", migrations[1].1)),
+        "{invoice}"
     );
     let models = std::fs::read_to_string(project.join("src/shop/models.rs")).unwrap();
     assert!(models.contains("#[field(references = Product, on_delete = \"cascade\")]"));
@@ -151,13 +226,30 @@ fn new_project_with_scaffolded_models_builds_serves_and_passes_its_tests() {
     assert!(expanded.contains("pub mod review {"), "{expanded}");
     assert!(expanded.contains("pub struct ReviewCreate {"), "{expanded}");
 
+    // `serve` migrates the new SQLite file; then every migration shows as
+    // applied and `check` finds nothing to report.
     serves_on_sqlite(&project, &name);
-    let mut outputs = vec![name.clone(), "xtask".to_string()];
+    let shown = cargo(&project, &["run", "--quiet", "--", "showmigrations"]);
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    for (app, migration) in &migrations {
+        assert!(shown.contains(&format!("{app}\n")), "{shown}");
+        assert!(shown.contains(&format!(" [X] {migration}\n")), "{shown}");
+    }
+    cargo(&project, &["run", "--quiet", "--", "check"]);
+
+    let mut outputs = vec![
+        name.clone(),
+        format!("{name}-xtask"),
+        format!("{name}_xtask"),
+    ];
     for test in std::fs::read_dir(project.join("tests"))
         .expect("tests/")
         .flatten()
     {
-        if let Some(stem) = test.path().file_stem() {
+        let path = test.path();
+        if path.extension().is_some_and(|e| e == "rs")
+            && let Some(stem) = path.file_stem()
+        {
             outputs.push(stem.to_string_lossy().into_owned());
         }
     }
@@ -166,10 +258,11 @@ fn new_project_with_scaffolded_models_builds_serves_and_passes_its_tests() {
 }
 
 /// Removes this run's own build outputs (the crates and test targets
-/// `names`) from `target/workflow`, keeping the dependencies every run
-/// shares: the project is new each run, so they would otherwise pile up.
+/// `names`, each unique to the run's project) from the target directory,
+/// keeping the dependencies: the project is new each run, so they would
+/// otherwise pile up.
 fn forget_artifacts(names: &[String]) {
-    let debug = repo().join("target/workflow/debug");
+    let debug = target_dir().join("debug");
     for dir in [
         debug.clone(),
         debug.join("deps"),
@@ -207,7 +300,7 @@ fn serves_on_sqlite(project: &Path, name: &str) {
         .and_then(|l| l.local_addr())
         .expect("a free port")
         .port();
-    let binary = repo().join("target/workflow/debug").join(name);
+    let binary = target_dir().join("debug").join(name);
     let mut server = Command::new(&binary)
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
         .current_dir(project)
@@ -355,6 +448,53 @@ fn scaffold_refuses_what_would_not_compile_and_writes_nothing() {
     .unwrap_err()
     .to_string();
     assert!(error.contains("is not empty"), "{error}");
+    let _ = std::fs::remove_dir_all(path.parent().expect("scratch dir"));
+}
+
+/// `rustfmt` of `source`, as scaffold and the migration writer format files.
+fn rustfmt(source: &str) -> String {
+    let mut child = Command::new("rustfmt")
+        .args(["--edition", "2024"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run rustfmt");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(source.as_bytes())
+        .expect("write to rustfmt");
+    let output = child.wait_with_output().expect("rustfmt");
+    assert!(output.status.success(), "rustfmt failed on:\n{source}");
+    String::from_utf8(output.stdout).expect("UTF-8")
+}
+
+#[test]
+fn scaffolded_apps_register_migrations_in_the_writers_format() {
+    let (path, name) = unbuilt_project("migs");
+    let project = Project {
+        root: path.clone(),
+        crate_name: name,
+    };
+    scaffold_app(&project, "billing").expect("scaffold app billing");
+    for app in ["shop", "billing"] {
+        // What `makemigrations` would write for an app without migrations,
+        // so it finds the directory registered and rewrites the file.
+        let module = std::fs::read_to_string(path.join(format!("src/{app}/migrations/mod.rs")))
+            .expect("the app's migrations/mod.rs");
+        let dir = format!("src/{app}/migrations");
+        assert_eq!(
+            module,
+            rustfmt(&ferrobridge::migrations::render_module(app, &dir, &[]))
+        );
+        let register = std::fs::read_to_string(path.join(format!("src/{app}/mod.rs"))).unwrap();
+        assert!(
+            register.contains("pub mod migrations;")
+                && register.contains("app.migrations(migrations::all())"),
+            "{register}"
+        );
+    }
     let _ = std::fs::remove_dir_all(path.parent().expect("scratch dir"));
 }
 

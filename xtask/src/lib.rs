@@ -40,14 +40,15 @@ pub enum DevTask {
 /// `cargo xtask scaffold ...`.
 #[derive(Debug, Subcommand)]
 pub enum ScaffoldTask {
-    /// Add an app: `src/<name>/mod.rs` (with `register`) and
-    /// `src/<name>/models.rs`, listed in `src/lib.rs` `APPS`.
+    /// Add an app: `src/<name>/mod.rs` (with `register`), `src/<name>/models.rs`
+    /// and `src/<name>/migrations/mod.rs`, listed in `src/lib.rs` `APPS`.
     App {
         /// The app's name, snake_case: its module and Django app label.
         name: String,
     },
     /// Add a model to an app: the struct in `src/<app>/models.rs`, its
-    /// registration, its migration (`cargo run -- makemigrations <app>`)
+    /// registration, its migration in `src/<app>/migrations/`
+    /// (`cargo run -- makemigrations <app> --noinput`)
     /// and a CRUD test in `tests/`.
     #[command(after_help = fields::help_text())]
     Model {
@@ -59,7 +60,8 @@ pub enum ScaffoldTask {
         /// `price:Decimal:max_digits=10:decimal_places=2`, `author_id:i64:references=Author`.
         #[arg(required = true)]
         fields: Vec<String>,
-        /// Skip `makemigrations` (and so the build it does).
+        /// Skip `makemigrations` (and so the build it does); run
+        /// `cargo run -- makemigrations <app>` before serving or testing.
         #[arg(long)]
         no_makemigrations: bool,
     },

@@ -40,7 +40,8 @@ enum Task {
         /// The first app's name.
         #[arg(long, default_value = "notes")]
         app: String,
-        /// Skip running the new project's `makemigrations` (and so its first build).
+        /// Skip running the new project's `makemigrations` (and so its first
+        /// build); run `cargo run -- makemigrations` there before serving or testing.
         #[arg(long)]
         no_makemigrations: bool,
     },

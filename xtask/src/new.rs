@@ -31,7 +31,8 @@ pub struct NewProject {
     pub ferrobridge: Option<PathBuf>,
     /// The first app's name.
     pub app: String,
-    /// Run the project's `makemigrations` for the example model (which builds it).
+    /// Run the project's `makemigrations` for the example model (which builds
+    /// it); without it the project has no migration until one is made.
     pub makemigrations: bool,
 }
 

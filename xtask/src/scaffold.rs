@@ -6,7 +6,12 @@
 //! - `src/lib.rs` declares each app module and lists its `register`
 //!   function in `pub const APPS: &[fn(App) -> App]`;
 //! - each `src/<app>/mod.rs` has `pub fn register(app: App) -> App`, whose
-//!   final expression gets a `.model::<models::Model>()` per model;
+//!   final expression registers the app's migrations
+//!   (`app.migrations(migrations::all())`) and gets a
+//!   `.model::<models::Model>()` per model;
+//! - each app's migrations live in `src/<app>/migrations/`, whose `mod.rs`
+//!   (rewritten by `makemigrations`) names that directory, so
+//!   `cargo run -- makemigrations <app>` writes there;
 //! - each app's models live in `src/<app>/models.rs`, one file per app as
 //!   Django's `models.py`, so a model's entity module (`note`) never
 //!   collides with a file module.
@@ -128,8 +133,9 @@ fn apps_array(file: &syn::File) -> Option<&syn::ExprArray> {
     })
 }
 
-/// Adds app `name`: `src/<name>/mod.rs` with an empty `register`,
-/// `src/<name>/models.rs`, and its entry in `src/lib.rs`.
+/// Adds app `name`: `src/<name>/mod.rs` whose `register` registers the
+/// app's migrations, `src/<name>/models.rs`, `src/<name>/migrations/mod.rs`
+/// listing no migrations yet, and its entry in `src/lib.rs`.
 pub fn scaffold_app(project: &Project, name: &str) -> anyhow::Result<()> {
     if !is_snake_ident(name) || syn::parse_str::<syn::Ident>(name).is_err() {
         bail!(
@@ -154,6 +160,10 @@ pub fn scaffold_app(project: &Project, name: &str) -> anyhow::Result<()> {
     write_new(
         &dir.join("models.rs"),
         &templates::render(templates::APP_MODELS, &vars),
+    )?;
+    write_new(
+        &dir.join("migrations/mod.rs"),
+        &templates::render(templates::APP_MIGRATIONS_MOD, &vars),
     )?;
 
     let lib = project.lib_rs();
@@ -191,8 +201,15 @@ pub fn scaffold_app(project: &Project, name: &str) -> anyhow::Result<()> {
         edited = insert(&edited, *at, text);
     }
     std::fs::write(&lib, edited)?;
-    rustfmt(&[lib, dir.join("mod.rs"), dir.join("models.rs")])?;
-    eprintln!("created app `{name}` in src/{name}/ and listed it in src/lib.rs APPS");
+    rustfmt(&[
+        lib,
+        dir.join("mod.rs"),
+        dir.join("models.rs"),
+        dir.join("migrations/mod.rs"),
+    ])?;
+    eprintln!(
+        "created app `{name}` in src/{name}/ (its migrations in src/{name}/migrations/, registered by its `register`) and listed it in src/lib.rs APPS"
+    );
     Ok(())
 }
 

@@ -23,6 +23,11 @@ pub const XTASK_MAIN_RS: &str = include_str!("../templates/project/xtask-main.rs
 pub const APP_MOD: &str = include_str!("../templates/app/mod.rs");
 /// `src/<app>/models.rs`.
 pub const APP_MODELS: &str = include_str!("../templates/app/models.rs");
+/// `src/<app>/migrations/mod.rs` of an app without migrations yet: what the
+/// runtime's `ferrobridge::migrations::render_module` writes for no
+/// migrations (a test in `tests/suite/workflow.rs` compares them), so
+/// `makemigrations` finds the directory registered and rewrites the file.
+pub const APP_MIGRATIONS_MOD: &str = include_str!("../templates/app/migrations-mod.rs");
 
 /// `tests/<app>_<model>.rs`: the CRUD test of a scaffolded model.
 pub const CRUD_TEST: &str = include_str!("../templates/test/crud.rs");

@@ -15,7 +15,7 @@ pub struct Client {
 }
 
 impl Client {
-    /// A fresh database with the tables created and a superuser logged in
+    /// A fresh database with every migration applied and a superuser logged in
     /// through `POST /api/auth/token`, as a real client would.
     pub async fn new() -> Client {
         let stamp = std::time::SystemTime::now()
@@ -30,7 +30,16 @@ impl Client {
             .await
             .expect("open the test database");
         let app = {{crate}}::app();
-        app.create_tables(&db).await.expect("create tables");
+        // The tables come from the migration files, applied as `cargo run --
+        // migrate` applies them, so the tests exercise those files too.
+        let unmigrated = app.unmigrated_apps().expect("read the migrations");
+        assert!(
+            unmigrated.is_empty(),
+            "the models of {unmigrated:?} have changes no migration records: run `cargo run -- makemigrations`"
+        );
+        app.migrate(&db, None, |_, _| {})
+            .await
+            .expect("apply the migrations");
         ferrobridge::auth::create_superuser(&db, "admin", "admin@example.com", "test-password")
             .await
             .expect("create a superuser");
