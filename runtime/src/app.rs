@@ -171,19 +171,7 @@ impl App {
     /// anonymous, so models need `#[api(policy = "allow_any")]` (or
     /// `public_read`) to be usable.
     pub fn without_auth(mut self) -> Self {
-        use crate::auth::models::*;
-        let builtin: [&'static ModelMeta; 10] = [
-            ContentType::meta(),
-            Permission::meta(),
-            Group::meta(),
-            User::meta(),
-            UserGroup::meta(),
-            GroupPermission::meta(),
-            UserPermission::meta(),
-            Token::meta(),
-            crate::admin::Session::meta(),
-            crate::admin::LogEntry::meta(),
-        ];
+        let builtin = crate::migrations::builtin_models();
         self.models.retain(|entry| {
             !builtin
                 .iter()

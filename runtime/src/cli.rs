@@ -717,7 +717,7 @@ async fn create_superuser(
     noinput: bool,
 ) -> anyhow::Result<()> {
     use crate::auth::models::user;
-    use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     let interactive = !noinput && std::io::IsTerminal::is_terminal(&std::io::stdin());
     let username = match username {
         Some(name) => name,
@@ -751,21 +751,7 @@ async fn create_superuser(
     if taken.is_some() {
         anyhow::bail!("the username `{username}` is already taken");
     }
-    let hash = tokio::task::spawn_blocking(move || crate::auth::hash_password(&password)).await?;
-    user::ActiveModel {
-        username: Set(username.clone()),
-        email: Set(email),
-        password: Set(hash),
-        is_superuser: Set(true),
-        is_staff: Set(true),
-        is_active: Set(true),
-        first_name: Set(String::new()),
-        last_name: Set(String::new()),
-        date_joined: Set(chrono::Utc::now()),
-        ..Default::default()
-    }
-    .insert(db)
-    .await?;
+    crate::auth::create_superuser(db, &username, &email, &password).await?;
     eprintln!("Superuser `{username}` created successfully.");
     Ok(())
 }

@@ -255,6 +255,34 @@ fn parse_display(cx: &Ctxt, lit: &syn::LitStr) -> Vec<DisplayPart> {
     parts
 }
 
+/// Reads `key(a, b, c)` into `target`: a list of field names.
+fn parse_field_list(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta,
+    key: &str,
+    target: &mut Vec<syn::Ident>,
+) -> syn::Result<()> {
+    if !meta.input.peek(syn::token::Paren) {
+        cx.error_spanned_by(
+            &meta.path,
+            format!("`{key}` takes a list of field names: write `{key}(title, created_at)`"),
+        );
+        return Ok(());
+    }
+    meta.parse_nested_meta(|inner| {
+        match inner.path.get_ident() {
+            Some(ident) if inner.input.is_empty() || inner.input.peek(syn::Token![,]) => {
+                target.push(ident.clone())
+            }
+            _ => cx.error_spanned_by(
+                &inner.path,
+                format!("`{key}(...)` lists field names, e.g. `{key}(title, published)`"),
+            ),
+        }
+        Ok(())
+    })
+}
+
 fn parse_admin(cx: &Ctxt, attrs: &[Attribute]) -> AdminDef {
     let mut admin = AdminDef::default();
     let mut seen = Vec::<String>::new();
@@ -290,27 +318,7 @@ fn parse_admin(cx: &Ctxt, attrs: &[Attribute]) -> AdminDef {
                 "autocomplete" => &mut admin.autocomplete,
                 _ => return unknown_key(cx, &meta, "admin", ADMIN_KEYS),
             };
-            if !meta.input.peek(syn::token::Paren) {
-                cx.error_spanned_by(
-                    &meta.path,
-                    format!(
-                        "`{key}` takes a list of field names: write `{key}(title, created_at)`"
-                    ),
-                );
-                return Ok(());
-            }
-            meta.parse_nested_meta(|inner| {
-                match inner.path.get_ident() {
-                    Some(ident) if inner.input.is_empty() || inner.input.peek(syn::Token![,]) => {
-                        target.push(ident.clone())
-                    }
-                    _ => cx.error_spanned_by(
-                        &inner.path,
-                        format!("`{key}(...)` lists field names, e.g. `{key}(title, published)`"),
-                    ),
-                }
-                Ok(())
-            })
+            parse_field_list(cx, &meta, &key, target)
         });
         if let Err(err) = result {
             cx.syn_error(err);
@@ -372,27 +380,7 @@ fn parse_api(cx: &Ctxt, attrs: &[Attribute]) -> ApiDef {
                 "read" => api.read.get_or_insert_with(Vec::new),
                 _ => return unknown_key(cx, &meta, "api", API_KEYS),
             };
-            if !meta.input.peek(syn::token::Paren) {
-                cx.error_spanned_by(
-                    &meta.path,
-                    format!(
-                        "`{key}` takes a list of field names: write `{key}(title, created_at)`"
-                    ),
-                );
-                return Ok(());
-            }
-            meta.parse_nested_meta(|inner| {
-                match inner.path.get_ident() {
-                    Some(ident) if inner.input.is_empty() || inner.input.peek(syn::Token![,]) => {
-                        target.push(ident.clone())
-                    }
-                    _ => cx.error_spanned_by(
-                        &inner.path,
-                        format!("`{key}(...)` lists field names, e.g. `{key}(title, published)`"),
-                    ),
-                }
-                Ok(())
-            })
+            parse_field_list(cx, &meta, &key, target)
         });
         if let Err(err) = result {
             cx.syn_error(err);
