@@ -385,6 +385,23 @@ async fn edge_models_work_end_to_end(db: &TestDb) {
     let mut expected = sample;
     expected["id"] = created.json["id"].clone();
     assert_eq!(fetched.json, expected);
+    // The admin shows decimals at their declared scale, as the API does
+    // (SQLite stores them as REAL and would give back `12345678901.56`).
+    let mut admin = ferrobridge_tests::AdminClient::new(router.clone());
+    admin.login("root", ferrobridge_tests::PASSWORD).await;
+    let form = admin
+        .get(&format!(
+            "/admin/edge/sample/{}/change/",
+            created.json["id"]
+        ))
+        .await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    assert!(
+        form.body.contains("value=\"12345678901.5600\""),
+        "{}",
+        form.body
+    );
+    assert!(form.body.contains("value=\"-0.001\""), "{}", form.body);
 
     let ticket = call(
         &router,

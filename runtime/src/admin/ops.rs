@@ -16,7 +16,7 @@ use serde_json::Value as JsonValue;
 
 use crate::api::{column, needs_probe, text_position, write_error};
 use crate::error::{ApiError, ValidationError};
-use crate::model::{FieldKind, Model, ModelMeta};
+use crate::model::{DbType, FieldKind, Model, ModelMeta};
 use crate::schema::FromJsonBody;
 
 /// A boxed future borrowing for `'a`.
@@ -144,13 +144,25 @@ pub fn admin_row<M: Model>(row: &Row<M>) -> AdminRow {
         .filter_map(|f| {
             Col::<M>::from_str(f.name)
                 .ok()
-                .map(|c| (f.name, row.get(c)))
+                .map(|c| (f.name, at_declared_scale(f.db_type, row.get(c))))
         })
         .collect();
     AdminRow {
         pk: M::primary_key(row).to_string(),
         display: M::display(row),
         values,
+    }
+}
+
+/// A Decimal with its column's decimal places, as the API answers it: SQLite
+/// stores decimals as REAL, so `12.50` comes back as `12.5`.
+fn at_declared_scale(db_type: DbType, value: Value) -> Value {
+    match (db_type, value) {
+        (DbType::Decimal(_, places), Value::Decimal(Some(mut d))) => {
+            d.rescale(places);
+            Value::Decimal(Some(d))
+        }
+        (_, value) => value,
     }
 }
 
@@ -376,6 +388,10 @@ pub fn load_labels<M: Model>(
 
 /// A value as text for forms and the change list: `""` for NULL.
 pub fn value_text(value: &Value) -> String {
+    // sea-query turns a Decimal into a JSON float: digits and scale would go.
+    if let Value::Decimal(Some(d)) = value {
+        return d.to_string();
+    }
     match sea_orm::sea_query::value::sea_value_to_json_value(value) {
         JsonValue::Null => String::new(),
         JsonValue::String(s) => s,
