@@ -291,6 +291,7 @@ async fn api_accepts_the_session_with_csrf(db: &TestDb) {
 
 db_tests!(
     superuser_sets_a_users_password,
+    superuser_adds_a_user_as_in_django,
     templates_can_be_overridden_and_pages_added,
 );
 
@@ -351,6 +352,78 @@ async fn superuser_sets_a_users_password(db: &TestDb) {
     let mut helper = AdminClient::new(router);
     helper.login("helper", PASSWORD).await;
     assert_eq!(helper.get(&url).await.status, StatusCode::FORBIDDEN);
+}
+
+async fn superuser_adds_a_user_as_in_django(db: &TestDb) {
+    use ferrobridge::__private::sea_orm::{ColumnTrait, QueryFilter};
+    use ferrobridge::auth::models::user;
+    let (mut client, router) = superuser_client(db).await;
+    let page = client.get("/admin/auth/user/add/").await;
+    assert_eq!(page.status, StatusCode::OK);
+    // Username first, then the password twice; the model's defaults are
+    // filled in (a new user is active unless unticked).
+    let username = page.body.find("name=\"username\"").expect("username");
+    let password = page.body.find("name=\"password\"").expect("password");
+    let confirmation = page.body.find("name=\"password2\"").expect("confirmation");
+    assert!(username < password && password < confirmation);
+    assert!(page.body.contains("Password confirmation"));
+    let active = &page.body[page.body.find("name=\"is_active\"").unwrap()..];
+    assert!(active[..active.find('>').unwrap()].contains("checked"));
+    let staff = &page.body[page.body.find("name=\"is_staff\"").unwrap()..];
+    assert!(!staff[..staff.find('>').unwrap()].contains("checked"));
+
+    let form = |password2: &'static str| {
+        vec![
+            ("username", "newcomer"),
+            ("password", "a long passphrase"),
+            ("password2", password2),
+            ("email", ""),
+            ("is_active", "on"),
+            ("usergroup-TOTAL_FORMS", "0"),
+            ("usergroup-INITIAL_FORMS", "0"),
+            ("userpermission-TOTAL_FORMS", "0"),
+            ("userpermission-INITIAL_FORMS", "0"),
+            ("_save", "Save"),
+        ]
+    };
+    let page = client
+        .post("/admin/auth/user/add/", &form("another phrase"))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("The two password fields didn’t match."));
+    let mut weak = form("12345678");
+    weak[1] = ("password", "12345678");
+    let page = client.post("/admin/auth/user/add/", &weak).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("This password is entirely numeric."));
+    assert_eq!(
+        user::Entity::find()
+            .filter(user::Column::Username.eq("newcomer"))
+            .count(&db.db)
+            .await
+            .unwrap(),
+        0,
+        "nothing saved while the form has errors"
+    );
+
+    let page = client
+        .post("/admin/auth/user/add/", &form("a long passphrase"))
+        .await;
+    assert_eq!(page.status, StatusCode::FOUND, "{}", page.body);
+    let row = user::Entity::find()
+        .filter(user::Column::Username.eq("newcomer"))
+        .one(&db.db)
+        .await
+        .unwrap()
+        .expect("added");
+    assert!(row.is_active && !row.is_staff);
+    assert!(row.password.starts_with("$argon2"), "stored hashed");
+    let request = Request::post("/api/auth/token")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from("username=newcomer&password=a+long+passphrase"))
+        .unwrap();
+    let reply = ferrobridge_tests::send(&router, request).await;
+    assert_eq!(reply.status, StatusCode::OK, "the new user can log in");
 }
 
 async fn report(mut ctx: ferrobridge::admin::AdminCtx) -> ferrobridge::admin::PageResult {

@@ -23,7 +23,7 @@ use super::ops::{AdminOps, AdminRow, RowFilter, RowQuery, input_text, value_text
 use super::views::{FormFields, app_title, capitalize};
 use super::{LogAction, change_message, inline_key, log_action, quote_pk, verbose_name_plural};
 use crate::error::{ApiError, ValidationError};
-use crate::model::{FieldKind, FieldMeta, ModelMeta};
+use crate::model::{FieldDefault, FieldKind, FieldMeta, ModelMeta};
 
 /// A foreign key whose table has more rows than this gets an autocomplete
 /// box instead of a `<select>`: a page should not carry thousands of options.
@@ -166,11 +166,19 @@ impl Spec {
             .fields
             .iter()
             .map(|f| {
-                let text = match f.kind {
-                    FieldKind::Choice if !self.has_blank_choice(f) => {
+                // As Django's forms, a blank form starts from the model's defaults:
+                // a user added here is active unless unticked.
+                let text = match (f.default, f.kind) {
+                    (Some(FieldDefault::Bool(true)), _) => "on".to_string(),
+                    (Some(FieldDefault::Bool(false)), _) => String::new(),
+                    (Some(FieldDefault::Int(n)), _) => n.to_string(),
+                    (Some(FieldDefault::Float(x)), _) => x.to_string(),
+                    (Some(FieldDefault::Str(s)), _) => s.to_string(),
+                    (Some(FieldDefault::Choice(choice)), _) => choice().to_string(),
+                    (None, FieldKind::Choice) if !self.has_blank_choice(f) => {
                         f.choices.first().map(|c| c.to_string()).unwrap_or_default()
                     }
-                    _ => String::new(),
+                    (None, _) => String::new(),
                 };
                 (f.name, text)
             })
@@ -913,6 +921,25 @@ async fn save(ctx: &mut AdminCtx, mut page: Page, form: &FormFields) -> PageResu
     if let Err(e) = page.spec.ops.validate(&body, !adding) {
         split_errors(e, &mut errors, &mut general);
     }
+    if adding && meta.table == "auth_user" {
+        // The same checks as the password forms, which the API leaves to callers.
+        let typed = page.values.get("password").map_or("", String::as_str);
+        let username = page.values.get("username").map_or("", String::as_str);
+        if get(form, PASSWORD_CONFIRMATION) != Some(typed) {
+            errors
+                .entry(PASSWORD_CONFIRMATION.to_string())
+                .or_default()
+                .push("The two password fields didn’t match.".into());
+        } else if !typed.is_empty() {
+            let problems = super::views::password_problems(typed, username);
+            if !problems.is_empty() {
+                errors
+                    .entry(PASSWORD_CONFIRMATION.to_string())
+                    .or_default()
+                    .extend(problems);
+            }
+        }
+    }
     let mut writes: Vec<Vec<(usize, InlineWrite)>> = Vec::new();
     let mut invalid = !errors.is_empty() || !general.is_empty();
     for inline in &mut page.inlines {
@@ -1172,7 +1199,17 @@ async fn render(ctx: &mut AdminCtx, mut page: Page) -> PageResult {
     let labels = Labels::load(&ctx.state.db, wanted).await?;
     let mut widgets = Vec::new();
     let mut shown = Vec::new();
-    for field in meta.fields.iter().filter(|f| page.spec.shown(f, adding)) {
+    let adding_user = adding && meta.table == "auth_user";
+    let mut fields: Vec<_> = meta
+        .fields
+        .iter()
+        .filter(|f| page.spec.shown(f, adding))
+        .collect();
+    if adding_user {
+        // Django's add-user form: who, then the password twice, then the rest.
+        fields.sort_by_key(|f| f.name != "username");
+    }
+    for field in fields {
         let readonly = !page.editable || page.spec.readonly(field, adding);
         let text = page.values.get(field.name).cloned().unwrap_or_default();
         let errors = page.errors.remove(field.name).unwrap_or_default();
@@ -1183,6 +1220,21 @@ async fn render(ctx: &mut AdminCtx, mut page: Page) -> PageResult {
         };
         widgets.push(draw.widget(field, "", &text, readonly, errors));
         shown.push(field.name);
+        if adding_user && is_user_password(meta, field) && page.editable {
+            widgets.push(Widget {
+                name: PASSWORD_CONFIRMATION.into(),
+                id: format!("id_{PASSWORD_CONFIRMATION}"),
+                label: "Password confirmation".into(),
+                widget: "password",
+                required: true,
+                help: Some("Enter the same password as before, for verification."),
+                errors: page
+                    .errors
+                    .remove(PASSWORD_CONFIRMATION)
+                    .unwrap_or_default(),
+                ..Widget::default()
+            });
+        }
     }
     // Errors on fields the form does not show still need to be seen.
     for (name, messages) in std::mem::take(&mut page.errors) {
@@ -1329,6 +1381,9 @@ async fn render(ctx: &mut AdminCtx, mut page: Page) -> PageResult {
         },
     ))
 }
+
+/// The add-user form's second password field, checked against the first.
+const PASSWORD_CONFIRMATION: &str = "password2";
 
 /// `auth_user.password`: set on the add form, then only through
 /// `/admin/auth/user/{pk}/password/`.
