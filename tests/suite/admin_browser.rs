@@ -502,6 +502,7 @@ async fn admin_pages_fit_a_phone_in_chromium() {
             ("author-delete", "/admin/blog/author/1/delete/"),
             ("post-history", "/admin/blog/post/1/history/"),
             ("user-changelist", "/admin/auth/user/"),
+            ("user-change-with-read-only-fields", "/admin/auth/user/1/change/"),
             ("password-change", "/admin/password_change/"),
         ] {
             client.goto(&format!("{base}{path}")).await?;
@@ -515,6 +516,21 @@ async fn admin_pages_fit_a_phone_in_chromium() {
                 .await?;
             if fits != serde_json::Value::Bool(true) {
                 too_wide.push(name.to_string());
+            }
+            // One column: every part of a form row (label, input or read-only
+            // value, help, errors) starts at the row's left edge (a checkbox keeps its
+            // few pixels of margin).
+            let stacked = client
+                .execute(
+                    "return [...document.querySelectorAll('fieldset.aligned .form-row')].every(row => {
+                        const left = [...row.children].map(c => Math.round(c.getBoundingClientRect().left));
+                        return left.every(x => Math.abs(x - left[0]) <= 6);
+                    });",
+                    vec![],
+                )
+                .await?;
+            if stacked != serde_json::Value::Bool(true) {
+                too_wide.push(format!("{name} (form rows not stacked)"));
             }
         }
         Ok(too_wide)

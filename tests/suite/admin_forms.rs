@@ -1033,6 +1033,17 @@ async fn view_only_staff_sees_no_save_and_gets_403(db: &TestDb) {
     assert!(!html.contains("/delete/"));
     assert!(!html.contains(r#"name="title""#));
     assert!(html.contains("/history/"));
+    // A choice reads as its label, as on the change list.
+    assert!(
+        html.contains(r#"<div class="readonly" id="id_kind">Article</div>"#),
+        "{html}"
+    );
+    let list = client.get("/admin/blog/post/").await;
+    assert!(
+        list.html.contains("<h1>Select post to view</h1>"),
+        "{}",
+        list.html
+    );
     let page = client
         .post(&url, &[("title", "Hacked"), ("body", "x")])
         .await;

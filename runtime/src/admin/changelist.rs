@@ -713,7 +713,13 @@ pub async fn changelist(
         Vec::new()
     };
     let plural = verbose_name_plural(meta);
-    let title = format!("Select {} to change", meta.verbose_name());
+    // Django's wording: a user who may only view is not asked to change.
+    let verb = if ctx.has_perm(meta, "change").await {
+        "change"
+    } else {
+        "view"
+    };
+    let title = format!("Select {} to {verb}", meta.verbose_name());
     let hidden_params: Vec<(String, String)> = params
         .0
         .iter()

@@ -512,6 +512,7 @@ impl Draw<'_> {
                 FieldKind::DateTime if !text.is_empty() => {
                     format!("{} UTC", text.replacen('T', " ", 1))
                 }
+                FieldKind::Choice if !text.is_empty() => field.choice_label(text).to_string(),
                 FieldKind::Boolean => match text {
                     "true" => "Yes",
                     "false" => "No",
