@@ -914,6 +914,7 @@ async fn a_django_database_is_served_as_it_is(db: &TestDb) {
         format!(r#"CREATE TABLE "auth_user" ("id" {serial}, "password" varchar(128) NOT NULL, "last_login" {datetime} NULL, "is_superuser" bool NOT NULL, "username" varchar(150) NOT NULL UNIQUE, "last_name" varchar(150) NOT NULL, "email" varchar(254) NOT NULL, "is_staff" bool NOT NULL, "is_active" bool NOT NULL, "date_joined" {datetime} NOT NULL, "first_name" varchar(150) NOT NULL)"#),
         format!(r#"CREATE TABLE "auth_user_groups" ("id" {serial}, "user_id" integer NOT NULL REFERENCES "auth_user" ("id") {deferred}, "group_id" integer NOT NULL REFERENCES "auth_group" ("id") {deferred})"#),
         format!(r#"CREATE TABLE "auth_user_user_permissions" ("id" {serial}, "user_id" integer NOT NULL REFERENCES "auth_user" ("id") {deferred}, "permission_id" integer NOT NULL REFERENCES "auth_permission" ("id") {deferred})"#),
+        format!(r#"CREATE TABLE "django_admin_log" ("id" {serial}, "action_time" {datetime} NOT NULL, "object_id" text NULL, "object_repr" varchar(200) NOT NULL, "action_flag" smallint{} NOT NULL CHECK ("action_flag" >= 0), "change_message" text NOT NULL, "content_type_id" integer NULL REFERENCES "django_content_type" ("id") {deferred}, "user_id" integer NOT NULL REFERENCES "auth_user" ("id") {deferred})"#, if sqlite { " unsigned" } else { "" }),
     ];
     for statement in &ddl {
         db.db.execute_unprepared(statement).await.unwrap();
@@ -930,6 +931,8 @@ async fn a_django_database_is_served_as_it_is(db: &TestDb) {
         r#"INSERT INTO "auth_group_permissions" ("group_id", "permission_id") VALUES (1, 4)"#.to_string(),
         format!(r#"INSERT INTO "auth_user" ("password", "last_login", "is_superuser", "username", "last_name", "email", "is_staff", "is_active", "date_joined", "first_name") VALUES ('pbkdf2_sha256$1000$seasalt1234$JlBQ/OWmu3PcCFg2koQd315wDykzd702rqDsH8M7iWI=', NULL, {f}, 'django_user', '', 'd@example.com', {f}, {t}, '2024-01-02 03:04:05.678901{}', '')"#, if sqlite { "" } else { "+00" }),
         r#"INSERT INTO "auth_user_groups" ("user_id", "group_id") VALUES (1, 1)"#.to_string(),
+        // What Django's admin writes when a group is renamed.
+        format!(r#"INSERT INTO "django_admin_log" ("action_time", "object_id", "object_repr", "action_flag", "change_message", "content_type_id", "user_id") VALUES ('2024-01-03 10:00:00{}', '1', 'readers', 2, '[{{"changed": {{"fields": ["Name"]}}}}]', 1, 1)"#, if sqlite { "" } else { "+00" }),
     ];
     for statement in &rows {
         db.db.execute_unprepared(statement).await.unwrap();
@@ -999,4 +1002,50 @@ async fn a_django_database_is_served_as_it_is(db: &TestDb) {
         .await
         .unwrap();
     assert_eq!(author_perms.len(), 4, "Django's permissions reused");
+
+    // One history for both admins: Django's entries show in ours, and ours
+    // are written in Django's layout, against Django's content type.
+    db.db
+        .execute_unprepared(&format!(
+            r#"UPDATE "auth_user" SET "is_staff" = {t}, "is_superuser" = {t} WHERE "username" = 'django_user'"#
+        ))
+        .await
+        .unwrap();
+    let mut admin = ferrobridge_tests::AdminClient::new(router.clone());
+    admin.login("django_user", PASSWORD).await;
+    let history = admin.get("/admin/auth/group/1/history/").await;
+    assert_eq!(history.status, StatusCode::OK, "{}", history.body);
+    assert!(history.body.contains("Changed Name."), "{}", history.body);
+    assert!(history.body.contains("django_user"));
+    let page = admin
+        .post(
+            "/admin/auth/group/1/change/",
+            &[
+                ("name", "Readers"),
+                ("grouppermission-TOTAL_FORMS", "0"),
+                ("grouppermission-INITIAL_FORMS", "0"),
+                ("_save", "Save"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::FOUND, "{}", page.body);
+    let entries = ferrobridge::admin::models::log_entry::Entity::find()
+        .all(&db.db)
+        .await
+        .unwrap();
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    let ours = &entries[1];
+    assert_eq!(
+        (
+            ours.content_type_id,
+            ours.object_id.as_deref(),
+            ours.action_flag
+        ),
+        (Some(authors[0].id), Some("1"), 2)
+    );
+    assert_eq!(ours.object_repr, "Readers");
+    assert_eq!(ours.change_message, r#"[{"changed":{"fields":["Name"]}}]"#);
+    let history = admin.get("/admin/auth/group/1/history/").await;
+    assert!(history.body.contains("Changed Name."));
+    assert_eq!(history.body.matches("Changed Name.").count(), 2);
 }
