@@ -367,7 +367,12 @@ pub async fn prepare_to_serve(
     fresh_file: bool,
 ) -> anyhow::Result<()> {
     app.check_models().map_err(anyhow::Error::msg)?;
-    let unmigrated = app.unmigrated_apps().map_err(anyhow::Error::msg)?;
+    let unmigrated = app.unmigrated_apps().map_err(|e| {
+        anyhow::anyhow!(
+            "your models have changes that are not yet reflected in a migration, and \
+             `cargo run -- makemigrations` cannot write them as they are: {e}"
+        )
+    })?;
     if !unmigrated.is_empty() {
         anyhow::bail!("{}", unmigrated_message(&unmigrated));
     }
@@ -454,7 +459,9 @@ pub async fn check(app: &App, url: &str) -> Result<(), Vec<String>> {
     match app.unmigrated_apps() {
         Ok(apps) if !apps.is_empty() => problems.push(unmigrated_message(&apps)),
         Ok(_) => {}
-        Err(e) => problems.push(format!("migrations: {e}")),
+        Err(e) => problems.push(format!(
+            "models have changes that `makemigrations` cannot write as they are: {e}"
+        )),
     }
     if !is_new_sqlite(url) {
         match open(url).await {

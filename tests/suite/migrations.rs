@@ -383,6 +383,21 @@ async fn refuse_unmigrated(db: &TestDb) {
     ferrobridge::cli::prepare_to_serve(&pending, &db.db, false)
         .await
         .expect("serve may start");
+
+    // A change makemigrations cannot write without a decision (a NOT NULL
+    // field appears as another goes): serve says it is unmigrated, and why.
+    let mut renamed = empty_migrations("refuse_rename");
+    let initial = next_migration(&app::<v4::Book>(&renamed), &[]);
+    renamed = renamed.migration(initial);
+    let error = ferrobridge::cli::prepare_to_serve(&app::<v5::Book>(&renamed), &db.db, false)
+        .await
+        .expect_err("serve refuses");
+    let error = error.to_string();
+    assert!(
+        error.contains("not yet reflected in a migration")
+            && error.contains("cannot add the NOT NULL field `library.book.headline`"),
+        "{error}"
+    );
 }
 
 /// A database made from the models (`create_tables`, or Django) gets its
