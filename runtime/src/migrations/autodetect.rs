@@ -232,11 +232,16 @@ fn detect_fields(
             continue;
         };
         let fresh = added[j];
+        let type_name = fresh.db_type.rust_name();
+        // Said aloud: "an i32", "an f64", "a String", "a Uuid".
+        let article = if type_name.starts_with(['i', 'f']) {
+            "an"
+        } else {
+            "a"
+        };
         let question = format!(
-            "Did you rename {model}.{} to {model}.{} (a {})? [y/N]",
-            gone.name,
-            fresh.name,
-            fresh.db_type.rust_name()
+            "Did you rename {model}.{} to {model}.{} ({article} {type_name})? [y/N]",
+            gone.name, fresh.name,
         );
         let renamed = match options.ask.as_mut() {
             Some(ask) => ask(&question),
