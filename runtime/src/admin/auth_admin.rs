@@ -9,7 +9,7 @@ use minijinja::context;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, IntoActiveModel};
 
 use super::context::{AdminCtx, PageResult, Reject, server_error};
-use super::views::{FormFields, password_problems};
+use super::views::{FormFields, check_new_password};
 use super::{LogAction, log_action, quote_pk};
 use crate::auth::models::{User, user};
 use crate::model::Model;
@@ -69,19 +69,12 @@ pub async fn set_password(
     let me = ctx.staff()?;
     let (new1, new2) = (field(&form, "password1"), field(&form, "password2"));
     let mut errors: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    if new1 != new2 {
-        errors
-            .entry("password2".into())
-            .or_default()
-            .push("The two password fields didn’t match.".into());
-    }
-    let problems = password_problems(new1, &account.username);
-    if !problems.is_empty() {
-        errors
-            .entry("password1".into())
-            .or_default()
-            .extend(problems);
-    }
+    check_new_password(
+        &mut errors,
+        ("password1", "password2"),
+        (new1, new2),
+        &account.username,
+    );
     if !errors.is_empty() {
         return Ok(page(&mut ctx, &account, errors));
     }

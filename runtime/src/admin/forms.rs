@@ -922,24 +922,16 @@ async fn save(ctx: &mut AdminCtx, mut page: Page, form: &FormFields) -> PageResu
     if let Err(e) = page.spec.ops.validate(&body, !adding) {
         split_errors(e, &mut errors, &mut general);
     }
-    if adding && meta.table == "auth_user" {
+    let typed = page.values.get("password").map_or("", String::as_str);
+    // An empty password is the API's "required" error alone, as in Django.
+    if adds_user(meta, adding) && !typed.is_empty() {
         // The same checks as the password forms, which the API leaves to callers.
-        let typed = page.values.get("password").map_or("", String::as_str);
-        let username = page.values.get("username").map_or("", String::as_str);
-        if get(form, PASSWORD_CONFIRMATION) != Some(typed) {
-            errors
-                .entry(PASSWORD_CONFIRMATION.to_string())
-                .or_default()
-                .push("The two password fields didn’t match.".into());
-        } else if !typed.is_empty() {
-            let problems = super::views::password_problems(typed, username);
-            if !problems.is_empty() {
-                errors
-                    .entry(PASSWORD_CONFIRMATION.to_string())
-                    .or_default()
-                    .extend(problems);
-            }
-        }
+        super::views::check_new_password(
+            &mut errors,
+            ("password", PASSWORD_CONFIRMATION),
+            (typed, get(form, PASSWORD_CONFIRMATION).unwrap_or("")),
+            page.values.get("username").map_or("", String::as_str),
+        );
     }
     let mut writes: Vec<Vec<(usize, InlineWrite)>> = Vec::new();
     let mut invalid = !errors.is_empty() || !general.is_empty();
@@ -1200,7 +1192,7 @@ async fn render(ctx: &mut AdminCtx, mut page: Page) -> PageResult {
     let labels = Labels::load(&ctx.state.db, wanted).await?;
     let mut widgets = Vec::new();
     let mut shown = Vec::new();
-    let adding_user = adding && meta.table == "auth_user";
+    let adding_user = adds_user(meta, adding);
     let mut fields: Vec<_> = meta
         .fields
         .iter()
@@ -1385,6 +1377,11 @@ async fn render(ctx: &mut AdminCtx, mut page: Page) -> PageResult {
 
 /// The add-user form's second password field, checked against the first.
 const PASSWORD_CONFIRMATION: &str = "password2";
+
+/// Whether this is the add-user form, which asks for the password twice.
+fn adds_user(meta: &ModelMeta, adding: bool) -> bool {
+    adding && meta.table == "auth_user"
+}
 
 /// `auth_user.password`: set on the add form, then only through
 /// `/admin/auth/user/{pk}/password/`.

@@ -14,6 +14,7 @@ use sea_orm::{
 };
 use serde_json::Value as JsonValue;
 
+use crate::__private::Rescale;
 use crate::api::{column, needs_probe, text_position, write_error};
 use crate::error::{ApiError, ValidationError};
 use crate::model::{DbType, FieldKind, Model, ModelMeta};
@@ -158,9 +159,8 @@ pub fn admin_row<M: Model>(row: &Row<M>) -> AdminRow {
 /// stores decimals as REAL, so `12.50` comes back as `12.5`.
 fn at_declared_scale(db_type: DbType, value: Value) -> Value {
     match (db_type, value) {
-        (DbType::Decimal(_, places), Value::Decimal(Some(mut d))) => {
-            d.rescale(places);
-            Value::Decimal(Some(d))
+        (DbType::Decimal(_, places), Value::Decimal(Some(d))) => {
+            Value::Decimal(Some(d.rescaled(places)))
         }
         (_, value) => value,
     }

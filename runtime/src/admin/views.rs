@@ -206,6 +206,26 @@ pub fn password_problems(password: &str, username: &str) -> Vec<String> {
     problems
 }
 
+/// Checks a new password typed twice, as Django's password forms do: the
+/// validators' problems go under the first of `fields`, a mismatch under the second.
+pub fn check_new_password(
+    errors: &mut BTreeMap<String, Vec<String>>,
+    fields: (&str, &str),
+    (password, confirmation): (&str, &str),
+    username: &str,
+) {
+    if password != confirmation {
+        errors
+            .entry(fields.1.into())
+            .or_default()
+            .push("The two password fields didn’t match.".into());
+    }
+    let problems = password_problems(password, username);
+    if !problems.is_empty() {
+        errors.entry(fields.0.into()).or_default().extend(problems);
+    }
+}
+
 /// `POST /admin/password_change/`: the old password, then the new one
 /// twice; the session stays valid, every other session of the user ends.
 pub async fn password_change(mut ctx: AdminCtx, Form(form): Form<FormFields>) -> PageResult {
@@ -229,19 +249,12 @@ pub async fn password_change(mut ctx: AdminCtx, Form(form): Form<FormFields>) ->
             .or_default()
             .push("Your old password was entered incorrectly. Please enter it again.".into());
     }
-    if new1 != new2 {
-        errors
-            .entry("new_password2".into())
-            .or_default()
-            .push("The two password fields didn’t match.".into());
-    }
-    let problems = password_problems(&new1, &me.username);
-    if !problems.is_empty() {
-        errors
-            .entry("new_password1".into())
-            .or_default()
-            .extend(problems);
-    }
+    check_new_password(
+        &mut errors,
+        ("new_password1", "new_password2"),
+        (&new1, &new2),
+        &me.username,
+    );
     if !errors.is_empty() {
         return Ok(ctx.render(
             "admin/password_change.html",
