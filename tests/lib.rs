@@ -467,6 +467,22 @@ impl AdminClient {
     }
 }
 
+/// Logs in through the OAuth2 password flow (`POST /api/auth/token`).
+pub async fn token_login(router: &axum::Router, username: &str, password: &str) -> Reply {
+    let body: String = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("grant_type", "password"),
+            ("username", username),
+            ("password", password),
+        ])
+        .finish();
+    let request = Request::post("/api/auth/token")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(body))
+        .expect("request");
+    send(router, request).await
+}
+
 /// Makes `username` staff (without other rights) and returns its id.
 pub async fn create_staff(db: &DatabaseConnection, username: &str, permissions: &[&str]) -> i32 {
     use ferrobridge::__private::sea_orm::{

@@ -326,11 +326,7 @@ async fn superuser_sets_a_users_password(db: &TestDb) {
     assert_eq!(page.status, StatusCode::FOUND, "{}", page.body);
     assert_eq!(page.location(), format!("/admin/auth/user/{id}/change/"));
     // The new password works (through the API's token endpoint).
-    let request = Request::post("/api/auth/token")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from("username=writer&password=writer%27s+new+phrase"))
-        .unwrap();
-    let reply = ferrobridge_tests::send(&router, request).await;
+    let reply = ferrobridge_tests::token_login(&router, "writer", "writer's new phrase").await;
     assert_eq!(reply.status, StatusCode::OK);
     // And it is in the history of the user.
     let entries = ferrobridge::admin::models::log_entry::Entity::find()
@@ -418,11 +414,7 @@ async fn superuser_adds_a_user_as_in_django(db: &TestDb) {
         .expect("added");
     assert!(row.is_active && !row.is_staff);
     assert!(row.password.starts_with("$argon2"), "stored hashed");
-    let request = Request::post("/api/auth/token")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from("username=newcomer&password=a+long+passphrase"))
-        .unwrap();
-    let reply = ferrobridge_tests::send(&router, request).await;
+    let reply = ferrobridge_tests::token_login(&router, "newcomer", "a long passphrase").await;
     assert_eq!(reply.status, StatusCode::OK, "the new user can log in");
 }
 

@@ -3,8 +3,7 @@
 //! generated endpoints, owners, throttling, JWTs from an external issuer,
 //! Django's own tables and hashes, and `createsuperuser`.
 
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use ferrobridge::__private::sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
     EntityTrait, QueryFilter,
@@ -12,7 +11,9 @@ use ferrobridge::__private::sea_orm::{
 use ferrobridge::auth::models::{
     content_type, group, group_permission, permission, token, user, user_group, user_permission,
 };
-use ferrobridge_tests::{PASSWORD, TestDb, UserKind, call_as, create_user, db_tests, send};
+use ferrobridge_tests::{
+    PASSWORD, TestDb, UserKind, call_as, create_user, db_tests, token_login as login,
+};
 use serde_json::{Value, json};
 
 db_tests!(
@@ -30,42 +31,6 @@ async fn blog(db: &TestDb) -> axum::Router {
     let app = blog::app();
     app.create_tables(&db.db).await.unwrap();
     app.router(db.db.clone())
-}
-
-async fn login(router: &axum::Router, username: &str, password: &str) -> ferrobridge_tests::Reply {
-    let body = form_urlencoded_body(&[
-        ("grant_type", "password"),
-        ("username", username),
-        ("password", password),
-    ]);
-    let request = Request::builder()
-        .method(Method::POST)
-        .uri("/api/auth/token")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(body))
-        .unwrap();
-    send(router, request).await
-}
-
-fn form_urlencoded_body(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| {
-            let enc = |s: &str| {
-                s.bytes()
-                    .map(|b| {
-                        if b.is_ascii_alphanumeric() {
-                            (b as char).to_string()
-                        } else {
-                            format!("%{b:02X}")
-                        }
-                    })
-                    .collect::<String>()
-            };
-            format!("{}={}", enc(k), enc(v))
-        })
-        .collect::<Vec<_>>()
-        .join("&")
 }
 
 /// Grants `codenames` of `app.model` to a user directly or through a new group.
