@@ -106,6 +106,8 @@ pub struct App {
     admin_actions: std::collections::HashMap<&'static str, Vec<crate::admin::AdminAction>>,
     /// Registered migrations, one entry per app label (built-in apps first).
     migrations: Vec<crate::migrations::AppMigrations>,
+    /// The pool the command line opens (see [`App::pool`]).
+    pool: crate::db::PoolSettings,
 }
 
 /// Default request body limit: 1 MiB.
@@ -138,6 +140,7 @@ impl App {
             admin_pages: Vec::new(),
             admin_actions: std::collections::HashMap::new(),
             migrations: crate::migrations::builtin::all(),
+            pool: crate::db::PoolSettings::default(),
         };
         let app = app
             .model::<ContentType>()
@@ -515,6 +518,21 @@ impl App {
             docs.describe(&mut builder, path);
         }
         builder.build(&self.name, &self.version)
+    }
+
+    /// The connection pool the command line opens: its size and how long a
+    /// request waits for a connection before it is answered 503 with
+    /// `Retry-After` (default: SeaORM's size, 5 seconds). The environment's
+    /// `DATABASE_MAX_CONNECTIONS` and `DATABASE_ACQUIRE_TIMEOUT` override it;
+    /// see [`PoolSettings`](crate::db::PoolSettings).
+    pub fn pool(mut self, settings: crate::db::PoolSettings) -> Self {
+        self.pool = settings;
+        self
+    }
+
+    /// The pool settings given to [`App::pool`].
+    pub fn pool_settings(&self) -> crate::db::PoolSettings {
+        self.pool
     }
 
     /// The largest request body accepted, in bytes (default 1 MiB); larger ones get 413.

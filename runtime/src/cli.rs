@@ -169,14 +169,15 @@ pub async fn execute(app: App, command: Command, url: &str) -> anyhow::Result<()
         command => {
             init_tracing();
             let fresh = is_new_sqlite(url);
-            let db = open(url).await?;
+            let db = open(url, app.pool_settings()).await?;
             run_with_database(app, command, &db, url, fresh).await
         }
     }
 }
 
-async fn open(url: &str) -> anyhow::Result<DatabaseConnection> {
-    crate::db::connect(url).await.map_err(|e| {
+async fn open(url: &str, pool: crate::db::PoolSettings) -> anyhow::Result<DatabaseConnection> {
+    let pool = pool.with_env().map_err(anyhow::Error::msg)?;
+    crate::db::connect_with(url, pool).await.map_err(|e| {
         anyhow::anyhow!(
             "cannot open the database at DATABASE_URL ({}): {e}",
             redact(url)
@@ -464,7 +465,7 @@ pub async fn check(app: &App, url: &str) -> Result<(), Vec<String>> {
         )),
     }
     if !is_new_sqlite(url) {
-        match open(url).await {
+        match open(url, app.pool_settings()).await {
             Err(e) => problems.push(format!("{e:#}")),
             Ok(db) => {
                 match pending_migrations(app, &db).await {

@@ -94,9 +94,63 @@ pub enum ApiError {
     /// 415: the body is not JSON.
     #[error("unsupported media type")]
     UnsupportedMediaType(ValidationError),
+    /// 503 with `Retry-After`: the database cannot be reached right now
+    /// (down, restarting, every pooled connection busy). The cause is
+    /// logged; the client is told to try again.
+    #[error("service unavailable: {0}")]
+    ServiceUnavailable(String),
     /// 500: logged in full, answered with a generic message.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// The `Retry-After` of a 503 answered while the database is unreachable, in seconds.
+pub const RETRY_AFTER_SECONDS: u64 = 2;
+
+/// Whether `error` says the database cannot be reached for now, rather
+/// than that the request or the code is wrong: no connection free within
+/// the pool's acquire timeout, a connection refused, reset or closed
+/// (sqlx's I/O, TLS and pool errors), PostgreSQL's connection exceptions
+/// (SQLSTATE class 08), `admin_shutdown`, `crash_shutdown` and
+/// `cannot_connect_now` (57P01-57P03, a restart), `too_many_connections`
+/// (53300), and SQLite's `SQLITE_BUSY` after its busy timeout. These answer
+/// 503 with `Retry-After`; any other database error is a 500.
+pub fn is_unavailable(error: &DbErr) -> bool {
+    use sea_orm::sqlx::Error;
+    let (DbErr::Conn(cause) | DbErr::Exec(cause) | DbErr::Query(cause)) = error else {
+        return matches!(error, DbErr::ConnectionAcquire(_));
+    };
+    let sea_orm::RuntimeErr::SqlxError(cause) = cause else {
+        return false;
+    };
+    match &**cause {
+        Error::Io(_) | Error::Tls(_) | Error::PoolTimedOut | Error::PoolClosed => true,
+        Error::WorkerCrashed => true,
+        Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            if db
+                .try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
+                .is_some()
+            {
+                // Extended result codes keep the primary code in the low byte.
+                code.parse::<i32>().is_ok_and(|c| c & 0xff == 5)
+            } else {
+                (code.len() == 5 && code.starts_with("08"))
+                    || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
+            }
+        }
+        _ => false,
+    }
+}
+
+/// Whether a handler's error value is, or carries, an unreachable database
+/// ([`is_unavailable`]): a [`DbErr`] or an [`ApiError::ServiceUnavailable`].
+pub(crate) fn is_unavailable_cause(error: &dyn std::any::Any) -> bool {
+    error.downcast_ref::<DbErr>().is_some_and(is_unavailable)
+        || matches!(
+            error.downcast_ref::<ApiError>(),
+            Some(ApiError::ServiceUnavailable(_))
+        )
 }
 
 impl From<ValidationError> for ApiError {
@@ -147,8 +201,14 @@ impl ApiError {
         }
     }
 
-    /// A 500 whose cause goes to the log, not to the client.
-    pub fn internal(error: impl std::fmt::Display) -> Self {
+    /// A 500 whose cause goes to the log, not to the client; a [`DbErr`]
+    /// saying the database is unreachable ([`is_unavailable`]) is a 503
+    /// with `Retry-After` instead, so the many `.map_err(ApiError::internal)`
+    /// on queries answer an outage as one.
+    pub fn internal(error: impl std::fmt::Display + 'static) -> Self {
+        if is_unavailable_cause(&error) {
+            return ApiError::ServiceUnavailable(error.to_string());
+        }
         ApiError::Internal(error.to_string())
     }
 }
@@ -243,6 +303,18 @@ impl IntoResponse for ApiError {
                 }),
             )
                 .into_response(),
+            ApiError::ServiceUnavailable(cause) => {
+                tracing::warn!(%cause, "database unavailable");
+                let mut response = (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Json(Message {
+                        detail: "The service is temporarily unavailable; try again shortly",
+                    }),
+                )
+                    .into_response();
+                unavailable_headers(response.headers_mut());
+                response
+            }
             ApiError::Internal(cause) => {
                 tracing::error!(%cause, "request failed");
                 let mut response = (
@@ -259,4 +331,11 @@ impl IntoResponse for ApiError {
             }
         }
     }
+}
+
+/// `Retry-After` and `Cache-Control: no-store` on a 503 answered because
+/// the database is unreachable.
+pub(crate) fn unavailable_headers(headers: &mut axum::http::HeaderMap) {
+    headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
 }

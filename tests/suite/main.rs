@@ -14,6 +14,7 @@ mod crud;
 mod edge_models;
 mod errors;
 mod expand;
+mod faults;
 mod list;
 mod migrations;
 mod openapi;

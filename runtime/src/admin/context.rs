@@ -90,8 +90,23 @@ impl FromRequestParts<AppState> for AdminCtx {
     }
 }
 
-/// A logged 500 page that says nothing about the cause.
-pub fn server_error(error: impl std::fmt::Display) -> Response {
+/// A logged 500 page that says nothing about the cause; a 503 page with
+/// `Retry-After` when the cause is an unreachable database
+/// ([`is_unavailable`](crate::error::is_unavailable)).
+pub fn server_error(error: impl std::fmt::Display + 'static) -> Response {
+    if crate::error::is_unavailable_cause(&error) {
+        tracing::warn!(%error, "admin request failed: database unavailable");
+        let mut response = (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Html(
+                "<h1>Service unavailable</h1><p>The database cannot be reached right now; \
+                 try again in a moment.</p>",
+            ),
+        )
+            .into_response();
+        crate::error::unavailable_headers(response.headers_mut());
+        return response;
+    }
     tracing::error!(%error, "admin request failed");
     (
         StatusCode::INTERNAL_SERVER_ERROR,

@@ -230,17 +230,15 @@ pub struct SessionAuthenticator;
 impl Authenticator for SessionAuthenticator {
     fn authenticate<'a>(&'a self, parts: &'a Parts, db: &'a DatabaseConnection) -> AuthFuture<'a> {
         Box::pin(async move {
-            let loaded = load(db, &parts.headers).await.map_err(|e| {
-                tracing::error!(error = %e, "session lookup failed");
-                AuthError("Could not validate credentials".into())
-            })?;
+            let loaded = load(db, &parts.headers)
+                .await
+                .map_err(|e| AuthError::lookup_failed(&e))?;
             let Some((_, data)) = loaded else {
                 return Ok(None);
             };
-            let user = session_user(db, &data).await.map_err(|e| {
-                tracing::error!(error = %e, "session user lookup failed");
-                AuthError("Could not validate credentials".into())
-            })?;
+            let user = session_user(db, &data)
+                .await
+                .map_err(|e| AuthError::lookup_failed(&e))?;
             let Some(user) = user else {
                 return Ok(None);
             };

@@ -766,17 +766,20 @@ fn check_row<M: Model>(scope: Scope, row: &<M::Entity as EntityTrait>::Model) ->
     }
 }
 
-/// `GET /healthz`: 200 `{"status":"ok"}` when the database answers, 503 otherwise.
+/// `GET /healthz`: 200 `{"status":"ok"}` when the database answers, 503 with
+/// `Retry-After` otherwise.
 pub async fn healthz(db: Db) -> Response {
     match db.ping().await {
         Ok(()) => Json(serde_json::json!({ "status": "ok" })).into_response(),
         Err(error) => {
             tracing::warn!(%error, "health check: database unreachable");
-            (
+            let mut response = (
                 StatusCode::SERVICE_UNAVAILABLE,
                 Json(serde_json::json!({ "status": "unavailable", "detail": "database unreachable" })),
             )
-                .into_response()
+                .into_response();
+            crate::error::unavailable_headers(response.headers_mut());
+            response
         }
     }
 }

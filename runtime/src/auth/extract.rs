@@ -132,6 +132,9 @@ pub(crate) async fn resolve(
             }
             Ok(None) => continue,
             Err(error) if error.is_csrf() => return Err(ApiError::Forbidden(error.0)),
+            Err(error) if error.is_unavailable() => {
+                return Err(ApiError::ServiceUnavailable(error.0));
+            }
             Err(error) => return Err(ApiError::Unauthorized(error.0)),
         }
     }

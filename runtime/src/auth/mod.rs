@@ -75,6 +75,7 @@ pub trait PermissionCode: Send + Sync + 'static {
 pub struct AuthError(pub String);
 
 const CSRF_FAILED: &str = "CSRF Failed: ";
+const UNAVAILABLE: &str = "Database unavailable: ";
 
 impl AuthError {
     /// A session-authenticated unsafe request without a valid CSRF token:
@@ -86,6 +87,24 @@ impl AuthError {
     /// Made by [`AuthError::csrf`].
     pub fn is_csrf(&self) -> bool {
         self.0.starts_with(CSRF_FAILED)
+    }
+
+    /// Credentials that could not be looked up because the query failed.
+    /// When the database is unreachable ([`crate::error::is_unavailable`])
+    /// the request is answered 503 with `Retry-After`, so clients retry
+    /// rather than drop a token that is fine; otherwise it is a 401.
+    pub fn lookup_failed(error: &sea_orm::DbErr) -> Self {
+        tracing::error!(%error, "credential lookup failed");
+        if crate::error::is_unavailable(error) {
+            AuthError(format!("{UNAVAILABLE}{error}"))
+        } else {
+            AuthError("Could not validate credentials".into())
+        }
+    }
+
+    /// Made by [`AuthError::lookup_failed`] for an unreachable database.
+    pub fn is_unavailable(&self) -> bool {
+        self.0.starts_with(UNAVAILABLE)
     }
 }
 
@@ -130,10 +149,7 @@ impl Authenticator for TokenAuthenticator {
                 .find_also_related(models::user::Entity)
                 .one(db)
                 .await
-                .map_err(|e| {
-                    tracing::error!(error = %e, "token lookup failed");
-                    AuthError("Could not validate credentials".into())
-                })?;
+                .map_err(|e| AuthError::lookup_failed(&e))?;
             match found {
                 Some((token, Some(user)))
                     if token.expires_at > chrono::Utc::now() && user.is_active =>
