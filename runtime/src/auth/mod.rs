@@ -94,10 +94,11 @@ impl AuthError {
     /// the request is answered 503 with `Retry-After`, so clients retry
     /// rather than drop a token that is fine; otherwise it is a 401.
     pub fn lookup_failed(error: &sea_orm::DbErr) -> Self {
-        tracing::error!(%error, "credential lookup failed");
         if crate::error::is_unavailable(error) {
+            // Logged with the 503 it becomes.
             AuthError(format!("{UNAVAILABLE}{error}"))
         } else {
+            tracing::error!(%error, "credential lookup failed");
             AuthError("Could not validate credentials".into())
         }
     }
