@@ -108,6 +108,9 @@ pub struct App {
     migrations: Vec<crate::migrations::AppMigrations>,
     /// The pool the command line opens (see [`App::pool`]).
     pool: crate::db::PoolSettings,
+    security: crate::security::SecuritySettings,
+    server: crate::server::ServerSettings,
+    request_timeout: Option<std::time::Duration>,
 }
 
 /// Default request body limit: 1 MiB.
@@ -141,6 +144,9 @@ impl App {
             admin_actions: std::collections::HashMap::new(),
             migrations: crate::migrations::builtin::all(),
             pool: crate::db::PoolSettings::default(),
+            security: crate::security::SecuritySettings::from_env(),
+            server: crate::server::ServerSettings::default(),
+            request_timeout: Some(crate::server::DEFAULT_REQUEST_TIMEOUT),
         };
         let app = app
             .model::<ContentType>()
@@ -417,6 +423,91 @@ impl App {
         self
     }
 
+    /// The secret key (overrides `FERROBRIDGE_SECRET_KEY`): keys the
+    /// HMAC of the admin's CSRF tokens, which binds each token to its
+    /// session, so a token planted by a sibling subdomain (cookie tossing)
+    /// is refused. Changing it invalidates outstanding CSRF cookies (pages
+    /// hand out new ones). Without one the development key is used, which
+    /// `FERROBRIDGE_ENV=production` refuses.
+    pub fn secret_key(mut self, key: impl Into<String>) -> Self {
+        self.security.secret_key = Some(key.into());
+        self
+    }
+
+    /// Development or production (overrides `FERROBRIDGE_ENV`); see
+    /// [`Environment`](crate::security::Environment).
+    pub fn environment(mut self, environment: crate::security::Environment) -> Self {
+        self.security.environment = environment;
+        self
+    }
+
+    /// The host names the site answers to, as Django's `ALLOWED_HOSTS`
+    /// (overrides `FERROBRIDGE_ALLOWED_HOSTS`): `example.com`,
+    /// `.example.com` (it and its subdomains), `*` (any). Requests with
+    /// another `Host` get 400. When none are set, any host is answered, and
+    /// `serve` refuses to start in production.
+    pub fn allowed_hosts<I, S>(mut self, hosts: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.security.allowed_hosts = Some(hosts.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Sends `Strict-Transport-Security: max-age=<max_age>; includeSubDomains`
+    /// on every response: turn on once the site is served over HTTPS only
+    /// (off by default, as Django's `SECURE_HSTS_SECONDS = 0`).
+    pub fn hsts(mut self, max_age: std::time::Duration) -> Self {
+        self.security.hsts = Some(max_age);
+        self
+    }
+
+    /// Lets other origins' scripts call the app (CORS; off by default):
+    /// `.cors(Cors::allow_origins(["https://app.example"]).allow_credentials(true))`.
+    pub fn cors(mut self, cors: crate::security::Cors) -> Self {
+        self.security.cors = Some(cors);
+        self
+    }
+
+    /// The security settings (from the environment and the methods above).
+    pub fn security(&self) -> &crate::security::SecuritySettings {
+        &self.security
+    }
+
+    /// Whether session and CSRF cookies are marked `Secure`.
+    pub fn has_secure_cookies(&self) -> bool {
+        self.admin_site.cookies.secure
+    }
+
+    /// How long a client may take to send a request's headers, and how
+    /// long a keep-alive connection may stay idle (default 10 s); the
+    /// connection is then closed. See [`ServerSettings`](crate::ServerSettings).
+    pub fn header_read_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.server.header_read_timeout = timeout;
+        self
+    }
+
+    /// The largest request head (request line and headers) in bytes
+    /// (default 16 KiB); larger ones get 431. Values under 8192 are raised to 8192.
+    pub fn max_header_size(mut self, bytes: usize) -> Self {
+        self.server.max_header_size = bytes.max(8192);
+        self
+    }
+
+    /// How long a request may take before it is answered 503
+    /// `{"detail":"The request took longer than ..."}` and its handler
+    /// dropped (default 30 s; `None`: no limit).
+    pub fn request_timeout(mut self, timeout: Option<std::time::Duration>) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// The settings [`serve`](crate::serve) is given by the `serve` command.
+    pub fn server_settings(&self) -> crate::ServerSettings {
+        self.server
+    }
+
     /// Adds a hand-written route; it gets the same middleware and state
     /// (so the same extractors, like [`Db`](crate::db::Db)) as generated ones.
     /// The OpenAPI document lists its methods with a bare `200` response;
@@ -659,17 +750,22 @@ impl App {
             }
         }
         let document = serde_json::to_vec(&self.openapi()).expect("a JSON value serializes");
-        router
+        let mut router = router
             .merge(crate::docs::routes(document.into(), &self.name))
             .route("/healthz", axum::routing::get(crate::api::healthz))
             .layer(DefaultBodyLimit::max(self.body_limit))
-            .layer(
-                TraceLayer::new_for_http()
-                    .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
-                    .on_request(DefaultOnRequest::new().level(Level::DEBUG))
-                    .on_response(DefaultOnResponse::new().level(Level::INFO)),
-            )
-            .with_state(state)
+            .with_state(state);
+        if let Some(timeout) = self.request_timeout {
+            router = router.layer(axum::middleware::from_fn(move |req, next| {
+                crate::server::request_timeout(timeout, req, next)
+            }));
+        }
+        self.security.apply(router).layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_request(DefaultOnRequest::new().level(Level::DEBUG))
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
     }
 
     /// Runs the command line (`serve`, `migrate`, `makemigrations`, ...); see [`crate::cli`].

@@ -78,7 +78,13 @@ pub enum Command {
     Openapi,
     /// Check the models, the configuration, the database connection,
     /// unmigrated model changes and unapplied migrations; status 1 on a problem.
-    Check,
+    Check {
+        /// Also list settings that are insecure in production (development
+        /// secret key, no allowed hosts, cookies without `Secure`, no HSTS,
+        /// development environment, CORS with any origin and credentials).
+        #[arg(long)]
+        deploy: bool,
+    },
     /// Create a superuser. Asks for the username, email and password on a
     /// terminal; with `--noinput`, takes them from the flags and the
     /// password from `FERROBRIDGE_SUPERUSER_PASSWORD`.
@@ -124,6 +130,11 @@ where
 
 /// Runs `command` on `app` with the database at `url`.
 pub async fn execute(app: App, command: Command, url: &str) -> anyhow::Result<()> {
+    if matches!(command, Command::Serve { .. })
+        && let Some(refusal) = app.security().production_refusal()
+    {
+        anyhow::bail!("{refusal}");
+    }
     match command {
         Command::Openapi => {
             let document = serde_json::to_string_pretty(&app.openapi())?;
@@ -150,9 +161,17 @@ pub async fn execute(app: App, command: Command, url: &str) -> anyhow::Result<()
             print!("{report}");
             Ok(())
         }
-        Command::Check => {
+        Command::Check { deploy } => {
             init_tracing();
-            let report = check(&app, url).await;
+            let mut report = check(&app, url).await;
+            if deploy {
+                let insecure = check_deploy(&app);
+                if !insecure.is_empty() {
+                    let mut all = report.err().unwrap_or_default();
+                    all.extend(insecure);
+                    report = Err(all);
+                }
+            }
             match report {
                 Ok(()) => {
                     println!("System check identified no issues.");
@@ -264,16 +283,17 @@ async fn run_with_database(
                 listener.local_addr()?,
                 redact(url)
             );
-            let service = app
-                .router(db.clone())
-                .into_make_service_with_connect_info::<SocketAddr>();
-            axum::serve(listener, service)
-                .with_graceful_shutdown(shutdown_signal())
-                .await?;
+            crate::server::serve(
+                listener,
+                app.router(db.clone()),
+                app.server_settings(),
+                shutdown_signal(),
+            )
+            .await?;
             tracing::info!("shut down");
             Ok(())
         }
-        Command::Openapi | Command::Makemigrations { .. } | Command::Check => {
+        Command::Openapi | Command::Makemigrations { .. } | Command::Check { .. } => {
             unreachable!("handled without a database")
         }
     }
@@ -486,6 +506,13 @@ pub async fn check(app: &App, url: &str) -> Result<(), Vec<String>> {
     } else {
         Err(problems)
     }
+}
+
+/// `check --deploy`: the settings that are insecure in production, one
+/// line each saying how to fix it (empty when the app is ready), as
+/// Django's `check --deploy`.
+pub fn check_deploy(app: &App) -> Vec<String> {
+    app.security().deploy_problems(app.has_secure_cookies())
 }
 
 /// The options of `makemigrations`.

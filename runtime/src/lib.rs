@@ -28,7 +28,9 @@
 //! [`schema`] (request bodies), [`error`] (FastAPI-shaped errors),
 //! [`db`] (connection, tables, the [`Db`](db::Db) extractor), [`openapi`]
 //! (the OpenAPI 3.1 document) and [`docs`] (`/openapi.json`, `/docs`), [`cli`]
-//! (management commands) and [`migrations`] (versioned schema changes).
+//! (management commands) and [`migrations`] (versioned schema changes),
+//! [`security`] (headers, hosts, CORS, the secret key) and [`server`] (the
+//! HTTP server with its timeouts).
 
 // Generated code names `::ferrobridge`; the built-in auth models are
 // generated inside this crate too.
@@ -47,12 +49,15 @@ pub mod model;
 pub mod openapi;
 pub mod prelude;
 pub mod schema;
+pub mod security;
+pub mod server;
 
 pub use app::App;
 pub use ferrobridge_macros::{Choices, Model};
 pub use model::{Choices, Model};
 /// The JSON Schema library request and response schemas are made with.
 pub use schemars;
+pub use server::{ServerSettings, serve};
 
 /// Re-exports and helpers for generated code only; not a public API.
 #[doc(hidden)]

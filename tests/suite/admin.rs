@@ -41,7 +41,8 @@ async fn login_rotates_the_session_and_sets_safe_cookies(db: &TestDb) {
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("name=\"csrfmiddlewaretoken\""));
     let csrf_before = client.csrf();
-    assert_eq!(csrf_before.len(), 32);
+    // 32 random characters, a dot, and their HMAC-SHA256 (43 characters).
+    assert_eq!(csrf_before.len(), 76);
 
     let page = client
         .post(
@@ -453,7 +454,7 @@ async fn templates_can_be_overridden_and_pages_added(db: &TestDb) {
     let mut client = AdminClient::new(router);
     let page = client.get("/admin/login/").await;
     assert!(
-        page.body.contains("<p id=\"custom\">Our own login, 32</p>"),
+        page.body.contains("<p id=\"custom\">Our own login, 76</p>"),
         "{}",
         page.body
     );

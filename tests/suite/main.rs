@@ -19,6 +19,8 @@ mod list;
 mod migrations;
 mod openapi;
 mod permissions;
+mod security;
+mod server;
 mod tcp;
 mod ui;
 mod workflow;

@@ -29,6 +29,7 @@ pub struct AdminCtx {
     /// The CSRF token forms must send back.
     pub csrf: String,
     csrf_is_new: bool,
+    key: crate::security::SecretKey,
     /// The request's path and query, for `?next=` after login.
     pub path: String,
     /// The request's headers (for the CSRF origin check).
@@ -64,11 +65,16 @@ impl FromRequestParts<AppState> for AdminCtx {
             .await
             .map_err(|e| Reject(server_error(e)))?
             .map(|u| Arc::new(AuthUser::new(u)));
-        let cookie = session::cookie(&parts.headers, CSRF_COOKIE).filter(|c| c.len() >= 32);
+        let key = session::secret_key(parts);
+        // A cookie signed for another session (or key) is replaced, so the
+        // page's forms carry a token that will pass.
+        let cookie = session::cookie(&parts.headers, CSRF_COOKIE)
+            .filter(|c| session::csrf_token_valid(&key, session_key.as_deref(), c));
         let (csrf, csrf_is_new) = match cookie {
             Some(token) => (token, false),
             None => (
-                session::new_secret().map_err(|e| Reject(server_error(e)))?,
+                session::new_csrf_token(&key, session_key.as_deref())
+                    .map_err(|e| Reject(server_error(e)))?,
                 true,
             ),
         };
@@ -84,6 +90,7 @@ impl FromRequestParts<AppState> for AdminCtx {
             user,
             csrf,
             csrf_is_new,
+            key,
             path,
             headers: parts.headers.clone(),
         })
@@ -166,7 +173,7 @@ impl AdminCtx {
             .iter()
             .find(|(k, _)| k == session::CSRF_FIELD)
             .map(|(_, v)| v.as_str());
-        match session::csrf_failure(&self.headers, sent) {
+        match session::csrf_failure(&self.headers, sent, &self.key, self.session_key.as_deref()) {
             None => Ok(()),
             Some(reason) => {
                 let mut response = self.render_status(
@@ -181,6 +188,20 @@ impl AdminCtx {
                 Err(Reject(response))
             }
         }
+    }
+
+    /// The app's secret key.
+    pub fn secret_key(&self) -> &crate::security::SecretKey {
+        &self.key
+    }
+
+    /// Ends this request's session in the CSRF sense: the page rendered
+    /// next carries (and sets) a new token for `session_key`.
+    pub fn rotate_csrf(&mut self, session_key: Option<&str>) -> Result<(), Reject> {
+        self.csrf =
+            session::new_csrf_token(&self.key, session_key).map_err(|e| Reject(server_error(e)))?;
+        self.csrf_is_new = true;
+        Ok(())
     }
 
     /// Queues a message for the next page the user sees.
@@ -303,16 +324,18 @@ impl AdminCtx {
     }
 }
 
-/// A 302 redirect to `to`.
+/// A 302 redirect to `to`, a same-site path (see
+/// [`same_site_path`](crate::security::same_site_path)); anything else
+/// redirects to `/admin/`, so no caller can send a browser to another site.
 pub fn redirect(to: &str) -> Response {
-    (StatusCode::FOUND, [(header::LOCATION, to.to_string())]).into_response()
+    let to = crate::security::same_site_path(to).unwrap_or_else(|| "/admin/".to_string());
+    (StatusCode::FOUND, [(header::LOCATION, to)]).into_response()
 }
 
-/// Only same-site paths may follow a login (`?next=/admin/...`), never
-/// another host.
+/// Where to go after a login (`?next=/admin/...`): the same-site path
+/// `next` names, normalised, or `/admin/` when it is missing or could lead
+/// a browser elsewhere (`//evil`, `/\t/evil`, `https:evil`, `/\\evil`).
 pub fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
-        _ => "/admin/".to_string(),
-    }
+    next.and_then(crate::security::same_site_path)
+        .unwrap_or_else(|| "/admin/".to_string())
 }

@@ -54,8 +54,10 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use axum::http::{HeaderName, HeaderValue, header};
 use axum::routing::{MethodRouter, get};
 use sea_orm::DatabaseConnection;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use context::{AdminCtx, PageResult, Reject, redirect, safe_next, server_error};
 pub use models::{LogEntry, Session};
@@ -254,7 +256,17 @@ pub(crate) fn router(pages: Vec<(String, MethodRouter<AppState>)>) -> Router {
     for (path, method_router) in pages {
         router = router.route(&path, method_router);
     }
+    // Every admin answer (pages, redirects, assets, custom pages) may not be
+    // framed and runs only the admin's own script and stylesheet.
     router
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(crate::security::ADMIN_CSP),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("x-frame-options"),
+            HeaderValue::from_static("DENY"),
+        ))
 }
 
 /// The model's plural name in words (`posts`), from its URL plural.

@@ -107,6 +107,32 @@ pub fn add_cookie(headers: &mut HeaderMap, value: HeaderValue) {
     headers.append(SET_COOKIE, value);
 }
 
+const CSRF_PURPOSE: &str = "ferrobridge.admin.csrf";
+
+/// A new CSRF token: a random nonce and the HMAC (keyed by the app's secret
+/// key) of the nonce and the session it belongs to (`None` before login).
+/// Binding it to the session means a token planted in the browser by
+/// another site sharing the domain (cookie tossing) is refused.
+pub fn new_csrf_token(
+    key: &crate::security::SecretKey,
+    session_key: Option<&str>,
+) -> Result<String, getrandom::Error> {
+    let nonce = new_secret()?;
+    let tag = key.sign(CSRF_PURPOSE, &[session_key.unwrap_or(""), &nonce]);
+    Ok(format!("{nonce}.{tag}"))
+}
+
+/// Whether `token` was made by [`new_csrf_token`] with this key for this session.
+pub fn csrf_token_valid(
+    key: &crate::security::SecretKey,
+    session_key: Option<&str>,
+    token: &str,
+) -> bool {
+    token.split_once('.').is_some_and(|(nonce, tag)| {
+        key.verify(CSRF_PURPOSE, &[session_key.unwrap_or(""), nonce], tag)
+    })
+}
+
 /// Whether the token sent equals the CSRF cookie (compared in constant time).
 pub fn csrf_matches(cookie: Option<&str>, sent: Option<&str>) -> bool {
     match (cookie, sent) {
@@ -118,8 +144,14 @@ pub fn csrf_matches(cookie: Option<&str>, sent: Option<&str>) -> bool {
 }
 
 /// Why an unsafe request fails the CSRF check, if it does: a cross-site
-/// `Origin`, or a token that does not match the cookie.
-pub fn csrf_failure(headers: &HeaderMap, sent: Option<&str>) -> Option<&'static str> {
+/// `Origin`, a cookie this app did not sign for this session, or a token
+/// that does not match the cookie.
+pub fn csrf_failure(
+    headers: &HeaderMap,
+    sent: Option<&str>,
+    key: &crate::security::SecretKey,
+    session_key: Option<&str>,
+) -> Option<&'static str> {
     if let (Some(origin), Some(host)) = (
         headers
             .get(axum::http::header::ORIGIN)
@@ -135,9 +167,13 @@ pub fn csrf_failure(headers: &HeaderMap, sent: Option<&str>) -> Option<&'static 
         }
     }
     let cookie = cookie(headers, CSRF_COOKIE);
-    if cookie.is_none() {
+    let Some(cookie) = cookie else {
         return Some("CSRF cookie not set.");
+    };
+    if !csrf_token_valid(key, session_key, &cookie) {
+        return Some("CSRF cookie has an invalid signature: reload the page.");
     }
+    let cookie = Some(cookie);
     if !csrf_matches(cookie.as_deref(), sent) {
         return Some("CSRF token missing or incorrect.");
     }
@@ -221,6 +257,15 @@ pub async fn session_user(
     Ok((user.is_active && fingerprint_ok).then(|| User::from(user)))
 }
 
+/// The app's secret key, put in every request by the app's router.
+pub(crate) fn secret_key(parts: &Parts) -> crate::security::SecretKey {
+    parts
+        .extensions
+        .get::<crate::security::SecretKey>()
+        .cloned()
+        .unwrap_or_else(|| crate::security::SecretKey::new(crate::security::DEVELOPMENT_SECRET_KEY))
+}
+
 /// The admin's login session, accepted by the API too (DRF's
 /// `SessionAuthentication`): unsafe methods need the CSRF token in
 /// `X-CSRFToken`, or they are refused with 403.
@@ -233,7 +278,7 @@ impl Authenticator for SessionAuthenticator {
             let loaded = load(db, &parts.headers)
                 .await
                 .map_err(|e| AuthError::lookup_failed(&e))?;
-            let Some((_, data)) = loaded else {
+            let Some((session_key, data)) = loaded else {
                 return Ok(None);
             };
             let user = session_user(db, &data)
@@ -244,7 +289,8 @@ impl Authenticator for SessionAuthenticator {
             };
             if !parts.method.is_safe() {
                 let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
-                if let Some(reason) = csrf_failure(&parts.headers, sent) {
+                let key = secret_key(parts);
+                if let Some(reason) = csrf_failure(&parts.headers, sent, &key, Some(&session_key)) {
                     return Err(AuthError::csrf(reason));
                 }
             }

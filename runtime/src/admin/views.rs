@@ -121,7 +121,8 @@ pub async fn login(mut ctx: AdminCtx, Form(form): Form<FormFields>) -> PageResul
     let key = session::create(&db, &data)
         .await
         .map_err(|e| Reject(server_error(e)))?;
-    let csrf = session::new_secret().map_err(|e| Reject(server_error(e)))?;
+    let csrf = session::new_csrf_token(ctx.secret_key(), Some(&key))
+        .map_err(|e| Reject(server_error(e)))?;
     let policy = ctx.admin().site.cookies;
     let mut response = super::redirect(&next);
     let headers = response.headers_mut();
@@ -164,6 +165,7 @@ pub async fn logout(mut ctx: AdminCtx, Form(form): Form<FormFields>) -> PageResu
     }
     ctx.user = None;
     ctx.session_key = None;
+    ctx.rotate_csrf(None)?;
     let mut response = ctx.render("admin/login.html", context! {
         title => "Logged out", next => "/admin/", username => "",
         info => "You have been logged out. Thanks for spending some quality time with the site today.",
