@@ -229,21 +229,23 @@ async fn get(router: &axum::Router, uri: &str) -> Page {
 
 async fn every_face_gets_the_security_headers(db: &TestDb) {
     let router = blog_router(db).await;
-    for uri in [
-        "/api/posts",
-        "/api/posts/999999",
-        "/api/authors?page=x",
-        "/openapi.json",
-        "/docs",
-        "/docs/swagger-ui.css",
-        "/healthz",
-        "/no/such/page",
-        "/admin/login/",
-        "/admin/static/admin.css",
-        "/admin/static/admin.js",
-        "/admin/",
+    for (uri, status) in [
+        ("/api/posts", 200),
+        ("/api/posts/999999", 404),
+        ("/api/authors?page=x", 422),
+        ("/openapi.json", 200),
+        ("/docs", 200),
+        ("/docs/assets/swagger-ui.css", 200),
+        ("/docs/assets/swagger-ui-bundle.js", 200),
+        ("/healthz", 200),
+        ("/no/such/page", 404),
+        ("/admin/login/", 200),
+        ("/admin/static/admin.css", 200),
+        ("/admin/static/admin.js", 200),
+        ("/admin/", 302),
     ] {
         let reply = get(&router, uri).await;
+        assert_eq!(reply.status.as_u16(), status, "{uri}");
         assert_eq!(
             header_of(&reply, "x-content-type-options").as_deref(),
             Some("nosniff"),
