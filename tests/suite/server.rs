@@ -16,6 +16,7 @@ db_tests!(
     oversized_header_is_refused,
     slow_handler_hits_the_request_timeout,
     shutdown_finishes_in_flight_requests,
+    handlers_see_the_peer_address,
 );
 
 /// Short timeouts so the tests are quick; the loops below give clients
@@ -209,4 +210,24 @@ async fn shutdown_finishes_in_flight_requests(db: &TestDb) {
     started.recv().await.unwrap();
     running.finish().await;
     assert_eq!(request.await.unwrap().unwrap(), "finished");
+}
+
+async fn handlers_see_the_peer_address(db: &TestDb) {
+    // The token endpoint's per-address throttle reads it.
+    let app =
+        blog::app().route(
+            "/peer",
+            get(
+                |axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<
+                    std::net::SocketAddr,
+                >| async move { peer.ip().to_string() },
+            ),
+        );
+    let running = start(authed_router(&app, &db.db).await, ServerSettings::default()).await;
+    let answer = reqwest::get(format!("http://{}/peer", running.addr))
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.text().await.unwrap(), "127.0.0.1");
+    running.finish().await;
 }
