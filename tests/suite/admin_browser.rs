@@ -424,6 +424,8 @@ async fn admin_workflow_in_chromium() {
             .click()
             .await?;
         click(&client, ".actions button[type=submit]").await?;
+        // The change list has a `main` too: wait for the confirmation's own button.
+        wait_for(&client, "input[type=submit].delete").await?;
         let confirm = wait_for(&client, "main").await?.text().await?;
         assert!(confirm.contains("Are you sure"), "{confirm}");
         assert!(confirm.contains("Cherries"), "{confirm}");
