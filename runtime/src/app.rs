@@ -544,10 +544,20 @@ impl App {
     /// List page sizes: `default` when the client sends no `page_size`
     /// (50 unless set), and the largest `max` it may ask for (100 unless set).
     pub fn page_size(mut self, default: u64, max: u64) -> Self {
-        self.list = crate::api::ListSettings {
-            default_page_size: default.clamp(1, max.max(1)),
-            max_page_size: max.max(1),
-        };
+        self.list.max_page_size = max.max(1);
+        self.list.default_page_size = default.clamp(1, self.list.max_page_size);
+        self
+    }
+
+    /// Every bound on list queries at once (search words and length,
+    /// filters, `__in` items, ordering terms, `expand`, cursor length, page
+    /// sizes): see [`ListSettings`](crate::api::ListSettings) for each
+    /// default. Start from `ListSettings::default()` and change what you need.
+    pub fn list_limits(mut self, limits: crate::api::ListSettings) -> Self {
+        let mut limits = limits;
+        limits.max_page_size = limits.max_page_size.max(1);
+        limits.default_page_size = limits.default_page_size.clamp(1, limits.max_page_size);
+        self.list = limits;
         self
     }
 

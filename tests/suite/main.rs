@@ -15,6 +15,7 @@ mod edge_models;
 mod errors;
 mod expand;
 mod faults;
+mod limits;
 mod list;
 mod migrations;
 mod openapi;

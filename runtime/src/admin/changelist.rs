@@ -637,21 +637,30 @@ pub async fn changelist(
     let search_fields: Vec<&'static str> = meta.admin.search.to_vec();
     // PostgreSQL text cannot hold NUL: such a search could only fail.
     let query_text = params.get(SEARCH).unwrap_or("").replace('\0', "");
+    // Past the list bounds, the rest of the text is ignored (as any
+    // parameter the change list cannot use): each word is one more condition.
+    let limits = ctx.state.list;
     let words: Vec<String> = if search_fields.is_empty() {
         Vec::new()
     } else {
         query_text
+            .chars()
+            .take(limits.max_search_length)
+            .collect::<String>()
             .split_whitespace()
-            .take(20)
+            .take(limits.max_search_words)
             .map(str::to_string)
             .collect()
     };
     let per_page = meta.admin.list_per_page.max(1);
+    // A page past the last shows the last (below); one whose offset would
+    // not fit the i64 SQL binds is past the last too.
     let requested = params
         .get(PAGE)
         .and_then(|p| p.trim().parse::<u64>().ok())
         .filter(|p| *p >= 1)
-        .unwrap_or(1);
+        .unwrap_or(1)
+        .min(crate::api::max_page(per_page));
     let mut query = RowQuery {
         search: words,
         search_fields,
