@@ -95,6 +95,7 @@ pub struct App {
     route_docs: Vec<(String, RouteDocs)>,
     version: String,
     body_limit: usize,
+    json_depth: crate::schema::JsonDepth,
     list: crate::api::ListSettings,
     authenticators: Vec<Arc<dyn crate::auth::Authenticator>>,
     token_ttl: chrono::Duration,
@@ -128,6 +129,7 @@ impl App {
             route_docs: Vec::new(),
             version: "0.1.0".to_string(),
             body_limit: DEFAULT_BODY_LIMIT,
+            json_depth: crate::schema::JsonDepth::default(),
             list: crate::api::ListSettings::default(),
             authenticators: vec![
                 Arc::new(crate::auth::TokenAuthenticator),
@@ -541,6 +543,14 @@ impl App {
         self
     }
 
+    /// How deeply a JSON request body may nest arrays and objects (64
+    /// unless set; at most 128, serde_json's own bound): deeper bodies get
+    /// a 422 before any field is read.
+    pub fn json_depth(mut self, levels: usize) -> Self {
+        self.json_depth = crate::schema::JsonDepth(levels);
+        self
+    }
+
     /// List page sizes: `default` when the client sends no `page_size`
     /// (50 unless set), and the largest `max` it may ask for (100 unless set).
     pub fn page_size(mut self, default: u64, max: u64) -> Self {
@@ -673,6 +683,7 @@ impl App {
             .merge(crate::docs::routes(document.into(), &self.name))
             .route("/healthz", axum::routing::get(crate::api::healthz))
             .layer(DefaultBodyLimit::max(self.body_limit))
+            .layer(axum::Extension(self.json_depth))
             .layer(
                 TraceLayer::new_for_http()
                     .make_span_with(DefaultMakeSpan::new().level(Level::INFO))

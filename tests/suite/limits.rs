@@ -4,9 +4,12 @@
 //! filter values at the column's integer bounds) is checked before it
 //! becomes SQL, on the API and the admin, each at its limit and one past it.
 
-use axum::http::{Method, StatusCode};
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
 use ferrobridge::api::ListSettings;
-use ferrobridge_tests::{AdminClient, PASSWORD, TestDb, blog_router, call, db_tests};
+use ferrobridge_tests::{
+    AdminClient, PASSWORD, TestDb, UserKind, blog_router, call, db_tests, send,
+};
 use serde_json::{Value, json};
 
 db_tests!(
@@ -15,6 +18,7 @@ db_tests!(
     filters_in_lists_ordering_expand_and_cursors_are_bounded,
     integers_past_their_column_answer_422,
     list_limits_are_configurable,
+    body_size_and_json_depth_are_bounded,
     admin_search_pages_and_keys_are_bounded,
 );
 
@@ -465,4 +469,64 @@ async fn admin_search_pages_and_keys_are_bounded(db: &TestDb) {
             page.status
         );
     }
+}
+
+/// `{"name": [[...]]}` with arrays and objects nested `levels` deep in all.
+fn nested_name(levels: usize) -> String {
+    let inner = levels - 1;
+    format!("{{\"name\": {}1{}}}", "[".repeat(inner), "]".repeat(inner))
+}
+
+async fn post_raw(router: &axum::Router, uri: &str, body: String) -> (StatusCode, Value) {
+    let request = Request::post(uri)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body))
+        .unwrap();
+    let reply = send(router, request).await;
+    (reply.status, reply.json)
+}
+
+async fn body_size_and_json_depth_are_bounded(db: &TestDb) {
+    // The defaults: 64 levels accepted, 65 refused.
+    let router = blog_router(db).await;
+    let (_, body) = post_raw(&router, "/api/authors", nested_name(64)).await;
+    assert_eq!(body["detail"][0]["loc"], json!(["body", "name"]), "{body}");
+    let (_, body) = post_raw(&router, "/api/authors", nested_name(65)).await;
+    assert_eq!(body["detail"][0]["ctx"]["max_depth"], 64, "{body}");
+
+    let app = blog::app().body_limit(1000).json_depth(5);
+    let (_, token) = ferrobridge_tests::create_user(&db.db, "other", UserKind::Superuser).await;
+    let router = ferrobridge_tests::with_token(app.router(db.db.clone()), token);
+    // At the depth limit the body is read, and `name` found not a string.
+    let (status, body) = post_raw(&router, "/api/authors", nested_name(5)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["detail"][0]["loc"], json!(["body", "name"]), "{body}");
+    // One past it, the body is refused whole.
+    let (status, body) = post_raw(&router, "/api/authors", nested_name(6)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["detail"][0]["loc"], json!(["body"]), "{body}");
+    assert_eq!(body["detail"][0]["type"], "json_invalid");
+    assert_eq!(body["detail"][0]["ctx"]["max_depth"], 5);
+    // PATCH reads bodies the same way.
+    let (status, created) = post_raw(&router, "/api/authors", r#"{"name": "Ann"}"#.into()).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let uri = format!("/api/authors/{}", created["id"]);
+    let request = Request::patch(&uri)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(nested_name(6)))
+        .unwrap();
+    let reply = send(&router, request).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(reply.json["detail"][0]["ctx"]["max_depth"], 5);
+
+    // Body size: the limit itself is accepted, one byte more is 413.
+    let name = |len: usize| {
+        let padding = len - r#"{"name": ""}"#.len();
+        format!(r#"{{"name": "{}"}}"#, " ".repeat(padding))
+    };
+    let (status, body) = post_raw(&router, "/api/authors", name(1000)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["detail"][0]["loc"], json!(["body", "name"]), "{body}");
+    let (status, _) = post_raw(&router, "/api/authors", name(1001)).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
 }
