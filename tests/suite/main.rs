@@ -15,6 +15,7 @@ mod edge_models;
 mod errors;
 mod expand;
 mod faults;
+mod fuzz;
 mod limits;
 mod list;
 mod migrations;

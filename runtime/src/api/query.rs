@@ -502,6 +502,15 @@ impl ListQuery {
                         )));
                         continue;
                     }
+                    if value.contains('\0') {
+                        // PostgreSQL refuses NUL in text: it could only fail there.
+                        errors.push(detail(
+                            "search",
+                            "string_nul",
+                            "String should not contain NUL characters",
+                        ));
+                        continue;
+                    }
                     // Counted before anything is kept: words past the
                     // bound are never stored, however many were sent.
                     search_length = search_length.saturating_add(value.chars().count());
