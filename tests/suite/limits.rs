@@ -430,6 +430,18 @@ async fn admin_search_pages_and_keys_are_bounded(db: &TestDb) {
         ))
         .await;
     assert_eq!(page.status, StatusCode::OK);
+    // Links repeat the query string: only what the change list reads, within the limits.
+    let junk = vec!["junk=1"; 3000].join("&");
+    let uri = format!("/admin/blog/post/?{junk}&q={}", "w".repeat(5000));
+    let page = admin.get(&uri).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.body.contains("junk"));
+    assert!(
+        !page
+            .body
+            .contains(&"w".repeat(limits.max_search_length + 1))
+    );
+    assert!(page.body.contains(&"w".repeat(limits.max_search_length)));
     // The autocomplete answers JSON, so past the bounds it answers the API's 422.
     let at = format!(
         "/admin/blog/author/autocomplete/?term={}",

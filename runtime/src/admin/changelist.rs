@@ -38,12 +38,33 @@ pub(crate) const DELETE_SELECTED: &str = "delete_selected";
 struct Params(Vec<(String, String)>);
 
 impl Params {
-    fn parse(raw: Option<&str>) -> Self {
-        Params(
-            form_urlencoded::parse(raw.unwrap_or("").as_bytes())
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect(),
-        )
+    /// Keeps the parameters the change list reads (`p`, `q`, `o` and the
+    /// `list_filter` lookups), each once, within the list limits: every
+    /// link of the page repeats them, so whatever else a URL carries would
+    /// be multiplied by the number of links.
+    fn parse(raw: Option<&str>, meta: &ModelMeta, limits: &crate::api::ListSettings) -> Self {
+        let known = |key: &str| {
+            [PAGE, SEARCH, ORDER].contains(&key)
+                || key.split_once("__").is_some_and(|(field, lookup)| {
+                    meta.admin.list_filter.contains(&field)
+                        && ["exact", "isnull", "gte", "lt"].contains(&lookup)
+                })
+        };
+        let mut kept: Vec<(String, String)> = Vec::new();
+        for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+            if !known(&key) || kept.iter().any(|(k, _)| *k == key) {
+                continue;
+            }
+            let value = if key == SEARCH {
+                value.chars().take(limits.max_search_length).collect()
+            } else if value.chars().count() > limits.max_filter_value_length {
+                continue;
+            } else {
+                value.into_owned()
+            };
+            kept.push((key.into_owned(), value));
+        }
+        Params(kept)
     }
 
     fn get(&self, key: &str) -> Option<&str> {
@@ -51,6 +72,14 @@ impl Params {
             .iter()
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
+    }
+
+    /// This page's own query (the page number kept), for the form whose
+    /// POST comes back here.
+    fn here(&self) -> String {
+        let mut out = form_urlencoded::Serializer::new(String::new());
+        out.extend_pairs(&self.0);
+        format!("?{}", out.finish())
     }
 
     /// This page's query with `set` replacing (or adding) keys, keys
@@ -630,7 +659,7 @@ pub async fn changelist(
             ctx.forbidden("You don't have permission to view these objects."),
         ));
     }
-    let params = Params::parse(raw.as_deref());
+    let params = Params::parse(raw.as_deref(), meta, &ctx.state.list);
     let columns = columns(meta);
     let order = parse_order(params.get(ORDER), columns.len());
     let (conditions, filter_specs) = filters(&ctx, meta, &params).await?;
@@ -747,6 +776,7 @@ pub async fn changelist(
             verbose_name_plural => plural.clone(),
             plural_title => capitalize(&plural),
             list_url => list_url(meta),
+            action_url => format!("{}{}", list_url(meta), params.here()),
             add_url => can_add.then(|| format!("{}add/", list_url(meta))),
             headers => headers(meta, &columns, &order, &params),
             sort_count => order.len(),
@@ -902,11 +932,31 @@ mod tests {
 
     #[test]
     fn links_keep_other_params_and_reset_the_page() {
-        let params = Params::parse(Some("q=a+b&p=3&kind__exact=note"));
+        let meta = <crate::auth::models::User as crate::model::Model>::meta();
+        let limits = crate::api::ListSettings::default();
+        let params = Params::parse(Some("q=a+b&p=3&is_staff__exact=1"), meta, &limits);
         assert_eq!(
             params.with(&[(ORDER, "1".into())], &|_| false),
-            "?q=a+b&kind__exact=note&o=1"
+            "?q=a+b&is_staff__exact=1&o=1"
         );
-        assert_eq!(params.with(&[], &|k| k.starts_with("kind__")), "?q=a+b");
+        assert_eq!(params.with(&[], &|k| k.starts_with("is_staff__")), "?q=a+b");
+    }
+
+    #[test]
+    fn links_carry_only_known_parameters_within_the_limits() {
+        let meta = <crate::auth::models::User as crate::model::Model>::meta();
+        let limits = crate::api::ListSettings::default();
+        let long = "x".repeat(limits.max_filter_value_length + 1);
+        let raw = format!(
+            "junk=1&is_staff__exact=1&is_staff__exact=0&username__exact=a&is_active__gt=1\
+             &is_active__exact={long}&q={}",
+            "w".repeat(limits.max_search_length + 50)
+        );
+        let params = Params::parse(Some(&raw), meta, &limits);
+        let expected = format!(
+            "?is_staff__exact=1&q={}",
+            "w".repeat(limits.max_search_length)
+        );
+        assert_eq!(params.with(&[], &|_| false), expected);
     }
 }
