@@ -39,7 +39,8 @@ pub struct ListSettings {
     pub max_ordering_terms: usize,
     /// Distinct names in `expand` (10); repeated names count once.
     pub max_expand: usize,
-    /// Characters in a `cursor` (4096).
+    /// Characters in a `cursor` (4096). A cursor holds the last row's
+    /// ordering values: raise this when a list orders by long text.
     pub max_cursor_length: usize,
 }
 
