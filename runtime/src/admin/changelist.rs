@@ -74,14 +74,6 @@ impl Params {
             .map(|(_, v)| v.as_str())
     }
 
-    /// This page's own query (the page number kept), for the form whose
-    /// POST comes back here.
-    fn here(&self) -> String {
-        let mut out = form_urlencoded::Serializer::new(String::new());
-        out.extend_pairs(&self.0);
-        format!("?{}", out.finish())
-    }
-
     /// This page's query with `set` replacing (or adding) keys, keys
     /// matching `drop` removed, and the page number reset unless set: a
     /// new filter or order starts from the first page.
@@ -776,7 +768,6 @@ pub async fn changelist(
             verbose_name_plural => plural.clone(),
             plural_title => capitalize(&plural),
             list_url => list_url(meta),
-            action_url => format!("{}{}", list_url(meta), params.here()),
             add_url => can_add.then(|| format!("{}add/", list_url(meta))),
             headers => headers(meta, &columns, &order, &params),
             sort_count => order.len(),
