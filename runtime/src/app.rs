@@ -95,6 +95,7 @@ pub struct App {
     route_docs: Vec<(String, RouteDocs)>,
     version: String,
     body_limit: usize,
+    json_depth: crate::schema::JsonDepth,
     list: crate::api::ListSettings,
     authenticators: Vec<Arc<dyn crate::auth::Authenticator>>,
     token_ttl: chrono::Duration,
@@ -131,6 +132,7 @@ impl App {
             route_docs: Vec::new(),
             version: "0.1.0".to_string(),
             body_limit: DEFAULT_BODY_LIMIT,
+            json_depth: crate::schema::JsonDepth::default(),
             list: crate::api::ListSettings::default(),
             authenticators: vec![
                 Arc::new(crate::auth::TokenAuthenticator),
@@ -632,13 +634,31 @@ impl App {
         self
     }
 
+    /// How deeply a JSON request body may nest arrays and objects (64
+    /// unless set; at most 128, serde_json's own bound): deeper bodies get
+    /// a 422 before any field is read.
+    pub fn json_depth(mut self, levels: usize) -> Self {
+        self.json_depth = crate::schema::JsonDepth(levels);
+        self
+    }
+
     /// List page sizes: `default` when the client sends no `page_size`
     /// (50 unless set), and the largest `max` it may ask for (100 unless set).
     pub fn page_size(mut self, default: u64, max: u64) -> Self {
-        self.list = crate::api::ListSettings {
-            default_page_size: default.clamp(1, max.max(1)),
-            max_page_size: max.max(1),
-        };
+        self.list.max_page_size = max.max(1);
+        self.list.default_page_size = default.clamp(1, self.list.max_page_size);
+        self
+    }
+
+    /// Every bound on list queries at once (search words and length,
+    /// filters, `__in` items, ordering terms, `expand`, cursor length, page
+    /// sizes): see [`ListSettings`](crate::api::ListSettings) for each
+    /// default. Start from `ListSettings::default()` and change what you need.
+    pub fn list_limits(mut self, limits: crate::api::ListSettings) -> Self {
+        let mut limits = limits;
+        limits.max_page_size = limits.max_page_size.max(1);
+        limits.default_page_size = limits.default_page_size.clamp(1, limits.max_page_size);
+        self.list = limits;
         self
     }
 
@@ -754,6 +774,7 @@ impl App {
             .merge(crate::docs::routes(document.into(), &self.name))
             .route("/healthz", axum::routing::get(crate::api::healthz))
             .layer(DefaultBodyLimit::max(self.body_limit))
+            .layer(axum::Extension(self.json_depth))
             .with_state(state);
         if let Some(timeout) = self.request_timeout {
             router = router.layer(axum::middleware::from_fn(move |req, next| {

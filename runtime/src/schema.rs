@@ -28,30 +28,58 @@ impl<T: FromJsonBody, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let DeferredJson(body) = DeferredJson::from_request(req, state)
+        let body = DeferredJson::from_request(req, state)
             .await
             .unwrap_or_else(|never| match never {});
-        Ok(JsonBody(DeferredJson(body).parse()?))
+        Ok(JsonBody(body.parse()?))
     }
 }
 
 /// A JSON body read but not yet parsed, so a handler can check who is
 /// calling before looking at what they sent (401/403 before 422, as DRF).
 #[derive(Debug)]
-pub struct DeferredJson(Result<Bytes, ApiError>);
+pub struct DeferredJson {
+    body: Result<Bytes, ApiError>,
+    max_depth: usize,
+}
+
+/// How deeply a JSON request body may nest arrays and objects (64 unless
+/// set with [`App::json_depth`](crate::App::json_depth)); deeper bodies get
+/// a 422 `json_invalid` before any field is read. serde_json refuses
+/// anything past 128 levels whatever this says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JsonDepth(pub usize);
+
+/// The default [`JsonDepth`].
+pub const DEFAULT_JSON_DEPTH: usize = 64;
+
+impl Default for JsonDepth {
+    fn default() -> Self {
+        JsonDepth(DEFAULT_JSON_DEPTH)
+    }
+}
 
 impl<S: Send + Sync> FromRequest<S> for DeferredJson {
     type Rejection = std::convert::Infallible;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let max_depth = req
+            .extensions()
+            .get::<JsonDepth>()
+            .copied()
+            .unwrap_or_default()
+            .0;
         if !is_json(&req) {
-            return Ok(DeferredJson(Err(ApiError::UnsupportedMediaType(
-                ValidationError::single(ErrorDetail::new(
-                    vec!["header".into(), "content-type".into()],
-                    "content_type",
-                    "Expected a JSON body with `Content-Type: application/json`",
-                )),
-            ))));
+            return Ok(DeferredJson {
+                body: Err(ApiError::UnsupportedMediaType(ValidationError::single(
+                    ErrorDetail::new(
+                        vec!["header".into(), "content-type".into()],
+                        "content_type",
+                        "Expected a JSON body with `Content-Type: application/json`",
+                    ),
+                ))),
+                max_depth,
+            });
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -64,26 +92,61 @@ impl<S: Send + Sync> FromRequest<S> for DeferredJson {
                 )))
             }
         });
-        Ok(DeferredJson(bytes))
+        Ok(DeferredJson {
+            body: bytes,
+            max_depth,
+        })
     }
 }
 
 impl DeferredJson {
+    /// A body already read, as the extractor would hold it: for tests and
+    /// for handlers that read the body themselves.
+    pub fn from_bytes(bytes: impl Into<Bytes>, max_depth: JsonDepth) -> Self {
+        DeferredJson {
+            body: Ok(bytes.into()),
+            max_depth: max_depth.0,
+        }
+    }
+
     /// Parses and validates the body as `T` (415, 413 or 422 on failure).
     pub fn parse<T: FromJsonBody>(self) -> Result<T, ApiError> {
-        let bytes = self.0?;
+        let bytes = self.body?;
         let value: Value = serde_json::from_slice(&bytes).map_err(|error| {
             ValidationError::single(
                 ErrorDetail::new(vec!["body".into()], "json_invalid", "JSON decode error")
                     .with_ctx(json!({ "error": error.to_string() })),
             )
         })?;
+        if depth(&value) > self.max_depth {
+            return Err(ApiError::Validation(ValidationError::single(
+                ErrorDetail::new(
+                    vec!["body".into()],
+                    "json_invalid",
+                    format!(
+                        "JSON should nest at most {} levels of arrays and objects",
+                        self.max_depth
+                    ),
+                )
+                .with_ctx(json!({ "max_depth": self.max_depth })),
+            )));
+        }
         let mut nul = Vec::new();
         find_nul(&value, &mut vec![Value::from("body")], &mut nul);
         if !nul.is_empty() {
             return Err(ApiError::Validation(ValidationError { detail: nul }));
         }
         Ok(T::from_json_body(value)?)
+    }
+}
+
+/// Levels of arrays and objects in `value`: 0 for a scalar, 1 for `[]`.
+/// Recursion is safe: serde_json stops parsing at 128 levels.
+fn depth(value: &Value) -> usize {
+    match value {
+        Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+        Value::Object(map) => 1 + map.values().map(depth).max().unwrap_or(0),
+        _ => 0,
     }
 }
 

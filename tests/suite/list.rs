@@ -494,6 +494,11 @@ async fn bad_list_queries_answer_4xx_and_change_nothing(db: &TestDb) {
         (
             "likes=99999999999999999999999",
             StatusCode::UNPROCESSABLE_ENTITY,
+            "less than or equal to 2147483647",
+        ),
+        (
+            "likes=12345678901234567890123456789012345678901",
+            StatusCode::UNPROCESSABLE_ENTITY,
             "integer",
         ),
         ("rating__gt=NaN", StatusCode::UNPROCESSABLE_ENTITY, "number"),

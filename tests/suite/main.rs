@@ -15,6 +15,8 @@ mod edge_models;
 mod errors;
 mod expand;
 mod faults;
+mod fuzz;
+mod limits;
 mod list;
 mod migrations;
 mod openapi;

@@ -6,6 +6,11 @@
 //! - `ci`: what CI checks, in order: formatting, clippy with warnings
 //!   denied, then the whole test suite (PostgreSQL too when
 //!   `DATABASE_URL_POSTGRES` is set; `.ci/run` sets it).
+//! - `fuzz [--seconds N]`: the proptest fuzz targets of `tests/suite/fuzz.rs`
+//!   (list query parser, JSON body reader, the blog router on SQLite and,
+//!   when `DATABASE_URL_POSTGRES` is set, PostgreSQL), each for N seconds
+//!   (default 60), concurrently, on a debug build so that arithmetic
+//!   overflow panics too; exits non-zero with the minimal failing input.
 //! - `bench [--quick]`: the permissions endpoint served five ways, loaded
 //!   with wrk on 127.0.0.1; writes `target/bench/report.{md,json}`.
 
@@ -49,6 +54,13 @@ enum Task {
     Dev(DevTask),
     /// Run formatting and lint checks, then every test.
     Ci,
+    /// Fuzz the list query parser, the JSON body reader and the blog router
+    /// for a fixed time (see README "Fuzzing").
+    Fuzz {
+        /// Seconds each target runs (they run at the same time).
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+    },
     /// Benchmark `GET /permissions` served five ways (see README "Benchmarks").
     Bench {
         /// A smoke run under two minutes: no warm-up, three 1 s runs each.
@@ -95,6 +107,7 @@ fn main() -> ExitCode {
             exit_code(name, ferrobridge_xtask::run_dev(task))
         }
         Task::Ci => ci(),
+        Task::Fuzz { seconds } => fuzz(seconds),
         Task::Bench {
             quick,
             duration,
@@ -114,6 +127,52 @@ fn main() -> ExitCode {
                     ExitCode::FAILURE
                 }
             }
+        }
+    }
+}
+
+/// Runs the fuzz targets with a time budget. A debug build: the suite's
+/// own build is reused, and overflow checks turn silent wrap-arounds into
+/// failures the fuzzer can see.
+fn fuzz(seconds: u64) -> ExitCode {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let args = [
+        "test",
+        "-p",
+        "ferrobridge-tests",
+        "--test",
+        "suite",
+        "fuzz::",
+        "--",
+        "--nocapture",
+        "--test-threads=4",
+    ];
+    eprintln!(
+        "==> fuzz for {seconds} s per target: cargo {}",
+        args.join(" ")
+    );
+    let status = Command::new(&cargo)
+        .args(args)
+        .env("FERROBRIDGE_FUZZ_SECONDS", seconds.to_string())
+        .status();
+    match status {
+        Ok(status) if status.success() => {
+            if std::env::var_os("DATABASE_URL_POSTGRES").is_none() {
+                eprintln!(
+                    "note: DATABASE_URL_POSTGRES is unset, so the router was fuzzed on SQLite only"
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Ok(status) => {
+            eprintln!(
+                "xtask fuzz: a target failed ({status}); its minimal failing input is printed above"
+            );
+            ExitCode::FAILURE
+        }
+        Err(error) => {
+            eprintln!("xtask fuzz: cannot run cargo: {error}");
+            ExitCode::FAILURE
         }
     }
 }

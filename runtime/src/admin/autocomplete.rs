@@ -67,8 +67,17 @@ pub async fn autocomplete(
         .map_or(1, |p| p.min(1_000_000_000));
     // NUL cannot be in any stored text (PostgreSQL refuses it in a query).
     let term = query.term.unwrap_or_default().replace('\0', "");
+    // Bounded as the API's `search`: every word is one more condition.
+    let words = match crate::api::search_words("term", &term, &ctx.state.list) {
+        Ok(words) => words,
+        Err(detail) => {
+            let error =
+                crate::error::ApiError::Validation(crate::error::ValidationError::single(detail));
+            return Ok(error.into_response());
+        }
+    };
     let rows = RowQuery {
-        search: term.split_whitespace().map(str::to_string).collect(),
+        search: words,
         search_fields,
         offset: (page - 1) * PAGE_SIZE,
         limit: PAGE_SIZE,

@@ -38,12 +38,33 @@ pub(crate) const DELETE_SELECTED: &str = "delete_selected";
 struct Params(Vec<(String, String)>);
 
 impl Params {
-    fn parse(raw: Option<&str>) -> Self {
-        Params(
-            form_urlencoded::parse(raw.unwrap_or("").as_bytes())
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect(),
-        )
+    /// Keeps the parameters the change list reads (`p`, `q`, `o` and the
+    /// `list_filter` lookups), each once, within the list limits: every
+    /// link of the page repeats them, so whatever else a URL carries would
+    /// be multiplied by the number of links.
+    fn parse(raw: Option<&str>, meta: &ModelMeta, limits: &crate::api::ListSettings) -> Self {
+        let known = |key: &str| {
+            [PAGE, SEARCH, ORDER].contains(&key)
+                || key.split_once("__").is_some_and(|(field, lookup)| {
+                    meta.admin.list_filter.contains(&field)
+                        && ["exact", "isnull", "gte", "lt"].contains(&lookup)
+                })
+        };
+        let mut kept: Vec<(String, String)> = Vec::new();
+        for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+            if !known(&key) || kept.iter().any(|(k, _)| *k == key) {
+                continue;
+            }
+            let value = if key == SEARCH {
+                value.chars().take(limits.max_search_length).collect()
+            } else if value.chars().count() > limits.max_filter_value_length {
+                continue;
+            } else {
+                value.into_owned()
+            };
+            kept.push((key.into_owned(), value));
+        }
+        Params(kept)
     }
 
     fn get(&self, key: &str) -> Option<&str> {
@@ -630,28 +651,37 @@ pub async fn changelist(
             ctx.forbidden("You don't have permission to view these objects."),
         ));
     }
-    let params = Params::parse(raw.as_deref());
+    let params = Params::parse(raw.as_deref(), meta, &ctx.state.list);
     let columns = columns(meta);
     let order = parse_order(params.get(ORDER), columns.len());
     let (conditions, filter_specs) = filters(&ctx, meta, &params).await?;
     let search_fields: Vec<&'static str> = meta.admin.search.to_vec();
     // PostgreSQL text cannot hold NUL: such a search could only fail.
     let query_text = params.get(SEARCH).unwrap_or("").replace('\0', "");
+    // Past the list bounds, the rest of the text is ignored (as any
+    // parameter the change list cannot use): each word is one more condition.
+    let limits = ctx.state.list;
     let words: Vec<String> = if search_fields.is_empty() {
         Vec::new()
     } else {
         query_text
+            .chars()
+            .take(limits.max_search_length)
+            .collect::<String>()
             .split_whitespace()
-            .take(20)
+            .take(limits.max_search_words)
             .map(str::to_string)
             .collect()
     };
     let per_page = meta.admin.list_per_page.max(1);
+    // A page past the last shows the last (below); one whose offset would
+    // not fit the i64 SQL binds is past the last too.
     let requested = params
         .get(PAGE)
         .and_then(|p| p.trim().parse::<u64>().ok())
         .filter(|p| *p >= 1)
-        .unwrap_or(1);
+        .unwrap_or(1)
+        .min(crate::api::max_page(per_page));
     let mut query = RowQuery {
         search: words,
         search_fields,
@@ -893,11 +923,31 @@ mod tests {
 
     #[test]
     fn links_keep_other_params_and_reset_the_page() {
-        let params = Params::parse(Some("q=a+b&p=3&kind__exact=note"));
+        let meta = <crate::auth::models::User as crate::model::Model>::meta();
+        let limits = crate::api::ListSettings::default();
+        let params = Params::parse(Some("q=a+b&p=3&is_staff__exact=1"), meta, &limits);
         assert_eq!(
             params.with(&[(ORDER, "1".into())], &|_| false),
-            "?q=a+b&kind__exact=note&o=1"
+            "?q=a+b&is_staff__exact=1&o=1"
         );
-        assert_eq!(params.with(&[], &|k| k.starts_with("kind__")), "?q=a+b");
+        assert_eq!(params.with(&[], &|k| k.starts_with("is_staff__")), "?q=a+b");
+    }
+
+    #[test]
+    fn links_carry_only_known_parameters_within_the_limits() {
+        let meta = <crate::auth::models::User as crate::model::Model>::meta();
+        let limits = crate::api::ListSettings::default();
+        let long = "x".repeat(limits.max_filter_value_length + 1);
+        let raw = format!(
+            "junk=1&is_staff__exact=1&is_staff__exact=0&username__exact=a&is_active__gt=1\
+             &is_active__exact={long}&q={}",
+            "w".repeat(limits.max_search_length + 50)
+        );
+        let params = Params::parse(Some(&raw), meta, &limits);
+        let expected = format!(
+            "?is_staff__exact=1&q={}",
+            "w".repeat(limits.max_search_length)
+        );
+        assert_eq!(params.with(&[], &|_| false), expected);
     }
 }

@@ -23,7 +23,8 @@ use serde_json::{Value as JsonValue, json};
 
 pub use query::{
     Filter, ListQuery, ListSettings, Lookup, OrderTerm, Pagination, RESERVED, encode_cursor,
-    null_of, parse_expand, parse_value, value_from_json,
+    integer_range, max_page, null_of, parse_expand, parse_value, range_ctx, search_words,
+    value_from_json,
 };
 
 use crate::app::{AppState, Router};
@@ -472,7 +473,7 @@ pub async fn retrieve<M: Model>(
 ) -> ApiResult<Response> {
     let scope = authorize::<M>(&state, &user, Action::View).await?;
     let db = &state.db;
-    let expand = parse_expand(M::meta(), raw.as_deref())?;
+    let expand = parse_expand(M::meta(), raw.as_deref(), state.list)?;
     let row = find_row::<M>(db, &pk).await?;
     if let Scope::OwnRows(user_id) = scope
         && M::owner_of(&row) != Some(user_id)

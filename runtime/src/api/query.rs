@@ -9,13 +9,39 @@ use serde_json::{Value as Json, json};
 use crate::error::{ApiError, ApiResult, ErrorDetail, ValidationError};
 use crate::model::{FieldKind, FieldMeta, ModelMeta, PaginationMode};
 
-/// Page sizes of list endpoints, set with [`App::page_size`](crate::App::page_size).
-#[derive(Clone, Copy, Debug)]
+/// What one list request may ask for, set with [`App::page_size`](crate::App::page_size)
+/// and [`App::list_limits`](crate::App::list_limits). Every user-controlled
+/// list in a query string is bounded here before it becomes an SQL
+/// expression, so no query string can build an expression tree deep enough
+/// to overflow a stack or a database's parser; a request past a bound gets a
+/// 422 naming the parameter, with the bound in `ctx`. The admin applies the
+/// search bounds too, by ignoring what is past them (its pages never answer
+/// a bad query string with an error).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ListSettings {
-    /// `page_size` when the client sends none.
+    /// `page_size` when the client sends none (50).
     pub default_page_size: u64,
-    /// The largest `page_size` accepted.
+    /// The largest `page_size` accepted (100); a larger one is refused (422
+    /// `less_than_equal`), not clamped, so a client never gets fewer rows
+    /// than it asked for without noticing.
     pub max_page_size: u64,
+    /// Words in `search` (20): each word is one more `AND (... OR ...)`.
+    pub max_search_words: usize,
+    /// Characters in `search`, all `search` parameters together (200).
+    pub max_search_length: usize,
+    /// Filter parameters (`field__lookup=value`) in one query (20).
+    pub max_filters: usize,
+    /// Characters in one filter value, or in each item of an `__in` list (1000).
+    pub max_filter_value_length: usize,
+    /// Items in one `__in` list (100).
+    pub max_in_values: usize,
+    /// Terms in `ordering` (8); a cursor's condition grows with the square of this.
+    pub max_ordering_terms: usize,
+    /// Distinct names in `expand` (10); repeated names count once.
+    pub max_expand: usize,
+    /// Characters in a `cursor` (4096). A cursor holds the last row's
+    /// ordering values: raise this when a list orders by long text.
+    pub max_cursor_length: usize,
 }
 
 impl Default for ListSettings {
@@ -23,8 +49,59 @@ impl Default for ListSettings {
         ListSettings {
             default_page_size: 50,
             max_page_size: 100,
+            max_search_words: 20,
+            max_search_length: 200,
+            max_filters: 20,
+            max_filter_value_length: 1000,
+            max_in_values: 100,
+            max_ordering_terms: 8,
+            max_expand: 10,
+            max_cursor_length: 4096,
         }
     }
+}
+
+/// The 422 for a list parameter with more items than `max` (Pydantic's `too_long`).
+fn too_many(loc: &str, what: &str, max: usize, actual: usize) -> ErrorDetail {
+    detail(
+        loc,
+        "too_long",
+        format!("{what} should have at most {max} items, not {actual}"),
+    )
+    .with_ctx(json!({ "field_type": what, "max_length": max, "actual_length": actual }))
+}
+
+/// The 422 for a text parameter longer than `max` characters (Pydantic's `string_too_long`).
+fn too_long_text(loc: &str, max: usize) -> ErrorDetail {
+    detail(
+        loc,
+        "string_too_long",
+        format!("String should have at most {max} characters"),
+    )
+    .with_ctx(json!({ "max_length": max }))
+}
+
+/// The words of a search box's `text` within `settings`' bounds, or the
+/// 422 detail at `["query", loc]` for text past them.
+pub fn search_words(
+    loc: &str,
+    text: &str,
+    settings: &ListSettings,
+) -> Result<Vec<String>, ErrorDetail> {
+    if text.chars().count() > settings.max_search_length {
+        return Err(too_long_text(loc, settings.max_search_length));
+    }
+    let count = text.split_whitespace().count();
+    if count > settings.max_search_words {
+        return Err(too_many(loc, "Search", settings.max_search_words, count));
+    }
+    Ok(text.split_whitespace().map(str::to_string).collect())
+}
+
+/// The largest page number whose offset, `(page - 1) * page_size`, still
+/// fits the `i64` that SQL binds it as.
+pub fn max_page(page_size: u64) -> u64 {
+    (i64::MAX as u64) / page_size.max(1) + 1
 }
 
 /// Query parameters every list accepts besides filters.
@@ -198,13 +275,26 @@ pub fn parse_value(field: &FieldMeta, raw: &str) -> Result<Value, (&'static str,
         return bad("string_nul", "String should not contain NUL characters");
     }
     match field.kind {
-        FieldKind::Integer => match raw.trim().parse::<i64>() {
-            Ok(n) => Ok(Value::from(n)),
-            Err(_) => bad(
-                "int_parsing",
-                "Input should be a valid integer, unable to parse string as an integer",
-            ),
-        },
+        FieldKind::Integer => {
+            // Past the column's own type a value could only fail in the
+            // database (or, bound as `i64`, in the driver): refuse it here.
+            let (min, max) = integer_range(field);
+            match raw.trim().parse::<i128>() {
+                Ok(n) if n > i128::from(max) => Err((
+                    "less_than_equal",
+                    format!("Input should be less than or equal to {max}"),
+                )),
+                Ok(n) if n < i128::from(min) => Err((
+                    "greater_than_equal",
+                    format!("Input should be greater than or equal to {min}"),
+                )),
+                Ok(n) => Ok(Value::from(n as i64)),
+                Err(_) => bad(
+                    "int_parsing",
+                    "Input should be a valid integer, unable to parse string as an integer",
+                ),
+            }
+        }
         FieldKind::Float => match raw.trim().parse::<f64>() {
             Ok(n) if n.is_finite() => Ok(Value::from(n)),
             _ => bad(
@@ -251,6 +341,25 @@ pub fn parse_value(field: &FieldMeta, raw: &str) -> Result<Value, (&'static str,
             Err(_) => bad("uuid_parsing", "Input should be a valid UUID"),
         },
         FieldKind::Json => bad("json_filter", "JSON fields cannot be filtered"),
+    }
+}
+
+/// The values an integer field's column holds: `i16`, `i32` or `i64`.
+pub fn integer_range(field: &FieldMeta) -> (i64, i64) {
+    match field.db_type {
+        crate::model::DbType::SmallInteger => (i16::MIN.into(), i16::MAX.into()),
+        crate::model::DbType::Integer => (i32::MIN.into(), i32::MAX.into()),
+        _ => (i64::MIN, i64::MAX),
+    }
+}
+
+/// `ctx` for an out-of-range integer error of [`parse_value`], as Pydantic gives it.
+pub fn range_ctx(field: &FieldMeta, kind: &str) -> Option<Json> {
+    let (min, max) = integer_range(field);
+    match kind {
+        "less_than_equal" => Some(json!({ "le": max })),
+        "greater_than_equal" => Some(json!({ "ge": min })),
+        _ => None,
     }
 }
 
@@ -368,11 +477,14 @@ impl ListQuery {
         let mut unknown = Vec::new();
         let mut filters = Vec::new();
         let mut search = Vec::new();
+        let mut search_words = 0usize;
+        let mut search_length = 0usize;
+        let mut filter_count = 0usize;
         let mut ordering_raw: Option<String> = None;
         let mut page = None;
         let mut page_size = None;
         let mut cursor: Option<String> = None;
-        let mut expand = Vec::new();
+        let mut expand = Expand::default();
 
         for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
             let (key, value) = (key.as_ref(), value.as_ref());
@@ -389,18 +501,99 @@ impl ListQuery {
                             "{} declares no search fields; add #[api(search(...))] to enable `search`",
                             meta.object_name
                         )));
-                    } else {
-                        search.extend(value.split_whitespace().map(str::to_string));
+                        continue;
+                    }
+                    if value.contains('\0') {
+                        // PostgreSQL refuses NUL in text: it could only fail there.
+                        errors.push(detail(
+                            "search",
+                            "string_nul",
+                            "String should not contain NUL characters",
+                        ));
+                        continue;
+                    }
+                    // Counted before anything is kept: words past the
+                    // bound are never stored, however many were sent.
+                    search_length = search_length.saturating_add(value.chars().count());
+                    for word in value.split_whitespace() {
+                        search_words += 1;
+                        if search_words <= settings.max_search_words {
+                            search.push(word.to_string());
+                        }
                     }
                 }
-                "expand" => parse_expand_value(meta, value, &mut expand, &mut unknown),
-                _ => match parse_filter(meta, key, value) {
-                    Ok(filter) => filters.push(filter),
-                    Err(FilterError::Unknown(d)) => unknown.push(d),
-                    Err(FilterError::Invalid(d)) => errors.push(d),
-                },
+                "expand" => expand.add(meta, value, settings.max_expand, &mut unknown),
+                _ => {
+                    filter_count += 1;
+                    if filter_count > settings.max_filters {
+                        continue;
+                    }
+                    match parse_filter(meta, key, value, &settings) {
+                        Ok(filter) => filters.push(filter),
+                        Err(FilterError::Unknown(d)) => unknown.push(d),
+                        Err(FilterError::Invalid(d)) => errors.push(d),
+                    }
+                }
             }
         }
+
+        // Bounds first: past one, nothing else of the query is worth reading.
+        let mut over = Vec::new();
+        if filter_count > settings.max_filters {
+            over.push(
+                ErrorDetail::new(
+                    vec![Json::from("query")],
+                    "too_long",
+                    format!(
+                        "A list query should have at most {} filter parameters, not {filter_count}",
+                        settings.max_filters
+                    ),
+                )
+                .with_ctx(json!({
+                    "field_type": "Filters",
+                    "max_length": settings.max_filters,
+                    "actual_length": filter_count,
+                })),
+            );
+        }
+        if search_length > settings.max_search_length {
+            over.push(too_long_text("search", settings.max_search_length));
+        } else if search_words > settings.max_search_words {
+            over.push(too_many(
+                "search",
+                "Search",
+                settings.max_search_words,
+                search_words,
+            ));
+        }
+        if expand.distinct > settings.max_expand {
+            over.push(too_many(
+                "expand",
+                "Expand",
+                settings.max_expand,
+                expand.distinct,
+            ));
+        }
+        if let Some(raw) = &cursor
+            && raw.chars().count() > settings.max_cursor_length
+        {
+            over.push(too_long_text("cursor", settings.max_cursor_length));
+        }
+        if let Some(raw) = &ordering_raw {
+            let terms = raw.split(',').filter(|p| !p.trim().is_empty()).count();
+            if terms > settings.max_ordering_terms {
+                over.push(too_many(
+                    "ordering",
+                    "Ordering",
+                    settings.max_ordering_terms,
+                    terms,
+                ));
+            }
+        }
+        if !over.is_empty() {
+            return Err(ApiError::Validation(ValidationError { detail: over }));
+        }
+        let expand = expand.fields;
 
         let ordering = match ordering_raw {
             Some(raw) => match parse_ordering(meta, &raw) {
@@ -458,6 +651,23 @@ impl ListQuery {
                 ),
             ));
         }
+        // The offset, (page - 1) * page_size, is bound as an i64.
+        let effective_size =
+            page_size.unwrap_or(settings.default_page_size.min(settings.max_page_size));
+        if let Some(n) = page
+            && n > max_page(effective_size)
+        {
+            let max = max_page(effective_size);
+            errors.push(
+                detail(
+                    "page",
+                    "less_than_equal",
+                    format!("Input should be less than or equal to {max}"),
+                )
+                .with_ctx(json!({ "le": max })),
+            );
+            page = None;
+        }
         let slice = (page.is_some() || page_size.is_some()).then(|| {
             (
                 page.unwrap_or(1),
@@ -507,12 +717,14 @@ impl ListQuery {
     }
 }
 
-/// Parses `?expand=` alone, for a retrieve; anything else is a 400.
+/// Parses `?expand=` alone, for a retrieve; anything else is a 400, more
+/// than `settings.max_expand` distinct names a 422.
 pub fn parse_expand(
     meta: &'static ModelMeta,
     raw: Option<&str>,
+    settings: ListSettings,
 ) -> ApiResult<Vec<&'static FieldMeta>> {
-    let mut expand = Vec::new();
+    let mut expand = Expand::default();
     let mut unknown = Vec::new();
     for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
         if key != "expand" {
@@ -523,38 +735,66 @@ pub fn parse_expand(
             ));
             continue;
         }
-        parse_expand_value(meta, &value, &mut expand, &mut unknown);
+        expand.add(meta, &value, settings.max_expand, &mut unknown);
+    }
+    if expand.distinct > settings.max_expand {
+        return Err(ApiError::Validation(ValidationError::single(too_many(
+            "expand",
+            "Expand",
+            settings.max_expand,
+            expand.distinct,
+        ))));
     }
     if unknown.is_empty() {
-        Ok(expand)
+        Ok(expand.fields)
     } else {
         Err(ApiError::BadRequest(ValidationError { detail: unknown }))
     }
 }
 
-/// Reads one `expand=a,b` value: each name must be a shown foreign key.
-fn parse_expand_value(
-    meta: &'static ModelMeta,
-    value: &str,
-    expand: &mut Vec<&'static FieldMeta>,
-    unknown: &mut Vec<ErrorDetail>,
-) {
-    let expandable = || {
-        meta.fields
-            .iter()
-            .filter(|f| f.references.is_some() && f.read_as.is_some())
-    };
-    for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-        match expandable().find(|f| f.relation_name() == name) {
-            Some(field) => expand.push(field),
-            None => unknown.push(detail(
-                "expand",
-                "unknown_relation",
-                format!(
-                    "Cannot expand `{name}`; allowed: {}",
-                    allowed_list(expandable().map(|f| f.relation_name()))
-                ),
-            )),
+/// The `expand` names read so far: each relation once, however often named.
+#[derive(Default)]
+struct Expand {
+    fields: Vec<&'static FieldMeta>,
+    seen: std::collections::HashSet<String>,
+    /// Distinct names given, known or not; past the bound none is looked at.
+    distinct: usize,
+}
+
+impl Expand {
+    /// Reads one `expand=a,b` value: each name must be a shown foreign key.
+    fn add(
+        &mut self,
+        meta: &'static ModelMeta,
+        value: &str,
+        max: usize,
+        unknown: &mut Vec<ErrorDetail>,
+    ) {
+        let expandable = || {
+            meta.fields
+                .iter()
+                .filter(|f| f.references.is_some() && f.read_as.is_some())
+        };
+        for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            if self.seen.contains(name) {
+                continue;
+            }
+            self.distinct += 1;
+            if self.distinct > max {
+                continue;
+            }
+            self.seen.insert(name.to_string());
+            match expandable().find(|f| f.relation_name() == name) {
+                Some(field) => self.fields.push(field),
+                None => unknown.push(detail(
+                    "expand",
+                    "unknown_relation",
+                    format!(
+                        "Cannot expand `{name}`; allowed: {}",
+                        allowed_list(expandable().map(|f| f.relation_name()))
+                    ),
+                )),
+            }
         }
     }
 }
@@ -573,7 +813,12 @@ enum FilterError {
     Invalid(ErrorDetail),
 }
 
-fn parse_filter(meta: &'static ModelMeta, key: &str, value: &str) -> Result<Filter, FilterError> {
+fn parse_filter(
+    meta: &'static ModelMeta,
+    key: &str,
+    value: &str,
+    settings: &ListSettings,
+) -> Result<Filter, FilterError> {
     let (name, lookup_name) = match key.split_once("__") {
         Some((name, lookup)) => (name, Some(lookup)),
         None => (key, None),
@@ -608,18 +853,40 @@ fn parse_filter(meta: &'static ModelMeta, key: &str, value: &str) -> Result<Filt
             lookup.name(),
         )));
     }
-    let invalid =
-        |(kind, msg): (&'static str, String)| FilterError::Invalid(detail(key, kind, msg));
+    let invalid = |(kind, msg): (&'static str, String)| {
+        let error = detail(key, kind, msg);
+        FilterError::Invalid(match range_ctx(field, kind) {
+            Some(ctx) => error.with_ctx(ctx),
+            None => error,
+        })
+    };
+    let max_length = settings.max_filter_value_length;
+    let too_long = || FilterError::Invalid(too_long_text(key, max_length));
     let values = match lookup {
         Lookup::IsNull => {
             let flag = parse_value(&BOOL_FIELD, value).map_err(invalid)?;
             vec![flag]
         }
-        Lookup::In => value
-            .split(',')
-            .map(|part| parse_value(field, part))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(invalid)?,
+        Lookup::In => {
+            let count = value.split(',').count();
+            if count > settings.max_in_values {
+                return Err(FilterError::Invalid(too_many(
+                    key,
+                    "List",
+                    settings.max_in_values,
+                    count,
+                )));
+            }
+            let mut values = Vec::with_capacity(count);
+            for part in value.split(',') {
+                if part.chars().count() > max_length {
+                    return Err(too_long());
+                }
+                values.push(parse_value(field, part).map_err(invalid)?);
+            }
+            values
+        }
+        _ if value.chars().count() > max_length => return Err(too_long()),
         _ => vec![parse_value(field, value).map_err(invalid)?],
     };
     Ok(Filter {
