@@ -753,6 +753,7 @@ impl App {
         let mut router = router
             .merge(crate::docs::routes(document.into(), &self.name))
             .route("/healthz", axum::routing::get(crate::api::healthz))
+            .layer(axum::middleware::from_fn(crate::rejection::json_rejections))
             .layer(DefaultBodyLimit::max(self.body_limit))
             .with_state(state);
         if let Some(timeout) = self.request_timeout {

@@ -389,6 +389,13 @@ impl ListQuery {
                             "{} declares no search fields; add #[api(search(...))] to enable `search`",
                             meta.object_name
                         )));
+                    } else if value.contains('\0') {
+                        // PostgreSQL cannot compare text holding NUL.
+                        errors.push(detail(
+                            key,
+                            "string_nul",
+                            "String should not contain NUL characters",
+                        ));
                     } else {
                         search.extend(value.split_whitespace().map(str::to_string));
                     }
@@ -467,14 +474,8 @@ impl ListQuery {
         let page_size = page_size.unwrap_or(settings.default_page_size.min(settings.max_page_size));
         let pagination = match cursor {
             None if unpaged => Some(Pagination::All { slice }),
-            Some(_) if page.is_some() => {
-                errors.push(detail(
-                    "cursor",
-                    "cursor_with_page",
-                    "Use either `cursor` or `page`, not both",
-                ));
-                None
-            }
+            // With `cursor`, `page` is ignored (as documented): the cursor
+            // says where the page starts.
             Some(raw) if raw.trim().is_empty() => Some(Pagination::Cursor {
                 after: None,
                 page_size,
@@ -484,10 +485,9 @@ impl ListQuery {
                     after: Some(values),
                     page_size,
                 }),
-                Err(msg) => {
-                    errors.push(detail("cursor", "cursor_invalid", msg));
-                    None
-                }
+                // As Django REST framework answers it: no page starts there.
+                // (A cursor is opaque; its documented schema cannot rule this out.)
+                Err(msg) => return Err(ApiError::NotFoundBecause(msg)),
             },
             None => Some(Pagination::Page {
                 page: page.unwrap_or(1),
@@ -544,7 +544,7 @@ fn parse_expand_value(
             .iter()
             .filter(|f| f.references.is_some() && f.read_as.is_some())
     };
-    for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+    for name in value.split(',').map(|n| n.trim_matches(' ')).filter(|n| !n.is_empty()) {
         match expandable().find(|f| f.relation_name() == name) {
             Some(field) => expand.push(field),
             None => unknown.push(detail(
@@ -672,7 +672,7 @@ fn unknown_lookup(key: &str, field: &FieldMeta, lookup: &str) -> ErrorDetail {
 
 fn parse_ordering(meta: &'static ModelMeta, raw: &str) -> Result<Vec<OrderTerm>, ErrorDetail> {
     let mut terms = Vec::new();
-    for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+    for part in raw.split(',').map(|p| p.trim_matches(' ')).filter(|p| !p.is_empty()) {
         let (descending, name) = match part.strip_prefix('-') {
             Some(rest) => (true, rest),
             None => (false, part),
