@@ -60,6 +60,9 @@ pub struct OpenApiBuilder {
     paths: Map<String, Value>,
     tags: Vec<Value>,
     list: ListSettings,
+    /// Component schemas of bodies read by [`crate::schema::JsonBody`],
+    /// which refuses strings holding NUL.
+    nul_free: Vec<String>,
 }
 
 impl std::fmt::Debug for OpenApiBuilder {
@@ -86,6 +89,7 @@ impl OpenApiBuilder {
             paths: Map::new(),
             tags: Vec::new(),
             list,
+            nul_free: Vec::new(),
         }
     }
 
@@ -98,6 +102,12 @@ impl OpenApiBuilder {
     /// with everything it refers to) or, for simple types, the schema itself.
     pub fn schema<T: JsonSchema + ?Sized>(&mut self) -> Value {
         self.generator.subschema_for::<T>().to_value()
+    }
+
+    /// Marks the component schemas `schema` refers to as read by
+    /// [`crate::schema::JsonBody`]: their strings are documented NUL-free.
+    pub fn nul_free(&mut self, schema: &Value) {
+        collect_refs(schema, &mut self.nul_free);
     }
 
     /// Adds (or replaces) the component schema `name`; returns a `$ref` to it.
@@ -137,43 +147,12 @@ impl OpenApiBuilder {
     pub fn build(mut self, title: &str, version: &str) -> Value {
         let mut schemas = self.generator.take_definitions(true);
         // What the server refuses, said by the schemas: integers outside
-        // their Rust type, and (in what requests carry) strings with NUL.
-        let mut requested = Vec::new();
+        // their Rust type, and strings with NUL in the bodies JsonBody reads
+        // (list query parameters say it where they are made).
         for item in self.paths.values_mut() {
-            for operation in item.as_object_mut().into_iter().flat_map(|o| o.values_mut()) {
-                let Some(operation) = operation.as_object_mut() else {
-                    continue;
-                };
-                let mut schemas: Vec<&mut Value> = Vec::new();
-                for (key, value) in operation.iter_mut() {
-                    match key.as_str() {
-                        "parameters" => schemas.extend(
-                            value
-                                .as_array_mut()
-                                .into_iter()
-                                .flatten()
-                                .filter_map(|p| p.get_mut("schema")),
-                        ),
-                        "requestBody" => schemas.extend(
-                            value
-                                .get_mut("content")
-                                .and_then(Value::as_object_mut)
-                                .into_iter()
-                                .flat_map(|content| content.values_mut())
-                                .filter_map(|media| media.get_mut("schema")),
-                        ),
-                        _ => {}
-                    }
-                }
-                for schema in schemas {
-                    collect_refs(schema, &mut requested);
-                    walk_schema(schema, &mut |s| {
-                        bound_integer(s);
-                        forbid_nul(s);
-                    });
-                }
-            }
+            walk_schema(item, &mut bound_integer);
         }
+        let mut requested = std::mem::take(&mut self.nul_free);
         let mut i = 0;
         while let Some(name) = requested.get(i).cloned() {
             if let Some(schema) = schemas.get(&name) {
@@ -733,6 +712,10 @@ pub fn list_params(meta: &ModelMeta, list: ListSettings) -> Vec<Value> {
     }
     params.extend(expand_param(meta));
     params.extend(filter_params(meta));
+    // The list parser refuses NUL in every value it reads as text.
+    for param in &mut params {
+        walk_schema(&mut param["schema"], &mut forbid_nul);
+    }
     params
 }
 
@@ -757,6 +740,8 @@ pub fn describe<M: Model>(builder: &mut OpenApiBuilder, path: &str) {
 
     let create = builder.schema::<M::Create>();
     let update = builder.schema::<M::Update>();
+    builder.nul_free(&create);
+    builder.nul_free(&update);
     let read = builder.schema::<M::Read>();
     let collection = path.to_string();
     let item = format!("{path}/{{pk}}");

@@ -111,7 +111,17 @@ fn path_location(text: &str, path_params: &[String]) -> (Vec<Value>, &'static st
     let named = text
         .strip_prefix("Cannot parse `")
         .and_then(|rest| rest.split_once("` with value"))
-        .map(|(key, _)| key.to_string());
+        .map(|(key, _)| key.to_string())
+        .or_else(|| {
+            // A tuple `Path<(A, B)>` names the index of the parameter.
+            let index = text
+                .strip_prefix("Cannot parse value at index ")?
+                .split_once(' ')?
+                .0
+                .parse::<usize>()
+                .ok()?;
+            path_params.get(index).cloned()
+        });
     let name = named.or_else(|| match path_params {
         [only] => Some(only.clone()),
         _ => None,
@@ -143,6 +153,11 @@ mod tests {
         assert_eq!((loc, kind), (vec!["path".into(), "pk".into()], "int_parsing"));
         let (loc, kind) = path_location("Cannot parse `abc` to a `u32`", &["id".into()]);
         assert_eq!((loc, kind), (vec!["path".into(), "id".into()], "int_parsing"));
+        let (loc, kind) = path_location(
+            "Cannot parse value at index 1 with value `x` to a `f64`",
+            &["a".into(), "b".into()],
+        );
+        assert_eq!((loc, kind), (vec!["path".into(), "b".into()], "float_parsing"));
         let (loc, kind) = path_location("Cannot parse `x` to a `bool`", &[]);
         assert_eq!((loc, kind), (vec![Value::from("path")], "bool_parsing"));
     }

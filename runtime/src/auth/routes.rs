@@ -122,6 +122,14 @@ pub async fn token_endpoint(
             "Only grant_type=password is supported",
         ));
     }
+    if form.username.contains('\0') || form.password.contains('\0') {
+        // No account has one, and PostgreSQL cannot compare text holding NUL.
+        return Ok(oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "Incorrect username or password",
+        ));
+    }
     let throttle = &state.auth.throttle;
     let user_key = format!("user:{}", form.username);
     let addr_key = connect.map(|Extension(ConnectInfo(addr))| format!("addr:{}", addr.ip()));
