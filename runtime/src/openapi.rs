@@ -286,7 +286,11 @@ fn forbid_nul(schema: &mut Value) {
     let Some(map) = schema.as_object_mut() else {
         return;
     };
-    if !is_string || ["format", "enum", "const"].iter().any(|k| map.contains_key(*k)) {
+    if !is_string
+        || ["format", "enum", "const"]
+            .iter()
+            .any(|k| map.contains_key(*k))
+    {
         return;
     }
     match map.get("pattern") {
@@ -637,7 +641,7 @@ pub fn list_params(meta: &ModelMeta, list: ListSettings) -> Vec<Value> {
             "in": "query",
             "required": false,
             "description": "Page number, from 1 (ignored with `cursor`).",
-            "schema": { "type": "integer", "minimum": 1, "default": 1 },
+            "schema": { "type": "integer", "minimum": 1, "maximum": list.max_page(), "default": 1 },
         }),
         json!({
             "name": "page_size",

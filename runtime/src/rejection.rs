@@ -126,7 +126,10 @@ fn path_location(text: &str, path_params: &[String]) -> (Vec<Value>, &'static st
         [only] => Some(only.clone()),
         _ => None,
     });
-    let kind = match text.rsplit_once("to a `").map(|(_, ty)| ty.trim_end_matches('`')) {
+    let kind = match text
+        .rsplit_once("to a `")
+        .map(|(_, ty)| ty.trim_end_matches('`'))
+    {
         Some(
             "i8" | "i16" | "i32" | "i64" | "i128" | "isize" | "u8" | "u16" | "u32" | "u64" | "u128"
             | "usize",
@@ -150,14 +153,23 @@ mod tests {
             "Cannot parse `pk` with value `abc` to a `i64`",
             &["pk".into()],
         );
-        assert_eq!((loc, kind), (vec!["path".into(), "pk".into()], "int_parsing"));
+        assert_eq!(
+            (loc, kind),
+            (vec!["path".into(), "pk".into()], "int_parsing")
+        );
         let (loc, kind) = path_location("Cannot parse `abc` to a `u32`", &["id".into()]);
-        assert_eq!((loc, kind), (vec!["path".into(), "id".into()], "int_parsing"));
+        assert_eq!(
+            (loc, kind),
+            (vec!["path".into(), "id".into()], "int_parsing")
+        );
         let (loc, kind) = path_location(
             "Cannot parse value at index 1 with value `x` to a `f64`",
             &["a".into(), "b".into()],
         );
-        assert_eq!((loc, kind), (vec!["path".into(), "b".into()], "float_parsing"));
+        assert_eq!(
+            (loc, kind),
+            (vec!["path".into(), "b".into()], "float_parsing")
+        );
         let (loc, kind) = path_location("Cannot parse `x` to a `bool`", &[]);
         assert_eq!((loc, kind), (vec![Value::from("path")], "bool_parsing"));
     }

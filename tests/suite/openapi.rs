@@ -355,8 +355,16 @@ async fn list_parameters_document_paging_ordering_search_expand_and_lookups() {
     // `ordering` and `expand` are comma-separated names, as the parser
     // reads them (spaces and empty items ignored): a pattern says which.
     let ordering = param(posts, "ordering").unwrap();
-    let pattern = ferrobridge::__private::regex::Regex::new(ordering["schema"]["pattern"].as_str().unwrap()).unwrap();
-    for accepted in ["", "created_at", "-created_at,title", " likes , -rating ,", "title,,"] {
+    let pattern =
+        ferrobridge::__private::regex::Regex::new(ordering["schema"]["pattern"].as_str().unwrap())
+            .unwrap();
+    for accepted in [
+        "",
+        "created_at",
+        "-created_at,title",
+        " likes , -rating ,",
+        "title,,",
+    ] {
         assert!(pattern.is_match(accepted), "{accepted:?}");
     }
     for refused in ["body", "--title", "title,-", "-", "title\t", "author__name"] {
@@ -607,7 +615,13 @@ async fn update_schemas_are_nullable_only_where_null_is_taken(db: &TestDb) {
     assert_eq!(update["likes"]["type"], "integer", "{update}");
     assert_eq!(update["rating"]["type"], json!(["number", "null"]));
     let router = blog_router(db).await;
-    let author = call(&router, Method::POST, "/api/authors", Some(json!({ "name": "A" }))).await;
+    let author = call(
+        &router,
+        Method::POST,
+        "/api/authors",
+        Some(json!({ "name": "A" })),
+    )
+    .await;
     let post = call(
         &router,
         Method::POST,
@@ -619,7 +633,13 @@ async fn update_schemas_are_nullable_only_where_null_is_taken(db: &TestDb) {
     let refused = call(&router, Method::PATCH, &url, Some(json!({ "title": null }))).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(refused.json["detail"][0]["type"], "string_type");
-    let cleared = call(&router, Method::PATCH, &url, Some(json!({ "rating": null }))).await;
+    let cleared = call(
+        &router,
+        Method::PATCH,
+        &url,
+        Some(json!({ "rating": null })),
+    )
+    .await;
     assert_eq!(cleared.status, StatusCode::OK, "{:?}", cleared.json);
     assert_eq!(cleared.json["rating"], Value::Null);
 }
@@ -647,7 +667,10 @@ async fn integers_are_documented_and_checked_at_their_rust_bounds(db: &TestDb) {
                 let integer = map.get("type").is_some_and(|t| {
                     t == "integer" || t.as_array().is_some_and(|a| a.contains(&json!("integer")))
                 });
-                if integer && map.contains_key("format") && !(map.contains_key("minimum") && map.contains_key("maximum")) {
+                if integer
+                    && map.contains_key("format")
+                    && !(map.contains_key("minimum") && map.contains_key("maximum"))
+                {
                     unbounded.push(at.clone());
                 }
                 for (key, item) in map {
@@ -665,16 +688,44 @@ async fn integers_are_documented_and_checked_at_their_rust_bounds(db: &TestDb) {
     walk(&document, String::new(), &mut unbounded);
     assert!(unbounded.is_empty(), "{unbounded:?}");
 
+    // A page whose offset would not fit an i64 is refused, and says so.
+    let page = &param(operation(&document, "/api/posts", "get"), "page").unwrap()["schema"];
+    assert_eq!(page["maximum"], json!(i64::MAX / 100));
+
     let router = blog_router(db).await;
+    for query in [
+        "page=4611686018427387904&page_size=100",
+        "page=92233720368547759",
+    ] {
+        let reply = call(&router, Method::GET, &format!("/api/authors?{query}"), None).await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{query}");
+    }
+    let last_page = format!("/api/authors?page={}&page_size=100", i64::MAX / 100);
+    assert_eq!(
+        call(&router, Method::GET, &last_page, None).await.status,
+        StatusCode::OK
+    );
     let past = call(&router, Method::GET, "/api/posts/9223372036854775808", None).await;
     assert_eq!(past.status, StatusCode::UNPROCESSABLE_ENTITY);
     let last = call(&router, Method::GET, "/api/posts/9223372036854775807", None).await;
     assert_eq!(last.status, StatusCode::NOT_FOUND);
-    let author = call(&router, Method::POST, "/api/authors", Some(json!({ "name": "A" }))).await;
+    let author = call(
+        &router,
+        Method::POST,
+        "/api/authors",
+        Some(json!({ "name": "A" })),
+    )
+    .await;
     let body = |likes: Value| {
         Some(json!({ "title": "t", "body": "b", "author_id": author.json["id"], "likes": likes }))
     };
-    let over = call(&router, Method::POST, "/api/posts", body(json!(2147483648u64))).await;
+    let over = call(
+        &router,
+        Method::POST,
+        "/api/posts",
+        body(json!(2147483648u64)),
+    )
+    .await;
     assert_eq!(over.status, StatusCode::UNPROCESSABLE_ENTITY);
     // JSON Schema (and Pydantic) count 3.0 as an integer.
     let integral = call(&router, Method::POST, "/api/posts", body(json!(3.0))).await;
@@ -690,16 +741,32 @@ async fn strings_with_nul_are_documented_and_refused(db: &TestDb) {
     let create = &component(&document, "PostCreate")["properties"];
     assert_eq!(create["title"]["pattern"], nul_free);
     assert_eq!(create["body"]["pattern"], nul_free);
-    assert_eq!(component(&document, "AuthorUpdate")["properties"]["name"]["pattern"], nul_free);
+    assert_eq!(
+        component(&document, "AuthorUpdate")["properties"]["name"]["pattern"],
+        nul_free
+    );
     // Path parameters and hand-written bodies take NUL: nothing is claimed there.
     let publish = operation(&document, "/api/posts/{pk}/publish", "post");
-    assert!(param(publish, "pk").unwrap()["schema"].get("pattern").is_none());
+    assert!(
+        param(publish, "pk").unwrap()["schema"]
+            .get("pattern")
+            .is_none()
+    );
     let list = operation(&document, "/api/posts", "get");
-    assert_eq!(param(list, "search").unwrap()["schema"]["pattern"], nul_free);
+    assert_eq!(
+        param(list, "search").unwrap()["schema"]["pattern"],
+        nul_free
+    );
     assert_eq!(param(list, "title").unwrap()["schema"]["pattern"], nul_free);
 
     let router = blog_router(db).await;
-    let body = call(&router, Method::POST, "/api/authors", Some(json!({ "name": "a\u{0}b" }))).await;
+    let body = call(
+        &router,
+        Method::POST,
+        "/api/authors",
+        Some(json!({ "name": "a\u{0}b" })),
+    )
+    .await;
     assert_eq!(body.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body.json["detail"][0]["type"], "string_nul");
     for query in ["search=a%00", "title=a%00", "title__in=a,b%00"] {
@@ -713,7 +780,11 @@ async fn strings_with_nul_are_documented_and_refused(db: &TestDb) {
 async fn ordering_is_left_out_without_orderable_fields() {
     let document = blog::app().openapi();
     // The link tables declare no `ordering(...)`.
-    for path in ["/api/user_groups", "/api/user_permissions", "/api/group_permissions"] {
+    for path in [
+        "/api/user_groups",
+        "/api/user_permissions",
+        "/api/group_permissions",
+    ] {
         let list = operation(&document, path, "get");
         assert!(param(list, "ordering").is_none(), "{path}");
     }
@@ -756,7 +827,13 @@ async fn hand_written_path_parameters_are_typed_and_answer_json_errors(db: &Test
     assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(reply.json["detail"][0]["loc"], json!(["path", "pk"]));
     assert_eq!(reply.json["detail"][0]["type"], "int_parsing");
-    let reply = call(&router, Method::POST, "/api/posts/99999999999999999999/publish", None).await;
+    let reply = call(
+        &router,
+        Method::POST,
+        "/api/posts/99999999999999999999/publish",
+        None,
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
 
     // Any axum extractor, on any hand-written route, answers JSON errors.
@@ -767,7 +844,10 @@ async fn hand_written_path_parameters_are_typed_and_answer_json_errors(db: &Test
         .handle(Method::GET, "/p/{id}/{slug}", "Path", two_params);
     let document = app.openapi();
     let params = operation(&document, "/p/{id}/{slug}", "get");
-    assert_eq!(param(params, "id").unwrap()["schema"]["maximum"], json!(i16::MAX));
+    assert_eq!(
+        param(params, "id").unwrap()["schema"]["maximum"],
+        json!(i16::MAX)
+    );
     assert_eq!(param(params, "slug").unwrap()["schema"]["type"], "string");
     for status in ["413", "415", "422"] {
         assert!(operation(&document, "/j", "post")["responses"][status].is_object());
@@ -798,7 +878,13 @@ async fn hand_written_path_parameters_are_typed_and_answer_json_errors(db: &Test
     let reply = send(&router, request).await;
     assert_eq!(reply.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     shape(&reply, "header");
-    let reply = call(&router, Method::POST, "/j", Some(json!({ "n": 1, "pad": "x".repeat(100) }))).await;
+    let reply = call(
+        &router,
+        Method::POST,
+        "/j",
+        Some(json!({ "n": 1, "pad": "x".repeat(100) })),
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(reply.json["detail"], "Request body is too large");
 }
@@ -811,7 +897,13 @@ async fn token_endpoint_documents_and_answers_413_and_422(db: &TestDb) {
     }
     let app = blog::app().body_limit(256);
     let router = ferrobridge_tests::authed_router(&app, &db.db).await;
-    let empty = send(&router, Request::post("/api/auth/token").body(Body::empty()).unwrap()).await;
+    let empty = send(
+        &router,
+        Request::post("/api/auth/token")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
     assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
     let big = format!("username=root&password={}", "x".repeat(1000));
     let request = Request::post("/api/auth/token")
@@ -819,15 +911,30 @@ async fn token_endpoint_documents_and_answers_413_and_422(db: &TestDb) {
         .body(Body::from(big))
         .unwrap();
     let reply = send(&router, request).await;
-    assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE, "{:?}", reply.json);
+    assert_eq!(
+        reply.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{:?}",
+        reply.json
+    );
 }
 
 async fn public_operations_document_the_optional_token(db: &TestDb) {
     let document = blog::app().openapi();
     let list = operation(&document, "/api/authors", "get");
-    assert_eq!(list["security"], json!([{}, { "OAuth2PasswordBearer": [] }]));
+    assert_eq!(
+        list["security"],
+        json!([{}, { "OAuth2PasswordBearer": [] }])
+    );
     assert!(list["responses"]["401"].is_object());
     let router = blog_router(db).await;
-    let reply = call_as(&router, Some("not-a-token"), Method::GET, "/api/authors", None).await;
+    let reply = call_as(
+        &router,
+        Some("not-a-token"),
+        Method::GET,
+        "/api/authors",
+        None,
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
 }

@@ -18,6 +18,14 @@ pub struct ListSettings {
     pub max_page_size: u64,
 }
 
+impl ListSettings {
+    /// The largest `page` accepted: its rows' offset must fit the i64 the
+    /// database binds (a larger one panicked in the SQL binder).
+    pub fn max_page(&self) -> u64 {
+        i64::MAX as u64 / self.max_page_size.max(1)
+    }
+}
+
 impl Default for ListSettings {
     fn default() -> Self {
         ListSettings {
@@ -377,7 +385,7 @@ impl ListQuery {
         for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
             let (key, value) = (key.as_ref(), value.as_ref());
             match key {
-                "page" => page = parse_size("page", value, u64::MAX, &mut errors),
+                "page" => page = parse_size("page", value, settings.max_page(), &mut errors),
                 "page_size" => {
                     page_size = parse_size("page_size", value, settings.max_page_size, &mut errors)
                 }
@@ -544,7 +552,11 @@ fn parse_expand_value(
             .iter()
             .filter(|f| f.references.is_some() && f.read_as.is_some())
     };
-    for name in value.split(',').map(|n| n.trim_matches(' ')).filter(|n| !n.is_empty()) {
+    for name in value
+        .split(',')
+        .map(|n| n.trim_matches(' '))
+        .filter(|n| !n.is_empty())
+    {
         match expandable().find(|f| f.relation_name() == name) {
             Some(field) => expand.push(field),
             None => unknown.push(detail(
@@ -672,7 +684,11 @@ fn unknown_lookup(key: &str, field: &FieldMeta, lookup: &str) -> ErrorDetail {
 
 fn parse_ordering(meta: &'static ModelMeta, raw: &str) -> Result<Vec<OrderTerm>, ErrorDetail> {
     let mut terms = Vec::new();
-    for part in raw.split(',').map(|p| p.trim_matches(' ')).filter(|p| !p.is_empty()) {
+    for part in raw
+        .split(',')
+        .map(|p| p.trim_matches(' '))
+        .filter(|p| !p.is_empty())
+    {
         let (descending, name) = match part.strip_prefix('-') {
             Some(rest) => (true, rest),
             None => (false, part),

@@ -296,7 +296,10 @@ pub(crate) fn docs() -> Vec<(String, crate::openapi::RouteDocs)> {
                     .tag("auth")
                     .form_body::<TokenFormDocs>()
                     .response::<TokenResponse>(200, "A bearer token")
-                    .response::<OAuthError>(400, "Incorrect username or password, or a grant type other than `password`")
+                    .response::<OAuthError>(
+                        400,
+                        "Incorrect username or password, or a grant type other than `password`",
+                    )
                     .error_response(413)
                     .error_response(422)
                     .error_response(429),

@@ -306,7 +306,13 @@ pub fn generate(model: &ModelDef) -> TokenStream {
         let ty = field_type(f);
         let docs = field_docs(f);
         let validate = validate_attr(ident, f);
-        let ty_text = quote!(#ty).to_string();
+        // Readable in `cargo expand`: `::std::string::String`, not `:: std :: ...`.
+        let ty_text = quote!(#ty)
+            .to_string()
+            .replace(" :: ", "::")
+            .replace(":: ", "::")
+            .replace(" < ", "<")
+            .replace(" >", ">");
         let serde = if f.nullable {
             // `null` clears the value; an absent key leaves it unchanged.
             quote!(#[serde(
