@@ -555,6 +555,7 @@ impl App {
     /// OpenAPI from its own signature: a [`CurrentUser`](crate::auth::CurrentUser)
     /// or [`Perm`](crate::auth::Perm) argument adds the bearer security
     /// requirement with 401/403 responses, `Json<T>` the request body,
+    /// `Path<T>` the path parameters with `T`'s types (and 404, 422),
     /// `Json<R>`/`ApiResult<Json<R>>` the response. `summary` names the operation.
     ///
     /// ```no_run
