@@ -557,6 +557,7 @@ impl App {
     /// OpenAPI from its own signature: a [`CurrentUser`](crate::auth::CurrentUser)
     /// or [`Perm`](crate::auth::Perm) argument adds the bearer security
     /// requirement with 401/403 responses, `Json<T>` the request body,
+    /// `Path<T>` the path parameters with `T`'s types (and 404, 422),
     /// `Json<R>`/`ApiResult<Json<R>>` the response. `summary` names the operation.
     ///
     /// ```no_run
@@ -773,6 +774,7 @@ impl App {
         let mut router = router
             .merge(crate::docs::routes(document.into(), &self.name))
             .route("/healthz", axum::routing::get(crate::api::healthz))
+            .layer(axum::middleware::from_fn(crate::rejection::json_rejections))
             .layer(DefaultBodyLimit::max(self.body_limit))
             .layer(axum::Extension(self.json_depth))
             .with_state(state);

@@ -82,12 +82,20 @@ pub enum ApiError {
     /// 404 `{"detail": "Not found"}`.
     #[error("not found")]
     NotFound,
+    /// 404 with a message saying what was not found (such as a cursor
+    /// that no list handed out).
+    #[error("not found: {0}")]
+    NotFoundBecause(String),
     /// 429 with `Retry-After` (seconds).
     #[error("too many requests")]
     TooManyRequests(u64),
     /// 409: a unique constraint; the message names the field.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// 409 with a detail list: a well-formed value that refers to a row
+    /// that does not exist (a foreign key), which the document cannot rule out.
+    #[error("missing reference")]
+    MissingReference(ValidationError),
     /// 413: the body is larger than the configured limit.
     #[error("payload too large")]
     PayloadTooLarge,
@@ -191,7 +199,7 @@ impl ApiError {
                     .or(if keys.len() == 1 { Some(keys[0]) } else { None });
                 let mut loc = vec![Value::from("body")];
                 loc.extend(field.map(Value::from));
-                ApiError::Validation(ValidationError::single(ErrorDetail::new(
+                ApiError::MissingReference(ValidationError::single(ErrorDetail::new(
                     loc,
                     "foreign_key",
                     "The referenced object does not exist",
@@ -259,6 +267,7 @@ impl IntoResponse for ApiError {
         match self {
             ApiError::Validation(e) => (StatusCode::UNPROCESSABLE_ENTITY, Json(e)).into_response(),
             ApiError::BadRequest(e) => (StatusCode::BAD_REQUEST, Json(e)).into_response(),
+            ApiError::MissingReference(e) => (StatusCode::CONFLICT, Json(e)).into_response(),
             ApiError::UnsupportedMediaType(e) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, Json(e)).into_response()
             }
@@ -293,6 +302,9 @@ impl IntoResponse for ApiError {
                 }),
             )
                 .into_response(),
+            ApiError::NotFoundBecause(message) => {
+                (StatusCode::NOT_FOUND, Json(Message { detail: &message })).into_response()
+            }
             ApiError::Conflict(message) => {
                 (StatusCode::CONFLICT, Json(Message { detail: &message })).into_response()
             }

@@ -48,6 +48,7 @@ pub mod migrations;
 pub mod model;
 pub mod openapi;
 pub mod prelude;
+pub mod rejection;
 pub mod schema;
 pub mod security;
 pub mod server;

@@ -38,7 +38,7 @@ use schemars::{JsonSchema, Schema};
 use serde_json::{Map, Value, json};
 
 use crate::api::{ListSettings, Lookup};
-use crate::model::{FieldKind, FieldMeta, Model, ModelMeta, PaginationMode, Policy};
+use crate::model::{DbType, FieldKind, FieldMeta, Model, ModelMeta, PaginationMode, Policy};
 
 /// The OpenAPI version of the documents built here.
 pub const OPENAPI_VERSION: &str = "3.1.0";
@@ -60,6 +60,9 @@ pub struct OpenApiBuilder {
     paths: Map<String, Value>,
     tags: Vec<Value>,
     list: ListSettings,
+    /// Component schemas of bodies read by [`crate::schema::JsonBody`],
+    /// which refuses strings holding NUL.
+    nul_free: Vec<String>,
 }
 
 impl std::fmt::Debug for OpenApiBuilder {
@@ -86,6 +89,7 @@ impl OpenApiBuilder {
             paths: Map::new(),
             tags: Vec::new(),
             list,
+            nul_free: Vec::new(),
         }
     }
 
@@ -98,6 +102,12 @@ impl OpenApiBuilder {
     /// with everything it refers to) or, for simple types, the schema itself.
     pub fn schema<T: JsonSchema + ?Sized>(&mut self) -> Value {
         self.generator.subschema_for::<T>().to_value()
+    }
+
+    /// Marks the component schemas `schema` refers to as read by
+    /// [`crate::schema::JsonBody`]: their strings are documented NUL-free.
+    pub fn nul_free(&mut self, schema: &Value) {
+        collect_refs(schema, &mut self.nul_free);
     }
 
     /// Adds (or replaces) the component schema `name`; returns a `$ref` to it.
@@ -136,6 +146,29 @@ impl OpenApiBuilder {
     /// The finished document, titled `title` at version `version`.
     pub fn build(mut self, title: &str, version: &str) -> Value {
         let mut schemas = self.generator.take_definitions(true);
+        // What the server refuses, said by the schemas: integers outside
+        // their Rust type, and strings with NUL in the bodies JsonBody reads
+        // (list query parameters say it where they are made).
+        for item in self.paths.values_mut() {
+            walk_schema(item, &mut bound_integer);
+        }
+        let mut requested = std::mem::take(&mut self.nul_free);
+        let mut i = 0;
+        while let Some(name) = requested.get(i).cloned() {
+            if let Some(schema) = schemas.get(&name) {
+                collect_refs(schema, &mut requested);
+            }
+            i += 1;
+        }
+        for (name, schema) in schemas.iter_mut() {
+            let request = requested.contains(name);
+            walk_schema(schema, &mut |s| {
+                bound_integer(s);
+                if request {
+                    forbid_nul(s);
+                }
+            });
+        }
         schemas.insert(
             "ValidationError".into(),
             json!({
@@ -205,6 +238,75 @@ impl OpenApiBuilder {
     }
 }
 
+/// Calls `f` on `schema` and every schema object nested in it.
+fn walk_schema(schema: &mut Value, f: &mut impl FnMut(&mut Value)) {
+    match schema {
+        Value::Object(map) => {
+            for value in map.values_mut() {
+                walk_schema(value, f);
+            }
+        }
+        Value::Array(items) => {
+            for value in items {
+                walk_schema(value, f);
+            }
+        }
+        _ => return,
+    }
+    f(schema);
+}
+
+/// Adds the component names `schema` refers to (`$ref`) to `names`.
+fn collect_refs(schema: &Value, names: &mut Vec<String>) {
+    match schema {
+        Value::Object(map) => {
+            if let Some(name) = map
+                .get("$ref")
+                .and_then(Value::as_str)
+                .and_then(|r| r.strip_prefix(SCHEMAS_PATH))
+                && !names.iter().any(|n| n == name)
+            {
+                names.push(name.to_string());
+            }
+            map.values().for_each(|v| collect_refs(v, names));
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_refs(v, names)),
+        _ => {}
+    }
+}
+
+/// Says that a free string schema refuses NUL (see [`NO_NUL_PATTERN`]).
+/// Formats and enums already rule it out.
+fn forbid_nul(schema: &mut Value) {
+    let is_string = match schema.get("type") {
+        Some(Value::String(t)) => t == "string",
+        Some(Value::Array(types)) => types.iter().any(|t| t == "string"),
+        _ => false,
+    };
+    let Some(map) = schema.as_object_mut() else {
+        return;
+    };
+    if !is_string
+        || ["format", "enum", "const"]
+            .iter()
+            .any(|k| map.contains_key(*k))
+    {
+        return;
+    }
+    match map.get("pattern") {
+        None => {
+            map.insert("pattern".into(), Value::from(NO_NUL_PATTERN));
+        }
+        Some(existing) if existing == NO_NUL_PATTERN => {}
+        Some(_) => {
+            let all_of = map.entry("allOf").or_insert_with(|| json!([]));
+            if let Some(all_of) = all_of.as_array_mut() {
+                all_of.push(json!({ "pattern": NO_NUL_PATTERN }));
+            }
+        }
+    }
+}
+
 /// `{"$ref": "#/components/schemas/{name}"}`.
 pub fn schema_ref(name: &str) -> Value {
     json!({ "$ref": format!("{SCHEMAS_PATH}{name}") })
@@ -233,10 +335,76 @@ fn clean_doc(doc: &str) -> String {
         .to_string()
 }
 
+/// The JSON Schema of an integer of JSON Schema format `format` (`int16`,
+/// `int32`, `int64`, `uint8`, ...), bounded by the Rust type's range:
+/// a value outside it is refused with 422, so the document says so.
+pub fn integer_schema(format: &str) -> Value {
+    let mut schema = json!({ "type": "integer", "format": format });
+    bound_integer(&mut schema);
+    schema
+}
+
+/// The range of the Rust integer type schemars names by `format`.
+fn integer_range(format: &str) -> Option<(Value, Value)> {
+    Some(match format {
+        "int8" => (i8::MIN.into(), i8::MAX.into()),
+        "int16" => (i16::MIN.into(), i16::MAX.into()),
+        "int32" => (i32::MIN.into(), i32::MAX.into()),
+        "int64" => (i64::MIN.into(), i64::MAX.into()),
+        "uint8" => (0.into(), u8::MAX.into()),
+        "uint16" => (0.into(), u16::MAX.into()),
+        "uint32" => (0.into(), u32::MAX.into()),
+        "uint64" => (0.into(), u64::MAX.into()),
+        _ => return None,
+    })
+}
+
+/// Adds `minimum`/`maximum` to an integer schema with a known `format`,
+/// keeping a declared bound (`min_value`) when it is tighter.
+fn bound_integer(schema: &mut Value) {
+    let Some((min, max)) = schema
+        .get("format")
+        .and_then(Value::as_str)
+        .and_then(integer_range)
+    else {
+        return;
+    };
+    let is_integer = match schema.get("type") {
+        Some(Value::String(t)) => t == "integer",
+        Some(Value::Array(types)) => types.iter().any(|t| t == "integer"),
+        _ => false,
+    };
+    if !is_integer {
+        return;
+    }
+    let as_f64 = |v: &Value| v.as_f64().unwrap_or(0.0);
+    let tighter = |existing: Option<&Value>, bound: &Value, lower: bool| match existing {
+        Some(e) if e.is_number() && (as_f64(e) > as_f64(bound)) == lower => e.clone(),
+        _ => bound.clone(),
+    };
+    let minimum = tighter(schema.get("minimum"), &min, true);
+    let maximum = tighter(schema.get("maximum"), &max, false);
+    schema["minimum"] = minimum;
+    schema["maximum"] = maximum;
+}
+
+/// The integer schema of a stored integer field's Rust type.
+fn stored_integer_schema(field: &FieldMeta) -> Value {
+    integer_schema(match field.db_type {
+        DbType::SmallInteger => "int16",
+        DbType::Integer => "int32",
+        _ => "int64",
+    })
+}
+
+/// A pattern every string the server reads must match: strings holding
+/// NUL are refused (422 `string_nul`; PostgreSQL cannot store them).
+pub const NO_NUL_PATTERN: &str = "^[^\\u0000]*$";
+
 /// The JSON Schema of one value of `field`, as it appears in a query string or path.
 pub fn field_schema(field: &FieldMeta) -> Value {
     match field.kind {
-        FieldKind::Integer => json!({ "type": "integer" }),
+        FieldKind::Integer => stored_integer_schema(field),
         FieldKind::Float => json!({ "type": "number" }),
         FieldKind::Boolean => json!({ "type": "boolean" }),
         FieldKind::String => json!({ "type": "string" }),
@@ -256,19 +424,6 @@ fn query_param(name: &str, description: String, schema: Value) -> Value {
         "required": false,
         "description": description,
         "schema": schema,
-    })
-}
-
-/// A comma-separated list (`?ordering=-created_at,title`) of `values`.
-fn list_param(name: &str, description: String, values: Vec<String>) -> Value {
-    json!({
-        "name": name,
-        "in": "query",
-        "required": false,
-        "description": description,
-        "style": "form",
-        "explode": false,
-        "schema": { "type": "array", "items": { "type": "string", "enum": values } },
     })
 }
 
@@ -295,11 +450,17 @@ fn error_response(status: u16) -> Value {
             MESSAGE_ERROR_SCHEMA,
         ),
         404 => ("Not found", MESSAGE_ERROR_SCHEMA),
-        409 => (
-            "Conflict: a row with this unique value already exists, or rows that \
-             reference this one block its deletion",
-            MESSAGE_ERROR_SCHEMA,
-        ),
+        409 => {
+            return json!({
+                "description": "Conflict: a row with this unique value already exists, rows \
+                                that reference this one block its deletion (`{\"detail\": \"...\"}`), \
+                                or a foreign key names a row that does not exist (a `foreign_key` \
+                                detail list)",
+                "content": json_content(json!({
+                    "anyOf": [schema_ref(MESSAGE_ERROR_SCHEMA), schema_ref(VALIDATION_ERROR_SCHEMA)]
+                })),
+            });
+        }
         413 => ("Request body too large", MESSAGE_ERROR_SCHEMA),
         415 => (
             "Unsupported media type: the body must be JSON (`Content-Type: application/json`)",
@@ -326,6 +487,20 @@ pub fn add_security(operation: &mut Value) {
                 .entry(status.to_string())
                 .or_insert_with(|| error_response(status));
         }
+    }
+}
+
+/// Marks `operation` as open to anyone, with an optional token: a token
+/// that is sent must be valid, else 401.
+pub fn add_optional_security(operation: &mut Value) {
+    operation["security"] = json!([{}, { SECURITY_SCHEME: [] }]);
+    if let Some(responses) = operation
+        .get_mut("responses")
+        .and_then(Value::as_object_mut)
+    {
+        responses
+            .entry("401")
+            .or_insert_with(|| error_response(401));
     }
 }
 
@@ -382,16 +557,24 @@ pub fn filter_params(meta: &ModelMeta) -> Vec<Value> {
             };
             let schema = match lookup {
                 Lookup::In => {
-                    let mut schema = json!({ "type": "string" });
-                    if field.kind == FieldKind::Choice {
-                        schema["description"] = Value::from(format!(
-                            "Comma-separated, each one of: {}",
-                            field.choices.join(", ")
-                        ));
-                    }
-                    schema
+                    let item = match field.kind {
+                        FieldKind::Integer => integer_schema("int64"),
+                        _ => field_schema(field),
+                    };
+                    params.push(json!({
+                        "name": param,
+                        "in": "query",
+                        "required": false,
+                        "description": lookup_description(field, lookup),
+                        "style": "form",
+                        "explode": false,
+                        "schema": { "type": "array", "items": item, "minItems": 1 },
+                    }));
+                    continue;
                 }
                 Lookup::IsNull => json!({ "type": "boolean" }),
+                // Filter values are read as i64 whatever the column's width.
+                _ if field.kind == FieldKind::Integer => integer_schema("int64"),
                 _ => field_schema(field),
             };
             params.push(query_param(
@@ -417,14 +600,37 @@ fn expand_param(meta: &ModelMeta) -> Option<Value> {
     if relations.is_empty() {
         return None;
     }
-    Some(list_param(
+    Some(query_param(
         "expand",
         format!(
             "Related objects to embed in place of their keys' names, comma-separated: {}.",
             relations.join(", ")
         ),
-        relations,
+        comma_list_schema(&relations, ""),
     ))
+}
+
+/// What `?ordering=` accepts: a comma-separated list of the orderable
+/// fields, each optionally prefixed with `-`; spaces around a term and
+/// empty terms are ignored (so an empty value keeps the default order).
+/// `None` when the model declares no orderable fields.
+fn ordering_schema(meta: &ModelMeta) -> Option<Value> {
+    if meta.api.ordering.is_empty() {
+        return None;
+    }
+    Some(comma_list_schema(meta.api.ordering, "-?"))
+}
+
+/// A string of comma-separated `names` (each after `prefix`, a regex), as
+/// the list parser reads it: spaces around a name and empty items ignored.
+fn comma_list_schema<S: AsRef<str>>(names: &[S], prefix: &str) -> Value {
+    let names = names
+        .iter()
+        .map(|name| regex::escape(name.as_ref()))
+        .collect::<Vec<_>>()
+        .join("|");
+    let item = format!(" *({prefix}({names}))? *");
+    json!({ "type": "string", "pattern": format!("^{item}(,{item})*$") })
 }
 
 /// The query parameters of `meta`'s list endpoint.
@@ -434,8 +640,8 @@ pub fn list_params(meta: &ModelMeta, list: ListSettings) -> Vec<Value> {
             "name": "page",
             "in": "query",
             "required": false,
-            "description": "Page number, from 1. Not with `cursor`.",
-            "schema": { "type": "integer", "minimum": 1, "default": 1 },
+            "description": "Page number, from 1 (ignored with `cursor`).",
+            "schema": { "type": "integer", "minimum": 1, "maximum": list.max_page(), "default": 1 },
         }),
         json!({
             "name": "page_size",
@@ -462,7 +668,8 @@ pub fn list_params(meta: &ModelMeta, list: ListSettings) -> Vec<Value> {
         params.push(query_param(
             "cursor",
             "Keyset pagination: send an empty `cursor=` for the first page, then the `next` \
-             of the previous answer. The answer is then `{items, next, page_size}`, without a total."
+             of the previous answer. The answer is then `{items, next, page_size}`, without a total; \
+             `page` is ignored."
                 .into(),
             json!({ "type": "string" }),
         ));
@@ -485,26 +692,16 @@ pub fn list_params(meta: &ModelMeta, list: ListSettings) -> Vec<Value> {
     } else {
         default.join(",")
     };
-    if meta.api.ordering.is_empty() {
+    // Without orderable fields the parameter is left out: any value but
+    // an empty one is refused.
+    if let Some(schema) = ordering_schema(meta) {
         params.push(query_param(
-            "ordering",
-            format!("Sort order; this model declares no orderable fields (default `{default}`)."),
-            json!({ "type": "string" }),
-        ));
-    } else {
-        let values = meta
-            .api
-            .ordering
-            .iter()
-            .flat_map(|f| [f.to_string(), format!("-{f}")])
-            .collect();
-        params.push(list_param(
             "ordering",
             format!(
                 "Fields to sort by, comma-separated, `-` for descending: {}. Default `{default}`.",
                 meta.api.ordering.join(", ")
             ),
-            values,
+            schema,
         ));
     }
     if !meta.api.search.is_empty() {
@@ -519,6 +716,10 @@ pub fn list_params(meta: &ModelMeta, list: ListSettings) -> Vec<Value> {
     }
     params.extend(expand_param(meta));
     params.extend(filter_params(meta));
+    // The list parser refuses NUL in every value it reads as text.
+    for param in &mut params {
+        walk_schema(&mut param["schema"], &mut forbid_nul);
+    }
     params
 }
 
@@ -543,6 +744,8 @@ pub fn describe<M: Model>(builder: &mut OpenApiBuilder, path: &str) {
 
     let create = builder.schema::<M::Create>();
     let update = builder.schema::<M::Update>();
+    builder.nul_free(&create);
+    builder.nul_free(&update);
     let read = builder.schema::<M::Read>();
     let collection = path.to_string();
     let item = format!("{path}/{{pk}}");
@@ -624,7 +827,8 @@ pub fn describe<M: Model>(builder: &mut OpenApiBuilder, path: &str) {
                             search, order, and page by number or by cursor.",
             "operationId": format!("list_{plural}"),
             "parameters": list_params(meta, builder.list_settings()),
-            "responses": responses(&[(200, list_response)], &[400, 422]),
+            // 404: a `cursor` that is not one this list handed out.
+            "responses": responses(&[(200, list_response)], &[400, 404, 422]),
         }),
     );
     builder.add_operation(
@@ -718,6 +922,8 @@ pub fn describe<M: Model>(builder: &mut OpenApiBuilder, path: &str) {
             for (method, operation) in operations.iter_mut() {
                 if secured(method) {
                     add_security(operation);
+                } else {
+                    add_optional_security(operation);
                 }
             }
         }
@@ -753,6 +959,10 @@ pub struct Operation {
     secured: bool,
     optional_auth: bool,
     responses: Vec<ResponseDocs>,
+    /// Error statuses answered with ferrobridge's error bodies.
+    errors: Vec<u16>,
+    /// The type of the route's `Path<T>`, documenting its parameters.
+    path_params: Option<SchemaFn>,
 }
 
 impl Operation {
@@ -768,7 +978,26 @@ impl Operation {
             secured: false,
             optional_auth: false,
             responses: Vec::new(),
+            errors: Vec::new(),
+            path_params: None,
         }
+    }
+
+    /// An error response with ferrobridge's error body for `status`: the
+    /// FastAPI validation list for 400, 415 and 422, `{"detail": "..."}` else.
+    pub fn error_response(mut self, status: u16) -> Self {
+        if !self.errors.contains(&status) {
+            self.errors.push(status);
+        }
+        self
+    }
+
+    /// The path parameters are the fields (or, for a tuple, the items in
+    /// order; for a single value, the only parameter) of `T`, as `Path<T>`
+    /// reads them; a value that does not parse answers 422.
+    pub fn path_params<T: JsonSchema>(mut self) -> Self {
+        self.path_params = Some(schema_fn::<T>);
+        self.error_response(422)
     }
 
     /// A longer description (Markdown).
@@ -790,17 +1019,23 @@ impl Operation {
         self
     }
 
-    /// A required JSON request body of type `T`.
+    /// A required JSON request body of type `T` (with the 413, 415 and 422
+    /// answers of a body that is too large, not JSON or not a `T`).
     pub fn request_body<T: JsonSchema>(mut self) -> Self {
         self.request_body = Some(schema_fn::<T>);
-        self
+        self.error_response(413)
+            .error_response(415)
+            .error_response(422)
     }
 
-    /// An `application/x-www-form-urlencoded` request body shaped like `T`.
+    /// An `application/x-www-form-urlencoded` request body shaped like `T`
+    /// (with the 413, 415 and 422 answers of a bad body).
     pub fn form_body<T: JsonSchema>(mut self) -> Self {
         self.request_body = Some(schema_fn::<T>);
         self.form = true;
-        self
+        self.error_response(413)
+            .error_response(415)
+            .error_response(422)
     }
 
     /// The operation needs a logged-in user: adds the bearer security
@@ -853,10 +1088,23 @@ impl Operation {
             .clone()
             .unwrap_or_else(|| default_operation_id(method, path));
         operation.insert("operationId".into(), json!(id));
-        let params: Vec<Value> = path_params(path)
-            .into_iter()
-            .map(|name| {
-                json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } })
+        let names = path_params(path);
+        let schemas = match self.path_params {
+            Some(schema) => {
+                let schema = schema(&mut builder.generator).to_value();
+                path_param_schemas(builder, &schema, &names)
+            }
+            None => Vec::new(),
+        };
+        let params: Vec<Value> = names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let schema = schemas
+                    .get(i)
+                    .cloned()
+                    .unwrap_or_else(|| json!({ "type": "string" }));
+                json!({ "name": name, "in": "path", "required": true, "schema": schema })
             })
             .collect();
         if !params.is_empty() {
@@ -888,24 +1136,52 @@ impl Operation {
                 json!({ "description": "Successful response" }),
             );
         }
+        for status in &self.errors {
+            responses
+                .entry(status.to_string())
+                .or_insert_with(|| error_response(*status));
+        }
         operation.insert("responses".into(), Value::Object(responses));
         let mut operation = Value::Object(operation);
         if self.secured {
             add_security(&mut operation);
         } else if self.optional_auth {
-            // A token is accepted but not required; a bad one is still a 401.
-            operation["security"] = json!([{}, { SECURITY_SCHEME: [] }]);
-            if let Some(responses) = operation
-                .get_mut("responses")
-                .and_then(Value::as_object_mut)
-            {
-                responses
-                    .entry("401")
-                    .or_insert_with(|| error_response(401));
-            }
+            add_optional_security(&mut operation);
         }
         operation
     }
+}
+
+/// The schema of each of `names` (the path's parameters, in order) read
+/// from the schema of a `Path<T>`'s `T`: an object's properties by name, a
+/// tuple's items in order, or a single value for a single parameter.
+fn path_param_schemas(builder: &OpenApiBuilder, schema: &Value, names: &[String]) -> Vec<Value> {
+    let resolved = match schema.get("$ref").and_then(Value::as_str) {
+        Some(reference) => reference
+            .strip_prefix(SCHEMAS_PATH)
+            .and_then(|name| builder.generator.definitions().get(name))
+            .cloned()
+            .unwrap_or(Value::Null),
+        None => schema.clone(),
+    };
+    if let Some(properties) = resolved.get("properties").and_then(Value::as_object) {
+        return names
+            .iter()
+            .map(|name| {
+                properties
+                    .get(name)
+                    .cloned()
+                    .unwrap_or_else(|| json!({ "type": "string" }))
+            })
+            .collect();
+    }
+    if let Some(items) = resolved.get("prefixItems").and_then(Value::as_array) {
+        return items.clone();
+    }
+    if names.len() == 1 && resolved.is_object() {
+        return vec![resolved];
+    }
+    Vec::new()
 }
 
 fn default_operation_id(method: &str, path: &str) -> String {
@@ -1096,6 +1372,14 @@ impl OperationInput for crate::auth::OptionalUser {
     }
 }
 
+/// Documents the path parameters with `T`'s types, and a 404: a path names
+/// a resource, and one that does not exist is not found.
+impl<T: JsonSchema> OperationInput for axum::extract::Path<T> {
+    fn describe(operation: Operation) -> Operation {
+        operation.path_params::<T>().error_response(404)
+    }
+}
+
 impl<T: JsonSchema> OperationInput for axum::Json<T> {
     fn describe(operation: Operation) -> Operation {
         operation.request_body::<T>()
@@ -1123,7 +1407,6 @@ macro_rules! undocumented_inputs {
 undocumented_inputs! {
     crate::db::Db;
     axum::extract::State<T> where T;
-    axum::extract::Path<T> where T;
     axum::extract::Query<T> where T;
     axum::extract::RawQuery;
     axum::extract::Extension<T> where T;

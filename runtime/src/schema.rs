@@ -268,6 +268,16 @@ impl ObjectReader {
         expected: Expected,
         value: Value,
     ) -> Option<T> {
+        // JSON Schema counts `3.0` as an integer, and so does Pydantic.
+        let value = match value {
+            Value::Number(n) if expected.kind == FieldKind::Integer && n.is_f64() => {
+                match n.as_f64() {
+                    Some(f) if f.fract() == 0.0 && f.abs() < 2f64.powi(63) => Value::from(f as i64),
+                    _ => Value::Number(n),
+                }
+            }
+            other => other,
+        };
         match serde_json::from_value(value) {
             Ok(v) => Some(v),
             Err(_) if expected.kind == FieldKind::Choice => {

@@ -291,7 +291,7 @@ async fn edge_models_work_end_to_end(db: &TestDb) {
         Some(json!({ "source_id": a, "target_id": 9999 })),
     )
     .await;
-    assert_eq!(missing_target.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(missing_target.status, StatusCode::CONFLICT);
     assert_eq!(
         missing_target.json["detail"][0]["loc"],
         json!(["body", "target_id"])

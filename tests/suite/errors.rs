@@ -9,7 +9,7 @@ db_tests!(
     invalid_fields_are_all_reported,
     constraints_answer_422_with_context,
     malformed_bodies_answer_4xx,
-    missing_foreign_key_answers_422_at_the_field,
+    missing_foreign_key_answers_409_at_the_field,
     unique_violation_answers_409_naming_the_field,
     bad_path_and_query_answer_4xx,
     oversized_body_answers_413,
@@ -154,7 +154,7 @@ async fn malformed_bodies_answer_4xx(db: &TestDb) {
     assert_eq!(count(&router, "authors").await, 1);
 }
 
-async fn missing_foreign_key_answers_422_at_the_field(db: &TestDb) {
+async fn missing_foreign_key_answers_409_at_the_field(db: &TestDb) {
     let router = blog_router(db).await;
     let reply = call(
         &router,
@@ -163,7 +163,9 @@ async fn missing_foreign_key_answers_422_at_the_field(db: &TestDb) {
         Some(json!({ "title": "t", "body": "b", "author_id": 777 })),
     )
     .await;
-    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // The body is valid (the document cannot say which rows exist): the
+    // request conflicts with the stored rows, as a unique value does.
+    assert_eq!(reply.status, StatusCode::CONFLICT);
     assert_eq!(reply.json["detail"][0]["loc"], json!(["body", "author_id"]));
     assert_eq!(reply.json["detail"][0]["type"], json!("foreign_key"));
     let text = reply.json.to_string().to_lowercase();

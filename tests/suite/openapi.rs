@@ -218,7 +218,11 @@ async fn the_document_is_openapi_3_1_with_every_operation() {
         param(retrieve, "pk").unwrap(),
         &json!({
             "name": "pk", "in": "path", "required": true,
-            "description": "The post's `id`.", "schema": { "type": "integer" }
+            "description": "The post's `id`.",
+            "schema": {
+                "type": "integer", "format": "int64",
+                "minimum": i64::MIN, "maximum": i64::MAX,
+            }
         })
     );
     let delete = operation(&document, "/api/posts/{pk}", "delete");
@@ -227,7 +231,7 @@ async fn the_document_is_openapi_3_1_with_every_operation() {
 
     // Errors in FastAPI's shape.
     for (path, method, statuses) in [
-        ("/api/posts", "get", &[400, 422][..]),
+        ("/api/posts", "get", &[400, 404, 422][..]),
         ("/api/posts", "post", &[409, 413, 415, 422][..]),
         ("/api/posts/{pk}", "get", &[400, 404, 422][..]),
         ("/api/posts/{pk}", "put", &[404, 409, 413, 415, 422][..]),
@@ -237,6 +241,19 @@ async fn the_document_is_openapi_3_1_with_every_operation() {
         let op = operation(&document, path, method);
         for status in statuses {
             let schema = schema_of(op, &status.to_string());
+            if *status == 409 {
+                // A unique conflict says why in words; a missing foreign
+                // key names the field as a validation detail.
+                assert_eq!(
+                    schema["anyOf"],
+                    json!([
+                        { "$ref": "#/components/schemas/HTTPError" },
+                        { "$ref": "#/components/schemas/HTTPValidationError" }
+                    ]),
+                    "{method} {path}"
+                );
+                continue;
+            }
             let expected = if matches!(status, 400 | 415 | 422) {
                 "#/components/schemas/HTTPValidationError"
             } else {
@@ -335,28 +352,29 @@ async fn list_parameters_document_paging_ordering_search_expand_and_lookups() {
         json!({ "type": "integer", "minimum": 1, "maximum": 500, "default": 20 })
     );
     assert_eq!(param(posts, "page").unwrap()["schema"]["minimum"], 1);
+    // `ordering` and `expand` are comma-separated names, as the parser
+    // reads them (spaces and empty items ignored): a pattern says which.
     let ordering = param(posts, "ordering").unwrap();
-    assert_eq!(ordering["explode"], false);
-    let allowed = &ordering["schema"]["items"]["enum"];
-    for value in [
+    let pattern =
+        ferrobridge::__private::regex::Regex::new(ordering["schema"]["pattern"].as_str().unwrap())
+            .unwrap();
+    for accepted in [
+        "",
         "created_at",
-        "-created_at",
-        "title",
-        "-title",
-        "likes",
-        "rating",
+        "-created_at,title",
+        " likes , -rating ,",
+        "title,,",
     ] {
-        assert!(
-            allowed.as_array().unwrap().contains(&json!(value)),
-            "{value}"
-        );
+        assert!(pattern.is_match(accepted), "{accepted:?}");
     }
-    assert!(!allowed.as_array().unwrap().contains(&json!("body")));
+    for refused in ["body", "--title", "title,-", "-", "title\t", "author__name"] {
+        assert!(!pattern.is_match(refused), "{refused:?}");
+    }
     assert!(
         ordering["description"]
             .as_str()
             .unwrap()
-            .contains("-created_at")
+            .contains("created_at, title, likes, rating")
     );
     assert!(
         param(posts, "search").unwrap()["description"]
@@ -364,35 +382,50 @@ async fn list_parameters_document_paging_ordering_search_expand_and_lookups() {
             .unwrap()
             .contains("title, body")
     );
-    assert_eq!(
-        param(posts, "expand").unwrap()["schema"]["items"]["enum"],
-        json!(["author", "owner"])
-    );
+    let expand = param(posts, "expand").unwrap()["schema"]["pattern"]
+        .as_str()
+        .unwrap();
+    let expand = ferrobridge::__private::regex::Regex::new(expand).unwrap();
+    assert!(expand.is_match("author,owner") && expand.is_match(""));
+    assert!(!expand.is_match("title") && !expand.is_match("-author"));
 
     // Each declared filter, with every lookup its kind takes, typed.
     let schema = |name: &str| {
         param(posts, name).unwrap_or_else(|| panic!("no parameter {name}"))["schema"].clone()
     };
+    // Integer filter values are read as i64, whatever the column's width.
+    let int64 = json!({
+        "type": "integer", "format": "int64",
+        "minimum": i64::MIN, "maximum": i64::MAX,
+    });
+    // Strings with NUL are refused (422 `string_nul`).
+    let text = json!({ "type": "string", "pattern": "^[^\\u0000]*$" });
     assert_eq!(schema("published"), json!({ "type": "boolean" }));
     assert_eq!(schema("published__ne"), json!({ "type": "boolean" }));
     assert_eq!(schema("published__isnull"), json!({ "type": "boolean" }));
-    assert_eq!(schema("likes"), json!({ "type": "integer" }));
-    assert_eq!(schema("likes__gte"), json!({ "type": "integer" }));
-    assert_eq!(schema("likes__in"), json!({ "type": "string" }));
+    assert_eq!(schema("likes"), int64);
+    assert_eq!(schema("likes__gte"), int64);
+    // `__in` is a comma-separated list of at least one value.
+    assert_eq!(param(posts, "likes__in").unwrap()["explode"], false);
+    assert_eq!(
+        schema("likes__in"),
+        json!({ "type": "array", "items": int64, "minItems": 1 })
+    );
     assert_eq!(schema("rating__lt"), json!({ "type": "number" }));
-    assert_eq!(schema("author_id__in"), json!({ "type": "string" }));
+    assert_eq!(schema("author_id__in")["items"], int64);
     assert_eq!(
         schema("created_at__gte"),
         json!({ "type": "string", "format": "date-time" })
     );
-    assert_eq!(schema("title__icontains"), json!({ "type": "string" }));
+    assert_eq!(schema("title__icontains"), text);
+    assert_eq!(schema("title__in")["items"], text);
     // Choices are an enum of their stored strings.
     let kinds = json!({ "type": "string", "enum": ["article", "note", "link"] });
     assert_eq!(schema("kind"), kinds);
     assert_eq!(schema("kind__ne"), kinds);
-    assert_eq!(schema("kind__in")["type"], "string");
+    assert_eq!(schema("kind__in")["items"], kinds);
     assert!(param(posts, "kind__icontains").is_none());
-    assert_eq!(schema("title__istartswith"), json!({ "type": "string" }));
+    assert_eq!(schema("title__istartswith"), text);
     assert_eq!(schema("rating__isnull"), json!({ "type": "boolean" }));
     for absent in [
         "published__gt",
@@ -555,4 +588,353 @@ async fn docs_page_and_its_assets_are_served_by_the_app() {
     assert_eq!(slash.status, StatusCode::PERMANENT_REDIRECT);
     assert_eq!(header_of(&slash, header::LOCATION), "/docs");
     db.finish().await;
+}
+
+// --- The document says what the server accepts and refuses (issue #12) ---
+
+use axum::extract::{Path, Query};
+use ferrobridge_tests::{blog_router, call, call_as, db_tests, send};
+
+db_tests!(
+    update_schemas_are_nullable_only_where_null_is_taken,
+    integers_are_documented_and_checked_at_their_rust_bounds,
+    strings_with_nul_are_documented_and_refused,
+    hand_written_path_parameters_are_typed_and_answer_json_errors,
+    token_endpoint_documents_and_answers_413_and_422,
+    public_operations_document_the_optional_token,
+);
+
+fn component<'a>(document: &'a Value, name: &str) -> &'a Value {
+    &document["components"]["schemas"][name]
+}
+
+async fn update_schemas_are_nullable_only_where_null_is_taken(db: &TestDb) {
+    let document = blog::app().openapi();
+    let update = &component(&document, "PostUpdate")["properties"];
+    assert_eq!(update["title"]["type"], "string", "{update}");
+    assert_eq!(update["likes"]["type"], "integer", "{update}");
+    assert_eq!(update["rating"]["type"], json!(["number", "null"]));
+    let router = blog_router(db).await;
+    let author = call(
+        &router,
+        Method::POST,
+        "/api/authors",
+        Some(json!({ "name": "A" })),
+    )
+    .await;
+    let post = call(
+        &router,
+        Method::POST,
+        "/api/posts",
+        Some(json!({ "title": "t", "body": "b", "author_id": author.json["id"], "rating": 2.0 })),
+    )
+    .await;
+    let url = format!("/api/posts/{}", post.json["id"]);
+    let refused = call(&router, Method::PATCH, &url, Some(json!({ "title": null }))).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused.json["detail"][0]["type"], "string_type");
+    let cleared = call(
+        &router,
+        Method::PATCH,
+        &url,
+        Some(json!({ "rating": null })),
+    )
+    .await;
+    assert_eq!(cleared.status, StatusCode::OK, "{:?}", cleared.json);
+    assert_eq!(cleared.json["rating"], Value::Null);
+}
+
+async fn integers_are_documented_and_checked_at_their_rust_bounds(db: &TestDb) {
+    let document = blog::app().openapi();
+    let pk = &param(operation(&document, "/api/posts/{pk}", "get"), "pk").unwrap()["schema"];
+    assert_eq!(
+        *pk,
+        json!({ "type": "integer", "format": "int64", "minimum": i64::MIN, "maximum": i64::MAX })
+    );
+    // `Group.id` is an i32.
+    let group_pk = &param(operation(&document, "/api/groups/{pk}", "get"), "pk").unwrap()["schema"];
+    assert_eq!(group_pk["maximum"], json!(i32::MAX));
+    assert_eq!(group_pk["minimum"], json!(i32::MIN));
+    // `likes: i32` with `min_value = 0`: the declared bound wins where tighter.
+    let likes = &component(&document, "PostCreate")["properties"]["likes"];
+    assert_eq!(likes["minimum"], json!(0));
+    assert_eq!(likes["maximum"], json!(i32::MAX));
+    // Every integer of every schema has both bounds.
+    let mut unbounded = Vec::new();
+    fn walk(value: &Value, at: String, unbounded: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                let integer = map.get("type").is_some_and(|t| {
+                    t == "integer" || t.as_array().is_some_and(|a| a.contains(&json!("integer")))
+                });
+                if integer
+                    && map.contains_key("format")
+                    && !(map.contains_key("minimum") && map.contains_key("maximum"))
+                {
+                    unbounded.push(at.clone());
+                }
+                for (key, item) in map {
+                    walk(item, format!("{at}/{key}"), unbounded);
+                }
+            }
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    walk(item, format!("{at}/{i}"), unbounded);
+                }
+            }
+            _ => {}
+        }
+    }
+    walk(&document, String::new(), &mut unbounded);
+    assert!(unbounded.is_empty(), "{unbounded:?}");
+
+    // A page whose offset would not fit an i64 is refused, and says so.
+    let page = &param(operation(&document, "/api/posts", "get"), "page").unwrap()["schema"];
+    assert_eq!(page["maximum"], json!(i64::MAX / 100));
+
+    let router = blog_router(db).await;
+    for query in [
+        "page=4611686018427387904&page_size=100",
+        "page=92233720368547759",
+    ] {
+        let reply = call(&router, Method::GET, &format!("/api/authors?{query}"), None).await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{query}");
+    }
+    let last_page = format!("/api/authors?page={}&page_size=100", i64::MAX / 100);
+    assert_eq!(
+        call(&router, Method::GET, &last_page, None).await.status,
+        StatusCode::OK
+    );
+    let past = call(&router, Method::GET, "/api/posts/9223372036854775808", None).await;
+    assert_eq!(past.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let last = call(&router, Method::GET, "/api/posts/9223372036854775807", None).await;
+    assert_eq!(last.status, StatusCode::NOT_FOUND);
+    let author = call(
+        &router,
+        Method::POST,
+        "/api/authors",
+        Some(json!({ "name": "A" })),
+    )
+    .await;
+    let body = |likes: Value| {
+        Some(json!({ "title": "t", "body": "b", "author_id": author.json["id"], "likes": likes }))
+    };
+    let over = call(
+        &router,
+        Method::POST,
+        "/api/posts",
+        body(json!(2147483648u64)),
+    )
+    .await;
+    assert_eq!(over.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // JSON Schema (and Pydantic) count 3.0 as an integer.
+    let integral = call(&router, Method::POST, "/api/posts", body(json!(3.0))).await;
+    assert_eq!(integral.status, StatusCode::CREATED, "{:?}", integral.json);
+    assert_eq!(integral.json["likes"], json!(3));
+    let fraction = call(&router, Method::POST, "/api/posts", body(json!(3.5))).await;
+    assert_eq!(fraction.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+async fn strings_with_nul_are_documented_and_refused(db: &TestDb) {
+    let document = blog::app().openapi();
+    let nul_free = json!("^[^\\u0000]*$");
+    let create = &component(&document, "PostCreate")["properties"];
+    assert_eq!(create["title"]["pattern"], nul_free);
+    assert_eq!(create["body"]["pattern"], nul_free);
+    assert_eq!(
+        component(&document, "AuthorUpdate")["properties"]["name"]["pattern"],
+        nul_free
+    );
+    // Path parameters and hand-written bodies take NUL: nothing is claimed there.
+    let publish = operation(&document, "/api/posts/{pk}/publish", "post");
+    assert!(
+        param(publish, "pk").unwrap()["schema"]
+            .get("pattern")
+            .is_none()
+    );
+    let list = operation(&document, "/api/posts", "get");
+    assert_eq!(
+        param(list, "search").unwrap()["schema"]["pattern"],
+        nul_free
+    );
+    assert_eq!(param(list, "title").unwrap()["schema"]["pattern"], nul_free);
+
+    let router = blog_router(db).await;
+    let body = call(
+        &router,
+        Method::POST,
+        "/api/authors",
+        Some(json!({ "name": "a\u{0}b" })),
+    )
+    .await;
+    assert_eq!(body.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body.json["detail"][0]["type"], "string_nul");
+    for query in ["search=a%00", "title=a%00", "title__in=a,b%00"] {
+        let reply = call(&router, Method::GET, &format!("/api/posts?{query}"), None).await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{query}");
+        assert_eq!(reply.json["detail"][0]["type"], "string_nul", "{query}");
+    }
+}
+
+#[tokio::test]
+async fn ordering_is_left_out_without_orderable_fields() {
+    let document = blog::app().openapi();
+    // The link tables declare no `ordering(...)`.
+    for path in [
+        "/api/user_groups",
+        "/api/user_permissions",
+        "/api/group_permissions",
+    ] {
+        let list = operation(&document, path, "get");
+        assert!(param(list, "ordering").is_none(), "{path}");
+    }
+    assert!(param(operation(&document, "/api/posts", "get"), "ordering").is_some());
+}
+
+/// A hand-written handler taking a query, as `App::handle` documents it.
+#[derive(ferrobridge::__private::serde::Deserialize, JsonSchema)]
+#[serde(crate = "ferrobridge::__private::serde")]
+#[schemars(crate = "ferrobridge::schemars")]
+struct Paging {
+    /// A number.
+    n: u32,
+}
+
+async fn typed_query(Query(paging): Query<Paging>) -> String {
+    paging.n.to_string()
+}
+
+async fn typed_body(Json(paging): Json<Paging>) -> String {
+    paging.n.to_string()
+}
+
+async fn two_params(Path((id, slug)): Path<(i16, String)>) -> String {
+    format!("{id}/{slug}")
+}
+
+async fn hand_written_path_parameters_are_typed_and_answer_json_errors(db: &TestDb) {
+    let document = blog::app().openapi();
+    let publish = operation(&document, "/api/posts/{pk}/publish", "post");
+    assert_eq!(
+        param(publish, "pk").unwrap()["schema"],
+        json!({ "type": "integer", "format": "int64", "minimum": i64::MIN, "maximum": i64::MAX })
+    );
+    for status in ["401", "403", "404", "422"] {
+        assert!(publish["responses"][status].is_object(), "{status}");
+    }
+    let router = blog_router(db).await;
+    let reply = call(&router, Method::POST, "/api/posts/abc/publish", None).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(reply.json["detail"][0]["loc"], json!(["path", "pk"]));
+    assert_eq!(reply.json["detail"][0]["type"], "int_parsing");
+    let reply = call(
+        &router,
+        Method::POST,
+        "/api/posts/99999999999999999999/publish",
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Any axum extractor, on any hand-written route, answers JSON errors.
+    let app = ferrobridge::App::new("extractors")
+        .body_limit(64)
+        .handle(Method::GET, "/q", "Query", typed_query)
+        .handle(Method::POST, "/j", "Json", typed_body)
+        .handle(Method::GET, "/p/{id}/{slug}", "Path", two_params);
+    let document = app.openapi();
+    let params = operation(&document, "/p/{id}/{slug}", "get");
+    assert_eq!(
+        param(params, "id").unwrap()["schema"]["maximum"],
+        json!(i16::MAX)
+    );
+    assert_eq!(param(params, "slug").unwrap()["schema"]["type"], "string");
+    for status in ["413", "415", "422"] {
+        assert!(operation(&document, "/j", "post")["responses"][status].is_object());
+    }
+    let router = app.router(db.db.clone());
+    let shape = |reply: &ferrobridge_tests::Reply, loc: &str| {
+        assert_eq!(
+            reply.headers[header::CONTENT_TYPE],
+            "application/json",
+            "{reply:?}"
+        );
+        assert_eq!(reply.json["detail"][0]["loc"][0], loc, "{reply:?}");
+    };
+    let reply = call(&router, Method::GET, "/q?n=minus", None).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    shape(&reply, "query");
+    let reply = call(&router, Method::GET, "/p/40000/x", None).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    shape(&reply, "path");
+    assert_eq!(reply.json["detail"][0]["loc"], json!(["path", "id"]));
+    let reply = call(&router, Method::POST, "/j", Some(json!({ "n": "x" }))).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    shape(&reply, "body");
+    let request = Request::post("/j")
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(Body::from("{}"))
+        .unwrap();
+    let reply = send(&router, request).await;
+    assert_eq!(reply.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    shape(&reply, "header");
+    let reply = call(
+        &router,
+        Method::POST,
+        "/j",
+        Some(json!({ "n": 1, "pad": "x".repeat(100) })),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(reply.json["detail"], "Request body is too large");
+}
+
+async fn token_endpoint_documents_and_answers_413_and_422(db: &TestDb) {
+    let document = blog::app().openapi();
+    let login = operation(&document, "/api/auth/token", "post");
+    for status in ["200", "400", "413", "422", "429"] {
+        assert!(login["responses"][status].is_object(), "{status}");
+    }
+    let app = blog::app().body_limit(256);
+    let router = ferrobridge_tests::authed_router(&app, &db.db).await;
+    let empty = send(
+        &router,
+        Request::post("/api/auth/token")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let big = format!("username=root&password={}", "x".repeat(1000));
+    let request = Request::post("/api/auth/token")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(big))
+        .unwrap();
+    let reply = send(&router, request).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{:?}",
+        reply.json
+    );
+}
+
+async fn public_operations_document_the_optional_token(db: &TestDb) {
+    let document = blog::app().openapi();
+    let list = operation(&document, "/api/authors", "get");
+    assert_eq!(
+        list["security"],
+        json!([{}, { "OAuth2PasswordBearer": [] }])
+    );
+    assert!(list["responses"]["401"].is_object());
+    let router = blog_router(db).await;
+    let reply = call_as(
+        &router,
+        Some("not-a-token"),
+        Method::GET,
+        "/api/authors",
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
 }

@@ -363,7 +363,9 @@ fn write_failure(
     general: &mut Vec<String>,
 ) -> Option<ApiError> {
     match error {
-        ApiError::Validation(v) | ApiError::BadRequest(v) => split_errors(v, errors, general),
+        ApiError::Validation(v) | ApiError::BadRequest(v) | ApiError::MissingReference(v) => {
+            split_errors(v, errors, general)
+        }
         ApiError::Conflict(message) | ApiError::Forbidden(message) => general.push(message),
         other => return Some(other),
     }
@@ -1168,7 +1170,7 @@ async fn save(ctx: &mut AdminCtx, mut page: Page, form: &FormFields) -> PageResu
 fn api_message(error: ApiError) -> String {
     match error {
         ApiError::Conflict(m) | ApiError::Forbidden(m) => m,
-        ApiError::Validation(v) | ApiError::BadRequest(v) => v
+        ApiError::Validation(v) | ApiError::BadRequest(v) | ApiError::MissingReference(v) => v
             .detail
             .into_iter()
             .map(|d| d.msg)

@@ -374,12 +374,11 @@ fn keyset_after<M: Model>(ordering: &[OrderTerm], after: &[JsonValue]) -> ApiRes
 }
 
 fn cursor_value(term: &OrderTerm, value: &JsonValue) -> ApiResult<Value> {
+    // An invalid cursor names no page: 404, as for a cursor that does not decode.
     value_from_json(term.field, value).ok_or_else(|| {
-        ApiError::Validation(ValidationError::single(ErrorDetail::new(
-            vec!["query".into(), "cursor".into()],
-            "cursor_invalid",
-            "Invalid cursor: pass back the `next` value of a previous page",
-        )))
+        ApiError::NotFoundBecause(
+            "Invalid cursor: pass back the `next` value of a previous page".into(),
+        )
     })
 }
 
@@ -584,7 +583,7 @@ pub(crate) async fn write_error<M: Model>(
             }
             match (target().load_by_keys)(db, vec![value]).await {
                 Ok(rows) if rows.is_empty() => {
-                    return ApiError::Validation(ValidationError::single(ErrorDetail::new(
+                    return ApiError::MissingReference(ValidationError::single(ErrorDetail::new(
                         vec!["body".into(), field.name.into()],
                         "foreign_key",
                         "The referenced object does not exist",

@@ -44,6 +44,14 @@ pub struct ListSettings {
     pub max_cursor_length: usize,
 }
 
+impl ListSettings {
+    /// The largest `page` accepted: its rows' offset must fit the i64 the
+    /// database binds (a larger one panicked in the SQL binder).
+    pub fn max_page(&self) -> u64 {
+        i64::MAX as u64 / self.max_page_size.max(1)
+    }
+}
+
 impl Default for ListSettings {
     fn default() -> Self {
         ListSettings {
@@ -489,7 +497,7 @@ impl ListQuery {
         for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
             let (key, value) = (key.as_ref(), value.as_ref());
             match key {
-                "page" => page = parse_size("page", value, u64::MAX, &mut errors),
+                "page" => page = parse_size("page", value, settings.max_page(), &mut errors),
                 "page_size" => {
                     page_size = parse_size("page_size", value, settings.max_page_size, &mut errors)
                 }
@@ -677,14 +685,8 @@ impl ListQuery {
         let page_size = page_size.unwrap_or(settings.default_page_size.min(settings.max_page_size));
         let pagination = match cursor {
             None if unpaged => Some(Pagination::All { slice }),
-            Some(_) if page.is_some() => {
-                errors.push(detail(
-                    "cursor",
-                    "cursor_with_page",
-                    "Use either `cursor` or `page`, not both",
-                ));
-                None
-            }
+            // With `cursor`, `page` is ignored (as documented): the cursor
+            // says where the page starts.
             Some(raw) if raw.trim().is_empty() => Some(Pagination::Cursor {
                 after: None,
                 page_size,
@@ -694,10 +696,9 @@ impl ListQuery {
                     after: Some(values),
                     page_size,
                 }),
-                Err(msg) => {
-                    errors.push(detail("cursor", "cursor_invalid", msg));
-                    None
-                }
+                // As Django REST framework answers it: no page starts there.
+                // (A cursor is opaque; its documented schema cannot rule this out.)
+                Err(msg) => return Err(ApiError::NotFoundBecause(msg)),
             },
             None => Some(Pagination::Page {
                 page: page.unwrap_or(1),
@@ -775,7 +776,11 @@ impl Expand {
                 .iter()
                 .filter(|f| f.references.is_some() && f.read_as.is_some())
         };
-        for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        for name in value
+            .split(',')
+            .map(|n| n.trim_matches(' '))
+            .filter(|n| !n.is_empty())
+        {
             if self.seen.contains(name) {
                 continue;
             }
@@ -939,7 +944,11 @@ fn unknown_lookup(key: &str, field: &FieldMeta, lookup: &str) -> ErrorDetail {
 
 fn parse_ordering(meta: &'static ModelMeta, raw: &str) -> Result<Vec<OrderTerm>, ErrorDetail> {
     let mut terms = Vec::new();
-    for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+    for part in raw
+        .split(',')
+        .map(|p| p.trim_matches(' '))
+        .filter(|p| !p.is_empty())
+    {
         let (descending, name) = match part.strip_prefix('-') {
             Some(rest) => (true, rest),
             None => (false, part),

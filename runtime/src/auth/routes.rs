@@ -95,6 +95,9 @@ pub struct TokenResponse {
 }
 
 fn form_error(rejection: axum::extract::rejection::FormRejection) -> ApiError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::PayloadTooLarge;
+    }
     let message = rejection.body_text();
     let detail = ErrorDetail::new(
         vec!["body".into()],
@@ -117,6 +120,14 @@ pub async fn token_endpoint(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
             "Only grant_type=password is supported",
+        ));
+    }
+    if form.username.contains('\0') || form.password.contains('\0') {
+        // No account has one, and PostgreSQL cannot compare text holding NUL.
+        return Ok(oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "Incorrect username or password",
         ));
     }
     let throttle = &state.auth.throttle;
@@ -285,8 +296,13 @@ pub(crate) fn docs() -> Vec<(String, crate::openapi::RouteDocs)> {
                     .tag("auth")
                     .form_body::<TokenFormDocs>()
                     .response::<TokenResponse>(200, "A bearer token")
-                    .response_without_body(400, "Incorrect username or password")
-                    .response_without_body(429, "Too many failed attempts"),
+                    .response::<OAuthError>(
+                        400,
+                        "Incorrect username or password, or a grant type other than `password`",
+                    )
+                    .error_response(413)
+                    .error_response(422)
+                    .error_response(429),
             ),
         ),
         (
@@ -310,6 +326,18 @@ pub(crate) fn docs() -> Vec<(String, crate::openapi::RouteDocs)> {
             ),
         ),
     ]
+}
+
+/// An error of the token endpoint, as RFC 6749 section 5.2 answers it.
+#[derive(schemars::JsonSchema)]
+#[allow(dead_code)]
+pub(crate) struct OAuthError {
+    /// The description again, under FastAPI's key.
+    detail: String,
+    /// `invalid_grant` or `unsupported_grant_type`.
+    error: String,
+    /// What went wrong, for a person.
+    error_description: String,
 }
 
 /// The token form, as documented (RFC 6749 section 4.3).

@@ -306,6 +306,13 @@ pub fn generate(model: &ModelDef) -> TokenStream {
         let ty = field_type(f);
         let docs = field_docs(f);
         let validate = validate_attr(ident, f);
+        // Readable in `cargo expand`: `::std::string::String`, not `:: std :: ...`.
+        let ty_text = quote!(#ty)
+            .to_string()
+            .replace(" :: ", "::")
+            .replace(":: ", "::")
+            .replace(" < ", "<")
+            .replace(" >", ">");
         let serde = if f.nullable {
             // `null` clears the value; an absent key leaves it unchanged.
             quote!(#[serde(
@@ -314,7 +321,12 @@ pub fn generate(model: &ModelDef) -> TokenStream {
                 deserialize_with = "::ferrobridge::__private::double_option"
             )])
         } else {
-            quote!(#[serde(default, skip_serializing_if = "::core::option::Option::is_none")])
+            // Absent is allowed, `null` is not (the reader answers 422
+            // `*_type`), so the schema is the field's own, not nullable.
+            quote!(
+                #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+                #[schemars(with = #ty_text)]
+            )
         };
         quote!(#docs #serde #validate pub #name: ::core::option::Option<#ty>)
     });

@@ -1,0 +1,176 @@
+//! axum's extractor rejections (`Path`, `Query`, `Json`, `Form`, body
+//! limits...) answer plain text with 400, 413, 415 or 422. Generated routes
+//! answer FastAPI-shaped JSON instead; this layer gives hand-written routes
+//! the same shape, whatever extractor they use:
+//!
+//! - a path, query, form or JSON that cannot be read: 422
+//!   `{"detail": [{"loc": ["path", "pk"], "msg": ..., "type": ...}]}`;
+//! - a body of the wrong content type: 415 with the same shape;
+//! - a body over the limit: 413 `{"detail": "Request body is too large"}`.
+//!
+//! Only `text/plain` answers with those statuses are rewritten: every
+//! ferrobridge error is JSON already, and HTML pages are left alone.
+
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use crate::error::{ApiError, ErrorDetail, ValidationError};
+
+/// Text answers longer than this are not extractor rejections.
+const MAX_REJECTION_TEXT: usize = 4096;
+
+/// The middleware: runs the request, then rewrites a plain-text rejection.
+pub async fn json_rejections(request: Request, next: Next) -> Response {
+    let path_params = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|matched| path_param_names(matched.as_str()))
+        .unwrap_or_default();
+    let response = next.run(request).await;
+    let status = response.status();
+    if !matches!(
+        status,
+        StatusCode::BAD_REQUEST
+            | StatusCode::PAYLOAD_TOO_LARGE
+            | StatusCode::UNSUPPORTED_MEDIA_TYPE
+            | StatusCode::UNPROCESSABLE_ENTITY
+    ) || !is_plain_text(&response)
+    {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_REJECTION_TEXT).await else {
+        return Response::from_parts(parts, Body::empty());
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let mut response = rejection_error(status, &text, &path_params).into_response();
+    // Headers the handler set on purpose (such as `Allow`) are kept.
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            response.headers_mut().append(name, value.clone());
+        }
+    }
+    response
+}
+
+fn is_plain_text(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"))
+}
+
+fn path_param_names(path: &str) -> Vec<String> {
+    path.split('/')
+        .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
+        .map(|name| name.trim_start_matches('*').to_string())
+        .collect()
+}
+
+/// The error an axum rejection's `text` stands for.
+fn rejection_error(status: StatusCode, text: &str, path_params: &[String]) -> ApiError {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::PayloadTooLarge;
+    }
+    if status == StatusCode::UNSUPPORTED_MEDIA_TYPE {
+        return ApiError::UnsupportedMediaType(ValidationError::single(ErrorDetail::new(
+            vec!["header".into(), "content-type".into()],
+            "content_type",
+            text.trim(),
+        )));
+    }
+    let (loc, kind) = if let Some(rest) = text.strip_prefix("Invalid URL: ") {
+        path_location(rest, path_params)
+    } else if text.starts_with("Failed to deserialize query string") {
+        (vec!["query".into()], "query_invalid")
+    } else if text.starts_with("Failed to deserialize form body") {
+        (vec!["body".into()], "form_invalid")
+    } else if text.starts_with("Failed to deserialize form") {
+        (vec!["query".into()], "query_invalid")
+    } else if text.starts_with("Failed to parse the request body as JSON") {
+        (vec!["body".into()], "json_invalid")
+    } else if text.starts_with("Failed to deserialize the JSON body") {
+        (vec!["body".into()], "json_type")
+    } else {
+        (vec!["body".into()], "value_error")
+    };
+    ApiError::Validation(ValidationError::single(ErrorDetail::new(
+        loc,
+        kind,
+        text.trim(),
+    )))
+}
+
+/// Where a path parameter error is: the named parameter, or the only one.
+fn path_location(text: &str, path_params: &[String]) -> (Vec<Value>, &'static str) {
+    let named = text
+        .strip_prefix("Cannot parse `")
+        .and_then(|rest| rest.split_once("` with value"))
+        .map(|(key, _)| key.to_string())
+        .or_else(|| {
+            // A tuple `Path<(A, B)>` names the index of the parameter.
+            let index = text
+                .strip_prefix("Cannot parse value at index ")?
+                .split_once(' ')?
+                .0
+                .parse::<usize>()
+                .ok()?;
+            path_params.get(index).cloned()
+        });
+    let name = named.or_else(|| match path_params {
+        [only] => Some(only.clone()),
+        _ => None,
+    });
+    let kind = match text
+        .rsplit_once("to a `")
+        .map(|(_, ty)| ty.trim_end_matches('`'))
+    {
+        Some(
+            "i8" | "i16" | "i32" | "i64" | "i128" | "isize" | "u8" | "u16" | "u32" | "u64" | "u128"
+            | "usize",
+        ) => "int_parsing",
+        Some("f32" | "f64") => "float_parsing",
+        Some("bool") => "bool_parsing",
+        _ => "value_error",
+    };
+    let mut loc = vec![Value::from("path")];
+    loc.extend(name.map(Value::from));
+    (loc, kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_errors_name_the_parameter_and_the_type() {
+        let (loc, kind) = path_location(
+            "Cannot parse `pk` with value `abc` to a `i64`",
+            &["pk".into()],
+        );
+        assert_eq!(
+            (loc, kind),
+            (vec!["path".into(), "pk".into()], "int_parsing")
+        );
+        let (loc, kind) = path_location("Cannot parse `abc` to a `u32`", &["id".into()]);
+        assert_eq!(
+            (loc, kind),
+            (vec!["path".into(), "id".into()], "int_parsing")
+        );
+        let (loc, kind) = path_location(
+            "Cannot parse value at index 1 with value `x` to a `f64`",
+            &["a".into(), "b".into()],
+        );
+        assert_eq!(
+            (loc, kind),
+            (vec!["path".into(), "b".into()], "float_parsing")
+        );
+        let (loc, kind) = path_location("Cannot parse `x` to a `bool`", &[]);
+        assert_eq!((loc, kind), (vec![Value::from("path")], "bool_parsing"));
+    }
+}
