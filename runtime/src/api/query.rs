@@ -659,23 +659,6 @@ impl ListQuery {
                 ),
             ));
         }
-        // The offset, (page - 1) * page_size, is bound as an i64.
-        let effective_size =
-            page_size.unwrap_or(settings.default_page_size.min(settings.max_page_size));
-        if let Some(n) = page
-            && n > max_page(effective_size)
-        {
-            let max = max_page(effective_size);
-            errors.push(
-                detail(
-                    "page",
-                    "less_than_equal",
-                    format!("Input should be less than or equal to {max}"),
-                )
-                .with_ctx(json!({ "le": max })),
-            );
-            page = None;
-        }
         let slice = (page.is_some() || page_size.is_some()).then(|| {
             (
                 page.unwrap_or(1),
