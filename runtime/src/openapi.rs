@@ -544,7 +544,7 @@ fn lookup_description(field: &FieldMeta, lookup: Lookup) -> String {
 
 /// The query parameters of `meta`'s filters: `field` and `field__lookup`
 /// for every declared filter field and every lookup its kind accepts.
-pub fn filter_params(meta: &ModelMeta) -> Vec<Value> {
+pub fn filter_params(meta: &ModelMeta, list: ListSettings) -> Vec<Value> {
     let mut params = Vec::new();
     for name in meta.api.filter {
         let Some(field) = meta.field(name) else {
@@ -568,7 +568,12 @@ pub fn filter_params(meta: &ModelMeta) -> Vec<Value> {
                         "description": lookup_description(field, lookup),
                         "style": "form",
                         "explode": false,
-                        "schema": { "type": "array", "items": item, "minItems": 1 },
+                        "schema": {
+                            "type": "array",
+                            "items": bounded_text(item, list),
+                            "minItems": 1,
+                            "maxItems": list.max_in_values,
+                        },
                     }));
                     continue;
                 }
@@ -580,7 +585,7 @@ pub fn filter_params(meta: &ModelMeta) -> Vec<Value> {
             params.push(query_param(
                 &param,
                 lookup_description(field, lookup),
-                schema,
+                bounded_text(schema, list),
             ));
         }
     }
@@ -595,7 +600,7 @@ fn foreign_keys(meta: &ModelMeta) -> Vec<String> {
         .collect()
 }
 
-fn expand_param(meta: &ModelMeta) -> Option<Value> {
+fn expand_param(meta: &ModelMeta, list: ListSettings) -> Option<Value> {
     let relations = foreign_keys(meta);
     if relations.is_empty() {
         return None;
@@ -606,7 +611,7 @@ fn expand_param(meta: &ModelMeta) -> Option<Value> {
             "Related objects to embed in place of their keys' names, comma-separated: {}.",
             relations.join(", ")
         ),
-        comma_list_schema(&relations, ""),
+        comma_list_schema(&relations, "", list.max_expand),
     ))
 }
 
@@ -614,23 +619,60 @@ fn expand_param(meta: &ModelMeta) -> Option<Value> {
 /// fields, each optionally prefixed with `-`; spaces around a term and
 /// empty terms are ignored (so an empty value keeps the default order).
 /// `None` when the model declares no orderable fields.
-fn ordering_schema(meta: &ModelMeta) -> Option<Value> {
+fn ordering_schema(meta: &ModelMeta, list: ListSettings) -> Option<Value> {
     if meta.api.ordering.is_empty() {
         return None;
     }
-    Some(comma_list_schema(meta.api.ordering, "-?"))
+    Some(comma_list_schema(
+        meta.api.ordering,
+        "-?",
+        list.max_ordering_terms,
+    ))
 }
 
-/// A string of comma-separated `names` (each after `prefix`, a regex), as
-/// the list parser reads it: spaces around a name and empty items ignored.
-fn comma_list_schema<S: AsRef<str>>(names: &[S], prefix: &str) -> Value {
+/// A string of at most `max` comma-separated `names` (each after `prefix`,
+/// a regex), as the list parser reads it: spaces around a name and empty
+/// items ignored (the parser's bound counts only names, so this is stricter).
+fn comma_list_schema<S: AsRef<str>>(names: &[S], prefix: &str, max: usize) -> Value {
     let names = names
         .iter()
         .map(|name| regex::escape(name.as_ref()))
         .collect::<Vec<_>>()
         .join("|");
     let item = format!(" *({prefix}({names}))? *");
-    json!({ "type": "string", "pattern": format!("^{item}(,{item})*$") })
+    let more = max.saturating_sub(1);
+    json!({ "type": "string", "pattern": format!("^{item}(,{item}){{0,{more}}}$") })
+}
+
+/// A text filter value's schema with the list's length bound (the tighter
+/// of the field's own `maxLength` and [`ListSettings::max_filter_value_length`]).
+fn bounded_text(mut schema: Value, list: ListSettings) -> Value {
+    // Enums and formats (dates, UUIDs) are shorter than any bound already.
+    let plain_text = schema.get("type") == Some(&json!("string"))
+        && schema.get("enum").is_none()
+        && schema.get("format").is_none();
+    if plain_text {
+        let bound = list.max_filter_value_length as u64;
+        let max = schema
+            .get("maxLength")
+            .and_then(Value::as_u64)
+            .map_or(bound, |own| own.min(bound));
+        schema["maxLength"] = json!(max);
+    }
+    schema
+}
+
+/// `?search=`: at most [`ListSettings::max_search_length`] characters and
+/// [`ListSettings::max_search_words`] whitespace-separated words, as the
+/// parser counts them (`\s` is a superset of Rust's whitespace, so the
+/// pattern never admits more words than the server does).
+fn search_schema(list: ListSettings) -> Value {
+    let more = list.max_search_words.saturating_sub(1);
+    json!({
+        "type": "string",
+        "maxLength": list.max_search_length,
+        "pattern": format!("^\\s*([^\\s\\u0000]+\\s+){{0,{more}}}[^\\s\\u0000]*\\s*$"),
+    })
 }
 
 /// The query parameters of `meta`'s list endpoint.
@@ -671,7 +713,7 @@ pub fn list_params(meta: &ModelMeta, list: ListSettings) -> Vec<Value> {
              of the previous answer. The answer is then `{items, next, page_size}`, without a total; \
              `page` is ignored."
                 .into(),
-            json!({ "type": "string" }),
+            json!({ "type": "string", "maxLength": list.max_cursor_length }),
         ));
     }
     let default: Vec<String> = meta
@@ -694,7 +736,7 @@ pub fn list_params(meta: &ModelMeta, list: ListSettings) -> Vec<Value> {
     };
     // Without orderable fields the parameter is left out: any value but
     // an empty one is refused.
-    if let Some(schema) = ordering_schema(meta) {
+    if let Some(schema) = ordering_schema(meta, list) {
         params.push(query_param(
             "ordering",
             format!(
@@ -711,11 +753,11 @@ pub fn list_params(meta: &ModelMeta, list: ListSettings) -> Vec<Value> {
                 "Space-separated terms; each must appear, case-insensitively, in one of: {}.",
                 meta.api.search.join(", ")
             ),
-            json!({ "type": "string" }),
+            search_schema(list),
         ));
     }
-    params.extend(expand_param(meta));
-    params.extend(filter_params(meta));
+    params.extend(expand_param(meta, list));
+    params.extend(filter_params(meta, list));
     // The list parser refuses NUL in every value it reads as text.
     for param in &mut params {
         walk_schema(&mut param["schema"], &mut forbid_nul);
@@ -855,7 +897,7 @@ pub fn describe<M: Model>(builder: &mut OpenApiBuilder, path: &str) {
         }),
     );
     let mut retrieve_params = vec![pk.clone()];
-    retrieve_params.extend(expand_param(meta));
+    retrieve_params.extend(expand_param(meta, builder.list_settings()));
     builder.add_operation(
         &item,
         "get",

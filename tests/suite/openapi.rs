@@ -370,6 +370,28 @@ async fn list_parameters_document_paging_ordering_search_expand_and_lookups() {
     for refused in ["body", "--title", "title,-", "-", "title\t", "author__name"] {
         assert!(!pattern.is_match(refused), "{refused:?}");
     }
+    // The list's bounds are stated, so a client that keeps to the document
+    // is never refused by them (ListSettings' defaults).
+    let limits = ferrobridge::api::ListSettings::default();
+    let nine_terms = vec!["title"; limits.max_ordering_terms + 1].join(",");
+    assert!(pattern.is_match(&vec!["title"; limits.max_ordering_terms].join(",")));
+    assert!(!pattern.is_match(&nine_terms));
+    let search = &param(posts, "search").unwrap()["schema"];
+    assert_eq!(search["maxLength"], limits.max_search_length);
+    let words =
+        ferrobridge::__private::regex::Regex::new(search["pattern"].as_str().unwrap()).unwrap();
+    assert!(words.is_match(&vec!["ab"; limits.max_search_words].join(" ")));
+    assert!(!words.is_match(&vec!["ab"; limits.max_search_words + 1].join(" ")));
+    assert_eq!(
+        param(posts, "cursor").unwrap()["schema"]["maxLength"],
+        limits.max_cursor_length
+    );
+    let title_in = &param(posts, "title__in").unwrap()["schema"];
+    assert_eq!(title_in["maxItems"], limits.max_in_values);
+    assert_eq!(
+        title_in["items"]["maxLength"],
+        limits.max_filter_value_length
+    );
     assert!(
         ordering["description"]
             .as_str()
@@ -399,7 +421,8 @@ async fn list_parameters_document_paging_ordering_search_expand_and_lookups() {
         "minimum": i64::MIN, "maximum": i64::MAX,
     });
     // Strings with NUL are refused (422 `string_nul`).
-    let text = json!({ "type": "string", "pattern": "^[^\\u0000]*$" });
+    // Each filter value is bounded (ListSettings::max_filter_value_length).
+    let text = json!({ "type": "string", "maxLength": 1000, "pattern": "^[^\\u0000]*$" });
     assert_eq!(schema("published"), json!({ "type": "boolean" }));
     assert_eq!(schema("published__ne"), json!({ "type": "boolean" }));
     assert_eq!(schema("published__isnull"), json!({ "type": "boolean" }));
@@ -409,7 +432,7 @@ async fn list_parameters_document_paging_ordering_search_expand_and_lookups() {
     assert_eq!(param(posts, "likes__in").unwrap()["explode"], false);
     assert_eq!(
         schema("likes__in"),
-        json!({ "type": "array", "items": int64, "minItems": 1 })
+        json!({ "type": "array", "items": int64, "minItems": 1, "maxItems": 100 })
     );
     assert_eq!(schema("rating__lt"), json!({ "type": "number" }));
     assert_eq!(schema("author_id__in")["items"], int64);
@@ -753,8 +776,9 @@ async fn strings_with_nul_are_documented_and_refused(db: &TestDb) {
             .is_none()
     );
     let list = operation(&document, "/api/posts", "get");
+    // `search` has its own pattern (bounding its words), NUL-free as well.
     assert_eq!(
-        param(list, "search").unwrap()["schema"]["pattern"],
+        param(list, "search").unwrap()["schema"]["allOf"][0]["pattern"],
         nul_free
     );
     assert_eq!(param(list, "title").unwrap()["schema"]["pattern"], nul_free);
