@@ -18,7 +18,7 @@ use super::context::{AdminCtx, PageResult, Reject, safe_next, server_error};
 use super::models::log_entry;
 use super::session::{self, SESSION_COOKIE, SessionData};
 use crate::auth::models::{content_type, user};
-use crate::auth::{PasswordCheck, check_password, hash_password};
+use crate::auth::{PasswordCheck, PasswordContext, PasswordPolicy, check_password, hash_password};
 
 /// The form fields of a POST, in order (a key may repeat).
 pub type FormFields = Vec<(String, String)>;
@@ -192,29 +192,15 @@ pub async fn password_change_form(mut ctx: AdminCtx) -> PageResult {
     ))
 }
 
-/// Django's default password validators, in short: at least 8
-/// characters, not all digits, not the username.
-pub fn password_problems(password: &str, username: &str) -> Vec<String> {
-    let mut problems = Vec::new();
-    if password.chars().count() < 8 {
-        problems.push("This password is too short. It must contain at least 8 characters.".into());
-    }
-    if !password.is_empty() && password.chars().all(|c| c.is_ascii_digit()) {
-        problems.push("This password is entirely numeric.".into());
-    }
-    if !username.is_empty() && password.eq_ignore_ascii_case(username) {
-        problems.push("The password is too similar to the username.".into());
-    }
-    problems
-}
-
 /// Checks a new password typed twice, as Django's password forms do: the
-/// validators' problems go under the first of `fields`, a mismatch under the second.
+/// app's password policy's problems go under the first of `fields`, a
+/// mismatch under the second.
 pub fn check_new_password(
+    policy: &PasswordPolicy,
     errors: &mut BTreeMap<String, Vec<String>>,
     fields: (&str, &str),
     (password, confirmation): (&str, &str),
-    username: &str,
+    account: &PasswordContext,
 ) {
     if password != confirmation {
         errors
@@ -222,9 +208,12 @@ pub fn check_new_password(
             .or_default()
             .push("The two password fields didn’t match.".into());
     }
-    let problems = password_problems(password, username);
+    let problems = policy.problems(password, account);
     if !problems.is_empty() {
-        errors.entry(fields.0.into()).or_default().extend(problems);
+        errors
+            .entry(fields.0.into())
+            .or_default()
+            .extend(problems.into_iter().map(|p| p.message));
     }
 }
 
@@ -252,10 +241,11 @@ pub async fn password_change(mut ctx: AdminCtx, Form(form): Form<FormFields>) ->
             .push("Your old password was entered incorrectly. Please enter it again.".into());
     }
     check_new_password(
+        &ctx.state.auth.password_policy,
         &mut errors,
         ("new_password1", "new_password2"),
         (&new1, &new2),
-        &me.username,
+        &PasswordContext::of_user(&me),
     );
     if !errors.is_empty() {
         return Ok(ctx.render(
@@ -263,21 +253,16 @@ pub async fn password_change(mut ctx: AdminCtx, Form(form): Form<FormFields>) ->
             context! { title => "Password change", errors => errors },
         ));
     }
-    let hash = tokio::task::spawn_blocking(move || hash_password(&new1))
-        .await
-        .map_err(|e| Reject(server_error(e)))?;
     let account = user::Entity::find_by_id(me.id)
         .one(&db)
         .await
         .map_err(|e| Reject(server_error(e)))?
         .ok_or_else(|| Reject(server_error("the user vanished")))?;
-    let mut active = account.into_active_model();
-    active.password = Set(hash.clone());
-    active
-        .update(&db)
+    // Revokes the account's tokens; other sessions fail their fingerprint.
+    let saved = crate::auth::change_password(&db, account, &new1)
         .await
         .map_err(|e| Reject(server_error(e)))?;
-    ctx.session.auth_hash = Some(session::auth_hash(&hash));
+    ctx.session.auth_hash = Some(session::auth_hash(&saved.password));
     ctx.message("success", "Your password was changed.").await;
     Ok(ctx.redirect("/admin/"))
 }

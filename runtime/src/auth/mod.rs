@@ -36,6 +36,7 @@
 //! }
 //! ```
 
+mod credentials;
 mod extract;
 mod jwt;
 pub mod models;
@@ -44,6 +45,7 @@ mod permissions;
 pub(crate) mod routes;
 mod token;
 mod users;
+mod validation;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -53,6 +55,8 @@ use axum::http::header;
 use axum::http::request::Parts;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
+pub use credentials::{change_password, password_error, revoke_tokens};
+pub(crate) use credentials::{password_written, read_body};
 pub use extract::{AuthUser, CurrentUser, OptionalUser, Perm};
 pub use jwt::{JwksSource, JwtAuthenticator};
 pub use models::{
@@ -62,6 +66,10 @@ pub use password::{PasswordCheck, check_password, hash_password};
 pub use permissions::{sync_permissions, user_permissions};
 pub use token::{new_token, token_digest};
 pub use users::create_superuser;
+pub use validation::{
+    CommonPassword, MinimumLength, NumericPassword, PasswordContext, PasswordPolicy,
+    PasswordProblem, PasswordValidator, UserAttributeSimilarity,
+};
 
 /// A permission as a type, for [`Perm`] guards: `#[derive(Model)]` makes
 /// `post::perms::{Add, Change, Delete, View}` for every model.
