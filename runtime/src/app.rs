@@ -161,6 +161,7 @@ impl App {
             .model::<GroupPermission>()
             .model::<UserPermission>();
         app.internal::<Token>()
+            .internal::<ExternalIdentity>()
             .internal::<crate::admin::Session>()
             .internal::<crate::admin::LogEntry>()
     }

@@ -38,6 +38,7 @@
 
 mod credentials;
 mod extract;
+mod identity;
 mod jwt;
 pub mod models;
 mod password;
@@ -58,9 +59,11 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 pub use credentials::{change_password, password_error, revoke_tokens};
 pub(crate) use credentials::{password_written, read_body};
 pub use extract::{AuthUser, CurrentUser, OptionalUser, Perm};
+pub use identity::{identity_key, link_identity, linked_user, unlink_identity};
 pub use jwt::{JwksSource, JwtAuthenticator};
 pub use models::{
-    ContentType, Group, GroupPermission, Permission, Token, User, UserGroup, UserPermission,
+    ContentType, ExternalIdentity, Group, GroupPermission, Permission, Token, User, UserGroup,
+    UserPermission,
 };
 pub use password::{PasswordCheck, check_password, hash_password};
 pub use permissions::{sync_permissions, user_permissions};
