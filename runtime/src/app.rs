@@ -39,7 +39,7 @@ pub struct AuthState {
     /// How long tokens from `POST /api/auth/token` live.
     pub token_ttl: chrono::Duration,
     /// Failed-login counters.
-    pub throttle: Arc<crate::auth::routes::LoginThrottle>,
+    pub throttle: Arc<crate::auth::LoginThrottle>,
     /// The rules every new password must pass.
     pub password_policy: crate::auth::PasswordPolicy,
 }

@@ -2,7 +2,11 @@
 //! configurable) on every path that sets a password, and a password change
 //! revoking the account's bearer tokens and other sessions.
 
-use axum::http::{Method, StatusCode};
+use std::net::SocketAddr;
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{Method, Request, StatusCode, header};
 use ferrobridge::__private::sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
     QueryFilter,
@@ -20,6 +24,7 @@ db_tests!(
     api_password_changes_revoke_tokens,
     admin_password_forms_apply_the_policy_and_revoke_tokens,
     the_command_line_applies_the_policy_and_revokes_tokens,
+    logins_are_throttled_per_address_without_locking_out_trusted_users,
 );
 
 async fn blog_with(db: &TestDb, app: ferrobridge::App) -> axum::Router {
@@ -474,5 +479,155 @@ async fn the_command_line_applies_the_policy_and_revokes_tokens(db: &TestDb) {
             .await
             .status,
         StatusCode::OK
+    );
+}
+
+/// `POST /api/auth/token` as a client at `addr` (what the server's
+/// `ConnectInfo` says about a TCP peer).
+async fn api_login_from(
+    router: &axum::Router,
+    addr: &str,
+    username: &str,
+    password: &str,
+) -> ferrobridge_tests::Reply {
+    let body: String = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([("username", username), ("password", password)])
+        .finish();
+    let mut request = Request::post("/api/auth/token")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(body))
+        .unwrap();
+    request
+        .extensions_mut()
+        .insert(ConnectInfo(addr.parse::<SocketAddr>().unwrap()));
+    ferrobridge_tests::send(router, request).await
+}
+
+/// The admin's login form posted by `client` from `addr`.
+async fn admin_login_from(
+    client: &mut AdminClient,
+    addr: &str,
+    username: &str,
+    password: &str,
+) -> ferrobridge_tests::Page {
+    client.get("/admin/login/").await;
+    let csrf = client.csrf();
+    let body: String = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("csrfmiddlewaretoken", csrf.as_str()),
+            ("username", username),
+            ("password", password),
+            ("next", "/admin/"),
+        ])
+        .finish();
+    let mut request = Request::post("/admin/login/")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(body))
+        .unwrap();
+    request
+        .extensions_mut()
+        .insert(ConnectInfo(addr.parse::<SocketAddr>().unwrap()));
+    client.request(request).await
+}
+
+async fn logins_are_throttled_per_address_without_locking_out_trusted_users(db: &TestDb) {
+    let app = blog::app();
+    app.create_tables(&db.db).await.unwrap();
+    let router = app.router(db.db.clone());
+    create_user(&db.db, "bob", UserKind::Regular).await;
+    create_user(&db.db, "carol", UserKind::Regular).await;
+    create_user(&db.db, "boss", UserKind::Superuser).await;
+    let office = "127.0.0.2:40000";
+
+    // The API: bob logs in from the office, then someone there sprays.
+    assert_eq!(
+        api_login_from(&router, office, "bob", PASSWORD)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    for i in 0..8 {
+        let name = format!("sprayed{i}");
+        let reply = api_login_from(&router, office, &name, "Summer2024!").await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "attempt {i}");
+    }
+    let refused = api_login_from(&router, office, "sprayed8", "Summer2024!").await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = refused.headers[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=300).contains(&wait));
+    // A name never logged in from there cannot be told from the next guess...
+    assert_eq!(
+        api_login_from(&router, office, "carol", PASSWORD)
+            .await
+            .status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // ...but bob, who logged in from there before, still gets in,
+    assert_eq!(
+        api_login_from(&router, office, "bob", PASSWORD)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    // and other addresses are not affected.
+    assert_eq!(
+        api_login_from(&router, "127.0.0.3:40000", "carol", PASSWORD)
+            .await
+            .status,
+        StatusCode::OK
+    );
+
+    // The admin shares the throttle: the office is refused there too.
+    let mut client = AdminClient::new(router.clone());
+    let page = admin_login_from(&mut client, office, "sprayed9", "Summer2024!").await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        page.body.contains("Too many failed logins"),
+        "{}",
+        page.body
+    );
+    assert!(page.headers.contains_key(header::RETRY_AFTER));
+
+    // The admin alone: spraying from another address is refused after eight
+    // usernames, while the superuser who logged in from there gets in.
+    let branch = "127.0.0.4:40000";
+    let mut boss = AdminClient::new(router.clone());
+    assert_eq!(
+        admin_login_from(&mut boss, branch, "boss", PASSWORD)
+            .await
+            .status,
+        StatusCode::FOUND
+    );
+    let mut attacker = AdminClient::new(router.clone());
+    for i in 0..8 {
+        let page =
+            admin_login_from(&mut attacker, branch, &format!("staff{i}"), "Summer2024!").await;
+        assert_eq!(page.status, StatusCode::OK, "attempt {i}");
+        assert!(
+            page.body
+                .contains("Please enter the correct username and password")
+        );
+    }
+    let page = admin_login_from(&mut attacker, branch, "staff8", "Summer2024!").await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(page.body.contains("Too many failed logins"));
+    let mut boss_again = AdminClient::new(router.clone());
+    assert_eq!(
+        admin_login_from(&mut boss_again, branch, "boss", PASSWORD)
+            .await
+            .status,
+        StatusCode::FOUND,
+        "a trusted pair passes the address lock"
+    );
+    assert_eq!(
+        api_login_from(&router, branch, "bob", PASSWORD)
+            .await
+            .status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the same address is refused on the API"
     );
 }

@@ -3,10 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use axum::Form;
-use axum::extract::{Path, Query};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, Query};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Form};
 use minijinja::context;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
@@ -51,20 +53,28 @@ const LOGIN_ERROR: &str = "Please enter the correct username and password for a 
 
 /// `POST /admin/login/`: checks the password of an active staff user,
 /// then starts a new session (a new key and CSRF token: no fixation).
-pub async fn login(mut ctx: AdminCtx, Form(form): Form<FormFields>) -> PageResult {
+pub async fn login(
+    mut ctx: AdminCtx,
+    connect: Option<Extension<ConnectInfo<SocketAddr>>>,
+    Form(form): Form<FormFields>,
+) -> PageResult {
     ctx.check_csrf(&form)?;
     let username = field(&form, "username").unwrap_or("").to_string();
     let password = field(&form, "password").unwrap_or("").to_string();
     let next = safe_next(field(&form, "next"));
+    // The API's throttle: per username, per address, trusted pairs exempt.
     let throttle = ctx.state.auth.throttle.clone();
-    let key = format!("user:{username}");
-    if let Some(wait) = throttle.blocked(&key) {
-        return Ok(ctx.render_status(
+    let addr = connect.map(|Extension(ConnectInfo(addr))| addr.ip());
+    if let Some(wait) = throttle.check(&username, addr) {
+        let mut page = ctx.render_status(
             StatusCode::TOO_MANY_REQUESTS,
             "admin/login.html",
             context! { title => "Log in", next => next, username => username,
             error => format!("Too many failed logins. Try again in {wait} seconds.") },
-        ));
+        );
+        page.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from(wait));
+        return Ok(page);
     }
     let db = ctx.state.db.clone();
     let found = user::Entity::find()
@@ -87,14 +97,14 @@ pub async fn login(mut ctx: AdminCtx, Form(form): Form<FormFields>) -> PageResul
             account
         }
         _ => {
-            throttle.fail(&key);
+            throttle.failed(&username, addr);
             return Ok(ctx.render(
                 "admin/login.html",
                 context! { title => "Log in", next => next, username => username, error => LOGIN_ERROR },
             ));
         }
     };
-    throttle.clear(&key);
+    throttle.succeeded(&username, addr);
     let mut active = account.clone().into_active_model();
     active.last_login = Set(Some(chrono::Utc::now()));
     let mut password_hash = account.password.clone();

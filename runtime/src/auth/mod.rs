@@ -44,6 +44,7 @@ pub mod models;
 mod password;
 mod permissions;
 pub(crate) mod routes;
+mod throttle;
 mod token;
 mod users;
 mod validation;
@@ -67,6 +68,10 @@ pub use models::{
 };
 pub use password::{PasswordCheck, check_password, hash_password};
 pub use permissions::{sync_permissions, user_permissions};
+pub use throttle::{
+    FAILED_LOGIN_WINDOW, LoginThrottle, MAX_FAILED_LOGINS, MAX_FAILED_LOGINS_PER_ADDRESS,
+    TRUSTED_LOGIN_AGE,
+};
 pub use token::{new_token, token_digest};
 pub use users::create_superuser;
 pub use validation::{
