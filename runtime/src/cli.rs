@@ -99,10 +99,28 @@ pub enum Command {
         #[arg(long)]
         noinput: bool,
     },
-    /// Set a user's password, asking for it twice.
+    /// Set a user's password, asking for it twice; checked against the
+    /// app's password policy (three tries), and every bearer token of the
+    /// user is revoked.
     Changepassword {
         /// The user; defaults to `$USER`.
         username: Option<String>,
+    },
+    /// Link an external identity (the `iss` and `sub` claims of its JWTs)
+    /// to a local account, staff and superusers included; the only way a
+    /// token from another server logs in as an existing privileged account.
+    Linkidentity {
+        /// The local account.
+        username: String,
+        /// The issuer (`iss` claim), e.g. `https://id.example.com/`.
+        #[arg(long)]
+        issuer: String,
+        /// The subject (`sub` claim): the account's id at the issuer.
+        #[arg(long)]
+        subject: String,
+        /// Remove the link instead.
+        #[arg(long)]
+        unlink: bool,
     },
 }
 
@@ -271,6 +289,15 @@ async fn run_with_database(
         Command::Changepassword { username } => {
             require_migrated(&app, db).await?;
             change_password(&app, db, username).await
+        }
+        Command::Linkidentity {
+            username,
+            issuer,
+            subject,
+            unlink,
+        } => {
+            require_migrated(&app, db).await?;
+            link_identity(db, &username, &issuer, &subject, unlink).await
         }
         Command::Serve { bind } => {
             prepare_to_serve(&app, db, fresh_file).await?;
@@ -915,4 +942,38 @@ async fn change_password(
         }
     }
     anyhow::bail!("aborting password change for user `{username}` after 3 attempts")
+}
+
+/// `linkidentity`: links (or with `unlink`, unlinks) `subject` at `issuer`
+/// to the account `username`.
+pub async fn link_identity(
+    db: &sea_orm::DatabaseConnection,
+    username: &str,
+    issuer: &str,
+    subject: &str,
+    unlink: bool,
+) -> anyhow::Result<()> {
+    use crate::auth::models::user;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let found = user::Entity::find()
+        .filter(user::Column::Username.eq(username))
+        .one(db)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("user `{username}` does not exist"))?;
+    if unlink {
+        match crate::auth::linked_user(db, issuer, subject).await? {
+            Some(linked) if linked.id == found.id => {
+                crate::auth::unlink_identity(db, issuer, subject).await?;
+                eprintln!("Unlinked `{subject}` at `{issuer}` from user `{username}`.");
+                Ok(())
+            }
+            _ => anyhow::bail!("`{subject}` at `{issuer}` is not linked to user `{username}`"),
+        }
+    } else {
+        crate::auth::link_identity(db, found.id, issuer, subject)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        eprintln!("Linked `{subject}` at `{issuer}` to user `{username}`.");
+        Ok(())
+    }
 }

@@ -972,6 +972,24 @@ async fn external_identities_map_to_accounts_only_through_links(db: &TestDb) {
             .unwrap()
     );
     assert_eq!(me(&strict, linked).await.status, StatusCode::UNAUTHORIZED);
+
+    // The `linkidentity` command does the same.
+    let issuer = "https://id.example.com/";
+    ferrobridge::cli::link_identity(&db.db, "root", issuer, "idp-root-2", false)
+        .await
+        .unwrap();
+    let linked = token(json!({ "sub": "idp-root-2" }));
+    assert_eq!(me(&strict, linked.clone()).await.json["id"], json!(root_id));
+    assert!(
+        ferrobridge::cli::link_identity(&db.db, "dora", issuer, "idp-root-2", true)
+            .await
+            .is_err(),
+        "not dora's to unlink"
+    );
+    ferrobridge::cli::link_identity(&db.db, "root", issuer, "idp-root-2", true)
+        .await
+        .unwrap();
+    assert_eq!(me(&strict, linked).await.status, StatusCode::UNAUTHORIZED);
     let _ = std::fs::remove_file(&jwks_path);
 }
 
