@@ -3,7 +3,12 @@
 //! - [`models`]: `User`, `Group`, `Permission`, `ContentType` and the link
 //!   tables, on Django's own tables, registered by every [`App`](crate::App).
 //! - Passwords are argon2id ([`hash_password`]); Django's pbkdf2 and argon2
-//!   hashes verify too and are re-hashed at the next login.
+//!   hashes verify too and are re-hashed at the next login. New passwords
+//!   pass the app's [`PasswordPolicy`] (Django's validators) on every path,
+//!   and [`change_password`] revokes the account's tokens.
+//! - Failed logins go through one [`LoginThrottle`] (API and admin).
+//! - External identities become local users only through
+//!   [`ExternalIdentity`] links ([`link_identity`]).
 //! - Who is calling is decided by [`Authenticator`]s, tried in order: the
 //!   built-in [`TokenAuthenticator`] (opaque bearer tokens from
 //!   `POST /api/auth/token`) and [`JwtAuthenticator`] (JWTs from an external
