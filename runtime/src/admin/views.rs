@@ -2,7 +2,6 @@
 //! apps and models with recent actions, and the static assets.
 
 use std::collections::BTreeMap;
-
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Path, Query};
