@@ -217,10 +217,8 @@ impl JwtAuthenticator {
         claims: &serde_json::Value,
         db: &DatabaseConnection,
     ) -> Result<User, AuthError> {
-        let failed = |e: DbErr| {
-            tracing::error!(error = %e, "external identity lookup failed");
-            AuthError("Could not validate credentials".into())
-        };
+        // An unreachable database answers 503, as for the other authenticators.
+        let failed = |e: DbErr| AuthError::lookup_failed(&e);
         let text = |name: &str| {
             claims
                 .get(name)
