@@ -77,7 +77,7 @@ use proc_macro::TokenStream;
 /// | `regex = "..."`, `email`, `url` | string checks (and `pattern` / `format` in the JSON Schema) |
 /// | `max_digits = N`, `decimal_places = N` | a `Decimal`'s precision and scale (required on Decimal fields, as Django's DecimalField) |
 /// | `choices` | the type is an enum with `#[derive(Choices)]`, stored as a string |
-/// | `password` | write-only; what is written is stored as an argon2 hash |
+/// | `password` | write-only; checked against the app's `PasswordPolicy` (422 on the API), then stored as an argon2 hash |
 ///
 /// Field types: `i16`, `i32`, `i64`, `f32`, `f64`, `bool`, `String`,
 /// `DateTime<Utc>` (`DateTimeUtc`), `NaiveDate`, `rust_decimal::Decimal`,

@@ -39,7 +39,9 @@ pub struct AuthState {
     /// How long tokens from `POST /api/auth/token` live.
     pub token_ttl: chrono::Duration,
     /// Failed-login counters.
-    pub throttle: Arc<crate::auth::routes::LoginThrottle>,
+    pub throttle: Arc<crate::auth::LoginThrottle>,
+    /// The rules every new password must pass.
+    pub password_policy: crate::auth::PasswordPolicy,
 }
 
 /// What the runtime keeps of each registered model.
@@ -99,6 +101,7 @@ pub struct App {
     list: crate::api::ListSettings,
     authenticators: Vec<Arc<dyn crate::auth::Authenticator>>,
     token_ttl: chrono::Duration,
+    pub(crate) password_policy: crate::auth::PasswordPolicy,
     /// Django's auth app is installed (the default; see [`App::without_auth`]).
     auth: bool,
     admin_site: crate::admin::SiteSettings,
@@ -139,6 +142,7 @@ impl App {
                 Arc::new(crate::admin::SessionAuthenticator),
             ],
             token_ttl: chrono::Duration::hours(1),
+            password_policy: crate::auth::PasswordPolicy::django(),
             auth: true,
             admin_site: crate::admin::SiteSettings::default(),
             admin_templates: None,
@@ -159,6 +163,7 @@ impl App {
             .model::<GroupPermission>()
             .model::<UserPermission>();
         app.internal::<Token>()
+            .internal::<ExternalIdentity>()
             .internal::<crate::admin::Session>()
             .internal::<crate::admin::LogEntry>()
     }
@@ -327,6 +332,16 @@ impl App {
     /// How long tokens from `POST /api/auth/token` stay valid (default one hour).
     pub fn token_ttl(mut self, ttl: std::time::Duration) -> Self {
         self.token_ttl = chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::hours(1));
+        self
+    }
+
+    /// The rules every new password must pass, on every path that sets one
+    /// (the API's `#[field(password)]` fields, the admin's password forms,
+    /// `createsuperuser`, `changepassword`); default
+    /// [`PasswordPolicy::django`](crate::auth::PasswordPolicy::django),
+    /// [`PasswordPolicy::none`](crate::auth::PasswordPolicy::none) for none.
+    pub fn password_policy(mut self, policy: crate::auth::PasswordPolicy) -> Self {
+        self.password_policy = policy;
         self
     }
 
@@ -751,6 +766,7 @@ impl App {
                 authenticators: crate::auth::Authenticators(Arc::new(self.authenticators.clone())),
                 token_ttl: self.token_ttl,
                 throttle: Arc::default(),
+                password_policy: self.password_policy.clone(),
             },
             admin: Arc::new(crate::admin::AdminState::new(
                 self.admin_templates.clone(),

@@ -99,10 +99,28 @@ pub enum Command {
         #[arg(long)]
         noinput: bool,
     },
-    /// Set a user's password, asking for it twice.
+    /// Set a user's password, asking for it twice; checked against the
+    /// app's password policy (three tries), and every bearer token of the
+    /// user is revoked.
     Changepassword {
         /// The user; defaults to `$USER`.
         username: Option<String>,
+    },
+    /// Link an external identity (the `iss` and `sub` claims of its JWTs)
+    /// to a local account, staff and superusers included; the only way a
+    /// token from another server logs in as an existing privileged account.
+    Linkidentity {
+        /// The local account.
+        username: String,
+        /// The issuer (`iss` claim), e.g. `https://id.example.com/`.
+        #[arg(long)]
+        issuer: String,
+        /// The subject (`sub` claim): the account's id at the issuer.
+        #[arg(long)]
+        subject: String,
+        /// Remove the link instead.
+        #[arg(long)]
+        unlink: bool,
     },
 }
 
@@ -266,11 +284,20 @@ async fn run_with_database(
             noinput,
         } => {
             require_migrated(&app, db).await?;
-            create_superuser(db, username, email, noinput).await
+            create_superuser(&app, db, username, email, noinput).await
         }
         Command::Changepassword { username } => {
             require_migrated(&app, db).await?;
-            change_password(db, username).await
+            change_password(&app, db, username).await
+        }
+        Command::Linkidentity {
+            username,
+            issuer,
+            subject,
+            unlink,
+        } => {
+            require_migrated(&app, db).await?;
+            link_identity(db, &username, &issuer, &subject, unlink).await
         }
         Command::Serve { bind } => {
             prepare_to_serve(&app, db, fresh_file).await?;
@@ -745,74 +772,208 @@ fn prompt_password() -> anyhow::Result<String> {
     }
 }
 
+/// The app's password policy's messages for `password` of `username`/`email`.
+fn password_problems(app: &App, username: &str, email: &str, password: &str) -> Vec<String> {
+    let account = crate::auth::PasswordContext::new()
+        .with("username", username)
+        .with("email", email);
+    app.password_policy
+        .problems(password, &account)
+        .into_iter()
+        .map(|p| p.message)
+        .collect()
+}
+
 async fn create_superuser(
+    app: &App,
     db: &sea_orm::DatabaseConnection,
     username: Option<String>,
     email: Option<String>,
     noinput: bool,
 ) -> anyhow::Result<()> {
-    use crate::auth::models::user;
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     let interactive = !noinput && std::io::IsTerminal::is_terminal(&std::io::stdin());
     let username = match username {
         Some(name) => name,
         None if interactive => prompt("Username")?,
         None => anyhow::bail!("--username is required with --noinput (or without a terminal)"),
     };
-    if username.is_empty() || username.len() > 150 {
-        anyhow::bail!("the username must have 1 to 150 characters");
-    }
     let email = match email {
         Some(email) => email,
         None if interactive => prompt("Email address")?,
         None => String::new(),
     };
-    let password = if interactive {
-        prompt_password()?
-    } else {
-        std::env::var("FERROBRIDGE_SUPERUSER_PASSWORD").map_err(|_| {
+    if !interactive {
+        let password = std::env::var("FERROBRIDGE_SUPERUSER_PASSWORD").map_err(|_| {
             anyhow::anyhow!(
                 "set FERROBRIDGE_SUPERUSER_PASSWORD to the password when using --noinput"
             )
-        })?
+        })?;
+        return create_superuser_noinput(app, db, &username, &email, &password).await;
+    }
+    check_new_username(db, &username).await?;
+    let password = loop {
+        let password = prompt_password()?;
+        let problems = password_problems(app, &username, &email, &password);
+        if problems.is_empty() {
+            break password;
+        }
+        // Django's createsuperuser: the problems, then a choice to keep it anyway.
+        for problem in &problems {
+            eprintln!("{problem}");
+        }
+        let answer = prompt("Bypass password validation and create user anyway? [y/N]")?;
+        if answer.eq_ignore_ascii_case("y") || answer.eq_ignore_ascii_case("yes") {
+            break password;
+        }
     };
-    if password.is_empty() {
-        anyhow::bail!("blank passwords aren't allowed");
-    }
-    let taken = user::Entity::find()
-        .filter(user::Column::Username.eq(username.as_str()))
-        .one(db)
-        .await?;
-    if taken.is_some() {
-        anyhow::bail!("the username `{username}` is already taken");
-    }
     crate::auth::create_superuser(db, &username, &email, &password).await?;
     eprintln!("Superuser `{username}` created successfully.");
     Ok(())
 }
 
+async fn check_new_username(
+    db: &sea_orm::DatabaseConnection,
+    username: &str,
+) -> anyhow::Result<()> {
+    use crate::auth::models::user;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    if username.is_empty() || username.chars().count() > 150 {
+        anyhow::bail!("the username must have 1 to 150 characters");
+    }
+    let taken = user::Entity::find()
+        .filter(user::Column::Username.eq(username))
+        .one(db)
+        .await?;
+    if taken.is_some() {
+        anyhow::bail!("the username `{username}` is already taken");
+    }
+    Ok(())
+}
+
+/// `createsuperuser --noinput`: creates the superuser when `password`
+/// passes the app's password policy, and refuses it otherwise (unlike
+/// Django, which skips validation there: a script gets no chance to answer
+/// "bypass?", so a weak password is an error it must fix, not a silent default).
+pub async fn create_superuser_noinput(
+    app: &App,
+    db: &sea_orm::DatabaseConnection,
+    username: &str,
+    email: &str,
+    password: &str,
+) -> anyhow::Result<()> {
+    check_new_username(db, username).await?;
+    if password.is_empty() {
+        anyhow::bail!("blank passwords aren't allowed");
+    }
+    let problems = password_problems(app, username, email, password);
+    if !problems.is_empty() {
+        anyhow::bail!(
+            "the password was refused: {} (choose another in FERROBRIDGE_SUPERUSER_PASSWORD)",
+            problems.join(" ")
+        );
+    }
+    crate::auth::create_superuser(db, username, email, password).await?;
+    eprintln!("Superuser `{username}` created successfully.");
+    Ok(())
+}
+
+/// `changepassword`'s work once the password is typed: refused when the
+/// app's password policy refuses it, else stored, and every bearer token of
+/// the user revoked (admin sessions end through their password fingerprint).
+pub async fn set_user_password(
+    app: &App,
+    db: &sea_orm::DatabaseConnection,
+    username: &str,
+    password: &str,
+) -> anyhow::Result<()> {
+    use crate::auth::models::user;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let found = user::Entity::find()
+        .filter(user::Column::Username.eq(username))
+        .one(db)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("user `{username}` does not exist"))?;
+    let problems = app.password_policy.problems(
+        password,
+        &crate::auth::PasswordContext::of_user(&found.clone().into()),
+    );
+    if !problems.is_empty() {
+        anyhow::bail!(
+            "{}",
+            problems
+                .into_iter()
+                .map(|p| p.message)
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+    }
+    crate::auth::change_password(db, found, password).await?;
+    Ok(())
+}
+
 async fn change_password(
+    app: &App,
     db: &sea_orm::DatabaseConnection,
     username: Option<String>,
 ) -> anyhow::Result<()> {
     use crate::auth::models::user;
-    use sea_orm::{
-        ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    };
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     let username = username
         .or_else(|| std::env::var("USER").ok())
         .ok_or_else(|| anyhow::anyhow!("name the user: changepassword <username>"))?;
-    let found = user::Entity::find()
+    if user::Entity::find()
         .filter(user::Column::Username.eq(username.as_str()))
         .one(db)
         .await?
-        .ok_or_else(|| anyhow::anyhow!("user `{username}` does not exist"))?;
+        .is_none()
+    {
+        anyhow::bail!("user `{username}` does not exist");
+    }
     eprintln!("Changing password for user `{username}`");
-    let password = prompt_password()?;
-    let hash = tokio::task::spawn_blocking(move || crate::auth::hash_password(&password)).await?;
-    let mut active = found.into_active_model();
-    active.password = Set(hash);
-    active.update(db).await?;
-    eprintln!("Password changed successfully for user `{username}`.");
-    Ok(())
+    // Django's changepassword: three tries, no bypass.
+    for _ in 0..3 {
+        let password = prompt_password()?;
+        match set_user_password(app, db, &username, &password).await {
+            Ok(()) => {
+                eprintln!("Password changed successfully for user `{username}`.");
+                return Ok(());
+            }
+            Err(problem) => eprintln!("{problem}"),
+        }
+    }
+    anyhow::bail!("aborting password change for user `{username}` after 3 attempts")
+}
+
+/// `linkidentity`: links (or with `unlink`, unlinks) `subject` at `issuer`
+/// to the account `username`.
+pub async fn link_identity(
+    db: &sea_orm::DatabaseConnection,
+    username: &str,
+    issuer: &str,
+    subject: &str,
+    unlink: bool,
+) -> anyhow::Result<()> {
+    use crate::auth::models::user;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let found = user::Entity::find()
+        .filter(user::Column::Username.eq(username))
+        .one(db)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("user `{username}` does not exist"))?;
+    if unlink {
+        match crate::auth::linked_user(db, issuer, subject).await? {
+            Some(linked) if linked.id == found.id => {
+                crate::auth::unlink_identity(db, issuer, subject).await?;
+                eprintln!("Unlinked `{subject}` at `{issuer}` from user `{username}`.");
+                Ok(())
+            }
+            _ => anyhow::bail!("`{subject}` at `{issuer}` is not linked to user `{username}`"),
+        }
+    } else {
+        crate::auth::link_identity(db, found.id, issuer, subject)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        eprintln!("Linked `{subject}` at `{issuer}` to user `{username}`.");
+        Ok(())
+    }
 }

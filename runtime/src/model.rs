@@ -255,6 +255,9 @@ pub struct FieldMeta {
     pub read_only: bool,
     /// Accepted in requests; never returned.
     pub write_only: bool,
+    /// `#[field(password)]`: written as plain text, checked against the
+    /// app's [`PasswordPolicy`](crate::auth::PasswordPolicy), stored as a hash.
+    pub password: bool,
     /// The key of this field in the Read schema (`pk` for a primary key
     /// listed as `#[api(read(pk, ...))]`); `None` when responses leave it out.
     pub read_as: Option<&'static str>,

@@ -111,6 +111,17 @@ impl DeferredJson {
 
     /// Parses and validates the body as `T` (415, 413 or 422 on failure).
     pub fn parse<T: FromJsonBody>(self) -> Result<T, ApiError> {
+        Ok(T::from_json_body(self.json()?)?)
+    }
+
+    /// [`DeferredJson::parse`], also answering the JSON it was parsed from,
+    /// for checks across fields (a password against the account's name).
+    pub fn parse_with_json<T: FromJsonBody>(self) -> Result<(T, Value), ApiError> {
+        let value = self.json()?;
+        Ok((T::from_json_body(value.clone())?, value))
+    }
+
+    fn json(self) -> Result<Value, ApiError> {
         let bytes = self.body?;
         let value: Value = serde_json::from_slice(&bytes).map_err(|error| {
             ValidationError::single(
@@ -136,7 +147,7 @@ impl DeferredJson {
         if !nul.is_empty() {
             return Err(ApiError::Validation(ValidationError { detail: nul }));
         }
-        Ok(T::from_json_body(value)?)
+        Ok(value)
     }
 }
 

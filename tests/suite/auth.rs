@@ -24,6 +24,7 @@ db_tests!(
     password_hashes_never_leave_the_server,
     failed_logins_are_throttled,
     jwts_from_an_external_issuer_are_checked_against_its_jwks,
+    external_identities_map_to_accounts_only_through_links,
     a_django_database_is_served_as_it_is,
 );
 
@@ -847,6 +848,148 @@ async fn jwts_from_an_external_issuer_are_checked_against_its_jwks(db: &TestDb) 
             .status,
         StatusCode::OK
     );
+    let _ = std::fs::remove_file(&jwks_path);
+}
+
+async fn external_identities_map_to_accounts_only_through_links(db: &TestDb) {
+    use ferrobridge::auth::{JwksSource, JwtAuthenticator, link_identity, unlink_identity};
+    use jsonwebtoken::{Algorithm, Header, encode};
+    let dir = std::env::temp_dir().join(format!("fb-jwks-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let jwks_path = dir.join(format!("links-{}.json", db.url.len() + rand_suffix()));
+    let (key, jwk) = keys::rs256("rs-1");
+    std::fs::write(&jwks_path, json!({ "keys": [jwk] }).to_string()).unwrap();
+    let jwt = || JwtAuthenticator::new(JwksSource::File(jwks_path.clone())).audience("blog-api");
+    blog::app().create_tables(&db.db).await.unwrap();
+    let router_with = |jwt: JwtAuthenticator| blog::app().authenticator(jwt).router(db.db.clone());
+    let strict = router_with(jwt());
+    let creating = router_with(jwt().create_users(true));
+    let by_email = router_with(jwt().link_verified_email(true));
+
+    let (root_id, _) = create_user(&db.db, "root", UserKind::Superuser).await;
+    let (dora_id, _) = create_user(&db.db, "dora", UserKind::Regular).await;
+    let (ed_id, _) = create_user(&db.db, "ed", UserKind::Regular).await;
+    let now = ferrobridge::__private::chrono::Utc::now().timestamp();
+    let token = |claims: Value| {
+        let mut claims = claims;
+        claims["aud"] = json!("blog-api");
+        claims["exp"] = json!(now + 300);
+        claims["iss"] = claims
+            .get("iss")
+            .cloned()
+            .unwrap_or(json!("https://id.example.com/"));
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some("rs-1".into());
+        encode(&header, &claims, &key).unwrap()
+    };
+    let me = |router: &axum::Router, token: String| {
+        let router = router.clone();
+        async move { call_as(&router, Some(&token), Method::GET, "/api/auth/me", None).await }
+    };
+
+    // A `sub` equal to a superuser's username is not that superuser.
+    let named_root =
+        token(json!({ "sub": "root", "email": "root@example.com", "email_verified": true }));
+    assert_eq!(
+        me(&strict, named_root.clone()).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        me(&by_email, named_root.clone()).await.status,
+        StatusCode::UNAUTHORIZED,
+        "staff are never linked by email"
+    );
+    let created = me(&creating, named_root.clone()).await;
+    assert_eq!(created.status, StatusCode::OK, "{:?}", created.json);
+    assert_eq!(
+        created.json["username"],
+        json!("root-2"),
+        "a new account, named apart"
+    );
+    assert_eq!(created.json["is_superuser"], json!(false));
+    assert_eq!(created.json["is_staff"], json!(false));
+    assert_ne!(created.json["id"], json!(root_id));
+    let again = me(&creating, named_root.clone()).await;
+    assert_eq!(again.json["id"], created.json["id"], "the link is reused");
+    assert_eq!(
+        me(&strict, named_root).await.json["id"],
+        created.json["id"],
+        "linked now"
+    );
+
+    // Email links only when opted in, verified, and to a non-staff account.
+    let unverified =
+        token(json!({ "sub": "idp-dora", "email": "dora@example.com", "email_verified": false }));
+    assert_eq!(
+        me(&by_email, unverified).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let unsaid = token(json!({ "sub": "idp-dora", "email": "dora@example.com" }));
+    assert_eq!(me(&by_email, unsaid).await.status, StatusCode::UNAUTHORIZED);
+    let verified_ed =
+        token(json!({ "sub": "idp-ed", "email": "ed@example.com", "email_verified": true }));
+    assert_eq!(
+        me(&strict, verified_ed).await.status,
+        StatusCode::UNAUTHORIZED,
+        "not opted in"
+    );
+    let verified =
+        token(json!({ "sub": "idp-dora", "email": "dora@example.com", "email_verified": true }));
+    let dora = me(&by_email, verified).await;
+    assert_eq!(dora.status, StatusCode::OK, "{:?}", dora.json);
+    assert_eq!(dora.json["id"], json!(dora_id));
+    let no_email = token(json!({ "sub": "idp-dora" }));
+    assert_eq!(
+        me(&strict, no_email).await.json["id"],
+        json!(dora_id),
+        "linked by (iss, sub)"
+    );
+    let _ = ed_id;
+
+    // An explicit link attaches an identity to a privileged account; the
+    // same subject at another issuer is another identity.
+    link_identity(&db.db, root_id, "https://id.example.com/", "idp-root")
+        .await
+        .unwrap();
+    let linked = token(json!({ "sub": "idp-root" }));
+    let root = me(&strict, linked.clone()).await;
+    assert_eq!(root.json["id"], json!(root_id));
+    assert_eq!(root.json["is_superuser"], json!(true));
+    let elsewhere = token(json!({ "sub": "idp-root", "iss": "https://other.example/" }));
+    assert_eq!(
+        me(&strict, elsewhere).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert!(
+        link_identity(&db.db, dora_id, "https://id.example.com/", "idp-root")
+            .await
+            .is_err(),
+        "one account per identity"
+    );
+    assert!(
+        unlink_identity(&db.db, "https://id.example.com/", "idp-root")
+            .await
+            .unwrap()
+    );
+    assert_eq!(me(&strict, linked).await.status, StatusCode::UNAUTHORIZED);
+
+    // The `linkidentity` command does the same.
+    let issuer = "https://id.example.com/";
+    ferrobridge::cli::link_identity(&db.db, "root", issuer, "idp-root-2", false)
+        .await
+        .unwrap();
+    let linked = token(json!({ "sub": "idp-root-2" }));
+    assert_eq!(me(&strict, linked.clone()).await.json["id"], json!(root_id));
+    assert!(
+        ferrobridge::cli::link_identity(&db.db, "dora", issuer, "idp-root-2", true)
+            .await
+            .is_err(),
+        "not dora's to unlink"
+    );
+    ferrobridge::cli::link_identity(&db.db, "root", issuer, "idp-root-2", true)
+        .await
+        .unwrap();
+    assert_eq!(me(&strict, linked).await.status, StatusCode::UNAUTHORIZED);
     let _ = std::fs::remove_file(&jwks_path);
 }
 

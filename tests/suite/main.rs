@@ -10,6 +10,7 @@ mod admin_changelist;
 mod admin_forms;
 mod auth;
 mod browser;
+mod credentials;
 mod crud;
 mod edge_models;
 mod errors;

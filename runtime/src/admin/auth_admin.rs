@@ -6,11 +6,12 @@ use std::collections::BTreeMap;
 use axum::Form;
 use axum::extract::Path;
 use minijinja::context;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, IntoActiveModel};
+use sea_orm::EntityTrait;
 
 use super::context::{AdminCtx, PageResult, Reject, server_error};
 use super::views::{FormFields, check_new_password};
 use super::{LogAction, log_action, quote_pk};
+use crate::auth::PasswordContext;
 use crate::auth::models::{User, user};
 use crate::model::Model;
 
@@ -70,28 +71,23 @@ pub async fn set_password(
     let (new1, new2) = (field(&form, "password1"), field(&form, "password2"));
     let mut errors: BTreeMap<String, Vec<String>> = BTreeMap::new();
     check_new_password(
+        &ctx.state.auth.password_policy,
         &mut errors,
         ("password1", "password2"),
         (new1, new2),
-        &account.username,
+        &PasswordContext::of_user(&User::from(account.clone())),
     );
     if !errors.is_empty() {
         return Ok(page(&mut ctx, &account, errors));
     }
-    let plain = new1.to_string();
-    let hash = tokio::task::spawn_blocking(move || crate::auth::hash_password(&plain))
-        .await
-        .map_err(|e| Reject(server_error(e)))?;
     let db = ctx.state.db.clone();
-    let mut active = account.clone().into_active_model();
-    active.password = Set(hash.clone());
-    active
-        .update(&db)
+    // Revokes the account's tokens; its sessions fail their fingerprint.
+    let saved = crate::auth::change_password(&db, account.clone(), new1)
         .await
         .map_err(|e| Reject(server_error(e)))?;
     if account.id == me.id {
         // Changing one's own password keeps this session (Django's update_session_auth_hash).
-        ctx.session.auth_hash = Some(super::session::auth_hash(&hash));
+        ctx.session.auth_hash = Some(super::session::auth_hash(&saved.password));
     }
     log_action(
         &db,

@@ -927,12 +927,19 @@ async fn save(ctx: &mut AdminCtx, mut page: Page, form: &FormFields) -> PageResu
     let typed = page.values.get("password").map_or("", String::as_str);
     // An empty password is the API's "required" error alone, as in Django.
     if adds_user(meta, adding) && !typed.is_empty() {
-        // The same checks as the password forms, which the API leaves to callers.
+        // The app's password policy, as on every path that sets a password.
+        let account = page
+            .values
+            .iter()
+            .fold(crate::auth::PasswordContext::new(), |c, (k, v)| {
+                c.with(*k, v)
+            });
         super::views::check_new_password(
+            &ctx.state.auth.password_policy,
             &mut errors,
             ("password", PASSWORD_CONFIRMATION),
             (typed, get(form, PASSWORD_CONFIRMATION).unwrap_or("")),
-            page.values.get("username").map_or("", String::as_str),
+            &account,
         );
     }
     let mut writes: Vec<Vec<(usize, InlineWrite)>> = Vec::new();
@@ -1380,9 +1387,10 @@ async fn render(ctx: &mut AdminCtx, mut page: Page) -> PageResult {
 /// The add-user form's second password field, checked against the first.
 const PASSWORD_CONFIRMATION: &str = "password2";
 
-/// Whether this is the add-user form, which asks for the password twice.
+/// Whether this is the add form of a model with a `#[field(password)]`
+/// (the user), which asks for the password twice.
 fn adds_user(meta: &ModelMeta, adding: bool) -> bool {
-    adding && meta.table == "auth_user"
+    adding && meta.fields.iter().any(|f| f.password)
 }
 
 /// `auth_user.password`: set on the add form, then only through

@@ -2,11 +2,12 @@
 //! apps and models with recent actions, and the static assets.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 
-use axum::Form;
-use axum::extract::{Path, Query};
+use axum::extract::{ConnectInfo, Path, Query};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Form};
 use minijinja::context;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
@@ -18,7 +19,7 @@ use super::context::{AdminCtx, PageResult, Reject, safe_next, server_error};
 use super::models::log_entry;
 use super::session::{self, SESSION_COOKIE, SessionData};
 use crate::auth::models::{content_type, user};
-use crate::auth::{PasswordCheck, check_password, hash_password};
+use crate::auth::{PasswordCheck, PasswordContext, PasswordPolicy, check_password, hash_password};
 
 /// The form fields of a POST, in order (a key may repeat).
 pub type FormFields = Vec<(String, String)>;
@@ -51,20 +52,28 @@ const LOGIN_ERROR: &str = "Please enter the correct username and password for a 
 
 /// `POST /admin/login/`: checks the password of an active staff user,
 /// then starts a new session (a new key and CSRF token: no fixation).
-pub async fn login(mut ctx: AdminCtx, Form(form): Form<FormFields>) -> PageResult {
+pub async fn login(
+    mut ctx: AdminCtx,
+    connect: Option<Extension<ConnectInfo<SocketAddr>>>,
+    Form(form): Form<FormFields>,
+) -> PageResult {
     ctx.check_csrf(&form)?;
     let username = field(&form, "username").unwrap_or("").to_string();
     let password = field(&form, "password").unwrap_or("").to_string();
     let next = safe_next(field(&form, "next"));
+    // The API's throttle: per username, per address, trusted pairs exempt.
     let throttle = ctx.state.auth.throttle.clone();
-    let key = format!("user:{username}");
-    if let Some(wait) = throttle.blocked(&key) {
-        return Ok(ctx.render_status(
+    let addr = connect.map(|Extension(ConnectInfo(addr))| addr.ip());
+    if let Some(wait) = throttle.check(&username, addr) {
+        let mut page = ctx.render_status(
             StatusCode::TOO_MANY_REQUESTS,
             "admin/login.html",
             context! { title => "Log in", next => next, username => username,
             error => format!("Too many failed logins. Try again in {wait} seconds.") },
-        ));
+        );
+        page.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from(wait));
+        return Ok(page);
     }
     let db = ctx.state.db.clone();
     let found = user::Entity::find()
@@ -87,14 +96,14 @@ pub async fn login(mut ctx: AdminCtx, Form(form): Form<FormFields>) -> PageResul
             account
         }
         _ => {
-            throttle.fail(&key);
+            throttle.failed(&username, addr);
             return Ok(ctx.render(
                 "admin/login.html",
                 context! { title => "Log in", next => next, username => username, error => LOGIN_ERROR },
             ));
         }
     };
-    throttle.clear(&key);
+    throttle.succeeded(&username, addr);
     let mut active = account.clone().into_active_model();
     active.last_login = Set(Some(chrono::Utc::now()));
     let mut password_hash = account.password.clone();
@@ -192,29 +201,15 @@ pub async fn password_change_form(mut ctx: AdminCtx) -> PageResult {
     ))
 }
 
-/// Django's default password validators, in short: at least 8
-/// characters, not all digits, not the username.
-pub fn password_problems(password: &str, username: &str) -> Vec<String> {
-    let mut problems = Vec::new();
-    if password.chars().count() < 8 {
-        problems.push("This password is too short. It must contain at least 8 characters.".into());
-    }
-    if !password.is_empty() && password.chars().all(|c| c.is_ascii_digit()) {
-        problems.push("This password is entirely numeric.".into());
-    }
-    if !username.is_empty() && password.eq_ignore_ascii_case(username) {
-        problems.push("The password is too similar to the username.".into());
-    }
-    problems
-}
-
 /// Checks a new password typed twice, as Django's password forms do: the
-/// validators' problems go under the first of `fields`, a mismatch under the second.
+/// app's password policy's problems go under the first of `fields`, a
+/// mismatch under the second.
 pub fn check_new_password(
+    policy: &PasswordPolicy,
     errors: &mut BTreeMap<String, Vec<String>>,
     fields: (&str, &str),
     (password, confirmation): (&str, &str),
-    username: &str,
+    account: &PasswordContext,
 ) {
     if password != confirmation {
         errors
@@ -222,9 +217,12 @@ pub fn check_new_password(
             .or_default()
             .push("The two password fields didn’t match.".into());
     }
-    let problems = password_problems(password, username);
+    let problems = policy.problems(password, account);
     if !problems.is_empty() {
-        errors.entry(fields.0.into()).or_default().extend(problems);
+        errors
+            .entry(fields.0.into())
+            .or_default()
+            .extend(problems.into_iter().map(|p| p.message));
     }
 }
 
@@ -252,10 +250,11 @@ pub async fn password_change(mut ctx: AdminCtx, Form(form): Form<FormFields>) ->
             .push("Your old password was entered incorrectly. Please enter it again.".into());
     }
     check_new_password(
+        &ctx.state.auth.password_policy,
         &mut errors,
         ("new_password1", "new_password2"),
         (&new1, &new2),
-        &me.username,
+        &PasswordContext::of_user(&me),
     );
     if !errors.is_empty() {
         return Ok(ctx.render(
@@ -263,21 +262,16 @@ pub async fn password_change(mut ctx: AdminCtx, Form(form): Form<FormFields>) ->
             context! { title => "Password change", errors => errors },
         ));
     }
-    let hash = tokio::task::spawn_blocking(move || hash_password(&new1))
-        .await
-        .map_err(|e| Reject(server_error(e)))?;
     let account = user::Entity::find_by_id(me.id)
         .one(&db)
         .await
         .map_err(|e| Reject(server_error(e)))?
         .ok_or_else(|| Reject(server_error("the user vanished")))?;
-    let mut active = account.into_active_model();
-    active.password = Set(hash.clone());
-    active
-        .update(&db)
+    // Revokes the account's tokens; other sessions fail their fingerprint.
+    let saved = crate::auth::change_password(&db, account, &new1)
         .await
         .map_err(|e| Reject(server_error(e)))?;
-    ctx.session.auth_hash = Some(session::auth_hash(&hash));
+    ctx.session.auth_hash = Some(session::auth_hash(&saved.password));
     ctx.message("success", "Your password was changed.").await;
     Ok(ctx.redirect("/admin/"))
 }

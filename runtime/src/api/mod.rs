@@ -495,7 +495,7 @@ pub async fn create<M: Model>(
     body: DeferredJson,
 ) -> ApiResult<Response> {
     authorize::<M>(&state, &user, Action::Add).await?;
-    let input: M::Create = body.parse()?;
+    let (input, _) = crate::auth::read_body::<M, M::Create>(&state, body, None)?;
     let db = &state.db;
     let mut active = M::insert_from(input);
     if let Some(user) = &user {
@@ -628,10 +628,15 @@ async fn change<M: Model, T: crate::schema::FromJsonBody>(
     let scope = authorize::<M>(state, user, Action::Change).await?;
     let row = find_row::<M>(&state.db, pk).await?;
     check_row::<M>(scope, &row)?;
-    let input: T = body.parse()?;
+    let (input, password) = crate::auth::read_body::<M, T>(state, body, Some(&row))?;
+    let key = M::primary_key(&row);
     let mut active: M::ActiveModel = row.clone().into_active_model();
     apply(&mut active, input);
-    save::<M>(&state.db, row, active).await
+    let saved = save::<M>(&state.db, row, active).await?;
+    if password {
+        crate::auth::password_written::<M>(&state.db, &key).await?;
+    }
+    Ok(saved)
 }
 
 /// `DELETE /api/{plural}/{pk}`: 204, or 404 when there is no such row.

@@ -896,6 +896,7 @@ static BOOL_FIELD: FieldMeta = FieldMeta {
     unique: false,
     read_only: false,
     write_only: false,
+    password: false,
     read_as: None,
     text: false,
     max_length: None,

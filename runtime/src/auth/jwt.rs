@@ -10,10 +10,12 @@ use axum::http::request::Parts;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{DecodingKey, Validation, decode, decode_header};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, QuerySelect, TransactionTrait,
 };
 use tokio::sync::RwLock;
 
+use super::identity::{link_identity, linked_user};
 use super::models::user;
 use super::{AuthError, AuthFuture, Authenticator, User, bearer_token};
 
@@ -28,12 +30,22 @@ pub enum JwksSource {
 
 /// Validates JWTs from an external identity provider.
 ///
+/// A token's user is the local account linked to its (`iss`, `sub`) pair
+/// ([`ExternalIdentity`](crate::auth::ExternalIdentity)); names and emails
+/// never select an account by themselves, so a token whose `sub` or email
+/// equals a local superuser's username or address does not log in as them.
+/// Link an existing account with [`link_identity`](crate::auth::link_identity)
+/// (or the `linkidentity` command); [`create_users`](Self::create_users)
+/// gives unknown identities a new non-staff account, and
+/// [`link_verified_email`](Self::link_verified_email) lets a verified email
+/// address link to an existing non-staff account.
+///
 /// ```no_run
 /// use ferrobridge::auth::{JwksSource, JwtAuthenticator};
 /// let jwt = JwtAuthenticator::new(JwksSource::Url("https://id.example.com/.well-known/jwks.json".into()))
 ///     .issuer("https://id.example.com/")
 ///     .audience("my-api")
-///     .username_claim("email")
+///     .username_claim("preferred_username")
 ///     .create_users(true);
 /// ferrobridge::App::new("blog").authenticator(jwt);
 /// ```
@@ -44,6 +56,7 @@ pub struct JwtAuthenticator {
     audience: Option<String>,
     claim: String,
     create_users: bool,
+    link_verified_email: bool,
     min_refresh: Duration,
     keys: RwLock<Option<(JwkSet, Instant)>>,
 }
@@ -52,7 +65,8 @@ pub struct JwtAuthenticator {
 const MIN_REFRESH: Duration = Duration::from_secs(10);
 
 impl JwtAuthenticator {
-    /// Tokens signed by a key of `source`; the `sub` claim names the local user.
+    /// Tokens signed by a key of `source`, for the local users their
+    /// (`iss`, `sub`) pairs are linked to.
     pub fn new(source: JwksSource) -> Self {
         JwtAuthenticator {
             source,
@@ -60,6 +74,7 @@ impl JwtAuthenticator {
             audience: None,
             claim: "sub".into(),
             create_users: false,
+            link_verified_email: false,
             min_refresh: MIN_REFRESH,
             keys: RwLock::new(None),
         }
@@ -77,16 +92,30 @@ impl JwtAuthenticator {
         self
     }
 
-    /// The claim holding the local username (default `sub`).
+    /// The claim a new account's username is made from when
+    /// [`create_users`](Self::create_users) creates one (default `sub`;
+    /// `preferred_username` or `email` read better). It never selects an
+    /// existing account: a taken name gets a numbered suffix.
     pub fn username_claim(mut self, claim: impl Into<String>) -> Self {
         self.claim = claim.into();
         self
     }
 
-    /// Creates a local user (with no usable password) the first time a
-    /// valid token names an unknown one; otherwise such tokens are refused.
+    /// Gives an identity seen for the first time a NEW local account
+    /// (active, not staff, no usable password) linked to it; otherwise
+    /// unknown identities are refused until linked.
     pub fn create_users(mut self, create: bool) -> Self {
         self.create_users = create;
+        self
+    }
+
+    /// Lets an identity seen for the first time link to the one existing
+    /// account with its email address, when the token says
+    /// `"email_verified": true` and that account is active and neither
+    /// staff nor superuser (those are linked only explicitly, with
+    /// [`link_identity`](crate::auth::link_identity)). Off by default.
+    pub fn link_verified_email(mut self, link: bool) -> Self {
+        self.link_verified_email = link;
         self
     }
 
@@ -169,43 +198,136 @@ impl JwtAuthenticator {
         validation.set_required_spec_claims(&["exp"]);
         let data = decode::<serde_json::Value>(token, &key, &validation)
             .map_err(|e| AuthError(format!("Invalid token: {}", describe(&e))))?;
-        let Some(name) = data.claims.get(&self.claim).and_then(|v| v.as_str()) else {
-            return Err(AuthError(format!("Token has no `{}` claim", self.claim)));
-        };
-        let existing = user::Entity::find()
-            .filter(user::Column::Username.eq(name))
-            .one(db)
-            .await
-            .map_err(|_| AuthError("Could not validate credentials".into()))?;
-        match existing {
-            Some(row) if row.is_active => Ok(User::from(row)),
-            Some(_) => Err(AuthError("User inactive".into())),
-            None if self.create_users => {
-                let email = data
-                    .claims
-                    .get("email")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or("");
-                let row = user::ActiveModel {
-                    username: Set(name.chars().take(150).collect()),
-                    email: Set(email.chars().take(254).collect()),
-                    // Django's unusable password: this account logs in only by token.
-                    password: Set("!".into()),
-                    is_superuser: Set(false),
-                    first_name: Set(String::new()),
-                    last_name: Set(String::new()),
-                    is_staff: Set(false),
-                    is_active: Set(true),
-                    date_joined: Set(chrono::Utc::now()),
-                    ..Default::default()
-                }
-                .insert(db)
-                .await
-                .map_err(|_| AuthError("Could not create the user".into()))?;
-                Ok(User::from(row))
-            }
-            None => Err(AuthError("Unknown user".into())),
+        self.local_user(&data.claims, db).await
+    }
+
+    /// Who vouches for a token without an `iss` claim: the configured
+    /// issuer, else the key set it was checked against.
+    fn default_issuer(&self) -> String {
+        match (&self.issuer, &self.source) {
+            (Some(issuer), _) => issuer.clone(),
+            (None, JwksSource::Url(url)) => format!("jwks:{url}"),
+            (None, JwksSource::File(path)) => format!("jwks:{}", path.display()),
         }
+    }
+
+    /// The local account of a valid token's (`iss`, `sub`) pair.
+    async fn local_user(
+        &self,
+        claims: &serde_json::Value,
+        db: &DatabaseConnection,
+    ) -> Result<User, AuthError> {
+        // An unreachable database answers 503, as for the other authenticators.
+        let failed = |e: DbErr| AuthError::lookup_failed(&e);
+        let text = |name: &str| {
+            claims
+                .get(name)
+                .and_then(|v| v.as_str())
+                .filter(|v| !v.is_empty())
+        };
+        let Some(subject) = text("sub") else {
+            return Err(AuthError("Token has no `sub` claim".into()));
+        };
+        let issuer = text("iss")
+            .map(str::to_string)
+            .unwrap_or_else(|| self.default_issuer());
+        let active = |row: user::Model| {
+            if row.is_active {
+                Ok(User::from(row))
+            } else {
+                Err(AuthError("User inactive".into()))
+            }
+        };
+        if let Some(row) = linked_user(db, &issuer, subject).await.map_err(failed)? {
+            return active(row);
+        }
+        if self.link_verified_email
+            && claims.get("email_verified") == Some(&serde_json::Value::Bool(true))
+            && let Some(email) = text("email")
+        {
+            let owners = user::Entity::find()
+                .filter(user::Column::Email.eq(email))
+                .limit(2)
+                .all(db)
+                .await
+                .map_err(failed)?;
+            if let [owner] = owners.as_slice()
+                && owner.is_active
+                && !owner.is_staff
+                && !owner.is_superuser
+            {
+                link_identity(db, owner.id, &issuer, subject)
+                    .await
+                    .map_err(failed)?;
+                return active(owner.clone());
+            }
+        }
+        if !self.create_users {
+            return Err(AuthError(
+                "Unknown identity: it is not linked to a local account".into(),
+            ));
+        }
+        let wanted = text(&self.claim).unwrap_or(subject);
+        let email = text("email").unwrap_or("");
+        match self.create_user(db, wanted, email, &issuer, subject).await {
+            Ok(row) => Ok(User::from(row)),
+            // Another request created it first.
+            Err(error) => match linked_user(db, &issuer, subject).await.map_err(failed)? {
+                Some(row) => active(row),
+                None => Err(failed(error)),
+            },
+        }
+    }
+
+    /// A new active, non-staff account for an identity, with a username
+    /// made from `wanted` that no account has, and its link, in one transaction.
+    async fn create_user(
+        &self,
+        db: &DatabaseConnection,
+        wanted: &str,
+        email: &str,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<user::Model, DbErr> {
+        // Django's username characters; a suffix must still fit in 150.
+        let mut base: String = wanted
+            .chars()
+            .filter(|c| c.is_alphanumeric() || "_.@+-".contains(*c))
+            .take(140)
+            .collect();
+        if base.is_empty() {
+            base = "user".into();
+        }
+        let mut username = base.clone();
+        let mut n = 1u32;
+        while user::Entity::find()
+            .filter(user::Column::Username.eq(username.as_str()))
+            .one(db)
+            .await?
+            .is_some()
+        {
+            n += 1;
+            username = format!("{base}-{n}");
+        }
+        let txn = db.begin().await?;
+        let row = user::ActiveModel {
+            username: Set(username),
+            email: Set(email.chars().take(254).collect()),
+            // Django's unusable password: this account logs in only by token.
+            password: Set("!".into()),
+            is_superuser: Set(false),
+            first_name: Set(String::new()),
+            last_name: Set(String::new()),
+            is_staff: Set(false),
+            is_active: Set(true),
+            date_joined: Set(chrono::Utc::now()),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        link_identity(&txn, row.id, issuer, subject).await?;
+        txn.commit().await?;
+        Ok(row)
     }
 }
 

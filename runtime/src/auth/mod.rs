@@ -3,7 +3,12 @@
 //! - [`models`]: `User`, `Group`, `Permission`, `ContentType` and the link
 //!   tables, on Django's own tables, registered by every [`App`](crate::App).
 //! - Passwords are argon2id ([`hash_password`]); Django's pbkdf2 and argon2
-//!   hashes verify too and are re-hashed at the next login.
+//!   hashes verify too and are re-hashed at the next login. New passwords
+//!   pass the app's [`PasswordPolicy`] (Django's validators) on every path,
+//!   and [`change_password`] revokes the account's tokens.
+//! - Failed logins go through one [`LoginThrottle`] (API and admin).
+//! - External identities become local users only through
+//!   [`ExternalIdentity`] links ([`link_identity`]).
 //! - Who is calling is decided by [`Authenticator`]s, tried in order: the
 //!   built-in [`TokenAuthenticator`] (opaque bearer tokens from
 //!   `POST /api/auth/token`) and [`JwtAuthenticator`] (JWTs from an external
@@ -36,14 +41,18 @@
 //! }
 //! ```
 
+mod credentials;
 mod extract;
+mod identity;
 mod jwt;
 pub mod models;
 mod password;
 mod permissions;
 pub(crate) mod routes;
+mod throttle;
 mod token;
 mod users;
+mod validation;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -53,15 +62,27 @@ use axum::http::header;
 use axum::http::request::Parts;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
+pub use credentials::{change_password, password_error, revoke_tokens};
+pub(crate) use credentials::{password_written, read_body};
 pub use extract::{AuthUser, CurrentUser, OptionalUser, Perm};
+pub use identity::{identity_key, link_identity, linked_user, unlink_identity};
 pub use jwt::{JwksSource, JwtAuthenticator};
 pub use models::{
-    ContentType, Group, GroupPermission, Permission, Token, User, UserGroup, UserPermission,
+    ContentType, ExternalIdentity, Group, GroupPermission, Permission, Token, User, UserGroup,
+    UserPermission,
 };
 pub use password::{PasswordCheck, check_password, hash_password};
 pub use permissions::{sync_permissions, user_permissions};
+pub use throttle::{
+    FAILED_LOGIN_WINDOW, LoginThrottle, MAX_FAILED_LOGINS, MAX_FAILED_LOGINS_PER_ADDRESS,
+    TRUSTED_LOGIN_AGE,
+};
 pub use token::{new_token, token_digest};
 pub use users::create_superuser;
+pub use validation::{
+    CommonPassword, MinimumLength, NumericPassword, PasswordContext, PasswordPolicy,
+    PasswordProblem, PasswordValidator, UserAttributeSimilarity,
+};
 
 /// A permission as a type, for [`Perm`] guards: `#[derive(Model)]` makes
 /// `post::perms::{Add, Change, Delete, View}` for every model.

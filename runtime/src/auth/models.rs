@@ -227,3 +227,34 @@ impl std::fmt::Debug for Token {
             .finish_non_exhaustive()
     }
 }
+
+/// An account at an external identity provider (the `iss` and `sub` claims
+/// of its tokens) linked to a local user: [`JwtAuthenticator`](crate::auth::JwtAuthenticator)
+/// finds users only through these rows, never by name or email alone.
+/// `key` (unique) is a digest of the pair, so one (issuer, subject) links to
+/// at most one user on every backend.
+#[derive(Model, Clone, Debug, PartialEq)]
+#[model(
+    app = "ferrobridge",
+    table = "ferrobridge_external_identity",
+    plural = "external_identities"
+)]
+pub struct ExternalIdentity {
+    #[field(primary_key)]
+    pub id: i64,
+    /// Hex SHA-256 of the issuer and subject ([`identity_key`](crate::auth::identity_key)).
+    #[field(max_length = 64, unique)]
+    pub key: String,
+    /// The `iss` claim: who vouches for the subject.
+    #[field(max_length = 255)]
+    pub issuer: String,
+    /// The `sub` claim: the account's id at the issuer.
+    #[field(max_length = 255)]
+    pub subject: String,
+    /// The local account.
+    #[field(references = User, on_delete = "cascade")]
+    pub user_id: i32,
+    /// When it was linked.
+    #[field(auto_now_add)]
+    pub created_at: DateTimeUtc,
+}

@@ -1,10 +1,7 @@
 //! `POST /api/auth/token` (OAuth2 password flow), `POST /api/auth/logout`
 //! and `GET /api/auth/me`, with throttling of failed logins.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -21,51 +18,6 @@ use super::{
 };
 use crate::app::AppState;
 use crate::error::{ApiError, ErrorDetail, ValidationError};
-
-/// Failed logins allowed per username, and per client address, in one window.
-pub const MAX_FAILED_LOGINS: u32 = 5;
-/// The window over which failed logins are counted.
-pub const FAILED_LOGIN_WINDOW: Duration = Duration::from_secs(300);
-
-/// Counts failed logins per key (`user:<name>`, `addr:<ip>`) in memory.
-#[derive(Debug, Default)]
-pub struct LoginThrottle {
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
-}
-
-impl LoginThrottle {
-    /// Seconds to wait when `key` has failed too often, else `None`.
-    pub fn blocked(&self, key: &str) -> Option<u64> {
-        let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        let (count, since) = failures.get(key)?;
-        let elapsed = since.elapsed();
-        (*count >= MAX_FAILED_LOGINS && elapsed < FAILED_LOGIN_WINDOW)
-            .then(|| (FAILED_LOGIN_WINDOW - elapsed).as_secs().max(1))
-    }
-
-    /// Records a failure for `key`.
-    pub fn fail(&self, key: &str) {
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        if failures.len() > 100_000 {
-            failures.retain(|_, (_, since)| since.elapsed() < FAILED_LOGIN_WINDOW);
-        }
-        let entry = failures
-            .entry(key.to_string())
-            .or_insert((0, Instant::now()));
-        if entry.1.elapsed() >= FAILED_LOGIN_WINDOW {
-            *entry = (0, Instant::now());
-        }
-        entry.0 += 1;
-    }
-
-    /// Forgets `key`'s failures after a success.
-    pub fn clear(&self, key: &str) {
-        self.failures
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(key);
-    }
-}
 
 /// The form of RFC 6749 section 4.3 (FastAPI's `OAuth2PasswordRequestForm`).
 /// Deliberately not `Debug`: it holds a password.
@@ -131,12 +83,9 @@ pub async fn token_endpoint(
         ));
     }
     let throttle = &state.auth.throttle;
-    let user_key = format!("user:{}", form.username);
-    let addr_key = connect.map(|Extension(ConnectInfo(addr))| format!("addr:{}", addr.ip()));
-    for key in std::iter::once(&user_key).chain(addr_key.as_ref()) {
-        if let Some(wait) = throttle.blocked(key) {
-            return Err(ApiError::TooManyRequests(wait));
-        }
+    let addr = connect.map(|Extension(ConnectInfo(addr))| addr.ip());
+    if let Some(wait) = throttle.check(&form.username, addr) {
+        return Err(ApiError::TooManyRequests(wait));
     }
     let found = user::Entity::find()
         .filter(user::Column::Username.eq(form.username.as_str()))
@@ -157,10 +106,7 @@ pub async fn token_endpoint(
             (user, check)
         }
         _ => {
-            throttle.fail(&user_key);
-            if let Some(key) = &addr_key {
-                throttle.fail(key);
-            }
+            throttle.failed(&form.username, addr);
             return Ok(oauth_error(
                 StatusCode::BAD_REQUEST,
                 "invalid_grant",
@@ -168,7 +114,7 @@ pub async fn token_endpoint(
             ));
         }
     };
-    throttle.clear(&user_key);
+    throttle.succeeded(&form.username, addr);
     let (user, check) = user;
     let mut active = user.clone().into_active_model();
     active.last_login = Set(Some(chrono::Utc::now()));

@@ -8,7 +8,9 @@ use crate::auth::models::{User, user};
 /// Creates an active superuser (staff too) with `password` hashed as argon2id.
 ///
 /// Generated projects' tests call it to log in through `POST /api/auth/token`
-/// as a real client would. The username must be free.
+/// as a real client would. The username must be free. Code calling it
+/// chooses the password, so the app's password policy is not applied here
+/// (the `createsuperuser` command applies it).
 pub async fn create_superuser(
     db: &DatabaseConnection,
     username: &str,

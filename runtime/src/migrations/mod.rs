@@ -128,6 +128,7 @@ pub fn builtin_models() -> Vec<&'static crate::model::ModelMeta> {
         GroupPermission::meta(),
         UserPermission::meta(),
         Token::meta(),
+        ExternalIdentity::meta(),
         crate::admin::Session::meta(),
         crate::admin::LogEntry::meta(),
     ]

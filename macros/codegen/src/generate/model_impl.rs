@@ -89,6 +89,7 @@ fn field_meta(model: &ModelDef, field: &FieldDef) -> TokenStream {
         Some(OnDelete::Restrict) | None => quote!(Restrict),
     };
     let auto_increment = field.is_auto_increment();
+    let password = o.password.is_some();
     quote! {
         ::ferrobridge::model::FieldMeta {
             name: #name,
@@ -98,6 +99,7 @@ fn field_meta(model: &ModelDef, field: &FieldDef) -> TokenStream {
             unique: #unique,
             read_only: #read_only,
             write_only: #write_only,
+            password: #password,
             read_as: #read_as,
             text: #text,
             max_length: #max_length,
