@@ -893,6 +893,7 @@ static BOOL_FIELD: FieldMeta = FieldMeta {
     unique: false,
     read_only: false,
     write_only: false,
+    write_perm: None,
     read_as: None,
     text: false,
     max_length: None,

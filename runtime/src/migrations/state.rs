@@ -63,7 +63,17 @@ impl ModelState {
             name: meta.model_name.to_string(),
             table: meta.table.to_string(),
             fields,
-            indexes: Vec::new(),
+            indexes: meta
+                .unique_together
+                .iter()
+                .map(|columns| {
+                    Index::new(
+                        format!("{}_{}_uniq", meta.table, columns.join("_")),
+                        columns.iter().copied(),
+                    )
+                    .unique()
+                })
+                .collect(),
         }
     }
 
