@@ -252,7 +252,7 @@ pub fn constraint_violation(error: &DbErr) -> Option<SqlErr> {
 /// the index's name, SQLite every column (`t.user_id, t.group_id`).
 fn together_in_message(meta: &ModelMeta, message: &str) -> Option<&'static [&'static str]> {
     meta.unique_together.iter().copied().find(|columns| {
-        let index = format!("{}_{}_uniq", meta.table, columns.join("_"));
+        let index = meta.unique_index_name(columns);
         message.contains(&index)
             || columns
                 .iter()

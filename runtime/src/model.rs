@@ -257,6 +257,12 @@ impl ModelMeta {
         self.field(field).and_then(|f| f.references).map(|r| r())
     }
 
+    /// The name of the unique index over `columns` (`unique_together`),
+    /// `{table}_{a}_{b}_uniq`, as migrations create it.
+    pub fn unique_index_name(&self, columns: &[&str]) -> String {
+        format!("{}_{}_uniq", self.table, columns.join("_"))
+    }
+
     /// Django's four default permission codenames for this model,
     /// `{app}.{action}_{model}` for add, change, delete and view.
     pub fn permission_codenames(&self) -> [String; 4] {

@@ -365,7 +365,13 @@ async fn superuser_adds_a_user_as_in_django(db: &TestDb) {
     let confirmation = page.body.find("name=\"password2\"").expect("confirmation");
     assert!(username < password && password < confirmation);
     assert!(page.body.contains("Password confirmation"));
-    for flag in ["is_active", "is_staff", "is_superuser", "email", "usergroup-TOTAL_FORMS"] {
+    for flag in [
+        "is_active",
+        "is_staff",
+        "is_superuser",
+        "email",
+        "usergroup-TOTAL_FORMS",
+    ] {
         assert!(!page.body.contains(&format!("name=\"{flag}\"")), "{flag}");
     }
 
@@ -418,7 +424,10 @@ async fn superuser_adds_a_user_as_in_django(db: &TestDb) {
         page.location(),
         format!("/admin/auth/user/{}/change/", row.id)
     );
-    assert!(row.is_active && !row.is_staff && !row.is_superuser, "the defaults");
+    assert!(
+        row.is_active && !row.is_staff && !row.is_superuser,
+        "the defaults"
+    );
     assert!(row.password.starts_with("$argon2"), "stored hashed");
     let reply = ferrobridge_tests::token_login(&router, "newcomer", "a long passphrase").await;
     assert_eq!(reply.status, StatusCode::OK, "the new user can log in");

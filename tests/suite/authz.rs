@@ -79,7 +79,10 @@ async fn post_as(router: &axum::Router, token: Option<&str>, author: i64) -> i64
 }
 
 fn detail(reply: &ferrobridge_tests::Reply) -> String {
-    reply.json["detail"].as_str().unwrap_or_default().to_string()
+    reply.json["detail"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 async fn expand_needs_view_permission_on_the_target(db: &TestDb) {
@@ -97,33 +100,100 @@ async fn expand_needs_view_permission_on_the_target(db: &TestDb) {
         let reply = call_as(&router, Some(&plain), Method::GET, &uri, None).await;
         assert_eq!(reply.status, StatusCode::FORBIDDEN, "{uri}");
         let text = detail(&reply);
-        assert!(text.contains("expand=owner") && text.contains("auth.view_user"), "{text}");
-        assert!(!reply.json.to_string().contains("root@example.com"), "{uri}");
+        assert!(
+            text.contains("expand=owner") && text.contains("auth.view_user"),
+            "{text}"
+        );
+        assert!(
+            !reply.json.to_string().contains("root@example.com"),
+            "{uri}"
+        );
         let allowed = call_as(&router, Some(&viewer), Method::GET, &uri, None).await;
         assert_eq!(allowed.status, StatusCode::OK, "{uri}");
-        assert!(allowed.json.to_string().contains("root@example.com"), "{uri}");
+        assert!(
+            allowed.json.to_string().contains("root@example.com"),
+            "{uri}"
+        );
     }
     // Authors are public: anyone expands them, anonymous callers included.
-    let reply = call_as(&router, Some(&plain), Method::GET, "/api/posts?expand=author", None).await;
+    let reply = call_as(
+        &router,
+        Some(&plain),
+        Method::GET,
+        "/api/posts?expand=author",
+        None,
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.json["items"][0]["author"]["name"], json!("Ann"));
 
     // A user's permission links are viewing the user; the permission itself
     // needs `auth.view_permission`, its content type `contenttypes.view_contenttype`.
-    let grants = call_as(&router, Some(&viewer), Method::GET, "/api/user_permissions?expand=user", None).await;
+    let grants = call_as(
+        &router,
+        Some(&viewer),
+        Method::GET,
+        "/api/user_permissions?expand=user",
+        None,
+    )
+    .await;
     assert_eq!(grants.status, StatusCode::OK, "{:?}", grants.json);
-    let reply = call_as(&router, Some(&viewer), Method::GET, "/api/user_permissions?expand=permission", None).await;
+    let reply = call_as(
+        &router,
+        Some(&viewer),
+        Method::GET,
+        "/api/user_permissions?expand=permission",
+        None,
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     assert!(detail(&reply).contains("auth.view_permission"));
-    let reply = call_as(&router, Some(&plain), Method::GET, "/api/user_permissions?expand=user", None).await;
-    assert_eq!(reply.status, StatusCode::FORBIDDEN, "the list itself needs view_user");
-    let (_, perms) = user_with(&db.db, "perms", &["auth.view_permission", "auth.view_group"]).await;
-    let reply = call_as(&router, Some(&perms), Method::GET, "/api/permissions?expand=content_type", None).await;
+    let reply = call_as(
+        &router,
+        Some(&plain),
+        Method::GET,
+        "/api/user_permissions?expand=user",
+        None,
+    )
+    .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::FORBIDDEN,
+        "the list itself needs view_user"
+    );
+    let (_, perms) = user_with(
+        &db.db,
+        "perms",
+        &["auth.view_permission", "auth.view_group"],
+    )
+    .await;
+    let reply = call_as(
+        &router,
+        Some(&perms),
+        Method::GET,
+        "/api/permissions?expand=content_type",
+        None,
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     assert!(detail(&reply).contains("contenttypes.view_contenttype"));
-    let reply = call_as(&router, Some(&perms), Method::GET, "/api/group_permissions?expand=group", None).await;
+    let reply = call_as(
+        &router,
+        Some(&perms),
+        Method::GET,
+        "/api/group_permissions?expand=group",
+        None,
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::OK);
-    let reply = call_as(&router, Some(&perms), Method::GET, "/api/group_permissions?expand=permission", None).await;
+    let reply = call_as(
+        &router,
+        Some(&perms),
+        Method::GET,
+        "/api/group_permissions?expand=permission",
+        None,
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::OK);
 }
 
@@ -132,13 +202,35 @@ async fn add_user_alone_cannot_set_flags(db: &TestDb) {
     let (_, adder) = user_with(&db.db, "adder", &["auth.add_user"]).await;
     for flag in ["is_superuser", "is_staff"] {
         let body = json!({ "username": format!("evil_{flag}"), "password": "a long passphrase", flag: true });
-        let reply = call_as(&router, Some(&adder), Method::POST, "/api/users", Some(body)).await;
-        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{flag}: {:?}", reply.json);
+        let reply = call_as(
+            &router,
+            Some(&adder),
+            Method::POST,
+            "/api/users",
+            Some(body),
+        )
+        .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::FORBIDDEN,
+            "{flag}: {:?}",
+            reply.json
+        );
         let text = detail(&reply);
-        assert!(text.contains(flag) && text.contains("auth.change_user"), "{text}");
+        assert!(
+            text.contains(flag) && text.contains("auth.change_user"),
+            "{text}"
+        );
     }
     let body = json!({ "username": "evil", "password": "a long passphrase", "is_active": false });
-    let reply = call_as(&router, Some(&adder), Method::POST, "/api/users", Some(body)).await;
+    let reply = call_as(
+        &router,
+        Some(&adder),
+        Method::POST,
+        "/api/users",
+        Some(body),
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     assert_eq!(
         user::Entity::find()
@@ -150,13 +242,27 @@ async fn add_user_alone_cannot_set_flags(db: &TestDb) {
     );
     // The defaults, given or not, pass: a plain active account.
     let body = json!({ "username": "newcomer", "password": "a long passphrase", "is_active": true, "is_superuser": false });
-    let reply = call_as(&router, Some(&adder), Method::POST, "/api/users", Some(body)).await;
+    let reply = call_as(
+        &router,
+        Some(&adder),
+        Method::POST,
+        "/api/users",
+        Some(body),
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.json);
     assert_eq!(reply.json["is_superuser"], json!(false));
     // With change_user the flags are the holder's to set, as in Django.
     let (_, admin) = user_with(&db.db, "admin2", &["auth.add_user", "auth.change_user"]).await;
     let body = json!({ "username": "boss", "password": "a long passphrase", "is_staff": true });
-    let reply = call_as(&router, Some(&admin), Method::POST, "/api/users", Some(body)).await;
+    let reply = call_as(
+        &router,
+        Some(&admin),
+        Method::POST,
+        "/api/users",
+        Some(body),
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.json);
 
     // The admin's add-user form offers no flags to anyone.
@@ -202,7 +308,11 @@ async fn permission_id(db: &DatabaseConnection, codename: &str) -> i32 {
 async fn link_tables_follow_the_parents_permissions(db: &TestDb) {
     let router = blog_router(db).await;
     // Django creates no permissions for auto-created through tables.
-    for codename in ["add_userpermission", "change_usergroup", "view_grouppermission"] {
+    for codename in [
+        "add_userpermission",
+        "change_usergroup",
+        "view_grouppermission",
+    ] {
         let found = permission::Entity::find()
             .filter(permission::Column::Codename.eq(codename))
             .count(&db.db)
@@ -213,26 +323,73 @@ async fn link_tables_follow_the_parents_permissions(db: &TestDb) {
     let change_user = permission_id(&db.db, "change_user").await;
     let (me, adder) = user_with(&db.db, "adder", &["auth.add_user", "auth.view_user"]).await;
     let grant = json!({ "user_id": me, "permission_id": change_user });
-    let reply = call_as(&router, Some(&adder), Method::POST, "/api/user_permissions", Some(grant.clone())).await;
+    let reply = call_as(
+        &router,
+        Some(&adder),
+        Method::POST,
+        "/api/user_permissions",
+        Some(grant.clone()),
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN, "{:?}", reply.json);
     assert!(detail(&reply).contains("auth.change_user"));
-    let reply = call_as(&router, Some(&adder), Method::GET, "/api/user_permissions", None).await;
-    assert_eq!(reply.status, StatusCode::OK, "view_user reads a user's permissions");
-    let group = call(&router, Method::POST, "/api/groups", Some(json!({ "name": "g" }))).await;
+    let reply = call_as(
+        &router,
+        Some(&adder),
+        Method::GET,
+        "/api/user_permissions",
+        None,
+    )
+    .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::OK,
+        "view_user reads a user's permissions"
+    );
+    let group = call(
+        &router,
+        Method::POST,
+        "/api/groups",
+        Some(json!({ "name": "g" })),
+    )
+    .await;
     let group = group.json["id"].as_i64().unwrap();
     let join = json!({ "user_id": me, "group_id": group });
-    let reply = call_as(&router, Some(&adder), Method::POST, "/api/user_groups", Some(join.clone())).await;
+    let reply = call_as(
+        &router,
+        Some(&adder),
+        Method::POST,
+        "/api/user_groups",
+        Some(join.clone()),
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     let (_, groups) = user_with(&db.db, "grouper", &["auth.view_group"]).await;
     let link = json!({ "group_id": group, "permission_id": change_user });
-    let reply = call_as(&router, Some(&groups), Method::POST, "/api/group_permissions", Some(link.clone())).await;
+    let reply = call_as(
+        &router,
+        Some(&groups),
+        Method::POST,
+        "/api/group_permissions",
+        Some(link.clone()),
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     assert!(detail(&reply).contains("auth.change_group"));
     // The parent's change permission edits the links.
     let (_, editor) = user_with(&db.db, "editor", &["auth.change_user", "auth.change_group"]).await;
-    for (path, body) in [("/api/user_permissions", grant), ("/api/user_groups", join), ("/api/group_permissions", link)] {
+    for (path, body) in [
+        ("/api/user_permissions", grant),
+        ("/api/user_groups", join),
+        ("/api/group_permissions", link),
+    ] {
         let reply = call_as(&router, Some(&editor), Method::POST, path, Some(body)).await;
-        assert_eq!(reply.status, StatusCode::CREATED, "{path}: {:?}", reply.json);
+        assert_eq!(
+            reply.status,
+            StatusCode::CREATED,
+            "{path}: {:?}",
+            reply.json
+        );
     }
 }
 
@@ -240,17 +397,40 @@ async fn link_tables_refuse_duplicate_pairs(db: &TestDb) {
     let router = blog_router(db).await;
     let view_user = permission_id(&db.db, "view_user").await;
     let (me, _) = user_with(&db.db, "someone", &[]).await;
-    let group = call(&router, Method::POST, "/api/groups", Some(json!({ "name": "g" }))).await;
+    let group = call(
+        &router,
+        Method::POST,
+        "/api/groups",
+        Some(json!({ "name": "g" })),
+    )
+    .await;
     let group = group.json["id"].as_i64().unwrap();
     for (path, body, names) in [
-        ("/api/user_permissions", json!({ "user_id": me, "permission_id": view_user }), "user_id and permission_id"),
-        ("/api/user_groups", json!({ "user_id": me, "group_id": group }), "user_id and group_id"),
-        ("/api/group_permissions", json!({ "group_id": group, "permission_id": view_user }), "group_id and permission_id"),
+        (
+            "/api/user_permissions",
+            json!({ "user_id": me, "permission_id": view_user }),
+            "user_id and permission_id",
+        ),
+        (
+            "/api/user_groups",
+            json!({ "user_id": me, "group_id": group }),
+            "user_id and group_id",
+        ),
+        (
+            "/api/group_permissions",
+            json!({ "group_id": group, "permission_id": view_user }),
+            "group_id and permission_id",
+        ),
     ] {
         let first = call(&router, Method::POST, path, Some(body.clone())).await;
         assert_eq!(first.status, StatusCode::CREATED, "{path}");
         let again = call(&router, Method::POST, path, Some(body)).await;
-        assert_eq!(again.status, StatusCode::CONFLICT, "{path}: {:?}", again.json);
+        assert_eq!(
+            again.status,
+            StatusCode::CONFLICT,
+            "{path}: {:?}",
+            again.json
+        );
         assert!(detail(&again).contains(names), "{path}: {}", detail(&again));
     }
 }
@@ -260,37 +440,94 @@ async fn cascading_deletes_need_rights_on_every_row(db: &TestDb) {
     let ann = author(&router, "Ann").await;
     let roots_post = post_as(&router, None, ann).await;
     // Strangers never delete authors now (`public_read`).
-    let reply = call_as(&router, None, Method::DELETE, &format!("/api/authors/{ann}"), None).await;
+    let reply = call_as(
+        &router,
+        None,
+        Method::DELETE,
+        &format!("/api/authors/{ann}"),
+        None,
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     // delete_author alone does not reach the root's post.
     let (_, deleter) = user_with(&db.db, "deleter", &["blog.delete_author"]).await;
-    let reply = call_as(&router, Some(&deleter), Method::DELETE, &format!("/api/authors/{ann}"), None).await;
+    let reply = call_as(
+        &router,
+        Some(&deleter),
+        Method::DELETE,
+        &format!("/api/authors/{ann}"),
+        None,
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN, "{:?}", reply.json);
     let text = detail(&reply);
-    assert!(text.contains("post") && text.contains("blog.delete_post"), "{text}");
-    let still = call(&router, Method::GET, &format!("/api/posts/{roots_post}"), None).await;
+    assert!(
+        text.contains("post") && text.contains("blog.delete_post"),
+        "{text}"
+    );
+    let still = call(
+        &router,
+        Method::GET,
+        &format!("/api/posts/{roots_post}"),
+        None,
+    )
+    .await;
     assert_eq!(still.status, StatusCode::OK, "nothing deleted");
     // Their own posts are theirs to delete (the owner rule), so the cascade passes.
     let bob = author(&router, "Bob").await;
     post_as(&router, Some(&deleter), bob).await;
-    let reply = call_as(&router, Some(&deleter), Method::DELETE, &format!("/api/authors/{bob}"), None).await;
+    let reply = call_as(
+        &router,
+        Some(&deleter),
+        Method::DELETE,
+        &format!("/api/authors/{bob}"),
+        None,
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::NO_CONTENT, "{:?}", reply.json);
     // With delete_post too, the root's post goes with its author.
     let (_, both) = user_with(&db.db, "both", &["blog.delete_author", "blog.delete_post"]).await;
-    let reply = call_as(&router, Some(&both), Method::DELETE, &format!("/api/authors/{ann}"), None).await;
+    let reply = call_as(
+        &router,
+        Some(&both),
+        Method::DELETE,
+        &format!("/api/authors/{ann}"),
+        None,
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::NO_CONTENT);
-    let gone = call(&router, Method::GET, &format!("/api/posts/{roots_post}"), None).await;
+    let gone = call(
+        &router,
+        Method::GET,
+        &format!("/api/posts/{roots_post}"),
+        None,
+    )
+    .await;
     assert_eq!(gone.status, StatusCode::NOT_FOUND);
     // Deleting a user takes their posts: delete_user alone is not enough.
     let (victim, victim_token) = user_with(&db.db, "victim", &[]).await;
     let cid = author(&router, "Cid").await;
     post_as(&router, Some(&victim_token), cid).await;
     let (_, users) = user_with(&db.db, "users", &["auth.delete_user"]).await;
-    let reply = call_as(&router, Some(&users), Method::DELETE, &format!("/api/users/{victim}"), None).await;
+    let reply = call_as(
+        &router,
+        Some(&users),
+        Method::DELETE,
+        &format!("/api/users/{victim}"),
+        None,
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     // A user's link rows go with them without permissions of their own.
     let (plain, _) = user_with(&db.db, "linked", &["blog.view_post"]).await;
-    let reply = call_as(&router, Some(&users), Method::DELETE, &format!("/api/users/{plain}"), None).await;
+    let reply = call_as(
+        &router,
+        Some(&users),
+        Method::DELETE,
+        &format!("/api/users/{plain}"),
+        None,
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::NO_CONTENT, "{:?}", reply.json);
 }
 
@@ -302,30 +539,85 @@ async fn write_perm_fields_need_change_on_every_path(db: &TestDb) {
     let base = json!({ "title": "t", "body": "b", "author_id": ann });
     let with = |extra: Value| {
         let mut body = base.clone();
-        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
         body
     };
     for extra in [json!({ "published": true }), json!({ "likes": 5 })] {
-        let reply = call_as(&router, Some(&owner), Method::POST, uri, Some(with(extra.clone()))).await;
+        let reply = call_as(
+            &router,
+            Some(&owner),
+            Method::POST,
+            uri,
+            Some(with(extra.clone())),
+        )
+        .await;
         assert_eq!(reply.status, StatusCode::FORBIDDEN, "{extra}");
-        assert!(detail(&reply).contains("blog.change_post"), "{}", detail(&reply));
+        assert!(
+            detail(&reply).contains("blog.change_post"),
+            "{}",
+            detail(&reply)
+        );
     }
-    let reply = call_as(&router, Some(&owner), Method::POST, uri, Some(with(json!({ "published": false, "likes": 0 })))).await;
+    let reply = call_as(
+        &router,
+        Some(&owner),
+        Method::POST,
+        uri,
+        Some(with(json!({ "published": false, "likes": 0 }))),
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::CREATED, "the defaults pass");
     let mine = reply.json["id"].as_i64().unwrap();
     let item = format!("/api/posts/{mine}");
-    let reply = call_as(&router, Some(&owner), Method::PATCH, &item, Some(json!({ "published": true }))).await;
+    let reply = call_as(
+        &router,
+        Some(&owner),
+        Method::PATCH,
+        &item,
+        Some(json!({ "published": true })),
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     assert!(detail(&reply).contains("`published`"));
-    let reply = call_as(&router, Some(&owner), Method::PATCH, &item, Some(json!({ "likes": 1000 }))).await;
+    let reply = call_as(
+        &router,
+        Some(&owner),
+        Method::PATCH,
+        &item,
+        Some(json!({ "likes": 1000 })),
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
-    let reply = call_as(&router, Some(&owner), Method::PATCH, &item, Some(json!({ "published": false, "title": "new" }))).await;
+    let reply = call_as(
+        &router,
+        Some(&owner),
+        Method::PATCH,
+        &item,
+        Some(json!({ "published": false, "title": "new" })),
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::OK, "unchanged values pass");
-    let reply = call_as(&router, Some(&owner), Method::PUT, &item, Some(with(json!({ "published": false })))).await;
+    let reply = call_as(
+        &router,
+        Some(&owner),
+        Method::PUT,
+        &item,
+        Some(with(json!({ "published": false }))),
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.json);
     // Editors publish, as the dedicated publish action requires.
     let (_, editor) = user_with(&db.db, "editor", &["blog.change_post"]).await;
-    let reply = call_as(&router, Some(&editor), Method::PATCH, &item, Some(json!({ "published": true, "likes": 3 }))).await;
+    let reply = call_as(
+        &router,
+        Some(&editor),
+        Method::PATCH,
+        &item,
+        Some(json!({ "published": true, "likes": 3 })),
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::OK);
 
     // The admin shows them read-only to a user without change_post.
@@ -334,7 +626,10 @@ async fn write_perm_fields_need_change_on_every_path(db: &TestDb) {
     let page = client.get("/admin/blog/post/add/").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("name=\"title\""));
-    assert!(!page.body.contains("name=\"published\""), "published is read-only");
+    assert!(
+        !page.body.contains("name=\"published\""),
+        "published is read-only"
+    );
     assert!(!page.body.contains("name=\"likes\""), "likes is read-only");
     let page = client
         .post(
@@ -357,7 +652,10 @@ async fn write_perm_fields_need_change_on_every_path(db: &TestDb) {
         .await
         .unwrap()
         .expect("saved");
-    assert!(!saved.published && saved.likes == 0, "posted values ignored");
+    assert!(
+        !saved.published && saved.likes == 0,
+        "posted values ignored"
+    );
 }
 
 async fn admin_hides_labels_of_unviewable_targets(db: &TestDb) {
@@ -373,12 +671,22 @@ async fn admin_hides_labels_of_unviewable_targets(db: &TestDb) {
             .unwrap();
         (root.id, ())
     };
-    user_with(&db.db, "reader", &["blog.view_post", "blog.change_post", "blog.view_author"]).await;
+    user_with(
+        &db.db,
+        "reader",
+        &["blog.view_post", "blog.change_post", "blog.view_author"],
+    )
+    .await;
     let mut client = AdminClient::new(router.clone());
     client.login("reader", PASSWORD).await;
-    let page = client.get(&format!("/admin/blog/post/{post}/change/")).await;
+    let page = client
+        .get(&format!("/admin/blog/post/{post}/change/"))
+        .await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(!page.body.contains(">root<"), "no username of an unviewable user");
+    assert!(
+        !page.body.contains(">root<"),
+        "no username of an unviewable user"
+    );
     assert!(page.body.contains(&format!(">{root_id}<")), "the raw key");
     assert!(page.body.contains("Ann"), "authors are viewable");
     let page = client.get("/admin/auth/user/autocomplete/?term=ro").await;
@@ -388,6 +696,8 @@ async fn admin_hides_labels_of_unviewable_targets(db: &TestDb) {
     user_with(&db.db, "reader2", &["blog.view_post", "auth.view_user"]).await;
     let mut client = AdminClient::new(router);
     client.login("reader2", PASSWORD).await;
-    let page = client.get(&format!("/admin/blog/post/{post}/change/")).await;
+    let page = client
+        .get(&format!("/admin/blog/post/{post}/change/"))
+        .await;
     assert!(page.body.contains(">root<"));
 }

@@ -47,16 +47,36 @@ const CONTENT_TYPE: Rule = Rule::Model("contenttypes.contenttype");
 const AUTHOR: Rule = Rule::PublicRead("blog.author");
 
 const APIS: &[Api] = &[
-    Api { plural: "authors", rule: AUTHOR, expands: &[] },
+    Api {
+        plural: "authors",
+        rule: AUTHOR,
+        expands: &[],
+    },
     Api {
         plural: "posts",
         rule: Rule::Owner("blog.post"),
         expands: &[("author", AUTHOR), ("owner", USER)],
     },
-    Api { plural: "users", rule: USER, expands: &[] },
-    Api { plural: "groups", rule: GROUP, expands: &[] },
-    Api { plural: "permissions", rule: PERMISSION, expands: &[("content_type", CONTENT_TYPE)] },
-    Api { plural: "content_types", rule: CONTENT_TYPE, expands: &[] },
+    Api {
+        plural: "users",
+        rule: USER,
+        expands: &[],
+    },
+    Api {
+        plural: "groups",
+        rule: GROUP,
+        expands: &[],
+    },
+    Api {
+        plural: "permissions",
+        rule: PERMISSION,
+        expands: &[("content_type", CONTENT_TYPE)],
+    },
+    Api {
+        plural: "content_types",
+        rule: CONTENT_TYPE,
+        expands: &[],
+    },
     Api {
         plural: "user_groups",
         rule: Rule::Parent("auth.user"),
@@ -105,7 +125,10 @@ impl Caller {
     /// Django's `has_perm`: superusers have every permission.
     fn has(&self, label: &str, action: Action) -> bool {
         let (app, model) = label.split_once('.').unwrap();
-        self.superuser || self.perms.contains(&format!("{app}.{}_{model}", action.word()))
+        self.superuser
+            || self
+                .perms
+                .contains(&format!("{app}.{}_{model}", action.word()))
     }
 
     /// The oracle: the status a generated endpoint answers, before any
@@ -118,7 +141,13 @@ impl Caller {
                 Err(StatusCode::UNAUTHORIZED)
             }
         };
-        let allow = |ok: bool| if ok { Ok(()) } else { Err(StatusCode::FORBIDDEN) };
+        let allow = |ok: bool| {
+            if ok {
+                Ok(())
+            } else {
+                Err(StatusCode::FORBIDDEN)
+            }
+        };
         match rule {
             Rule::PublicRead(_) if action == Action::View => Ok(()),
             Rule::PublicRead(label) | Rule::Model(label) => {
@@ -173,8 +202,20 @@ impl Fixture {
     }
 
     async fn make(&self, router: &axum::Router, plural: &str, body: Value) -> i64 {
-        let reply = call_as(router, Some(&self.root), Method::POST, &format!("/api/{plural}"), Some(body)).await;
-        assert_eq!(reply.status, StatusCode::CREATED, "fixture {plural}: {:?}", reply.json);
+        let reply = call_as(
+            router,
+            Some(&self.root),
+            Method::POST,
+            &format!("/api/{plural}"),
+            Some(body),
+        )
+        .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::CREATED,
+            "fixture {plural}: {:?}",
+            reply.json
+        );
         reply.json["id"].as_i64().unwrap()
     }
 
@@ -183,13 +224,19 @@ impl Fixture {
         let n = self.next();
         match plural {
             "authors" => json!({ "name": format!("author {n}") }),
-            "posts" => json!({ "title": format!("post {n}"), "body": "b", "author_id": self.author }),
+            "posts" => {
+                json!({ "title": format!("post {n}"), "body": "b", "author_id": self.author })
+            }
             "users" => json!({ "username": format!("made{n}"), "password": "a long passphrase" }),
             "groups" => json!({ "name": format!("group {n}") }),
-            "permissions" => json!({ "name": "p", "codename": format!("p{n}"), "content_type_id": self.content_type }),
+            "permissions" => {
+                json!({ "name": "p", "codename": format!("p{n}"), "content_type_id": self.content_type })
+            }
             "content_types" => json!({ "app_label": "x", "model": format!("m{n}") }),
             "user_groups" => {
-                let group = self.make(router, "groups", json!({ "name": format!("link {n}") })).await;
+                let group = self
+                    .make(router, "groups", json!({ "name": format!("link {n}") }))
+                    .await;
                 json!({ "user_id": self.user, "group_id": group })
             }
             "user_permissions" | "group_permissions" => {
@@ -250,7 +297,11 @@ async fn callers(db: &DatabaseConnection) -> Vec<Caller> {
     let types = content_type::Entity::find().all(db).await.unwrap();
     let mut singles: Vec<(String, Option<i32>)> = vec![("none".into(), None)];
     for p in permission::Entity::find().all(db).await.unwrap() {
-        let app = &types.iter().find(|t| t.id == p.content_type_id).unwrap().app_label;
+        let app = &types
+            .iter()
+            .find(|t| t.id == p.content_type_id)
+            .unwrap()
+            .app_label;
         if ["blog", "auth", "contenttypes"].contains(&app.as_str()) {
             singles.push((format!("{app}.{}", p.codename), Some(p.id)));
         }
@@ -320,7 +371,14 @@ async fn no_single_permission_reaches_more_than_django_grants(db: &TestDb) {
     let root = callers.last().unwrap().token.clone().unwrap();
     // A content type of its own: a real one renamed by a PUT would move
     // its model's permissions away.
-    let ct = call_as(&router, Some(&root), Method::POST, "/api/content_types", Some(json!({ "app_label": "x", "model": "target" }))).await;
+    let ct = call_as(
+        &router,
+        Some(&root),
+        Method::POST,
+        "/api/content_types",
+        Some(json!({ "app_label": "x", "model": "target" })),
+    )
+    .await;
     let ct = ct.json["id"].as_i64().unwrap();
     let mut fixture = Fixture {
         root: root.clone(),
@@ -332,16 +390,28 @@ async fn no_single_permission_reaches_more_than_django_grants(db: &TestDb) {
         content_type: ct,
         n: std::cell::Cell::new(0),
     };
-    fixture.author = fixture.make(&router, "authors", json!({ "name": "Ann" })).await;
+    fixture.author = fixture
+        .make(&router, "authors", json!({ "name": "Ann" }))
+        .await;
     fixture.post = fixture
-        .make(&router, "posts", json!({ "title": "secret", "body": "b", "author_id": fixture.author }))
+        .make(
+            &router,
+            "posts",
+            json!({ "title": "secret", "body": "b", "author_id": fixture.author }),
+        )
         .await;
     fixture.user = fixture
         .make(&router, "users", json!({ "username": "target", "password": "a long passphrase", "email": "target@example.com" }))
         .await;
-    fixture.group = fixture.make(&router, "groups", json!({ "name": "staff" })).await;
+    fixture.group = fixture
+        .make(&router, "groups", json!({ "name": "staff" }))
+        .await;
     fixture.permission = fixture
-        .make(&router, "permissions", json!({ "name": "p", "codename": "target", "content_type_id": ct }))
+        .make(
+            &router,
+            "permissions",
+            json!({ "name": "p", "codename": "target", "content_type_id": ct }),
+        )
         .await;
     let mut failures: Vec<String> = Vec::new();
     let mut cases = 0usize;
@@ -370,30 +440,58 @@ async fn no_single_permission_reaches_more_than_django_grants(db: &TestDb) {
             let item = format!("{base}/{row}");
             let view = caller.api(api.rule, Action::View, false);
             let reply = send(Method::GET, base.clone(), None).await;
-            check(format!("{who} GET {base}"), reply.status, expected(view, StatusCode::OK));
+            check(
+                format!("{who} GET {base}"),
+                reply.status,
+                expected(view, StatusCode::OK),
+            );
             let reply = send(Method::GET, item.clone(), None).await;
-            check(format!("{who} GET {item}"), reply.status, expected(view, StatusCode::OK));
+            check(
+                format!("{who} GET {item}"),
+                reply.status,
+                expected(view, StatusCode::OK),
+            );
             let body = fixture.body(&router, api.plural).await;
             let reply = send(Method::POST, base.clone(), Some(body)).await;
             let add = caller.api(api.rule, Action::Add, false);
-            check(format!("{who} POST {base}"), reply.status, expected(add, StatusCode::CREATED));
+            check(
+                format!("{who} POST {base}"),
+                reply.status,
+                expected(add, StatusCode::CREATED),
+            );
             let change = caller.api(api.rule, Action::Change, false);
             let body = fixture.body(&router, api.plural).await;
             let reply = send(Method::PUT, item.clone(), Some(body)).await;
-            check(format!("{who} PUT {item}"), reply.status, expected(change, StatusCode::OK));
+            check(
+                format!("{who} PUT {item}"),
+                reply.status,
+                expected(change, StatusCode::OK),
+            );
             let reply = send(Method::PATCH, item.clone(), Some(fixture.patch(api.plural))).await;
-            check(format!("{who} PATCH {item}"), reply.status, expected(change, StatusCode::OK));
+            check(
+                format!("{who} PATCH {item}"),
+                reply.status,
+                expected(change, StatusCode::OK),
+            );
             // A fresh row for each delete, so a permitted one leaves the others theirs.
             let body = fixture.body(&router, api.plural).await;
             let doomed = fixture.make(&router, api.plural, body).await;
             let reply = send(Method::DELETE, format!("{base}/{doomed}"), None).await;
             let delete = caller.api(api.rule, Action::Delete, false);
-            check(format!("{who} DELETE {base}/{doomed}"), reply.status, expected(delete, StatusCode::NO_CONTENT));
+            check(
+                format!("{who} DELETE {base}/{doomed}"),
+                reply.status,
+                expected(delete, StatusCode::NO_CONTENT),
+            );
             for (relation, target) in api.expands {
                 let uri = format!("{base}?expand={relation}");
                 let want = view.and_then(|()| caller.api(*target, Action::View, false));
                 let reply = send(Method::GET, uri.clone(), None).await;
-                check(format!("{who} GET {uri}"), reply.status, expected(want, StatusCode::OK));
+                check(
+                    format!("{who} GET {uri}"),
+                    reply.status,
+                    expected(want, StatusCode::OK),
+                );
                 if reply.status != StatusCode::OK {
                     let text = reply.json.to_string();
                     assert!(
@@ -405,23 +503,44 @@ async fn no_single_permission_reaches_more_than_django_grants(db: &TestDb) {
         }
 
         // Cascades: an author with the superuser's post; a user with a post of their own.
-        let author = fixture.make(&router, "authors", json!({ "name": "doomed" })).await;
-        fixture
-            .make(&router, "posts", json!({ "title": "t", "body": "b", "author_id": author }))
+        let author = fixture
+            .make(&router, "authors", json!({ "name": "doomed" }))
             .await;
-        let want = caller.api(AUTHOR, Action::Delete, false).and_then(|()| {
-            caller.api(Rule::Owner("blog.post"), Action::Delete, false)
-        });
+        fixture
+            .make(
+                &router,
+                "posts",
+                json!({ "title": "t", "body": "b", "author_id": author }),
+            )
+            .await;
+        let want = caller
+            .api(AUTHOR, Action::Delete, false)
+            .and_then(|()| caller.api(Rule::Owner("blog.post"), Action::Delete, false));
         let reply = send(Method::DELETE, format!("/api/authors/{author}"), None).await;
-        check(format!("{who} DELETE author with a post"), reply.status, expected(want, StatusCode::NO_CONTENT));
+        check(
+            format!("{who} DELETE author with a post"),
+            reply.status,
+            expected(want, StatusCode::NO_CONTENT),
+        );
         if let Some(id) = caller.id {
             // Their own post on a fresh author: the owner rule covers it.
-            let author = fixture.make(&router, "authors", json!({ "name": "own" })).await;
-            let reply = send(Method::POST, "/api/posts".into(), Some(json!({ "title": "mine", "body": "b", "author_id": author }))).await;
+            let author = fixture
+                .make(&router, "authors", json!({ "name": "own" }))
+                .await;
+            let reply = send(
+                Method::POST,
+                "/api/posts".into(),
+                Some(json!({ "title": "mine", "body": "b", "author_id": author })),
+            )
+            .await;
             assert_eq!(reply.status, StatusCode::CREATED, "{who}");
             let want = caller.api(AUTHOR, Action::Delete, false);
             let reply = send(Method::DELETE, format!("/api/authors/{author}"), None).await;
-            check(format!("{who} DELETE author with own post"), reply.status, expected(want, StatusCode::NO_CONTENT));
+            check(
+                format!("{who} DELETE author with own post"),
+                reply.status,
+                expected(want, StatusCode::NO_CONTENT),
+            );
             let _ = id;
         }
 
@@ -433,9 +552,18 @@ async fn no_single_permission_reaches_more_than_django_grants(db: &TestDb) {
         } else {
             StatusCode::FORBIDDEN
         };
-        let reply = send(Method::POST, format!("/api/posts/{}/publish", fixture.post), None).await;
+        let reply = send(
+            Method::POST,
+            format!("/api/posts/{}/publish", fixture.post),
+            None,
+        )
+        .await;
         check(format!("{who} publish"), reply.status, publish);
-        let mine = if caller.token.is_some() { StatusCode::OK } else { StatusCode::UNAUTHORIZED };
+        let mine = if caller.token.is_some() {
+            StatusCode::OK
+        } else {
+            StatusCode::UNAUTHORIZED
+        };
         let reply = send(Method::GET, "/api/my/posts".into(), None).await;
         check(format!("{who} my posts"), reply.status, mine);
         let reply = send(Method::GET, "/api/stats".into(), None).await;
@@ -457,7 +585,15 @@ async fn no_single_permission_reaches_more_than_django_grants(db: &TestDb) {
         }
         let staff = caller.id.is_some();
         let page = client.get("/admin/").await;
-        check(format!("{who} admin index"), page.status, if staff { StatusCode::OK } else { StatusCode::FOUND });
+        check(
+            format!("{who} admin index"),
+            page.status,
+            if staff {
+                StatusCode::OK
+            } else {
+                StatusCode::FOUND
+            },
+        );
         for (app, model, pk) in admin_models {
             let label = format!("{app}.{model}");
             let gate = |ok: bool| match (staff, ok) {
@@ -469,15 +605,29 @@ async fn no_single_permission_reaches_more_than_django_grants(db: &TestDb) {
             let base = format!("/admin/{app}/{model}");
             for (page_name, path, ok) in [
                 ("changelist", format!("{base}/"), view),
-                ("add", format!("{base}/add/"), caller.has(&label, Action::Add)),
+                (
+                    "add",
+                    format!("{base}/add/"),
+                    caller.has(&label, Action::Add),
+                ),
                 ("change", format!("{base}/{pk}/change/"), view),
-                ("delete", format!("{base}/{pk}/delete/"), caller.has(&label, Action::Delete)),
+                (
+                    "delete",
+                    format!("{base}/{pk}/delete/"),
+                    caller.has(&label, Action::Delete),
+                ),
                 ("history", format!("{base}/{pk}/history/"), view),
                 ("autocomplete", format!("{base}/autocomplete/?term=a"), view),
             ] {
                 let page = client.get(&path).await;
-                check(format!("{who} admin {model} {page_name}"), page.status, gate(ok));
-                if page.status != StatusCode::OK && (page_name == "autocomplete" || page_name == "changelist") {
+                check(
+                    format!("{who} admin {model} {page_name}"),
+                    page.status,
+                    gate(ok),
+                );
+                if page.status != StatusCode::OK
+                    && (page_name == "autocomplete" || page_name == "changelist")
+                {
                     assert!(!page.body.contains("target@example.com"), "{who} {path}");
                 }
             }
@@ -485,17 +635,32 @@ async fn no_single_permission_reaches_more_than_django_grants(db: &TestDb) {
         // The post's owner (the superuser fixture) is a user: its name shows
         // only to callers who may view users.
         if staff && caller.admin_view("blog.post") {
-            let page = client.get(&format!("/admin/blog/post/{}/change/", fixture.post)).await;
+            let page = client
+                .get(&format!("/admin/blog/post/{}/change/", fixture.post))
+                .await;
             let root_name = callers.len() - 2; // the superuser caller's username index
             let shows = page.body.contains(&format!(">caller{root_name}<"));
             check(
                 format!("{who} admin post owner label"),
-                if shows { StatusCode::OK } else { StatusCode::FORBIDDEN },
-                if caller.admin_view("auth.user") { StatusCode::OK } else { StatusCode::FORBIDDEN },
+                if shows {
+                    StatusCode::OK
+                } else {
+                    StatusCode::FORBIDDEN
+                },
+                if caller.admin_view("auth.user") {
+                    StatusCode::OK
+                } else {
+                    StatusCode::FORBIDDEN
+                },
             );
         }
     }
     let _ = call(&router, Method::GET, "/healthz", None).await;
     assert!(cases > 1000, "only {cases} cases");
-    assert!(failures.is_empty(), "{} of {cases} cases differ from Django's rules:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {cases} cases differ from Django's rules:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -534,7 +534,9 @@ fn check_field(cx: &Ctxt, field: &FieldDef) {
         } else if field.is_server_set() || o.primary_key.is_some() {
             err(
                 lit.span(),
-                format!("`{name}` is set by the server and never written by a request: remove `write_perm`"),
+                format!(
+                    "`{name}` is set by the server and never written by a request: remove `write_perm`"
+                ),
             );
         }
     }

@@ -420,10 +420,7 @@ async fn filters(
             let target = target();
             // A model the user may not view lends no rows to the filter.
             let viewable = can_view(ctx, target).await;
-            let related = ctx
-                .admin()
-                .by_table(target.table)
-                .filter(|_| viewable);
+            let related = ctx.admin().by_table(target.table).filter(|_| viewable);
             let mut rows: Vec<(String, String)> = match &related {
                 Some(ops) => {
                     let query = RowQuery {

@@ -937,7 +937,10 @@ pub async fn authorize_meta(
             // tables: reading it is viewing the parent, and adding, changing
             // or removing a link is changing the parent.
             let parent = meta.permissions_parent().ok_or_else(|| {
-                ApiError::internal(format!("{}: permissions_of names no foreign key", meta.table))
+                ApiError::internal(format!(
+                    "{}: permissions_of names no foreign key",
+                    meta.table
+                ))
             })?;
             let parent_action = if action == Action::View {
                 Action::View
@@ -961,14 +964,15 @@ pub fn permission_code(meta: &ModelMeta, action: Action) -> String {
 fn json_in_scope(meta: &ModelMeta, scope: Scope, row: &JsonValue) -> bool {
     match scope {
         Scope::All => true,
-        Scope::OwnRows(user) | Scope::Owned(user) => meta
-            .api
-            .owner
-            .and_then(|owner| meta.field(owner))
-            .and_then(|f| f.read_as)
-            .and_then(|key| row.get(key))
-            .and_then(JsonValue::as_i64)
-            == Some(user),
+        Scope::OwnRows(user) | Scope::Owned(user) => {
+            meta.api
+                .owner
+                .and_then(|owner| meta.field(owner))
+                .and_then(|f| f.read_as)
+                .and_then(|key| row.get(key))
+                .and_then(JsonValue::as_i64)
+                == Some(user)
+        }
     }
 }
 

@@ -33,7 +33,10 @@ pub async fn sync_permissions(
         .collect();
     // Link tables (`permissions_of`) follow their parent's permissions and
     // get none of their own, as Django's auto-created through tables.
-    for meta in models.into_iter().filter(|m| m.permissions_parent().is_none()) {
+    for meta in models
+        .into_iter()
+        .filter(|m| m.permissions_parent().is_none())
+    {
         let key = (meta.app_label.to_string(), meta.model_name.to_string());
         let type_id = match types.get(&key) {
             Some(id) => *id,

@@ -67,11 +67,7 @@ impl ModelState {
                 .unique_together
                 .iter()
                 .map(|columns| {
-                    Index::new(
-                        format!("{}_{}_uniq", meta.table, columns.join("_")),
-                        columns.iter().copied(),
-                    )
-                    .unique()
+                    Index::new(meta.unique_index_name(columns), columns.iter().copied()).unique()
                 })
                 .collect(),
         }
