@@ -728,7 +728,8 @@ async fn author_posts_are_added_edited_and_deleted_inline(db: &TestDb) {
             f.push((format!("post-{i}-title"), title.to_string()));
             f.push((format!("post-{i}-body"), "Body text".into()));
             f.push((format!("post-{i}-kind"), "article".into()));
-            f.push((format!("post-{i}-likes"), "0".into()));
+            // As stored: editors see likes as a field, unchanged here.
+            f.push((format!("post-{i}-likes"), "5".into()));
             f.push((format!("post-{i}-rating"), String::new()));
         }
         for i in 2..5 {

@@ -22,7 +22,77 @@ db_tests!(
     cascading_deletes_need_rights_on_every_row,
     write_perm_fields_need_change_on_every_path,
     admin_hides_labels_of_unviewable_targets,
+    expand_embeds_null_for_rows_the_row_policy_hides,
 );
+
+/// A clip of a memo: anyone logged in reads clips, but memos are private
+/// (`own_rows_only`), so a clip's memo is embedded only for its owner.
+#[derive(ferrobridge::Model, Clone, Debug)]
+#[model(app = "clips")]
+#[api(policy = "authenticated")]
+pub struct Clip {
+    #[field(primary_key)]
+    pub id: i64,
+    #[field(references = crate::edge_models::Memo, on_delete = "cascade")]
+    pub memo_id: i64,
+}
+
+async fn expand_embeds_null_for_rows_the_row_policy_hides(db: &TestDb) {
+    let app = ferrobridge::App::new("clips")
+        .model::<crate::edge_models::Memo>()
+        .model::<Clip>();
+    let router = ferrobridge_tests::authed_router(&app, &db.db).await;
+    let (_, ann) = create_user(&db.db, "ann", UserKind::Regular).await;
+    let (_, bob) = create_user(&db.db, "bob", UserKind::Regular).await;
+    let mut memos = Vec::new();
+    for (token, text) in [(&ann, "ann's secret"), (&bob, "bob's secret")] {
+        let memo = call_as(
+            &router,
+            Some(token),
+            Method::POST,
+            "/api/memos",
+            Some(json!({ "text": text })),
+        )
+        .await;
+        assert_eq!(memo.status, StatusCode::CREATED, "{:?}", memo.json);
+        let id = memo.json["id"].as_i64().unwrap();
+        let clip = call_as(
+            &router,
+            Some(&ann),
+            Method::POST,
+            "/api/clips",
+            Some(json!({ "memo_id": id })),
+        )
+        .await;
+        assert_eq!(clip.status, StatusCode::CREATED);
+        memos.push((id, clip.json["id"].as_i64().unwrap()));
+    }
+    let list = call_as(
+        &router,
+        Some(&ann),
+        Method::GET,
+        "/api/clips?expand=memo",
+        None,
+    )
+    .await;
+    assert_eq!(list.status, StatusCode::OK);
+    let items = list.json["items"].as_array().unwrap();
+    let memo_of =
+        |memo: i64| items.iter().find(|c| c["memo_id"] == json!(memo)).unwrap()["memo"].clone();
+    assert_eq!(memo_of(memos[0].0)["text"], json!("ann's secret"));
+    assert_eq!(memo_of(memos[1].0), Value::Null, "bob's memo stays hidden");
+    assert!(!list.json.to_string().contains("bob's secret"));
+    let one = call_as(
+        &router,
+        Some(&ann),
+        Method::GET,
+        &format!("/api/clips/{}?expand=memo", memos[1].1),
+        None,
+    )
+    .await;
+    assert_eq!(one.status, StatusCode::OK);
+    assert_eq!(one.json["memo"], Value::Null);
+}
 
 /// A user holding exactly `codes` (`app.codename`), staff so the admin
 /// applies to them too; returns the id and a bearer token.

@@ -908,6 +908,12 @@ pub(crate) async fn rows_by_pk(
     Ok(rows)
 }
 
+/// Whether the user may see rows of `meta` (its `view` or `change`
+/// permission, as Django's `has_view_permission`).
+pub(crate) async fn can_view(ctx: &AdminCtx, meta: &ModelMeta) -> bool {
+    ctx.has_perm(meta, "view").await || ctx.has_perm(meta, "change").await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -958,10 +964,4 @@ mod tests {
         );
         assert_eq!(params.with(&[], &|_| false), expected);
     }
-}
-
-/// Whether the user may see rows of `meta` (its `view` or `change`
-/// permission, as Django's `has_view_permission`).
-pub(crate) async fn can_view(ctx: &AdminCtx, meta: &ModelMeta) -> bool {
-    ctx.has_perm(meta, "view").await || ctx.has_perm(meta, "change").await
 }
