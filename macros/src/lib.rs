@@ -32,6 +32,7 @@ use proc_macro::TokenStream;
 /// | `plural = "..."` | URL segment, `/api/{plural}`; default the English plural (`posts`) |
 /// | `ordering = "-created_at,title"` | default list ordering; `-` for descending; the primary key always breaks ties; `author__name` sorts by a field of a foreign key's model (a join, INNER or LEFT when nullable; the field is checked when the app registers the model) |
 /// | `unknown_fields = "reject" \| "ignore"` | unknown keys in request bodies: 422 `extra_forbidden` (default) or dropped |
+/// | `unique_together(a, b)` | the fields' values are unique together (Django's `unique_together`): a unique index `{table}_{a}_{b}_uniq`, written by `makemigrations`; a duplicate answers 409 naming the fields; repeat it for several groups |
 /// | `display = "{title} ({id})"` | how a row is named in the admin (Django's `__str__`): field names in braces; a bare `display` uses the struct's `std::fmt::Display` impl; default `"Post object (1)"` |
 ///
 /// # `#[api(...)]`
@@ -45,6 +46,13 @@ use proc_macro::TokenStream;
 /// | `policy = "model_permissions" \| "authenticated" \| "public_read" \| "allow_any"` | who may call the endpoints; default Django's model permissions (`view`/`add`/`change`/`delete`) |
 /// | `owner = field` | the foreign key to `ferrobridge::auth::User` that owns a row: anyone logged in reads and creates (the owner is set to them), only the owner or holders of `change`/`delete` edit or delete |
 /// | `own_rows_only` | with `owner`: users see only their rows (superusers and `view` holders see all) |
+/// | `permissions_of = field` | a link table (a user's groups, a group's permissions) with no permissions of its own, as Django's auto-created through tables: reading needs the `view` permission of the model `field` references, adding, changing and deleting links its `change`; `migrate` creates no permissions for it, and a delete cascading to it needs none. `field` must be a foreign key; no `policy` or `owner` beside it |
+///
+/// Every policy applies to `?expand=` too: expanding a foreign key needs
+/// `view` under the target model's own policy (401/403 naming the relation
+/// and the permission otherwise; a row hidden by `own_rows_only` embeds as
+/// `null`), and a DELETE needs delete rights, under each model's policy,
+/// on every row it cascades to (403 naming what blocks it).
 ///
 /// # `#[admin(...)]`
 /// Every registered model is in the admin site at `/admin/`; this tunes it.
@@ -54,7 +62,7 @@ use proc_macro::TokenStream;
 /// | `list_display(a, b)` | the change list's columns (a foreign key shows the related row's display); default the row's display |
 /// | `list_filter(a, b)` | the filter sidebar: `bool`, choices, foreign key, date and datetime fields |
 /// | `search(a, b)` | String fields the change list's search box looks in (case-insensitive) |
-/// | `readonly(a, b)` | fields shown on the change form but not editable (server-set fields always are) |
+/// | `readonly(...)` | refused: declare the rule on the field, once for the API and the admin (`#[field(read_only)]` or `#[field(write_perm = "change")]`) |
 /// | `autocomplete(a_id)` | foreign keys edited with a search-as-you-type box instead of a select (for large tables) |
 /// | `inlines(Post, Comment)` | models with a foreign key to this one, listed, added and edited on its change page |
 /// | `list_per_page = 100` | rows per change list page (default 100) |
@@ -73,6 +81,7 @@ use proc_macro::TokenStream;
 /// | `on_delete = "cascade" \| "set_null" \| "restrict"` | what deleting the referenced row does (default restrict) |
 /// | `read_only` | set by the server, never accepted in requests |
 /// | `write_only` | accepted in requests, never returned |
+/// | `write_perm = "change"` | only holders of the model's `change` permission (and superusers) set the field: through the API, a create giving another value than the default or an update changing it answers 403 naming the field and the permission (resending the current value passes); the admin shows it read-only to others. Not on server-set fields |
 /// | `auto_now`, `auto_now_add` | `DateTime<Utc>` set on every save / on creation |
 /// | `regex = "..."`, `email`, `url` | string checks (and `pattern` / `format` in the JSON Schema) |
 /// | `max_digits = N`, `decimal_places = N` | a `Decimal`'s precision and scale (required on Decimal fields, as Django's DecimalField) |

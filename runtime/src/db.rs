@@ -167,6 +167,19 @@ pub(crate) async fn create_missing_tables(
         for index in indexes {
             db.execute(&index).await?;
         }
+        let meta = (entry.meta)();
+        for columns in meta.unique_together {
+            let mut index = sea_orm::sea_query::Index::create();
+            index
+                .name(meta.unique_index_name(columns))
+                .table(sea_orm::sea_query::Alias::new(meta.table))
+                .unique()
+                .if_not_exists();
+            for column in *columns {
+                index.col(sea_orm::sea_query::Alias::new(*column));
+            }
+            db.execute(&index).await?;
+        }
     }
     Ok(())
 }

@@ -174,6 +174,13 @@ impl ApiError {
     pub fn from_db(meta: &ModelMeta, error: DbErr) -> Self {
         match constraint_violation(&error) {
             Some(SqlErr::UniqueConstraintViolation(message)) => {
+                if let Some(columns) = together_in_message(meta, &message) {
+                    return ApiError::Conflict(format!(
+                        "{} with this {} already exists.",
+                        meta.object_name,
+                        columns.join(" and ")
+                    ));
+                }
                 match field_in_message(meta, &message) {
                     Some(field) => ApiError::Conflict(format!(
                         "{} with this {field} already exists.",
@@ -241,6 +248,18 @@ pub fn constraint_violation(error: &DbErr) -> Option<SqlErr> {
 }
 
 /// The longest field name of `meta` that appears as a word in `message`.
+/// The `unique_together` group a unique violation names: PostgreSQL gives
+/// the index's name, SQLite every column (`t.user_id, t.group_id`).
+fn together_in_message(meta: &ModelMeta, message: &str) -> Option<&'static [&'static str]> {
+    meta.unique_together.iter().copied().find(|columns| {
+        let index = meta.unique_index_name(columns);
+        message.contains(&index)
+            || columns
+                .iter()
+                .all(|c| message.contains(&format!("{}.{c}", meta.table)))
+    })
+}
+
 fn field_in_message(meta: &ModelMeta, message: &str) -> Option<&'static str> {
     meta.fields
         .iter()

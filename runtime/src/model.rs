@@ -93,6 +93,9 @@ pub struct ModelMeta {
     pub fields: &'static [FieldMeta],
     /// Default list ordering; the primary key is appended to make it total.
     pub ordering: &'static [OrderingMeta],
+    /// `#[model(unique_together(a, b))]`: each, columns whose values are
+    /// unique together (Django's `unique_together`), a unique index.
+    pub unique_together: &'static [&'static [&'static str]],
     /// What the list endpoint lets clients filter, search and order by.
     pub api: ApiMeta,
     /// Loads rows by primary key as JSON `Read` objects, for `?expand=`.
@@ -111,8 +114,6 @@ pub struct AdminMeta {
     pub list_filter: &'static [&'static str],
     /// The fields the search box looks in.
     pub search: &'static [&'static str],
-    /// Fields shown on forms but not editable (besides server-set fields).
-    pub readonly: &'static [&'static str],
     /// Foreign keys edited with a search-as-you-type box.
     pub autocomplete: &'static [&'static str],
     /// Models with a foreign key to this one, edited on its change page.
@@ -163,6 +164,12 @@ pub enum Policy {
     /// `#[api(owner = field)]`: authenticated users read and create (the owner is
     /// set to them); only the owner or holders of `change`/`delete` edit or delete.
     Owner,
+    /// `#[api(permissions_of = field)]`: a link table (a user's groups, a
+    /// group's permissions) with no permissions of its own, as Django's
+    /// auto-created through tables: reading it needs the `view` permission
+    /// of the model `field` references, adding, changing or deleting a
+    /// link its `change` permission. `migrate` creates no permissions for it.
+    PermissionsOf(&'static str),
 }
 
 /// How a model's list endpoint pages its rows.
@@ -230,6 +237,32 @@ impl ModelMeta {
         Ok(())
     }
 
+    /// The permission `action` (`view`, `add`, `change`, `delete`) on this
+    /// model needs, `app.action_model`; for a `permissions_of` link table,
+    /// the parent's `view` (to read) or `change` (anything else), as Django
+    /// guards auto-created through tables.
+    pub fn permission_code(&self, action: &str) -> String {
+        if let Some(parent) = self.permissions_parent() {
+            let action = if action == "view" { "view" } else { "change" };
+            return parent.permission_code(action);
+        }
+        format!("{}.{action}_{}", self.app_label, self.model_name)
+    }
+
+    /// For `#[api(permissions_of = field)]`, the model `field` references.
+    pub fn permissions_parent(&self) -> Option<&'static ModelMeta> {
+        let Policy::PermissionsOf(field) = self.api.policy else {
+            return None;
+        };
+        self.field(field).and_then(|f| f.references).map(|r| r())
+    }
+
+    /// The name of the unique index over `columns` (`unique_together`),
+    /// `{table}_{a}_{b}_uniq`, as migrations create it.
+    pub fn unique_index_name(&self, columns: &[&str]) -> String {
+        format!("{}_{}_uniq", self.table, columns.join("_"))
+    }
+
     /// Django's four default permission codenames for this model,
     /// `{app}.{action}_{model}` for add, change, delete and view.
     pub fn permission_codenames(&self) -> [String; 4] {
@@ -258,6 +291,10 @@ pub struct FieldMeta {
     /// `#[field(password)]`: written as plain text, checked against the
     /// app's [`PasswordPolicy`](crate::auth::PasswordPolicy), stored as a hash.
     pub password: bool,
+    /// `#[field(write_perm = "change")]`: the model permission (`change`)
+    /// needed to set this field to anything but its default on create, or
+    /// to change it; enforced by the API and the admin alike.
+    pub write_perm: Option<&'static str>,
     /// The key of this field in the Read schema (`pk` for a primary key
     /// listed as `#[api(read(pk, ...))]`); `None` when responses leave it out.
     pub read_as: Option<&'static str>,

@@ -357,17 +357,23 @@ async fn superuser_adds_a_user_as_in_django(db: &TestDb) {
     let (mut client, router) = superuser_client(db).await;
     let page = client.get("/admin/auth/user/add/").await;
     assert_eq!(page.status, StatusCode::OK);
-    // Username first, then the password twice; the model's defaults are
-    // filled in (a new user is active unless unticked).
+    // Username first, then the password twice, and nothing else, as
+    // Django's add-user form: flags, groups and permissions are set on the
+    // change form, which needs `auth.change_user`.
     let username = page.body.find("name=\"username\"").expect("username");
     let password = page.body.find("name=\"password\"").expect("password");
     let confirmation = page.body.find("name=\"password2\"").expect("confirmation");
     assert!(username < password && password < confirmation);
     assert!(page.body.contains("Password confirmation"));
-    let active = &page.body[page.body.find("name=\"is_active\"").unwrap()..];
-    assert!(active[..active.find('>').unwrap()].contains("checked"));
-    let staff = &page.body[page.body.find("name=\"is_staff\"").unwrap()..];
-    assert!(!staff[..staff.find('>').unwrap()].contains("checked"));
+    for flag in [
+        "is_active",
+        "is_staff",
+        "is_superuser",
+        "email",
+        "usergroup-TOTAL_FORMS",
+    ] {
+        assert!(!page.body.contains(&format!("name=\"{flag}\"")), "{flag}");
+    }
 
     let form = |password2: &'static str| {
         vec![
@@ -413,7 +419,15 @@ async fn superuser_adds_a_user_as_in_django(db: &TestDb) {
         .await
         .unwrap()
         .expect("added");
-    assert!(row.is_active && !row.is_staff);
+    // On to the change form, as Django's UserAdmin.
+    assert_eq!(
+        page.location(),
+        format!("/admin/auth/user/{}/change/", row.id)
+    );
+    assert!(
+        row.is_active && !row.is_staff && !row.is_superuser,
+        "the defaults"
+    );
     assert!(row.password.starts_with("$argon2"), "stored hashed");
     let reply = ferrobridge_tests::token_login(&router, "newcomer", "a long passphrase").await;
     assert_eq!(reply.status, StatusCode::OK, "the new user can log in");

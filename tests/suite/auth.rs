@@ -325,8 +325,11 @@ async fn generated_endpoints_enforce_model_permissions(db: &TestDb) {
         "refused requests changed nothing"
     );
 
-    // `policy = "allow_any"` (the blog's authors) needs nobody.
-    let open = call_as(
+    // `policy = "public_read"` (the blog's authors): anyone reads, writes
+    // need the model permission.
+    let open = call_as(&router, None, Method::GET, "/api/authors", None).await;
+    assert_eq!(open.status, StatusCode::OK);
+    let write = call_as(
         &router,
         None,
         Method::POST,
@@ -334,7 +337,7 @@ async fn generated_endpoints_enforce_model_permissions(db: &TestDb) {
         Some(json!({ "name": "Anyone" })),
     )
     .await;
-    assert_eq!(open.status, StatusCode::CREATED);
+    assert_eq!(write.status, StatusCode::UNAUTHORIZED);
     assert_eq!(
         call_as(&router, Some(&plain), Method::GET, "/api/users", None)
             .await

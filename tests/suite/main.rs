@@ -9,6 +9,8 @@ mod admin_browser;
 mod admin_changelist;
 mod admin_forms;
 mod auth;
+mod authz;
+mod authz_matrix;
 mod browser;
 mod credentials;
 mod crud;

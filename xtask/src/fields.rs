@@ -55,6 +55,7 @@ pub const VALUED: &[&str] = &[
     "regex",
     "max_digits",
     "decimal_places",
+    "write_perm",
 ];
 
 /// The actions `on_delete=` accepts.
@@ -345,7 +346,8 @@ impl FieldSpec {
                 })?;
                 quote!(#path)
             }
-            "on_delete" | "regex" => quote!(#value),
+            // The derive checks the value (`write_perm = "change"`).
+            "on_delete" | "regex" | "write_perm" => quote!(#value),
             _ => unreachable!("every valued key is handled: {key}"),
         })
     }

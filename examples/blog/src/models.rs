@@ -3,13 +3,14 @@
 use ferrobridge::auth::User;
 use ferrobridge::prelude::*;
 
-/// A person who writes posts. Open to everyone, logged in or not
-/// (`policy = "allow_any"`), so the first curl of the README works at once.
+/// A person who writes posts. Anyone, logged in or not, reads authors
+/// (`policy = "public_read"`); adding, changing and deleting them needs the
+/// model permissions (`blog.add_author`, ...).
 #[derive(Model, Clone, Debug, PartialEq)]
 #[model(app = "blog", ordering = "name", display = "{name}")]
 #[admin(list_display(id, name, email), search(name, email), inlines(Post))]
 #[api(
-    policy = "allow_any",
+    policy = "public_read",
     filter(name, email),
     search(name),
     ordering(name, id)
@@ -39,14 +40,14 @@ pub enum Kind {
 
 /// A blog post. Anyone logged in may read and write posts; only a post's
 /// owner (or an editor with the `change_post`/`delete_post` permission)
-/// may change or delete it.
+/// may change or delete it, and only editors publish posts or set their
+/// likes (`write_perm = "change"`), through the API and the admin alike.
 #[derive(Model, Clone, Debug, PartialEq)]
 #[model(app = "blog", ordering = "-created_at", display = "{title}")]
 #[admin(
     list_display(id, title, author_id, kind, published, likes, created_at),
     list_filter(published, kind, author_id, created_at),
     search(title, body),
-    readonly(likes),
     autocomplete(author_id)
 )]
 #[api(
@@ -70,14 +71,14 @@ pub struct Post {
     /// The account that created it (set by the server).
     #[field(references = User, on_delete = "cascade")]
     pub owner_id: i32,
-    /// Shown to readers once true.
-    #[field(default = false)]
+    /// Shown to readers once true; set by editors (`blog.change_post`).
+    #[field(default = false, write_perm = "change")]
     pub published: bool,
     /// What kind of writing this is.
     #[field(choices, default = Kind::Article)]
     pub kind: Kind,
-    /// How many readers liked it.
-    #[field(default = 0, min_value = 0)]
+    /// How many readers liked it; set by editors (`blog.change_post`).
+    #[field(default = 0, min_value = 0, write_perm = "change")]
     pub likes: i32,
     /// An optional rating out of five.
     #[field(min_value = 0.0, max_value = 5.0)]

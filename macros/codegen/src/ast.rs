@@ -38,6 +38,8 @@ pub struct ModelDef {
     pub display: Option<DisplayDef>,
     /// `#[admin(...)]`: how the admin site shows the model.
     pub admin: AdminDef,
+    /// `#[model(unique_together(a, b))]`, each: a unique index over these columns.
+    pub unique_together: Vec<Vec<Ident>>,
 }
 
 /// How a row is named in the admin (Django's `__str__`).
@@ -99,6 +101,9 @@ pub struct ApiDef {
     pub owner: Option<Ident>,
     /// `own_rows_only`: with `owner`, lists and lookups show a user only their rows.
     pub own_rows_only: Option<Span>,
+    /// `permissions_of = field`: a link table whose rows are part of the
+    /// row `field` references, guarded by that model's `view`/`change`.
+    pub permissions_of: Option<Ident>,
     /// `read(pk, name)`: the fields of the Read schema, in order; `pk` names
     /// the primary key under the key `pk`. `None`: every readable field.
     pub read: Option<Vec<Ident>>,
@@ -225,6 +230,9 @@ pub struct FieldOptions {
     pub read_only: Option<Span>,
     /// `write_only`: accepted in requests, never shown in responses.
     pub write_only: Option<Span>,
+    /// `write_perm = "change"`: only holders of the model's `change`
+    /// permission (and superusers) may set or change the field.
+    pub write_perm: Option<LitStr>,
     /// `auto_now`: set to the current time on every save.
     pub auto_now: Option<Span>,
     /// `auto_now_add`: set to the current time when the row is created.

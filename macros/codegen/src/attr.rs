@@ -23,6 +23,7 @@ pub const MODEL_KEYS: &[&str] = &[
     "ordering",
     "unknown_fields",
     "display",
+    "unique_together",
 ];
 
 /// Keys accepted inside `#[admin(...)]`.
@@ -45,6 +46,7 @@ pub const API_KEYS: &[&str] = &[
     "policy",
     "owner",
     "own_rows_only",
+    "permissions_of",
     "read",
     "pagination",
 ];
@@ -81,6 +83,7 @@ pub const FIELD_KEYS: &[&str] = &[
     "decimal_places",
     "choices",
     "password",
+    "write_perm",
 ];
 
 /// Builds the model of a derive input; `None` when its shape is unusable
@@ -123,12 +126,16 @@ pub fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<ModelDef> {
     let mut ordering_span = None;
     let mut ignore_unknown_fields = false;
     let mut display = None;
+    let mut unique_together: Vec<Vec<syn::Ident>> = Vec::new();
     let mut seen = Vec::<String>::new();
 
     for attr in input.attrs.iter().filter(|a| a.path().is_ident("model")) {
         let result = attr.parse_nested_meta(|meta| {
             let key = key_name(&meta);
-            if MODEL_KEYS.contains(&key.as_str()) && seen.contains(&key) {
+            if MODEL_KEYS.contains(&key.as_str())
+                && key != "unique_together"
+                && seen.contains(&key)
+            {
                 cx.error_spanned_by(&meta.path, format!("duplicate `{key}` in #[model(...)]"));
             }
             seen.push(key.clone());
@@ -136,6 +143,20 @@ pub fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<ModelDef> {
                 "app" => app = Some(parse_str(&meta)?.value()),
                 "table" => table = Some(parse_str(&meta)?.value()),
                 "plural" => plural = Some(parse_str(&meta)?.value()),
+                "unique_together" => {
+                    let mut names = Vec::new();
+                    meta.parse_nested_meta(|inner| {
+                        names.push(inner.path.require_ident()?.clone());
+                        Ok(())
+                    })?;
+                    if names.len() < 2 {
+                        cx.error_spanned_by(
+                            &meta.path,
+                            "unique_together names two fields or more, e.g. `unique_together(user_id, group_id)`; for one field write `#[field(unique)]`",
+                        );
+                    }
+                    unique_together.push(names);
+                }
                 "ordering" => {
                     let lit = parse_str(&meta)?;
                     ordering_span = Some(lit.span());
@@ -193,6 +214,7 @@ pub fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<ModelDef> {
     }
 
     Some(ModelDef {
+        unique_together,
         ident: input.ident.clone(),
         vis: input.vis.clone(),
         docs: doc_lines(&input.attrs),
@@ -361,6 +383,11 @@ fn parse_api(cx: &Ctxt, attrs: &[Attribute]) -> ApiDef {
                 api.owner = Some(value);
                 return Ok(());
             }
+            if key == "permissions_of" {
+                let value: syn::Ident = meta.value()?.parse()?;
+                api.permissions_of = Some(value);
+                return Ok(());
+            }
             if key == "pagination" {
                 let lit = parse_str(&meta)?;
                 match lit.value().as_str() {
@@ -435,6 +462,7 @@ fn parse_field(cx: &Ctxt, field: &syn::Field) -> FieldDef {
                     ),
                 },
                 "references" => o.references = Some((span, meta.value()?.parse()?)),
+                "write_perm" => o.write_perm = Some(parse_str(&meta)?),
                 "on_delete" => {
                     let lit = parse_str(&meta)?;
                     let action = match lit.value().as_str() {

@@ -10,6 +10,8 @@ pub fn check(cx: &Ctxt, model: &ModelDef) {
     check_ordering(cx, model);
     check_api(cx, model);
     check_owner(cx, model);
+    check_permissions_of(cx, model);
+    check_unique_together(cx, model);
     check_read(cx, model);
     check_admin(cx, model);
     check_display(cx, model);
@@ -163,9 +165,14 @@ fn check_admin(cx: &Ctxt, model: &ModelDef) {
         ("list_display", &admin.list_display),
         ("list_filter", &admin.list_filter),
         ("search", &admin.search),
-        ("readonly", &admin.readonly),
         ("autocomplete", &admin.autocomplete),
     ];
+    for ident in &admin.readonly {
+        cx.error_spanned_by(
+            ident,
+            format!("#[admin(readonly(...))] is gone: declare the rule once on the field, for the API and the admin alike: `#[field(read_only)]` on `{ident}` (set by the server, read-only everywhere) or `#[field(write_perm = \"change\")]` (only holders of the model's change permission write it)"),
+        );
+    }
     for (list, idents) in lists {
         for ident in idents {
             let Some(field) = model.fields.iter().find(|f| f.ident == *ident) else {
@@ -279,6 +286,55 @@ fn check_owner(cx: &Ctxt, model: &ModelDef) {
             cx.error_spanned_by(
                 owner,
                 format!("`owner = {owner}` is not a field of `{}`: {}", model.ident, crate::ctxt::suggest(&owner.to_string(), &names)),
+            );
+        }
+    }
+}
+
+fn check_unique_together(cx: &Ctxt, model: &ModelDef) {
+    let names = field_names(model);
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    for group in &model.unique_together {
+        for name in group {
+            if !names.contains(&name.to_string().as_str()) {
+                cx.error_spanned_by(
+                    name,
+                    format!(
+                        "`unique_together` names `{name}`, not a field of `{}`: {}",
+                        model.ident,
+                        crate::ctxt::suggest(&name.to_string(), &names)
+                    ),
+                );
+            }
+        }
+    }
+}
+
+fn check_permissions_of(cx: &Ctxt, model: &ModelDef) {
+    let Some(parent) = &model.api.permissions_of else {
+        return;
+    };
+    if let Some((span, policy)) = &model.api.policy {
+        cx.syn_error(syn::Error::new(*span, format!("`permissions_of` sets the policy (the parent's `view` and `change` permissions); remove `policy = \"{policy}\"`")));
+    }
+    if model.api.owner.is_some() {
+        cx.error_spanned_by(
+            parent,
+            "`permissions_of` and `owner` cannot be combined: a link table follows its parent's permissions",
+        );
+    }
+    match model.fields.iter().find(|f| f.ident == *parent) {
+        Some(field) if field.options.references.is_some() => {}
+        Some(_) => cx.error_spanned_by(
+            parent,
+            format!("`permissions_of` names the foreign key to the parent model: mark `{parent}` with `#[field(references = ...)]`"),
+        ),
+        None => {
+            let names = field_names(model);
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            cx.error_spanned_by(
+                parent,
+                format!("`permissions_of = {parent}` is not a field of `{}`: {}", model.ident, crate::ctxt::suggest(&parent.to_string(), &names)),
             );
         }
     }
@@ -466,6 +522,23 @@ fn check_field(cx: &Ctxt, field: &FieldDef) {
             span,
             "use either `auto_now` (every save) or `auto_now_add` (creation only), not both".into(),
         );
+    }
+    if let Some(lit) = &o.write_perm {
+        if lit.value() != "change" {
+            err(
+                lit.span(),
+                format!(
+                    "write_perm names the model permission needed to set `{name}`: only \"change\" is supported (`#[field(write_perm = \"change\")]`)"
+                ),
+            );
+        } else if field.is_server_set() || o.primary_key.is_some() {
+            err(
+                lit.span(),
+                format!(
+                    "`{name}` is set by the server and never written by a request: remove `write_perm`"
+                ),
+            );
+        }
     }
     if let (Some(_), Some(span)) = (o.read_only, o.write_only) {
         err(

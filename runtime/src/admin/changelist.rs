@@ -418,7 +418,9 @@ async fn filters(
         } else if let Some(target) = field.references {
             choices[0].selected = none_selected;
             let target = target();
-            let related = ctx.admin().by_table(target.table);
+            // A model the user may not view lends no rows to the filter.
+            let viewable = can_view(ctx, target).await;
+            let related = ctx.admin().by_table(target.table).filter(|_| viewable);
             let mut rows: Vec<(String, String)> = match &related {
                 Some(ops) => {
                     let query = RowQuery {
@@ -436,7 +438,7 @@ async fn filters(
                 None => Vec::new(),
             };
             // The selected row stays offered even past the cap.
-            if let (Some(value), Some(text)) = (&exact, &exact_text)
+            if let (Some(value), Some(text), true) = (&exact, &exact_text, viewable)
                 && !rows.iter().any(|(pk, _)| pk == text)
             {
                 let labels = (target.admin.labels)(&ctx.state.db, vec![value.clone()])
@@ -547,6 +549,8 @@ fn page_range(current: u64, pages: u64) -> Vec<Option<u64>> {
 
 /// The cells of the rows: foreign keys as their rows' display strings
 /// (one query per column), booleans as yes/no, datetimes readable.
+///
+/// Foreign keys to a model the user may not view show the raw key.
 async fn result_rows(
     ctx: &AdminCtx,
     meta: &ModelMeta,
@@ -558,6 +562,10 @@ async fn result_rows(
         let Some(target) = field.references else {
             continue;
         };
+        if !can_view(ctx, target()).await {
+            // Raw keys only: the target's display strings are not the user's to see.
+            continue;
+        }
         let mut seen = HashSet::new();
         let keys: Vec<Value> = rows
             .iter()
@@ -898,6 +906,12 @@ pub(crate) async fn rows_by_pk(
         .collect();
     rows.sort_by_key(|r| position.get(&r.pk).copied().unwrap_or(usize::MAX));
     Ok(rows)
+}
+
+/// Whether the user may see rows of `meta` (its `view` or `change`
+/// permission, as Django's `has_view_permission`).
+pub(crate) async fn can_view(ctx: &AdminCtx, meta: &ModelMeta) -> bool {
+    ctx.has_perm(meta, "view").await || ctx.has_perm(meta, "change").await
 }
 
 #[cfg(test)]

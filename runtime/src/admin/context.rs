@@ -144,7 +144,7 @@ impl AdminCtx {
         let Some(user) = &self.user else {
             return false;
         };
-        let code = format!("{}.{action}_{}", meta.app_label, meta.model_name);
+        let code = meta.permission_code(action);
         user.has_perm(&self.state.db, &code).await.unwrap_or(false)
     }
 

@@ -48,11 +48,39 @@ pub(crate) struct Collected {
     /// The deleted rows, each with what it cascades to.
     deleted: Vec<Node>,
     /// Rows that forbid the delete (`on_delete = "restrict"`).
-    protected: Vec<Node>,
+    pub(crate) protected: Vec<Node>,
     /// How many rows of each model go, by plural name.
     summary: BTreeMap<String, u64>,
     /// Models the user may not delete that the delete would reach.
-    perms_needed: Vec<String>,
+    pub(crate) perms_needed: Vec<String>,
+}
+
+/// Who decides whether the rows a delete cascades to may go: the admin
+/// asks for each model's `delete` permission (as Django's admin), the API
+/// applies each model's own policy, owner rules included.
+pub(crate) trait DeleteRights: Send + Sync {
+    /// Whether the caller may delete `rows` of `meta`; `complete` is false
+    /// when `rows` are only the first of more (a row rule cannot be checked).
+    fn may_delete<'a>(
+        &'a self,
+        meta: &'static ModelMeta,
+        rows: &'a [AdminRow],
+        complete: bool,
+    ) -> BoxFut<'a, bool>;
+}
+
+/// The admin's rule: the model's `delete` permission.
+struct AdminRights<'a>(&'a AdminCtx);
+
+impl DeleteRights for AdminRights<'_> {
+    fn may_delete<'a>(
+        &'a self,
+        meta: &'static ModelMeta,
+        _rows: &'a [AdminRow],
+        _complete: bool,
+    ) -> BoxFut<'a, bool> {
+        Box::pin(self.0.has_perm(meta, "delete"))
+    }
 }
 
 impl Collected {
@@ -88,12 +116,26 @@ fn more(meta: &ModelMeta, count: u64) -> Node {
     }
 }
 
-/// Finds everything deleting `rows` of `ops` reaches.
+/// Finds everything deleting `rows` of `ops` reaches, for an admin user.
 pub(crate) async fn collect(
     ctx: &AdminCtx,
     ops: &Arc<dyn AdminOps>,
     rows: &[AdminRow],
 ) -> Result<Collected, DbErr> {
+    let models = ctx.admin().models.clone();
+    collect_with(&ctx.state.db, &models, &AdminRights(ctx), ops, rows).await
+}
+
+/// Finds everything deleting `rows` of `ops` reaches among `models`,
+/// asking `rights` about each model the delete cascades to.
+pub(crate) async fn collect_with(
+    db: &DatabaseConnection,
+    models: &[Arc<dyn AdminOps>],
+    rights: &dyn DeleteRights,
+    ops: &Arc<dyn AdminOps>,
+    rows: &[AdminRow],
+) -> Result<Collected, DbErr> {
+    let walker = Walker { db, models, rights };
     let mut out = Collected::default();
     let mut visited = HashSet::new();
     let meta = ops.meta();
@@ -103,7 +145,7 @@ pub(crate) async fn collect(
     *out.summary.entry(verbose_name_plural(meta)).or_default() += rows.len() as u64;
     let mut denied = HashSet::new();
     let deleted = walk(
-        ctx,
+        &walker,
         ops.clone(),
         rows.to_vec(),
         0,
@@ -116,9 +158,16 @@ pub(crate) async fn collect(
     Ok(out)
 }
 
+/// What the walk reads from and asks.
+struct Walker<'w> {
+    db: &'w DatabaseConnection,
+    models: &'w [Arc<dyn AdminOps>],
+    rights: &'w dyn DeleteRights,
+}
+
 /// The nodes of `rows`, each with the rows that cascade from it.
 fn walk<'a>(
-    ctx: &'a AdminCtx,
+    ctx: &'a Walker<'a>,
     ops: Arc<dyn AdminOps>,
     rows: Vec<AdminRow>,
     depth: usize,
@@ -132,9 +181,8 @@ fn walk<'a>(
         if depth >= MAX_DEPTH || rows.is_empty() {
             return Ok(nodes);
         }
-        let db = ctx.state.db.clone();
-        let models = ctx.admin().models.clone();
-        for related in &models {
+        let db = ctx.db;
+        for related in ctx.models {
             let related_meta = related.meta();
             for field in related_meta.fields {
                 let Some(target) = field.references else {
@@ -155,7 +203,7 @@ fn walk<'a>(
                     limit: RELATION_CAP,
                     ..RowQuery::default()
                 };
-                let (found, total) = related.query(&db, &query).await?;
+                let (found, total) = related.query(db, &query).await?;
                 if total == 0 {
                     continue;
                 }
@@ -171,8 +219,15 @@ fn walk<'a>(
                 *out.summary
                     .entry(verbose_name_plural(related_meta))
                     .or_default() += total;
-                if denied.insert(related_meta.table) && !ctx.has_perm(related_meta, "delete").await
+                let complete = rest == 0;
+                // Link tables go with either end, as Django skips the
+                // permission check for auto-created through models.
+                let link = related_meta.permissions_parent().is_some();
+                if !link
+                    && !denied.contains(related_meta.table)
+                    && !ctx.rights.may_delete(related_meta, &found, complete).await
                 {
+                    denied.insert(related_meta.table);
                     out.perms_needed.push(related_meta.verbose_name());
                 }
                 let fresh: Vec<AdminRow> = found

@@ -66,6 +66,11 @@ struct Spec {
     /// Fields the API requires in a create body (no default, not nullable).
     required: Vec<String>,
     related: HashMap<&'static str, Related>,
+    /// `#[field(write_perm = ...)]` fields this user may not write: shown read-only.
+    locked: Vec<&'static str>,
+    /// Foreign keys to models this user may not view: their raw key is
+    /// shown, never the target's display string, link or rows.
+    unviewable: Vec<&'static str>,
 }
 
 impl Spec {
@@ -82,16 +87,36 @@ impl Spec {
                 .filter_map(|d| d.loc.get(1).and_then(|l| l.as_str()).map(str::to_string))
                 .collect(),
         };
+        let mut locked = Vec::new();
+        for field in meta.fields {
+            if let Some(action) = field.write_perm
+                && !ctx.has_perm(meta, action).await
+            {
+                locked.push(field.name);
+            }
+        }
+        let mut unviewable = Vec::new();
+        for field in meta.fields {
+            if let Some(target) = field.references.map(|r| r())
+                && !(ctx.has_perm(target, "view").await || ctx.has_perm(target, "change").await)
+            {
+                unviewable.push(field.name);
+            }
+        }
         let mut related = HashMap::new();
         // Read-only keys are shown as text: no need to count their tables.
-        let keys = meta.fields.iter().filter(|f| {
-            f.references.is_some() && !f.read_only && !meta.admin.readonly.contains(&f.name)
-        });
+        let keys = meta
+            .fields
+            .iter()
+            .filter(|f| f.references.is_some() && !f.read_only && !locked.contains(&f.name));
         for field in keys {
             let Some(target) = field.references.map(|r| r()) else {
                 continue;
             };
             let widget = match ctx.admin().by_table(target.table) {
+                // As Django's autocomplete and selects: no rows of a model
+                // the user may not view, only its raw key.
+                _ if unviewable.contains(&field.name) => Related::Raw,
                 None => Related::Raw,
                 Some(_) if meta.admin.autocomplete.contains(&field.name) => {
                     Related::Autocomplete(autocomplete_url(target))
@@ -119,11 +144,19 @@ impl Spec {
             meta,
             required,
             related,
+            locked,
+            unviewable,
         })
     }
 
     /// Whether `field` appears on the form at all.
     fn shown(&self, field: &FieldMeta, adding: bool) -> bool {
+        if adds_user(self.meta, adding) {
+            // Django's add-user form: the name and the password, nothing
+            // else; flags, groups and permissions follow on the change
+            // form, which needs `auth.change_user`.
+            return field.name == "username" || is_user_password(self.meta, field);
+        }
         if field.primary_key {
             // The key is in the URL of a change page; on an add page it is
             // asked for only when the user chooses it.
@@ -136,7 +169,7 @@ impl Spec {
     /// Whether `field` is shown but not editable.
     fn readonly(&self, field: &FieldMeta, adding: bool) -> bool {
         field.read_only
-            || self.meta.admin.readonly.contains(&field.name)
+            || self.locked.contains(&field.name)
             || (field.primary_key && !adding)
             || (is_user_password(self.meta, field) && !adding)
     }
@@ -460,6 +493,9 @@ impl Labels {
 /// The foreign key values a form shows, whose display strings it needs.
 fn wanted_labels(spec: &Spec, values: &Values, out: &mut Vec<(&'static FieldMeta, String)>) {
     for field in spec.meta.fields.iter().filter(|f| f.references.is_some()) {
+        if spec.unviewable.contains(&field.name) {
+            continue;
+        }
         let select = matches!(spec.related.get(field.name), Some(Related::Select(_)));
         if let Some(text) = values.get(field.name).filter(|t| !t.is_empty())
             && !select
@@ -806,7 +842,11 @@ pub async fn add_form(mut ctx: AdminCtx, Path((app, model)): Path<(String, Strin
 
 async fn new_page(ctx: &AdminCtx, ops: Arc<dyn AdminOps>) -> Result<Page, Reject> {
     let spec = Spec::load(ctx, ops).await?;
-    let inlines = load_inlines(ctx, spec.meta, None).await?;
+    let inlines = if adds_user(spec.meta, true) {
+        Vec::new()
+    } else {
+        load_inlines(ctx, spec.meta, None).await?
+    };
     Ok(Page {
         values: spec.blank(),
         spec,
@@ -1147,7 +1187,10 @@ async fn save(ctx: &mut AdminCtx, mut page: Page, form: &FormFields) -> PageResu
     let change_url = format!("{base}{}/change/", quote_pk(&saved.pk));
     // Someone who may only add cannot open the object or the list afterwards.
     let can_see = ctx.has_perm(meta, "view").await || ctx.has_perm(meta, "change").await;
-    let (text, to) = if get(form, "_continue").is_some() && can_see {
+    // As Django's UserAdmin, a new user goes on to the change form (flags,
+    // groups, permissions) unless another is being added.
+    let then_edit = adds_user(meta, adding) && get(form, "_addanother").is_none();
+    let (text, to) = if (get(form, "_continue").is_some() || then_edit) && can_see {
         (
             format!(
                 "The {name} “{}” was {done} successfully. You may edit it again below.",

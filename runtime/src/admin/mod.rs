@@ -60,6 +60,7 @@ use sea_orm::DatabaseConnection;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use context::{AdminCtx, PageResult, Reject, redirect, safe_next, server_error};
+pub(crate) use delete::{DeleteRights, collect_with};
 pub use models::{LogEntry, Session};
 pub use ops::{AdminOps, AdminRow, LoadLabels, Ops, RowFilter, RowQuery, load_labels};
 pub use session::SessionAuthenticator;

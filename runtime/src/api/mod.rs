@@ -31,7 +31,7 @@ use crate::app::{AppState, Router};
 use crate::auth::{CurrentUser, OptionalUser};
 use crate::db::Db;
 use crate::error::{ApiError, ApiResult, ErrorDetail, ValidationError};
-use crate::model::{FieldKind, FieldMeta, Model, Policy};
+use crate::model::{FieldKind, FieldMeta, Model, ModelMeta, Policy};
 use crate::schema::DeferredJson;
 
 /// The routes of one model: `/api/{plural}` and `/api/{plural}/{pk}`.
@@ -177,7 +177,7 @@ pub async fn list<M: Model>(
             if query.expand.is_empty() {
                 return Ok(Json(Items { items }).into_response());
             }
-            let items = expand_items(db, &query.expand, to_json_items(items)?).await?;
+            let items = expand_items(&state, &user, &query.expand, to_json_items(items)?).await?;
             Ok(Json(json!({ "items": items })).into_response())
         }
         Pagination::Page { page, page_size } => {
@@ -198,7 +198,7 @@ pub async fn list<M: Model>(
                 })
                 .into_response());
             }
-            let items = expand_items(db, &query.expand, to_json_items(items)?).await?;
+            let items = expand_items(&state, &user, &query.expand, to_json_items(items)?).await?;
             Ok(Json(
                 json!({ "items": items, "total": total, "page": page, "page_size": page_size }),
             )
@@ -233,7 +233,7 @@ pub async fn list<M: Model>(
                 }
                 _ => None,
             };
-            let items = expand_items(db, &query.expand, items).await?;
+            let items = expand_items(&state, &user, &query.expand, items).await?;
             Ok(
                 Json(json!({ "items": items, "next": next, "page_size": page_size }))
                     .into_response(),
@@ -417,11 +417,18 @@ fn key_text(value: &JsonValue) -> Option<String> {
 
 /// Embeds, for each foreign key in `expand`, the referenced object under the
 /// relation's name, with one query per relation for all `items`.
+///
+/// Each relation passes the target model's own policy for `view`, as a list
+/// of the target would: a caller who may not view the target model at all
+/// gets 401/403 naming the relation and the permission; a row outside the
+/// caller's row policy (`own_rows_only`) is embedded as `null`.
 async fn expand_items(
-    db: &DatabaseConnection,
+    state: &AppState,
+    user: &Option<CurrentUser>,
     expand: &[&'static FieldMeta],
     mut items: Vec<JsonValue>,
 ) -> ApiResult<Vec<JsonValue>> {
+    let db = &state.db;
     for field in expand {
         let Some(target) = field.references.map(|r| r()) else {
             continue;
@@ -429,6 +436,21 @@ async fn expand_items(
         let Some(target_pk) = target.field(target.primary_key) else {
             continue;
         };
+        let scope = authorize_meta(state, user, target, Action::View)
+            .await
+            .map_err(|error| {
+                let why = format!(
+                    "expand={}: viewing {} needs `{}`",
+                    field.relation_name(),
+                    target.verbose_name(),
+                    permission_code(target, Action::View)
+                );
+                match error {
+                    ApiError::Unauthorized(_) => ApiError::Unauthorized(why),
+                    ApiError::Forbidden(_) => ApiError::Forbidden(why),
+                    other => other,
+                }
+            })?;
         let mut keys: Vec<String> = items
             .iter()
             .filter_map(|item| item.get(field.read_as?).and_then(key_text))
@@ -446,6 +468,7 @@ async fn expand_items(
                 .await
                 .map_err(ApiError::internal)?
                 .into_iter()
+                .filter(|(_, row)| json_in_scope(target, scope, row))
                 .collect()
         };
         for item in &mut items {
@@ -483,7 +506,7 @@ pub async fn retrieve<M: Model>(
     if expand.is_empty() {
         return Ok(Json(read).into_response());
     }
-    let items = expand_items(db, &expand, to_json_items(vec![read])?).await?;
+    let items = expand_items(&state, &user, &expand, to_json_items(vec![read])?).await?;
     Ok(Json(items.into_iter().next().unwrap_or(JsonValue::Null)).into_response())
 }
 
@@ -498,6 +521,7 @@ pub async fn create<M: Model>(
     let (input, _) = crate::auth::read_body::<M, M::Create>(&state, body, None)?;
     let db = &state.db;
     let mut active = M::insert_from(input);
+    check_write_perms::<M>(&state, &user, &active, None).await?;
     if let Some(user) = &user {
         M::set_owner(&mut active, i64::from(user.id));
     }
@@ -632,6 +656,7 @@ async fn change<M: Model, T: crate::schema::FromJsonBody>(
     let key = M::primary_key(&row);
     let mut active: M::ActiveModel = row.clone().into_active_model();
     apply(&mut active, input);
+    check_write_perms::<M>(state, user, &active, Some(&row)).await?;
     let saved = save::<M>(&state.db, row, active).await?;
     if password {
         crate::auth::password_written::<M>(&state.db, &key).await?;
@@ -639,17 +664,79 @@ async fn change<M: Model, T: crate::schema::FromJsonBody>(
     Ok(saved)
 }
 
+/// Refuses (403 naming the field and the permission) a write that sets a
+/// `#[field(write_perm = "change")]` field the caller may not write: on
+/// create (`before` is `None`) to anything but its default, on update to
+/// anything but its stored value. Resending a value unchanged passes.
+pub(crate) async fn check_write_perms<M: Model>(
+    state: &AppState,
+    user: &Option<CurrentUser>,
+    active: &M::ActiveModel,
+    before: Option<&<M::Entity as EntityTrait>::Model>,
+) -> ApiResult<()> {
+    use sea_orm::ModelTrait;
+    let meta = M::meta();
+    for field in meta.fields {
+        let Some(action) = field.write_perm else {
+            continue;
+        };
+        let column = column::<M>(field.name)?;
+        let sea_orm::ActiveValue::Set(value) = active.get(column) else {
+            continue;
+        };
+        let unchanged = match before {
+            Some(row) => row.get(column) == value,
+            None => is_default(field, &value),
+        };
+        if unchanged {
+            continue;
+        }
+        let code = meta.permission_code(action);
+        let why = || format!("Setting `{}` needs the permission `{code}`", field.name);
+        let Some(user) = user else {
+            return Err(ApiError::Unauthorized(why()));
+        };
+        if !user
+            .has_perm(&state.db, &code)
+            .await
+            .map_err(ApiError::internal)?
+        {
+            return Err(ApiError::Forbidden(why()));
+        }
+    }
+    Ok(())
+}
+
+/// Whether `value` is what a create leaves `field` at when not given: its
+/// `default`, or NULL for a nullable field without one.
+fn is_default(field: &FieldMeta, value: &Value) -> bool {
+    use crate::model::FieldDefault;
+    let json = sea_orm::sea_query::value::sea_value_to_json_value(value);
+    match field.default {
+        Some(FieldDefault::Bool(b)) => json == JsonValue::Bool(b),
+        Some(FieldDefault::Int(n)) => json.as_f64() == Some(n as f64),
+        Some(FieldDefault::Float(x)) => json.as_f64() == Some(x),
+        Some(FieldDefault::Str(s)) => json.as_str() == Some(s),
+        Some(FieldDefault::Choice(choice)) => json.as_str() == Some(choice()),
+        None => field.nullable && JsonValue::is_null(&json),
+    }
+}
+
 /// `DELETE /api/{plural}/{pk}`: 204, or 404 when there is no such row.
+///
+/// The rows the delete cascades to are found as the admin's delete page
+/// finds them, and each must be deletable by the caller under its own
+/// model's policy (owner rules included), else 403 naming what blocks it;
+/// a `restrict` reference answers 409.
 pub async fn destroy<M: Model>(
     State(state): State<AppState>,
     OptionalUser(user): OptionalUser,
     Path(pk): Path<String>,
 ) -> ApiResult<StatusCode> {
     let scope = authorize::<M>(&state, &user, Action::Delete).await?;
-    if !matches!(scope, Scope::All) {
-        let row = find_row::<M>(&state.db, &pk).await?;
-        check_row::<M>(scope, &row)?;
-    }
+    let row = find_row::<M>(&state.db, &pk).await?;
+    check_row::<M>(scope, &row)?;
+    check_cascade::<M>(&state, &user, &pk).await?;
     let key = parse_key::<M>(&pk)?;
     let result = match M::Entity::delete_by_id(key).exec(&state.db).await {
         Ok(result) => result,
@@ -671,6 +758,97 @@ pub async fn destroy<M: Model>(
         return Err(ApiError::NotFound);
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The API's answer to "may the caller delete these cascaded rows": the
+/// model's own policy for `delete`, with owner rules checked row by row.
+struct ApiRights<'a> {
+    state: &'a AppState,
+    user: &'a Option<CurrentUser>,
+    /// The permissions missing, for the 403's message.
+    missing: std::sync::Mutex<Vec<String>>,
+}
+
+impl crate::admin::DeleteRights for ApiRights<'_> {
+    fn may_delete<'a>(
+        &'a self,
+        meta: &'static ModelMeta,
+        rows: &'a [crate::admin::AdminRow],
+        complete: bool,
+    ) -> crate::admin::ops::BoxFut<'a, bool> {
+        Box::pin(async move {
+            let allowed = match authorize_meta(self.state, self.user, meta, Action::Delete).await {
+                Ok(Scope::All) => true,
+                Ok(Scope::Owned(user) | Scope::OwnRows(user)) => {
+                    // Past the collector's cap the rows are not all known:
+                    // an owner rule cannot be checked, so it does not pass.
+                    complete
+                        && rows.iter().all(|row| {
+                            meta.api
+                                .owner
+                                .and_then(|owner| row.value(owner))
+                                .map(sea_orm::sea_query::value::sea_value_to_json_value)
+                                .and_then(|v| v.as_i64())
+                                == Some(user)
+                        })
+                }
+                Err(_) => false,
+            };
+            if !allowed && let Ok(mut missing) = self.missing.lock() {
+                missing.push(format!(
+                    "{} (`{}`)",
+                    meta.verbose_name(),
+                    permission_code(meta, Action::Delete)
+                ));
+            }
+            allowed
+        })
+    }
+}
+
+/// Refuses a delete that would cascade to rows the caller may not delete
+/// (403) or that other rows protect (409), as the admin's delete page does.
+async fn check_cascade<M: Model>(
+    state: &AppState,
+    user: &Option<CurrentUser>,
+    pk: &str,
+) -> ApiResult<()> {
+    let meta = M::meta();
+    let Some(ops) = state.admin.by_table(meta.table) else {
+        return Ok(());
+    };
+    let Some(row) = ops.get(&state.db, pk).await.map_err(ApiError::internal)? else {
+        return Err(ApiError::NotFound);
+    };
+    let rights = ApiRights {
+        state,
+        user,
+        missing: std::sync::Mutex::new(Vec::new()),
+    };
+    let collected = crate::admin::collect_with(
+        &state.db,
+        &state.admin.models,
+        &rights,
+        &ops,
+        std::slice::from_ref(&row),
+    )
+    .await
+    .map_err(ApiError::internal)?;
+    if !collected.protected.is_empty() {
+        return Err(ApiError::Conflict(format!(
+            "Cannot delete this {}: other objects still reference it.",
+            meta.object_name
+        )));
+    }
+    let missing = rights.missing.into_inner().unwrap_or_default();
+    if !missing.is_empty() {
+        return Err(ApiError::Forbidden(format!(
+            "Deleting this {} would also delete objects you may not delete: {}",
+            meta.verbose_name(),
+            missing.join(", ")
+        )));
+    }
+    Ok(())
 }
 
 /// What a generated endpoint does, for permission checks.
@@ -715,15 +893,19 @@ pub async fn authorize<M: Model>(
     user: &Option<CurrentUser>,
     action: Action,
 ) -> ApiResult<Scope> {
-    let meta = M::meta();
-    let code = || {
-        format!(
-            "{}.{}_{}",
-            meta.app_label,
-            action.codename(),
-            meta.model_name
-        )
-    };
+    authorize_meta(state, user, M::meta(), action).await
+}
+
+/// [`authorize`] for a model known only by its metadata (the target of a
+/// foreign key, a model a delete cascades to): the policy, owner field and
+/// `own_rows_only` all live in [`ModelMeta`].
+pub async fn authorize_meta(
+    state: &AppState,
+    user: &Option<CurrentUser>,
+    meta: &'static ModelMeta,
+    action: Action,
+) -> ApiResult<Scope> {
+    let code = || permission_code(meta, action);
     let need_user = || {
         user.as_ref().ok_or_else(|| {
             ApiError::Unauthorized("Authentication credentials were not provided".into())
@@ -753,6 +935,48 @@ pub async fn authorize<M: Model>(
                 .await
                 .map_err(ApiError::internal)?;
             Ok(if permitted { Scope::All } else { restricted })
+        }
+        Policy::PermissionsOf(_) => {
+            // A link table (a user's groups, a group's permissions) has no
+            // permissions of its own, as Django's auto-created through
+            // tables: reading it is viewing the parent, and adding, changing
+            // or removing a link is changing the parent.
+            let parent = meta.permissions_parent().ok_or_else(|| {
+                ApiError::internal(format!(
+                    "{}: permissions_of names no foreign key",
+                    meta.table
+                ))
+            })?;
+            let parent_action = if action == Action::View {
+                Action::View
+            } else {
+                Action::Change
+            };
+            Box::pin(authorize_meta(state, user, parent, parent_action)).await?;
+            Ok(Scope::All)
+        }
+    }
+}
+
+/// `app.action_model`, the permission `action` needs on `meta` (for a link
+/// table, the parent's `view` or `change`).
+pub fn permission_code(meta: &ModelMeta, action: Action) -> String {
+    meta.permission_code(action.codename())
+}
+
+/// Whether `row` (a `Read` object of `meta`) is inside `scope`, judged by the
+/// owner field's value in the JSON (no owner field shown: outside).
+fn json_in_scope(meta: &ModelMeta, scope: Scope, row: &JsonValue) -> bool {
+    match scope {
+        Scope::All => true,
+        Scope::OwnRows(user) | Scope::Owned(user) => {
+            meta.api
+                .owner
+                .and_then(|owner| meta.field(owner))
+                .and_then(|f| f.read_as)
+                .and_then(|key| row.get(key))
+                .and_then(JsonValue::as_i64)
+                == Some(user)
         }
     }
 }

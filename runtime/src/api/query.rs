@@ -897,6 +897,7 @@ static BOOL_FIELD: FieldMeta = FieldMeta {
     read_only: false,
     write_only: false,
     password: false,
+    write_perm: None,
     read_as: None,
     text: false,
     max_length: None,

@@ -86,7 +86,6 @@ pub struct Group {
     list_display(username, email, first_name, last_name, is_staff),
     list_filter(is_staff, is_superuser, is_active),
     search(username, first_name, last_name, email),
-    readonly(last_login),
     inlines(UserGroup, UserPermission)
 )]
 #[api(
@@ -103,8 +102,10 @@ pub struct User {
     /// The last successful login.
     #[field(read_only)]
     pub last_login: Option<DateTimeUtc>,
-    /// Has every permission without being given it.
-    #[field(default = false)]
+    /// Has every permission without being given it. Like the other flags,
+    /// only holders of `auth.change_user` set it: `auth.add_user` alone
+    /// creates plain accounts, as Django's add-user form.
+    #[field(default = false, write_perm = "change")]
     pub is_superuser: bool,
     /// Unique login name.
     #[field(max_length = 150, min_length = 1, unique, regex = r"^[\w.@+-]+$")]
@@ -119,10 +120,10 @@ pub struct User {
     #[field(max_length = 254, default = "")]
     pub email: String,
     /// May log in to the admin site.
-    #[field(default = false)]
+    #[field(default = false, write_perm = "change")]
     pub is_staff: bool,
     /// May log in at all; unset this instead of deleting accounts.
-    #[field(default = true)]
+    #[field(default = true, write_perm = "change")]
     pub is_active: bool,
     /// When the account was created.
     #[field(auto_now_add)]
@@ -144,9 +145,18 @@ impl std::fmt::Debug for User {
 
 /// A user's membership of a group (`auth_user_groups`).
 #[derive(Model, Clone, Debug, PartialEq)]
-#[model(app = "auth", table = "auth_user_groups", plural = "user_groups")]
+///
+/// Like Django's auto-created through table it has no permissions of its
+/// own: reading a user's groups needs `auth.view_user`, changing them
+/// `auth.change_user`.
+#[model(
+    app = "auth",
+    table = "auth_user_groups",
+    plural = "user_groups",
+    unique_together(user_id, group_id)
+)]
 #[admin(hidden, autocomplete(user_id))]
-#[api(filter(user_id, group_id))]
+#[api(permissions_of = user_id, filter(user_id, group_id))]
 pub struct UserGroup {
     #[field(primary_key)]
     pub id: i32,
@@ -160,13 +170,17 @@ pub struct UserGroup {
 
 /// A permission given to a group (`auth_group_permissions`).
 #[derive(Model, Clone, Debug, PartialEq)]
+///
+/// No permissions of its own: reading a group's permissions needs
+/// `auth.view_group`, changing them `auth.change_group`.
 #[model(
     app = "auth",
     table = "auth_group_permissions",
-    plural = "group_permissions"
+    plural = "group_permissions",
+    unique_together(group_id, permission_id)
 )]
 #[admin(hidden, autocomplete(permission_id))]
-#[api(filter(group_id, permission_id))]
+#[api(permissions_of = group_id, filter(group_id, permission_id))]
 pub struct GroupPermission {
     #[field(primary_key)]
     pub id: i32,
@@ -180,13 +194,17 @@ pub struct GroupPermission {
 
 /// A permission given to a user directly (`auth_user_user_permissions`).
 #[derive(Model, Clone, Debug, PartialEq)]
+///
+/// No permissions of its own: reading a user's permissions needs
+/// `auth.view_user`, changing them `auth.change_user`.
 #[model(
     app = "auth",
     table = "auth_user_user_permissions",
-    plural = "user_permissions"
+    plural = "user_permissions",
+    unique_together(user_id, permission_id)
 )]
 #[admin(hidden, autocomplete(user_id, permission_id))]
-#[api(filter(user_id, permission_id))]
+#[api(permissions_of = user_id, filter(user_id, permission_id))]
 pub struct UserPermission {
     #[field(primary_key)]
     pub id: i32,

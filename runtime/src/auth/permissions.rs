@@ -12,7 +12,8 @@ use super::models::{content_type, group_permission, permission, user_group, user
 use crate::model::ModelMeta;
 
 /// Creates the content type of each model and its `add`, `change`,
-/// `delete` and `view` permissions, when missing. Idempotent, and it
+/// `delete` and `view` permissions, when missing (none for link tables
+/// declared `#[api(permissions_of = ...)]`). Idempotent, and it
 /// never removes a permission (users may hold it).
 pub async fn sync_permissions(
     db: &DatabaseConnection,
@@ -30,7 +31,12 @@ pub async fn sync_permissions(
         .into_iter()
         .map(|p| (p.content_type_id, p.codename))
         .collect();
-    for meta in models {
+    // Link tables (`permissions_of`) follow their parent's permissions and
+    // get none of their own, as Django's auto-created through tables.
+    for meta in models
+        .into_iter()
+        .filter(|m| m.permissions_parent().is_none())
+    {
         let key = (meta.app_label.to_string(), meta.model_name.to_string());
         let type_id = match types.get(&key) {
             Some(id) => *id,

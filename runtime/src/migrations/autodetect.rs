@@ -5,7 +5,8 @@ use std::collections::BTreeSet;
 
 use super::state::{ModelState, ProjectState};
 use super::{
-    AddField, AlterField, CreateModel, DeleteModel, Field, Operation, RemoveField, RenameField,
+    AddField, AddIndex, AlterField, CreateModel, DeleteModel, Field, Operation, RemoveField,
+    RemoveIndex, RenameField,
 };
 
 /// How to treat fields that may have been renamed.
@@ -151,6 +152,12 @@ fn detect_app(
             table: model.table.clone(),
             fields: model.fields.clone(),
         }));
+        for index in &model.indexes {
+            operations.push(Operation::AddIndex(AddIndex::new(
+                model.name.clone(),
+                index.clone(),
+            )));
+        }
     }
 
     for new in &new_models {
@@ -165,6 +172,7 @@ fn detect_app(
             ));
         }
         operations.extend(detect_fields(app, old, new, options)?);
+        operations.extend(detect_unique_together(old, new));
     }
 
     let deleted: Vec<&ModelState> = old_models
@@ -177,6 +185,30 @@ fn detect_app(
         operations.push(Operation::DeleteModel(DeleteModel::new(model.name.clone())));
     }
     Ok(operations)
+}
+
+/// Unique indexes (`#[model(unique_together(...))]`) added or removed.
+/// Only unique ones are compared: a plain index a migration adds by hand
+/// has no declaration on the model and stays.
+fn detect_unique_together(old: &ModelState, new: &ModelState) -> Vec<Operation> {
+    let mut operations = Vec::new();
+    for index in old.indexes.iter().filter(|i| i.unique) {
+        if !new.indexes.contains(index) {
+            operations.push(Operation::RemoveIndex(RemoveIndex::new(
+                new.name.clone(),
+                index.name.clone(),
+            )));
+        }
+    }
+    for index in new.indexes.iter().filter(|i| i.unique) {
+        if !old.indexes.contains(index) {
+            operations.push(Operation::AddIndex(AddIndex::new(
+                new.name.clone(),
+                index.clone(),
+            )));
+        }
+    }
+    operations
 }
 
 fn detect_fields(

@@ -63,7 +63,13 @@ impl ModelState {
             name: meta.model_name.to_string(),
             table: meta.table.to_string(),
             fields,
-            indexes: Vec::new(),
+            indexes: meta
+                .unique_together
+                .iter()
+                .map(|columns| {
+                    Index::new(meta.unique_index_name(columns), columns.iter().copied()).unique()
+                })
+                .collect(),
         }
     }
 

@@ -90,6 +90,10 @@ fn field_meta(model: &ModelDef, field: &FieldDef) -> TokenStream {
     };
     let auto_increment = field.is_auto_increment();
     let password = o.password.is_some();
+    let write_perm = match &o.write_perm {
+        Some(lit) => quote!(::core::option::Option::Some(#lit)),
+        None => quote!(::core::option::Option::None),
+    };
     quote! {
         ::ferrobridge::model::FieldMeta {
             name: #name,
@@ -100,6 +104,7 @@ fn field_meta(model: &ModelDef, field: &FieldDef) -> TokenStream {
             read_only: #read_only,
             write_only: #write_only,
             password: #password,
+            write_perm: #write_perm,
             read_as: #read_as,
             text: #text,
             max_length: #max_length,
@@ -260,6 +265,10 @@ pub fn generate(model: &ModelDef) -> TokenStream {
         &model.api.owner,
         model.api.policy.as_ref().map(|(_, p)| p.as_str()),
     ) {
+        (None, None) if model.api.permissions_of.is_some() => {
+            let parent = model.api.permissions_of.as_ref().map(|p| p.to_string());
+            quote!(::ferrobridge::model::Policy::PermissionsOf(#parent))
+        }
         (Some(_), _) => quote!(::ferrobridge::model::Policy::Owner),
         (None, Some("authenticated")) => quote!(::ferrobridge::model::Policy::Authenticated),
         (None, Some("public_read")) => quote!(::ferrobridge::model::Policy::PublicRead),
@@ -274,6 +283,11 @@ pub fn generate(model: &ModelDef) -> TokenStream {
         None => quote!(::core::option::Option::None),
     };
     let own_rows_only = model.api.own_rows_only.is_some();
+    let unique_together: Vec<Vec<String>> = model
+        .unique_together
+        .iter()
+        .map(|group| group.iter().map(|f| f.to_string()).collect())
+        .collect();
     let owner_fns = match model
         .api
         .owner
@@ -456,6 +470,7 @@ pub fn generate(model: &ModelDef) -> TokenStream {
                     primary_key: #pk_str,
                     fields: &[#(#fields),*],
                     ordering: &[#(#ordering),*],
+                    unique_together: &[#(&[#(#unique_together),*]),*],
                     api: ::ferrobridge::model::ApiMeta {
                         filter: &[#(#api_filter),*],
                         search: &[#(#api_search),*],
@@ -518,7 +533,6 @@ fn admin_meta(model: &ModelDef) -> TokenStream {
     let list_display = names(&admin.list_display);
     let list_filter = names(&admin.list_filter);
     let search = names(&admin.search);
-    let readonly = names(&admin.readonly);
     let autocomplete = names(&admin.autocomplete);
     let inlines = admin.inlines.iter();
     let list_per_page = match &admin.list_per_page {
@@ -531,7 +545,6 @@ fn admin_meta(model: &ModelDef) -> TokenStream {
             list_display: &[#(#list_display),*],
             list_filter: &[#(#list_filter),*],
             search: &[#(#search),*],
-            readonly: &[#(#readonly),*],
             autocomplete: &[#(#autocomplete),*],
             inlines: &[#(<#inlines as ::ferrobridge::Model>::meta),*],
             list_per_page: #list_per_page,

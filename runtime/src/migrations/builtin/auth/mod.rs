@@ -2,6 +2,7 @@
 //! which rewrites this file with each new migration.
 
 mod m0001_initial;
+mod m0002_unique_links;
 
 /// The migrations of app `auth`: register them with `App::migrations(...)`.
 pub fn all() -> ferrobridge::migrations::AppMigrations {
@@ -11,4 +12,5 @@ pub fn all() -> ferrobridge::migrations::AppMigrations {
         "src/migrations/builtin/auth",
     )
     .migration(m0001_initial::migration())
+    .migration(m0002_unique_links::migration())
 }
