@@ -151,6 +151,21 @@ impl OpenApiBuilder {
         // (list query parameters say it where they are made).
         for item in self.paths.values_mut() {
             walk_schema(item, &mut bound_integer);
+            // The server's bound on the request head (`App::max_header_size`)
+            // is one no parameter schema can state: a request within every
+            // documented bound can still be too long as a whole.
+            if let Some(operations) = item.as_object_mut() {
+                for operation in operations.values_mut() {
+                    if let Some(responses) = operation
+                        .get_mut("responses")
+                        .and_then(Value::as_object_mut)
+                    {
+                        responses.entry("431").or_insert_with(|| {
+                            json!({ "description": "The request line and headers together are longer than the server accepts (16 KiB unless `App::max_header_size` says otherwise); nothing was done." })
+                        });
+                    }
+                }
+            }
         }
         let mut requested = std::mem::take(&mut self.nul_free);
         let mut i = 0;
@@ -558,7 +573,7 @@ pub fn filter_params(meta: &ModelMeta, list: ListSettings) -> Vec<Value> {
             let schema = match lookup {
                 Lookup::In => {
                     let item = match field.kind {
-                        FieldKind::Integer => integer_schema("int64"),
+                        FieldKind::Integer => stored_integer_schema(field),
                         _ => field_schema(field),
                     };
                     params.push(json!({
@@ -578,8 +593,8 @@ pub fn filter_params(meta: &ModelMeta, list: ListSettings) -> Vec<Value> {
                     continue;
                 }
                 Lookup::IsNull => json!({ "type": "boolean" }),
-                // Filter values are read as i64 whatever the column's width.
-                _ if field.kind == FieldKind::Integer => integer_schema("int64"),
+                // Filter values are checked against the column's own type.
+                _ if field.kind == FieldKind::Integer => stored_integer_schema(field),
                 _ => field_schema(field),
             };
             params.push(query_param(
