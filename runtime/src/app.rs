@@ -512,6 +512,14 @@ impl App {
         self
     }
 
+    /// How many connections are served at once (default 512); past it,
+    /// new clients wait to be accepted until one closes. See
+    /// [`ServerSettings::max_connections`](crate::ServerSettings::max_connections).
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.server.max_connections = connections.max(1);
+        self
+    }
+
     /// How long a request may take before it is answered 503
     /// `{"detail":"The request took longer than ..."}` and its handler
     /// dropped (default 30 s; `None`: no limit).

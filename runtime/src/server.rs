@@ -20,6 +20,9 @@ pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_MAX_HEADER_SIZE: usize = 16 * 1024;
 /// Default [`ServerSettings::request_timeout`]: 30 seconds.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default [`ServerSettings::max_connections`]: 512 (nginx's default
+/// `worker_connections`), well under the usual limit of 1024 open files.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
 
 /// Connection limits of [`serve`].
 #[derive(Clone, Copy, Debug)]
@@ -34,6 +37,12 @@ pub struct ServerSettings {
     /// larger ones get `431 Request Header Fields Too Large` and the
     /// connection is closed.
     pub max_header_size: usize,
+    /// Connections served at once. Past it the server stops accepting
+    /// until one closes: new clients wait in the kernel's backlog instead
+    /// of taking file descriptors and memory, so a flood of connections
+    /// (or of long-held ones, such as idle keep-alives or, later, change
+    /// streams) cannot exhaust the process. At least 1.
+    pub max_connections: usize,
 }
 
 impl Default for ServerSettings {
@@ -41,6 +50,7 @@ impl Default for ServerSettings {
         ServerSettings {
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             max_header_size: DEFAULT_MAX_HEADER_SIZE,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
 }
@@ -49,8 +59,9 @@ impl Default for ServerSettings {
 /// then stops accepting, lets in-flight requests finish and returns.
 ///
 /// Each connection gets [`ServerSettings`]' header-read (and idle
-/// keep-alive) timeout and header-size limit; handlers can read the peer's
-/// address with `ConnectInfo<SocketAddr>`.
+/// keep-alive) timeout and header-size limit, and at most
+/// [`ServerSettings::max_connections`] are served at once; handlers can
+/// read the peer's address with `ConnectInfo<SocketAddr>`.
 ///
 /// ```no_run
 /// # async fn run(router: axum::Router) -> std::io::Result<()> {
@@ -70,8 +81,17 @@ pub async fn serve(
         .header_read_timeout(settings.header_read_timeout)
         .max_header_size(settings.max_header_size);
     let graceful = GracefulShutdown::new();
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(settings.max_connections.max(1)));
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
+        // A free slot first: while every slot is taken nothing is accepted.
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -97,6 +117,7 @@ pub async fn serve(
             if let Err(error) = connection.await {
                 tracing::debug!(%error, %peer, "connection closed");
             }
+            drop(slot);
         });
     }
     drop(listener);

@@ -1,6 +1,7 @@
 //! `ferrobridge::serve` on a real TCP socket: slow and idle clients are
 //! disconnected (slowloris), oversized heads refused, slow handlers cut
-//! off with a 503, and shutdown lets in-flight requests finish.
+//! off with a 503, connections past the limit wait to be accepted, and
+//! shutdown lets in-flight requests finish.
 
 use std::time::Duration;
 
@@ -17,6 +18,7 @@ db_tests!(
     slow_handler_hits_the_request_timeout,
     shutdown_finishes_in_flight_requests,
     handlers_see_the_peer_address,
+    connections_past_the_limit_wait_for_a_free_slot,
 );
 
 /// Short timeouts so the tests are quick; the loops below give clients
@@ -229,5 +231,40 @@ async fn handlers_see_the_peer_address(db: &TestDb) {
         .unwrap();
     assert_eq!(answer.status(), 200);
     assert_eq!(answer.text().await.unwrap(), "127.0.0.1");
+    running.finish().await;
+}
+
+async fn connections_past_the_limit_wait_for_a_free_slot(db: &TestDb) {
+    let settings = ServerSettings {
+        max_connections: 1,
+        ..ServerSettings::default()
+    };
+    let running = start(blog_router(db).await, settings).await;
+    let request = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    let mut buf = [0u8; 4096];
+    // The first connection takes the only slot and stays open (keep-alive).
+    let mut first = TcpStream::connect(running.addr).await.unwrap();
+    first.write_all(request).await.unwrap();
+    let n = first.read(&mut buf).await.unwrap();
+    let head = String::from_utf8_lossy(&buf[..n]).to_string();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    // A second one waits in the backlog: its request is not answered...
+    let mut second = TcpStream::connect(running.addr).await.unwrap();
+    second.write_all(request).await.unwrap();
+    assert!(
+        tokio::time::timeout(Duration::from_millis(500), second.read(&mut buf))
+            .await
+            .is_err(),
+        "a connection past the limit was served"
+    );
+    // ...until the first closes and frees the slot.
+    drop(first);
+    let n = tokio::time::timeout(Duration::from_secs(20), second.read(&mut buf))
+        .await
+        .expect("served once a slot is free")
+        .unwrap();
+    let head = String::from_utf8_lossy(&buf[..n]).to_string();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    drop(second);
     running.finish().await;
 }
