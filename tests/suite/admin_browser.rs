@@ -51,7 +51,59 @@ async fn log_in(client: &Client, base: &str, username: &str) -> Step<()> {
 }
 
 async fn text(client: &Client, css: &str) -> Step<String> {
-    client.find(Locator::Css(css)).await?.text().await
+    retry_stale(|| async { client.find(Locator::Css(css)).await?.text().await }).await
+}
+
+/// Whether a step failed because the page it found an element on was
+/// replaced meanwhile (a navigation finishing after the element was found).
+fn is_stale(error: &fantoccini::error::CmdError) -> bool {
+    matches!(
+        error,
+        fantoccini::error::CmdError::Standard(e)
+            if e.error == fantoccini::error::ErrorStatus::StaleElementReference
+    )
+}
+
+/// Runs a read or click again, from finding its element, while the page
+/// under it is being replaced: under load a navigation can finish between
+/// finding an element and using it.
+async fn retry_stale<T, F, Fut>(mut step: F) -> Step<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Step<T>>,
+{
+    let mut tries = 0;
+    loop {
+        match step().await {
+            Err(error) if is_stale(&error) && tries < 50 => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Waits for `css`, then reads its text (found again if the page changed).
+async fn wait_text(client: &Client, css: &str) -> Step<String> {
+    wait_for(client, css).await?;
+    text(client, css).await
+}
+
+/// Waits until the current URL's query contains `part`: the page a form
+/// or link led to has replaced the one it was on.
+async fn wait_query(client: &Client, part: &str) -> Step<()> {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let url = client.current_url().await?;
+        if url.query().is_some_and(|q| q.contains(part)) {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!("waited in vain for `{part}` in the URL {url}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// Logs in with a wrong then a right password, sees the index, changes
@@ -283,16 +335,19 @@ async fn seed_blog(db: &ferrobridge::__private::sea_orm::DatabaseConnection) {
 }
 
 async fn cells(client: &Client, column: usize) -> Step<Vec<String>> {
-    let mut out = Vec::new();
     let css = format!("#result_list tbody tr > *:nth-child({column})");
-    for cell in client.find_all(Locator::Css(&css)).await? {
-        out.push(cell.text().await?);
-    }
-    Ok(out)
+    retry_stale(|| async {
+        let mut out = Vec::new();
+        for cell in client.find_all(Locator::Css(&css)).await? {
+            out.push(cell.text().await?);
+        }
+        Ok(out)
+    })
+    .await
 }
 
 async fn click(client: &Client, css: &str) -> Step<()> {
-    client.find(Locator::Css(css)).await?.click().await
+    retry_stale(|| async { client.find(Locator::Css(css)).await?.click().await }).await
 }
 
 async fn wait_for(client: &Client, css: &str) -> Step<fantoccini::elements::Element> {
@@ -334,7 +389,7 @@ async fn admin_workflow_in_chromium() {
         wait_for(&client, "#id_name").await?.send_keys("Cleo").await?;
         client.find(Locator::Id("id_email")).await?.send_keys("not-an-email").await?;
         click(&client, "input[name=_save]").await?;
-        let note = wait_for(&client, ".errornote").await?.text().await?;
+        let note = wait_text(&client, ".errornote").await?;
         assert!(note.contains("Please correct"), "{note}");
         let error = text(&client, ".form-row.errors .errorlist").await?;
         assert!(error.to_lowercase().contains("email"), "{error}");
@@ -348,7 +403,7 @@ async fn admin_workflow_in_chromium() {
         email.clear().await?;
         email.send_keys("cleo@example.com").await?;
         click(&client, "input[name=_save]").await?;
-        let message = wait_for(&client, ".messagelist li.success").await?.text().await?;
+        let message = wait_text(&client, ".messagelist li.success").await?;
         assert!(message.contains("was added successfully"), "{message}");
         assert!(cells(&client, 3).await?.iter().any(|c| c == "Cleo"), "the new author is listed");
 
@@ -362,6 +417,7 @@ async fn admin_workflow_in_chromium() {
         let search = client.find(Locator::Id("searchbar")).await?;
         search.send_keys("an").await?;
         click(&client, "#changelist-search input[type=submit]").await?;
+        wait_query(&client, "q=an").await?;
         wait_for(&client, "#result_list").await?;
         let mut found = cells(&client, 3).await?;
         found.sort();
@@ -376,6 +432,7 @@ async fn admin_workflow_in_chromium() {
             .await?
             .click()
             .await?;
+        wait_query(&client, "published").await?;
         wait_for(&client, "#changelist-filter li.selected").await?;
         let mut published = cells(&client, 3).await?;
         published.sort();
@@ -388,6 +445,7 @@ async fn admin_workflow_in_chromium() {
             .await?
             .click()
             .await?;
+        wait_query(&client, "o=").await?;
         wait_for(&client, "thead th.sorted").await?;
         let sorted = cells(&client, 3).await?;
         let mut expected = sorted.clone();
@@ -408,7 +466,7 @@ async fn admin_workflow_in_chromium() {
             .await?;
         screenshot(&client, "post-add-autocomplete-desktop").await;
         click(&client, "input[name=_continue]").await?;
-        let message = wait_for(&client, ".messagelist li.success").await?.text().await?;
+        let message = wait_text(&client, ".messagelist li.success").await?;
         assert!(message.contains("You may edit it again below"), "{message}");
         assert_eq!(
             client.find(Locator::Id("id_author_id")).await?.prop("value").await?.as_deref(),
@@ -426,12 +484,12 @@ async fn admin_workflow_in_chromium() {
         click(&client, ".actions button[type=submit]").await?;
         // The change list has a `main` too: wait for the confirmation's own button.
         wait_for(&client, "input[type=submit].delete").await?;
-        let confirm = wait_for(&client, "main").await?.text().await?;
+        let confirm = wait_text(&client, "main").await?;
         assert!(confirm.contains("Are you sure"), "{confirm}");
         assert!(confirm.contains("Cherries"), "{confirm}");
         screenshot(&client, "delete-selected-confirmation-desktop").await;
         click(&client, "input[type=submit].delete").await?;
-        let message = wait_for(&client, ".messagelist li.success").await?.text().await?;
+        let message = wait_text(&client, ".messagelist li.success").await?;
         assert!(message.contains("Successfully deleted 1"), "{message}");
 
         // History of the author added above.
@@ -444,7 +502,7 @@ async fn admin_workflow_in_chromium() {
             .await?
             .click()
             .await?;
-        let history = wait_for(&client, "#change-history").await?.text().await?;
+        let history = wait_text(&client, "#change-history").await?;
         assert!(history.contains("admin"), "{history}");
         assert!(history.contains("Added."), "{history}");
         screenshot(&client, "author-history-desktop").await;
