@@ -877,6 +877,20 @@ pub async fn create_superuser_noinput(
     Ok(())
 }
 
+/// The account called `username`, or an error saying it does not exist.
+async fn find_user(
+    db: &sea_orm::DatabaseConnection,
+    username: &str,
+) -> anyhow::Result<crate::auth::models::user::Model> {
+    use crate::auth::models::user;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    user::Entity::find()
+        .filter(user::Column::Username.eq(username))
+        .one(db)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("user `{username}` does not exist"))
+}
+
 /// `changepassword`'s work once the password is typed: refused when the
 /// app's password policy refuses it, else stored, and every bearer token of
 /// the user revoked (admin sessions end through their password fingerprint).
@@ -886,13 +900,7 @@ pub async fn set_user_password(
     username: &str,
     password: &str,
 ) -> anyhow::Result<()> {
-    use crate::auth::models::user;
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    let found = user::Entity::find()
-        .filter(user::Column::Username.eq(username))
-        .one(db)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("user `{username}` does not exist"))?;
+    let found = find_user(db, username).await?;
     let problems = app.password_policy.problems(
         password,
         &crate::auth::PasswordContext::of_user(&found.clone().into()),
@@ -916,19 +924,10 @@ async fn change_password(
     db: &sea_orm::DatabaseConnection,
     username: Option<String>,
 ) -> anyhow::Result<()> {
-    use crate::auth::models::user;
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     let username = username
         .or_else(|| std::env::var("USER").ok())
         .ok_or_else(|| anyhow::anyhow!("name the user: changepassword <username>"))?;
-    if user::Entity::find()
-        .filter(user::Column::Username.eq(username.as_str()))
-        .one(db)
-        .await?
-        .is_none()
-    {
-        anyhow::bail!("user `{username}` does not exist");
-    }
+    find_user(db, &username).await?;
     eprintln!("Changing password for user `{username}`");
     // Django's changepassword: three tries, no bypass.
     for _ in 0..3 {
@@ -953,13 +952,7 @@ pub async fn link_identity(
     subject: &str,
     unlink: bool,
 ) -> anyhow::Result<()> {
-    use crate::auth::models::user;
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    let found = user::Entity::find()
-        .filter(user::Column::Username.eq(username))
-        .one(db)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("user `{username}` does not exist"))?;
+    let found = find_user(db, username).await?;
     if unlink {
         match crate::auth::linked_user(db, issuer, subject).await? {
             Some(linked) if linked.id == found.id => {
