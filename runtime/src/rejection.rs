@@ -25,11 +25,9 @@ const MAX_REJECTION_TEXT: usize = 4096;
 
 /// The middleware: runs the request, then rewrites a plain-text rejection.
 pub async fn json_rejections(request: Request, next: Next) -> Response {
-    let path_params = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|matched| path_param_names(matched.as_str()))
-        .unwrap_or_default();
+    // Only the route is kept (an `Arc` clone): its parameter names are read
+    // when a rejection is rewritten, not on every request.
+    let matched = request.extensions().get::<MatchedPath>().cloned();
     let response = next.run(request).await;
     let status = response.status();
     if !matches!(
@@ -47,6 +45,9 @@ pub async fn json_rejections(request: Request, next: Next) -> Response {
         return Response::from_parts(parts, Body::empty());
     };
     let text = String::from_utf8_lossy(&bytes);
+    let path_params = matched
+        .map(|matched| path_param_names(matched.as_str()))
+        .unwrap_or_default();
     let mut response = rejection_error(status, &text, &path_params).into_response();
     // Headers the handler set on purpose (such as `Allow`) are kept.
     for (name, value) in &parts.headers {
