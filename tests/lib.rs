@@ -11,7 +11,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
-use ferrobridge::__private::sea_orm::{ConnectionTrait, DatabaseConnection};
+use ferrobridge::__private::sea_orm::{ConnectionTrait};
+use ferrobridge::db::Connection;
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
@@ -32,7 +33,7 @@ pub struct TestDb {
     /// The URL that reaches it.
     pub url: String,
     /// An open pool.
-    pub db: DatabaseConnection,
+    pub db: Connection,
     admin: Option<(String, String)>,
     file: Option<std::path::PathBuf>,
 }
@@ -171,7 +172,7 @@ pub async fn blog_router(db: &TestDb) -> axum::Router {
 
 /// `app` on `db` (tables created), with requests made as a superuser
 /// unless they carry their own `Authorization` header.
-pub async fn authed_router(app: &ferrobridge::App, db: &DatabaseConnection) -> axum::Router {
+pub async fn authed_router(app: &ferrobridge::App, db: &Connection) -> axum::Router {
     app.create_tables(db).await.expect("create tables");
     let (_, token) = create_user(db, "root", UserKind::Superuser).await;
     with_token(app.router(db.clone()), token)
@@ -208,7 +209,7 @@ pub enum UserKind {
 pub const PASSWORD: &str = "correct horse battery staple";
 
 /// Creates user `username` with [`PASSWORD`] and a valid token; returns its id and the token.
-pub async fn create_user(db: &DatabaseConnection, username: &str, kind: UserKind) -> (i32, String) {
+pub async fn create_user(db: &Connection, username: &str, kind: UserKind) -> (i32, String) {
     use ferrobridge::__private::sea_orm::{ActiveModelTrait, ActiveValue::Set};
     use ferrobridge::auth::models::{token, user};
     let row = user::ActiveModel {
@@ -484,7 +485,7 @@ pub async fn token_login(router: &axum::Router, username: &str, password: &str) 
 }
 
 /// Makes `username` staff (without other rights) and returns its id.
-pub async fn create_staff(db: &DatabaseConnection, username: &str, permissions: &[&str]) -> i32 {
+pub async fn create_staff(db: &Connection, username: &str, permissions: &[&str]) -> i32 {
     use ferrobridge::__private::sea_orm::{
         ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
     };

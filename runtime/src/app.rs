@@ -6,7 +6,8 @@ use std::sync::Arc;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::MethodRouter;
 use sea_orm::sea_query::{IndexCreateStatement, TableCreateStatement};
-use sea_orm::{DatabaseConnection, DbErr, Schema};
+use sea_orm::{DbErr, Schema};
+use crate::db::Connection;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnRequest, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -20,7 +21,7 @@ pub type Router = axum::Router<AppState>;
 #[derive(Clone, Debug)]
 pub struct AppState {
     /// The connection pool.
-    pub db: DatabaseConnection,
+    pub db: Connection,
     /// The app's name, as given to [`App::new`].
     pub name: Arc<str>,
     /// Page sizes of list endpoints.
@@ -282,7 +283,7 @@ impl App {
     /// [`App::create_tables`] does. `progress` hears of each step.
     pub async fn migrate(
         &self,
-        db: &DatabaseConnection,
+        db: &Connection,
         target: Option<(&str, Option<&str>)>,
         progress: impl FnMut(&crate::migrations::Step, crate::migrations::StepOutcome),
     ) -> Result<(), DbErr> {
@@ -290,11 +291,32 @@ impl App {
         let applied = migrator.applied(db).await?;
         let plan = migrator.plan(&applied, target).map_err(DbErr::Custom)?;
         migrator.run(db, &plan, progress).await?;
+        crate::db::normalize_sqlite_datetimes(db, &self.datetime_columns()).await?;
         self.sync_permissions(db).await
     }
 
+    /// Every `(table, column)` holding a datetime: the registered models'
+    /// (the built-in auth and admin tables included), the migration
+    /// record's, and Django's own when the database came from Django.
+    fn datetime_columns(&self) -> Vec<(&'static str, &'static str)> {
+        let mut columns = vec![
+            (crate::migrations::RECORD_TABLE, "applied"),
+            ("django_migrations", "applied"),
+        ];
+        for entry in &self.models {
+            let meta = (entry.meta)();
+            columns.extend(
+                meta.fields
+                    .iter()
+                    .filter(|f| f.kind == crate::model::FieldKind::DateTime)
+                    .map(|f| (meta.table, f.name)),
+            );
+        }
+        columns
+    }
+
     /// Creates the models' permissions when the permission tables exist.
-    async fn sync_permissions(&self, db: &DatabaseConnection) -> Result<(), DbErr> {
+    async fn sync_permissions(&self, db: &Connection) -> Result<(), DbErr> {
         if !self.auth {
             return Ok(());
         }
@@ -420,7 +442,7 @@ impl App {
     pub fn admin_action<M, F, Fut>(mut self, name: &str, description: &str, run: F) -> Self
     where
         M: Model,
-        F: Fn(DatabaseConnection, Vec<String>) -> Fut + Send + Sync + 'static,
+        F: Fn(Connection, Vec<String>) -> Fut + Send + Sync + 'static,
         Fut: std::future::Future<
                 Output = Result<crate::admin::ActionOutcome, crate::error::ApiError>,
             > + Send
@@ -737,7 +759,7 @@ impl App {
     /// [`crate::auth::sync_permissions`]), straight from the models and
     /// without recording migrations: for tests and benchmarks. Applications
     /// use [`App::migrate`] (the `migrate` command).
-    pub async fn create_tables(&self, db: &DatabaseConnection) -> Result<(), DbErr> {
+    pub async fn create_tables(&self, db: &Connection) -> Result<(), DbErr> {
         let ordered = self.models_in_dependency_order()?;
         crate::db::create_missing_tables(db, &ordered).await?;
         if !self.auth {
@@ -754,7 +776,7 @@ impl App {
     /// The app as one axum router on `db`, with every model's endpoints,
     /// the hand-written routes, `/openapi.json`, `/docs`, `/healthz` and the middleware stack. Creates nothing:
     /// call [`App::migrate`] (or [`App::create_tables`]) first on a new database.
-    pub fn router(&self, db: DatabaseConnection) -> axum::Router {
+    pub fn router(&self, db: Connection) -> axum::Router {
         let admin_models: Vec<Arc<dyn crate::admin::AdminOps>> = if self.auth {
             self.models
                 .iter()

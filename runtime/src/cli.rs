@@ -9,7 +9,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use sea_orm::{DatabaseConnection, DbBackend};
+use sea_orm::{DbBackend};
+use crate::db::Connection;
 use tracing_subscriber::EnvFilter;
 
 use crate::app::App;
@@ -212,7 +213,7 @@ pub async fn execute(app: App, command: Command, url: &str) -> anyhow::Result<()
     }
 }
 
-async fn open(url: &str, pool: crate::db::PoolSettings) -> anyhow::Result<DatabaseConnection> {
+async fn open(url: &str, pool: crate::db::PoolSettings) -> anyhow::Result<Connection> {
     let pool = pool.with_env().map_err(anyhow::Error::msg)?;
     crate::db::connect_with(url, pool).await.map_err(|e| {
         anyhow::anyhow!(
@@ -235,7 +236,7 @@ fn is_new_sqlite(url: &str) -> bool {
 async fn run_with_database(
     app: App,
     command: Command,
-    db: &DatabaseConnection,
+    db: &Connection,
     url: &str,
     fresh_file: bool,
 ) -> anyhow::Result<()> {
@@ -346,7 +347,7 @@ fn step_line(step: &Step) -> String {
 /// Applies migrations up to `target`, printing one line per migration as Django does.
 pub async fn migrate(
     app: &App,
-    db: &DatabaseConnection,
+    db: &Connection,
     target: Option<(&str, Option<&str>)>,
 ) -> anyhow::Result<()> {
     let mut any = false;
@@ -372,7 +373,7 @@ pub async fn migrate(
 }
 
 /// Fails unless every migration is applied, saying how to apply them.
-async fn require_migrated(app: &App, db: &DatabaseConnection) -> anyhow::Result<()> {
+async fn require_migrated(app: &App, db: &Connection) -> anyhow::Result<()> {
     let pending = pending_migrations(app, db).await?;
     if !pending.is_empty() {
         anyhow::bail!(
@@ -385,7 +386,7 @@ async fn require_migrated(app: &App, db: &DatabaseConnection) -> anyhow::Result<
 }
 
 /// The unapplied migrations, as `app.name`.
-pub async fn pending_migrations(app: &App, db: &DatabaseConnection) -> anyhow::Result<Vec<String>> {
+pub async fn pending_migrations(app: &App, db: &Connection) -> anyhow::Result<Vec<String>> {
     let migrator = app.migrator();
     let applied = migrator.applied(db).await?;
     let plan = migrator.plan(&applied, None).map_err(anyhow::Error::msg)?;
@@ -411,7 +412,7 @@ fn unmigrated_message(apps: &[String]) -> String {
 /// migration, except on a new SQLite database, which is migrated here.
 pub async fn prepare_to_serve(
     app: &App,
-    db: &DatabaseConnection,
+    db: &Connection,
     fresh_file: bool,
 ) -> anyhow::Result<()> {
     app.check_models().map_err(anyhow::Error::msg)?;
@@ -454,7 +455,7 @@ pub async fn prepare_to_serve(
 /// `showmigrations`: each app's migrations, `[X]` when applied.
 pub async fn show_migrations(
     app: &App,
-    db: &DatabaseConnection,
+    db: &Connection,
     label: Option<&str>,
 ) -> anyhow::Result<String> {
     let migrator = app.migrator();
@@ -786,7 +787,7 @@ fn password_problems(app: &App, username: &str, email: &str, password: &str) -> 
 
 async fn create_superuser(
     app: &App,
-    db: &sea_orm::DatabaseConnection,
+    db: &crate::db::Connection,
     username: Option<String>,
     email: Option<String>,
     noinput: bool,
@@ -832,7 +833,7 @@ async fn create_superuser(
 }
 
 async fn check_new_username(
-    db: &sea_orm::DatabaseConnection,
+    db: &crate::db::Connection,
     username: &str,
 ) -> anyhow::Result<()> {
     use crate::auth::models::user;
@@ -856,7 +857,7 @@ async fn check_new_username(
 /// "bypass?", so a weak password is an error it must fix, not a silent default).
 pub async fn create_superuser_noinput(
     app: &App,
-    db: &sea_orm::DatabaseConnection,
+    db: &crate::db::Connection,
     username: &str,
     email: &str,
     password: &str,
@@ -879,7 +880,7 @@ pub async fn create_superuser_noinput(
 
 /// The account called `username`, or an error saying it does not exist.
 async fn find_user(
-    db: &sea_orm::DatabaseConnection,
+    db: &crate::db::Connection,
     username: &str,
 ) -> anyhow::Result<crate::auth::models::user::Model> {
     use crate::auth::models::user;
@@ -896,7 +897,7 @@ async fn find_user(
 /// the user revoked (admin sessions end through their password fingerprint).
 pub async fn set_user_password(
     app: &App,
-    db: &sea_orm::DatabaseConnection,
+    db: &crate::db::Connection,
     username: &str,
     password: &str,
 ) -> anyhow::Result<()> {
@@ -921,7 +922,7 @@ pub async fn set_user_password(
 
 async fn change_password(
     app: &App,
-    db: &sea_orm::DatabaseConnection,
+    db: &crate::db::Connection,
     username: Option<String>,
 ) -> anyhow::Result<()> {
     let username = username
@@ -946,7 +947,7 @@ async fn change_password(
 /// `linkidentity`: links (or with `unlink`, unlinks) `subject` at `issuer`
 /// to the account `username`.
 pub async fn link_identity(
-    db: &sea_orm::DatabaseConnection,
+    db: &crate::db::Connection,
     username: &str,
     issuer: &str,
     subject: &str,

@@ -1,24 +1,304 @@
 //! The database: connecting from `DATABASE_URL`, creating missing tables
-//! from the registered entities, and the [`Db`] extractor for handlers.
+//! from the registered entities, the [`Connection`] every query goes
+//! through, and the [`Db`] extractor for handlers.
+//!
+//! On SQLite a datetime is TEXT, and SQLite compares it as text: two
+//! spellings of one instant (`2021-01-01T00:00:29+00:00` and
+//! `2021-01-01 00:00:29`) are different values and sort apart. So every
+//! datetime ferrobridge binds on SQLite — written, filtered on, compared
+//! with in a cursor — is first spelled one way, the way Django writes it
+//! ([`sqlite_datetime`]): then text order is time order, and a Django
+//! project sharing the file reads and orders the rows as its own.
 
+use std::future::Future;
 use std::ops::Deref;
+use std::pin::Pin;
 
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, Schema};
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
+    DatabaseTransaction, DbBackend, DbErr, ExecResult, IsolationLevel, QueryResult, Schema,
+    Statement, TransactionError, TransactionOptions, TransactionSession, TransactionTrait, Value,
+};
 
 use crate::app::AppState;
 
+/// A datetime as ferrobridge stores it on SQLite, which is how Django
+/// writes it there: UTC without an offset, a space between date and time,
+/// and six fraction digits unless the microseconds are zero, when there is
+/// no fraction at all (`2026-11-29 20:54:25.504511`, `2026-11-29 20:54:25`).
+///
+/// Anything finer than a microsecond is dropped (Django keeps no more).
+/// With one spelling for every value, comparing the text compares the
+/// instants: a missing fraction sorts before any fraction of that second.
+pub fn sqlite_datetime(at: &DateTime<Utc>) -> String {
+    use chrono::Timelike;
+    let seconds = at.format("%Y-%m-%d %H:%M:%S");
+    // A leap second's nanoseconds run past 1e9; its fraction is the rest.
+    let micros = at.nanosecond() % 1_000_000_000 / 1_000;
+    if micros == 0 {
+        seconds.to_string()
+    } else {
+        format!("{seconds}.{micros:06}")
+    }
+}
+
+/// `value` as it is bound on SQLite: datetimes of every chrono flavour in
+/// the [`sqlite_datetime`] spelling (a naive datetime is taken as UTC, as
+/// Django does without time zones), anything else untouched.
+fn sqlite_value(value: Value) -> Value {
+    let utc = match value {
+        Value::ChronoDateTimeUtc(Some(at)) => at,
+        Value::ChronoDateTime(Some(at)) => at.and_utc(),
+        Value::ChronoDateTimeWithTimeZone(Some(at)) => at.with_timezone(&Utc),
+        Value::ChronoDateTimeLocal(Some(at)) => at.with_timezone(&Utc),
+        other => return other,
+    };
+    Value::String(Some(sqlite_datetime(&utc)))
+}
+
+/// `stmt` with its values spelled for `backend`: see [`sqlite_value`].
+fn canonical(backend: DbBackend, mut stmt: Statement) -> Statement {
+    if backend == DbBackend::Sqlite
+        && let Some(values) = stmt.values.as_mut()
+    {
+        for value in values.0.iter_mut() {
+            *value = sqlite_value(std::mem::replace(value, Value::Bool(None)));
+        }
+    }
+    stmt
+}
+
+/// The connection pool every ferrobridge query goes through: SeaORM's
+/// [`DatabaseConnection`] with datetimes bound in one spelling on SQLite
+/// (see the [module docs](self)); on PostgreSQL statements pass untouched.
+///
+/// It implements [`ConnectionTrait`] and [`TransactionTrait`], so SeaORM
+/// code reads as usual: `post::Entity::find().all(&db).await`,
+/// `db.begin().await`. It does not deref to the raw pool, which would
+/// bypass the spelling without a word; [`Connection::inner`] is the
+/// explicit way out for what only the pool has (its sqlx pool, say).
+#[derive(Clone, Debug)]
+pub struct Connection {
+    inner: DatabaseConnection,
+}
+
+impl Connection {
+    /// Wraps an open pool.
+    pub fn new(inner: DatabaseConnection) -> Self {
+        Connection { inner }
+    }
+
+    /// The raw pool. Datetimes bound through it on SQLite are spelled by
+    /// sqlx (RFC 3339 with nanoseconds) and compare wrongly with stored
+    /// ones: use it only for statements without datetimes.
+    pub fn inner(&self) -> &DatabaseConnection {
+        &self.inner
+    }
+
+    /// The raw pool, by value; see [`Connection::inner`].
+    pub fn into_inner(self) -> DatabaseConnection {
+        self.inner
+    }
+
+    /// Which database this is, without importing [`ConnectionTrait`].
+    pub fn get_database_backend(&self) -> DbBackend {
+        self.inner.get_database_backend()
+    }
+
+    /// Calls `callback` after each statement (SeaORM's metric hook).
+    pub fn set_metric_callback<F>(&mut self, callback: F)
+    where
+        F: Fn(&sea_orm::metric::Info<'_>) + Send + Sync + 'static,
+    {
+        self.inner.set_metric_callback(callback);
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<(), DbErr> {
+        self.inner.ping().await
+    }
+
+    /// Closes the pool.
+    pub async fn close(self) -> Result<(), DbErr> {
+        self.inner.close().await
+    }
+}
+
+impl From<DatabaseConnection> for Connection {
+    fn from(inner: DatabaseConnection) -> Self {
+        Connection::new(inner)
+    }
+}
+
+/// A transaction begun on a [`Connection`], with the same spelling of
+/// datetimes; it commits with [`TransactionSession::commit`] (or the
+/// inherent [`Transaction::commit`]) and rolls back when dropped.
+#[derive(Debug)]
+pub struct Transaction {
+    inner: DatabaseTransaction,
+}
+
+impl Transaction {
+    /// Commits.
+    pub async fn commit(self) -> Result<(), DbErr> {
+        self.inner.commit().await
+    }
+
+    /// Rolls back.
+    pub async fn rollback(self) -> Result<(), DbErr> {
+        self.inner.rollback().await
+    }
+
+    /// The raw transaction; see [`Connection::inner`] for the caveat.
+    pub fn inner(&self) -> &DatabaseTransaction {
+        &self.inner
+    }
+
+    /// Runs `callback` in this transaction, committing on `Ok`.
+    async fn run<F, T, E>(self, callback: F) -> Result<T, TransactionError<E>>
+    where
+        F: for<'c> FnOnce(&'c Transaction) -> Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'c>>
+            + Send,
+        T: Send,
+        E: std::fmt::Display + std::fmt::Debug + Send,
+    {
+        let result = callback(&self).await.map_err(TransactionError::Transaction);
+        if result.is_ok() {
+            self.commit().await.map_err(TransactionError::Connection)?;
+        } else {
+            self.rollback().await.map_err(TransactionError::Connection)?;
+        }
+        result
+    }
+}
+
+/// `ConnectionTrait` for a wrapper whose `inner` runs the statements: each
+/// bound value is respelled by [`canonical`] first.
+macro_rules! canonical_connection {
+    ($wrapper:ty) => {
+        #[async_trait::async_trait]
+        impl ConnectionTrait for $wrapper {
+            fn get_database_backend(&self) -> DbBackend {
+                self.inner.get_database_backend()
+            }
+
+            async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+                let stmt = canonical(self.get_database_backend(), stmt);
+                self.inner.execute_raw(stmt).await
+            }
+
+            async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+                self.inner.execute_unprepared(sql).await
+            }
+
+            async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+                let stmt = canonical(self.get_database_backend(), stmt);
+                self.inner.query_one_raw(stmt).await
+            }
+
+            async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+                let stmt = canonical(self.get_database_backend(), stmt);
+                self.inner.query_all_raw(stmt).await
+            }
+
+            fn support_returning(&self) -> bool {
+                self.inner.support_returning()
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl TransactionTrait for $wrapper {
+            type Transaction = Transaction;
+
+            async fn begin(&self) -> Result<Transaction, DbErr> {
+                let inner = self.inner.begin().await?;
+                Ok(Transaction { inner })
+            }
+
+            async fn begin_with_config(
+                &self,
+                isolation_level: Option<IsolationLevel>,
+                access_mode: Option<AccessMode>,
+            ) -> Result<Transaction, DbErr> {
+                let inner = self
+                    .inner
+                    .begin_with_config(isolation_level, access_mode)
+                    .await?;
+                Ok(Transaction { inner })
+            }
+
+            async fn begin_with_options(
+                &self,
+                options: TransactionOptions,
+            ) -> Result<Transaction, DbErr> {
+                let inner = self.inner.begin_with_options(options).await?;
+                Ok(Transaction { inner })
+            }
+
+            async fn transaction<F, T, E>(&self, callback: F) -> Result<T, TransactionError<E>>
+            where
+                F: for<'c> FnOnce(
+                        &'c Transaction,
+                    ) -> Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'c>>
+                    + Send,
+                T: Send,
+                E: std::fmt::Display + std::fmt::Debug + Send,
+            {
+                let txn = self.begin().await.map_err(TransactionError::Connection)?;
+                txn.run(callback).await
+            }
+
+            async fn transaction_with_config<F, T, E>(
+                &self,
+                callback: F,
+                isolation_level: Option<IsolationLevel>,
+                access_mode: Option<AccessMode>,
+            ) -> Result<T, TransactionError<E>>
+            where
+                F: for<'c> FnOnce(
+                        &'c Transaction,
+                    ) -> Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'c>>
+                    + Send,
+                T: Send,
+                E: std::fmt::Display + std::fmt::Debug + Send,
+            {
+                let txn = self
+                    .begin_with_config(isolation_level, access_mode)
+                    .await
+                    .map_err(TransactionError::Connection)?;
+                txn.run(callback).await
+            }
+        }
+    };
+}
+
+canonical_connection!(Connection);
+canonical_connection!(Transaction);
+
+#[async_trait::async_trait]
+impl TransactionSession for Transaction {
+    async fn commit(self) -> Result<(), DbErr> {
+        Transaction::commit(self).await
+    }
+
+    async fn rollback(self) -> Result<(), DbErr> {
+        Transaction::rollback(self).await
+    }
+}
+
 /// The connection pool, injected into any handler: `async fn h(db: Db)`.
 ///
-/// Derefs to SeaORM's [`DatabaseConnection`], so queries read as usual:
+/// Derefs to the [`Connection`], so queries read as usual:
 /// `post::Entity::find().all(&*db).await`.
 #[derive(Clone, Debug)]
-pub struct Db(pub DatabaseConnection);
+pub struct Db(pub Connection);
 
 impl Deref for Db {
-    type Target = DatabaseConnection;
-    fn deref(&self) -> &DatabaseConnection {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
         &self.0
     }
 }
@@ -118,7 +398,7 @@ impl PoolSettings {
 
 /// Opens a pool on `url` (`sqlite://...`, `postgres://...`) with the
 /// default [`PoolSettings`] and the environment's overrides.
-pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+pub async fn connect(url: &str) -> Result<Connection, DbErr> {
     let settings = PoolSettings::default().with_env().map_err(DbErr::Custom)?;
     connect_with(url, settings).await
 }
@@ -132,7 +412,7 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
 /// consistent, and a killed process loses nothing either way), but a power
 /// cut could then lose the last acknowledged writes; ferrobridge does not
 /// trade those for speed by default.
-pub async fn connect_with(url: &str, settings: PoolSettings) -> Result<DatabaseConnection, DbErr> {
+pub async fn connect_with(url: &str, settings: PoolSettings) -> Result<Connection, DbErr> {
     let mut options = ConnectOptions::new(url.to_owned());
     // Statement logs would print user data at INFO; keep them out of the logs.
     options.sqlx_logging(false);
@@ -151,13 +431,13 @@ pub async fn connect_with(url: &str, settings: PoolSettings) -> Result<DatabaseC
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Full)
         });
     }
-    Database::connect(options).await
+    Database::connect(options).await.map(Connection::new)
 }
 
 /// Creates each table (and its indexes) that does not exist yet, in an
 /// order where every foreign key's target comes first.
 pub(crate) async fn create_missing_tables(
-    db: &DatabaseConnection,
+    db: &Connection,
     tables: &[crate::app::ModelEntry],
 ) -> Result<(), DbErr> {
     let schema = Schema::new(db.get_database_backend());
@@ -184,6 +464,86 @@ pub(crate) async fn create_missing_tables(
     Ok(())
 }
 
+/// Rows read and respelled at a time by [`normalize_sqlite_datetimes`].
+const NORMALIZE_BATCH: u64 = 1000;
+
+/// Respells, on SQLite, each stored datetime of the `(table, column)`
+/// pairs that is not in the [`sqlite_datetime`] spelling (sqlx's RFC 3339,
+/// an offset, a `T`, `.000000`, Unix seconds...), so text comparison is
+/// time comparison for rows written before or beside ferrobridge. Missing
+/// tables and text that is no datetime at all are left as they are. Cheap
+/// when everything is already canonical: one scan per column that selects
+/// nothing. Does nothing on other databases. Returns the rows changed.
+pub async fn normalize_sqlite_datetimes(
+    db: &Connection,
+    columns: &[(&str, &str)],
+) -> Result<u64, DbErr> {
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return Ok(0);
+    }
+    let tables = crate::migrations::table_names(db).await?;
+    let mut changed = 0;
+    for (table, column) in columns {
+        if tables.contains(*table) {
+            changed += normalize_column(db, table, column).await?;
+        }
+    }
+    Ok(changed)
+}
+
+/// [`normalize_sqlite_datetimes`] of one column, in batches by rowid.
+async fn normalize_column(db: &Connection, table: &str, column: &str) -> Result<u64, DbErr> {
+    use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+    let (rowid, col) = (Alias::new("rowid"), Alias::new(column));
+    let (mut after, mut changed) = (i64::MIN, 0);
+    loop {
+        let select = Query::select()
+            .expr_as(Expr::col(rowid.clone()), Alias::new("id"))
+            .column(col.clone())
+            .from(Alias::new(table))
+            .and_where(Expr::col(rowid.clone()).gt(after))
+            .and_where(Expr::col(col.clone()).is_not_null())
+            .and_where(canonical_text(&col).not())
+            .order_by(rowid.clone(), sea_orm::Order::Asc)
+            .limit(NORMALIZE_BATCH)
+            .to_owned();
+        let rows = db.query_all(&select).await?;
+        let Some(last) = rows.last() else {
+            return Ok(changed);
+        };
+        after = last.try_get::<i64>("", "id")?;
+        let txn = db.begin().await?;
+        for row in &rows {
+            // Text no reader understands stays for a person to look at.
+            let Ok(at) = row.try_get::<DateTime<Utc>>("", column) else {
+                continue;
+            };
+            let update = Query::update()
+                .table(Alias::new(table))
+                .value(col.clone(), at)
+                .and_where(Expr::col(rowid.clone()).eq(row.try_get::<i64>("", "id")?))
+                .to_owned();
+            txn.execute(&update).await?;
+            changed += 1;
+        }
+        txn.commit().await?;
+    }
+}
+
+/// SQL that holds when `col` is spelled as [`sqlite_datetime`] spells.
+fn canonical_text(col: &sea_orm::sea_query::Alias) -> sea_orm::sea_query::Expr {
+    use sea_orm::sea_query::extension::sqlite::SqliteExpr;
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    const D: &str = "[0-9]";
+    let seconds = format!("{D}{D}{D}{D}-{D}{D}-{D}{D} {D}{D}:{D}{D}:{D}{D}");
+    let micros = format!("{seconds}.{D}{D}{D}{D}{D}{D}");
+    let whole = Expr::col(col.clone()).glob(seconds);
+    let fraction = Expr::col(col.clone())
+        .glob(micros)
+        .and(Expr::col(col.clone()).not_like("%.000000"));
+    whole.or(fraction)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,6 +555,45 @@ mod tests {
                 .find(|(key, _)| *key == name)
                 .map(|(_, value)| value.to_string())
         })
+    }
+
+    #[test]
+    fn datetimes_are_spelled_as_django_writes_them_on_sqlite() {
+        let at = |text: &str| DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc);
+        let cases = [
+            ("2026-11-29T20:54:25Z", "2026-11-29 20:54:25"),
+            ("2026-11-29T20:54:25.5Z", "2026-11-29 20:54:25.500000"),
+            ("2026-11-29T20:54:25.504511Z", "2026-11-29 20:54:25.504511"),
+            // Nanoseconds are cut, not rounded: .9999999 stays in its second.
+            ("2026-11-29T20:54:25.999999999Z", "2026-11-29 20:54:25.999999"),
+            ("2026-11-29T20:54:25.000000999Z", "2026-11-29 20:54:25"),
+            ("2026-11-29T21:54:25.25+01:00", "2026-11-29 20:54:25.250000"),
+            ("0999-01-02T03:04:05Z", "0999-01-02 03:04:05"),
+        ];
+        for (input, stored) in cases {
+            assert_eq!(sqlite_datetime(&at(input)), stored, "{input}");
+        }
+        let naive = at("2026-11-29T20:54:25.1Z").naive_utc();
+        for value in [
+            Value::from(at("2026-11-29T20:54:25.1Z")),
+            Value::from(naive),
+            Value::from(at("2026-11-29T22:54:25.1+02:00").fixed_offset()),
+        ] {
+            assert_eq!(
+                sqlite_value(value),
+                Value::from("2026-11-29 20:54:25.100000")
+            );
+        }
+        assert_eq!(
+            sqlite_value(Value::ChronoDateTimeUtc(None)),
+            Value::ChronoDateTimeUtc(None)
+        );
+        let stmt = Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT $1",
+            [Value::from(at("2026-11-29T20:54:25Z"))],
+        );
+        assert_eq!(canonical(DbBackend::Postgres, stmt.clone()), stmt);
     }
 
     #[test]

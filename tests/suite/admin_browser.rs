@@ -293,7 +293,7 @@ async fn admin_staff_without_rights_sees_nothing_in_chromium() {
     db.finish().await;
 }
 
-async fn seed_blog(db: &ferrobridge::__private::sea_orm::DatabaseConnection) {
+async fn seed_blog(db: &ferrobridge::db::Connection) {
     use blog::{author, post};
     use ferrobridge::__private::sea_orm::{ActiveModelTrait, ActiveValue::Set};
     let now = ferrobridge::__private::chrono::Utc::now();

@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use ferrobridge::__private::sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait,
     PaginatorTrait, QueryFilter, sea_query::Expr,
 };
+use ferrobridge::db::Connection;
 use ferrobridge::admin::models::log_entry;
 use ferrobridge::auth::models::{content_type, permission, user, user_permission};
 use ferrobridge::prelude::*;
@@ -664,7 +665,7 @@ async fn delete_page_and_history(db: &TestDb) {
     );
 }
 
-async fn grant(db: &DatabaseConnection, user_id: i32, app: &str, codename: &str) {
+async fn grant(db: &Connection, user_id: i32, app: &str, codename: &str) {
     let ct = content_type::Entity::find()
         .filter(content_type::Column::AppLabel.eq(app))
         .all(db)

@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use ferrobridge::__private::sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
 };
+use ferrobridge::db::Connection;
 use ferrobridge::admin::models::log_entry;
 use ferrobridge::auth::models::{content_type, permission, user, user_permission};
 use ferrobridge_tests::{PASSWORD, TestDb, UserKind, blog_router, create_user, db_tests};
@@ -150,7 +150,7 @@ impl Client {
 }
 
 /// A staff user with only `codenames` (e.g. `view_post`) on blog models.
-async fn staff_with(db: &DatabaseConnection, username: &str, codenames: &[&str]) -> i32 {
+async fn staff_with(db: &Connection, username: &str, codenames: &[&str]) -> i32 {
     let (id, _) = create_user(db, username, UserKind::Regular).await;
     let account = user::Entity::find_by_id(id).one(db).await.unwrap().unwrap();
     let mut active: user::ActiveModel = account.into();
@@ -184,7 +184,7 @@ async fn staff_with(db: &DatabaseConnection, username: &str, codenames: &[&str])
     id
 }
 
-async fn author(db: &DatabaseConnection, name: &str) -> i64 {
+async fn author(db: &Connection, name: &str) -> i64 {
     blog::author::ActiveModel {
         name: Set(name.into()),
         email: Set(None),
@@ -196,7 +196,7 @@ async fn author(db: &DatabaseConnection, name: &str) -> i64 {
     .id
 }
 
-async fn post(db: &DatabaseConnection, author_id: i64, title: &str) -> i64 {
+async fn post(db: &Connection, author_id: i64, title: &str) -> i64 {
     let owner = user::Entity::find().one(db).await.unwrap().unwrap().id;
     let now = ferrobridge::__private::chrono::Utc::now();
     blog::post::ActiveModel {
@@ -218,7 +218,7 @@ async fn post(db: &DatabaseConnection, author_id: i64, title: &str) -> i64 {
     .id
 }
 
-async fn logs(db: &DatabaseConnection) -> Vec<log_entry::Model> {
+async fn logs(db: &Connection) -> Vec<log_entry::Model> {
     log_entry::Entity::find()
         .order_by_asc(log_entry::Column::Id)
         .all(db)
@@ -878,7 +878,7 @@ fn set(form: &mut Vec<(String, String)>, key: &str, value: &str) {
     }
 }
 
-async fn post_titles(db: &DatabaseConnection, author_id: i64) -> Vec<String> {
+async fn post_titles(db: &Connection, author_id: i64) -> Vec<String> {
     let mut titles: Vec<String> = blog::post::Entity::find()
         .filter(blog::post::Column::AuthorId.eq(author_id))
         .all(db)

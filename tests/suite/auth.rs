@@ -5,9 +5,9 @@
 
 use axum::http::{Method, StatusCode, header};
 use ferrobridge::__private::sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
 };
+use ferrobridge::db::Connection;
 use ferrobridge::auth::models::{
     content_type, group, group_permission, permission, token, user, user_group, user_permission,
 };
@@ -36,7 +36,7 @@ async fn blog(db: &TestDb) -> axum::Router {
 
 /// Grants `codenames` of `app.model` to a user directly or through a new group.
 async fn grant(
-    db: &DatabaseConnection,
+    db: &Connection,
     user_id: i32,
     app: &str,
     codenames: &[&str],

@@ -5,9 +5,10 @@
 
 use axum::http::{Method, StatusCode};
 use ferrobridge::__private::sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait,
     IntoActiveModel, PaginatorTrait, QueryFilter,
 };
+use ferrobridge::db::Connection;
 use ferrobridge::auth::models::{permission, user, user_permission};
 use ferrobridge_tests::{
     AdminClient, PASSWORD, TestDb, UserKind, blog_router, call, call_as, create_user, db_tests,
@@ -96,7 +97,7 @@ async fn expand_embeds_null_for_rows_the_row_policy_hides(db: &TestDb) {
 
 /// A user holding exactly `codes` (`app.codename`), staff so the admin
 /// applies to them too; returns the id and a bearer token.
-pub async fn user_with(db: &DatabaseConnection, name: &str, codes: &[&str]) -> (i32, String) {
+pub async fn user_with(db: &Connection, name: &str, codes: &[&str]) -> (i32, String) {
     let (id, token) = create_user(db, name, UserKind::Regular).await;
     let mut row = user::Entity::find_by_id(id)
         .one(db)
@@ -365,7 +366,7 @@ async fn add_user_alone_cannot_set_flags(db: &TestDb) {
     assert!(!sneaky.is_superuser && !sneaky.is_staff, "flags ignored");
 }
 
-async fn permission_id(db: &DatabaseConnection, codename: &str) -> i32 {
+async fn permission_id(db: &Connection, codename: &str) -> i32 {
     permission::Entity::find()
         .filter(permission::Column::Codename.eq(codename))
         .one(db)

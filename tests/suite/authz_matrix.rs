@@ -11,8 +11,9 @@ use std::collections::HashSet;
 
 use axum::http::{Method, StatusCode};
 use ferrobridge::__private::sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, DatabaseConnection, EntityTrait,
+    ActiveModelTrait, ActiveValue::Set, EntityTrait,
 };
+use ferrobridge::db::Connection;
 use ferrobridge::auth::models::{content_type, permission, token, user, user_permission};
 use ferrobridge_tests::{AdminClient, PASSWORD, TestDb, blog_router, call, call_as, db_tests};
 use serde_json::{Value, json};
@@ -285,7 +286,7 @@ impl Fixture {
 /// Every caller: anonymous, staff without permissions, one per permission
 /// of the blog's, auth's and contenttypes' models, and a superuser. All
 /// share one password hash (hashing is slow on purpose).
-async fn callers(db: &DatabaseConnection) -> Vec<Caller> {
+async fn callers(db: &Connection) -> Vec<Caller> {
     let hash = ferrobridge::auth::hash_password(PASSWORD);
     let mut out = vec![Caller {
         name: "anonymous".into(),

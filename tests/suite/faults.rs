@@ -20,7 +20,8 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use ferrobridge::__private::sea_orm::{DatabaseConnection, EntityTrait, TransactionTrait};
+use ferrobridge::__private::sea_orm::{EntityTrait, TransactionTrait};
+use ferrobridge::db::Connection;
 use ferrobridge::db::PoolSettings;
 use ferrobridge_tests::{Backend, Reply, TestDb, UserKind, call_as, create_user, db_tests};
 use http_body_util::BodyExt;
@@ -759,7 +760,7 @@ async fn pool_exhaustion_answers_503_after_the_acquire_timeout(db: &TestDb) {
         max_connections: Some(1),
         acquire_timeout: wait,
     };
-    let pool: DatabaseConnection = ferrobridge::db::connect_with(&db.url, settings)
+    let pool: Connection = ferrobridge::db::connect_with(&db.url, settings)
         .await
         .expect("a pool of one");
     let router = app.router(pool.clone());

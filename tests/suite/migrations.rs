@@ -4,8 +4,9 @@
 //! written migration file; and the commands that refuse to run unmigrated.
 
 use ferrobridge::__private::sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, DatabaseConnection, EntityTrait, QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, EntityTrait, QueryOrder,
 };
+use ferrobridge::db::Connection;
 use ferrobridge::App;
 use ferrobridge::migrations::{
     AppMigrations, DetectOptions, Migration, Operation, plan_migrations,
@@ -136,14 +137,14 @@ fn next_migration(app: &App, renames: &[(&str, &str, &str)]) -> Migration {
     planned[0].migration.clone()
 }
 
-async fn migrate(app: &App, db: &DatabaseConnection, target: Option<(&str, Option<&str>)>) {
+async fn migrate(app: &App, db: &Connection, target: Option<(&str, Option<&str>)>) {
     app.migrate(db, target, |_, _| {})
         .await
         .unwrap_or_else(|e| panic!("migrate to {target:?}: {e}"));
 }
 
 /// Every row of the table, as version `M` sees it.
-async fn rows<M>(db: &DatabaseConnection) -> Vec<M>
+async fn rows<M>(db: &Connection) -> Vec<M>
 where
     M: ferrobridge::Model,
 {

@@ -100,7 +100,7 @@ pub async fn publish(
 
 /// The admin's "Publish selected posts" bulk action.
 pub async fn publish_selected(
-    db: ferrobridge::__private::sea_orm::DatabaseConnection,
+    db: ferrobridge::db::Connection,
     pks: Vec<String>,
 ) -> Result<ferrobridge::admin::ActionOutcome, ApiError> {
     let ids: Vec<i64> = pks.iter().filter_map(|pk| pk.parse().ok()).collect();

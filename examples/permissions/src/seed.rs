@@ -2,9 +2,10 @@
 //! project (6 content types, 24 permissions), or `--rows N` synthetic ones.
 
 use ferrobridge::__private::sea_orm::{
-    ActiveValue::Set, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait,
+    ActiveValue::Set, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait,
     TransactionTrait,
 };
+use ferrobridge::db::Connection;
 use serde::Deserialize;
 
 use crate::{content_type, permission};
@@ -79,7 +80,7 @@ pub fn permission_rows(rows: usize) -> Vec<PermissionRow> {
 /// Applies the two tables' migrations (recorded only when the tables exist,
 /// as in a real Django database), and fills them if empty; a table that
 /// already has rows is left as it is.
-pub async fn prepare(db: &DatabaseConnection, rows: usize) -> anyhow::Result<()> {
+pub async fn prepare(db: &Connection, rows: usize) -> anyhow::Result<()> {
     crate::app().migrate(db, None, |_, _| {}).await?;
     if content_type::Entity::find().count(db).await? == 0 {
         let models =

@@ -877,7 +877,7 @@ fn action_error(error: &crate::error::ApiError) -> String {
 /// that are invalid or gone.
 pub(crate) async fn rows_by_pk(
     ops: &dyn AdminOps,
-    db: &sea_orm::DatabaseConnection,
+    db: &crate::db::Connection,
     pks: &[String],
 ) -> Result<Vec<AdminRow>, sea_orm::DbErr> {
     let meta = ops.meta();

@@ -15,7 +15,8 @@ use std::sync::Arc;
 use axum::Form;
 use axum::extract::Path;
 use minijinja::context;
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use crate::db::Connection;
 use serde::Serialize;
 
 use super::changelist::{admin_model, change_url, count_name, list_url, readable, rows_by_pk};
@@ -129,7 +130,7 @@ pub(crate) async fn collect(
 /// Finds everything deleting `rows` of `ops` reaches among `models`,
 /// asking `rights` about each model the delete cascades to.
 pub(crate) async fn collect_with(
-    db: &DatabaseConnection,
+    db: &Connection,
     models: &[Arc<dyn AdminOps>],
     rights: &dyn DeleteRights,
     ops: &Arc<dyn AdminOps>,
@@ -160,7 +161,7 @@ pub(crate) async fn collect_with(
 
 /// What the walk reads from and asks.
 struct Walker<'w> {
-    db: &'w DatabaseConnection,
+    db: &'w Connection,
     models: &'w [Arc<dyn AdminOps>],
     rights: &'w dyn DeleteRights,
 }
@@ -269,7 +270,7 @@ async fn delete_rows(
     ops: &Arc<dyn AdminOps>,
     rows: &[AdminRow],
 ) -> Result<u64, ApiError> {
-    let db: &DatabaseConnection = &ctx.state.db;
+    let db: &Connection = &ctx.state.db;
     let pks: Vec<String> = rows.iter().map(|r| r.pk.clone()).collect();
     let deleted = ops.delete(db, &pks).await?;
     let user_id = ctx.user.as_ref().map_or(0, |u| u.id);

@@ -14,7 +14,8 @@ use std::sync::Arc;
 use axum::Form;
 use axum::extract::Path;
 use minijinja::context;
-use sea_orm::{DatabaseConnection, Value};
+use sea_orm::{Value};
+use crate::db::Connection;
 use serde::Serialize;
 use serde_json::{Map, Value as JsonValue};
 
@@ -453,7 +454,7 @@ struct Labels(HashMap<(&'static str, String), String>);
 
 impl Labels {
     async fn load(
-        db: &DatabaseConnection,
+        db: &Connection,
         wanted: Vec<(&'static FieldMeta, String)>,
     ) -> Result<Labels, Reject> {
         let mut by_table: HashMap<&'static str, (&'static ModelMeta, Vec<Value>)> = HashMap::new();

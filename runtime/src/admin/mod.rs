@@ -56,7 +56,7 @@ use std::sync::Arc;
 
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::routing::{MethodRouter, get};
-use sea_orm::DatabaseConnection;
+use crate::db::Connection;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use context::{AdminCtx, PageResult, Reject, redirect, safe_next, server_error};
@@ -119,7 +119,7 @@ impl ActionOutcome {
 
 /// A bulk action's code: the database and the selected primary keys.
 pub type ActionFn = Arc<
-    dyn Fn(DatabaseConnection, Vec<String>) -> ops::BoxFut<'static, Result<ActionOutcome, ApiError>>
+    dyn Fn(Connection, Vec<String>) -> ops::BoxFut<'static, Result<ActionOutcome, ApiError>>
         + Send
         + Sync,
 >;
@@ -150,7 +150,7 @@ impl AdminAction {
     /// An action from an async function of the database and selected keys.
     pub fn new<F, Fut>(name: &str, description: &str, run: F) -> Self
     where
-        F: Fn(DatabaseConnection, Vec<String>) -> Fut + Send + Sync + 'static,
+        F: Fn(Connection, Vec<String>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<ActionOutcome, ApiError>> + Send + 'static,
     {
         AdminAction {
@@ -299,7 +299,7 @@ pub enum LogAction {
 /// Records an admin action in `django_admin_log`, as Django's admin does:
 /// `message` is Django's JSON change message (see [`change_message`]).
 pub async fn log_action(
-    db: &DatabaseConnection,
+    db: &Connection,
     user_id: i32,
     meta: &crate::model::ModelMeta,
     object_id: &str,

@@ -9,9 +9,10 @@ use std::str::FromStr;
 
 use sea_orm::sea_query::{Condition, Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, IntoActiveModel,
+    ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, IntoActiveModel,
     ModelTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Value,
 };
+use crate::db::Connection;
 use serde_json::Value as JsonValue;
 
 use crate::__private::Rescale;
@@ -92,34 +93,34 @@ pub trait AdminOps: Send + Sync + 'static {
     /// A page of rows and the number of rows matching in all.
     fn query<'a>(
         &'a self,
-        db: &'a DatabaseConnection,
+        db: &'a Connection,
         query: &'a RowQuery,
     ) -> BoxFut<'a, Result<(Vec<AdminRow>, u64), DbErr>>;
     /// The row with primary key `pk` (`None`: no such row, or not a valid key).
     fn get<'a>(
         &'a self,
-        db: &'a DatabaseConnection,
+        db: &'a Connection,
         pk: &'a str,
     ) -> BoxFut<'a, Result<Option<AdminRow>, DbErr>>;
     /// Creates a row from a JSON object, validated like `POST /api/...`;
     /// `owner` fills an `#[api(owner)]` field.
     fn create<'a>(
         &'a self,
-        db: &'a DatabaseConnection,
+        db: &'a Connection,
         body: JsonValue,
         owner: Option<i64>,
     ) -> BoxFut<'a, Result<AdminRow, ApiError>>;
     /// Changes the fields present in a JSON object, validated like `PATCH /api/...`.
     fn update<'a>(
         &'a self,
-        db: &'a DatabaseConnection,
+        db: &'a Connection,
         pk: &'a str,
         body: JsonValue,
     ) -> BoxFut<'a, Result<AdminRow, ApiError>>;
     /// Deletes the rows with these primary keys; how many went.
     fn delete<'a>(
         &'a self,
-        db: &'a DatabaseConnection,
+        db: &'a Connection,
         pks: &'a [String],
     ) -> BoxFut<'a, Result<u64, ApiError>>;
 }
@@ -228,7 +229,7 @@ impl<M: Model> AdminOps for Ops<M> {
 
     fn query<'a>(
         &'a self,
-        db: &'a DatabaseConnection,
+        db: &'a Connection,
         query: &'a RowQuery,
     ) -> BoxFut<'a, Result<(Vec<AdminRow>, u64), DbErr>> {
         Box::pin(async move {
@@ -262,7 +263,7 @@ impl<M: Model> AdminOps for Ops<M> {
 
     fn get<'a>(
         &'a self,
-        db: &'a DatabaseConnection,
+        db: &'a Connection,
         pk: &'a str,
     ) -> BoxFut<'a, Result<Option<AdminRow>, DbErr>> {
         Box::pin(async move {
@@ -275,7 +276,7 @@ impl<M: Model> AdminOps for Ops<M> {
 
     fn create<'a>(
         &'a self,
-        db: &'a DatabaseConnection,
+        db: &'a Connection,
         body: JsonValue,
         owner: Option<i64>,
     ) -> BoxFut<'a, Result<AdminRow, ApiError>> {
@@ -295,7 +296,7 @@ impl<M: Model> AdminOps for Ops<M> {
 
     fn update<'a>(
         &'a self,
-        db: &'a DatabaseConnection,
+        db: &'a Connection,
         pk: &'a str,
         body: JsonValue,
     ) -> BoxFut<'a, Result<AdminRow, ApiError>> {
@@ -322,7 +323,7 @@ impl<M: Model> AdminOps for Ops<M> {
 
     fn delete<'a>(
         &'a self,
-        db: &'a DatabaseConnection,
+        db: &'a Connection,
         pks: &'a [String],
     ) -> BoxFut<'a, Result<u64, ApiError>> {
         Box::pin(async move {
@@ -362,13 +363,13 @@ impl<M: Model> AdminOps for Ops<M> {
 /// Display strings of rows by primary key: what a foreign key column or
 /// widget shows for the referenced row.
 pub type LoadLabels = for<'a> fn(
-    &'a DatabaseConnection,
+    &'a Connection,
     Vec<Value>,
 ) -> BoxFut<'a, Result<Vec<(String, String)>, DbErr>>;
 
 /// The [`LoadLabels`] of `M`: one `SELECT ... WHERE pk IN (...)`.
 pub fn load_labels<M: Model>(
-    db: &DatabaseConnection,
+    db: &Connection,
     keys: Vec<Value>,
 ) -> BoxFut<'_, Result<Vec<(String, String)>, DbErr>> {
     Box::pin(async move {

@@ -6,7 +6,8 @@
 use axum::http::header::{COOKIE, HeaderMap, HeaderValue, SET_COOKIE};
 use axum::http::request::Parts;
 use base64::Engine;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseConnection, DbErr, EntityTrait};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, DbErr, EntityTrait};
+use crate::db::Connection;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -182,7 +183,7 @@ pub fn csrf_failure(
 
 /// The session named by the request's cookie, if it exists and has not expired.
 pub async fn load(
-    db: &DatabaseConnection,
+    db: &Connection,
     headers: &HeaderMap,
 ) -> Result<Option<(String, SessionData)>, DbErr> {
     let Some(key) = cookie(headers, SESSION_COOKIE) else {
@@ -203,7 +204,7 @@ pub async fn load(
 }
 
 /// Stores a new session; returns its key.
-pub async fn create(db: &DatabaseConnection, data: &SessionData) -> Result<String, DbErr> {
+pub async fn create(db: &Connection, data: &SessionData) -> Result<String, DbErr> {
     let key = new_secret().map_err(|e| DbErr::Custom(e.to_string()))?;
     session::ActiveModel {
         session_key: Set(key.clone()),
@@ -216,7 +217,7 @@ pub async fn create(db: &DatabaseConnection, data: &SessionData) -> Result<Strin
 }
 
 /// Saves a session's data under its key.
-pub async fn save(db: &DatabaseConnection, key: &str, data: &SessionData) -> Result<(), DbErr> {
+pub async fn save(db: &Connection, key: &str, data: &SessionData) -> Result<(), DbErr> {
     session::ActiveModel {
         session_key: sea_orm::ActiveValue::Unchanged(key.to_string()),
         session_data: Set(serde_json::to_string(data).expect("session data serializes")),
@@ -228,7 +229,7 @@ pub async fn save(db: &DatabaseConnection, key: &str, data: &SessionData) -> Res
 }
 
 /// Deletes a session (logout, or its key being rotated).
-pub async fn delete(db: &DatabaseConnection, key: &str) -> Result<(), DbErr> {
+pub async fn delete(db: &Connection, key: &str) -> Result<(), DbErr> {
     session::Entity::delete_by_id(key.to_string())
         .exec(db)
         .await?;
@@ -237,7 +238,7 @@ pub async fn delete(db: &DatabaseConnection, key: &str) -> Result<(), DbErr> {
 
 /// The active user a session belongs to, checking the password fingerprint.
 pub async fn session_user(
-    db: &DatabaseConnection,
+    db: &Connection,
     data: &SessionData,
 ) -> Result<Option<User>, DbErr> {
     let Some(id) = data.user_id else {
@@ -273,7 +274,7 @@ pub(crate) fn secret_key(parts: &Parts) -> crate::security::SecretKey {
 pub struct SessionAuthenticator;
 
 impl Authenticator for SessionAuthenticator {
-    fn authenticate<'a>(&'a self, parts: &'a Parts, db: &'a DatabaseConnection) -> AuthFuture<'a> {
+    fn authenticate<'a>(&'a self, parts: &'a Parts, db: &'a Connection) -> AuthFuture<'a> {
         Box::pin(async move {
             let loaded = load(db, &parts.headers)
                 .await

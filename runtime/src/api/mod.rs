@@ -14,10 +14,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, Func, NullOrdering};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, Identity,
+    ActiveModelTrait, ColumnTrait, DbBackend, DbErr, EntityTrait, Identity,
     IntoActiveModel, Iterable, JoinType, Order, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, RelationDef, RelationTrait, Value,
 };
+use crate::db::Connection;
 use serde::Serialize;
 use serde_json::{Value as JsonValue, json};
 
@@ -387,10 +388,10 @@ pub type LoadedRows<'a> =
     Pin<Box<dyn Future<Output = Result<Vec<(String, JsonValue)>, DbErr>> + Send + 'a>>;
 
 /// Loads rows of one model by primary key, for `?expand=`.
-pub type LoadByKeys = for<'a> fn(&'a DatabaseConnection, Vec<Value>) -> LoadedRows<'a>;
+pub type LoadByKeys = for<'a> fn(&'a Connection, Vec<Value>) -> LoadedRows<'a>;
 
 /// The [`LoadByKeys`] of `M`: one `SELECT ... WHERE pk IN (...)`.
-pub fn load_by_keys<M: Model>(db: &DatabaseConnection, keys: Vec<Value>) -> LoadedRows<'_> {
+pub fn load_by_keys<M: Model>(db: &Connection, keys: Vec<Value>) -> LoadedRows<'_> {
     Box::pin(async move {
         let rows = M::Entity::find()
             .filter(M::primary_key_column().is_in(keys))
@@ -541,7 +542,7 @@ pub async fn create<M: Model>(
 }
 
 async fn find_row<M: Model>(
-    db: &DatabaseConnection,
+    db: &Connection,
     pk: &str,
 ) -> ApiResult<<M::Entity as EntityTrait>::Model> {
     let key = parse_key::<M>(pk)?;
@@ -553,7 +554,7 @@ async fn find_row<M: Model>(
 }
 
 async fn save<M: Model>(
-    db: &DatabaseConnection,
+    db: &Connection,
     row: <M::Entity as EntityTrait>::Model,
     active: M::ActiveModel,
 ) -> ApiResult<Json<M::Read>> {
@@ -582,7 +583,7 @@ pub(crate) fn needs_probe<M: Model>() -> bool {
 /// The error for a failed write; a foreign key violation is located by
 /// looking each referenced row up, so the 422 names the right field.
 pub(crate) async fn write_error<M: Model>(
-    db: &DatabaseConnection,
+    db: &Connection,
     written: Option<&M::ActiveModel>,
     error: DbErr,
 ) -> ApiError {

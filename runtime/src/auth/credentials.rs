@@ -6,9 +6,10 @@
 use std::any::TypeId;
 
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr,
     EntityTrait, IntoActiveModel, QueryFilter, TransactionTrait,
 };
+use crate::db::Connection;
 use serde_json::Value;
 
 use super::models::{User, token, user};
@@ -34,7 +35,7 @@ pub async fn revoke_tokens(db: &impl ConnectionTrait, user_id: i32) -> Result<u6
 /// `update_session_auth_hash` does. The policy is the caller's to apply
 /// first ([`PasswordPolicy::problems`]).
 pub async fn change_password(
-    db: &DatabaseConnection,
+    db: &Connection,
     account: user::Model,
     password: &str,
 ) -> Result<user::Model, DbErr> {
@@ -119,7 +120,7 @@ pub(crate) fn read_body<M: Model, T: FromJsonBody>(
 /// [`User`], the account's bearer tokens are revoked (its sessions already
 /// fail their fingerprint check).
 pub(crate) async fn password_written<M: Model>(
-    db: &DatabaseConnection,
+    db: &Connection,
     key: &M::Key,
 ) -> ApiResult<()> {
     if TypeId::of::<M>() != TypeId::of::<User>() {

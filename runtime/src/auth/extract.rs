@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
-use sea_orm::{DatabaseConnection, DbErr};
+use sea_orm::{DbErr};
+use crate::db::Connection;
 use tokio::sync::OnceCell;
 
 use super::{PermissionCode, User, user_permissions};
@@ -40,7 +41,7 @@ impl AuthUser {
 
     /// Every `app_label.codename` the user holds, directly or through groups
     /// (for a superuser, only those given explicitly: check [`AuthUser::has_perm`]).
-    pub async fn permissions(&self, db: &DatabaseConnection) -> Result<&HashSet<String>, DbErr> {
+    pub async fn permissions(&self, db: &Connection) -> Result<&HashSet<String>, DbErr> {
         self.permissions
             .get_or_try_init(|| user_permissions(db, self.user.id))
             .await
@@ -48,7 +49,7 @@ impl AuthUser {
 
     /// Whether the user may do `code` (`blog.change_post`): active
     /// superusers may do everything, as in Django.
-    pub async fn has_perm(&self, db: &DatabaseConnection, code: &str) -> Result<bool, DbErr> {
+    pub async fn has_perm(&self, db: &Connection, code: &str) -> Result<bool, DbErr> {
         if !self.user.is_active {
             return Ok(false);
         }
@@ -59,7 +60,7 @@ impl AuthUser {
     }
 
     /// `Ok` when the user has `code`, else 403.
-    pub async fn require_perm(&self, db: &DatabaseConnection, code: &str) -> Result<(), ApiError> {
+    pub async fn require_perm(&self, db: &Connection, code: &str) -> Result<(), ApiError> {
         match self.has_perm(db, code).await {
             Ok(true) => Ok(()),
             Ok(false) => Err(ApiError::Forbidden(format!(

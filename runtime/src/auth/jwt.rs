@@ -10,9 +10,10 @@ use axum::http::request::Parts;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{DecodingKey, Validation, decode, decode_header};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DbErr, EntityTrait,
     QueryFilter, QuerySelect, TransactionTrait,
 };
+use crate::db::Connection;
 use tokio::sync::RwLock;
 
 use super::identity::{link_identity, linked_user};
@@ -174,7 +175,7 @@ impl JwtAuthenticator {
             .ok_or_else(|| AuthError("Token signed by an unknown key".into()))
     }
 
-    async fn verify(&self, token: &str, db: &DatabaseConnection) -> Result<User, AuthError> {
+    async fn verify(&self, token: &str, db: &Connection) -> Result<User, AuthError> {
         let header = decode_header(token).map_err(|_| AuthError("Malformed token".into()))?;
         let jwk = self.key(header.kid.as_deref()).await?;
         let key =
@@ -215,7 +216,7 @@ impl JwtAuthenticator {
     async fn local_user(
         &self,
         claims: &serde_json::Value,
-        db: &DatabaseConnection,
+        db: &Connection,
     ) -> Result<User, AuthError> {
         // An unreachable database answers 503, as for the other authenticators.
         let failed = |e: DbErr| AuthError::lookup_failed(&e);
@@ -283,7 +284,7 @@ impl JwtAuthenticator {
     /// made from `wanted` that no account has, and its link, in one transaction.
     async fn create_user(
         &self,
-        db: &DatabaseConnection,
+        db: &Connection,
         wanted: &str,
         email: &str,
         issuer: &str,
@@ -345,7 +346,7 @@ fn describe(error: &jsonwebtoken::errors::Error) -> &'static str {
 }
 
 impl Authenticator for JwtAuthenticator {
-    fn authenticate<'a>(&'a self, parts: &'a Parts, db: &'a DatabaseConnection) -> AuthFuture<'a> {
+    fn authenticate<'a>(&'a self, parts: &'a Parts, db: &'a Connection) -> AuthFuture<'a> {
         Box::pin(async move {
             match bearer_token(parts) {
                 Some(token) if token.matches('.').count() == 2 => {

@@ -60,7 +60,8 @@ use std::sync::Arc;
 
 use axum::http::header;
 use axum::http::request::Parts;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use crate::db::Connection;
 
 pub use credentials::{change_password, password_error, revoke_tokens};
 pub(crate) use credentials::{password_written, read_body};
@@ -140,7 +141,7 @@ pub type AuthFuture<'a> =
 /// recognises the request's credentials decides.
 pub trait Authenticator: Send + Sync + 'static {
     /// The user the request's credentials belong to.
-    fn authenticate<'a>(&'a self, parts: &'a Parts, db: &'a DatabaseConnection) -> AuthFuture<'a>;
+    fn authenticate<'a>(&'a self, parts: &'a Parts, db: &'a Connection) -> AuthFuture<'a>;
 }
 
 /// The token of an `Authorization: Bearer <token>` header.
@@ -158,7 +159,7 @@ pub fn bearer_token(parts: &Parts) -> Option<&str> {
 pub struct TokenAuthenticator;
 
 impl Authenticator for TokenAuthenticator {
-    fn authenticate<'a>(&'a self, parts: &'a Parts, db: &'a DatabaseConnection) -> AuthFuture<'a> {
+    fn authenticate<'a>(&'a self, parts: &'a Parts, db: &'a Connection) -> AuthFuture<'a> {
         Box::pin(async move {
             let Some(token) = bearer_token(parts) else {
                 return Ok(None);

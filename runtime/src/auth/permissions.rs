@@ -4,9 +4,10 @@
 use std::collections::{HashMap, HashSet};
 
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DbErr, EntityTrait,
     QueryFilter,
 };
+use crate::db::Connection;
 
 use super::models::{content_type, group_permission, permission, user_group, user_permission};
 use crate::model::ModelMeta;
@@ -16,7 +17,7 @@ use crate::model::ModelMeta;
 /// declared `#[api(permissions_of = ...)]`). Idempotent, and it
 /// never removes a permission (users may hold it).
 pub async fn sync_permissions(
-    db: &DatabaseConnection,
+    db: &Connection,
     models: impl IntoIterator<Item = &'static ModelMeta>,
 ) -> Result<(), DbErr> {
     let mut types: HashMap<(String, String), i32> = content_type::Entity::find()
@@ -74,7 +75,7 @@ pub async fn sync_permissions(
 /// Every `app_label.codename` held by user `user_id`, directly or through
 /// a group.
 pub async fn user_permissions(
-    db: &DatabaseConnection,
+    db: &Connection,
     user_id: i32,
 ) -> Result<HashSet<String>, DbErr> {
     let mut ids: HashSet<i32> = user_permission::Entity::find()

@@ -1,7 +1,8 @@
 //! Creating accounts from code: tests and set-up scripts need a superuser
 //! without going through the interactive `createsuperuser` command.
 
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseConnection, DbErr};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, DbErr};
+use crate::db::Connection;
 
 use crate::auth::models::{User, user};
 
@@ -12,7 +13,7 @@ use crate::auth::models::{User, user};
 /// chooses the password, so the app's password policy is not applied here
 /// (the `createsuperuser` command applies it).
 pub async fn create_superuser(
-    db: &DatabaseConnection,
+    db: &Connection,
     username: &str,
     email: &str,
     password: &str,

@@ -9,7 +9,8 @@ use sea_orm::sea_query::{
     Func, Index as SqlIndex, IndexCreateStatement, JoinType, Query, StringLen, Table,
     TableCreateStatement, Value,
 };
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, TransactionTrait};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, TransactionTrait};
+use crate::db::Connection;
 
 use super::state::{ModelState, ProjectState};
 use super::{
@@ -301,7 +302,7 @@ impl Migrator {
     /// migration whose tables exist).
     pub async fn run(
         &self,
-        db: &DatabaseConnection,
+        db: &Connection,
         plan: &MigrationPlan,
         mut progress: impl FnMut(&Step, StepOutcome),
     ) -> Result<(), DbErr> {
@@ -336,7 +337,7 @@ impl Migrator {
         result
     }
 
-    async fn run_step(&self, conn: &DatabaseConnection, step: &Step) -> Result<StepOutcome, DbErr> {
+    async fn run_step(&self, conn: &Connection, step: &Step) -> Result<StepOutcome, DbErr> {
         let custom = DbErr::Custom;
         let migration = self
             .migration(&(step.app.clone(), step.name.clone()))
@@ -376,7 +377,7 @@ impl Migrator {
     /// An app's first migration, only creating models, whose tables all exist.
     async fn is_existing_initial(
         &self,
-        conn: &DatabaseConnection,
+        conn: &Connection,
         app: &str,
         migration: &Migration,
     ) -> Result<bool, DbErr> {
@@ -414,12 +415,12 @@ pub enum StepOutcome {
 /// so a table rebuild (which drops a referenced table) runs on a connection
 /// of its own, opened with enforcement off; `check_foreign_keys` verifies
 /// the rows before each commit instead.
-async fn migration_connection(db: &DatabaseConnection) -> Result<DatabaseConnection, DbErr> {
+async fn migration_connection(db: &Connection) -> Result<Connection, DbErr> {
     if db.get_database_backend() != DbBackend::Sqlite {
         return Ok(db.clone());
     }
     use sea_orm::sqlx::sqlite::SqlitePoolOptions;
-    let options = (*db.get_sqlite_connection_pool().connect_options())
+    let options = (*db.inner().get_sqlite_connection_pool().connect_options())
         .clone()
         .foreign_keys(false);
     let pool = SqlitePoolOptions::new()
@@ -427,7 +428,7 @@ async fn migration_connection(db: &DatabaseConnection) -> Result<DatabaseConnect
         .connect_with(options)
         .await
         .map_err(|e| DbErr::Custom(format!("cannot open a migration connection: {e}")))?;
-    Ok(sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(pool))
+    Ok(sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(pool).into())
 }
 
 /// On SQLite, fails when a row references a missing row (foreign keys are

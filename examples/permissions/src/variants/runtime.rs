@@ -6,8 +6,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ferrobridge::__private::sea_orm::{
     ActiveValue::{NotSet, Set},
-    DatabaseConnection, QuerySelect,
+    QuerySelect,
 };
+use ferrobridge::db::Connection;
 use ferrobridge::prelude::*;
 
 use crate::wire::{Item, Items, NewPermission, Paging, error};
@@ -21,7 +22,7 @@ pub fn app() -> ferrobridge::App {
 }
 
 /// The app's router on `db`.
-pub fn router(db: DatabaseConnection) -> axum::Router {
+pub fn router(db: Connection) -> axum::Router {
     app().router(db)
 }
 
