@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
-use ferrobridge::__private::sea_orm::{ConnectionTrait};
+use ferrobridge::__private::sea_orm::ConnectionTrait;
 use ferrobridge::db::Connection;
 use http_body_util::BodyExt;
 use serde_json::Value;

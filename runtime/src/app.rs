@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
+use crate::db::Connection;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::MethodRouter;
 use sea_orm::sea_query::{IndexCreateStatement, TableCreateStatement};
 use sea_orm::{DbErr, Schema};
-use crate::db::Connection;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnRequest, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 

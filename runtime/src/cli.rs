@@ -8,9 +8,9 @@ use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
-use sea_orm::{DbBackend};
 use crate::db::Connection;
+use clap::{Parser, Subcommand};
+use sea_orm::DbBackend;
 use tracing_subscriber::EnvFilter;
 
 use crate::app::App;
@@ -410,11 +410,7 @@ fn unmigrated_message(apps: &[String]) -> String {
 
 /// What `serve` checks first: no unmigrated model change, and no unapplied
 /// migration, except on a new SQLite database, which is migrated here.
-pub async fn prepare_to_serve(
-    app: &App,
-    db: &Connection,
-    fresh_file: bool,
-) -> anyhow::Result<()> {
+pub async fn prepare_to_serve(app: &App, db: &Connection, fresh_file: bool) -> anyhow::Result<()> {
     app.check_models().map_err(anyhow::Error::msg)?;
     let unmigrated = app.unmigrated_apps().map_err(|e| {
         anyhow::anyhow!(
@@ -832,10 +828,7 @@ async fn create_superuser(
     Ok(())
 }
 
-async fn check_new_username(
-    db: &crate::db::Connection,
-    username: &str,
-) -> anyhow::Result<()> {
+async fn check_new_username(db: &crate::db::Connection, username: &str) -> anyhow::Result<()> {
     use crate::auth::models::user;
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     if username.is_empty() || username.chars().count() > 150 {

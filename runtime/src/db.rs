@@ -18,9 +18,9 @@ use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
-    DatabaseTransaction, DbBackend, DbErr, ExecResult, IsolationLevel, QueryResult, Schema,
-    Statement, TransactionError, TransactionOptions, TransactionSession, TransactionTrait, Value,
+    AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction,
+    DbBackend, DbErr, ExecResult, IsolationLevel, QueryResult, Schema, Statement, TransactionError,
+    TransactionOptions, TransactionSession, TransactionTrait, Value,
 };
 
 use crate::app::AppState;
@@ -160,7 +160,9 @@ impl Transaction {
     /// Runs `callback` in this transaction, committing on `Ok`.
     async fn run<F, T, E>(self, callback: F) -> Result<T, TransactionError<E>>
     where
-        F: for<'c> FnOnce(&'c Transaction) -> Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'c>>
+        F: for<'c> FnOnce(
+                &'c Transaction,
+            ) -> Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'c>>
             + Send,
         T: Send,
         E: std::fmt::Display + std::fmt::Debug + Send,
@@ -169,7 +171,9 @@ impl Transaction {
         if result.is_ok() {
             self.commit().await.map_err(TransactionError::Connection)?;
         } else {
-            self.rollback().await.map_err(TransactionError::Connection)?;
+            self.rollback()
+                .await
+                .map_err(TransactionError::Connection)?;
         }
         result
     }
@@ -242,7 +246,8 @@ macro_rules! canonical_connection {
             where
                 F: for<'c> FnOnce(
                         &'c Transaction,
-                    ) -> Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'c>>
+                    )
+                        -> Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'c>>
                     + Send,
                 T: Send,
                 E: std::fmt::Display + std::fmt::Debug + Send,
@@ -260,7 +265,8 @@ macro_rules! canonical_connection {
             where
                 F: for<'c> FnOnce(
                         &'c Transaction,
-                    ) -> Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'c>>
+                    )
+                        -> Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'c>>
                     + Send,
                 T: Send,
                 E: std::fmt::Display + std::fmt::Debug + Send,
@@ -559,13 +565,20 @@ mod tests {
 
     #[test]
     fn datetimes_are_spelled_as_django_writes_them_on_sqlite() {
-        let at = |text: &str| DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc);
+        let at = |text: &str| {
+            DateTime::parse_from_rfc3339(text)
+                .unwrap()
+                .with_timezone(&Utc)
+        };
         let cases = [
             ("2026-11-29T20:54:25Z", "2026-11-29 20:54:25"),
             ("2026-11-29T20:54:25.5Z", "2026-11-29 20:54:25.500000"),
             ("2026-11-29T20:54:25.504511Z", "2026-11-29 20:54:25.504511"),
             // Nanoseconds are cut, not rounded: .9999999 stays in its second.
-            ("2026-11-29T20:54:25.999999999Z", "2026-11-29 20:54:25.999999"),
+            (
+                "2026-11-29T20:54:25.999999999Z",
+                "2026-11-29 20:54:25.999999",
+            ),
             ("2026-11-29T20:54:25.000000999Z", "2026-11-29 20:54:25"),
             ("2026-11-29T21:54:25.25+01:00", "2026-11-29 20:54:25.250000"),
             ("0999-01-02T03:04:05Z", "0999-01-02 03:04:05"),

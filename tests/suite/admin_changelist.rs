@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use ferrobridge::__private::sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait,
-    PaginatorTrait, QueryFilter, sea_query::Expr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    sea_query::Expr,
 };
-use ferrobridge::db::Connection;
 use ferrobridge::admin::models::log_entry;
 use ferrobridge::auth::models::{content_type, permission, user, user_permission};
+use ferrobridge::db::Connection;
 use ferrobridge::prelude::*;
 use ferrobridge_tests::{PASSWORD, TestDb, UserKind, blog_router, call, create_user, db_tests};
 use http_body_util::BodyExt;

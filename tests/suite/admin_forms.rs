@@ -9,11 +9,12 @@ use std::collections::BTreeMap;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use ferrobridge::__private::sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder,
 };
-use ferrobridge::db::Connection;
 use ferrobridge::admin::models::log_entry;
 use ferrobridge::auth::models::{content_type, permission, user, user_permission};
+use ferrobridge::db::Connection;
 use ferrobridge_tests::{PASSWORD, TestDb, UserKind, blog_router, create_user, db_tests};
 use http_body_util::BodyExt;
 use tower::ServiceExt;

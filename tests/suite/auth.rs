@@ -7,10 +7,10 @@ use axum::http::{Method, StatusCode, header};
 use ferrobridge::__private::sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
 };
-use ferrobridge::db::Connection;
 use ferrobridge::auth::models::{
     content_type, group, group_permission, permission, token, user, user_group, user_permission,
 };
+use ferrobridge::db::Connection;
 use ferrobridge_tests::{
     PASSWORD, TestDb, UserKind, call_as, create_user, db_tests, token_login as login,
 };
@@ -35,13 +35,7 @@ async fn blog(db: &TestDb) -> axum::Router {
 }
 
 /// Grants `codenames` of `app.model` to a user directly or through a new group.
-async fn grant(
-    db: &Connection,
-    user_id: i32,
-    app: &str,
-    codenames: &[&str],
-    via_group: bool,
-) {
+async fn grant(db: &Connection, user_id: i32, app: &str, codenames: &[&str], via_group: bool) {
     let ct = content_type::Entity::find()
         .filter(content_type::Column::AppLabel.eq(app))
         .all(db)

@@ -5,11 +5,11 @@
 
 use axum::http::{Method, StatusCode};
 use ferrobridge::__private::sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter,
 };
-use ferrobridge::db::Connection;
 use ferrobridge::auth::models::{permission, user, user_permission};
+use ferrobridge::db::Connection;
 use ferrobridge_tests::{
     AdminClient, PASSWORD, TestDb, UserKind, blog_router, call, call_as, create_user, db_tests,
 };

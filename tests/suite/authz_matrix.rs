@@ -10,11 +10,9 @@
 use std::collections::HashSet;
 
 use axum::http::{Method, StatusCode};
-use ferrobridge::__private::sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, EntityTrait,
-};
-use ferrobridge::db::Connection;
+use ferrobridge::__private::sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
 use ferrobridge::auth::models::{content_type, permission, token, user, user_permission};
+use ferrobridge::db::Connection;
 use ferrobridge_tests::{AdminClient, PASSWORD, TestDb, blog_router, call, call_as, db_tests};
 use serde_json::{Value, json};
 

@@ -19,6 +19,7 @@ mod errors;
 mod expand;
 mod faults;
 mod fuzz;
+mod instants;
 mod limits;
 mod list;
 mod migrations;

@@ -6,8 +6,8 @@
 use ferrobridge::__private::sea_orm::{
     ActiveModelTrait, ActiveValue::Set, EntityTrait, QueryOrder,
 };
-use ferrobridge::db::Connection;
 use ferrobridge::App;
+use ferrobridge::db::Connection;
 use ferrobridge::migrations::{
     AppMigrations, DetectOptions, Migration, Operation, plan_migrations,
 };

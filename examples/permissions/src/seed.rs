@@ -2,8 +2,7 @@
 //! project (6 content types, 24 permissions), or `--rows N` synthetic ones.
 
 use ferrobridge::__private::sea_orm::{
-    ActiveValue::Set, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait,
-    TransactionTrait,
+    ActiveValue::Set, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, TransactionTrait,
 };
 use ferrobridge::db::Connection;
 use serde::Deserialize;

@@ -12,11 +12,11 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
+use crate::db::Connection;
 use axum::Form;
 use axum::extract::Path;
 use minijinja::context;
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
-use crate::db::Connection;
 use serde::Serialize;
 
 use super::changelist::{admin_model, change_url, count_name, list_url, readable, rows_by_pk};

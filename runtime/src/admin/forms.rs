@@ -11,11 +11,11 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use crate::db::Connection;
 use axum::Form;
 use axum::extract::Path;
 use minijinja::context;
-use sea_orm::{Value};
-use crate::db::Connection;
+use sea_orm::Value;
 use serde::Serialize;
 use serde_json::{Map, Value as JsonValue};
 

@@ -54,9 +54,9 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::db::Connection;
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::routing::{MethodRouter, get};
-use crate::db::Connection;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use context::{AdminCtx, PageResult, Reject, redirect, safe_next, server_error};

@@ -7,12 +7,12 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::str::FromStr;
 
+use crate::db::Connection;
 use sea_orm::sea_query::{Condition, Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, IntoActiveModel,
-    ModelTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Value,
+    ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, IntoActiveModel, ModelTrait, Order,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Value,
 };
-use crate::db::Connection;
 use serde_json::Value as JsonValue;
 
 use crate::__private::Rescale;
@@ -362,10 +362,8 @@ impl<M: Model> AdminOps for Ops<M> {
 
 /// Display strings of rows by primary key: what a foreign key column or
 /// widget shows for the referenced row.
-pub type LoadLabels = for<'a> fn(
-    &'a Connection,
-    Vec<Value>,
-) -> BoxFut<'a, Result<Vec<(String, String)>, DbErr>>;
+pub type LoadLabels =
+    for<'a> fn(&'a Connection, Vec<Value>) -> BoxFut<'a, Result<Vec<(String, String)>, DbErr>>;
 
 /// The [`LoadLabels`] of `M`: one `SELECT ... WHERE pk IN (...)`.
 pub fn load_labels<M: Model>(

@@ -3,11 +3,11 @@
 //! cookie that every unsafe request must echo (form field
 //! `csrfmiddlewaretoken` or header `X-CSRFToken`).
 
+use crate::db::Connection;
 use axum::http::header::{COOKIE, HeaderMap, HeaderValue, SET_COOKIE};
 use axum::http::request::Parts;
 use base64::Engine;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, DbErr, EntityTrait};
-use crate::db::Connection;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -237,10 +237,7 @@ pub async fn delete(db: &Connection, key: &str) -> Result<(), DbErr> {
 }
 
 /// The active user a session belongs to, checking the password fingerprint.
-pub async fn session_user(
-    db: &Connection,
-    data: &SessionData,
-) -> Result<Option<User>, DbErr> {
+pub async fn session_user(db: &Connection, data: &SessionData) -> Result<Option<User>, DbErr> {
     let Some(id) = data.user_id else {
         return Ok(None);
     };

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::pin::Pin;
 use std::str::FromStr;
 
+use crate::db::Connection;
 use axum::Json;
 use axum::extract::{MatchedPath, Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -14,11 +15,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, Func, NullOrdering};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DbBackend, DbErr, EntityTrait, Identity,
-    IntoActiveModel, Iterable, JoinType, Order, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, RelationDef, RelationTrait, Value,
+    ActiveModelTrait, ColumnTrait, DbBackend, DbErr, EntityTrait, Identity, IntoActiveModel,
+    Iterable, JoinType, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationDef,
+    RelationTrait, Value,
 };
-use crate::db::Connection;
 use serde::Serialize;
 use serde_json::{Value as JsonValue, json};
 

@@ -5,11 +5,11 @@
 
 use std::any::TypeId;
 
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr,
-    EntityTrait, IntoActiveModel, QueryFilter, TransactionTrait,
-};
 use crate::db::Connection;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    IntoActiveModel, QueryFilter, TransactionTrait,
+};
 use serde_json::Value;
 
 use super::models::{User, token, user};
@@ -119,10 +119,7 @@ pub(crate) fn read_body<M: Model, T: FromJsonBody>(
 /// After a write that set a password of `M`: when `M` is the built-in
 /// [`User`], the account's bearer tokens are revoked (its sessions already
 /// fail their fingerprint check).
-pub(crate) async fn password_written<M: Model>(
-    db: &Connection,
-    key: &M::Key,
-) -> ApiResult<()> {
+pub(crate) async fn password_written<M: Model>(db: &Connection, key: &M::Key) -> ApiResult<()> {
     if TypeId::of::<M>() != TypeId::of::<User>() {
         return Ok(());
     }

@@ -7,10 +7,10 @@ use std::marker::PhantomData;
 use std::ops::Deref;
 use std::sync::Arc;
 
+use crate::db::Connection;
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
-use sea_orm::{DbErr};
-use crate::db::Connection;
+use sea_orm::DbErr;
 use tokio::sync::OnceCell;
 
 use super::{PermissionCode, User, user_permissions};

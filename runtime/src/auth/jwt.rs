@@ -6,14 +6,14 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use crate::db::Connection;
 use axum::http::request::Parts;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{DecodingKey, Validation, decode, decode_header};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DbErr, EntityTrait,
-    QueryFilter, QuerySelect, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
+    TransactionTrait,
 };
-use crate::db::Connection;
 use tokio::sync::RwLock;
 
 use super::identity::{link_identity, linked_user};

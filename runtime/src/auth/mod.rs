@@ -58,10 +58,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use crate::db::Connection;
 use axum::http::header;
 use axum::http::request::Parts;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-use crate::db::Connection;
 
 pub use credentials::{change_password, password_error, revoke_tokens};
 pub(crate) use credentials::{password_written, read_body};

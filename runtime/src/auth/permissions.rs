@@ -3,11 +3,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DbErr, EntityTrait,
-    QueryFilter,
-};
 use crate::db::Connection;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter};
 
 use super::models::{content_type, group_permission, permission, user_group, user_permission};
 use crate::model::ModelMeta;
@@ -74,10 +71,7 @@ pub async fn sync_permissions(
 
 /// Every `app_label.codename` held by user `user_id`, directly or through
 /// a group.
-pub async fn user_permissions(
-    db: &Connection,
-    user_id: i32,
-) -> Result<HashSet<String>, DbErr> {
+pub async fn user_permissions(db: &Connection, user_id: i32) -> Result<HashSet<String>, DbErr> {
     let mut ids: HashSet<i32> = user_permission::Entity::find()
         .filter(user_permission::Column::UserId.eq(user_id))
         .all(db)

@@ -1,8 +1,8 @@
 //! Creating accounts from code: tests and set-up scripts need a superuser
 //! without going through the interactive `createsuperuser` command.
 
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, DbErr};
 use crate::db::Connection;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, DbErr};
 
 use crate::auth::models::{User, user};
 

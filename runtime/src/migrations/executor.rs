@@ -4,13 +4,13 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use crate::db::Connection;
 use sea_orm::sea_query::{
     Alias, ColumnDef, ColumnType, Expr, ExprTrait, ForeignKey as SqlForeignKey, ForeignKeyAction,
     Func, Index as SqlIndex, IndexCreateStatement, JoinType, Query, StringLen, Table,
     TableCreateStatement, Value,
 };
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, TransactionTrait};
-use crate::db::Connection;
 
 use super::state::{ModelState, ProjectState};
 use super::{
