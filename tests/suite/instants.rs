@@ -81,6 +81,9 @@ impl Spelling {
     }
 }
 
+/// Which rows a lookup keeps, by their value.
+type Keep<'a, T> = &'a dyn Fn(&T) -> bool;
+
 /// What the test expects of each row.
 #[derive(Clone, Debug)]
 struct Row {
@@ -110,7 +113,7 @@ fn expected_rows() -> Vec<Row> {
 /// text into a timestamp, date or number by itself; SQLite keeps the text.
 fn raw(db: &TestDb, text: Option<String>, sql_type: &str) -> SimpleExpr {
     match db.backend {
-        Backend::Sqlite => Expr::val(text).into(),
+        Backend::Sqlite => Expr::val(text),
         Backend::Postgres => Expr::val(text).cast_as(Alias::new(sql_type)),
     }
 }
@@ -249,7 +252,7 @@ async fn datetime_lookups_compare_instants(db: &TestDb) {
         let count = |keep: &dyn Fn(&DateTime<Utc>) -> bool| {
             rows.iter().filter(|r| keep(&r.at)).count() as u64
         };
-        let cases: [(&str, &dyn Fn(&DateTime<Utc>) -> bool); 5] = [
+        let cases: [(&str, Keep<DateTime<Utc>>); 5] = [
             ("created_at", &|at| *at == p),
             ("created_at__lt", &|at| *at < p),
             ("created_at__lte", &|at| *at <= p),
@@ -343,7 +346,7 @@ async fn date_and_decimal_lookups_compare_values(db: &TestDb) {
     for d in 1..=5 {
         let day = NaiveDate::from_ymd_opt(2021, 1, d).unwrap();
         let text = day.format("%F");
-        let cases: [(&str, &dyn Fn(&NaiveDate) -> bool); 5] = [
+        let cases: [(&str, Keep<NaiveDate>); 5] = [
             ("day", &|x| *x == day),
             ("day__lt", &|x| *x < day),
             ("day__lte", &|x| *x <= day),
@@ -362,7 +365,7 @@ async fn date_and_decimal_lookups_compare_values(db: &TestDb) {
         (Decimal::new(10, 0), "10"),
         (Decimal::new(1000, 2), "10.00"),
     ] {
-        let cases: [(&str, &dyn Fn(&Decimal) -> bool); 5] = [
+        let cases: [(&str, Keep<Decimal>); 5] = [
             ("price", &|x| *x == probe),
             ("price__lt", &|x| *x < probe),
             ("price__lte", &|x| *x <= probe),
