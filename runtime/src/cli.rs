@@ -13,7 +13,7 @@ use sea_orm::{DatabaseConnection, DbBackend};
 use tracing_subscriber::EnvFilter;
 
 use crate::app::App;
-use crate::migrations::{DetectOptions, Step, StepOutcome};
+use crate::migrations::{DetectOptions, OneOffDefault, Step, StepOutcome};
 
 /// Command line of a ferrobridge app.
 #[derive(Debug, Parser)]
@@ -61,6 +61,11 @@ pub enum Command {
         /// Never ask (a possible rename without `--rename` is then an error).
         #[arg(long)]
         noinput: bool,
+        /// A one-off value, `app.model.field=VALUE` (or `model.field=VALUE`;
+        /// repeatable), for the rows of a field made NOT NULL, or added NOT
+        /// NULL, without a default; the column keeps no default.
+        #[arg(long = "default", value_name = "APP.MODEL.FIELD=VALUE")]
+        defaults: Vec<String>,
         /// Exit with status 1 when changes have no migration; write nothing.
         #[arg(long)]
         check: bool,
@@ -164,6 +169,7 @@ pub async fn execute(app: App, command: Command, url: &str) -> anyhow::Result<()
             name,
             renames,
             noinput,
+            defaults,
             check,
             dry_run,
         } => {
@@ -171,6 +177,7 @@ pub async fn execute(app: App, command: Command, url: &str) -> anyhow::Result<()
                 app: label,
                 name,
                 renames,
+                defaults,
                 noinput,
                 check,
                 dry_run,
@@ -551,6 +558,8 @@ pub struct MakeMigrations {
     pub name: Option<String>,
     /// `--rename model.old=new`, as written.
     pub renames: Vec<String>,
+    /// `--default app.model.field=VALUE`, as written.
+    pub defaults: Vec<String>,
     /// `--noinput`.
     pub noinput: bool,
     /// `--check`.
@@ -595,6 +604,12 @@ pub fn make_migrations(app: &App, options: &MakeMigrations) -> anyhow::Result<St
         .iter()
         .map(|r| parse_rename(r))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let defaults = options
+        .defaults
+        .iter()
+        .map(|d| OneOffDefault::parse(d))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(anyhow::Error::msg)?;
     let labels = match &options.app {
         Some(label) => {
             if !app.app_labels().contains(label) {
@@ -624,7 +639,14 @@ pub fn make_migrations(app: &App, options: &MakeMigrations) -> anyhow::Result<St
         None
     };
     let changes = app
-        .detect_changes(labels.as_deref(), DetectOptions { renames, ask })
+        .detect_changes(
+            labels.as_deref(),
+            DetectOptions {
+                renames,
+                ask,
+                defaults,
+            },
+        )
         .map_err(anyhow::Error::msg)?;
     if changes.is_empty() {
         return Ok(match &options.app {
@@ -638,8 +660,7 @@ pub fn make_migrations(app: &App, options: &MakeMigrations) -> anyhow::Result<St
         });
     }
     if options.check {
-        let apps: Vec<String> = changes.apps.iter().map(|c| c.app.clone()).collect();
-        anyhow::bail!("{}", unmigrated_message(&apps));
+        anyhow::bail!("{}", unmigrated_message(&changes.labels()));
     }
     let migrator = app.migrator();
     let planned =

@@ -89,7 +89,7 @@ mod writer;
 use std::path::PathBuf;
 
 pub use crate::model::{DbType, OnDelete};
-pub use autodetect::{AppChanges, Changes, DetectOptions, detect_changes};
+pub use autodetect::{AppChanges, Changes, DetectOptions, OneOffDefault, detect_changes};
 pub use executor::{MigrationPlan, Migrator, Step, StepOutcome};
 pub use state::{ModelState, ProjectState};
 pub use writer::{
@@ -338,13 +338,18 @@ impl DeleteModel {
     }
 }
 
-/// Adds `field` to `model`; existing rows get its default (or NULL).
+/// Adds `field` to `model`; existing rows get its default (or NULL), or the
+/// [one-off default](AddField::one_off_default).
 #[derive(Clone, Debug, PartialEq)]
 pub struct AddField {
     /// The model's lower-case name.
     pub model: String,
     /// The new column.
     pub field: Field,
+    /// The value existing rows get when the field is NOT NULL without a
+    /// default (`makemigrations --default app.model.field=VALUE`); the column
+    /// keeps no default afterwards, as Django's `preserve_default=False`.
+    pub one_off_default: Option<DefaultValue>,
 }
 
 impl AddField {
@@ -353,7 +358,14 @@ impl AddField {
         AddField {
             model: model.into(),
             field,
+            one_off_default: None,
         }
+    }
+
+    /// The value existing rows get, once (the column keeps no default).
+    pub fn one_off_default(mut self, value: impl Into<DefaultValue>) -> Self {
+        self.one_off_default = Some(value.into());
+        self
     }
 }
 
@@ -376,13 +388,19 @@ impl RemoveField {
     }
 }
 
-/// Gives field `field.name` of `model` the definition `field`, keeping its values.
+/// Gives field `field.name` of `model` the definition `field`, keeping its
+/// values (converted to a new type on PostgreSQL with `USING "column"::type`,
+/// as Django does; a value that does not convert fails the migration).
 #[derive(Clone, Debug, PartialEq)]
 pub struct AlterField {
     /// The model's lower-case name.
     pub model: String,
     /// The field's whole new definition.
     pub field: Field,
+    /// The value rows holding NULL get when the field becomes NOT NULL without
+    /// a default (`makemigrations --default app.model.field=VALUE`), written
+    /// by an `UPDATE ... WHERE column IS NULL` before the change.
+    pub one_off_default: Option<DefaultValue>,
 }
 
 impl AlterField {
@@ -391,7 +409,14 @@ impl AlterField {
         AlterField {
             model: model.into(),
             field,
+            one_off_default: None,
         }
+    }
+
+    /// The value rows holding NULL get, once (the column keeps no default).
+    pub fn one_off_default(mut self, value: impl Into<DefaultValue>) -> Self {
+        self.one_off_default = Some(value.into());
+        self
     }
 }
 
@@ -765,6 +790,7 @@ mod tests {
             DetectOptions {
                 renames: Vec::new(),
                 ask: None,
+                defaults: Vec::new(),
             },
         )
         .unwrap_or_else(|e| panic!("{e}"));
