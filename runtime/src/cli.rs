@@ -701,8 +701,9 @@ pub fn make_migrations(app: &App, options: &MakeMigrations) -> anyhow::Result<St
         return Ok(out);
     }
     crate::migrations::write_planned(&planned)?;
-    for plan in &planned {
-        if migrator.app(&plan.app).is_none() {
+    for (i, plan) in planned.iter().enumerate() {
+        let first_of_app = planned[..i].iter().all(|p| p.app != plan.app);
+        if first_of_app && migrator.app(&plan.app).is_none() {
             let module_path = if plan.dir == "src/migrations" {
                 "migrations".to_string()
             } else {

@@ -251,10 +251,7 @@ async fn evolve(db: &TestDb) {
 
     // Version 5: a rename needs the flag without a terminal...
     let refused = app::<v5::Book>(&migrations)
-        .detect_changes(
-            None,
-            DetectOptions::default(),
-        )
+        .detect_changes(None, DetectOptions::default())
         .expect_err("an unanswered possible rename");
     assert!(
         refused.contains("--rename book.title=headline"),
@@ -671,7 +668,9 @@ async fn undeclared_dependency_is_read_from_foreign_keys(db: &TestDb) {
 async fn cross_app_cycle(db: &TestDb) {
     let migrations = empty_apps("cycle", &["left", "right"]);
     let app = with_migrations(
-        App::new("cycle").model::<left::Left>().model::<right::Right>(),
+        App::new("cycle")
+            .model::<left::Left>()
+            .model::<right::Right>(),
         &migrations,
     );
     let planned = plan_all(&app);
@@ -713,7 +712,9 @@ async fn cross_app_cycle(db: &TestDb) {
     );
     // Registered the other way round, the plan still runs in dependency order.
     let registered = with_migrations(
-        App::new("cycle").model::<right::Right>().model::<left::Left>(),
+        App::new("cycle")
+            .model::<right::Right>()
+            .model::<left::Left>(),
         &register(&migrations, &planned)
             .into_iter()
             .rev()
@@ -752,6 +753,70 @@ async fn cross_app_cycle(db: &TestDb) {
     let mut first: left::left::ActiveModel = first.into();
     first.right_id = Set(Some(other.id));
     first.update(&db.db).await.expect("close the loop");
+    remove_dirs(&migrations);
+}
+
+/// Two models of one app referencing each other.
+mod ring {
+    use ferrobridge::prelude::*;
+
+    /// Created first; its key to `Beta` is added after `Beta` exists.
+    #[derive(Model, Clone, Debug, PartialEq)]
+    #[model(app = "ring")]
+    #[api(policy = "allow_any")]
+    pub struct Alpha {
+        #[field(primary_key)]
+        pub id: i64,
+        #[field(references = Beta, on_delete = "set_null")]
+        pub beta_id: Option<i64>,
+    }
+
+    /// References `Alpha`.
+    #[derive(Model, Clone, Debug, PartialEq)]
+    #[model(app = "ring")]
+    #[api(policy = "allow_any")]
+    pub struct Beta {
+        #[field(primary_key)]
+        pub id: i64,
+        #[field(references = Alpha, on_delete = "cascade")]
+        pub alpha_id: i64,
+    }
+}
+
+/// A cycle inside one app: both tables are created, then the foreign key
+/// that closes the cycle is added (PostgreSQL checks the referenced table).
+async fn cycle_inside_an_app(db: &TestDb) {
+    let migrations = empty_apps("ring", &["ring"]);
+    let app = with_migrations(
+        App::new("ring")
+            .model::<ring::Alpha>()
+            .model::<ring::Beta>(),
+        &migrations,
+    );
+    let planned = plan_all(&app);
+    assert_eq!(planned.len(), 1);
+    let described: Vec<String> = planned[0]
+        .1
+        .operations
+        .iter()
+        .map(Operation::describe)
+        .collect();
+    assert_eq!(
+        described,
+        [
+            "Create model alpha",
+            "Create model beta",
+            "Add field beta_id to alpha"
+        ]
+    );
+    let registered = with_migrations(
+        App::new("ring")
+            .model::<ring::Alpha>()
+            .model::<ring::Beta>(),
+        &register(&migrations, &planned),
+    );
+    migrate(&registered, &db.db, None).await;
+    assert!(registered.unmigrated_apps().expect("detect").is_empty());
     remove_dirs(&migrations);
 }
 
@@ -950,8 +1015,9 @@ async fn not_null_needs_a_one_off_default(db: &TestDb) {
     let v2 = notes_app::<note_v2::Note>(&migrations);
     let refused = next_with_defaults(&v2, &[]).expect_err("no value for the NULL rows");
     assert!(
-        refused.contains("cannot make NOT NULL the nullable field `notes.note.rating` without a default")
-            && refused.contains("--default notes.note.rating=VALUE"),
+        refused.contains(
+            "cannot make NOT NULL the nullable field `notes.note.rating` without a default"
+        ) && refused.contains("--default notes.note.rating=VALUE"),
         "{refused}"
     );
     let typo = next_with_defaults(&v2, &["note.rating=many"]).expect_err("not an integer");
@@ -1020,6 +1086,7 @@ db_tests!(
     cross_app_dependency,
     undeclared_dependency_is_read_from_foreign_keys,
     cross_app_cycle,
+    cycle_inside_an_app,
     text_to_integer,
     not_null_needs_a_one_off_default
 );

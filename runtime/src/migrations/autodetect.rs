@@ -72,10 +72,7 @@ impl OneOffDefault {
         let bad = |what: &str| {
             format!(
                 "--default {}.{}={}: `{}` is {what}, and `{raw}` is not one",
-                self.model,
-                self.field,
-                self.value,
-                self.field
+                self.model, self.field, self.value, self.field
             )
         };
         Ok(match field.db_type {
@@ -293,11 +290,7 @@ fn order_by_references(mut pending: Vec<AppChanges>, to: &ProjectState) -> Vec<A
 /// Moves the foreign keys of `node` into `blocked` models out of it: out of
 /// its `CreateModel`s into `AddField`s, and its `AddField`/`AlterField`s (and
 /// indexes over moved fields) whole, into the migration it returns.
-fn split_off(
-    node: &mut AppChanges,
-    blocked: &[(String, String)],
-    to: &ProjectState,
-) -> AppChanges {
+fn split_off(node: &mut AppChanges, blocked: &[(String, String)], to: &ProjectState) -> AppChanges {
     let closes_cycle = |field: &Field| {
         field.references.as_ref().is_some_and(|key| {
             to.model_by_table(&key.table).is_some_and(|target| {
@@ -392,19 +385,44 @@ fn detect_app(
         .copied()
         .filter(|m| from.model(app, &m.name).is_none())
         .collect();
-    for model in by_references(created) {
+    let created = by_references(created);
+    // A foreign key to a model created later (a cycle inside the app) is
+    // added once both tables exist, as Django does: PostgreSQL checks it.
+    let mut late: Vec<Operation> = Vec::new();
+    for (i, model) in created.iter().enumerate() {
+        let (fields, deferred): (Vec<Field>, Vec<Field>) =
+            model.fields.iter().cloned().partition(|f| {
+                f.references
+                    .as_ref()
+                    .is_none_or(|key| !created[i + 1..].iter().any(|m| m.table == key.table))
+            });
         operations.push(Operation::CreateModel(CreateModel {
             name: model.name.clone(),
             table: model.table.clone(),
-            fields: model.fields.clone(),
+            fields,
         }));
+        for field in deferred {
+            late.push(Operation::AddField(AddField::new(
+                model.name.clone(),
+                field,
+            )));
+        }
         for index in &model.indexes {
-            operations.push(Operation::AddIndex(AddIndex::new(
+            let target = if index.columns.iter().any(|c| {
+                late.iter()
+                    .any(|op| matches!(op, Operation::AddField(a) if a.model == model.name && a.field.name == *c))
+            }) {
+                &mut late
+            } else {
+                &mut operations
+            };
+            target.push(Operation::AddIndex(AddIndex::new(
                 model.name.clone(),
                 index.clone(),
             )));
         }
     }
+    operations.extend(late);
 
     for new in &new_models {
         let Some(old) = from.model(app, &new.name) else {
@@ -578,7 +596,8 @@ fn detect_fields(
         let mut add = AddField::new(model.clone(), field.clone());
         if !field.null && field.default.is_none() {
             let found = one_off(app, model, field, options, used)?;
-            add.one_off_default = Some(found.ok_or_else(|| not_null_refusal(app, model, field, true))?);
+            add.one_off_default =
+                Some(found.ok_or_else(|| not_null_refusal(app, model, field, true))?);
         }
         operations.push(Operation::AddField(add));
     }

@@ -860,7 +860,10 @@ async fn add_field(
         && field.references.is_none()
         && (field.null || field.default.is_some());
     if sqlite && !simple {
-        let fill = op.one_off_default.as_ref().map(|v| (field.name.as_str(), v));
+        let fill = op
+            .one_off_default
+            .as_ref()
+            .map(|v| (field.name.as_str(), v));
         return rebuild(conn, old, new, fill).await;
     }
     let mut column = column_def(field);

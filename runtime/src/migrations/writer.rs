@@ -105,7 +105,12 @@ fn migrations_of<'a>(
         .unwrap_or_default();
     registered
         .into_iter()
-        .chain(planned.iter().filter(|p| p.app == app).map(|p| &p.migration))
+        .chain(
+            planned
+                .iter()
+                .filter(|p| p.app == app)
+                .map(|p| &p.migration),
+        )
         .collect()
 }
 
