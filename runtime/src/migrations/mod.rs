@@ -54,6 +54,21 @@
 //! asked on a terminal); with `--noinput`, such a pair is an error naming the
 //! flag, never a silent drop plus add.
 //!
+//! A field added NOT NULL without a default, or made NOT NULL from nullable,
+//! needs a value for existing rows: `makemigrations` refuses it, naming the
+//! field, unless the model gives a `default` or the command a one-off value
+//! (`--default app.model.field=VALUE`), written as
+//! [`AddField::one_off_default`] / [`AlterField::one_off_default`].
+//!
+//! # Apps that reference each other
+//!
+//! A migration with a foreign key to a model of another app depends on the
+//! migration of that app that creates (or last changed) the model, declared
+//! with [`Migration::depends_on`]; `makemigrations` plans apps in that order.
+//! When two apps reference each other, the first app's initial migration
+//! leaves out the foreign key that closes the cycle and a second migration
+//! adds it, after the other app's (Django's resolution).
+//!
 //! # Applying
 //!
 //! `migrate` applies pending migrations in dependency order (each after the
@@ -67,6 +82,12 @@
 //! one renamed and its indexes recreated, with foreign key enforcement off on
 //! the migration's own connection and `PRAGMA foreign_key_check` before the commit.
 //! Rows survive every operation that does not drop their column or table.
+//! A type change on PostgreSQL converts each value with
+//! `USING CAST("column" AS type)`; on SQLite, a value the new integer, float
+//! or bool column cannot hold fails the migration as it does on PostgreSQL.
+//! Either way the failure names the column and the value, and rolls back.
+//! A foreign key to a table created by another app's migration orders the
+//! two even when the migration does not declare the dependency.
 //!
 //! An app's first migration whose tables all exist already (a database made
 //! by [`App::create_tables`](crate::App::create_tables), or by Django) is
