@@ -1034,6 +1034,29 @@ async fn not_null_needs_a_one_off_default(db: &TestDb) {
         .to_string();
     assert!(error.contains("rows hold NULL there"), "{error}");
 
+    // The command says the same, and takes the value as `--default`.
+    let command = |defaults: &[&str]| {
+        ferrobridge::cli::make_migrations(
+            &v2,
+            &ferrobridge::cli::MakeMigrations {
+                defaults: defaults.iter().map(|d| d.to_string()).collect(),
+                noinput: true,
+                dry_run: true,
+                ..Default::default()
+            },
+        )
+    };
+    let refused = command(&[]).expect_err("refused").to_string();
+    assert!(
+        refused.contains("--default notes.note.rating=VALUE"),
+        "{refused}"
+    );
+    let printed = command(&["notes.note.rating=0"]).expect("dry run");
+    assert!(printed.contains(".one_off_default(0)"), "{printed}");
+    let unused = command(&["notes.note.rating=0", "note.other=1"])
+        .expect_err("no such change")
+        .to_string();
+    assert!(unused.contains("--default note.other=1"), "{unused}");
     let alter = next_with_defaults(&v2, &["notes.note.rating=0"]).expect("with a one-off");
     let file = ferrobridge::migrations::render_migration("notes", &alter);
     assert!(file.contains(".one_off_default(0)"), "{file}");
