@@ -270,11 +270,11 @@ impl App {
         let changes = self.detect_changes(
             None,
             crate::migrations::DetectOptions {
-                renames: Vec::new(),
                 ask: Some(&mut never),
+                ..Default::default()
             },
         )?;
-        Ok(changes.apps.into_iter().map(|c| c.app).collect())
+        Ok(changes.labels())
     }
 
     /// Applies (or unapplies) migrations on `db` up to `target` (see

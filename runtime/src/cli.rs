@@ -14,7 +14,7 @@ use sea_orm::DbBackend;
 use tracing_subscriber::EnvFilter;
 
 use crate::app::App;
-use crate::migrations::{DetectOptions, Step, StepOutcome};
+use crate::migrations::{DetectOptions, OneOffDefault, Step, StepOutcome};
 
 /// Command line of a ferrobridge app.
 #[derive(Debug, Parser)]
@@ -62,6 +62,11 @@ pub enum Command {
         /// Never ask (a possible rename without `--rename` is then an error).
         #[arg(long)]
         noinput: bool,
+        /// A one-off value, `app.model.field=VALUE` (or `model.field=VALUE`;
+        /// repeatable), for the rows of a field made NOT NULL, or added NOT
+        /// NULL, without a default; the column keeps no default.
+        #[arg(long = "default", value_name = "APP.MODEL.FIELD=VALUE")]
+        defaults: Vec<String>,
         /// Exit with status 1 when changes have no migration; write nothing.
         #[arg(long)]
         check: bool,
@@ -165,6 +170,7 @@ pub async fn execute(app: App, command: Command, url: &str) -> anyhow::Result<()
             name,
             renames,
             noinput,
+            defaults,
             check,
             dry_run,
         } => {
@@ -172,6 +178,7 @@ pub async fn execute(app: App, command: Command, url: &str) -> anyhow::Result<()
                 app: label,
                 name,
                 renames,
+                defaults,
                 noinput,
                 check,
                 dry_run,
@@ -548,6 +555,8 @@ pub struct MakeMigrations {
     pub name: Option<String>,
     /// `--rename model.old=new`, as written.
     pub renames: Vec<String>,
+    /// `--default app.model.field=VALUE`, as written.
+    pub defaults: Vec<String>,
     /// `--noinput`.
     pub noinput: bool,
     /// `--check`.
@@ -592,6 +601,12 @@ pub fn make_migrations(app: &App, options: &MakeMigrations) -> anyhow::Result<St
         .iter()
         .map(|r| parse_rename(r))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let defaults = options
+        .defaults
+        .iter()
+        .map(|d| OneOffDefault::parse(d))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(anyhow::Error::msg)?;
     let labels = match &options.app {
         Some(label) => {
             if !app.app_labels().contains(label) {
@@ -621,7 +636,14 @@ pub fn make_migrations(app: &App, options: &MakeMigrations) -> anyhow::Result<St
         None
     };
     let changes = app
-        .detect_changes(labels.as_deref(), DetectOptions { renames, ask })
+        .detect_changes(
+            labels.as_deref(),
+            DetectOptions {
+                renames,
+                ask,
+                defaults,
+            },
+        )
         .map_err(anyhow::Error::msg)?;
     if changes.is_empty() {
         return Ok(match &options.app {
@@ -635,8 +657,7 @@ pub fn make_migrations(app: &App, options: &MakeMigrations) -> anyhow::Result<St
         });
     }
     if options.check {
-        let apps: Vec<String> = changes.apps.iter().map(|c| c.app.clone()).collect();
-        anyhow::bail!("{}", unmigrated_message(&apps));
+        anyhow::bail!("{}", unmigrated_message(&changes.labels()));
     }
     let migrator = app.migrator();
     let planned =
@@ -677,8 +698,9 @@ pub fn make_migrations(app: &App, options: &MakeMigrations) -> anyhow::Result<St
         return Ok(out);
     }
     crate::migrations::write_planned(&planned)?;
-    for plan in &planned {
-        if migrator.app(&plan.app).is_none() {
+    for (i, plan) in planned.iter().enumerate() {
+        let first_of_app = planned[..i].iter().all(|p| p.app != plan.app);
+        if first_of_app && migrator.app(&plan.app).is_none() {
             let module_path = if plan.dir == "src/migrations" {
                 "migrations".to_string()
             } else {

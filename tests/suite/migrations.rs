@@ -130,7 +130,13 @@ fn next_migration(app: &App, renames: &[(&str, &str, &str)]) -> Migration {
         .map(|(m, o, n)| (m.to_string(), o.to_string(), n.to_string()))
         .collect();
     let changes = app
-        .detect_changes(None, DetectOptions { renames, ask: None })
+        .detect_changes(
+            None,
+            DetectOptions {
+                renames,
+                ..Default::default()
+            },
+        )
         .expect("detect changes");
     let planned = plan_migrations(&app.migrator(), &changes, None, |_| None).expect("plan");
     assert_eq!(planned.len(), 1, "one migration for app library");
@@ -246,13 +252,7 @@ async fn evolve(db: &TestDb) {
 
     // Version 5: a rename needs the flag without a terminal...
     let refused = app::<v5::Book>(&migrations)
-        .detect_changes(
-            None,
-            DetectOptions {
-                renames: Vec::new(),
-                ask: None,
-            },
-        )
+        .detect_changes(None, DetectOptions::default())
         .expect_err("an unanswered possible rename");
     assert!(
         refused.contains("--rename book.title=headline"),
@@ -433,11 +433,686 @@ async fn existing_tables_fake_the_initial_migration(db: &TestDb) {
     assert_eq!(rows::<v1::Book>(&db.db).await.len(), 1);
 }
 
+/// Two apps, `catalog` and `shop`, with a foreign key from `shop` to `catalog`.
+mod catalog {
+    use ferrobridge::prelude::*;
+
+    /// A product.
+    #[derive(Model, Clone, Debug, PartialEq)]
+    #[model(app = "catalog")]
+    #[api(policy = "allow_any")]
+    pub struct Product {
+        #[field(primary_key)]
+        pub id: i64,
+        #[field(max_length = 50)]
+        pub name: String,
+    }
+}
+
+/// The app holding the cross-app foreign key.
+mod shop {
+    use ferrobridge::prelude::*;
+
+    /// An order of a product of another app.
+    #[derive(Model, Clone, Debug, PartialEq)]
+    #[model(app = "shop")]
+    #[api(policy = "allow_any")]
+    pub struct Order {
+        #[field(primary_key)]
+        pub id: i64,
+        #[field(references = super::catalog::Product, on_delete = "cascade")]
+        pub product_id: i64,
+        pub quantity: i32,
+    }
+}
+
+/// Two apps referencing each other: `left.Left` -> `right.Right` -> `left.Left`.
+mod left {
+    use ferrobridge::prelude::*;
+
+    /// One side of the cycle.
+    #[derive(Model, Clone, Debug, PartialEq)]
+    #[model(app = "left")]
+    #[api(policy = "allow_any")]
+    pub struct Left {
+        #[field(primary_key)]
+        pub id: i64,
+        #[field(references = super::right::Right, on_delete = "set_null")]
+        pub right_id: Option<i64>,
+    }
+}
+
+/// The other side of the cycle.
+mod right {
+    use ferrobridge::prelude::*;
+
+    /// The other side of the cycle.
+    #[derive(Model, Clone, Debug, PartialEq)]
+    #[model(app = "right")]
+    #[api(policy = "allow_any")]
+    pub struct Right {
+        #[field(primary_key)]
+        pub id: i64,
+        #[field(references = super::left::Left, on_delete = "cascade")]
+        pub left_id: i64,
+    }
+}
+
+/// Empty migrations of each label, in a fresh temp directory.
+fn empty_apps(tag: &str, labels: &[&str]) -> Vec<AppMigrations> {
+    labels
+        .iter()
+        .map(|label| {
+            let base = empty_migrations(&format!("{tag}_{label}"));
+            AppMigrations::new(*label, base.manifest_dir, "src/migrations")
+        })
+        .collect()
+}
+
+/// `app` without auth, with `migrations` registered in their order.
+fn with_migrations(mut app: App, migrations: &[AppMigrations]) -> App {
+    app = app.without_auth();
+    for m in migrations {
+        app = app.migrations(m.clone());
+    }
+    app
+}
+
+/// What `makemigrations --noinput` plans for `app`: `(app, migration)` in order.
+fn plan_all(app: &App) -> Vec<(String, Migration)> {
+    let changes = app
+        .detect_changes(None, DetectOptions::default())
+        .expect("detect changes");
+    plan_migrations(&app.migrator(), &changes, None, |_| None)
+        .expect("plan")
+        .into_iter()
+        .map(|p| (p.app, p.migration))
+        .collect()
+}
+
+/// `migrations` with the planned ones appended to their apps.
+fn register(migrations: &[AppMigrations], planned: &[(String, Migration)]) -> Vec<AppMigrations> {
+    let mut out = migrations.to_vec();
+    for (app, migration) in planned {
+        let entry = out.iter_mut().find(|m| m.app == *app).expect("an app");
+        *entry = entry.clone().migration(migration.clone());
+    }
+    out
+}
+
+fn remove_dirs(migrations: &[AppMigrations]) {
+    for m in migrations {
+        std::fs::remove_dir_all(&m.manifest_dir).ok();
+    }
+}
+
+/// A foreign key into another app makes the migration depend on that app's
+/// migration creating the target, in the file and in the plan, whichever
+/// app is registered first; `migrate` then creates the target table first.
+async fn cross_app_dependency(db: &TestDb) {
+    for shop_first in [true, false] {
+        let labels = if shop_first {
+            ["shop", "catalog"]
+        } else {
+            ["catalog", "shop"]
+        };
+        let migrations = empty_apps("cross", &labels);
+        let mut app = App::new("cross");
+        app = if shop_first {
+            app.model::<shop::Order>().model::<catalog::Product>()
+        } else {
+            app.model::<catalog::Product>().model::<shop::Order>()
+        };
+        let app = with_migrations(app, &migrations);
+        let planned = plan_all(&app);
+        let names: Vec<(&str, &str)> = planned
+            .iter()
+            .map(|(a, m)| (a.as_str(), m.name.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            [("catalog", "0001_initial"), ("shop", "0001_initial")]
+        );
+        assert_eq!(
+            planned[1].1.dependencies,
+            [("catalog".to_string(), "0001_initial".to_string())]
+        );
+        let file = ferrobridge::migrations::render_migration("shop", &planned[1].1);
+        assert!(
+            file.contains(r#".depends_on("catalog", "0001_initial")"#),
+            "{file}"
+        );
+        // Registered in the app's order (shop's first when it comes first).
+        let registered = with_migrations(
+            if shop_first {
+                App::new("cross")
+                    .model::<shop::Order>()
+                    .model::<catalog::Product>()
+            } else {
+                App::new("cross")
+                    .model::<catalog::Product>()
+                    .model::<shop::Order>()
+            },
+            &register(&migrations, &planned),
+        );
+        let mut steps = Vec::new();
+        registered
+            .migrate(&db.db, None, |step, _| {
+                steps.push(format!("{}.{}", step.app, step.name))
+            })
+            .await
+            .unwrap_or_else(|e| panic!("migrate (shop first: {shop_first}): {e}"));
+        assert_eq!(steps, ["catalog.0001_initial", "shop.0001_initial"]);
+        let product = catalog::product::ActiveModel {
+            name: Set("Tea".into()),
+            ..Default::default()
+        }
+        .insert(&db.db)
+        .await
+        .expect("a product");
+        shop::order::ActiveModel {
+            product_id: Set(product.id),
+            quantity: Set(2),
+            ..Default::default()
+        }
+        .insert(&db.db)
+        .await
+        .expect("an order of it");
+        assert!(registered.unmigrated_apps().expect("detect").is_empty());
+        // Unapplying catalog unapplies shop first, which depends on it.
+        let mut back = Vec::new();
+        registered
+            .migrate(&db.db, Some(("catalog", Some("zero"))), |step, _| {
+                back.push(format!("{}.{}", step.app, step.name))
+            })
+            .await
+            .expect("migrate catalog zero");
+        assert_eq!(back, ["shop.0001_initial", "catalog.0001_initial"]);
+        remove_dirs(&migrations);
+    }
+}
+
+/// Migration files written before dependencies were declared still apply
+/// in foreign-key order: the dependency is read from the operations.
+async fn undeclared_dependency_is_read_from_foreign_keys(db: &TestDb) {
+    let migrations = empty_apps("implicit", &["shop", "catalog"]);
+    let app = with_migrations(
+        App::new("implicit")
+            .model::<shop::Order>()
+            .model::<catalog::Product>(),
+        &migrations,
+    );
+    let mut planned = plan_all(&app);
+    for (_, migration) in &mut planned {
+        migration.dependencies.clear();
+    }
+    let registered = with_migrations(
+        App::new("implicit")
+            .model::<shop::Order>()
+            .model::<catalog::Product>(),
+        &register(&migrations, &planned),
+    );
+    let mut steps = Vec::new();
+    registered
+        .migrate(&db.db, None, |step, _| {
+            steps.push(format!("{}.{}", step.app, step.name))
+        })
+        .await
+        .expect("migrate");
+    assert_eq!(steps, ["catalog.0001_initial", "shop.0001_initial"]);
+    remove_dirs(&migrations);
+}
+
+/// A cycle of foreign keys between two apps is split as Django does: the
+/// foreign key that closes it goes into the first app's second migration,
+/// which depends on both initial migrations.
+async fn cross_app_cycle(db: &TestDb) {
+    let migrations = empty_apps("cycle", &["left", "right"]);
+    let app = with_migrations(
+        App::new("cycle")
+            .model::<left::Left>()
+            .model::<right::Right>(),
+        &migrations,
+    );
+    let planned = plan_all(&app);
+    let names: Vec<(&str, &str)> = planned
+        .iter()
+        .map(|(a, m)| (a.as_str(), m.name.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("left", "0001_initial"),
+            ("right", "0001_initial"),
+            ("left", "0002_left_add_right_id"),
+        ]
+    );
+    match &planned[0].1.operations[..] {
+        [Operation::CreateModel(create)] => {
+            let fields: Vec<&str> = create.fields.iter().map(|f| f.name.as_str()).collect();
+            assert_eq!(fields, ["id"]);
+        }
+        other => panic!("expected CreateModel, got {other:?}"),
+    }
+    assert_eq!(
+        planned[1].1.dependencies,
+        [("left".to_string(), "0001_initial".to_string())]
+    );
+    assert!(matches!(
+        planned[2].1.operations[..],
+        [Operation::AddField(_)]
+    ));
+    assert_eq!(
+        planned[2].1.dependencies,
+        [("right".to_string(), "0001_initial".to_string())]
+    );
+    let file = ferrobridge::migrations::render_migration("left", &planned[2].1);
+    assert!(
+        file.contains(r#".depends_on("right", "0001_initial")"#),
+        "{file}"
+    );
+    // Registered the other way round, the plan still runs in dependency order.
+    let registered = with_migrations(
+        App::new("cycle")
+            .model::<right::Right>()
+            .model::<left::Left>(),
+        &register(&migrations, &planned)
+            .into_iter()
+            .rev()
+            .collect::<Vec<_>>(),
+    );
+    let mut steps = Vec::new();
+    registered
+        .migrate(&db.db, None, |step, _| {
+            steps.push(format!("{}.{}", step.app, step.name))
+        })
+        .await
+        .expect("migrate the cycle");
+    assert_eq!(
+        steps,
+        [
+            "left.0001_initial",
+            "right.0001_initial",
+            "left.0002_left_add_right_id"
+        ]
+    );
+    assert!(registered.unmigrated_apps().expect("detect").is_empty());
+    let first = left::left::ActiveModel {
+        right_id: Set(None),
+        ..Default::default()
+    }
+    .insert(&db.db)
+    .await
+    .expect("a left");
+    let other = right::right::ActiveModel {
+        left_id: Set(first.id),
+        ..Default::default()
+    }
+    .insert(&db.db)
+    .await
+    .expect("a right");
+    let mut first: left::left::ActiveModel = first.into();
+    first.right_id = Set(Some(other.id));
+    first.update(&db.db).await.expect("close the loop");
+    remove_dirs(&migrations);
+}
+
+/// Two models of one app referencing each other.
+mod ring {
+    use ferrobridge::prelude::*;
+
+    /// Created first; its key to `Beta` is added after `Beta` exists.
+    #[derive(Model, Clone, Debug, PartialEq)]
+    #[model(app = "ring")]
+    #[api(policy = "allow_any")]
+    pub struct Alpha {
+        #[field(primary_key)]
+        pub id: i64,
+        #[field(references = Beta, on_delete = "set_null")]
+        pub beta_id: Option<i64>,
+    }
+
+    /// References `Alpha`.
+    #[derive(Model, Clone, Debug, PartialEq)]
+    #[model(app = "ring")]
+    #[api(policy = "allow_any")]
+    pub struct Beta {
+        #[field(primary_key)]
+        pub id: i64,
+        #[field(references = Alpha, on_delete = "cascade")]
+        pub alpha_id: i64,
+    }
+}
+
+/// A cycle inside one app: both tables are created, then the foreign key
+/// that closes the cycle is added (PostgreSQL checks the referenced table).
+async fn cycle_inside_an_app(db: &TestDb) {
+    let migrations = empty_apps("ring", &["ring"]);
+    let app = with_migrations(
+        App::new("ring")
+            .model::<ring::Alpha>()
+            .model::<ring::Beta>(),
+        &migrations,
+    );
+    let planned = plan_all(&app);
+    assert_eq!(planned.len(), 1);
+    let described: Vec<String> = planned[0]
+        .1
+        .operations
+        .iter()
+        .map(Operation::describe)
+        .collect();
+    assert_eq!(
+        described,
+        [
+            "Create model alpha",
+            "Create model beta",
+            "Add field beta_id to alpha"
+        ]
+    );
+    let registered = with_migrations(
+        App::new("ring")
+            .model::<ring::Alpha>()
+            .model::<ring::Beta>(),
+        &register(&migrations, &planned),
+    );
+    migrate(&registered, &db.db, None).await;
+    assert!(registered.unmigrated_apps().expect("detect").is_empty());
+    remove_dirs(&migrations);
+}
+
+/// `code` as text, then as an integer (table `convert_item`).
+mod text_code {
+    use ferrobridge::prelude::*;
+
+    /// An item with a textual code.
+    #[derive(Model, Clone, Debug, PartialEq)]
+    #[model(app = "convert", table = "convert_item")]
+    #[api(policy = "allow_any")]
+    pub struct Item {
+        #[field(primary_key)]
+        pub id: i64,
+        #[field(max_length = 20)]
+        pub code: String,
+    }
+}
+
+/// `code` as an integer.
+mod int_code {
+    use ferrobridge::prelude::*;
+
+    /// An item with a numeric code.
+    #[derive(Model, Clone, Debug, PartialEq)]
+    #[model(app = "convert", table = "convert_item")]
+    #[api(policy = "allow_any")]
+    pub struct Item {
+        #[field(primary_key)]
+        pub id: i64,
+        pub code: i32,
+    }
+}
+
+fn convert_app<M: ferrobridge::Model>(migrations: &AppMigrations) -> App {
+    App::new("convert")
+        .without_auth()
+        .model::<M>()
+        .migrations(migrations.clone())
+}
+
+/// A String field becoming an integer keeps numeric values (PostgreSQL
+/// casts with `USING`); one value that is not a number fails the whole
+/// migration, naming the column and the value, and changes nothing.
+async fn text_to_integer(db: &TestDb) {
+    let conn = &db.db;
+    let base = empty_migrations("convert");
+    let mut migrations = AppMigrations::new("convert", base.manifest_dir, "src/migrations");
+    let initial = next_migration(&convert_app::<text_code::Item>(&migrations), &[]);
+    migrations = migrations.migration(initial);
+    let retype = next_migration(&convert_app::<int_code::Item>(&migrations), &[]);
+    assert_eq!(retype.name, "0002_item_alter_code");
+    migrations = migrations.migration(retype);
+    let latest = convert_app::<int_code::Item>(&migrations);
+    migrate(&latest, conn, Some(("convert", Some("0001")))).await;
+    for code in ["12", "345"] {
+        text_code::item::ActiveModel {
+            code: Set(code.into()),
+            ..Default::default()
+        }
+        .insert(conn)
+        .await
+        .expect("insert");
+    }
+    migrate(&latest, conn, None).await;
+    let codes: Vec<i32> = rows::<int_code::Item>(conn)
+        .await
+        .iter()
+        .map(|i| i.code)
+        .collect();
+    assert_eq!(codes, [12, 345]);
+
+    // Back to text (every integer converts), then one code that is no number.
+    migrate(&latest, conn, Some(("convert", Some("0001")))).await;
+    text_code::item::ActiveModel {
+        code: Set("A-7".into()),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await
+    .expect("insert");
+    let error = latest
+        .migrate(conn, None, |_, _| {})
+        .await
+        .expect_err("A-7 is no integer")
+        .to_string();
+    assert!(
+        error.contains("cannot convert column `convert_item.code` from String to i32")
+            && error.contains("A-7"),
+        "{error}"
+    );
+    let codes: Vec<String> = rows::<text_code::Item>(conn)
+        .await
+        .into_iter()
+        .map(|i| i.code)
+        .collect();
+    assert_eq!(codes, ["12", "345", "A-7"], "nothing changed");
+    let pending = ferrobridge::cli::pending_migrations(&latest, conn)
+        .await
+        .expect("pending");
+    assert_eq!(pending, ["convert.0002_item_alter_code"]);
+    std::fs::remove_dir_all(&migrations.manifest_dir).ok();
+}
+
+/// `rating` nullable, then NOT NULL without a default, then a new NOT NULL
+/// `score` without a default (table `notes_note`).
+mod note_v1 {
+    use ferrobridge::prelude::*;
+
+    /// A note, maybe rated.
+    #[derive(Model, Clone, Debug, PartialEq)]
+    #[model(app = "notes", table = "notes_note")]
+    #[api(policy = "allow_any")]
+    pub struct Note {
+        #[field(primary_key)]
+        pub id: i64,
+        pub rating: Option<i32>,
+    }
+}
+
+/// `rating` NOT NULL, without a default.
+mod note_v2 {
+    use ferrobridge::prelude::*;
+
+    /// A rated note.
+    #[derive(Model, Clone, Debug, PartialEq)]
+    #[model(app = "notes", table = "notes_note")]
+    #[api(policy = "allow_any")]
+    pub struct Note {
+        #[field(primary_key)]
+        pub id: i64,
+        pub rating: i32,
+    }
+}
+
+/// A new NOT NULL `score`, without a default.
+mod note_v3 {
+    use ferrobridge::prelude::*;
+
+    /// A rated, scored note.
+    #[derive(Model, Clone, Debug, PartialEq)]
+    #[model(app = "notes", table = "notes_note")]
+    #[api(policy = "allow_any")]
+    pub struct Note {
+        #[field(primary_key)]
+        pub id: i64,
+        pub rating: i32,
+        pub score: i32,
+    }
+}
+
+fn notes_app<M: ferrobridge::Model>(migrations: &AppMigrations) -> App {
+    App::new("notes")
+        .without_auth()
+        .model::<M>()
+        .migrations(migrations.clone())
+}
+
+/// The migration for `app` with one-off defaults `defaults` (`app.model.field=VALUE`).
+fn next_with_defaults(app: &App, defaults: &[&str]) -> Result<Migration, String> {
+    let defaults = defaults
+        .iter()
+        .map(|d| ferrobridge::migrations::OneOffDefault::parse(d))
+        .collect::<Result<Vec<_>, _>>()?;
+    let changes = app.detect_changes(
+        None,
+        DetectOptions {
+            defaults,
+            ..Default::default()
+        },
+    )?;
+    let planned = plan_migrations(&app.migrator(), &changes, None, |_| None)?;
+    Ok(planned[0].migration.clone())
+}
+
+/// A nullable field made NOT NULL without a default is refused, naming the
+/// field and `--default`; with it, NULL rows get the value once. The same
+/// for a new NOT NULL field on a table with rows.
+async fn not_null_needs_a_one_off_default(db: &TestDb) {
+    let conn = &db.db;
+    let base = empty_migrations("notes");
+    let mut migrations = AppMigrations::new("notes", base.manifest_dir, "src/migrations");
+    let initial = next_migration(&notes_app::<note_v1::Note>(&migrations), &[]);
+    migrations = migrations.migration(initial);
+    migrate(&notes_app::<note_v1::Note>(&migrations), conn, None).await;
+    for rating in [Some(5), None] {
+        note_v1::note::ActiveModel {
+            rating: Set(rating),
+            ..Default::default()
+        }
+        .insert(conn)
+        .await
+        .expect("insert");
+    }
+
+    let v2 = notes_app::<note_v2::Note>(&migrations);
+    let refused = next_with_defaults(&v2, &[]).expect_err("no value for the NULL rows");
+    assert!(
+        refused.contains(
+            "cannot make NOT NULL the nullable field `notes.note.rating` without a default"
+        ) && refused.contains("--default notes.note.rating=VALUE"),
+        "{refused}"
+    );
+    let typo = next_with_defaults(&v2, &["note.rating=many"]).expect_err("not an integer");
+    assert!(typo.contains("`many` is not one"), "{typo}");
+    // A hand-written AlterField without the value stops at `migrate`, saying why.
+    let bare = Migration::new("0002_bare").operation(ferrobridge::migrations::AlterField::new(
+        "note",
+        ferrobridge::migrations::Field::integer("rating"),
+    ));
+    let error = notes_app::<note_v2::Note>(&migrations.clone().migration(bare))
+        .migrate(conn, None, |_, _| {})
+        .await
+        .expect_err("NULL rows")
+        .to_string();
+    assert!(error.contains("rows hold NULL there"), "{error}");
+
+    // The command says the same, and takes the value as `--default`.
+    let command = |defaults: &[&str]| {
+        ferrobridge::cli::make_migrations(
+            &v2,
+            &ferrobridge::cli::MakeMigrations {
+                defaults: defaults.iter().map(|d| d.to_string()).collect(),
+                noinput: true,
+                dry_run: true,
+                ..Default::default()
+            },
+        )
+    };
+    let refused = command(&[]).expect_err("refused").to_string();
+    assert!(
+        refused.contains("--default notes.note.rating=VALUE"),
+        "{refused}"
+    );
+    let printed = command(&["notes.note.rating=0"]).expect("dry run");
+    assert!(printed.contains(".one_off_default(0)"), "{printed}");
+    let unused = command(&["notes.note.rating=0", "note.other=1"])
+        .expect_err("no such change")
+        .to_string();
+    assert!(unused.contains("--default note.other=1"), "{unused}");
+    let alter = next_with_defaults(&v2, &["notes.note.rating=0"]).expect("with a one-off");
+    let file = ferrobridge::migrations::render_migration("notes", &alter);
+    assert!(file.contains(".one_off_default(0)"), "{file}");
+    migrations = migrations.migration(alter);
+    let v2 = notes_app::<note_v2::Note>(&migrations);
+    migrate(&v2, conn, None).await;
+    let ratings: Vec<i32> = rows::<note_v2::Note>(conn)
+        .await
+        .iter()
+        .map(|n| n.rating)
+        .collect();
+    assert_eq!(ratings, [5, 0]);
+    assert!(v2.unmigrated_apps().expect("detect").is_empty());
+
+    // A new NOT NULL field: refused alone, existing rows get the one-off value.
+    let v3 = notes_app::<note_v3::Note>(&migrations);
+    let refused = next_with_defaults(&v3, &[]).expect_err("no value for existing rows");
+    assert!(
+        refused.contains("cannot add the NOT NULL field `notes.note.score` without a default")
+            && refused.contains("--default notes.note.score=VALUE"),
+        "{refused}"
+    );
+    let add = next_with_defaults(&v3, &["note.score=7"]).expect("with a one-off");
+    migrations = migrations.migration(add);
+    let v3 = notes_app::<note_v3::Note>(&migrations);
+    migrate(&v3, conn, None).await;
+    let scores: Vec<i32> = rows::<note_v3::Note>(conn)
+        .await
+        .iter()
+        .map(|n| n.score)
+        .collect();
+    assert_eq!(scores, [7, 7]);
+    assert!(v3.unmigrated_apps().expect("detect").is_empty());
+    // The value was for existing rows only: a new row must say its score.
+    let missing = note_v3::note::ActiveModel {
+        rating: Set(1),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await;
+    assert!(missing.is_err(), "the column keeps no default");
+    std::fs::remove_dir_all(&migrations.manifest_dir).ok();
+}
+
 db_tests!(
     evolve,
     showmigrations,
     refuse_unmigrated,
-    existing_tables_fake_the_initial_migration
+    existing_tables_fake_the_initial_migration,
+    cross_app_dependency,
+    undeclared_dependency_is_read_from_foreign_keys,
+    cross_app_cycle,
+    cycle_inside_an_app,
+    text_to_integer,
+    not_null_needs_a_one_off_default
 );
 
 /// `makemigrations --rename book.title=headline --noinput` writes the
@@ -514,8 +1189,8 @@ fn a_possible_rename_is_asked() {
         let changes = app.detect_changes(
             None,
             DetectOptions {
-                renames: Vec::new(),
                 ask: Some(&mut ask),
+                ..Default::default()
             },
         );
         assert_eq!(

@@ -1,38 +1,131 @@
 //! `makemigrations`' comparison: the operations that take the state the
 //! migrations describe to the state the models describe.
 
-use std::collections::BTreeSet;
-
 use super::state::{ModelState, ProjectState};
 use super::{
-    AddField, AddIndex, AlterField, CreateModel, DeleteModel, Field, Operation, RemoveField,
-    RemoveIndex, RenameField,
+    AddField, AddIndex, AlterField, CreateModel, DbType, DefaultValue, DeleteModel, Field,
+    Operation, RemoveField, RemoveIndex, RenameField,
 };
 
-/// How to treat fields that may have been renamed.
+/// How to treat fields that may have been renamed, and the one-off values
+/// given for fields that become NOT NULL without a default.
+#[derive(Default)]
 pub struct DetectOptions<'a> {
     /// `--rename post.title=headline`: `(model, old, new)`.
     pub renames: Vec<(String, String, String)>,
     /// Asks a yes/no question on a terminal; `None` with `--noinput`, when
     /// an unanswered possible rename is an error naming the flag.
     pub ask: Option<&'a mut dyn FnMut(&str) -> bool>,
+    /// `--default blog.post.rating=0`: the value rows get once when a field
+    /// becomes (or is added) NOT NULL without a default.
+    pub defaults: Vec<OneOffDefault>,
 }
 
-/// The operations of one app.
+/// `--default [app.]model.field=VALUE`: a one-off value for the rows of a
+/// field that becomes NOT NULL (or is added NOT NULL) without a default.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OneOffDefault {
+    /// The app label, when given (needed only when two apps have the model).
+    pub app: Option<String>,
+    /// The model's lower-case name.
+    pub model: String,
+    /// The field.
+    pub field: String,
+    /// The value as written; parsed by the field's type.
+    pub value: String,
+}
+
+impl OneOffDefault {
+    /// Parses `[app.]model.field=VALUE`.
+    pub fn parse(raw: &str) -> Result<OneOffDefault, String> {
+        let usage = || {
+            format!(
+                "--default takes `app.model.field=VALUE` or `model.field=VALUE` \
+                 (e.g. `blog.post.rating=0`), not `{raw}`"
+            )
+        };
+        let (left, value) = raw.split_once('=').ok_or_else(usage)?;
+        let parts: Vec<&str> = left.split('.').map(str::trim).collect();
+        if parts.iter().any(|p| p.is_empty()) {
+            return Err(usage());
+        }
+        let (app, model, field) = match parts[..] {
+            [model, field] => (None, model, field),
+            [app, model, field] => (Some(app.to_string()), model, field),
+            _ => return Err(usage()),
+        };
+        Ok(OneOffDefault {
+            app,
+            model: model.to_lowercase(),
+            field: field.to_string(),
+            value: value.to_string(),
+        })
+    }
+
+    fn names(&self, app: &str, model: &str, field: &str) -> bool {
+        self.app.as_deref().is_none_or(|a| a == app) && self.model == model && self.field == field
+    }
+
+    /// The value as `field`'s type.
+    fn value_for(&self, field: &Field) -> Result<DefaultValue, String> {
+        let raw = self.value.trim();
+        let bad = |what: &str| {
+            format!(
+                "--default {}.{}={}: `{}` is {what}, and `{raw}` is not one",
+                self.model, self.field, self.value, self.field
+            )
+        };
+        Ok(match field.db_type {
+            DbType::SmallInteger | DbType::Integer | DbType::BigInteger => {
+                DefaultValue::Int(raw.parse().map_err(|_| bad("an integer"))?)
+            }
+            DbType::Float | DbType::Double => {
+                DefaultValue::Float(raw.parse().map_err(|_| bad("a number"))?)
+            }
+            DbType::Decimal(..) => {
+                raw.parse::<f64>().map_err(|_| bad("a decimal number"))?;
+                DefaultValue::Str(raw.to_string())
+            }
+            DbType::Boolean => DefaultValue::Bool(match raw {
+                "true" | "True" | "1" => true,
+                "false" | "False" | "0" => false,
+                _ => return Err(bad("a bool (true or false)")),
+            }),
+            _ => DefaultValue::Str(self.value.clone()),
+        })
+    }
+}
+
+/// The operations of one migration of one app.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AppChanges {
     /// The app label.
     pub app: String,
     /// The operations, in order.
     pub operations: Vec<Operation>,
-    /// Other apps whose tables these operations reference.
-    pub depends_on_apps: Vec<String>,
+    /// The models of other apps these operations hold foreign keys to, as
+    /// `(app, model)`: the migration depends on the one that creates (or
+    /// last changed) each.
+    pub references: Vec<(String, String)>,
 }
 
-/// What changed, app by app (only apps with changes).
+impl AppChanges {
+    /// Creates model `model` of app `app`.
+    fn creates(&self, app: &str, model: &str) -> bool {
+        self.app == app
+            && self
+                .operations
+                .iter()
+                .any(|op| matches!(op, Operation::CreateModel(c) if c.name == model))
+    }
+}
+
+/// What changed, migration by migration, in an order where each comes after
+/// those creating the models it references (an app appears twice when a
+/// cycle of foreign keys between apps was split, as Django does).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Changes {
-    /// The apps with changes.
+    /// The migrations to write, in order.
     pub apps: Vec<AppChanges>,
 }
 
@@ -41,10 +134,23 @@ impl Changes {
     pub fn is_empty(&self) -> bool {
         self.apps.is_empty()
     }
+
+    /// The app labels with changes, each once.
+    pub fn labels(&self) -> Vec<String> {
+        let mut labels: Vec<String> = Vec::new();
+        for change in &self.apps {
+            if !labels.contains(&change.app) {
+                labels.push(change.app.clone());
+            }
+        }
+        labels
+    }
 }
 
 /// Compares `from` (the migrations' state) with `to` (the models') for the
-/// apps `apps`, in that order.
+/// apps `apps`; the result is ordered by foreign keys across apps (ties in
+/// the order of `apps`), and a cycle between apps is split: the foreign keys
+/// that close it move to a second migration of the first app in the cycle.
 pub fn detect_changes(
     from: &ProjectState,
     to: &ProjectState,
@@ -63,44 +169,176 @@ pub fn detect_changes(
             ));
         }
     }
-    let mut changes = Changes::default();
+    let mut used = vec![false; options.defaults.len()];
+    let mut nodes = Vec::new();
     for app in apps {
-        let operations = detect_app(from, to, app, &mut options)?;
+        let operations = detect_app(from, to, app, &mut options, &mut used)?;
         if operations.is_empty() {
             continue;
         }
-        let own_tables: BTreeSet<&str> = to
-            .models
-            .values()
-            .filter(|m| m.app == *app)
-            .map(|m| m.table.as_str())
-            .collect();
-        let mut depends_on_apps: Vec<String> = Vec::new();
-        for operation in &operations {
-            let fields: Vec<&Field> = match operation {
-                Operation::CreateModel(op) => op.fields.iter().collect(),
-                Operation::AddField(op) => vec![&op.field],
-                Operation::AlterField(op) => vec![&op.field],
-                _ => Vec::new(),
-            };
-            for key in fields.iter().filter_map(|f| f.references.as_ref()) {
-                if own_tables.contains(key.table.as_str()) {
-                    continue;
-                }
-                if let Some(target) = to.model_by_table(&key.table)
-                    && !depends_on_apps.contains(&target.app)
-                {
-                    depends_on_apps.push(target.app.clone());
+        let references = references_of(to, app, &operations);
+        nodes.push(AppChanges {
+            app: app.clone(),
+            operations,
+            references,
+        });
+    }
+    if let Some(unused) = options.defaults.iter().zip(&used).find(|(_, u)| !**u) {
+        let d = unused.0;
+        return Err(format!(
+            "--default {}.{}={}: no field `{}` of model `{}` is added or made NOT NULL \
+             without a default in this migration",
+            d.model, d.field, d.value, d.field, d.model
+        ));
+    }
+    Ok(Changes {
+        apps: order_by_references(nodes, to),
+    })
+}
+
+/// The fields `operation` defines (with their foreign keys).
+fn defined_fields(operation: &Operation) -> Vec<&Field> {
+    match operation {
+        Operation::CreateModel(op) => op.fields.iter().collect(),
+        Operation::AddField(op) => vec![&op.field],
+        Operation::AlterField(op) => vec![&op.field],
+        _ => Vec::new(),
+    }
+}
+
+/// The models of apps other than `app` that `operations` reference.
+fn references_of(to: &ProjectState, app: &str, operations: &[Operation]) -> Vec<(String, String)> {
+    let mut references: Vec<(String, String)> = Vec::new();
+    for operation in operations {
+        for key in defined_fields(operation)
+            .into_iter()
+            .filter_map(|f| f.references.as_ref())
+        {
+            if let Some(target) = to.model_by_table(&key.table)
+                && target.app != app
+            {
+                let pair = (target.app.clone(), target.name.clone());
+                if !references.contains(&pair) {
+                    references.push(pair);
                 }
             }
         }
-        changes.apps.push(AppChanges {
-            app: app.clone(),
-            operations,
-            depends_on_apps,
-        });
     }
-    Ok(changes)
+    references
+}
+
+/// The pending migrations `pending[i]` must wait for: an earlier one of its
+/// app, or one creating a model it references.
+fn blockers(pending: &[AppChanges], i: usize) -> Vec<usize> {
+    let node = &pending[i];
+    (0..pending.len())
+        .filter(|&j| j != i)
+        .filter(|&j| {
+            (pending[j].app == node.app && j < i)
+                || node
+                    .references
+                    .iter()
+                    .any(|(app, model)| pending[j].creates(app, model))
+        })
+        .collect()
+}
+
+/// Whether waiting leads from `pending[start]` back to itself.
+fn in_cycle(pending: &[AppChanges], start: usize) -> bool {
+    let mut seen = vec![false; pending.len()];
+    let mut stack = blockers(pending, start);
+    while let Some(j) = stack.pop() {
+        if j == start {
+            return true;
+        }
+        if !std::mem::replace(&mut seen[j], true) {
+            stack.extend(blockers(pending, j));
+        }
+    }
+    false
+}
+
+/// Orders the migrations so each comes after those it waits for (ties in
+/// the given order); a cycle is split as Django's autodetector does.
+fn order_by_references(mut pending: Vec<AppChanges>, to: &ProjectState) -> Vec<AppChanges> {
+    let mut ordered = Vec::new();
+    while !pending.is_empty() {
+        if let Some(i) = (0..pending.len()).find(|&i| blockers(&pending, i).is_empty()) {
+            ordered.push(pending.remove(i));
+            continue;
+        }
+        let Some(i) = (0..pending.len()).find(|&i| in_cycle(&pending, i)) else {
+            // Unreachable (waiting without a cycle always ends); keep going.
+            ordered.push(pending.remove(0));
+            continue;
+        };
+        let blocked: Vec<(String, String)> = pending[i]
+            .references
+            .iter()
+            .filter(|(app, model)| pending.iter().any(|p| p.creates(app, model)))
+            .cloned()
+            .collect();
+        let deferred = split_off(&mut pending[i], &blocked, to);
+        if pending[i].operations.is_empty() {
+            pending.remove(i);
+        }
+        pending.push(deferred);
+    }
+    ordered
+}
+
+/// Moves the foreign keys of `node` into `blocked` models out of it: out of
+/// its `CreateModel`s into `AddField`s, and its `AddField`/`AlterField`s (and
+/// indexes over moved fields) whole, into the migration it returns.
+fn split_off(node: &mut AppChanges, blocked: &[(String, String)], to: &ProjectState) -> AppChanges {
+    let closes_cycle = |field: &Field| {
+        field.references.as_ref().is_some_and(|key| {
+            to.model_by_table(&key.table).is_some_and(|target| {
+                blocked
+                    .iter()
+                    .any(|(app, model)| target.app == *app && target.name == *model)
+            })
+        })
+    };
+    let mut kept = Vec::new();
+    let mut moved = Vec::new();
+    let mut moved_fields: Vec<(String, String)> = Vec::new();
+    for operation in std::mem::take(&mut node.operations) {
+        match operation {
+            Operation::CreateModel(mut op) => {
+                let (late, early): (Vec<Field>, Vec<Field>) =
+                    op.fields.into_iter().partition(|f| closes_cycle(f));
+                op.fields = early;
+                for field in late {
+                    moved_fields.push((op.name.clone(), field.name.clone()));
+                    moved.push(Operation::AddField(AddField::new(op.name.clone(), field)));
+                }
+                kept.push(Operation::CreateModel(op));
+            }
+            Operation::AddField(ref op) if closes_cycle(&op.field) => {
+                moved_fields.push((op.model.clone(), op.field.name.clone()));
+                moved.push(operation);
+            }
+            Operation::AlterField(ref op) if closes_cycle(&op.field) => moved.push(operation),
+            Operation::AddIndex(ref op)
+                if op
+                    .index
+                    .columns
+                    .iter()
+                    .any(|c| moved_fields.contains(&(op.model.clone(), c.clone()))) =>
+            {
+                moved.push(operation)
+            }
+            other => kept.push(other),
+        }
+    }
+    node.operations = kept;
+    node.references = references_of(to, &node.app, &node.operations);
+    AppChanges {
+        app: node.app.clone(),
+        references: references_of(to, &node.app, &moved),
+        operations: moved,
+    }
 }
 
 fn models_of<'a>(state: &'a ProjectState, app: &str) -> Vec<&'a ModelState> {
@@ -136,6 +374,7 @@ fn detect_app(
     to: &ProjectState,
     app: &str,
     options: &mut DetectOptions<'_>,
+    used: &mut [bool],
 ) -> Result<Vec<Operation>, String> {
     let old_models = models_of(from, app);
     let new_models = models_of(to, app);
@@ -146,19 +385,44 @@ fn detect_app(
         .copied()
         .filter(|m| from.model(app, &m.name).is_none())
         .collect();
-    for model in by_references(created) {
+    let created = by_references(created);
+    // A foreign key to a model created later (a cycle inside the app) is
+    // added once both tables exist, as Django does: PostgreSQL checks it.
+    let mut late: Vec<Operation> = Vec::new();
+    for (i, model) in created.iter().enumerate() {
+        let (fields, deferred): (Vec<Field>, Vec<Field>) =
+            model.fields.iter().cloned().partition(|f| {
+                f.references
+                    .as_ref()
+                    .is_none_or(|key| !created[i + 1..].iter().any(|m| m.table == key.table))
+            });
         operations.push(Operation::CreateModel(CreateModel {
             name: model.name.clone(),
             table: model.table.clone(),
-            fields: model.fields.clone(),
+            fields,
         }));
+        for field in deferred {
+            late.push(Operation::AddField(AddField::new(
+                model.name.clone(),
+                field,
+            )));
+        }
         for index in &model.indexes {
-            operations.push(Operation::AddIndex(AddIndex::new(
+            let target = if index.columns.iter().any(|c| {
+                late.iter()
+                    .any(|op| matches!(op, Operation::AddField(a) if a.model == model.name && a.field.name == *c))
+            }) {
+                &mut late
+            } else {
+                &mut operations
+            };
+            target.push(Operation::AddIndex(AddIndex::new(
                 model.name.clone(),
                 index.clone(),
             )));
         }
     }
+    operations.extend(late);
 
     for new in &new_models {
         let Some(old) = from.model(app, &new.name) else {
@@ -171,7 +435,7 @@ fn detect_app(
                 new.name, old.table, new.table, old.table
             ));
         }
-        operations.extend(detect_fields(app, old, new, options)?);
+        operations.extend(detect_fields(app, old, new, options, used)?);
         operations.extend(detect_unique_together(old, new));
     }
 
@@ -216,6 +480,7 @@ fn detect_fields(
     old: &ModelState,
     new: &ModelState,
     options: &mut DetectOptions<'_>,
+    used: &mut [bool],
 ) -> Result<Vec<Operation>, String> {
     let model = &new.name;
     let mut removed: Vec<&Field> = old
@@ -318,25 +583,23 @@ fn detect_fields(
                     field.name
                 ));
             }
-            operations.push(Operation::AlterField(AlterField::new(
-                model.clone(),
-                field.clone(),
-            )));
+            let mut alter = AlterField::new(model.clone(), field.clone());
+            if previous.null && !field.null && field.default.is_none() {
+                let found = one_off(app, model, field, options, used)?;
+                alter.one_off_default =
+                    Some(found.ok_or_else(|| not_null_refusal(app, model, field, false))?);
+            }
+            operations.push(Operation::AlterField(alter));
         }
     }
     for field in added {
+        let mut add = AddField::new(model.clone(), field.clone());
         if !field.null && field.default.is_none() {
-            return Err(format!(
-                "cannot add the NOT NULL field `{app}.{model}.{}` without a default: existing rows \
-                 need a value. Give it `#[field(default = ...)]` or make it an `Option<{}>`",
-                field.name,
-                field.db_type.rust_name()
-            ));
+            let found = one_off(app, model, field, options, used)?;
+            add.one_off_default =
+                Some(found.ok_or_else(|| not_null_refusal(app, model, field, true))?);
         }
-        operations.push(Operation::AddField(AddField::new(
-            model.clone(),
-            field.clone(),
-        )));
+        operations.push(Operation::AddField(add));
     }
     for field in removed {
         operations.push(Operation::RemoveField(RemoveField::new(
@@ -345,4 +608,45 @@ fn detect_fields(
         )));
     }
     Ok(operations)
+}
+
+/// The `--default` given for `app.model.field`, as the field's type.
+fn one_off(
+    app: &str,
+    model: &str,
+    field: &Field,
+    options: &DetectOptions<'_>,
+    used: &mut [bool],
+) -> Result<Option<DefaultValue>, String> {
+    let Some(i) = options
+        .defaults
+        .iter()
+        .position(|d| d.names(app, model, &field.name))
+    else {
+        return Ok(None);
+    };
+    used[i] = true;
+    options.defaults[i].value_for(field).map(Some)
+}
+
+/// Why a NOT NULL field without a default cannot be written as it is, and
+/// the three ways out (Django asks for a one-off value on a terminal).
+fn not_null_refusal(app: &str, model: &str, field: &Field, added: bool) -> String {
+    let what = if added {
+        "cannot add the NOT NULL field"
+    } else {
+        "cannot make NOT NULL the nullable field"
+    };
+    let rows = if added {
+        "existing rows need a value"
+    } else {
+        "rows holding NULL need a value"
+    };
+    format!(
+        "{what} `{app}.{model}.{name}` without a default: {rows}. Give it \
+         `#[field(default = ...)]`, or run `makemigrations --default {app}.{model}.{name}=VALUE` \
+         to give those rows VALUE once (the column keeps no default), or make it an `Option<{ty}>`",
+        name = field.name,
+        ty = field.db_type.rust_name()
+    )
 }

@@ -21,6 +21,10 @@ use super::{
 #[derive(Clone, Debug, Default)]
 pub struct Migrator {
     apps: Vec<AppMigrations>,
+    /// Dependencies read from the operations: a migration with a foreign key
+    /// to a table another app's migration creates comes after it, even when
+    /// its file (written before makemigrations declared them) does not say so.
+    implicit: HashMap<Key, Vec<Key>>,
 }
 
 /// One migration to apply (or unapply) in a plan.
@@ -46,7 +50,8 @@ type Key = (String, String);
 impl Migrator {
     /// The migrations of `apps`, applied in dependency order (ties by registration order).
     pub fn new(apps: Vec<AppMigrations>) -> Self {
-        Migrator { apps }
+        let implicit = implicit_dependencies(&apps);
+        Migrator { apps, implicit }
     }
 
     /// The registered apps' migrations.
@@ -77,6 +82,25 @@ impl Migrator {
             deps.push((key.0.clone(), app.migrations[position - 1].name.clone()));
         }
         deps.extend(app.migrations[position].dependencies.iter().cloned());
+        deps
+    }
+
+    /// `key` and everything it declares it comes after, directly or not.
+    fn declared_closure(&self, key: &Key) -> BTreeSet<Key> {
+        let mut set = BTreeSet::new();
+        let mut stack = vec![key.clone()];
+        while let Some(key) = stack.pop() {
+            if set.insert(key.clone()) {
+                stack.extend(self.dependencies(&key));
+            }
+        }
+        set
+    }
+
+    /// The declared dependencies, then those read from foreign keys.
+    fn all_dependencies(&self, key: &Key) -> Vec<Key> {
+        let mut deps = self.dependencies(key);
+        deps.extend(self.implicit.get(key).into_iter().flatten().cloned());
         deps
     }
 
@@ -115,10 +139,25 @@ impl Migrator {
             ));
         }
         if !visiting.insert(key.clone()) {
-            return Err(format!("migration {}.{} depends on itself", key.0, key.1));
+            return Err(format!(
+                "migrations depend on each other in a cycle through {}.{}: remove the \
+                 `.depends_on(...)` that closes it (for foreign keys between two apps, \
+                 makemigrations puts the one that closes the cycle in a later migration)",
+                key.0, key.1
+            ));
         }
         for dep in self.dependencies(&key) {
             self.visit(dep, order, done, visiting)?;
+        }
+        // Read from foreign keys, not declared: skipped where they would close a cycle.
+        for dep in self.implicit.get(&key).into_iter().flatten() {
+            let closes_cycle = self
+                .declared_closure(dep)
+                .iter()
+                .any(|k| visiting.contains(k));
+            if !closes_cycle {
+                self.visit(dep.clone(), order, done, visiting)?;
+            }
         }
         visiting.remove(&key);
         done.insert(key.clone());
@@ -271,7 +310,7 @@ impl Migrator {
         let mut stack = keys;
         while let Some(key) = stack.pop() {
             if set.insert(key.clone()) {
-                stack.extend(self.dependencies(&key));
+                stack.extend(self.all_dependencies(&key));
             }
         }
         set
@@ -282,7 +321,7 @@ impl Migrator {
         for app in &self.apps {
             for migration in &app.migrations {
                 let key = (app.app.clone(), migration.name.clone());
-                for dep in self.dependencies(&key) {
+                for dep in self.all_dependencies(&key) {
                     dependents.entry(dep).or_default().push(key.clone());
                 }
             }
@@ -399,6 +438,47 @@ impl Migrator {
         let tables = table_names(conn).await?;
         Ok(creates.iter().all(|t| tables.contains(*t)))
     }
+}
+
+/// For each migration, the migrations of other apps that create a table its
+/// operations hold a foreign key to.
+fn implicit_dependencies(apps: &[AppMigrations]) -> HashMap<Key, Vec<Key>> {
+    let mut creators: HashMap<&str, Key> = HashMap::new();
+    for app in apps {
+        for migration in &app.migrations {
+            for operation in &migration.operations {
+                if let Operation::CreateModel(op) = operation {
+                    creators
+                        .entry(op.table.as_str())
+                        .or_insert_with(|| (app.app.clone(), migration.name.clone()));
+                }
+            }
+        }
+    }
+    let mut implicit: HashMap<Key, Vec<Key>> = HashMap::new();
+    for app in apps {
+        for migration in &app.migrations {
+            let key = (app.app.clone(), migration.name.clone());
+            for operation in &migration.operations {
+                let fields: Vec<&Field> = match operation {
+                    Operation::CreateModel(op) => op.fields.iter().collect(),
+                    Operation::AddField(op) => vec![&op.field],
+                    Operation::AlterField(op) => vec![&op.field],
+                    _ => Vec::new(),
+                };
+                for table in fields.iter().filter_map(|f| f.references.as_ref()) {
+                    let Some(creator) = creators.get(table.table.as_str()) else {
+                        continue;
+                    };
+                    let deps = implicit.entry(key.clone()).or_default();
+                    if creator.0 != app.app && !deps.contains(creator) {
+                        deps.push(creator.clone());
+                    }
+                }
+            }
+        }
+    }
+    implicit
 }
 
 /// How a step went.
@@ -692,48 +772,13 @@ async fn apply_operation(
         Operation::AddField(op) => {
             let old = model_of(before, app, &op.model)?;
             let new = model_of(after, app, &op.model)?;
-            let field = &op.field;
-            // SQLite's ADD COLUMN takes no constraint, and a NOT NULL column only with a default.
-            let simple = !field.unique
-                && !field.primary_key
-                && field.references.is_none()
-                && (field.null || field.default.is_some());
-            if sqlite && !simple {
-                rebuild(conn, old, new).await?;
-            } else {
-                conn.execute(
-                    Table::alter()
-                        .table(Alias::new(&new.table))
-                        .add_column(column_def(field)),
-                )
-                .await?;
-                if let Some(key) = &field.references {
-                    conn.execute(
-                        Table::alter()
-                            .table(Alias::new(&new.table))
-                            .add_foreign_key(
-                                SqlForeignKey::create()
-                                    .name(foreign_key_name(&new.table, &field.name))
-                                    .from_tbl(Alias::new(&new.table))
-                                    .from_col(Alias::new(&field.name))
-                                    .to_tbl(Alias::new(&key.table))
-                                    .to_col(Alias::new(&key.column))
-                                    .on_delete(action(key.on_delete))
-                                    .get_foreign_key(),
-                            ),
-                    )
-                    .await?;
-                }
-                if field.index {
-                    conn.execute(&field_index(new, field)).await?;
-                }
-            }
+            add_field(conn, old, new, op).await?;
         }
         Operation::RemoveField(op) => {
             let old = model_of(before, app, &op.model)?;
             let new = model_of(after, app, &op.model)?;
             if sqlite {
-                rebuild(conn, old, new).await?;
+                rebuild(conn, old, new, None).await?;
             } else {
                 // PostgreSQL drops the column's indexes and constraints with it.
                 conn.execute(
@@ -747,28 +792,7 @@ async fn apply_operation(
         Operation::AlterField(op) => {
             let old_model = model_of(before, app, &op.model)?;
             let new_model = model_of(after, app, &op.model)?;
-            let old = field_of(old_model, &op.field.name)?;
-            let new = &op.field;
-            let only_index = Field {
-                index: new.index,
-                ..old.clone()
-            } == *new;
-            if only_index {
-                if new.index {
-                    conn.execute(&field_index(new_model, new)).await?;
-                } else {
-                    drop_index(
-                        conn,
-                        &old_model.table,
-                        &index_name(&old_model.table, &old.name),
-                    )
-                    .await?;
-                }
-            } else if sqlite {
-                rebuild(conn, old_model, new_model).await?;
-            } else {
-                alter_postgres(conn, new_model, old, new).await?;
-            }
+            alter_field(conn, old_model, new_model, op).await?;
         }
         Operation::RenameField(op) => {
             let old_model = model_of(before, app, &op.model)?;
@@ -811,6 +835,135 @@ async fn apply_operation(
     Ok(())
 }
 
+/// Adds `op.field`: with `ALTER TABLE ... ADD COLUMN` where the backend can,
+/// else (SQLite, with a constraint) by rebuilding the table.
+async fn add_field(
+    conn: &impl ConnectionTrait,
+    old: &ModelState,
+    new: &ModelState,
+    op: &super::AddField,
+) -> Result<(), DbErr> {
+    let sqlite = conn.get_database_backend() == DbBackend::Sqlite;
+    let field = &op.field;
+    let fill = op.one_off_default.as_ref().or(field.default.as_ref());
+    if !field.null && fill.is_none() && has_rows(conn, &new.table).await? {
+        return Err(DbErr::Custom(format!(
+            "cannot add the NOT NULL column `{}.{}` without a default: the table has rows, \
+             and they need a value. Give the field `#[field(default = ...)]` or make it \
+             nullable, or give this AddField `.one_off_default(VALUE)` \
+             (`makemigrations --default {}.{}.{}=VALUE` writes it)",
+            new.table, field.name, new.app, new.name, field.name
+        )));
+    }
+    // SQLite's ADD COLUMN takes no constraint, and a NOT NULL column only with a default.
+    let simple = !field.unique
+        && !field.primary_key
+        && field.references.is_none()
+        && (field.null || field.default.is_some());
+    if sqlite && !simple {
+        let fill = op
+            .one_off_default
+            .as_ref()
+            .map(|v| (field.name.as_str(), v));
+        return rebuild(conn, old, new, fill).await;
+    }
+    let mut column = column_def(field);
+    if let Some(value) = &op.one_off_default {
+        column.default(sql_value(value));
+    }
+    let table = Alias::new(&new.table);
+    conn.execute(Table::alter().table(table.clone()).add_column(column))
+        .await?;
+    if op.one_off_default.is_some() {
+        // One-off: the rows have it now; the column keeps the field's default (none).
+        let reset = ColumnDef::new(Alias::new(&field.name))
+            .default(Expr::value(Value::String(None)))
+            .to_owned();
+        conn.execute(Table::alter().table(table).modify_column(reset))
+            .await?;
+    }
+    if let Some(key) = &field.references {
+        add_foreign_key_postgres(conn, &new.table, field, key).await?;
+    }
+    if field.index {
+        conn.execute(&field_index(new, field)).await?;
+    }
+    Ok(())
+}
+
+/// Redefines `op.field`: an index alone is added or dropped; otherwise
+/// SQLite rebuilds the table and PostgreSQL alters the column in place.
+async fn alter_field(
+    conn: &impl ConnectionTrait,
+    old_model: &ModelState,
+    new_model: &ModelState,
+    op: &super::AlterField,
+) -> Result<(), DbErr> {
+    let old = field_of(old_model, &op.field.name)?;
+    let new = &op.field;
+    let only_index = Field {
+        index: new.index,
+        ..old.clone()
+    } == *new;
+    if only_index {
+        if new.index {
+            conn.execute(&field_index(new_model, new)).await?;
+        } else {
+            let name = index_name(&old_model.table, &old.name);
+            drop_index(conn, &old_model.table, &name).await?;
+        }
+        return Ok(());
+    }
+    let fill = op.one_off_default.as_ref().or(new.default.as_ref());
+    if old.null && !new.null && fill.is_none() {
+        require_no_nulls(conn, new_model, new).await?;
+    }
+    if conn.get_database_backend() == DbBackend::Sqlite {
+        let fill = op.one_off_default.as_ref().map(|v| (new.name.as_str(), v));
+        rebuild(conn, old_model, new_model, fill).await
+    } else {
+        alter_postgres(conn, new_model, old, new, fill).await
+    }
+}
+
+/// Whether `table` has a row.
+async fn has_rows(conn: &impl ConnectionTrait, table: &str) -> Result<bool, DbErr> {
+    let query = Query::select()
+        .expr(Expr::val(1))
+        .from(Alias::new(table))
+        .limit(1)
+        .to_owned();
+    Ok(conn.query_one(&query).await?.is_some())
+}
+
+/// Fails, naming the way out, when rows hold NULL in a column about to
+/// become NOT NULL without a value for them.
+async fn require_no_nulls(
+    conn: &impl ConnectionTrait,
+    model: &ModelState,
+    field: &Field,
+) -> Result<(), DbErr> {
+    let query = Query::select()
+        .expr(Expr::val(1))
+        .from(Alias::new(&model.table))
+        .and_where(Expr::col(Alias::new(&field.name)).is_null())
+        .limit(1)
+        .to_owned();
+    if conn.query_one(&query).await?.is_none() {
+        return Ok(());
+    }
+    Err(DbErr::Custom(format!(
+        "cannot make the column `{table}.{column}` NOT NULL: rows hold NULL there. Give the \
+         field `#[field(default = ...)]`, or give this AlterField `.one_off_default(VALUE)` \
+         (`makemigrations --default {app}.{model}.{column}=VALUE` writes it), or set those \
+         rows first",
+        table = model.table,
+        column = field.name,
+        app = model.app,
+        model = model.name,
+    )))
+}
+
 async fn add_foreign_key_postgres(
     conn: &impl ConnectionTrait,
     table: &str,
@@ -833,12 +986,14 @@ async fn add_foreign_key_postgres(
     Ok(())
 }
 
-/// PostgreSQL alters a column in place, one change at a time.
+/// PostgreSQL alters a column in place, one change at a time; `fill` is
+/// what rows holding NULL get when the column becomes NOT NULL.
 async fn alter_postgres(
     conn: &impl ConnectionTrait,
     model: &ModelState,
     old: &Field,
     new: &Field,
+    fill: Option<&DefaultValue>,
 ) -> Result<(), DbErr> {
     let table = Alias::new(&model.table);
     let column = Alias::new(&new.name);
@@ -850,18 +1005,19 @@ async fn alter_postgres(
         )
         .await?;
     }
-    if old.db_type != new.db_type {
-        conn.execute(
-            Table::alter()
-                .table(table.clone())
-                .modify_column(ColumnDef::new_with_type(
-                    column.clone(),
-                    sql_type(new.db_type),
-                )),
-        )
-        .await?;
+    let retyped = old.db_type != new.db_type;
+    if retyped {
+        if old.default.is_some() {
+            // The old default may not convert to the new type; it is set again below.
+            let drop = ColumnDef::new(column.clone())
+                .default(Expr::value(Value::String(None)))
+                .to_owned();
+            conn.execute(Table::alter().table(table.clone()).modify_column(drop))
+                .await?;
+        }
+        retype_postgres(conn, model, old, new).await?;
     }
-    if old.default != new.default {
+    if old.default != new.default || (retyped && new.default.is_some()) {
         let mut def = ColumnDef::new(column.clone());
         match &new.default {
             Some(value) => def.default(sql_value(value)),
@@ -873,13 +1029,17 @@ async fn alter_postgres(
     }
     if old.null != new.null {
         if !new.null
-            && let Some(value) = &new.default
+            && let Some(value) = fill
         {
-            // Rows without a value take the default rather than failing the migration.
+            // Rows without a value take the default (or the one-off value).
+            let value = Func::cast_as(
+                Expr::val(sql_value(value)),
+                Alias::new(postgres_type(new.db_type)),
+            );
             conn.execute(
                 Query::update()
                     .table(table.clone())
-                    .value(column.clone(), sql_value(value))
+                    .value(column.clone(), value)
                     .and_where(Expr::col(column.clone()).is_null()),
             )
             .await?;
@@ -924,6 +1084,66 @@ async fn alter_postgres(
         add_foreign_key_postgres(conn, &model.table, new, key).await?;
     }
     Ok(())
+}
+
+/// Changes the column's type, converting each value as Django does
+/// (`USING "column"::type`); a value that does not convert fails the
+/// migration with the column and the value named.
+async fn retype_postgres(
+    conn: &impl ConnectionTrait,
+    model: &ModelState,
+    old: &Field,
+    new: &Field,
+) -> Result<(), DbErr> {
+    let column = Alias::new(&new.name);
+    let cast = Func::cast_as(
+        Expr::col(column.clone()),
+        Alias::new(postgres_type(new.db_type)),
+    );
+    let def = ColumnDef::new_with_type(column, sql_type(new.db_type))
+        .using(cast)
+        .to_owned();
+    let alter = Table::alter()
+        .table(Alias::new(&model.table))
+        .modify_column(def)
+        .to_owned();
+    conn.execute(&alter).await.map_err(|e| {
+        let reason = e.to_string();
+        let reason = reason
+            .rsplit("error returned from database: ")
+            .next()
+            .unwrap_or(&reason);
+        DbErr::Custom(format!(
+            "cannot convert column `{}.{}` from {} to {}: {reason}. Change or clear the values \
+             that are not a valid {}, then migrate again (nothing was changed)",
+            model.table,
+            new.name,
+            old.db_type.rust_name(),
+            new.db_type.rust_name(),
+            new.db_type.rust_name(),
+        ))
+    })?;
+    Ok(())
+}
+
+/// PostgreSQL's name of the type `sql_type` gives `db_type`, for `CAST`.
+fn postgres_type(db_type: DbType) -> String {
+    match db_type {
+        DbType::SmallInteger => "smallint".into(),
+        DbType::Integer => "integer".into(),
+        DbType::BigInteger => "bigint".into(),
+        DbType::Float => "real".into(),
+        DbType::Double => "double precision".into(),
+        DbType::Boolean => "boolean".into(),
+        DbType::String(Some(n)) => format!("varchar({n})"),
+        DbType::String(None) => "varchar".into(),
+        DbType::Text => "text".into(),
+        DbType::Decimal(digits, places) => format!("numeric({digits}, {places})"),
+        DbType::Date => "date".into(),
+        DbType::DateTime => "timestamp with time zone".into(),
+        DbType::Uuid => "uuid".into(),
+        DbType::Json => "json".into(),
+    }
 }
 
 /// The names of PostgreSQL's single-column unique constraints on `table.column`
@@ -978,22 +1198,30 @@ async fn unique_constraints(
 /// SQLite's way to change a table: create the new shape under another name,
 /// copy the rows of every column both shapes have, drop the old table,
 /// rename the new one and recreate its indexes (Django's `_remake_table`).
+/// `fill` is a column and the value its rows get where they have none (a
+/// one-off default).
 async fn rebuild(
     conn: &impl ConnectionTrait,
     old: &ModelState,
     new: &ModelState,
+    fill: Option<(&str, &DefaultValue)>,
 ) -> Result<(), DbErr> {
     let temporary = format!("new__{}", new.table);
     conn.execute(&create_table(new, &temporary)).await?;
     let mut columns = Vec::new();
     let mut values: Vec<Expr> = Vec::new();
     for field in &new.fields {
+        let one_off = fill.filter(|(name, _)| *name == field.name).map(|f| f.1);
         let Some(previous) = old.field(&field.name) else {
+            if let Some(value) = one_off {
+                columns.push(Alias::new(&field.name));
+                values.push(Expr::val(sql_value(value)));
+            }
             continue;
         };
         columns.push(Alias::new(&field.name));
         let value = Expr::col(Alias::new(&field.name));
-        values.push(match &field.default {
+        values.push(match one_off.or(field.default.as_ref()) {
             // A column becoming NOT NULL takes its default where it was NULL.
             Some(default) if previous.null && !field.null => value.if_null(sql_value(default)),
             _ => value,
@@ -1009,6 +1237,13 @@ async fn rebuild(
             .map_err(|e| DbErr::Custom(e.to_string()))?,
     )
     .await?;
+    for field in &new.fields {
+        if let Some(previous) = old.field(&field.name)
+            && previous.db_type != field.db_type
+        {
+            check_converted(conn, &temporary, &new.table, previous, field).await?;
+        }
+    }
     conn.execute(Table::drop().table(Alias::new(&old.table)))
         .await?;
     conn.execute(Table::rename().table(Alias::new(&temporary), Alias::new(&new.table)))
@@ -1017,4 +1252,49 @@ async fn rebuild(
         conn.execute(&index).await?;
     }
     Ok(())
+}
+
+/// SQLite keeps a value its new column's type cannot hold as it was (text
+/// `abc` in an INTEGER column); PostgreSQL refuses it. The same refusal here,
+/// so a type change means the same on both: the first value of `field` in
+/// `temporary` whose storage class is not the new type's fails the migration.
+async fn check_converted(
+    conn: &impl ConnectionTrait,
+    temporary: &str,
+    table: &str,
+    old: &Field,
+    field: &Field,
+) -> Result<(), DbErr> {
+    let classes: &[&str] = match field.db_type {
+        DbType::SmallInteger | DbType::Integer | DbType::BigInteger | DbType::Boolean => {
+            &["integer", "null"]
+        }
+        DbType::Float | DbType::Double => &["integer", "real", "null"],
+        _ => return Ok(()),
+    };
+    let column = Alias::new(&field.name);
+    let query = Query::select()
+        .expr_as(
+            Func::cast_as(Expr::col(column.clone()), Alias::new("text")),
+            Alias::new("value"),
+        )
+        .from(Alias::new(temporary))
+        .and_where(
+            Expr::expr(Func::cust(Alias::new("typeof")).arg(Expr::col(column)))
+                .is_not_in(classes.iter().copied()),
+        )
+        .limit(1)
+        .to_owned();
+    let Some(row) = conn.query_one(&query).await? else {
+        return Ok(());
+    };
+    let value: String = row.try_get("", "value").unwrap_or_default();
+    let ty = field.db_type.rust_name();
+    Err(DbErr::Custom(format!(
+        "cannot convert column `{table}.{}` from {} to {ty}: {value:?} is not a valid {ty}. \
+         Change or clear the values that are not a valid {ty}, then migrate again \
+         (nothing was changed)",
+        field.name,
+        old.db_type.rust_name(),
+    )))
 }

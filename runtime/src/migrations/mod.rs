@@ -54,6 +54,21 @@
 //! asked on a terminal); with `--noinput`, such a pair is an error naming the
 //! flag, never a silent drop plus add.
 //!
+//! A field added NOT NULL without a default, or made NOT NULL from nullable,
+//! needs a value for existing rows: `makemigrations` refuses it, naming the
+//! field, unless the model gives a `default` or the command a one-off value
+//! (`--default app.model.field=VALUE`), written as
+//! [`AddField::one_off_default`] / [`AlterField::one_off_default`].
+//!
+//! # Apps that reference each other
+//!
+//! A migration with a foreign key to a model of another app depends on the
+//! migration of that app that creates (or last changed) the model, declared
+//! with [`Migration::depends_on`]; `makemigrations` plans apps in that order.
+//! When two apps reference each other, the first app's initial migration
+//! leaves out the foreign key that closes the cycle and a second migration
+//! adds it, after the other app's (Django's resolution).
+//!
 //! # Applying
 //!
 //! `migrate` applies pending migrations in dependency order (each after the
@@ -67,6 +82,12 @@
 //! one renamed and its indexes recreated, with foreign key enforcement off on
 //! the migration's own connection and `PRAGMA foreign_key_check` before the commit.
 //! Rows survive every operation that does not drop their column or table.
+//! A type change on PostgreSQL converts each value with
+//! `USING CAST("column" AS type)`; on SQLite, a value the new integer, float
+//! or bool column cannot hold fails the migration as it does on PostgreSQL.
+//! Either way the failure names the column and the value, and rolls back.
+//! A foreign key to a table created by another app's migration orders the
+//! two even when the migration does not declare the dependency.
 //!
 //! An app's first migration whose tables all exist already (a database made
 //! by [`App::create_tables`](crate::App::create_tables), or by Django) is
@@ -89,7 +110,7 @@ mod writer;
 use std::path::PathBuf;
 
 pub use crate::model::{DbType, OnDelete};
-pub use autodetect::{AppChanges, Changes, DetectOptions, detect_changes};
+pub use autodetect::{AppChanges, Changes, DetectOptions, OneOffDefault, detect_changes};
 pub use executor::{MigrationPlan, Migrator, Step, StepOutcome};
 pub use state::{ModelState, ProjectState};
 pub use writer::{
@@ -338,13 +359,18 @@ impl DeleteModel {
     }
 }
 
-/// Adds `field` to `model`; existing rows get its default (or NULL).
+/// Adds `field` to `model`; existing rows get its default (or NULL), or the
+/// [one-off default](AddField::one_off_default).
 #[derive(Clone, Debug, PartialEq)]
 pub struct AddField {
     /// The model's lower-case name.
     pub model: String,
     /// The new column.
     pub field: Field,
+    /// The value existing rows get when the field is NOT NULL without a
+    /// default (`makemigrations --default app.model.field=VALUE`); the column
+    /// keeps no default afterwards, as Django's `preserve_default=False`.
+    pub one_off_default: Option<DefaultValue>,
 }
 
 impl AddField {
@@ -353,7 +379,14 @@ impl AddField {
         AddField {
             model: model.into(),
             field,
+            one_off_default: None,
         }
+    }
+
+    /// The value existing rows get, once (the column keeps no default).
+    pub fn one_off_default(mut self, value: impl Into<DefaultValue>) -> Self {
+        self.one_off_default = Some(value.into());
+        self
     }
 }
 
@@ -376,13 +409,19 @@ impl RemoveField {
     }
 }
 
-/// Gives field `field.name` of `model` the definition `field`, keeping its values.
+/// Gives field `field.name` of `model` the definition `field`, keeping its
+/// values (converted to a new type on PostgreSQL with `USING "column"::type`,
+/// as Django does; a value that does not convert fails the migration).
 #[derive(Clone, Debug, PartialEq)]
 pub struct AlterField {
     /// The model's lower-case name.
     pub model: String,
     /// The field's whole new definition.
     pub field: Field,
+    /// The value rows holding NULL get when the field becomes NOT NULL without
+    /// a default (`makemigrations --default app.model.field=VALUE`), written
+    /// by an `UPDATE ... WHERE column IS NULL` before the change.
+    pub one_off_default: Option<DefaultValue>,
 }
 
 impl AlterField {
@@ -391,7 +430,14 @@ impl AlterField {
         AlterField {
             model: model.into(),
             field,
+            one_off_default: None,
         }
+    }
+
+    /// The value rows holding NULL get, once (the column keeps no default).
+    pub fn one_off_default(mut self, value: impl Into<DefaultValue>) -> Self {
+        self.one_off_default = Some(value.into());
+        self
     }
 }
 
@@ -765,6 +811,7 @@ mod tests {
             DetectOptions {
                 renames: Vec::new(),
                 ask: None,
+                defaults: Vec::new(),
             },
         )
         .unwrap_or_else(|e| panic!("{e}"));

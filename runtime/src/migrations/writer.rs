@@ -38,9 +38,11 @@ pub fn module_name(name: &str) -> String {
 }
 
 /// Numbers and names the migrations for `changes`: `--name` when given,
-/// `initial` for an app's first, else words from the operations.
-/// `location` says where an app without registered migrations keeps them
-/// (`(manifest_dir, dir)`), or `None` when that is unknown.
+/// `initial` for an app's first, else words from the operations. Each
+/// depends on the migration of another app that creates (or last changed)
+/// each model it holds a foreign key to, among those registered and those
+/// planned before it. `location` says where an app without registered
+/// migrations keeps them (`(manifest_dir, dir)`), or `None` when that is unknown.
 pub fn plan_migrations(
     migrator: &Migrator,
     changes: &Changes,
@@ -50,27 +52,21 @@ pub fn plan_migrations(
     let mut planned: Vec<PlannedMigration> = Vec::new();
     for app_changes in &changes.apps {
         let app = &app_changes.app;
-        let (manifest_dir, dir, existing) = match migrator.app(app) {
-            Some(registered) => (
-                registered.manifest_dir.clone(),
-                registered.dir.clone(),
-                registered.migrations.clone(),
-            ),
-            None => {
-                let (manifest_dir, dir) = location(app).ok_or_else(|| {
-                    format!(
-                        "app `{app}` has no registered migrations and the crate's directory is \
-                         unknown: run through `cargo run -- makemigrations`, or register \
-                         `AppMigrations::new(\"{app}\", env!(\"CARGO_MANIFEST_DIR\"), \"src/migrations\")` \
-                         with `App::migrations`"
-                    )
-                })?;
-                (manifest_dir, dir, Vec::new())
-            }
+        let (manifest_dir, dir) = match migrator.app(app) {
+            Some(registered) => (registered.manifest_dir.clone(), registered.dir.clone()),
+            None => location(app).ok_or_else(|| {
+                format!(
+                    "app `{app}` has no registered migrations and the crate's directory is \
+                     unknown: run through `cargo run -- makemigrations`, or register \
+                     `AppMigrations::new(\"{app}\", env!(\"CARGO_MANIFEST_DIR\"), \"src/migrations\")` \
+                     with `App::migrations`"
+                )
+            })?,
         };
+        let existing = migrations_of(migrator, &planned, app);
         let number = existing
             .iter()
-            .filter_map(Migration::number)
+            .filter_map(|m| m.number())
             .max()
             .unwrap_or(0)
             + 1;
@@ -80,20 +76,8 @@ pub fn plan_migrations(
             None => auto_name(&app_changes.operations),
         };
         let mut migration = Migration::new(format!("{number:04}_{suffix}"));
-        for other in &app_changes.depends_on_apps {
-            let latest = planned
-                .iter()
-                .find(|p| p.app == *other)
-                .map(|p| p.migration.name.clone())
-                .or_else(|| {
-                    migrator
-                        .app(other)
-                        .and_then(|a| a.migrations.last())
-                        .map(|m| m.name.clone())
-                });
-            if let Some(latest) = latest {
-                migration = migration.depends_on(other.clone(), latest);
-            }
+        for (other, target) in dependencies(migrator, &planned, &app_changes.references) {
+            migration = migration.depends_on(other, target);
         }
         migration.operations = app_changes.operations.clone();
         let mut names: Vec<String> = existing.iter().map(|m| m.name.clone()).collect();
@@ -107,6 +91,62 @@ pub fn plan_migrations(
         });
     }
     Ok(planned)
+}
+
+/// The migrations of `app`: registered, then planned so far.
+fn migrations_of<'a>(
+    migrator: &'a Migrator,
+    planned: &'a [PlannedMigration],
+    app: &str,
+) -> Vec<&'a Migration> {
+    let registered = migrator
+        .app(app)
+        .map(|a| a.migrations.iter().collect::<Vec<_>>())
+        .unwrap_or_default();
+    registered
+        .into_iter()
+        .chain(
+            planned
+                .iter()
+                .filter(|p| p.app == app)
+                .map(|p| &p.migration),
+        )
+        .collect()
+}
+
+/// For each app of `references` (`(app, model)` pairs), its migration to
+/// depend on: the latest that touches a referenced model of it (the one
+/// creating it, or a later change), else its latest; apps without any are skipped.
+fn dependencies(
+    migrator: &Migrator,
+    planned: &[PlannedMigration],
+    references: &[(String, String)],
+) -> Vec<(String, String)> {
+    let mut apps: Vec<&str> = Vec::new();
+    for (app, _) in references {
+        if !apps.contains(&app.as_str()) {
+            apps.push(app);
+        }
+    }
+    let mut found = Vec::new();
+    for app in apps {
+        let migrations = migrations_of(migrator, planned, app);
+        let touches = |m: &Migration| {
+            m.operations.iter().any(|op| {
+                references
+                    .iter()
+                    .any(|(a, model)| a == app && op.model() == model)
+            })
+        };
+        let chosen = migrations
+            .iter()
+            .rposition(|m| touches(m))
+            .or_else(|| migrations.len().checked_sub(1));
+        if let Some(i) = chosen {
+            found.push((app.to_string(), migrations[i].name.clone()));
+        }
+    }
+    found
 }
 
 /// Lower-case words and underscores only, so the name is a module name.
@@ -182,14 +222,7 @@ fn field_code(field: &Field) -> String {
         }
     }
     if let Some(default) = &field.default {
-        let value = match default {
-            DefaultValue::Bool(b) => b.to_string(),
-            DefaultValue::Int(i) if i32::try_from(*i).is_ok() => i.to_string(),
-            DefaultValue::Int(i) => format!("{i}_i64"),
-            DefaultValue::Float(f) => format!("{f:?}"),
-            DefaultValue::Str(s) => format!("{s:?}"),
-        };
-        code.push_str(&format!(".default({value})"));
+        code.push_str(&format!(".default({})", value_code(default)));
     }
     if let Some(key) = &field.references {
         code.push_str(&format!(".references({:?}, {:?})", key.table, key.column));
@@ -202,6 +235,24 @@ fn field_code(field: &Field) -> String {
     code
 }
 
+/// A default as a Rust literal `DefaultValue` converts from.
+fn value_code(value: &DefaultValue) -> String {
+    match value {
+        DefaultValue::Bool(b) => b.to_string(),
+        DefaultValue::Int(i) if i32::try_from(*i).is_ok() => i.to_string(),
+        DefaultValue::Int(i) => format!("{i}_i64"),
+        DefaultValue::Float(f) => format!("{f:?}"),
+        DefaultValue::Str(s) => format!("{s:?}"),
+    }
+}
+
+/// `.one_off_default(VALUE)` after an `AddField`/`AlterField`, when it has one.
+fn one_off_code(value: Option<&DefaultValue>) -> String {
+    value
+        .map(|v| format!(".one_off_default({})", value_code(v)))
+        .unwrap_or_default()
+}
+
 fn operation_code(operation: &Operation) -> String {
     match operation {
         Operation::CreateModel(op) => {
@@ -212,13 +263,19 @@ fn operation_code(operation: &Operation) -> String {
             code
         }
         Operation::DeleteModel(op) => format!("DeleteModel::new({:?})", op.name),
-        Operation::AddField(op) => {
-            format!("AddField::new({:?}, {})", op.model, field_code(&op.field))
-        }
+        Operation::AddField(op) => format!(
+            "AddField::new({:?}, {}){}",
+            op.model,
+            field_code(&op.field),
+            one_off_code(op.one_off_default.as_ref())
+        ),
         Operation::RemoveField(op) => format!("RemoveField::new({:?}, {:?})", op.model, op.name),
-        Operation::AlterField(op) => {
-            format!("AlterField::new({:?}, {})", op.model, field_code(&op.field))
-        }
+        Operation::AlterField(op) => format!(
+            "AlterField::new({:?}, {}){}",
+            op.model,
+            field_code(&op.field),
+            one_off_code(op.one_off_default.as_ref())
+        ),
         Operation::RenameField(op) => format!(
             "RenameField::new({:?}, {:?}, {:?})",
             op.model, op.old, op.new
