@@ -153,6 +153,11 @@ pub async fn execute(app: App, command: Command, url: &str) -> anyhow::Result<()
     {
         anyhow::bail!("{refusal}");
     }
+    // Before the database is opened (a new SQLite file would be created
+    // and migrated for an app that cannot start).
+    if matches!(command, Command::Serve { .. }) {
+        route_check(&app)?;
+    }
     match command {
         Command::Openapi => {
             let document = serde_json::to_string_pretty(&app.openapi())?;
@@ -220,6 +225,18 @@ async fn open(url: &str, pool: crate::db::PoolSettings) -> anyhow::Result<Databa
             redact(url)
         )
     })
+}
+
+/// Fails with every route clash of `app`, one per line.
+fn route_check(app: &App) -> anyhow::Result<()> {
+    let problems = app.route_problems();
+    if problems.is_empty() {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "the app's routes clash, so it cannot be served:\n- {}",
+        problems.join("\n- ")
+    )
 }
 
 /// A SQLite URL whose file does not exist yet: a new development database.
@@ -310,9 +327,10 @@ async fn run_with_database(
                 listener.local_addr()?,
                 redact(url)
             );
+            let router = app.try_router(db.clone())?;
             crate::server::serve(
                 listener,
-                app.router(db.clone()),
+                router,
                 app.server_settings(),
                 shutdown_signal(),
             )
@@ -414,6 +432,7 @@ pub async fn prepare_to_serve(
     db: &DatabaseConnection,
     fresh_file: bool,
 ) -> anyhow::Result<()> {
+    route_check(app)?;
     app.check_models().map_err(anyhow::Error::msg)?;
     let unmigrated = app.unmigrated_apps().map_err(|e| {
         anyhow::anyhow!(
@@ -491,6 +510,7 @@ pub async fn check(app: &App, url: &str) -> Result<(), Vec<String>> {
     if let Err(e) = app.check_models() {
         problems.push(format!("models: {e}"));
     }
+    problems.extend(app.route_problems().into_iter().map(|p| format!("routes: {p}")));
     if !(url.starts_with("sqlite:")
         || url.starts_with("postgres://")
         || url.starts_with("postgresql://"))
