@@ -891,7 +891,8 @@ impl App {
     /// On a route clash (see [`App::route_problems`]), with its message;
     /// `serve` and `check` report those as errors instead.
     pub fn router(&self, db: DatabaseConnection) -> axum::Router {
-        self.try_router(db).unwrap_or_else(|clashes| panic!("{clashes}"))
+        self.try_router(db)
+            .unwrap_or_else(|clashes| panic!("{clashes}"))
     }
 
     /// The app as one axum router on `db`, with every model's endpoints,

@@ -328,13 +328,8 @@ async fn run_with_database(
                 redact(url)
             );
             let router = app.try_router(db.clone())?;
-            crate::server::serve(
-                listener,
-                router,
-                app.server_settings(),
-                shutdown_signal(),
-            )
-            .await?;
+            crate::server::serve(listener, router, app.server_settings(), shutdown_signal())
+                .await?;
             tracing::info!("shut down");
             Ok(())
         }
@@ -510,7 +505,11 @@ pub async fn check(app: &App, url: &str) -> Result<(), Vec<String>> {
     if let Err(e) = app.check_models() {
         problems.push(format!("models: {e}"));
     }
-    problems.extend(app.route_problems().into_iter().map(|p| format!("routes: {p}")));
+    problems.extend(
+        app.route_problems()
+            .into_iter()
+            .map(|p| format!("routes: {p}")),
+    );
     if !(url.starts_with("sqlite:")
         || url.starts_with("postgres://")
         || url.starts_with("postgresql://"))

@@ -248,9 +248,14 @@ pub fn route_clashes(routes: &[RouteEntry]) -> Vec<String> {
                 .map(|m| m.to_ascii_uppercase())
                 .collect();
             if !both.is_empty() {
+                let hint = if a.origin.starts_with("the model") || b.origin.starts_with("the model")
+                {
+                    " (`App::model_at` mounts a model elsewhere)"
+                } else {
+                    ""
+                };
                 problems.push(format!(
-                    "{} `{}` is routed twice, by {} and by {}: move one of them \
-                     (`App::model_at` mounts a model elsewhere)",
+                    "{} `{}` is routed twice, by {} and by {}: move one of them{hint}",
                     both.join(", "),
                     a.path,
                     a.origin,

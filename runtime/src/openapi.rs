@@ -146,7 +146,9 @@ impl OpenApiBuilder {
                 local.get(name).map(|id| format!("@{id}"))
             });
         }
-        rename_refs(&mut root, &|name| local.get(name).map(|id| format!("@{id}")));
+        rename_refs(&mut root, &|name| {
+            local.get(name).map(|id| format!("@{id}"))
+        });
         root
     }
 
@@ -408,9 +410,15 @@ fn rename_refs(schema: &mut Value, rename: &impl Fn(&str) -> Option<String>) {
 /// only if that still leaves two alike. The same for any registration order:
 /// every decision looks at the whole set, sorted by name, app and content.
 fn component_names(components: &[Component]) -> Vec<String> {
-    let builtin = ["ValidationError", VALIDATION_ERROR_SCHEMA, MESSAGE_ERROR_SCHEMA];
-    let fixed: std::collections::BTreeSet<&str> =
-        components.iter().filter_map(|c| c.fixed.as_deref()).collect();
+    let builtin = [
+        "ValidationError",
+        VALIDATION_ERROR_SCHEMA,
+        MESSAGE_ERROR_SCHEMA,
+    ];
+    let fixed: std::collections::BTreeSet<&str> = components
+        .iter()
+        .filter_map(|c| c.fixed.as_deref())
+        .collect();
     let mut groups: std::collections::BTreeMap<&str, Vec<usize>> = Default::default();
     for (id, c) in components.iter().enumerate() {
         if c.fixed.is_none() {

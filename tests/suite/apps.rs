@@ -102,7 +102,10 @@ async fn both_invoices_and_both_users_are_served(db: &TestDb) {
     .await;
     assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.json);
     assert_eq!(created.headers["location"], "/api/billing/invoices/1");
-    assert_eq!(created.json, json!({ "id": 1, "amount": 5, "status": "paid" }));
+    assert_eq!(
+        created.json,
+        json!({ "id": 1, "amount": 5, "status": "paid" })
+    );
     let created = call(
         &router,
         Method::POST,
@@ -112,7 +115,10 @@ async fn both_invoices_and_both_users_are_served(db: &TestDb) {
     .await;
     assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.json);
     assert_eq!(created.headers["location"], "/api/sales/invoices/1");
-    assert_eq!(created.json, json!({ "id": 1, "customer": "Ann", "status": "draft" }));
+    assert_eq!(
+        created.json,
+        json!({ "id": 1, "customer": "Ann", "status": "draft" })
+    );
     // Each reads its own body: billing's field is unknown to sales.
     let wrong = call(
         &router,
@@ -162,7 +168,10 @@ async fn both_invoices_and_both_users_are_served(db: &TestDb) {
     .await;
     assert_eq!(profile.status, StatusCode::CREATED, "{:?}", profile.json);
     let accounts = call(&router, Method::GET, "/api/accounts/users", None).await;
-    assert_eq!(accounts.json["items"], json!([{ "id": 1, "nickname": "ace" }]));
+    assert_eq!(
+        accounts.json["items"],
+        json!([{ "id": 1, "nickname": "ace" }])
+    );
     let auth = call(&router, Method::GET, "/api/auth/users", None).await;
     assert_eq!(auth.status, StatusCode::OK, "{:?}", auth.json);
     assert_eq!(auth.json["items"][0]["username"], "root");
@@ -172,7 +181,7 @@ async fn both_invoices_and_both_users_are_served(db: &TestDb) {
     // The admin tells them apart by app label, as Django's does.
     let mut admin = AdminClient::new(router);
     admin.login("root", PASSWORD).await;
-    let page = admin.get("/admin/accounts/user/").await;
+    let page = admin.get("/admin/accounts/user/1/change/").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("ace"));
     let page = admin.get("/admin/auth/user/").await;
@@ -241,7 +250,13 @@ fn the_document_keeps_same_named_models_apart() {
             );
         }
     }
-    for plain in ["InvoiceRead", "UserRead", "UserPage", "Status", "UserCreate2"] {
+    for plain in [
+        "InvoiceRead",
+        "UserRead",
+        "UserPage",
+        "Status",
+        "UserCreate2",
+    ] {
         assert!(!schemas.contains_key(plain), "{plain} is ambiguous");
     }
     // No name depends on schemars' collision numbering.
@@ -298,7 +313,13 @@ fn the_document_keeps_same_named_models_apart() {
     let tags = tags(&doc);
     let unique: BTreeSet<&String> = tags.iter().collect();
     assert_eq!(unique.len(), tags.len(), "duplicate tags: {tags:?}");
-    for tag in ["billing.Invoice", "sales.Invoice", "auth.User", "accounts.User", "Group"] {
+    for tag in [
+        "billing.Invoice",
+        "sales.Invoice",
+        "auth.User",
+        "accounts.User",
+        "Group",
+    ] {
         assert!(tags.iter().any(|t| t == tag), "{tag}");
     }
     let tag = &doc["paths"]["/api/sales/invoices"]["post"]["tags"];
@@ -318,7 +339,12 @@ fn names_do_not_depend_on_registration_order() {
         let mut names: Vec<(String, String)> = app
             .model_names()
             .into_iter()
-            .map(|(meta, names)| (format!("{}.{}", meta.app_label, meta.object_name), names.path))
+            .map(|(meta, names)| {
+                (
+                    format!("{}.{}", meta.app_label, meta.object_name),
+                    names.path,
+                )
+            })
             .collect();
         names.sort();
         names
@@ -392,7 +418,7 @@ async fn remaining_clashes_are_errors_not_panics() {
     );
     clash(
         App::new("shop").admin_page("/admin/login/", "Login", get(hello)),
-        "GET, POST `/admin/login/` is routed twice",
+        "GET `/admin/login/` is routed twice, by the admin site and by an admin page",
     );
     clash(
         App::new("shop")
@@ -428,7 +454,9 @@ async fn check_reports_clashes_and_serve_touches_no_database() {
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("shop.sqlite3");
     let url = format!("sqlite://{}?mode=rwc", file.display());
-    let problems = ferrobridge::cli::check(&clashing(), &url).await.unwrap_err();
+    let problems = ferrobridge::cli::check(&clashing(), &url)
+        .await
+        .unwrap_err();
     assert!(
         problems
             .iter()
@@ -447,6 +475,10 @@ async fn check_reports_clashes_and_serve_touches_no_database() {
         error.to_string().contains("`/invoices` is routed twice"),
         "{error}"
     );
-    assert!(!file.exists(), "serve created {} before refusing", file.display());
+    assert!(
+        !file.exists(),
+        "serve created {} before refusing",
+        file.display()
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
