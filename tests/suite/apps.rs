@@ -75,6 +75,22 @@ mod accounts {
     }
 }
 
+mod transfers {
+    use ferrobridge::prelude::*;
+
+    /// Moves an invoice from billing to sales: two enums named `Status`.
+    #[derive(Model, Clone, Debug)]
+    #[model(app = "billing")]
+    pub struct Transfer {
+        #[field(primary_key)]
+        pub id: i64,
+        #[field(choices)]
+        pub from_status: super::billing::Status,
+        #[field(choices)]
+        pub to_status: super::sales::Status,
+    }
+}
+
 fn shop() -> App {
     App::new("shop")
         .model::<billing::Invoice>()
@@ -481,4 +497,17 @@ async fn check_reports_clashes_and_serve_touches_no_database() {
         file.display()
     );
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn two_enums_of_one_name_in_one_model_stay_two_schemas() {
+    let doc = App::new("shop").model::<transfers::Transfer>().openapi();
+    let schemas = &doc["components"]["schemas"];
+    let choices = |field: &str| {
+        let mut names = Vec::new();
+        refs(&schemas["TransferCreate"]["properties"][field], &mut names);
+        schemas[&names[0]]["enum"].clone()
+    };
+    assert_eq!(choices("from_status"), json!(["open", "paid"]));
+    assert_eq!(choices("to_status"), json!(["draft", "sent"]));
 }
