@@ -453,8 +453,7 @@ async fn remaining_clashes_are_errors_not_panics() {
         .route("/hello", get(hello))
         .route("/hello", get(hello))
         .try_router(db)
-        .err()
-        .expect("a clash is an error");
+        .expect_err("a clash is an error");
     assert!(error.to_string().contains("GET `/hello` is routed twice"));
 }
 
