@@ -12,6 +12,7 @@ use tower_http::trace::{DefaultMakeSpan, DefaultOnRequest, DefaultOnResponse, Tr
 use tracing::Level;
 
 use crate::model::{Model, ModelMeta};
+use crate::names::{ModelNames, RouteEntry};
 use crate::openapi::{OpenApiBuilder, RouteDocs};
 
 /// The router type handlers are registered on: state is [`AppState`].
@@ -49,13 +50,14 @@ pub struct AuthState {
 #[derive(Clone)]
 pub(crate) struct ModelEntry {
     pub(crate) meta: fn() -> &'static ModelMeta,
-    /// Where its endpoints are mounted: `/api/{plural}` unless [`App::model_at`].
-    pub(crate) path: String,
+    /// The path given to [`App::model_at`]; `None`: the path the naming
+    /// rule gives (see [`crate::names`]).
+    pub(crate) explicit_path: Option<String>,
     /// `None` for internal tables that have no API (tokens).
     pub(crate) routes: Option<fn(&str) -> Router>,
     pub(crate) create_table: fn(&Schema) -> (TableCreateStatement, Vec<IndexCreateStatement>),
     /// Adds the model's operations and schemas to the OpenAPI document.
-    pub(crate) openapi: fn(&mut OpenApiBuilder, &str),
+    pub(crate) openapi: fn(&mut OpenApiBuilder, &ModelNames),
     /// The model's admin operations; `None` for internal tables.
     pub(crate) admin: Option<fn() -> Arc<dyn crate::admin::AdminOps>>,
 }
@@ -94,7 +96,9 @@ fn create_table<M: Model>(schema: &Schema) -> (TableCreateStatement, Vec<IndexCr
 pub struct App {
     name: String,
     models: Vec<ModelEntry>,
-    routes: Router,
+    /// Hand-written routes, routed when the router is built (after
+    /// [`App::route_problems`] found no clash, so axum never panics on one).
+    routes: Vec<HandRoute>,
     route_docs: Vec<(String, RouteDocs)>,
     version: String,
     body_limit: usize,
@@ -118,6 +122,28 @@ pub struct App {
     request_timeout: Option<std::time::Duration>,
 }
 
+/// A hand-written route, kept until the router is built.
+#[derive(Clone)]
+struct HandRoute {
+    path: String,
+    methods: Vec<&'static str>,
+    method_router: MethodRouter<AppState>,
+}
+
+/// Route clashes found before the router is built: two registrations of
+/// one path and method (or of paths that differ only in parameter names).
+/// Each entry is a sentence naming both owners and what to change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteProblems(pub Vec<String>);
+
+impl std::fmt::Display for RouteProblems {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0.join("; "))
+    }
+}
+
+impl std::error::Error for RouteProblems {}
+
 /// Default request body limit: 1 MiB.
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 
@@ -132,7 +158,7 @@ impl App {
         let app = App {
             name: name.into(),
             models: Vec::new(),
-            routes: Router::new(),
+            routes: Vec::new(),
             route_docs: Vec::new(),
             version: "0.1.0".to_string(),
             body_limit: DEFAULT_BODY_LIMIT,
@@ -173,7 +199,7 @@ impl App {
     fn internal<M: Model>(mut self) -> Self {
         self.models.push(ModelEntry {
             meta: M::meta,
-            path: String::new(),
+            explicit_path: None,
             routes: None,
             create_table: create_table::<M>,
             openapi: |_, _| {},
@@ -372,30 +398,38 @@ impl App {
         &self.name
     }
 
-    /// Registers a model: its table and its `/api/{plural}` endpoints.
+    /// Registers a model: its table and its `/api/{plural}` endpoints
+    /// (`/api/{app}/{plural}` when another registered model would take the
+    /// same names; see [`crate::names`]).
     ///
     /// # Panics
     /// When the model's default ordering names a field its foreign key's
     /// model does not have (`ordering = "author__nmae"`): the derive cannot
     /// see the other model's fields, so this is checked here, at startup.
     pub fn model<M: Model>(self) -> Self {
-        let path = format!("/api/{}", M::meta().plural);
-        self.model_at::<M>(&path)
+        self.register::<M>(None)
     }
 
     /// Registers a model with its endpoints at `path` instead of
     /// `/api/{plural}`: `App::new("perms").model_at::<Permission>("/permissions")`
     /// serves `GET/POST /permissions` and `GET/PUT/PATCH/DELETE /permissions/{pk}`.
     ///
+    /// The path is kept as given whatever the naming rule decides; a clash
+    /// with another route is an error of [`App::try_router`] and `check`.
+    ///
     /// # Panics
     /// As [`App::model`].
-    pub fn model_at<M: Model>(mut self, path: &str) -> Self {
+    pub fn model_at<M: Model>(self, path: &str) -> Self {
+        self.register::<M>(Some(path.trim_end_matches('/').to_string()))
+    }
+
+    fn register<M: Model>(mut self, explicit_path: Option<String>) -> Self {
         if let Err(error) = M::meta().check_ordering() {
             panic!("{error}");
         }
         self.models.push(ModelEntry {
             meta: M::meta,
-            path: path.trim_end_matches('/').to_string(),
+            explicit_path,
             routes: Some(crate::api::routes_at::<M>),
             create_table: create_table::<M>,
             openapi: crate::openapi::describe::<M>,
@@ -563,7 +597,20 @@ impl App {
         let methods = crate::openapi::methods_of(&method_router);
         self.route_docs
             .push((path.to_string(), RouteDocs::minimal(path, &methods)));
-        self.routes = self.routes.route(path, method_router);
+        self.hand_route(path, methods, method_router)
+    }
+
+    fn hand_route(
+        mut self,
+        path: &str,
+        methods: Vec<&'static str>,
+        method_router: MethodRouter<AppState>,
+    ) -> Self {
+        self.routes.push(HandRoute {
+            path: path.to_string(),
+            methods,
+            method_router,
+        });
         self
     }
 
@@ -594,8 +641,8 @@ impl App {
         docs: RouteDocs,
     ) -> Self {
         self.route_docs.push((path.to_string(), docs));
-        self.routes = self.routes.route(path, method_router);
-        self
+        let methods = crate::openapi::methods_of(&method_router);
+        self.hand_route(path, methods, method_router)
     }
 
     /// Adds a hand-written handler for `method` on `path`, documented in
@@ -628,11 +675,11 @@ impl App {
     {
         let operation = H::describe(crate::openapi::Operation::new(summary));
         let docs = RouteDocs::new().operation(method.as_str(), operation);
-        let filter = axum::routing::MethodFilter::try_from(method)
+        let filter = axum::routing::MethodFilter::try_from(method.clone())
             .unwrap_or(axum::routing::MethodFilter::GET);
         self.route_docs.push((path.to_string(), docs));
-        self.routes = self.routes.route(path, axum::routing::on(filter, handler));
-        self
+        let methods = crate::openapi::methods_of(&axum::routing::on(filter, handler.clone()));
+        self.hand_route(path, methods, axum::routing::on(filter, handler))
     }
 
     /// The API's version in the OpenAPI document (default `0.1.0`).
@@ -645,8 +692,8 @@ impl App {
     /// route, as served at `/openapi.json` (see [`crate::openapi`]).
     pub fn openapi(&self) -> serde_json::Value {
         let mut builder = OpenApiBuilder::new(self.list);
-        for entry in &self.models {
-            (entry.openapi)(&mut builder, &entry.path);
+        for (entry, names) in self.api_models() {
+            (entry.openapi)(&mut builder, &names);
         }
         let auth_docs = if self.auth {
             crate::auth::routes::docs()
@@ -773,10 +820,113 @@ impl App {
         crate::auth::sync_permissions(db, with_api).await
     }
 
-    /// The app as one axum router on `db`, with every model's endpoints,
-    /// the hand-written routes, `/openapi.json`, `/docs`, `/healthz` and the middleware stack. Creates nothing:
-    /// call [`App::migrate`] (or [`App::create_tables`]) first on a new database.
+    /// Registered models that have endpoints, with the names they take.
+    fn api_models(&self) -> Vec<(&ModelEntry, ModelNames)> {
+        let entries: Vec<&ModelEntry> = self.models.iter().filter(|m| m.routes.is_some()).collect();
+        let names = crate::names::resolve(&self.naming_input(&entries));
+        entries.into_iter().zip(names).collect()
+    }
+
+    fn naming_input<'a>(
+        &self,
+        entries: &[&'a ModelEntry],
+    ) -> Vec<(&'static ModelMeta, Option<&'a str>)> {
+        entries
+            .iter()
+            .map(|e| ((e.meta)(), e.explicit_path.as_deref()))
+            .collect()
+    }
+
+    /// The names each registered model with endpoints takes (its path,
+    /// component schema prefix, operationId prefix and tag), in
+    /// registration order; see [`crate::names`] for the rule.
+    pub fn model_names(&self) -> Vec<(&'static ModelMeta, ModelNames)> {
+        self.api_models()
+            .into_iter()
+            .map(|(entry, names)| ((entry.meta)(), names))
+            .collect()
+    }
+
+    /// Every path the router would hold, with its methods and owner.
+    fn route_table(&self) -> Vec<RouteEntry> {
+        let entry = |path: &str, methods: &[&'static str], origin: &str| RouteEntry {
+            path: path.to_string(),
+            methods: methods.to_vec(),
+            origin: origin.to_string(),
+        };
+        let mut table = Vec::new();
+        for route in &self.routes {
+            table.push(entry(&route.path, &route.methods, "a hand-written route"));
+        }
+        for (entry_, names) in self.api_models() {
+            let meta = (entry_.meta)();
+            let origin = format!("the model {}.{}", meta.app_label, meta.object_name);
+            table.push(entry(&names.path, &["get", "post"], &origin));
+            let item = format!("{}/{{pk}}", names.path);
+            table.push(entry(&item, &["get", "put", "patch", "delete"], &origin));
+        }
+        if self.auth {
+            for (path, methods) in crate::auth::routes::ROUTES {
+                table.push(entry(path, methods, "the auth endpoints"));
+            }
+            for (path, methods) in crate::admin::ROUTES {
+                table.push(entry(path, methods, "the admin site"));
+            }
+            for (path, router) in &self.admin_pages {
+                let methods = crate::openapi::methods_of(router);
+                table.push(entry(path, &methods, "an admin page"));
+            }
+        }
+        for (path, methods) in crate::docs::ROUTES {
+            table.push(entry(path, methods, "the API docs"));
+        }
+        table.push(entry("/healthz", &["get"], "the health check"));
+        table
+    }
+
+    /// What would stop the router from being built, each as a sentence
+    /// saying what to change: two routes at one path and method (a model
+    /// and a hand-written route, two `model_at` at one path...), and names
+    /// two models would still share after app-qualifying them. Empty when
+    /// [`App::try_router`] succeeds. `check` reports these; `serve` refuses
+    /// to start on them, before touching the database.
+    pub fn route_problems(&self) -> Vec<String> {
+        let entries: Vec<&ModelEntry> = self.models.iter().filter(|m| m.routes.is_some()).collect();
+        let mut problems = crate::names::shared_names(&self.naming_input(&entries));
+        problems.extend(crate::names::route_clashes(&self.route_table()));
+        if self.auth {
+            let admin_models: Vec<Arc<dyn crate::admin::AdminOps>> = self
+                .models
+                .iter()
+                .filter_map(|m| m.admin.map(|ops| ops()))
+                .collect();
+            if let Err(error) = crate::admin::check_inlines(&admin_models) {
+                problems.push(error.to_string());
+            }
+        }
+        problems
+    }
+
+    /// The app as one axum router on `db`, as [`App::try_router`] builds it.
+    ///
+    /// # Panics
+    /// On a route clash (see [`App::route_problems`]), with its message;
+    /// `serve` and `check` report those as errors instead.
     pub fn router(&self, db: Connection) -> axum::Router {
+        self.try_router(db)
+            .unwrap_or_else(|clashes| panic!("{clashes}"))
+    }
+
+    /// The app as one axum router on `db`, with every model's endpoints,
+    /// the hand-written routes, `/openapi.json`, `/docs`, `/healthz` and the
+    /// middleware stack; an error naming every route clash instead (see
+    /// [`App::route_problems`]). Creates nothing: call [`App::migrate`] (or
+    /// [`App::create_tables`]) first on a new database.
+    pub fn try_router(&self, db: Connection) -> Result<axum::Router, RouteProblems> {
+        let problems = self.route_problems();
+        if !problems.is_empty() {
+            return Err(RouteProblems(problems));
+        }
         let admin_models: Vec<Arc<dyn crate::admin::AdminOps>> = if self.auth {
             self.models
                 .iter()
@@ -785,9 +935,6 @@ impl App {
         } else {
             Vec::new()
         };
-        if let Err(error) = crate::admin::check_inlines(&admin_models) {
-            panic!("{error}");
-        }
         let state = AppState {
             db,
             name: Arc::from(self.name.as_str()),
@@ -805,17 +952,25 @@ impl App {
                 self.admin_site.clone(),
             )),
         };
-        let mut router = self.routes.clone();
+        let mut router = Router::new();
+        for route in &self.routes {
+            router = router.route(&route.path, route.method_router.clone());
+        }
         if self.auth {
             router = router
                 .merge(crate::auth::routes::router())
                 .merge(crate::admin::router(self.admin_pages.clone()));
         }
-        for entry in &self.models {
+        for (entry, names) in self.api_models() {
             if let Some(routes) = entry.routes {
-                router = router.merge(routes(&entry.path));
+                router = router.merge(routes(&names.path));
             }
         }
+        Ok(self.finish_router(router, state))
+    }
+
+    /// `router` with the docs, the health check and the middleware stack.
+    fn finish_router(&self, router: Router, state: AppState) -> axum::Router {
         let document = serde_json::to_vec(&self.openapi()).expect("a JSON value serializes");
         let mut router = router
             .merge(crate::docs::routes(document.into(), &self.name))

@@ -159,6 +159,11 @@ pub async fn execute(app: App, command: Command, url: &str) -> anyhow::Result<()
     {
         anyhow::bail!("{refusal}");
     }
+    // Before the database is opened (a new SQLite file would be created
+    // and migrated for an app that cannot start).
+    if matches!(command, Command::Serve { .. }) {
+        route_check(&app)?;
+    }
     match command {
         Command::Openapi => {
             let document = serde_json::to_string_pretty(&app.openapi())?;
@@ -228,6 +233,18 @@ async fn open(url: &str, pool: crate::db::PoolSettings) -> anyhow::Result<Connec
             redact(url)
         )
     })
+}
+
+/// Fails with every route clash of `app`, one per line.
+fn route_check(app: &App) -> anyhow::Result<()> {
+    let problems = app.route_problems();
+    if problems.is_empty() {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "the app's routes clash, so it cannot be served:\n- {}",
+        problems.join("\n- ")
+    )
 }
 
 /// A SQLite URL whose file does not exist yet: a new development database.
@@ -318,13 +335,9 @@ async fn run_with_database(
                 listener.local_addr()?,
                 redact(url)
             );
-            crate::server::serve(
-                listener,
-                app.router(db.clone()),
-                app.server_settings(),
-                shutdown_signal(),
-            )
-            .await?;
+            let router = app.try_router(db.clone())?;
+            crate::server::serve(listener, router, app.server_settings(), shutdown_signal())
+                .await?;
             tracing::info!("shut down");
             Ok(())
         }
@@ -417,7 +430,12 @@ fn unmigrated_message(apps: &[String]) -> String {
 
 /// What `serve` checks first: no unmigrated model change, and no unapplied
 /// migration, except on a new SQLite database, which is migrated here.
-pub async fn prepare_to_serve(app: &App, db: &Connection, fresh_file: bool) -> anyhow::Result<()> {
+pub async fn prepare_to_serve(
+    app: &App,
+    db: &Connection,
+    fresh_file: bool,
+) -> anyhow::Result<()> {
+    route_check(app)?;
     app.check_models().map_err(anyhow::Error::msg)?;
     let unmigrated = app.unmigrated_apps().map_err(|e| {
         anyhow::anyhow!(
@@ -495,6 +513,11 @@ pub async fn check(app: &App, url: &str) -> Result<(), Vec<String>> {
     if let Err(e) = app.check_models() {
         problems.push(format!("models: {e}"));
     }
+    problems.extend(
+        app.route_problems()
+            .into_iter()
+            .map(|p| format!("routes: {p}")),
+    );
     if !(url.starts_with("sqlite:")
         || url.starts_with("postgres://")
         || url.starts_with("postgresql://"))

@@ -131,6 +131,15 @@ fn docs_page(title: &str) -> String {
 const DOCS_CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
                         script-src 'self'; connect-src 'self'; object-src 'none'; frame-ancestors 'self'; base-uri 'self'";
 
+/// The paths and methods [`routes`] routes, for the clash check that runs
+/// before any router is built.
+pub(crate) const ROUTES: &[(&str, &[&str])] = &[
+    (OPENAPI_PATH, &["get"]),
+    (DOCS_PATH, &["get"]),
+    ("/docs/", &["get"]),
+    ("/docs/assets/{file}", &["get"]),
+];
+
 /// The routes `/openapi.json`, `/docs` and `/docs/assets/{file}`, serving
 /// `document` (the serialized OpenAPI document) for an API titled `title`.
 pub(crate) fn routes<S: Clone + Send + Sync + 'static>(

@@ -46,6 +46,7 @@ pub mod docs;
 pub mod error;
 pub mod migrations;
 pub mod model;
+pub mod names;
 pub mod openapi;
 pub mod prelude;
 pub mod rejection;

@@ -39,6 +39,7 @@ use serde_json::{Map, Value, json};
 
 use crate::api::{ListSettings, Lookup};
 use crate::model::{DbType, FieldKind, FieldMeta, Model, ModelMeta, PaginationMode, Policy};
+use crate::names::ModelNames;
 
 /// The OpenAPI version of the documents built here.
 pub const OPENAPI_VERSION: &str = "3.1.0";
@@ -56,7 +57,14 @@ pub const MESSAGE_ERROR_SCHEMA: &str = "HTTPError";
 ///
 /// [`describe`] fills it for a model; [`RouteDocs`] for a hand-written route.
 pub struct OpenApiBuilder {
-    generator: SchemaGenerator,
+    settings: SchemaSettings,
+    /// Every component schema asked for, deduplicated by name and content;
+    /// `$ref`s point at them by index (`#/components/schemas/@3`) until
+    /// [`OpenApiBuilder::build`] has seen them all and named each.
+    components: Vec<Component>,
+    index: std::collections::HashMap<(String, String), usize>,
+    /// The app label of the model being described, if any.
+    owner: Option<&'static str>,
     paths: Map<String, Value>,
     tags: Vec<Value>,
     list: ListSettings,
@@ -71,7 +79,7 @@ impl std::fmt::Debug for OpenApiBuilder {
             .field("paths", &self.paths.keys().collect::<Vec<_>>())
             .field(
                 "schemas",
-                &self.generator.definitions().keys().collect::<Vec<_>>(),
+                &self.components.iter().map(|c| &c.name).collect::<Vec<_>>(),
             )
             .finish()
     }
@@ -85,7 +93,10 @@ impl OpenApiBuilder {
             s.meta_schema = None;
         });
         OpenApiBuilder {
-            generator: settings.into_generator(),
+            settings,
+            components: Vec::new(),
+            index: std::collections::HashMap::new(),
+            owner: None,
             paths: Map::new(),
             tags: Vec::new(),
             list,
@@ -101,7 +112,58 @@ impl OpenApiBuilder {
     /// The schema of `T`: a `$ref` into `#/components/schemas` (added there
     /// with everything it refers to) or, for simple types, the schema itself.
     pub fn schema<T: JsonSchema + ?Sized>(&mut self) -> Value {
-        self.generator.subschema_for::<T>().to_value()
+        self.schema_with(|generator| generator.subschema_for::<T>())
+    }
+
+    /// The schema `make` produces with a fresh generator, its components
+    /// merged into the document's. A fresh generator per schema keeps
+    /// schemars from suffixing a second `Invoice` `Invoice2` depending on
+    /// which came first: same-named components are told apart in [`build`](Self::build).
+    fn schema_with(&mut self, make: impl FnOnce(&mut SchemaGenerator) -> Schema) -> Value {
+        let mut generator = self.settings.clone().into_generator();
+        let mut root = make(&mut generator).to_value();
+        let definitions = generator.take_definitions(true);
+        let mut local = std::collections::HashMap::new();
+        let mut added = Vec::new();
+        for (name, schema) in &definitions {
+            let key = (name.clone(), schema.to_string());
+            let id = match self.index.get(&key) {
+                Some(id) => *id,
+                None => {
+                    let id = self.components.len();
+                    self.components
+                        .push(Component::new(name.clone(), schema.clone()));
+                    self.index.insert(key, id);
+                    added.push(id);
+                    id
+                }
+            };
+            self.components[id].owners.extend(self.owner);
+            local.insert(name.clone(), id);
+        }
+        for id in added {
+            rename_refs(&mut self.components[id].schema, &|name| {
+                local.get(name).map(|id| format!("@{id}"))
+            });
+        }
+        rename_refs(&mut root, &|name| {
+            local.get(name).map(|id| format!("@{id}"))
+        });
+        root
+    }
+
+    /// The schema of `T`, a model's own (`InvoiceCreate`...), whose
+    /// component is named `name` in the document whatever `T` calls itself.
+    pub fn model_schema<T: JsonSchema + ?Sized>(&mut self, name: &str) -> Value {
+        let schema = self.schema::<T>();
+        if let Some(id) = placeholder_of(&schema) {
+            let fixed = &mut self.components[id].fixed;
+            // The same type named twice keeps one name, the smaller.
+            if fixed.as_deref().is_none_or(|f| name < f) {
+                *fixed = Some(name.to_string());
+            }
+        }
+        schema
     }
 
     /// Marks the component schemas `schema` refers to as read by
@@ -110,12 +172,31 @@ impl OpenApiBuilder {
         collect_refs(schema, &mut self.nul_free);
     }
 
-    /// Adds (or replaces) the component schema `name`; returns a `$ref` to it.
+    /// Adds (or replaces) the component schema `name`; returns a `$ref` to
+    /// it (pointing at its final place once [`build`](Self::build) runs).
     pub fn add_schema(&mut self, name: &str, schema: Value) -> Value {
-        self.generator
-            .definitions_mut()
-            .insert(name.to_string(), schema);
-        schema_ref(name)
+        let id = match self
+            .components
+            .iter()
+            .position(|c| c.fixed.as_deref() == Some(name))
+        {
+            Some(id) => {
+                self.components[id].schema = schema;
+                id
+            }
+            None => {
+                let mut component = Component::new(name.to_string(), schema);
+                component.fixed = Some(name.to_string());
+                self.components.push(component);
+                self.components.len() - 1
+            }
+        };
+        schema_ref(&format!("@{id}"))
+    }
+
+    /// A component's schema by a `$ref` this builder handed out.
+    fn component(&self, schema: &Value) -> Option<&Value> {
+        placeholder_of(schema).map(|id| &self.components[id].schema)
     }
 
     /// Adds the operation `method` (`get`, `post`, ...) of `path` (axum's
@@ -145,7 +226,12 @@ impl OpenApiBuilder {
 
     /// The finished document, titled `title` at version `version`.
     pub fn build(mut self, title: &str, version: &str) -> Value {
-        let mut schemas = self.generator.take_definitions(true);
+        let mut schemas: Map<String, Value> = self
+            .components
+            .iter()
+            .enumerate()
+            .map(|(id, c)| (format!("@{id}"), c.schema.clone()))
+            .collect();
         // What the server refuses, said by the schemas: integers outside
         // their Rust type, and strings with NUL in the bodies JsonBody reads
         // (list query parameters say it where they are made).
@@ -232,13 +318,26 @@ impl OpenApiBuilder {
                 "required": ["detail"]
             }),
         );
-        let mut schemas: Vec<(String, Value)> = schemas.into_iter().collect();
+        let names = component_names(&self.components);
+        let rename = |name: &str| {
+            let id: usize = name.strip_prefix('@')?.parse().ok()?;
+            names.get(id).cloned()
+        };
+        let mut paths = Value::Object(std::mem::take(&mut self.paths));
+        rename_refs(&mut paths, &rename);
+        let mut schemas: Vec<(String, Value)> = schemas
+            .into_iter()
+            .map(|(name, mut schema)| {
+                rename_refs(&mut schema, &rename);
+                (rename(&name).unwrap_or(name), schema)
+            })
+            .collect();
         schemas.sort_by(|a, b| a.0.cmp(&b.0));
         json!({
             "openapi": OPENAPI_VERSION,
             "info": { "title": title, "version": version },
             "tags": self.tags,
-            "paths": self.paths,
+            "paths": paths,
             "components": {
                 "schemas": schemas.into_iter().collect::<Map<String, Value>>(),
                 "securitySchemes": {
@@ -251,6 +350,109 @@ impl OpenApiBuilder {
             },
         })
     }
+}
+
+/// A component schema of the document being built.
+#[derive(Debug)]
+struct Component {
+    /// The name its type gave it (`JsonSchema::schema_name`).
+    name: String,
+    /// Its schema; `$ref`s point at other components by index.
+    schema: Value,
+    /// The name it must have: a model's own schemas and [`OpenApiBuilder::add_schema`]'s.
+    fixed: Option<String>,
+    /// The app labels of the models whose schemas use it.
+    owners: std::collections::BTreeSet<&'static str>,
+}
+
+impl Component {
+    fn new(name: String, schema: Value) -> Self {
+        Component {
+            name,
+            schema,
+            fixed: None,
+            owners: Default::default(),
+        }
+    }
+}
+
+/// The component index a `$ref` handed out by the builder points at.
+fn placeholder_of(schema: &Value) -> Option<usize> {
+    schema
+        .get("$ref")?
+        .as_str()?
+        .strip_prefix(SCHEMAS_PATH)?
+        .strip_prefix('@')?
+        .parse()
+        .ok()
+}
+
+/// Replaces, in every `$ref` into the components, the name `rename` maps.
+fn rename_refs(schema: &mut Value, rename: &impl Fn(&str) -> Option<String>) {
+    match schema {
+        Value::Object(map) => {
+            if let Some(Value::String(reference)) = map.get_mut("$ref")
+                && let Some(name) = reference.strip_prefix(SCHEMAS_PATH)
+                && let Some(new) = rename(name)
+            {
+                *reference = format!("{SCHEMAS_PATH}{new}");
+            }
+            map.values_mut().for_each(|v| rename_refs(v, rename));
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| rename_refs(v, rename)),
+        _ => {}
+    }
+}
+
+/// The name of each component in the document: a fixed name as given;
+/// otherwise the type's own name while no other component wants it, else
+/// prefixed by the app of the models using it (`BillingStatus`), numbered
+/// only if that still leaves two alike. The same for any registration order:
+/// every decision looks at the whole set, sorted by name, app and content.
+fn component_names(components: &[Component]) -> Vec<String> {
+    let builtin = [
+        "ValidationError",
+        VALIDATION_ERROR_SCHEMA,
+        MESSAGE_ERROR_SCHEMA,
+    ];
+    let fixed: std::collections::BTreeSet<&str> = components
+        .iter()
+        .filter_map(|c| c.fixed.as_deref())
+        .collect();
+    let mut groups: std::collections::BTreeMap<&str, Vec<usize>> = Default::default();
+    for (id, c) in components.iter().enumerate() {
+        if c.fixed.is_none() {
+            groups.entry(&c.name).or_default().push(id);
+        }
+    }
+    let mut names: Vec<String> = components
+        .iter()
+        .map(|c| c.fixed.clone().unwrap_or_default())
+        .collect();
+    for (name, mut ids) in groups {
+        if ids.len() == 1 && !fixed.contains(name) && !builtin.contains(&name) {
+            names[ids[0]] = name.to_string();
+            continue;
+        }
+        let app = |id: usize| match components[id].owners.len() {
+            1 => crate::names::upper_camel(components[id].owners.first().copied().unwrap_or("")),
+            _ => String::new(),
+        };
+        ids.sort_by_cached_key(|&id| (app(id), components[id].schema.to_string()));
+        let qualified: Vec<String> = ids.iter().map(|&id| format!("{}{name}", app(id))).collect();
+        for (k, &id) in ids.iter().enumerate() {
+            let candidate = &qualified[k];
+            let unique = qualified.iter().filter(|q| *q == candidate).count() == 1
+                && !fixed.contains(candidate.as_str())
+                && !builtin.contains(&candidate.as_str());
+            names[id] = if unique {
+                candidate.clone()
+            } else {
+                format!("{candidate}{}", k + 1)
+            };
+        }
+    }
+    names
 }
 
 /// Calls `f` on `schema` and every schema object nested in it.
@@ -780,16 +982,18 @@ pub fn list_params(meta: &ModelMeta, list: ListSettings) -> Vec<Value> {
     params
 }
 
-/// Adds `M`'s operations, tag and schemas: list and create on `path`
-/// (`/api/{plural}` unless [`App::model_at`](crate::App::model_at)); retrieve,
-/// update (PUT), partial update (PATCH) and delete on `{path}/{pk}`.
+/// Adds `M`'s operations, tag and schemas under `names` (see
+/// [`crate::names`]): list and create on `names.path`; retrieve, update
+/// (PUT), partial update (PATCH) and delete on `{path}/{pk}`.
 /// [`App::model`](crate::App::model) registers it.
-pub fn describe<M: Model>(builder: &mut OpenApiBuilder, path: &str) {
+pub fn describe<M: Model>(builder: &mut OpenApiBuilder, names: &ModelNames) {
     let meta = M::meta();
-    let name = meta.object_name;
+    let name = names.schema.as_str();
     let model = meta.model_name;
     let plural = meta.plural;
-    let tag = [name];
+    let path = names.path.as_str();
+    let tag = [names.tag.as_str()];
+    let operation_id = |action: &str| names.operation_id(meta, action);
     // Summaries read as words ("group permission"); `u` mostly sounds like "you".
     let words = meta.verbose_name();
     let a = if words.starts_with(['a', 'e', 'i', 'o']) {
@@ -797,13 +1001,15 @@ pub fn describe<M: Model>(builder: &mut OpenApiBuilder, path: &str) {
     } else {
         "a"
     };
-    builder.add_tag(name, meta.doc);
+    builder.add_tag(&names.tag, meta.doc);
 
-    let create = builder.schema::<M::Create>();
-    let update = builder.schema::<M::Update>();
+    builder.owner = Some(meta.app_label);
+    let create = builder.model_schema::<M::Create>(&format!("{name}Create"));
+    let update = builder.model_schema::<M::Update>(&format!("{name}Update"));
     builder.nul_free(&create);
     builder.nul_free(&update);
-    let read = builder.schema::<M::Read>();
+    let read = builder.model_schema::<M::Read>(&format!("{name}Read"));
+    builder.owner = None;
     let collection = path.to_string();
     let item = format!("{path}/{{pk}}");
     let unpaged = meta.api.pagination == PaginationMode::Off;
@@ -882,7 +1088,7 @@ pub fn describe<M: Model>(builder: &mut OpenApiBuilder, path: &str) {
             "summary": format!("List {plural}"),
             "description": "Filter with `field=value` and Django lookups (`field__gte=`), \
                             search, order, and page by number or by cursor.",
-            "operationId": format!("list_{plural}"),
+            "operationId": operation_id("list"),
             "parameters": list_params(meta, builder.list_settings()),
             // 404: a `cursor` that is not one this list handed out.
             "responses": responses(&[(200, list_response)], &[400, 404, 422]),
@@ -894,7 +1100,7 @@ pub fn describe<M: Model>(builder: &mut OpenApiBuilder, path: &str) {
         json!({
             "tags": tag,
             "summary": format!("Create {a} {words}"),
-            "operationId": format!("create_{model}"),
+            "operationId": operation_id("create"),
             "requestBody": body(&create),
             "responses": responses(
                 &[(201, json!({
@@ -919,7 +1125,7 @@ pub fn describe<M: Model>(builder: &mut OpenApiBuilder, path: &str) {
         json!({
             "tags": tag,
             "summary": format!("Retrieve {a} {words}"),
-            "operationId": format!("retrieve_{model}"),
+            "operationId": operation_id("retrieve"),
             "parameters": retrieve_params,
             "responses": responses(&[(200, read_response("The object"))], &[400, 404, 422]),
         }),
@@ -931,7 +1137,7 @@ pub fn describe<M: Model>(builder: &mut OpenApiBuilder, path: &str) {
             "tags": tag,
             "summary": format!("Replace {a} {words}"),
             "description": "Every writable field is set from the body.",
-            "operationId": format!("update_{model}"),
+            "operationId": operation_id("update"),
             "parameters": [pk.clone()],
             "requestBody": body(&create),
             "responses": responses(
@@ -947,7 +1153,7 @@ pub fn describe<M: Model>(builder: &mut OpenApiBuilder, path: &str) {
             "tags": tag,
             "summary": format!("Partially update {a} {words}"),
             "description": "Only the fields present in the body are changed.",
-            "operationId": format!("partial_update_{model}"),
+            "operationId": operation_id("partial_update"),
             "parameters": [pk.clone()],
             "requestBody": body(&update),
             "responses": responses(
@@ -962,7 +1168,7 @@ pub fn describe<M: Model>(builder: &mut OpenApiBuilder, path: &str) {
         json!({
             "tags": tag,
             "summary": format!("Delete {a} {words}"),
-            "operationId": format!("delete_{model}"),
+            "operationId": operation_id("delete"),
             "parameters": [pk],
             "responses": responses(&[(204, json!({ "description": "Deleted" }))], &[404, 409, 422]),
         }),
@@ -1148,7 +1354,7 @@ impl Operation {
         let names = path_params(path);
         let schemas = match self.path_params {
             Some(schema) => {
-                let schema = schema(&mut builder.generator).to_value();
+                let schema = builder.schema_with(schema);
                 path_param_schemas(builder, &schema, &names)
             }
             None => Vec::new(),
@@ -1168,7 +1374,7 @@ impl Operation {
             operation.insert("parameters".into(), Value::Array(params));
         }
         if let Some(body) = self.request_body {
-            let schema = body(&mut builder.generator).to_value();
+            let schema = builder.schema_with(body);
             let content = if self.form {
                 json!({ "application/x-www-form-urlencoded": { "schema": schema } })
             } else {
@@ -1183,7 +1389,7 @@ impl Operation {
         for response in &self.responses {
             let mut entry = json!({ "description": response.description });
             if let Some(body) = response.body {
-                entry["content"] = json_content(body(&mut builder.generator).to_value());
+                entry["content"] = json_content(builder.schema_with(body));
             }
             responses.insert(response.status.to_string(), entry);
         }
@@ -1213,12 +1419,8 @@ impl Operation {
 /// from the schema of a `Path<T>`'s `T`: an object's properties by name, a
 /// tuple's items in order, or a single value for a single parameter.
 fn path_param_schemas(builder: &OpenApiBuilder, schema: &Value, names: &[String]) -> Vec<Value> {
-    let resolved = match schema.get("$ref").and_then(Value::as_str) {
-        Some(reference) => reference
-            .strip_prefix(SCHEMAS_PATH)
-            .and_then(|name| builder.generator.definitions().get(name))
-            .cloned()
-            .unwrap_or(Value::Null),
+    let resolved = match schema.get("$ref") {
+        Some(_) => builder.component(schema).cloned().unwrap_or(Value::Null),
         None => schema.clone(),
     };
     if let Some(properties) = resolved.get("properties").and_then(Value::as_object) {

@@ -8,6 +8,7 @@ mod admin;
 mod admin_browser;
 mod admin_changelist;
 mod admin_forms;
+mod apps;
 mod auth;
 mod authz;
 mod authz_matrix;

@@ -155,6 +155,11 @@ pub fn expand_choices(input: &DeriveInput) -> TokenStream {
                     ::std::borrow::Cow::Borrowed(#name_str)
                 }
 
+                // Two enums of one name in different modules are different schemas.
+                fn schema_id() -> ::std::borrow::Cow<'static, str> {
+                    ::std::borrow::Cow::Borrowed(::core::concat!(::core::module_path!(), "::", #name_str))
+                }
+
                 fn json_schema(
                     _: &mut ::ferrobridge::__private::schemars::SchemaGenerator,
                 ) -> ::ferrobridge::__private::schemars::Schema {

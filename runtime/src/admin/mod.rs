@@ -215,6 +215,26 @@ impl AdminState {
     }
 }
 
+/// The paths and methods [`router`] routes (custom pages aside), for the
+/// clash check that runs before any router is built.
+pub(crate) const ROUTES: &[(&str, &[&str])] = &[
+    ("/admin", &["get"]),
+    ("/admin/", &["get"]),
+    ("/admin/login/", &["get", "post"]),
+    ("/admin/logout/", &["get", "post"]),
+    ("/admin/password_change/", &["get", "post"]),
+    ("/admin/static/admin.css", &["get"]),
+    ("/admin/static/admin.js", &["get"]),
+    ("/admin/{app}/", &["get"]),
+    ("/admin/auth/user/{pk}/password/", &["get", "post"]),
+    ("/admin/{app}/{model}/", &["get", "post"]),
+    ("/admin/{app}/{model}/{pk}/delete/", &["get", "post"]),
+    ("/admin/{app}/{model}/{pk}/history/", &["get"]),
+    ("/admin/{app}/{model}/add/", &["get", "post"]),
+    ("/admin/{app}/{model}/{pk}/change/", &["get", "post"]),
+    ("/admin/{app}/{model}/autocomplete/", &["get"]),
+];
+
 /// The admin's routes, under `/admin/`.
 pub(crate) fn router(pages: Vec<(String, MethodRouter<AppState>)>) -> Router {
     let mut router = Router::new()

@@ -221,6 +221,14 @@ pub async fn me_endpoint(
     }))
 }
 
+/// The paths and methods [`router`] routes, for the clash check that runs
+/// before any router is built.
+pub(crate) const ROUTES: &[(&str, &[&str])] = &[
+    ("/api/auth/token", &["post"]),
+    ("/api/auth/logout", &["post"]),
+    ("/api/auth/me", &["get"]),
+];
+
 /// The auth endpoints.
 pub(crate) fn router() -> crate::app::Router {
     use axum::routing::{get, post};
