@@ -14,6 +14,7 @@ mod authz_matrix;
 mod browser;
 mod credentials;
 mod crud;
+mod django;
 mod edge_models;
 mod errors;
 mod expand;
