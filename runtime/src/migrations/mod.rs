@@ -42,6 +42,11 @@
 //! [`App`](crate::App)'s name) or `src/migrations_{label}` under the
 //! directory `cargo run` reports in `CARGO_MANIFEST_DIR`; `makemigrations` then says how to register it.
 //!
+//! A migration may also change rows, as Django's `RunPython`: a hand-written
+//! [`RunCode`] step (`.run_code(RunCode::new("Fill slugs", |tx| Box::pin(fill_slugs(tx))))`)
+//! runs after the operations, on the migration's transaction. `makemigrations`
+//! never writes one; the state is made from the operations alone.
+//!
 //! # State and changes
 //!
 //! The state of an app's models is the replay of every operation of its
