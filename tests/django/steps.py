@@ -109,6 +109,10 @@ def verify(args):
     report["history_page_status"] = client.get(f"/admin/auth/group/{group_id}/history/").status_code
     report["admin_index_status"] = client.get("/admin/").status_code
     report["history"] = history(group_id)
+    # LogEntry's own ordering (-action_time): the admin index's recent actions.
+    report["recent_actions"] = [e.pk for e in LogEntry.objects.all()]
+    # Sessions of both admins share django_session; Django's cleanup reads every row's expiry.
+    report["clearsessions"] = run("clearsessions")
     login = Client()
     user, password = args["admin_login"]
     report["admin_login"] = login.login(username=user, password=password)

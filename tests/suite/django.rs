@@ -270,12 +270,34 @@ fn assert_history_in_time_order(report: &Value) {
     let mut sorted = ids.clone();
     sorted.sort();
     assert_eq!(history.len(), 3, "{history:#?}");
+    let messages: Vec<(i64, &str)> = history
+        .iter()
+        .map(|e| {
+            (
+                e["flag"].as_i64().unwrap_or(0),
+                e["message"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        messages,
+        [(1, "Added."), (2, "Changed Name."), (2, "Changed Name.")],
+        "Django reads ferrobridge's change message"
+    );
     assert_eq!(
         ids, sorted,
         "Django lists the entries in the order they were made: {history:#?}"
     );
-    let flags: Vec<i64> = history.iter().filter_map(|e| e["flag"].as_i64()).collect();
-    assert_eq!(flags, [1, 2, 2], "{history:#?}");
+    let recent: Vec<i64> = report["recent_actions"]
+        .as_array()
+        .expect("recent actions")
+        .iter()
+        .filter_map(Value::as_i64)
+        .collect();
+    assert!(
+        recent.len() >= 3 && recent.windows(2).all(|w| w[0] > w[1]),
+        "LogEntry's default ordering (-action_time) lists the newest first: {recent:?}"
+    );
 }
 
 /// A database ferrobridge makes from nothing has exactly the content types
