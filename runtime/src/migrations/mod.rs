@@ -237,10 +237,13 @@ impl Migration {
     }
 }
 
+/// The transaction a migration runs in.
+pub type MigrationTransaction = sea_orm::DatabaseTransaction;
+
 /// A data step of a migration: it runs on the migration's transaction, so
 /// it commits or rolls back with the migration.
 pub type CodeFn = for<'a> fn(
-    &'a sea_orm::DatabaseTransaction,
+    &'a MigrationTransaction,
 ) -> std::pin::Pin<
     Box<dyn std::future::Future<Output = Result<(), sea_orm::DbErr>> + Send + 'a>,
 >;

@@ -13,10 +13,11 @@
 //! restores nothing: no version uses those rows.
 
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
 
 use crate::admin::models::log_entry;
 use crate::auth::models::{content_type, group_permission, permission, user_permission};
+use ferrobridge::migrations::MigrationTransaction;
 use ferrobridge::migrations::prelude::*;
 
 /// The link tables' model names ferrobridge used to give content types.
@@ -30,7 +31,7 @@ pub fn migration() -> Migration {
     ))
 }
 
-async fn remove_link_content_types(tx: &DatabaseTransaction) -> Result<(), DbErr> {
+async fn remove_link_content_types(tx: &MigrationTransaction) -> Result<(), DbErr> {
     let types: Vec<i32> = content_type::Entity::find()
         .select_only()
         .column(content_type::Column::Id)
