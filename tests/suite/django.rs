@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use axum::http::StatusCode;
 use ferrobridge::__private::sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
 };
 use ferrobridge::App;
 use ferrobridge::admin::models::log_entry;
@@ -101,7 +101,7 @@ impl Django {
 }
 
 /// Every content type and permission, as Django's setup step lists them.
-async fn permission_rows(db: &DatabaseConnection) -> (Value, Value) {
+async fn permission_rows(db: &impl ConnectionTrait) -> (Value, Value) {
     let types = content_type::Entity::find().all(db).await.unwrap();
     let label = |id: i32| {
         types
@@ -126,7 +126,7 @@ async fn permission_rows(db: &DatabaseConnection) -> (Value, Value) {
     (json!(type_rows), json!(perm_rows))
 }
 
-async fn stored_hash(db: &DatabaseConnection, username: &str) -> String {
+async fn stored_hash(db: &impl ConnectionTrait, username: &str) -> String {
     user::Entity::find()
         .filter(user::Column::Username.eq(username))
         .one(db)
@@ -385,7 +385,7 @@ async fn stale_link_content_types_are_removed(db: &TestDb) {
 
 /// A content type and four permissions for auth's link model `model`, as
 /// earlier versions made them.
-async fn stale_rows(db: &DatabaseConnection, model: &str) -> (i32, Vec<i32>) {
+async fn stale_rows(db: &impl ConnectionTrait, model: &str) -> (i32, Vec<i32>) {
     let type_id = content_type::ActiveModel {
         app_label: Set("auth".into()),
         model: Set(model.into()),
@@ -411,7 +411,7 @@ async fn stale_rows(db: &DatabaseConnection, model: &str) -> (i32, Vec<i32>) {
     (type_id, permissions)
 }
 
-async fn grant(db: &DatabaseConnection, user_id: i32, group_id: i32, permission_id: i32) {
+async fn grant(db: &impl ConnectionTrait, user_id: i32, group_id: i32, permission_id: i32) {
     user_permission::ActiveModel {
         user_id: Set(user_id),
         permission_id: Set(permission_id),
@@ -431,7 +431,7 @@ async fn grant(db: &DatabaseConnection, user_id: i32, group_id: i32, permission_
 }
 
 /// An admin log entry about content type `type_id` (the user's own when `None`).
-async fn log(db: &DatabaseConnection, user_id: i32, type_id: Option<i32>) -> (i32, Option<i32>) {
+async fn log(db: &impl ConnectionTrait, user_id: i32, type_id: Option<i32>) -> (i32, Option<i32>) {
     let type_id = match type_id {
         Some(id) => id,
         None => {
