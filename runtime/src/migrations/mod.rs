@@ -254,7 +254,7 @@ pub type CodeFn = for<'a> fn(
 /// `reverse` (nothing when there is none, as Django's `RunPython.noop`).
 #[derive(Clone)]
 pub struct RunCode {
-    /// What it does, in words (shown by `migrate --plan` and in errors).
+    /// What it does, in words (named in the error when it fails).
     pub description: String,
     /// Run when the migration is applied.
     pub forward: CodeFn,
