@@ -354,13 +354,24 @@ impl App {
         if !needed.iter().all(|t| tables.contains(*t)) {
             return Ok(());
         }
-        let with_api = self
-            .models
-            .iter()
-            .filter(|m| m.routes.is_some())
-            .map(|m| (m.meta)())
+        let models = self
+            .permission_models()
             .filter(|meta| tables.contains(meta.table));
-        crate::auth::sync_permissions(db, with_api).await
+        crate::auth::sync_permissions(db, models).await
+    }
+
+    /// The models that get a content type and permissions: those with
+    /// endpoints, and the internal tables Django has a model for (its admin
+    /// log and sessions), so a database made by ferrobridge has the rows
+    /// Django's `migrate` makes and no others. ferrobridge's own tables
+    /// (tokens, external identities) get none: Django would call them stale.
+    fn permission_models(&self) -> impl Iterator<Item = &'static ModelMeta> + '_ {
+        const DJANGO_INTERNAL_APPS: [&str; 2] = ["admin", "sessions"];
+        self.models
+            .iter()
+            .map(|m| ((m.meta)(), m.routes.is_some()))
+            .filter(|(meta, routed)| *routed || DJANGO_INTERNAL_APPS.contains(&meta.app_label))
+            .map(|(meta, _)| meta)
     }
 
     /// Checks that every foreign key targets a registered model, without cycles.
@@ -812,12 +823,7 @@ impl App {
         if !self.auth {
             return Ok(());
         }
-        let with_api = self
-            .models
-            .iter()
-            .filter(|m| m.routes.is_some())
-            .map(|m| (m.meta)());
-        crate::auth::sync_permissions(db, with_api).await
+        crate::auth::sync_permissions(db, self.permission_models()).await
     }
 
     /// Registered models that have endpoints, with the names they take.

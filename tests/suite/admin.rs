@@ -428,7 +428,10 @@ async fn superuser_adds_a_user_as_in_django(db: &TestDb) {
         row.is_active && !row.is_staff && !row.is_superuser,
         "the defaults"
     );
-    assert!(row.password.starts_with("$argon2"), "stored hashed");
+    assert!(
+        row.password.starts_with("argon2$argon2id$"),
+        "stored hashed"
+    );
     let reply = ferrobridge_tests::token_login(&router, "newcomer", "a long passphrase").await;
     assert_eq!(reply.status, StatusCode::OK, "the new user can log in");
 }

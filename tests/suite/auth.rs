@@ -583,7 +583,10 @@ async fn password_hashes_never_leave_the_server(db: &TestDb) {
         .await
         .unwrap()
         .unwrap();
-    assert!(row.password.starts_with("$argon2id$"), "stored as a hash");
+    assert!(
+        row.password.starts_with("argon2$argon2id$"),
+        "stored as a hash, in Django's format"
+    );
     assert!(
         !format!("{row:?}").contains(&row.password),
         "Debug hides the hash"
@@ -1085,7 +1088,10 @@ async fn a_django_database_is_served_as_it_is(db: &TestDb) {
         .await
         .unwrap()
         .unwrap();
-    assert!(row.password.starts_with("$argon2id$"), "re-hashed at login");
+    assert!(
+        row.password.starts_with("argon2$argon2id$"),
+        "re-hashed at login, in Django's format"
+    );
     assert_eq!(
         login(&router, "django_user", PASSWORD).await.status,
         StatusCode::OK,

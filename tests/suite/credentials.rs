@@ -307,7 +307,7 @@ async fn api_password_changes_revoke_tokens(db: &TestDb) {
         .await
         .unwrap()
         .unwrap();
-    assert!(rehashed.password.starts_with("$argon2id$"));
+    assert!(rehashed.password.starts_with("argon2$argon2id$"));
     assert_eq!(me(carl_token).await, StatusCode::OK);
 }
 

@@ -15,6 +15,7 @@ mod authz_matrix;
 mod browser;
 mod credentials;
 mod crud;
+mod django;
 mod edge_models;
 mod errors;
 mod expand;

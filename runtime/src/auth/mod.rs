@@ -2,8 +2,9 @@
 //!
 //! - [`models`]: `User`, `Group`, `Permission`, `ContentType` and the link
 //!   tables, on Django's own tables, registered by every [`App`](crate::App).
-//! - Passwords are argon2id ([`hash_password`]); Django's pbkdf2 and argon2
-//!   hashes verify too and are re-hashed at the next login. New passwords
+//! - Passwords are argon2id in Django's `argon2$argon2id$...` format
+//!   ([`hash_password`]); Django's pbkdf2 hashes verify too and are
+//!   re-hashed at the next login. New passwords
 //!   pass the app's [`PasswordPolicy`] (Django's validators) on every path,
 //!   and [`change_password`] revokes the account's tokens.
 //! - Failed logins go through one [`LoginThrottle`] (API and admin).

@@ -1,10 +1,15 @@
-//! Password hashing: argon2id PHC strings through the `argon2` crate, and
-//! verification of Django's `pbkdf2_sha256$...` and `argon2$argon2id$...`
-//! hashes so users of a Django database can log in (and get re-hashed).
+//! Password hashing in Django's own formats, so a database ferrobridge
+//! serves stays usable by Django: new hashes are argon2id written as
+//! Django's `Argon2PasswordHasher` writes them (`argon2$argon2id$v=19$...`,
+//! the `argon2` crate's PHC string behind Django's algorithm name), and
+//! Django's `pbkdf2_sha256$...` hashes verify (and are re-hashed at login).
+//! Hashes of ferrobridge versions before Django's format was kept (a bare
+//! `$argon2id$...` PHC string, which Django refuses as "unknown hashing
+//! algorithm") verify too and are rewritten in Django's form at login.
 
-use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2};
 use base64::Engine;
 use subtle::ConstantTimeEq;
 
@@ -19,12 +24,18 @@ pub enum PasswordCheck {
     ValidNeedsRehash,
 }
 
-/// Hashes `password` as an argon2id PHC string (`$argon2id$v=19$...`).
+/// Django's name for argon2 hashes, prefixed to the PHC string.
+const DJANGO_ARGON2: &str = "argon2";
+
+/// Hashes `password` as Django's `Argon2PasswordHasher` stores it:
+/// `argon2$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`. Django verifies it
+/// when `argon2-cffi` is installed (`pip install django[argon2]`); its
+/// default `PASSWORD_HASHERS` list the argon2 hasher.
 pub fn hash_password(password: &str) -> String {
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
-        .map(|hash| hash.to_string())
+        .map(|hash| format!("{DJANGO_ARGON2}{hash}"))
         // Only an impossible parameter set fails; an unusable hash (Django's
         // `!` prefix) then refuses every login instead of storing plain text.
         .unwrap_or_else(|_| "!".to_string())
@@ -32,33 +43,36 @@ pub fn hash_password(password: &str) -> String {
 
 /// Checks `password` against `stored`, in constant time for each format.
 pub fn check_password(password: &str, stored: &str) -> PasswordCheck {
-    if stored.starts_with("$argon2") {
-        return match verify_phc(password, stored) {
-            true => PasswordCheck::Valid,
-            false => PasswordCheck::Invalid,
-        };
-    }
-    let valid = if let Some(phc) = stored.strip_prefix("argon2$") {
-        verify_phc(password, &format!("${phc}"))
+    let (valid, current) = if let Some(phc) = stored.strip_prefix(DJANGO_ARGON2) {
+        // Django's form; argon2i/argon2d hashes of old Django versions are
+        // upgraded to argon2id, as Django's own `must_update` would.
+        let (valid, algorithm) = verify_phc(password, phc);
+        (valid, algorithm == Some(Algorithm::Argon2id))
+    } else if stored.starts_with("$argon2") {
+        (verify_phc(password, stored).0, false)
     } else if let Some(rest) = stored.strip_prefix("pbkdf2_sha256$") {
-        verify_django_pbkdf2(password, rest)
+        (verify_django_pbkdf2(password, rest), false)
     } else {
-        false
+        (false, false)
     };
-    if valid {
-        PasswordCheck::ValidNeedsRehash
-    } else {
-        PasswordCheck::Invalid
+    match (valid, current) {
+        (false, _) => PasswordCheck::Invalid,
+        (true, true) => PasswordCheck::Valid,
+        (true, false) => PasswordCheck::ValidNeedsRehash,
     }
 }
 
-fn verify_phc(password: &str, phc: &str) -> bool {
-    match PasswordHash::new(phc) {
-        Ok(parsed) => Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok(),
-        Err(_) => false,
-    }
+/// Verifies a PHC string (`$argon2id$v=19$...`); also says which argon2
+/// variant it was made with.
+fn verify_phc(password: &str, phc: &str) -> (bool, Option<Algorithm>) {
+    let Ok(parsed) = PasswordHash::new(phc) else {
+        return (false, None);
+    };
+    let algorithm = Algorithm::try_from(parsed.algorithm).ok();
+    let valid = Argon2::default()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok();
+    (valid, algorithm)
 }
 
 /// Django's `pbkdf2_sha256$<iterations>$<salt>$<base64 digest>`.
@@ -94,16 +108,16 @@ mod tests {
     const PASSWORD: &str = "correct horse battery staple";
 
     #[test]
-    fn ferrobridge_hashes_verify() {
+    fn ferrobridge_hashes_are_in_djangos_argon2_format() {
         let hash = hash_password(PASSWORD);
-        assert!(hash.starts_with("$argon2id$v=19$"));
+        assert!(hash.starts_with("argon2$argon2id$v=19$"), "{hash}");
         assert_eq!(check_password(PASSWORD, &hash), PasswordCheck::Valid);
         assert_eq!(check_password("wrong", &hash), PasswordCheck::Invalid);
         assert_ne!(hash, hash_password(PASSWORD), "a fresh salt each time");
     }
 
     #[test]
-    fn django_hashes_verify_and_ask_for_a_rehash() {
+    fn django_hashes_verify() {
         // Made by Django's PBKDF2PasswordHasher (1000 iterations to keep the test fast).
         let pbkdf2 = "pbkdf2_sha256$1000$seasalt1234$JlBQ/OWmu3PcCFg2koQd315wDykzd702rqDsH8M7iWI=";
         assert_eq!(
@@ -111,13 +125,32 @@ mod tests {
             PasswordCheck::ValidNeedsRehash
         );
         assert_eq!(check_password("wrong", pbkdf2), PasswordCheck::Invalid);
-        // Django's Argon2PasswordHasher writes `argon2` + argon2-cffi's PHC string.
-        let argon = format!("argon2{}", hash_password(PASSWORD));
+        // Django's Argon2PasswordHasher encoding (argon2-cffi's `hash_secret`,
+        // small parameters to keep the test fast): kept as it is.
+        let argon2id = "argon2$argon2id$v=19$m=512,t=2,p=2$ZGphbmdvc2FsdDEyMzQ1Njc4OTBhYg$PbdQGtPQb9Tx049MtbX/tMyavYK3LOnc7XCxJgaE6tQ";
+        assert_eq!(check_password(PASSWORD, argon2id), PasswordCheck::Valid);
+        assert_eq!(check_password("wrong", argon2id), PasswordCheck::Invalid);
+        // Django before 3.2 wrote argon2i: upgraded to argon2id.
+        let argon2i = "argon2$argon2i$v=19$m=512,t=2,p=2$ZGphbmdvc2FsdDEyMzQ1Njc4OTBhYg$T4vKU4CwqKrBMec7aPrpaoZ12qUzv/osWbYu0aqLwbc";
         assert_eq!(
-            check_password(PASSWORD, &argon),
+            check_password(PASSWORD, argon2i),
             PasswordCheck::ValidNeedsRehash
         );
-        assert_eq!(check_password("wrong", &argon), PasswordCheck::Invalid);
+        assert_eq!(check_password("wrong", argon2i), PasswordCheck::Invalid);
+    }
+
+    #[test]
+    fn bare_phc_hashes_of_older_versions_verify_and_are_rewritten() {
+        let bare = hash_password(PASSWORD)
+            .strip_prefix("argon2")
+            .expect("Django's prefix")
+            .to_string();
+        assert!(bare.starts_with("$argon2id$"));
+        assert_eq!(
+            check_password(PASSWORD, &bare),
+            PasswordCheck::ValidNeedsRehash
+        );
+        assert_eq!(check_password("wrong", &bare), PasswordCheck::Invalid);
     }
 
     #[test]
@@ -130,6 +163,9 @@ mod tests {
             "pbkdf2_sha256$x$y$z",
             "pbkdf2_sha256$0$s$AAAA",
             "$argon2id$bad",
+            "argon2$argon2id$bad",
+            "argon2",
+            "argon2$",
         ] {
             assert_eq!(
                 check_password(PASSWORD, stored),

@@ -151,7 +151,7 @@ pub async fn token_endpoint(
 
 /// An argon2 hash of a random string, verified against when the username is
 /// unknown so that answering takes as long as for a real user.
-pub(crate) const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$WmYeUDEOphoBlBhQvDqv9Xk3dJAEZG7Y3GQ2yC9OEkU";
+pub(crate) const DUMMY_HASH: &str = "argon2$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$WmYeUDEOphoBlBhQvDqv9Xk3dJAEZG7Y3GQ2yC9OEkU";
 
 fn no_store(headers: &mut HeaderMap) {
     headers.insert(

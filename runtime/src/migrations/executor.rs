@@ -397,6 +397,11 @@ impl Migrator {
         }
         let tx = conn.begin().await?;
         if step.backwards {
+            for code in migration.code.iter().rev() {
+                if let Some(reverse) = code.reverse {
+                    reverse(&tx).await?;
+                }
+            }
             for (i, operation) in migration.operations.iter().enumerate().rev() {
                 let reverse = states[i].reverse(&step.app, operation).map_err(custom)?;
                 apply_operation(&tx, &step.app, &reverse, &states[i + 1], &states[i]).await?;
@@ -405,6 +410,11 @@ impl Migrator {
         } else {
             for (i, operation) in migration.operations.iter().enumerate() {
                 apply_operation(&tx, &step.app, operation, &states[i], &states[i + 1]).await?;
+            }
+            for code in &migration.code {
+                (code.forward)(&tx)
+                    .await
+                    .map_err(|e| custom(format!("{}: {e}", code.description)))?;
             }
             record(&tx, &step.app, &step.name).await?;
         }
@@ -432,7 +442,8 @@ impl Migrator {
                 _ => None,
             })
             .collect();
-        if !first || creates.is_empty() || creates.len() != migration.operations.len() {
+        let only_creates = creates.len() == migration.operations.len() && migration.code.is_empty();
+        if !first || creates.is_empty() || !only_creates {
             return Ok(false);
         }
         let tables = table_names(conn).await?;

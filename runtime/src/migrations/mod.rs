@@ -42,6 +42,11 @@
 //! [`App`](crate::App)'s name) or `src/migrations_{label}` under the
 //! directory `cargo run` reports in `CARGO_MANIFEST_DIR`; `makemigrations` then says how to register it.
 //!
+//! A migration may also change rows, as Django's `RunPython`: a hand-written
+//! [`RunCode`] step (`.run_code(RunCode::new("Fill slugs", |tx| Box::pin(fill_slugs(tx))))`)
+//! runs after the operations, on the migration's transaction. `makemigrations`
+//! never writes one; the state is made from the operations alone.
+//!
 //! # State and changes
 //!
 //! The state of an app's models is the replay of every operation of its
@@ -121,7 +126,7 @@ pub use writer::{
 pub mod prelude {
     pub use super::{
         AddField, AddIndex, AlterField, CreateModel, DbType, DeleteModel, Field, Index, Migration,
-        OnDelete, RemoveField, RemoveIndex, RenameField,
+        OnDelete, RemoveField, RemoveIndex, RenameField, RunCode,
     };
 }
 
@@ -213,6 +218,9 @@ pub struct Migration {
     pub dependencies: Vec<(String, String)>,
     /// What it does, in order.
     pub operations: Vec<Operation>,
+    /// Data changes run after the operations, in the same transaction
+    /// (Django's `RunPython`); written by hand, never by `makemigrations`.
+    pub code: Vec<RunCode>,
 }
 
 impl Migration {
@@ -222,6 +230,7 @@ impl Migration {
             name: name.into(),
             dependencies: Vec::new(),
             operations: Vec::new(),
+            code: Vec::new(),
         }
     }
 
@@ -237,9 +246,74 @@ impl Migration {
         self
     }
 
+    /// Appends a data change, run after the operations (see [`RunCode`]).
+    pub fn run_code(mut self, code: RunCode) -> Self {
+        self.code.push(code);
+        self
+    }
+
     /// The four-digit number that starts the name (`2` for `0002_...`).
     pub fn number(&self) -> Option<u32> {
         self.name.get(..4).and_then(|n| n.parse().ok())
+    }
+}
+
+/// The transaction a migration runs in.
+pub type MigrationTransaction = sea_orm::DatabaseTransaction;
+
+/// A data step of a migration: it runs on the migration's transaction, so
+/// it commits or rolls back with the migration.
+pub type CodeFn = for<'a> fn(
+    &'a MigrationTransaction,
+) -> std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<(), sea_orm::DbErr>> + Send + 'a>,
+>;
+
+/// Code a migration runs to change rows rather than the schema (Django's
+/// `RunPython`), e.g. deleting rows an earlier version wrote by mistake.
+/// It leaves the migration state alone; unapplying the migration runs
+/// `reverse` (nothing when there is none, as Django's `RunPython.noop`).
+#[derive(Clone)]
+pub struct RunCode {
+    /// What it does, in words (named in the error when it fails).
+    pub description: String,
+    /// Run when the migration is applied.
+    pub forward: CodeFn,
+    /// Run when the migration is unapplied.
+    pub reverse: Option<CodeFn>,
+}
+
+impl RunCode {
+    /// A step described as `description` that runs `forward` and whose
+    /// reverse does nothing.
+    pub fn new(description: impl Into<String>, forward: CodeFn) -> Self {
+        RunCode {
+            description: description.into(),
+            forward,
+            reverse: None,
+        }
+    }
+
+    /// Runs `reverse` when the migration is unapplied.
+    pub fn reverse(mut self, reverse: CodeFn) -> Self {
+        self.reverse = Some(reverse);
+        self
+    }
+}
+
+impl std::fmt::Debug for RunCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunCode")
+            .field("description", &self.description)
+            .finish_non_exhaustive()
+    }
+}
+
+// Two steps are the same step when they say the same: function pointers do
+// not compare reliably across codegen units.
+impl PartialEq for RunCode {
+    fn eq(&self, other: &Self) -> bool {
+        self.description == other.description
     }
 }
 

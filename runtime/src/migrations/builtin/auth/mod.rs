@@ -3,6 +3,7 @@
 
 mod m0001_initial;
 mod m0002_unique_links;
+mod m0003_remove_link_content_types;
 
 /// The migrations of app `auth`: register them with `App::migrations(...)`.
 pub fn all() -> ferrobridge::migrations::AppMigrations {
@@ -13,4 +14,5 @@ pub fn all() -> ferrobridge::migrations::AppMigrations {
     )
     .migration(m0001_initial::migration())
     .migration(m0002_unique_links::migration())
+    .migration(m0003_remove_link_content_types::migration())
 }
