@@ -74,7 +74,7 @@ fn check_ordering(cx: &Ctxt, model: &ModelDef) {
                     .iter()
                     .filter(|f| f.options.references.is_some())
                     .map(|f| {
-                        let name = f.ident.to_string();
+                        let name = f.name();
                         name.strip_suffix("_id").unwrap_or(&name).to_string()
                     })
                     .collect();
@@ -96,8 +96,8 @@ fn check_ordering(cx: &Ctxt, model: &ModelDef) {
             }
             continue;
         }
-        if !model.fields.iter().any(|f| f.ident == term.field) {
-            let names: Vec<String> = model.fields.iter().map(|f| f.ident.to_string()).collect();
+        if model.field_named(&term.field).is_none() {
+            let names: Vec<String> = model.fields.iter().map(FieldDef::name).collect();
             let names: Vec<&str> = names.iter().map(String::as_str).collect();
             cx.syn_error(syn::Error::new(
                 span,
@@ -113,7 +113,7 @@ fn check_ordering(cx: &Ctxt, model: &ModelDef) {
 }
 
 fn field_names(model: &ModelDef) -> Vec<String> {
-    model.fields.iter().map(|f| f.ident.to_string()).collect()
+    model.fields.iter().map(FieldDef::name).collect()
 }
 
 fn check_api(cx: &Ctxt, model: &ModelDef) {
@@ -126,13 +126,13 @@ fn check_api(cx: &Ctxt, model: &ModelDef) {
     ];
     for (list, idents) in lists {
         for ident in idents {
-            let Some(field) = model.fields.iter().find(|f| f.ident == *ident) else {
+            let Some(field) = model.field(ident) else {
                 cx.error_spanned_by(
                     ident,
                     format!(
                         "#[api({list}(...))] names `{ident}`, which is not a field of `{}`: {}",
                         model.ident,
-                        crate::ctxt::suggest(&ident.to_string(), &names)
+                        crate::ctxt::suggest(&crate::ast::name_of(ident), &names)
                     ),
                 );
                 continue;
@@ -175,13 +175,13 @@ fn check_admin(cx: &Ctxt, model: &ModelDef) {
     }
     for (list, idents) in lists {
         for ident in idents {
-            let Some(field) = model.fields.iter().find(|f| f.ident == *ident) else {
+            let Some(field) = model.field(ident) else {
                 cx.error_spanned_by(
                     ident,
                     format!(
                         "#[admin({list}(...))] names `{ident}`, which is not a field of `{}`: {}",
                         model.ident,
-                        crate::ctxt::suggest(&ident.to_string(), &names)
+                        crate::ctxt::suggest(&crate::ast::name_of(ident), &names)
                     ),
                 );
                 continue;
@@ -243,7 +243,7 @@ fn check_display(cx: &Ctxt, model: &ModelDef) {
         let crate::ast::DisplayPart::Field(name) = part else {
             continue;
         };
-        match model.fields.iter().find(|f| f.ident == name.as_str()) {
+        match model.field_named(name) {
             None => cx.error_spanned_by(
                 lit,
                 format!(
@@ -274,7 +274,7 @@ fn check_owner(cx: &Ctxt, model: &ModelDef) {
     let Some(owner) = &model.api.owner else {
         return;
     };
-    match model.fields.iter().find(|f| f.ident == *owner) {
+    match model.field(owner) {
         Some(field) if field.options.references.is_some() => {}
         Some(_) => cx.error_spanned_by(
             owner,
@@ -285,7 +285,7 @@ fn check_owner(cx: &Ctxt, model: &ModelDef) {
             let names: Vec<&str> = names.iter().map(String::as_str).collect();
             cx.error_spanned_by(
                 owner,
-                format!("`owner = {owner}` is not a field of `{}`: {}", model.ident, crate::ctxt::suggest(&owner.to_string(), &names)),
+                format!("`owner = {owner}` is not a field of `{}`: {}", model.ident, crate::ctxt::suggest(&crate::ast::name_of(owner), &names)),
             );
         }
     }
@@ -296,13 +296,13 @@ fn check_unique_together(cx: &Ctxt, model: &ModelDef) {
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     for group in &model.unique_together {
         for name in group {
-            if !names.contains(&name.to_string().as_str()) {
+            if !names.contains(&crate::ast::name_of(name).as_str()) {
                 cx.error_spanned_by(
                     name,
                     format!(
                         "`unique_together` names `{name}`, not a field of `{}`: {}",
                         model.ident,
-                        crate::ctxt::suggest(&name.to_string(), &names)
+                        crate::ctxt::suggest(&crate::ast::name_of(name), &names)
                     ),
                 );
             }
@@ -323,7 +323,7 @@ fn check_permissions_of(cx: &Ctxt, model: &ModelDef) {
             "`permissions_of` and `owner` cannot be combined: a link table follows its parent's permissions",
         );
     }
-    match model.fields.iter().find(|f| f.ident == *parent) {
+    match model.field(parent) {
         Some(field) if field.options.references.is_some() => {}
         Some(_) => cx.error_spanned_by(
             parent,
@@ -334,7 +334,7 @@ fn check_permissions_of(cx: &Ctxt, model: &ModelDef) {
             let names: Vec<&str> = names.iter().map(String::as_str).collect();
             cx.error_spanned_by(
                 parent,
-                format!("`permissions_of = {parent}` is not a field of `{}`: {}", model.ident, crate::ctxt::suggest(&parent.to_string(), &names)),
+                format!("`permissions_of = {parent}` is not a field of `{}`: {}", model.ident, crate::ctxt::suggest(&crate::ast::name_of(parent), &names)),
             );
         }
     }
@@ -361,7 +361,7 @@ fn check_read(cx: &Ctxt, model: &ModelDef) {
                 format!(
                     "#[api(read(...))] names `{ident}`, which is not a field of `{}` (`pk` is the primary key): {}",
                     model.ident,
-                    crate::ctxt::suggest(&ident.to_string(), &names)
+                    crate::ctxt::suggest(&crate::ast::name_of(ident), &names)
                 ),
             );
             continue;
@@ -372,7 +372,7 @@ fn check_read(cx: &Ctxt, model: &ModelDef) {
                 format!("`{ident}` is write_only: it cannot be part of the Read schema"),
             );
         }
-        let target = field.ident.to_string();
+        let target = field.name();
         if seen.contains(&target) {
             cx.error_spanned_by(
                 ident,

@@ -4,13 +4,16 @@
 use heck::ToUpperCamelCase;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
+use syn::ext::IdentExt;
 
 use super::{doc_attrs, path_from_child};
 use crate::ast::{ModelDef, OnDelete, ScalarKind};
 
-/// The name of the entity module: the struct's name in snake_case.
+/// The name of the entity module: the struct's name in snake_case, raw
+/// when that is a keyword (`r#where` for `Where`), `crate_`/`self_`/`super_`
+/// for the keywords that cannot be raw.
 pub fn module_ident(model: &ModelDef) -> syn::Ident {
-    format_ident!("{}", model.module_name)
+    crate::ast::ident_for(&model.module_name, proc_macro2::Span::call_site())
 }
 
 /// Generates the entity module and the `From` conversions.
@@ -76,7 +79,7 @@ pub fn generate(model: &ModelDef) -> TokenStream {
         }
         let docs = match &f.docs {
             Some(doc) => doc_attrs(&[doc]),
-            None => doc_attrs(&[format!("Column `{name}`.")]),
+            None => doc_attrs(&[format!("Column `{}`.", f.name())]),
         };
         let sea = if sea.is_empty() {
             quote!()
@@ -96,18 +99,18 @@ pub fn generate(model: &ModelDef) -> TokenStream {
         .filter_map(|f| f.options.references.as_ref().map(|(_, path)| (f, path)))
         .collect();
     let variants = foreign_keys.iter().map(|(f, path)| {
-        let variant = format_ident!("{}", relation_variant(&f.ident.to_string()));
+        let variant = relation_ident(f);
         let target = target_in_child(model, f, path);
         let doc = doc_attrs(&[format!(
             "`{}` references [`{}`].",
-            f.ident,
+            f.name(),
             target.to_string().replace(' ', "")
         )]);
         quote!(#doc #variant)
     });
     let defs = foreign_keys.iter().map(|(f, path)| {
-        let variant = format_ident!("{}", relation_variant(&f.ident.to_string()));
-        let column = format_ident!("{}", f.ident.to_string().to_upper_camel_case());
+        let variant = relation_ident(f);
+        let column = column_variant(f);
         let target = target_in_child(model, f, path);
         let on_delete = match f.options.on_delete.as_ref().map(|(_, a, _)| *a) {
             Some(OnDelete::Cascade) => quote!(.on_delete(ForeignKeyAction::Cascade)),
@@ -129,7 +132,7 @@ pub fn generate(model: &ModelDef) -> TokenStream {
     // from another crate (e.g. `ferrobridge::auth::User`), so a second impl
     // could conflict. Other keys are reached through their `Relation` variant.
     let related = foreign_keys.first().map(|(f, path)| {
-        let variant = format_ident!("{}", relation_variant(&f.ident.to_string()));
+        let variant = relation_ident(f);
         let target = target_in_child(model, f, path);
         quote! {
             impl Related<<#target as ::ferrobridge::Model>::Entity> for Entity {
@@ -180,7 +183,8 @@ pub fn generate(model: &ModelDef) -> TokenStream {
             let alias = alias_ident(model, f);
             let doc = format!(
                 " The model `{}::{}` references, named for the entity module.",
-                ident, f.ident
+                ident,
+                f.name()
             );
             quote! {
                 #[doc = #doc]
@@ -256,8 +260,8 @@ fn needs_alias(path: &syn::Path) -> bool {
 fn alias_ident(model: &ModelDef, field: &crate::ast::FieldDef) -> syn::Ident {
     format_ident!(
         "{}{}Target",
-        model.ident,
-        field.ident.to_string().to_upper_camel_case()
+        model.ident.unraw(),
+        field.name().to_upper_camel_case()
     )
 }
 
@@ -281,6 +285,24 @@ pub fn relation_variant(field: &str) -> String {
         .strip_suffix("_id")
         .unwrap_or(field)
         .to_upper_camel_case()
+}
+
+/// The `Relation` variant of a foreign key: `r#type_id` -> `Type`,
+/// `self_id` -> `Self_` (`Self` cannot be a variant).
+pub fn relation_ident(field: &crate::ast::FieldDef) -> syn::Ident {
+    crate::ast::ident_for(
+        &relation_variant(&field.name()),
+        proc_macro2::Span::call_site(),
+    )
+}
+
+/// The `Column` variant SeaORM's `DeriveEntityModel` makes of a field:
+/// `r#type` -> `Type`, `self_` -> `Self_`.
+pub fn column_variant(field: &crate::ast::FieldDef) -> syn::Ident {
+    crate::ast::ident_for(
+        &field.name().to_upper_camel_case(),
+        proc_macro2::Span::call_site(),
+    )
 }
 
 /// `row.field`, with a Decimal brought to its declared scale: SQLite keeps

@@ -84,7 +84,7 @@ pub fn debug_impl<'a>(
     value_of: impl Fn(&syn::Ident) -> TokenStream,
 ) -> TokenStream {
     let entries = fields.map(|f| {
-        let key = f.ident.to_string();
+        let key = f.name();
         if f.is_secret() {
             quote!(.field(#key, &"***"))
         } else {
