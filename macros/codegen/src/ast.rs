@@ -17,11 +17,11 @@ pub fn name_of(ident: &Ident) -> String {
 /// Rust's keywords (strict, reserved and edition-dependent), which a
 /// generated name must not be spelled as.
 const KEYWORDS: &[&str] = &[
-    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum",
-    "extern", "false", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod",
-    "move", "mut", "pub", "ref", "return", "self", "Self", "static", "struct", "super", "trait",
-    "true", "try", "type", "unsafe", "use", "where", "while", "abstract", "become", "box", "do",
-    "final", "macro", "override", "priv", "typeof", "unsized", "virtual", "yield",
+    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern",
+    "false", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut",
+    "pub", "ref", "return", "self", "Self", "static", "struct", "super", "trait", "true", "try",
+    "type", "unsafe", "use", "where", "while", "abstract", "become", "box", "do", "final", "macro",
+    "override", "priv", "typeof", "unsized", "virtual", "yield",
 ];
 
 /// A generated identifier spelled `name`: as written when it is not a
@@ -393,7 +393,11 @@ impl ModelDef {
                     // The key is the field's own ident (so `type` written in
                     // the attribute becomes the field `r#type`), or `pk`.
                     self.read_target(name).map(|f| {
-                        let key = if f.is_named(name) { f.ident.clone() } else { name.clone() };
+                        let key = if f.is_named(name) {
+                            f.ident.clone()
+                        } else {
+                            name.clone()
+                        };
                         (key, f)
                     })
                 })

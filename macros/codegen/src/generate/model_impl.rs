@@ -287,12 +287,7 @@ pub fn generate(model: &ModelDef) -> TokenStream {
         .iter()
         .map(|group| group.iter().map(crate::ast::name_of).collect())
         .collect();
-    let owner_fns = match model
-        .api
-        .owner
-        .as_ref()
-        .and_then(|o| model.field(o))
-    {
+    let owner_fns = match model.api.owner.as_ref().and_then(|o| model.field(o)) {
         Some(field) => {
             let name = &field.ident;
             let (set_value, get_value) = if field.nullable {

@@ -260,7 +260,10 @@ pub fn generate(model: &ModelDef) -> TokenStream {
             let serde = if let Some(value) = default_value(f) {
                 let fn_name = format_ident!("default_{}", f.name());
                 let fn_path = format!("{create}::{fn_name}");
-                let doc = format!(" The default of `{}` when a request leaves it out.", f.name());
+                let doc = format!(
+                    " The default of `{}` when a request leaves it out.",
+                    f.name()
+                );
                 default_fns.push(quote! {
                     #[doc = #doc]
                     pub fn #fn_name() -> #ty { #value }
