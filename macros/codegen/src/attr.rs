@@ -109,10 +109,13 @@ pub fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<ModelDef> {
         }
     };
     if !input.generics.params.is_empty() {
+        // Fields of a generic type would each add an "unsupported type"
+        // error: this one says it all.
         cx.error_spanned_by(
             &input.generics,
-            "#[derive(Model)] does not support generic parameters: a model maps to one table",
+            "#[derive(Model)] does not support generic parameters: a model maps to one table; write one struct per table with concrete field types",
         );
+        return None;
     }
 
     // Django's `model_name` is the class name in lower case (`BlogPost` ->

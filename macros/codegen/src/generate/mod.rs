@@ -1,6 +1,7 @@
 //! One generator per artefact; each returns the tokens of its items.
 
 pub mod entity;
+pub mod fallback;
 pub mod model_impl;
 pub mod schemas;
 

@@ -2,7 +2,7 @@
 //! names, fields, ordering) and the moves between request types and rows.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
 
 use super::schemas::{SchemaNames, default_value, patchable_fields, writable_fields};
 use crate::ast::{FieldDef, ModelDef, OnDelete, ScalarKind};
@@ -44,7 +44,9 @@ fn field_meta(model: &ModelDef, field: &FieldDef) -> TokenStream {
     };
     let references = match &o.references {
         Some((_, path)) => {
-            quote!(::core::option::Option::Some(<#path as ::ferrobridge::Model>::meta))
+            let alias = super::entity::alias_ident(model, field);
+            let meta = quote_spanned!(syn::spanned::Spanned::span(path)=> <#alias as ::ferrobridge::Model>::meta);
+            quote!(::core::option::Option::Some(#meta))
         }
         None => quote!(::core::option::Option::None),
     };
