@@ -71,13 +71,13 @@ use proc_macro::TokenStream;
 /// # `#[field(...)]`
 /// | key | meaning |
 /// |---|---|
-/// | `primary_key` | the primary key (exactly one); integers auto-increment |
+/// | `primary_key` | the primary key (exactly one); integers auto-increment, a `Uuid` is generated (v4), a `String` is given by each create request; `read_only`, `write_only`, `password`, `auto_now`, `auto_now_add` and `default` are refused beside it (the key is in every response and URL, never changes, and is set by the database, the server or the request) |
 /// | `unique`, `index` | a unique constraint / an index on the column |
 /// | `text` | a long `String`, stored as TEXT |
 /// | `max_length = N`, `min_length = N` | `String` length bounds, in characters (VARCHAR(N) with `max_length`) |
 /// | `min_value = N`, `max_value = N` | number bounds, inclusive |
 /// | `default = literal` | value used when a create request leaves the field out; `default = Kind::Article` for a choices field |
-/// | `references = Model` | a foreign key to `Model`'s primary key |
+/// | `references = Model` | a foreign key to `Model`'s primary key; `Model` must be a `#[derive(Model)]` struct (else one error at it: "`X` is not a ferrobridge model") |
 /// | `on_delete = "cascade" \| "set_null" \| "restrict"` | what deleting the referenced row does (default restrict) |
 /// | `read_only` | set by the server, never accepted in requests |
 /// | `write_only` | accepted in requests, never returned |
@@ -98,7 +98,26 @@ use proc_macro::TokenStream;
 /// - `mod post { Entity, Model, ActiveModel, Column, PrimaryKey, Relation }`: the SeaORM entity,
 ///   and `post::perms::{Add, Change, Delete, View}` for `Perm<...>` guards;
 /// - `PostCreate`, `PostUpdate`, `PostRead`: serde + schemars + validator types;
-/// - `impl ferrobridge::Model for Post`: metadata and row conversions the runtime uses.
+/// - `impl ferrobridge::Model for Post`: metadata and row conversions the runtime uses;
+/// - `PostAuthorIdTarget`: a hidden alias of each `references` target.
+///
+/// `Column` variants are the fields in UpperCamelCase (`created_at` -> `CreatedAt`),
+/// `Relation` variants the foreign keys minus `_id` (`author_id` -> `Author`).
+///
+/// ## Keyword names
+/// A raw field `r#type` is the field `type`: its JSON key, column, name in
+/// `#[api(...)]`/`#[admin(...)]` (write `type` or `r#type`) and query strings,
+/// OpenAPI property, admin label and input, and `FieldMeta::name`; its column
+/// variant is `Type`. A generated name that would be a keyword is raw where
+/// Rust allows it and takes a trailing underscore where it does not (`crate`,
+/// `self`, `super`, `Self`): `struct Where` -> `mod r#where`, `struct Crate` ->
+/// `mod crate_`, a foreign key `self_id` -> `Relation::Self_`.
+///
+/// ## After an error
+/// A derive that reports an error also emits stand-ins for the items above
+/// (`mod post`, `PostCreate`, `PostUpdate`, `PostRead`, `impl Model for Post`)
+/// so code using the model reports no further errors; they never run, as the
+/// crate does not build.
 #[proc_macro_derive(Model, attributes(model, field, api, admin))]
 pub fn derive_model(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);

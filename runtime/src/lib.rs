@@ -44,6 +44,8 @@ pub mod cli;
 pub mod db;
 pub mod docs;
 pub mod error;
+#[doc(hidden)]
+pub mod fallback;
 pub mod migrations;
 pub mod model;
 pub mod names;
@@ -73,6 +75,9 @@ pub mod __private {
     pub use serde_json;
     pub use uuid;
     pub use validator;
+
+    /// Stand-ins emitted beside a failed derive's errors.
+    pub use crate::fallback;
 
     /// Deserializes a `Choices` enum from its stored string, naming the
     /// allowed values when it is none of them.

@@ -16,6 +16,11 @@ use crate::schema::FromJsonBody;
 /// Implemented by `#[derive(Model)]`; the runtime's generic handlers are
 /// written against this trait, so each model's endpoints compile to
 /// monomorphic code as direct as a hand-written handler.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a ferrobridge model",
+    label = "not a `#[derive(Model)]` struct",
+    note = "`references = ...`, `inlines(...)` and `App::model::<...>()` name a struct with `#[derive(Model)]`"
+)]
 pub trait Model:
     Sized + Send + Sync + 'static + From<<Self::Entity as EntityTrait>::Model>
 {

@@ -27,6 +27,7 @@ mod list;
 mod migrations;
 mod openapi;
 mod permissions;
+mod raw_names;
 mod security;
 mod server;
 mod tcp;

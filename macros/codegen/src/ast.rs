@@ -4,7 +4,39 @@
 //! code can point errors at the user's own source.
 
 use proc_macro2::Span;
+use syn::ext::IdentExt;
 use syn::{Ident, LitInt, LitStr, Path, Type, Visibility};
+
+/// The name an identifier stands for: `r#type` is the field `type`, which
+/// is its JSON key, column, filter name and label everywhere (as serde and
+/// SeaORM read it); the `r#` only lets Rust source spell a keyword.
+pub fn name_of(ident: &Ident) -> String {
+    ident.unraw().to_string()
+}
+
+/// Rust's keywords (strict, reserved and edition-dependent), which a
+/// generated name must not be spelled as.
+const KEYWORDS: &[&str] = &[
+    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern",
+    "false", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut",
+    "pub", "ref", "return", "self", "Self", "static", "struct", "super", "trait", "true", "try",
+    "type", "unsafe", "use", "where", "while", "abstract", "become", "box", "do", "final", "macro",
+    "override", "priv", "typeof", "unsized", "virtual", "yield",
+];
+
+/// A generated identifier spelled `name`: as written when it is not a
+/// keyword, raw (`r#where`) when it is one Rust allows raw, and with a
+/// trailing underscore (`crate_`, `Self_`) for `crate`, `self`, `super`
+/// and `Self`, which cannot be raw (SeaORM's rule for its column variants).
+pub fn ident_for(name: &str, span: Span) -> Ident {
+    if !KEYWORDS.contains(&name) {
+        Ident::new(name, span)
+    } else if matches!(name, "crate" | "self" | "super" | "Self") {
+        Ident::new(&format!("{name}_"), span)
+    } else {
+        Ident::new_raw(name, span)
+    }
+}
 
 /// A `#[derive(Model)]` struct after its attributes were read.
 pub struct ModelDef {
@@ -80,6 +112,16 @@ pub struct AdminDef {
 }
 
 impl FieldDef {
+    /// The field's name (`type` for `r#type`): its key, column and label.
+    pub fn name(&self) -> String {
+        name_of(&self.ident)
+    }
+
+    /// Whether `ident` (as written in an attribute, raw or not) names this field.
+    pub fn is_named(&self, ident: &Ident) -> bool {
+        self.name() == name_of(ident)
+    }
+
     /// Never shown: in responses, `Debug` output or logs.
     pub fn is_secret(&self) -> bool {
         self.options.write_only.is_some() || self.options.password.is_some()
@@ -123,7 +165,7 @@ pub struct OrderingTerm {
 
 /// A field of the struct with its `#[field(...)]` options.
 pub struct FieldDef {
-    /// The field's name.
+    /// The field as written (`r#type` for a raw identifier); [`FieldDef::name`] is its name.
     pub ident: Ident,
     /// The type exactly as written, for conversions and error spans.
     pub ty: Type,
@@ -310,12 +352,22 @@ impl ModelDef {
             .expect("checked: exactly one primary key")
     }
 
+    /// The field `ident` (raw or not, as written in an attribute) names.
+    pub fn field(&self, ident: &Ident) -> Option<&FieldDef> {
+        self.fields.iter().find(|f| f.is_named(ident))
+    }
+
+    /// The field called `name` (unraw'd: `type`).
+    pub fn field_named(&self, name: &str) -> Option<&FieldDef> {
+        self.fields.iter().find(|f| f.name() == name)
+    }
+
     /// The foreign key a relation name designates: `author` (or `author_id`)
     /// is the field `author_id` with `references = ...`.
     pub fn relation(&self, name: &str) -> Option<&FieldDef> {
         self.fields.iter().find(|f| {
             f.options.references.is_some() && {
-                let ident = f.ident.to_string();
+                let ident = f.name();
                 ident == name || ident.strip_suffix("_id") == Some(name)
             }
         })
@@ -324,7 +376,7 @@ impl ModelDef {
     /// The field a name in `#[api(read(...))]` designates: `pk` is the
     /// primary key (as in Django and DRF) unless a field is called `pk`.
     pub fn read_target(&self, name: &Ident) -> Option<&FieldDef> {
-        self.fields.iter().find(|f| f.ident == *name).or_else(|| {
+        self.field(name).or_else(|| {
             (name == "pk")
                 .then(|| self.fields.iter().find(|f| f.options.primary_key.is_some()))
                 .flatten()
@@ -337,7 +389,18 @@ impl ModelDef {
         match &self.api.read {
             Some(names) => names
                 .iter()
-                .filter_map(|name| self.read_target(name).map(|f| (name.clone(), f)))
+                .filter_map(|name| {
+                    // The key is the field's own ident (so `type` written in
+                    // the attribute becomes the field `r#type`), or `pk`.
+                    self.read_target(name).map(|f| {
+                        let key = if f.is_named(name) {
+                            f.ident.clone()
+                        } else {
+                            name.clone()
+                        };
+                        (key, f)
+                    })
+                })
                 .collect(),
             None => self
                 .fields

@@ -109,16 +109,19 @@ pub fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<ModelDef> {
         }
     };
     if !input.generics.params.is_empty() {
+        // Fields of a generic type would each add an "unsupported type"
+        // error: this one says it all.
         cx.error_spanned_by(
             &input.generics,
-            "#[derive(Model)] does not support generic parameters: a model maps to one table",
+            "#[derive(Model)] does not support generic parameters: a model maps to one table; write one struct per table with concrete field types",
         );
+        return None;
     }
 
     // Django's `model_name` is the class name in lower case (`BlogPost` ->
     // `blogpost`): it names the table, content type and permissions.
-    let model_name = input.ident.to_string().to_lowercase();
-    let snake_name = input.ident.to_string().to_snake_case();
+    let model_name = crate::ast::name_of(&input.ident).to_lowercase();
+    let snake_name = crate::ast::name_of(&input.ident).to_snake_case();
     let mut app: Option<String> = None;
     let mut table: Option<String> = None;
     let mut plural: Option<String> = None;
@@ -208,7 +211,7 @@ pub fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<ModelDef> {
     let api = parse_api(cx, &input.attrs);
     let admin = parse_admin(cx, &input.attrs);
     if let Some(owner) = &api.owner {
-        for field in fields.iter_mut().filter(|f| f.ident == *owner) {
+        for field in fields.iter_mut().filter(|f| f.is_named(owner)) {
             field.options.is_owner = true;
         }
     }
@@ -628,7 +631,8 @@ fn parse_ordering(cx: &Ctxt, lit: &syn::LitStr) -> Vec<OrderingTerm> {
             continue;
         }
         terms.push(OrderingTerm {
-            field: field.to_string(),
+            // `r#type` and `type` both name the field `type`.
+            field: field.trim_start_matches("r#").to_string(),
             related: related.map(str::to_string),
             descending,
         });

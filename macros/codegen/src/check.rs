@@ -74,7 +74,7 @@ fn check_ordering(cx: &Ctxt, model: &ModelDef) {
                     .iter()
                     .filter(|f| f.options.references.is_some())
                     .map(|f| {
-                        let name = f.ident.to_string();
+                        let name = f.name();
                         name.strip_suffix("_id").unwrap_or(&name).to_string()
                     })
                     .collect();
@@ -96,8 +96,8 @@ fn check_ordering(cx: &Ctxt, model: &ModelDef) {
             }
             continue;
         }
-        if !model.fields.iter().any(|f| f.ident == term.field) {
-            let names: Vec<String> = model.fields.iter().map(|f| f.ident.to_string()).collect();
+        if model.field_named(&term.field).is_none() {
+            let names: Vec<String> = model.fields.iter().map(FieldDef::name).collect();
             let names: Vec<&str> = names.iter().map(String::as_str).collect();
             cx.syn_error(syn::Error::new(
                 span,
@@ -113,7 +113,7 @@ fn check_ordering(cx: &Ctxt, model: &ModelDef) {
 }
 
 fn field_names(model: &ModelDef) -> Vec<String> {
-    model.fields.iter().map(|f| f.ident.to_string()).collect()
+    model.fields.iter().map(FieldDef::name).collect()
 }
 
 fn check_api(cx: &Ctxt, model: &ModelDef) {
@@ -126,13 +126,13 @@ fn check_api(cx: &Ctxt, model: &ModelDef) {
     ];
     for (list, idents) in lists {
         for ident in idents {
-            let Some(field) = model.fields.iter().find(|f| f.ident == *ident) else {
+            let Some(field) = model.field(ident) else {
                 cx.error_spanned_by(
                     ident,
                     format!(
                         "#[api({list}(...))] names `{ident}`, which is not a field of `{}`: {}",
                         model.ident,
-                        crate::ctxt::suggest(&ident.to_string(), &names)
+                        crate::ctxt::suggest(&crate::ast::name_of(ident), &names)
                     ),
                 );
                 continue;
@@ -175,13 +175,13 @@ fn check_admin(cx: &Ctxt, model: &ModelDef) {
     }
     for (list, idents) in lists {
         for ident in idents {
-            let Some(field) = model.fields.iter().find(|f| f.ident == *ident) else {
+            let Some(field) = model.field(ident) else {
                 cx.error_spanned_by(
                     ident,
                     format!(
                         "#[admin({list}(...))] names `{ident}`, which is not a field of `{}`: {}",
                         model.ident,
-                        crate::ctxt::suggest(&ident.to_string(), &names)
+                        crate::ctxt::suggest(&crate::ast::name_of(ident), &names)
                     ),
                 );
                 continue;
@@ -243,7 +243,7 @@ fn check_display(cx: &Ctxt, model: &ModelDef) {
         let crate::ast::DisplayPart::Field(name) = part else {
             continue;
         };
-        match model.fields.iter().find(|f| f.ident == name.as_str()) {
+        match model.field_named(name) {
             None => cx.error_spanned_by(
                 lit,
                 format!(
@@ -274,7 +274,7 @@ fn check_owner(cx: &Ctxt, model: &ModelDef) {
     let Some(owner) = &model.api.owner else {
         return;
     };
-    match model.fields.iter().find(|f| f.ident == *owner) {
+    match model.field(owner) {
         Some(field) if field.options.references.is_some() => {}
         Some(_) => cx.error_spanned_by(
             owner,
@@ -285,7 +285,7 @@ fn check_owner(cx: &Ctxt, model: &ModelDef) {
             let names: Vec<&str> = names.iter().map(String::as_str).collect();
             cx.error_spanned_by(
                 owner,
-                format!("`owner = {owner}` is not a field of `{}`: {}", model.ident, crate::ctxt::suggest(&owner.to_string(), &names)),
+                format!("`owner = {owner}` is not a field of `{}`: {}", model.ident, crate::ctxt::suggest(&crate::ast::name_of(owner), &names)),
             );
         }
     }
@@ -296,13 +296,13 @@ fn check_unique_together(cx: &Ctxt, model: &ModelDef) {
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     for group in &model.unique_together {
         for name in group {
-            if !names.contains(&name.to_string().as_str()) {
+            if !names.contains(&crate::ast::name_of(name).as_str()) {
                 cx.error_spanned_by(
                     name,
                     format!(
                         "`unique_together` names `{name}`, not a field of `{}`: {}",
                         model.ident,
-                        crate::ctxt::suggest(&name.to_string(), &names)
+                        crate::ctxt::suggest(&crate::ast::name_of(name), &names)
                     ),
                 );
             }
@@ -323,7 +323,7 @@ fn check_permissions_of(cx: &Ctxt, model: &ModelDef) {
             "`permissions_of` and `owner` cannot be combined: a link table follows its parent's permissions",
         );
     }
-    match model.fields.iter().find(|f| f.ident == *parent) {
+    match model.field(parent) {
         Some(field) if field.options.references.is_some() => {}
         Some(_) => cx.error_spanned_by(
             parent,
@@ -334,7 +334,7 @@ fn check_permissions_of(cx: &Ctxt, model: &ModelDef) {
             let names: Vec<&str> = names.iter().map(String::as_str).collect();
             cx.error_spanned_by(
                 parent,
-                format!("`permissions_of = {parent}` is not a field of `{}`: {}", model.ident, crate::ctxt::suggest(&parent.to_string(), &names)),
+                format!("`permissions_of = {parent}` is not a field of `{}`: {}", model.ident, crate::ctxt::suggest(&crate::ast::name_of(parent), &names)),
             );
         }
     }
@@ -361,7 +361,7 @@ fn check_read(cx: &Ctxt, model: &ModelDef) {
                 format!(
                     "#[api(read(...))] names `{ident}`, which is not a field of `{}` (`pk` is the primary key): {}",
                     model.ident,
-                    crate::ctxt::suggest(&ident.to_string(), &names)
+                    crate::ctxt::suggest(&crate::ast::name_of(ident), &names)
                 ),
             );
             continue;
@@ -372,7 +372,7 @@ fn check_read(cx: &Ctxt, model: &ModelDef) {
                 format!("`{ident}` is write_only: it cannot be part of the Read schema"),
             );
         }
-        let target = field.ident.to_string();
+        let target = field.name();
         if seen.contains(&target) {
             cx.error_spanned_by(
                 ident,
@@ -443,6 +443,7 @@ fn check_field(cx: &Ctxt, field: &FieldDef) {
     }
     if let Some(span) = o.password
         && kind != ScalarKind::String
+        && o.primary_key.is_none()
     {
         err(
             span,
@@ -510,6 +511,7 @@ fn check_field(cx: &Ctxt, field: &FieldDef) {
     for (key, span) in [("auto_now", o.auto_now), ("auto_now_add", o.auto_now_add)] {
         if let Some(span) = span
             && kind != ScalarKind::DateTimeUtc
+            && o.primary_key.is_none()
         {
             err(
                 span,
@@ -572,7 +574,9 @@ fn check_field(cx: &Ctxt, field: &FieldDef) {
             );
         }
     }
-    if let Some((_, lit)) = &o.default {
+    if let Some((_, lit)) = &o.default
+        && o.primary_key.is_none()
+    {
         let fits = match lit {
             syn::Lit::Bool(_) => kind == ScalarKind::Bool,
             syn::Lit::Int(_) => kind.is_number(),
@@ -592,6 +596,7 @@ fn check_field(cx: &Ctxt, field: &FieldDef) {
     }
     if let Some((span, _)) = &o.default_variant
         && kind != ScalarKind::Choice
+        && o.primary_key.is_none()
     {
         err(
             *span,
@@ -602,12 +607,51 @@ fn check_field(cx: &Ctxt, field: &FieldDef) {
         );
     }
     if let Some(span) = o.primary_key {
-        if field.has_default() {
-            err(span, "a primary key cannot have a `default`".into());
-        }
+        check_primary_key_options(cx, field);
         if o.references.is_some() {
             err(span, "a primary key cannot also be a foreign key (`references`) in ferrobridge yet; add a separate field".into());
         }
+    }
+}
+
+/// Options that mean nothing on a primary key, each refused at its token:
+/// the key is in every response and URL and identifies the row for good;
+/// an integer key is generated by the database and a Uuid one by the
+/// server, a String one is given by each create request.
+fn check_primary_key_options(cx: &Ctxt, field: &FieldDef) {
+    let o = &field.options;
+    let name = field.name();
+    let set_by = if field.is_auto_increment() {
+        Some("an integer primary key is generated by the database (auto-increment)")
+    } else if field.is_generated_uuid() {
+        Some("a Uuid primary key is generated by the server (v4)")
+    } else {
+        None
+    };
+    let err = |span, msg: String| cx.syn_error(syn::Error::new(span, msg));
+    if let Some(span) = o.read_only {
+        err(span, match set_by {
+            Some(set_by) => format!("{set_by}, so it is already read-only: remove `read_only`"),
+            None => format!("a String primary key is given by each create request, so it cannot be `read_only`: remove it, or make `{name}` an `i64` (auto-increment) or a `Uuid` (generated)"),
+        });
+    }
+    if let Some(span) = o.write_only {
+        err(span, "the primary key is in every response and URL, so it cannot be `write_only`: remove it (a secret belongs in its own field)".into());
+    }
+    if let Some(span) = o.password {
+        err(span, "a primary key cannot be a `password`: add a separate field, e.g. `#[field(password)] pub password: String`".into());
+    }
+    for (key, span) in [("auto_now", o.auto_now), ("auto_now_add", o.auto_now_add)] {
+        if let Some(span) = span {
+            err(span, format!("the primary key identifies the row and never changes, so it cannot be `{key}`: add a separate field, e.g. `#[field({key})] pub created_at: DateTimeUtc`"));
+        }
+    }
+    let default = o.default.as_ref().map(|(s, _)| *s).or(o.default_variant.as_ref().map(|(s, _)| *s));
+    if let Some(span) = default {
+        err(span, match set_by {
+            Some(set_by) => format!("{set_by}: remove `default`"),
+            None => "a String primary key is given by each create request; a `default` would give every row the same key: remove it".into(),
+        });
     }
 }
 

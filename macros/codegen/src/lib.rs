@@ -38,7 +38,14 @@ pub fn expand_model(input: &DeriveInput) -> TokenStream {
                 #model_impl
             }
         }
-        (Err(err), _) => err.to_compile_error(),
+        (Err(err), _) => {
+            let errors = err.to_compile_error();
+            let fallback = generate::fallback::generate(input);
+            quote! {
+                #errors
+                #fallback
+            }
+        }
         (Ok(()), None) => unreachable!("parse returns None only after recording an error"),
     }
 }

@@ -3,14 +3,18 @@
 
 use heck::ToUpperCamelCase;
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::ext::IdentExt;
 
-use super::{doc_attrs, path_from_child};
+use super::doc_attrs;
 use crate::ast::{ModelDef, OnDelete, ScalarKind};
 
-/// The name of the entity module: the struct's name in snake_case.
+/// The name of the entity module: the struct's name in snake_case, raw
+/// when that is a keyword (`r#where` for `Where`), `crate_`/`self_`/`super_`
+/// for the keywords that cannot be raw.
 pub fn module_ident(model: &ModelDef) -> syn::Ident {
-    format_ident!("{}", model.module_name)
+    crate::ast::ident_for(&model.module_name, proc_macro2::Span::call_site())
 }
 
 /// Generates the entity module and the `From` conversions.
@@ -76,7 +80,7 @@ pub fn generate(model: &ModelDef) -> TokenStream {
         }
         let docs = match &f.docs {
             Some(doc) => doc_attrs(&[doc]),
-            None => doc_attrs(&[format!("Column `{name}`.")]),
+            None => doc_attrs(&[format!("Column `{}`.", f.name())]),
         };
         let sea = if sea.is_empty() {
             quote!()
@@ -96,19 +100,21 @@ pub fn generate(model: &ModelDef) -> TokenStream {
         .filter_map(|f| f.options.references.as_ref().map(|(_, path)| (f, path)))
         .collect();
     let variants = foreign_keys.iter().map(|(f, path)| {
-        let variant = format_ident!("{}", relation_variant(&f.ident.to_string()));
-        let target = target_in_child(model, f, path);
+        let variant = relation_ident(f);
         let doc = doc_attrs(&[format!(
-            "`{}` references [`{}`].",
-            f.ident,
-            target.to_string().replace(' ', "")
+            "`{}` references `{}`.",
+            f.name(),
+            quote!(#path).to_string().replace(' ', "")
         )]);
         quote!(#doc #variant)
     });
     let defs = foreign_keys.iter().map(|(f, path)| {
-        let variant = format_ident!("{}", relation_variant(&f.ident.to_string()));
-        let column = format_ident!("{}", f.ident.to_string().to_upper_camel_case());
-        let target = target_in_child(model, f, path);
+        let variant = relation_ident(f);
+        let column = column_variant(f);
+        let (entity, target) = target_in_child(model, f, path);
+        let span = path.span();
+        let entity = quote_spanned!(span=> <#entity as ::core::default::Default>::default());
+        let target = quote_spanned!(span=> <#target as ::ferrobridge::Model>::primary_key_column());
         let on_delete = match f.options.on_delete.as_ref().map(|(_, a, _)| *a) {
             Some(OnDelete::Cascade) => quote!(.on_delete(ForeignKeyAction::Cascade)),
             Some(OnDelete::SetNull) => quote!(.on_delete(ForeignKeyAction::SetNull)),
@@ -116,10 +122,10 @@ pub fn generate(model: &ModelDef) -> TokenStream {
         };
         quote! {
             Self::#variant => Entity::belongs_to(
-                <<#target as ::ferrobridge::Model>::Entity as ::core::default::Default>::default(),
+                #entity,
             )
             .from(Column::#column)
-            .to(<#target as ::ferrobridge::Model>::primary_key_column())
+            .to(#target)
             #on_delete
             .into()
         }
@@ -129,10 +135,10 @@ pub fn generate(model: &ModelDef) -> TokenStream {
     // from another crate (e.g. `ferrobridge::auth::User`), so a second impl
     // could conflict. Other keys are reached through their `Relation` variant.
     let related = foreign_keys.first().map(|(f, path)| {
-        let variant = format_ident!("{}", relation_variant(&f.ident.to_string()));
-        let target = target_in_child(model, f, path);
+        let variant = relation_ident(f);
+        let (entity, _) = target_in_child(model, f, path);
         quote! {
-            impl Related<<#target as ::ferrobridge::Model>::Entity> for Entity {
+            impl Related<#entity> for Entity {
                 fn to() -> RelationDef {
                     Relation::#variant.def()
                 }
@@ -175,12 +181,12 @@ pub fn generate(model: &ModelDef) -> TokenStream {
 
     let aliases = foreign_keys
         .iter()
-        .filter(|(_, path)| needs_alias(path))
         .map(|(f, path)| {
             let alias = alias_ident(model, f);
             let doc = format!(
                 " The model `{}::{}` references, named for the entity module.",
-                ident, f.ident
+                ident,
+                f.name()
             );
             quote! {
                 #[doc = #doc]
@@ -242,37 +248,33 @@ pub fn generate(model: &ModelDef) -> TokenStream {
     }
 }
 
-/// Whether a referenced model's path must be aliased to be named from the
-/// entity module: `Author` becomes `super::Author`, but a path such as
-/// `ferrobridge::auth::User` may start with a crate name, which `super::` would break.
-fn needs_alias(path: &syn::Path) -> bool {
-    let first = path.segments.first().map(|s| s.ident.to_string());
-    path.leading_colon.is_none()
-        && path.segments.len() > 1
-        && !matches!(first.as_deref(), Some("crate" | "self" | "super"))
-}
-
-/// The alias naming a multi-segment `references` target: `PostOwnerIdTarget`.
-fn alias_ident(model: &ModelDef, field: &crate::ast::FieldDef) -> syn::Ident {
+/// The alias naming a `references` target: `PostAuthorIdTarget`.
+///
+/// Every generated use of the target goes through it: a path such as
+/// `ferrobridge::auth::User` may start with a crate name, which `super::`
+/// from the entity module would break, and a misspelled target is reported
+/// once, at the alias, instead of at every use.
+pub fn alias_ident(model: &ModelDef, field: &crate::ast::FieldDef) -> syn::Ident {
     format_ident!(
         "{}{}Target",
-        model.ident,
-        field.ident.to_string().to_upper_camel_case()
+        model.ident.unraw(),
+        field.name().to_upper_camel_case()
     )
 }
 
-/// The referenced model as named from inside the entity module.
+/// The referenced model's entity and the model itself as named from inside
+/// the entity module, spanned at the user's `references = ...` so that, when
+/// it is not a model, each use reports the same error at the same token
+/// (which rustc shows once).
 fn target_in_child(
     model: &ModelDef,
     field: &crate::ast::FieldDef,
     path: &syn::Path,
-) -> TokenStream {
-    if needs_alias(path) {
-        let alias = alias_ident(model, field);
-        quote!(super::#alias)
-    } else {
-        path_from_child(path)
-    }
+) -> (TokenStream, TokenStream) {
+    let alias = alias_ident(model, field);
+    let target = quote_spanned!(path.span()=> super::#alias);
+    let entity = quote_spanned!(path.span()=> <#target as ::ferrobridge::Model>::Entity);
+    (entity, target)
 }
 
 /// `author_id` -> `Author`: the relation is named after the field, minus `_id`.
@@ -281,6 +283,24 @@ pub fn relation_variant(field: &str) -> String {
         .strip_suffix("_id")
         .unwrap_or(field)
         .to_upper_camel_case()
+}
+
+/// The `Relation` variant of a foreign key: `r#type_id` -> `Type`,
+/// `self_id` -> `Self_` (`Self` cannot be a variant).
+pub fn relation_ident(field: &crate::ast::FieldDef) -> syn::Ident {
+    crate::ast::ident_for(
+        &relation_variant(&field.name()),
+        proc_macro2::Span::call_site(),
+    )
+}
+
+/// The `Column` variant SeaORM's `DeriveEntityModel` makes of a field:
+/// `r#type` -> `Type`, `self_` -> `Self_`.
+pub fn column_variant(field: &crate::ast::FieldDef) -> syn::Ident {
+    crate::ast::ident_for(
+        &field.name().to_upper_camel_case(),
+        proc_macro2::Span::call_site(),
+    )
 }
 
 /// `row.field`, with a Decimal brought to its declared scale: SQLite keeps

@@ -1,6 +1,7 @@
 //! One generator per artefact; each returns the tokens of its items.
 
 pub mod entity;
+pub mod fallback;
 pub mod model_impl;
 pub mod schemas;
 
@@ -84,7 +85,7 @@ pub fn debug_impl<'a>(
     value_of: impl Fn(&syn::Ident) -> TokenStream,
 ) -> TokenStream {
     let entries = fields.map(|f| {
-        let key = f.ident.to_string();
+        let key = f.name();
         if f.is_secret() {
             quote!(.field(#key, &"***"))
         } else {

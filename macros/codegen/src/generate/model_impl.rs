@@ -1,26 +1,25 @@
 //! `impl ferrobridge::Model`: the metadata the runtime reads (app label,
 //! names, fields, ordering) and the moves between request types and rows.
 
-use heck::ToUpperCamelCase;
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
 
 use super::schemas::{SchemaNames, default_value, patchable_fields, writable_fields};
 use crate::ast::{FieldDef, ModelDef, OnDelete, ScalarKind};
 
 fn column_ident(field: &FieldDef) -> syn::Ident {
-    format_ident!("{}", field.ident.to_string().to_upper_camel_case())
+    super::entity::column_variant(field)
 }
 
 fn field_meta(model: &ModelDef, field: &FieldDef) -> TokenStream {
-    let name = field.ident.to_string();
+    let name = field.name();
     let read_as = match model
         .read_fields()
         .into_iter()
         .find(|(_, f)| f.ident == field.ident)
     {
         Some((key, _)) => {
-            let key = key.to_string();
+            let key = crate::ast::name_of(&key);
             quote!(::core::option::Option::Some(#key))
         }
         None => quote!(::core::option::Option::None),
@@ -45,7 +44,9 @@ fn field_meta(model: &ModelDef, field: &FieldDef) -> TokenStream {
     };
     let references = match &o.references {
         Some((_, path)) => {
-            quote!(::core::option::Option::Some(<#path as ::ferrobridge::Model>::meta))
+            let alias = super::entity::alias_ident(model, field);
+            let meta = quote_spanned!(syn::spanned::Spanned::span(path)=> <#alias as ::ferrobridge::Model>::meta);
+            quote!(::core::option::Option::Some(#meta))
         }
         None => quote!(::core::option::Option::None),
     };
@@ -221,7 +222,7 @@ pub fn generate(model: &ModelDef) -> TokenStream {
 
     let app = &model.app;
     let model_name = &model.model_name;
-    let object_name = ident.to_string();
+    let object_name = crate::ast::name_of(ident);
     let table = &model.table;
     let plural = &model.plural;
     let doc = model.docs.join(" ");
@@ -232,7 +233,7 @@ pub fn generate(model: &ModelDef) -> TokenStream {
             Some(related) => {
                 let field = model
                     .relation(&t.field)
-                    .map(|f| f.ident.to_string())
+                    .map(|f| f.name())
                     .unwrap_or_else(|| t.field.clone());
                 quote!(::ferrobridge::model::OrderingMeta {
                     field: #field,
@@ -255,8 +256,8 @@ pub fn generate(model: &ModelDef) -> TokenStream {
     } else {
         quote!(::ferrobridge::model::PaginationMode::Paged)
     };
-    let pk_str = pk_name.to_string();
-    let names = |list: &[syn::Ident]| list.iter().map(|i| i.to_string()).collect::<Vec<_>>();
+    let pk_str = pk.name();
+    let names = |list: &[syn::Ident]| list.iter().map(crate::ast::name_of).collect::<Vec<_>>();
     let api_filter = names(&model.api.filter);
     let api_search = names(&model.api.search);
     let api_ordering = names(&model.api.ordering);
@@ -266,7 +267,7 @@ pub fn generate(model: &ModelDef) -> TokenStream {
         model.api.policy.as_ref().map(|(_, p)| p.as_str()),
     ) {
         (None, None) if model.api.permissions_of.is_some() => {
-            let parent = model.api.permissions_of.as_ref().map(|p| p.to_string());
+            let parent = model.api.permissions_of.as_ref().map(crate::ast::name_of);
             quote!(::ferrobridge::model::Policy::PermissionsOf(#parent))
         }
         (Some(_), _) => quote!(::ferrobridge::model::Policy::Owner),
@@ -277,7 +278,7 @@ pub fn generate(model: &ModelDef) -> TokenStream {
     };
     let owner_name = match &model.api.owner {
         Some(owner) => {
-            let name = owner.to_string();
+            let name = crate::ast::name_of(owner);
             quote!(::core::option::Option::Some(#name))
         }
         None => quote!(::core::option::Option::None),
@@ -286,14 +287,9 @@ pub fn generate(model: &ModelDef) -> TokenStream {
     let unique_together: Vec<Vec<String>> = model
         .unique_together
         .iter()
-        .map(|group| group.iter().map(|f| f.to_string()).collect())
+        .map(|group| group.iter().map(crate::ast::name_of).collect())
         .collect();
-    let owner_fns = match model
-        .api
-        .owner
-        .as_ref()
-        .and_then(|o| model.fields.iter().find(|f| f.ident == *o))
-    {
+    let owner_fns = match model.api.owner.as_ref().and_then(|o| model.field(o)) {
         Some(field) => {
             let name = &field.ident;
             let (set_value, get_value) = if field.nullable {
@@ -529,7 +525,7 @@ pub fn generate(model: &ModelDef) -> TokenStream {
 fn admin_meta(model: &ModelDef) -> TokenStream {
     let ident = &model.ident;
     let admin = &model.admin;
-    let names = |list: &[syn::Ident]| list.iter().map(|i| i.to_string()).collect::<Vec<_>>();
+    let names = |list: &[syn::Ident]| list.iter().map(crate::ast::name_of).collect::<Vec<_>>();
     let list_display = names(&admin.list_display);
     let list_filter = names(&admin.list_filter);
     let search = names(&admin.search);
@@ -570,9 +566,7 @@ fn display_fn(model: &ModelDef) -> TokenStream {
                 DisplayPart::Text(text) => quote!(out.push_str(#text);),
                 DisplayPart::Field(name) => {
                     let field = model
-                        .fields
-                        .iter()
-                        .find(|f| f.ident == name.as_str())
+                        .field_named(name)
                         .expect("checked: display names fields");
                     let ident = &field.ident;
                     let shown = if field.kind == Some(ScalarKind::Choice) {

@@ -106,8 +106,8 @@ fn validate_attr(model_ident: &syn::Ident, field: &FieldDef) -> TokenStream {
 fn regex_static(model_ident: &syn::Ident, field: &FieldDef) -> syn::Ident {
     format_ident!(
         "{}_{}_PATTERN",
-        heck::ToShoutySnakeCase::to_shouty_snake_case(model_ident.to_string().as_str()),
-        heck::ToShoutySnakeCase::to_shouty_snake_case(field.ident.to_string().as_str())
+        heck::ToShoutySnakeCase::to_shouty_snake_case(crate::ast::name_of(model_ident).as_str()),
+        heck::ToShoutySnakeCase::to_shouty_snake_case(field.name().as_str())
     )
 }
 
@@ -115,7 +115,7 @@ fn regex_static(model_ident: &syn::Ident, field: &FieldDef) -> syn::Ident {
 /// from a request body (`value` is a `&T` of the field's scalar type).
 fn constraint_checks(model_ident: &syn::Ident, field: &FieldDef) -> Vec<TokenStream> {
     let o = &field.options;
-    let key = field.ident.to_string();
+    let key = field.name();
     let mut checks = Vec::new();
     if o.min_length.is_some() || o.max_length.is_some() {
         let min = opt(o.min_length.as_ref().map(|(_, v)| quote!(#v)));
@@ -238,7 +238,7 @@ pub fn generate(model: &ModelDef) -> TokenStream {
     let patterns = model.fields.iter().filter_map(|f| {
         let (_, lit) = f.options.regex.as_ref()?;
         let name = regex_static(ident, f);
-        let doc = format!(" The `regex` of `{}::{}`, compiled once.", ident, f.ident);
+        let doc = format!(" The `regex` of `{}::{}`, compiled once.", ident, f.name());
         Some(quote! {
             #[doc = #doc]
             static #name: ::std::sync::LazyLock<::ferrobridge::__private::regex::Regex> =
@@ -258,9 +258,12 @@ pub fn generate(model: &ModelDef) -> TokenStream {
             let docs = field_docs(f);
             let validate = validate_attr(ident, f);
             let serde = if let Some(value) = default_value(f) {
-                let fn_name = format_ident!("default_{}", name);
+                let fn_name = format_ident!("default_{}", f.name());
                 let fn_path = format!("{create}::{fn_name}");
-                let doc = format!(" The default of `{name}` when a request leaves it out.");
+                let doc = format!(
+                    " The default of `{}` when a request leaves it out.",
+                    f.name()
+                );
                 default_fns.push(quote! {
                     #[doc = #doc]
                     pub fn #fn_name() -> #ty { #value }
@@ -276,11 +279,11 @@ pub fn generate(model: &ModelDef) -> TokenStream {
         .collect();
     let create_reads = writable_fields(model).map(|f| {
         let name = &f.ident;
-        let key = name.to_string();
+        let key = f.name();
         let ty = field_type(f);
         let kind = kind_path(f);
         let read = if f.has_default() {
-            let fn_name = format_ident!("default_{}", name);
+            let fn_name = format_ident!("default_{}", f.name());
             quote!(let #name = reader.optional::<#ty>(#key, #kind, #create::#fn_name);)
         } else if f.nullable {
             quote!(let #name = reader.optional::<#ty>(#key, #kind, ::core::option::Option::default);)
@@ -298,7 +301,7 @@ pub fn generate(model: &ModelDef) -> TokenStream {
         String::new(),
         "Server-set fields (auto primary key, `read_only`, `auto_now*`) are not accepted.".into(),
     ]);
-    let create_keys = create_names.iter().map(|n| n.to_string());
+    let create_keys = writable_fields(model).map(FieldDef::name);
 
     // --- Update ---------------------------------------------------------
     let update_fields = patchable_fields(model).map(|f| {
@@ -332,7 +335,7 @@ pub fn generate(model: &ModelDef) -> TokenStream {
     });
     let update_reads = patchable_fields(model).map(|f| {
         let name = &f.ident;
-        let key = name.to_string();
+        let key = f.name();
         let ty = field_type(f);
         let kind = kind_path(f);
         let checks = check_block(
@@ -343,7 +346,7 @@ pub fn generate(model: &ModelDef) -> TokenStream {
         quote!(let #name = reader.patch::<#ty>(#key, #kind); #checks)
     });
     let update_names: Vec<_> = patchable_fields(model).map(|f| &f.ident).collect();
-    let update_keys = update_names.iter().map(|n| n.to_string());
+    let update_keys = patchable_fields(model).map(FieldDef::name);
     let update_doc = doc_attrs(&[format!(
         "The body of a partial update of a `{ident}` (`PATCH /api/{plural}/{{pk}}`): absent fields stay unchanged."
     )]);
