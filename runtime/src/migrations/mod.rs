@@ -258,8 +258,9 @@ impl Migration {
     }
 }
 
-/// The transaction a migration runs in.
-pub type MigrationTransaction = sea_orm::DatabaseTransaction;
+/// The transaction a migration runs in (the [`crate::db::Connection`]
+/// wrapper's, so a data step writes datetimes as every other query does).
+pub type MigrationTransaction = crate::db::Transaction;
 
 /// A data step of a migration: it runs on the migration's transaction, so
 /// it commits or rolls back with the migration.
