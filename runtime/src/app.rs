@@ -603,7 +603,9 @@ impl App {
     /// Adds a hand-written route; it gets the same middleware and state
     /// (so the same extractors, like [`Db`](crate::db::Db)) as generated ones.
     /// The OpenAPI document lists its methods with a bare `200` response;
-    /// [`App::route_with_docs`] describes it fully.
+    /// [`App::route_with_docs`] describes it fully. Routing one path and
+    /// method twice (or over a generated endpoint) is an error of
+    /// [`App::try_router`], `check` and `serve`, not a panic here.
     pub fn route(mut self, path: &str, method_router: MethodRouter<AppState>) -> Self {
         let methods = crate::openapi::methods_of(&method_router);
         self.route_docs
