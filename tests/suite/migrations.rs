@@ -859,6 +859,16 @@ fn convert_app<M: ferrobridge::Model>(migrations: &AppMigrations) -> App {
         .migrations(migrations.clone())
 }
 
+/// Every row, read on a new connection: PostgreSQL refuses a statement
+/// prepared (and cached by the pool's connections) before its table's column
+/// changed type ("cached plan must not change result type").
+async fn rows_fresh<M: ferrobridge::Model>(db: &TestDb) -> Vec<M> {
+    let conn = ferrobridge::db::connect(&db.url).await.expect("connect");
+    let rows = rows::<M>(&conn).await;
+    conn.close().await.ok();
+    rows
+}
+
 /// A String field becoming an integer keeps numeric values (PostgreSQL
 /// casts with `USING`); one value that is not a number fails the whole
 /// migration, naming the column and the value, and changes nothing.
@@ -883,7 +893,7 @@ async fn text_to_integer(db: &TestDb) {
         .expect("insert");
     }
     migrate(&latest, conn, None).await;
-    let codes: Vec<i32> = rows::<int_code::Item>(conn)
+    let codes: Vec<i32> = rows_fresh::<int_code::Item>(db)
         .await
         .iter()
         .map(|i| i.code)
@@ -909,7 +919,7 @@ async fn text_to_integer(db: &TestDb) {
             && error.contains("A-7"),
         "{error}"
     );
-    let codes: Vec<String> = rows::<text_code::Item>(conn)
+    let codes: Vec<String> = rows_fresh::<text_code::Item>(db)
         .await
         .into_iter()
         .map(|i| i.code)

@@ -104,8 +104,8 @@ pub struct AppChanges {
     /// The operations, in order.
     pub operations: Vec<Operation>,
     /// The models of other apps these operations hold foreign keys to, as
-    /// `(app, model)`: the migration depends on the one that creates (or
-    /// last changed) each.
+    /// `(app, model)`: the migration comes after the one creating each, and
+    /// depends on the latest migration of each such app.
     pub references: Vec<(String, String)>,
 }
 

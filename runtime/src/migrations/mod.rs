@@ -68,8 +68,9 @@
 //! # Apps that reference each other
 //!
 //! A migration with a foreign key to a model of another app depends on the
-//! migration of that app that creates (or last changed) the model, declared
-//! with [`Migration::depends_on`]; `makemigrations` plans apps in that order.
+//! latest migration of that app, which has created the model (as Django
+//! writes it), declared with [`Migration::depends_on`]; `makemigrations`
+//! plans the migration creating the model first.
 //! When two apps reference each other, the first app's initial migration
 //! leaves out the foreign key that closes the cycle and a second migration
 //! adds it, after the other app's (Django's resolution).

@@ -39,9 +39,8 @@ pub fn module_name(name: &str) -> String {
 
 /// Numbers and names the migrations for `changes`: `--name` when given,
 /// `initial` for an app's first, else words from the operations. Each
-/// depends on the migration of another app that creates (or last changed)
-/// each model it holds a foreign key to, among those registered and those
-/// planned before it. `location` says where an app without registered
+/// depends on the latest migration (registered, or planned before it) of
+/// every other app whose models it holds a foreign key to. `location` says where an app without registered
 /// migrations keeps them (`(manifest_dir, dir)`), or `None` when that is unknown.
 pub fn plan_migrations(
     migrator: &Migrator,
@@ -114,36 +113,21 @@ fn migrations_of<'a>(
         .collect()
 }
 
-/// For each app of `references` (`(app, model)` pairs), its migration to
-/// depend on: the latest that touches a referenced model of it (the one
-/// creating it, or a later change), else its latest; apps without any are skipped.
+/// For each app of `references` (`(app, model)` pairs), its latest migration
+/// (registered or planned before), as Django's autodetector picks: the
+/// referenced models exist after it; apps without any are skipped.
 fn dependencies(
     migrator: &Migrator,
     planned: &[PlannedMigration],
     references: &[(String, String)],
 ) -> Vec<(String, String)> {
-    let mut apps: Vec<&str> = Vec::new();
+    let mut found: Vec<(String, String)> = Vec::new();
     for (app, _) in references {
-        if !apps.contains(&app.as_str()) {
-            apps.push(app);
+        if found.iter().any(|(a, _)| a == app) {
+            continue;
         }
-    }
-    let mut found = Vec::new();
-    for app in apps {
-        let migrations = migrations_of(migrator, planned, app);
-        let touches = |m: &Migration| {
-            m.operations.iter().any(|op| {
-                references
-                    .iter()
-                    .any(|(a, model)| a == app && op.model() == model)
-            })
-        };
-        let chosen = migrations
-            .iter()
-            .rposition(|m| touches(m))
-            .or_else(|| migrations.len().checked_sub(1));
-        if let Some(i) = chosen {
-            found.push((app.to_string(), migrations[i].name.clone()));
+        if let Some(latest) = migrations_of(migrator, planned, app).last() {
+            found.push((app.clone(), latest.name.clone()));
         }
     }
     found
