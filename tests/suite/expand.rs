@@ -41,3 +41,32 @@ fn permissions_models_expansion() {
         insta::assert_snapshot!(format!("permissions_{name}"), code);
     }
 }
+
+/// A model with raw field names, a raw foreign key and a keyword struct
+/// name (`Where` -> `mod r#where`), from the raw-names tests.
+#[test]
+fn raw_names_expansion() {
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("suite/raw_names.rs");
+    let (_, code) = expand_models_of(&models)
+        .into_iter()
+        .find(|(name, _)| name == "Where")
+        .expect("struct Where");
+    insta::assert_snapshot!("raw_names_Where", code);
+}
+
+/// A refused model: its errors, then the stand-ins that keep its uses quiet.
+#[test]
+fn failed_derive_expansion() {
+    let input: syn::DeriveInput = syn::parse_quote! {
+        #[derive(Model)]
+        #[model(app = "blog")]
+        pub struct Post<T> {
+            #[field(primary_key)]
+            pub id: i64,
+            pub body: T,
+        }
+    };
+    let tokens = ferrobridge_codegen::expand_model(&input);
+    let file: syn::File = syn::parse2(tokens).expect("generated code parses");
+    insta::assert_snapshot!("failed_Post", prettyplease::unparse(&file));
+}

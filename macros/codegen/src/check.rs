@@ -630,10 +630,15 @@ fn check_primary_key_options(cx: &Ctxt, field: &FieldDef) {
     };
     let err = |span, msg: String| cx.syn_error(syn::Error::new(span, msg));
     if let Some(span) = o.read_only {
-        err(span, match set_by {
-            Some(set_by) => format!("{set_by}, so it is already read-only: remove `read_only`"),
-            None => format!("a String primary key is given by each create request, so it cannot be `read_only`: remove it, or make `{name}` an `i64` (auto-increment) or a `Uuid` (generated)"),
-        });
+        err(
+            span,
+            match set_by {
+                Some(set_by) => format!("{set_by}, so it is already read-only: remove `read_only`"),
+                None => format!(
+                    "a String primary key is given by each create request, so it cannot be `read_only`: remove it, or make `{name}` an `i64` (auto-increment) or a `Uuid` (generated)"
+                ),
+            },
+        );
     }
     if let Some(span) = o.write_only {
         err(span, "the primary key is in every response and URL, so it cannot be `write_only`: remove it (a secret belongs in its own field)".into());
@@ -643,10 +648,19 @@ fn check_primary_key_options(cx: &Ctxt, field: &FieldDef) {
     }
     for (key, span) in [("auto_now", o.auto_now), ("auto_now_add", o.auto_now_add)] {
         if let Some(span) = span {
-            err(span, format!("the primary key identifies the row and never changes, so it cannot be `{key}`: add a separate field, e.g. `#[field({key})] pub created_at: DateTimeUtc`"));
+            err(
+                span,
+                format!(
+                    "the primary key identifies the row and never changes, so it cannot be `{key}`: add a separate field, e.g. `#[field({key})] pub created_at: DateTimeUtc`"
+                ),
+            );
         }
     }
-    let default = o.default.as_ref().map(|(s, _)| *s).or(o.default_variant.as_ref().map(|(s, _)| *s));
+    let default = o
+        .default
+        .as_ref()
+        .map(|(s, _)| *s)
+        .or_else(|| o.default_variant.as_ref().map(|(s, _)| *s));
     if let Some(span) = default {
         err(span, match set_by {
             Some(set_by) => format!("{set_by}: remove `default`"),

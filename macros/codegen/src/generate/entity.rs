@@ -4,8 +4,8 @@
 use heck::ToUpperCamelCase;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
-use syn::spanned::Spanned;
 use syn::ext::IdentExt;
+use syn::spanned::Spanned;
 
 use super::doc_attrs;
 use crate::ast::{ModelDef, OnDelete, ScalarKind};
@@ -179,21 +179,19 @@ pub fn generate(model: &ModelDef) -> TokenStream {
     });
     let reads: Vec<_> = model.fields.iter().map(read_value).collect();
 
-    let aliases = foreign_keys
-        .iter()
-        .map(|(f, path)| {
-            let alias = alias_ident(model, f);
-            let doc = format!(
-                " The model `{}::{}` references, named for the entity module.",
-                ident,
-                f.name()
-            );
-            quote! {
-                #[doc = #doc]
-                #[doc(hidden)]
-                type #alias = #path;
-            }
-        });
+    let aliases = foreign_keys.iter().map(|(f, path)| {
+        let alias = alias_ident(model, f);
+        let doc = format!(
+            " The model `{}::{}` references, named for the entity module.",
+            ident,
+            f.name()
+        );
+        quote! {
+            #[doc = #doc]
+            #[doc(hidden)]
+            type #alias = #path;
+        }
+    });
 
     quote! {
         #(#aliases)*

@@ -20,13 +20,17 @@ pub fn generate(input: &DeriveInput) -> TokenStream {
     let update = format_ident!("{}Update", name);
     let read = format_ident!("{}Read", name);
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
-    let mut where_clause = where_clause.cloned().unwrap_or_else(|| syn::parse_quote!(where));
+    let mut where_clause = where_clause
+        .cloned()
+        .unwrap_or_else(|| syn::parse_quote!(where));
     // Generic structs are refused; the bound keeps this impl well-formed anyway.
     where_clause
         .predicates
         .push(syn::parse_quote!(Self: ::core::marker::Send + ::core::marker::Sync + 'static));
     let fb = quote!(::ferrobridge::__private::fallback);
-    let never = quote!(::core::unreachable!("#[derive(Model)] failed: this crate does not build"));
+    let never = quote!(::core::unreachable!(
+        "#[derive(Model)] failed: this crate does not build"
+    ));
     quote! {
         #[doc(hidden)]
         #vis mod #module {
