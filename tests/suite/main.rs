@@ -19,6 +19,7 @@ mod errors;
 mod expand;
 mod faults;
 mod fuzz;
+mod generated_regressions;
 mod limits;
 mod list;
 mod migrations;
