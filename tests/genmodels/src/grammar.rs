@@ -528,8 +528,9 @@ impl ModelNames {
         if self.used.contains(&(app, lower.clone())) {
             return false;
         }
-        f.same_names
-            || (!self.any.contains(&lower) && !self.plurals.contains(&plural) && name != "User")
+        // The built-in auth models are served at /api/users and /api/groups.
+        let builtin = ["user", "group", "permission", "contenttype"].contains(&lower.as_str());
+        f.same_names || (!self.any.contains(&lower) && !self.plurals.contains(&plural) && !builtin)
     }
 
     fn take(&mut self, app: usize, name: String) -> String {
