@@ -74,9 +74,10 @@ enum Task {
         #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(4..))]
         models: u64,
         /// Families of the grammar to leave out, comma-separated:
-        /// raw, keywords, names, crossapp, datetime.
-        #[arg(long, default_value = "")]
-        off: String,
+        /// raw, keywords, names, crossapp, datetime ("" for none; default:
+        /// those whose fixes have not landed, as the CI runs).
+        #[arg(long)]
+        off: Option<String>,
     },
     /// Benchmark `GET /permissions` served five ways (see README "Benchmarks").
     Bench {
@@ -125,7 +126,7 @@ fn main() -> ExitCode {
         }
         Task::Ci => ci(),
         Task::Fuzz { seconds } => fuzz(seconds),
-        Task::Genmodels { seed, models, off } => genmodels(seed, models, &off),
+        Task::Genmodels { seed, models, off } => genmodels(seed, models, off.as_deref()),
         Task::Bench {
             quick,
             duration,
@@ -197,19 +198,24 @@ fn fuzz(seconds: u64) -> ExitCode {
 
 /// Rebuilds `ferrobridge-generated` with another set of models (its build
 /// script reads the variables) and runs its test.
-fn genmodels(seed: u64, models: u64, off: &str) -> ExitCode {
+fn genmodels(seed: u64, models: u64, off: Option<&str>) -> ExitCode {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let args = ["test", "-p", "ferrobridge-generated"];
+    let shown = off.unwrap_or("the default");
     eprintln!(
-        "==> generated models: seed {seed}, {models} models, off [{off}]: cargo {}",
+        "==> generated models: seed {seed}, {models} models, off [{shown}]: cargo {}",
         args.join(" ")
     );
-    let status = Command::new(&cargo)
+    let mut command = Command::new(&cargo);
+    command
         .args(args)
         .env("FERROBRIDGE_GEN_SEED", seed.to_string())
-        .env("FERROBRIDGE_GEN_MODELS", models.to_string())
-        .env("FERROBRIDGE_GEN_OFF", off)
-        .status();
+        .env("FERROBRIDGE_GEN_MODELS", models.to_string());
+    match off {
+        Some(off) => command.env("FERROBRIDGE_GEN_OFF", off),
+        None => command.env_remove("FERROBRIDGE_GEN_OFF"),
+    };
+    let status = command.status();
     match status {
         Ok(status) if status.success() => ExitCode::SUCCESS,
         Ok(status) => {

@@ -41,6 +41,10 @@ impl Features {
     pub const NAMES: &'static [&'static str] =
         &["raw", "keywords", "names", "crossapp", "datetime"];
 
+    /// The families left out when `FERROBRIDGE_GEN_OFF` is unset: those
+    /// whose fixes (issue #13 items 1-3) have not landed yet. Empty once they have.
+    pub const DEFAULT_OFF: &'static str = "raw,keywords,names,crossapp";
+
     /// Every family on.
     pub fn all() -> Features {
         Features {
@@ -112,7 +116,8 @@ impl Config {
     pub const DEFAULT_MODELS: usize = 16;
 
     /// From `FERROBRIDGE_GEN_SEED`, `FERROBRIDGE_GEN_MODELS` and
-    /// `FERROBRIDGE_GEN_OFF` (families switched off), defaults otherwise.
+    /// `FERROBRIDGE_GEN_OFF` (families switched off; unset:
+    /// [`Features::DEFAULT_OFF`]), defaults otherwise.
     pub fn from_env() -> Result<Config, String> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         let seed = match var("FERROBRIDGE_GEN_SEED") {
@@ -133,7 +138,9 @@ impl Config {
             },
             None => Config::DEFAULT_MODELS,
         };
-        let features = Features::parse_off(&var("FERROBRIDGE_GEN_OFF").unwrap_or_default())?;
+        // Set but empty: every family on.
+        let off = std::env::var("FERROBRIDGE_GEN_OFF");
+        let features = Features::parse_off(off.as_deref().unwrap_or(Features::DEFAULT_OFF))?;
         Ok(Config {
             seed,
             models,
@@ -478,7 +485,37 @@ pub struct Generated {
     pub registration: Vec<usize>,
 }
 
+/// `(struct name, plural, model name)` of the built-in models served under `/api/`.
+const BUILTIN: &[(&str, &str, &str)] = &[
+    ("User", "users", "user"),
+    ("Group", "groups", "group"),
+    ("Permission", "permissions", "permission"),
+];
+
 impl Generated {
+    /// Where model `index` is served: `/api/{plural}`, or
+    /// `/api/{app}/{plural}` when another registered model (a built-in one
+    /// included) shares its struct name, plural or model name, as the
+    /// runtime's naming rule across apps qualifies both (README "Names
+    /// across apps").
+    pub fn api_path(&self, index: usize) -> String {
+        let m = &self.models[index];
+        let shares = |name: &str, plural: &str, model_name: &str| {
+            name == m.name || plural == m.plural || model_name == m.model_name
+        };
+        let clash = self
+            .models
+            .iter()
+            .filter(|o| o.index != index)
+            .any(|o| shares(&o.name, &o.plural, &o.model_name))
+            || BUILTIN.iter().any(|(n, p, l)| shares(n, p, l));
+        if clash {
+            format!("/api/{}/{}", m.app, m.plural)
+        } else {
+            format!("/api/{}", m.plural)
+        }
+    }
+
     /// The Rust source: a module per app, the enums, and
     /// `pub fn register(app: ferrobridge::App) -> ferrobridge::App`.
     pub fn source(&self) -> String {

@@ -128,7 +128,7 @@ impl Run {
     }
 
     fn base(&self, model: usize) -> String {
-        format!("/api/{}", self.g.models[model].plural)
+        self.g.api_path(model)
     }
 
     fn pk_of(model: &Model, json: &Value) -> Value {
