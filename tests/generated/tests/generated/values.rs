@@ -29,7 +29,7 @@ pub fn value(generated: &Generated, field: &Field, n: u64, variant: usize) -> Va
             let high = field.max_value.unwrap_or(1e6);
             json!((low + (n % 10_000) as f64 + 0.5).min(high))
         }
-        Kind::Bool => json!(variant % 2 == 0),
+        Kind::Bool => json!(variant.is_multiple_of(2)),
         Kind::Str => json!(string(field, n)),
         Kind::Decimal { digits, places } => {
             let whole = 10u64.pow((digits - places).min(6));
@@ -49,7 +49,7 @@ pub fn value(generated: &Generated, field: &Field, n: u64, variant: usize) -> Va
             let base: DateTime<Utc> = "2021-01-01T00:00:00Z".parse().expect("instant");
             let at = base + Duration::seconds(n as i64 * 61);
             // Whole seconds and microseconds alternate: stored precisions mix.
-            if variant % 2 == 0 {
+            if variant.is_multiple_of(2) {
                 json!(at.format("%Y-%m-%dT%H:%M:%SZ").to_string())
             } else {
                 json!(at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string())
