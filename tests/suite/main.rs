@@ -21,6 +21,7 @@ mod errors;
 mod expand;
 mod faults;
 mod fuzz;
+mod generated_regressions;
 mod instants;
 mod limits;
 mod list;

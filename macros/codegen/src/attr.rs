@@ -519,6 +519,7 @@ fn parse_field(cx: &Ctxt, field: &syn::Field) -> FieldDef {
             None
         }
     };
+    float_default(&mut options, kind);
     FieldDef {
         inner: inner.clone(),
         docs: {
@@ -530,6 +531,18 @@ fn parse_field(cx: &Ctxt, field: &syn::Field) -> FieldDef {
         kind,
         nullable,
         options,
+    }
+}
+
+/// `default = 3` on a float field means `3.0`: the literal becomes an
+/// expression of the field's type, where Rust takes no integer for a float.
+fn float_default(options: &mut FieldOptions, kind: Option<ScalarKind>) {
+    if !matches!(kind, Some(ScalarKind::F32 | ScalarKind::F64)) {
+        return;
+    }
+    if let Some((span, syn::Lit::Int(int))) = &options.default {
+        let float = syn::LitFloat::new(&format!("{}.0", int.base10_digits()), int.span());
+        options.default = Some((*span, syn::Lit::Float(float)));
     }
 }
 
@@ -742,4 +755,35 @@ pub fn pluralize(name: &str) -> String {
 /// A span for errors that concern the whole struct.
 pub fn struct_span(input: &DeriveInput) -> Span {
     input.ident.span()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by the generated-models test: an integer default on a float
+    /// field passed the checks, then the generated code did not compile.
+    #[test]
+    fn an_integer_default_on_a_float_field_is_a_float() {
+        let input: DeriveInput = syn::parse_quote! {
+            #[model(app = "t")]
+            struct T {
+                #[field(primary_key)]
+                id: i64,
+                #[field(default = 3)]
+                ratio: f64,
+                #[field(default = 3)]
+                count: i32,
+            }
+        };
+        let cx = Ctxt::new();
+        let model = parse(&cx, &input).expect("parsed");
+        cx.check().expect("no errors");
+        let literal = |i: usize| match &model.fields[i].options.default {
+            Some((_, lit)) => quote::quote!(#lit).to_string(),
+            None => String::new(),
+        };
+        assert_eq!(literal(1), "3.0");
+        assert_eq!(literal(2), "3");
+    }
 }

@@ -299,7 +299,7 @@ pub fn parse_value(field: &FieldMeta, raw: &str) -> Result<Value, (&'static str,
                     "greater_than_equal",
                     format!("Input should be greater than or equal to {min}"),
                 )),
-                Ok(n) => Ok(Value::from(n as i64)),
+                Ok(n) => Ok(integer_value(field, n as i64)),
                 Err(_) => bad(
                     "int_parsing",
                     "Input should be a valid integer, unable to parse string as an integer",
@@ -361,6 +361,18 @@ pub fn integer_range(field: &FieldMeta) -> (i64, i64) {
         crate::model::DbType::SmallInteger => (i16::MIN.into(), i16::MAX.into()),
         crate::model::DbType::Integer => (i32::MIN.into(), i32::MAX.into()),
         _ => (i64::MIN, i64::MAX),
+    }
+}
+
+/// `n` (within [`integer_range`]) bound with its column's width. PostgreSQL
+/// statements are prepared once per SQL text and connection: the same query
+/// bound with an `i32` (a row's value) and later with an `i64` (a parsed one)
+/// failed with "incorrect binary data format in bind parameter".
+fn integer_value(field: &FieldMeta, n: i64) -> Value {
+    match field.db_type {
+        crate::model::DbType::SmallInteger => Value::from(n as i16),
+        crate::model::DbType::Integer => Value::from(n as i32),
+        _ => Value::from(n),
     }
 }
 

@@ -685,11 +685,22 @@ fn index_name(table: &str, column: &str) -> String {
     format!("idx-{table}-{column}")
 }
 
-fn create_table(model: &ModelState, table: &str) -> TableCreateStatement {
+/// CREATE TABLE of `model` under the name `table`.
+///
+/// SQLite takes AUTOINCREMENT only on a column declared `integer` (every
+/// SQLite integer is 64-bit), so an auto-increment `i16` key is declared
+/// `integer` there; PostgreSQL keeps SMALLINT (`smallserial`).
+fn create_table(model: &ModelState, table: &str, sqlite: bool) -> TableCreateStatement {
     let mut create = Table::create();
     create.table(Alias::new(table));
     for field in &model.fields {
-        create.col(column_def(field));
+        if sqlite && field.auto_increment && field.db_type == DbType::SmallInteger {
+            let mut widened = field.clone();
+            widened.db_type = DbType::Integer;
+            create.col(column_def(&widened));
+        } else {
+            create.col(column_def(field));
+        }
         if let Some(key) = &field.references {
             create.foreign_key(
                 SqlForeignKey::create()
@@ -770,7 +781,8 @@ async fn apply_operation(
     match operation {
         Operation::CreateModel(op) => {
             let model = model_of(after, app, &op.name)?;
-            conn.execute(&create_table(model, &model.table)).await?;
+            conn.execute(&create_table(model, &model.table, sqlite))
+                .await?;
             for index in indexes(model) {
                 conn.execute(&index).await?;
             }
@@ -1218,7 +1230,7 @@ async fn rebuild(
     fill: Option<(&str, &DefaultValue)>,
 ) -> Result<(), DbErr> {
     let temporary = format!("new__{}", new.table);
-    conn.execute(&create_table(new, &temporary)).await?;
+    conn.execute(&create_table(new, &temporary, true)).await?;
     let mut columns = Vec::new();
     let mut values: Vec<Expr> = Vec::new();
     for field in &new.fields {
