@@ -430,11 +430,7 @@ fn unmigrated_message(apps: &[String]) -> String {
 
 /// What `serve` checks first: no unmigrated model change, and no unapplied
 /// migration, except on a new SQLite database, which is migrated here.
-pub async fn prepare_to_serve(
-    app: &App,
-    db: &Connection,
-    fresh_file: bool,
-) -> anyhow::Result<()> {
+pub async fn prepare_to_serve(app: &App, db: &Connection, fresh_file: bool) -> anyhow::Result<()> {
     route_check(app)?;
     app.check_models().map_err(anyhow::Error::msg)?;
     let unmigrated = app.unmigrated_apps().map_err(|e| {
