@@ -528,6 +528,17 @@ impl Run {
             body.insert(pk.name.clone(), self.rows[index][1].pk.clone());
         }
         let uri = self.pk_path(index, 1);
+        if !model.unique_together.is_empty() {
+            // The second row keeps its `unique_together` values: a full
+            // body may otherwise repeat the first row's (its foreign keys
+            // are given where the second row had none), which is a 409.
+            let current = self.send(index, Method::GET, &uri, None).await;
+            for name in &model.unique_together {
+                if let (Some(slot), Some(value)) = (body.get_mut(name), current.json.get(name)) {
+                    *slot = value.clone();
+                }
+            }
+        }
         let reply = self
             .send(index, Method::PUT, &uri, Some(Value::Object(body.clone())))
             .await;
