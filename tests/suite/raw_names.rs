@@ -94,6 +94,49 @@ macro_rules! keyword_models {
 }
 keyword_models!(Async, Dyn, Try, Gen, SelfRef);
 
+/// Names that are not their own snake_case: SeaORM would call the
+/// columns `type` and `kind`; they keep the names as written.
+#[derive(Model, Clone, Debug)]
+#[model(app = "kw")]
+#[api(filter(type_), search(kind_), ordering(type_))]
+pub struct Trailing {
+    #[field(primary_key)]
+    pub id: i64,
+    #[field(max_length = 20)]
+    pub type_: String,
+    pub kind_: Option<String>,
+}
+
+db_tests!(trailing_underscores_keep_their_columns);
+
+async fn trailing_underscores_keep_their_columns(db: &TestDb) {
+    let app = App::new("kw").model::<Trailing>();
+    let router = ferrobridge_tests::authed_router(&app, &db.db).await;
+    assert_eq!(columns(db, "kw_trailing").await, ["id", "type_", "kind_"]);
+    for (type_, kind_) in [("b", "second"), ("a", "first")] {
+        let reply = call(
+            &router,
+            Method::POST,
+            "/api/trailings",
+            Some(json!({"type_": type_, "kind_": kind_})),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.json);
+    }
+    let list = call(&router, Method::GET, "/api/trailings?ordering=type_", None).await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.json);
+    assert_eq!(list.json["items"][0]["kind_"], "first");
+    let found = call(
+        &router,
+        Method::GET,
+        "/api/trailings?type_=b&search=sec",
+        None,
+    )
+    .await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.json);
+    assert_eq!(found.json["total"], 1, "{}", found.json);
+}
+
 fn kw_app() -> App {
     App::new("kw")
         .model::<Type>()

@@ -1,7 +1,7 @@
 //! The SeaORM 2 entity module (`post::{Entity, Model, ActiveModel, Column,
 //! Relation}`) and the free conversions between its `Model` and the user's struct.
 
-use heck::ToUpperCamelCase;
+use heck::{ToSnakeCase, ToUpperCamelCase};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::ext::IdentExt;
@@ -43,6 +43,13 @@ pub fn generate(model: &ModelDef) -> TokenStream {
         };
         let kind = f.kind.expect("checked");
         let mut sea = Vec::new();
+        // SeaORM names a column after the field's snake_case (`type_` ->
+        // `type`); the metadata, queries and migrations use the name as
+        // written, so such a column is named explicitly.
+        let column = f.name();
+        if column.to_snake_case() != column {
+            sea.push(quote!(column_name = #column));
+        }
         if f.options.primary_key.is_some() {
             sea.push(quote!(primary_key));
             if !f.is_auto_increment() {
