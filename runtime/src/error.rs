@@ -14,6 +14,176 @@ use crate::model::ModelMeta;
 /// What handlers return: a response, or an [`ApiError`] rendered as one.
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// The machine-readable type of an [`ErrorDetail`], spelled as Pydantic
+/// (and so FastAPI) spells it on the wire.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// A required field is absent. (`missing`)
+    Missing,
+    /// A key the body does not accept. (`extra_forbidden`)
+    ExtraForbidden,
+    /// The body is not JSON. (`json_invalid`)
+    JsonInvalid,
+    /// The value is not valid JSON. (`json_type`)
+    JsonType,
+    /// The body is not a JSON object. (`model_attributes_type`)
+    ModelAttributesType,
+    /// The body could not be read. (`body_read`)
+    BodyRead,
+    /// Not a string. (`string_type`)
+    StringType,
+    /// Shorter than `min_length`. (`string_too_short`)
+    StringTooShort,
+    /// Longer than `max_length`. (`string_too_long`)
+    StringTooLong,
+    /// Does not match the field's `regex`. (`string_pattern_mismatch`)
+    StringPatternMismatch,
+    /// Contains a NUL character, which databases refuse. (`string_nul`)
+    StringNul,
+    /// Not an integer. (`int_type`)
+    IntType,
+    /// Text that is not an integer (or out of the column's range). (`int_parsing`)
+    IntParsing,
+    /// Not a number. (`float_type`)
+    FloatType,
+    /// Text that is not a number. (`float_parsing`)
+    FloatParsing,
+    /// Not a boolean. (`bool_type`)
+    BoolType,
+    /// Text that is not a boolean. (`bool_parsing`)
+    BoolParsing,
+    /// Not a decimal. (`decimal_type`)
+    DecimalType,
+    /// Text that is not a decimal. (`decimal_parsing`)
+    DecimalParsing,
+    /// More decimal places than allowed. (`decimal_max_places`)
+    DecimalMaxPlaces,
+    /// More whole digits than allowed. (`decimal_whole_digits`)
+    DecimalWholeDigits,
+    /// Not a datetime. (`datetime_type`)
+    DatetimeType,
+    /// Text that is not an RFC 3339 datetime. (`datetime_parsing`)
+    DatetimeParsing,
+    /// Not a date. (`date_type`)
+    DateType,
+    /// Text that is not a `YYYY-MM-DD` date. (`date_parsing`)
+    DateParsing,
+    /// Not a UUID. (`uuid_type`)
+    UuidType,
+    /// Text that is not a UUID. (`uuid_parsing`)
+    UuidParsing,
+    /// Not a URL. (`url_parsing`)
+    UrlParsing,
+    /// Not one of the allowed values. (`enum`)
+    Enum,
+    /// Below `min_value`. (`greater_than_equal`)
+    GreaterThanEqual,
+    /// Above `max_value`. (`less_than_equal`)
+    LessThanEqual,
+    /// A value the field's rules refuse (e.g. not an email address). (`value_error`)
+    ValueError,
+    /// A form body that cannot be parsed. (`form_invalid`)
+    FormInvalid,
+    /// A foreign key naming no row. (`foreign_key`)
+    ForeignKey,
+    /// A query parameter over one of the list limits. (`too_long`)
+    TooLong,
+    /// A query parameter the endpoint does not take. (`unknown_parameter`)
+    UnknownParameter,
+    /// A filter lookup the field does not support. (`unknown_lookup`)
+    UnknownLookup,
+    /// An ordering the endpoint does not allow. (`unknown_ordering`)
+    UnknownOrdering,
+    /// An `expand` naming no foreign key. (`unknown_relation`)
+    UnknownRelation,
+    /// A query string that cannot be parsed. (`query_invalid`)
+    QueryInvalid,
+    /// A filter on a JSON field, which cannot be filtered. (`json_filter`)
+    JsonFilter,
+    /// `cursor` where pages are not cut by cursor. (`cursor_unavailable`)
+    CursorUnavailable,
+    /// Django's MinimumLengthValidator. (`password_too_short`)
+    PasswordTooShort,
+    /// Django's UserAttributeSimilarityValidator. (`password_too_similar`)
+    PasswordTooSimilar,
+    /// Django's CommonPasswordValidator. (`password_too_common`)
+    PasswordTooCommon,
+    /// Django's NumericPasswordValidator. (`password_entirely_numeric`)
+    PasswordEntirelyNumeric,
+    /// A body sent with a `Content-Type` other than JSON. (`content_type`)
+    ContentType,
+    /// A type of the application's own, e.g. a custom password validator's code.
+    Custom(std::borrow::Cow<'static, str>),
+}
+
+impl ErrorKind {
+    /// The wire spelling (`string_too_long`).
+    pub fn as_str(&self) -> &str {
+        match self {
+            ErrorKind::Missing => "missing",
+            ErrorKind::ExtraForbidden => "extra_forbidden",
+            ErrorKind::JsonInvalid => "json_invalid",
+            ErrorKind::JsonType => "json_type",
+            ErrorKind::ModelAttributesType => "model_attributes_type",
+            ErrorKind::BodyRead => "body_read",
+            ErrorKind::StringType => "string_type",
+            ErrorKind::StringTooShort => "string_too_short",
+            ErrorKind::StringTooLong => "string_too_long",
+            ErrorKind::StringPatternMismatch => "string_pattern_mismatch",
+            ErrorKind::StringNul => "string_nul",
+            ErrorKind::IntType => "int_type",
+            ErrorKind::IntParsing => "int_parsing",
+            ErrorKind::FloatType => "float_type",
+            ErrorKind::FloatParsing => "float_parsing",
+            ErrorKind::BoolType => "bool_type",
+            ErrorKind::BoolParsing => "bool_parsing",
+            ErrorKind::DecimalType => "decimal_type",
+            ErrorKind::DecimalParsing => "decimal_parsing",
+            ErrorKind::DecimalMaxPlaces => "decimal_max_places",
+            ErrorKind::DecimalWholeDigits => "decimal_whole_digits",
+            ErrorKind::DatetimeType => "datetime_type",
+            ErrorKind::DatetimeParsing => "datetime_parsing",
+            ErrorKind::DateType => "date_type",
+            ErrorKind::DateParsing => "date_parsing",
+            ErrorKind::UuidType => "uuid_type",
+            ErrorKind::UuidParsing => "uuid_parsing",
+            ErrorKind::UrlParsing => "url_parsing",
+            ErrorKind::Enum => "enum",
+            ErrorKind::GreaterThanEqual => "greater_than_equal",
+            ErrorKind::LessThanEqual => "less_than_equal",
+            ErrorKind::ValueError => "value_error",
+            ErrorKind::FormInvalid => "form_invalid",
+            ErrorKind::ForeignKey => "foreign_key",
+            ErrorKind::TooLong => "too_long",
+            ErrorKind::UnknownParameter => "unknown_parameter",
+            ErrorKind::UnknownLookup => "unknown_lookup",
+            ErrorKind::UnknownOrdering => "unknown_ordering",
+            ErrorKind::UnknownRelation => "unknown_relation",
+            ErrorKind::QueryInvalid => "query_invalid",
+            ErrorKind::JsonFilter => "json_filter",
+            ErrorKind::CursorUnavailable => "cursor_unavailable",
+            ErrorKind::PasswordTooShort => "password_too_short",
+            ErrorKind::PasswordTooSimilar => "password_too_similar",
+            ErrorKind::PasswordTooCommon => "password_too_common",
+            ErrorKind::PasswordEntirelyNumeric => "password_entirely_numeric",
+            ErrorKind::ContentType => "content_type",
+            ErrorKind::Custom(code) => code,
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for ErrorKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
 /// One entry of a validation error list; `loc` is the path to the bad input,
 /// starting with where it came from (`body`, `query`, `path`, `header`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -24,7 +194,7 @@ pub struct ErrorDetail {
     pub msg: String,
     /// A stable machine-readable type, as Pydantic names it (`string_too_long`).
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: ErrorKind,
     /// The constraint's parameters (`{"max_length": 200}`), when there are any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ctx: Option<Box<Value>>,
@@ -32,11 +202,11 @@ pub struct ErrorDetail {
 
 impl ErrorDetail {
     /// A detail without context.
-    pub fn new(loc: Vec<Value>, kind: impl Into<String>, msg: impl Into<String>) -> Self {
+    pub fn new(loc: Vec<Value>, kind: ErrorKind, msg: impl Into<String>) -> Self {
         ErrorDetail {
             loc,
             msg: msg.into(),
-            kind: kind.into(),
+            kind,
             ctx: None,
         }
     }
@@ -208,7 +378,7 @@ impl ApiError {
                 loc.extend(field.map(Value::from));
                 ApiError::MissingReference(ValidationError::single(ErrorDetail::new(
                     loc,
-                    "foreign_key",
+                    ErrorKind::ForeignKey,
                     "The referenced object does not exist",
                 )))
             }

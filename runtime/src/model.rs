@@ -9,6 +9,7 @@ use sea_orm::{
 };
 use serde::Serialize;
 
+use crate::error::ErrorKind;
 use crate::schema::FromJsonBody;
 
 /// A model: a user struct with its SeaORM entity, schemas and metadata.
@@ -153,6 +154,36 @@ pub struct ApiMeta {
     pub pagination: PaginationMode,
 }
 
+/// One of Django's four default model permissions: what a request does to
+/// a model's rows (list and retrieve view, create adds, PUT and PATCH
+/// change, DELETE deletes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// list, retrieve: Django's `view`.
+    View,
+    /// create: `add`.
+    Add,
+    /// PUT, PATCH: `change`.
+    Change,
+    /// DELETE: `delete`.
+    Delete,
+}
+
+impl Action {
+    /// The four, in the order Django creates their permissions.
+    pub const ALL: [Action; 4] = [Action::Add, Action::Change, Action::Delete, Action::View];
+
+    /// The action's word in a codename (`view`).
+    pub fn codename(self) -> &'static str {
+        match self {
+            Action::View => "view",
+            Action::Add => "add",
+            Action::Change => "change",
+            Action::Delete => "delete",
+        }
+    }
+}
+
 /// `#[api(policy = "...")]`: who may call a model's generated endpoints.
 /// Anonymous callers get 401, authenticated ones without the right 403, as in DRF.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -242,16 +273,25 @@ impl ModelMeta {
         Ok(())
     }
 
-    /// The permission `action` (`view`, `add`, `change`, `delete`) on this
-    /// model needs, `app.action_model`; for a `permissions_of` link table,
-    /// the parent's `view` (to read) or `change` (anything else), as Django
-    /// guards auto-created through tables.
-    pub fn permission_code(&self, action: &str) -> String {
+    /// The permission `action` on this model needs, `app.action_model`;
+    /// for a `permissions_of` link table, the parent's `view` (to read) or
+    /// `change` (anything else), as Django guards auto-created through tables.
+    pub fn permission_code(&self, action: Action) -> String {
         if let Some(parent) = self.permissions_parent() {
-            let action = if action == "view" { "view" } else { "change" };
+            let action = if action == Action::View {
+                Action::View
+            } else {
+                Action::Change
+            };
             return parent.permission_code(action);
         }
-        format!("{}.{action}_{}", self.app_label, self.model_name)
+        format!("{}.{}", self.app_label, self.codename(action))
+    }
+
+    /// The codename of this model's own permission for `action`
+    /// (`change_post`), as Django stores it in `auth_permission.codename`.
+    pub fn codename(&self, action: Action) -> String {
+        format!("{}_{}", action.codename(), self.model_name)
     }
 
     /// For `#[api(permissions_of = field)]`, the model `field` references.
@@ -271,8 +311,7 @@ impl ModelMeta {
     /// Django's four default permission codenames for this model,
     /// `{app}.{action}_{model}` for add, change, delete and view.
     pub fn permission_codenames(&self) -> [String; 4] {
-        ["add", "change", "delete", "view"]
-            .map(|action| format!("{}.{action}_{}", self.app_label, self.model_name))
+        Action::ALL.map(|action| format!("{}.{}", self.app_label, self.codename(action)))
     }
 }
 
@@ -299,7 +338,7 @@ pub struct FieldMeta {
     /// `#[field(write_perm = "change")]`: the model permission (`change`)
     /// needed to set this field to anything but its default on create, or
     /// to change it; enforced by the API and the admin alike.
-    pub write_perm: Option<&'static str>,
+    pub write_perm: Option<Action>,
     /// The key of this field in the Read schema (`pk` for a primary key
     /// listed as `#[api(read(pk, ...))]`); `None` when responses leave it out.
     pub read_as: Option<&'static str>,
@@ -386,21 +425,24 @@ pub enum FieldKind {
 
 impl FieldKind {
     /// Pydantic's error type for a value that is not of this kind.
-    pub fn type_error(self) -> (&'static str, &'static str) {
+    pub fn type_error(self) -> (ErrorKind, &'static str) {
         match self {
-            FieldKind::Integer => ("int_type", "Input should be a valid integer"),
-            FieldKind::Float => ("float_type", "Input should be a valid number"),
-            FieldKind::Boolean => ("bool_type", "Input should be a valid boolean"),
-            FieldKind::String => ("string_type", "Input should be a valid string"),
+            FieldKind::Integer => (ErrorKind::IntType, "Input should be a valid integer"),
+            FieldKind::Float => (ErrorKind::FloatType, "Input should be a valid number"),
+            FieldKind::Boolean => (ErrorKind::BoolType, "Input should be a valid boolean"),
+            FieldKind::String => (ErrorKind::StringType, "Input should be a valid string"),
             FieldKind::DateTime => (
-                "datetime_type",
+                ErrorKind::DatetimeType,
                 "Input should be a valid datetime (RFC 3339, e.g. 2024-01-31T12:00:00Z)",
             ),
-            FieldKind::Date => ("date_type", "Input should be a valid date (YYYY-MM-DD)"),
-            FieldKind::Decimal => ("decimal_type", "Input should be a valid decimal"),
-            FieldKind::Uuid => ("uuid_type", "Input should be a valid UUID"),
-            FieldKind::Json => ("json_type", "Input should be valid JSON"),
-            FieldKind::Choice => ("enum", "Input should be one of the allowed values"),
+            FieldKind::Date => (
+                ErrorKind::DateType,
+                "Input should be a valid date (YYYY-MM-DD)",
+            ),
+            FieldKind::Decimal => (ErrorKind::DecimalType, "Input should be a valid decimal"),
+            FieldKind::Uuid => (ErrorKind::UuidType, "Input should be a valid UUID"),
+            FieldKind::Json => (ErrorKind::JsonType, "Input should be valid JSON"),
+            FieldKind::Choice => (ErrorKind::Enum, "Input should be one of the allowed values"),
         }
     }
 }

@@ -18,7 +18,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-use crate::error::{ApiError, ErrorDetail, ValidationError};
+use crate::error::{ApiError, ErrorDetail, ErrorKind, ValidationError};
 
 /// Text answers longer than this are not extractor rejections.
 const MAX_REJECTION_TEXT: usize = 4096;
@@ -81,24 +81,24 @@ fn rejection_error(status: StatusCode, text: &str, path_params: &[String]) -> Ap
     if status == StatusCode::UNSUPPORTED_MEDIA_TYPE {
         return ApiError::UnsupportedMediaType(ValidationError::single(ErrorDetail::new(
             vec!["header".into(), "content-type".into()],
-            "content_type",
+            ErrorKind::ContentType,
             text.trim(),
         )));
     }
     let (loc, kind) = if let Some(rest) = text.strip_prefix("Invalid URL: ") {
         path_location(rest, path_params)
     } else if text.starts_with("Failed to deserialize query string") {
-        (vec!["query".into()], "query_invalid")
+        (vec!["query".into()], ErrorKind::QueryInvalid)
     } else if text.starts_with("Failed to deserialize form body") {
-        (vec!["body".into()], "form_invalid")
+        (vec!["body".into()], ErrorKind::FormInvalid)
     } else if text.starts_with("Failed to deserialize form") {
-        (vec!["query".into()], "query_invalid")
+        (vec!["query".into()], ErrorKind::QueryInvalid)
     } else if text.starts_with("Failed to parse the request body as JSON") {
-        (vec!["body".into()], "json_invalid")
+        (vec!["body".into()], ErrorKind::JsonInvalid)
     } else if text.starts_with("Failed to deserialize the JSON body") {
-        (vec!["body".into()], "json_type")
+        (vec!["body".into()], ErrorKind::JsonType)
     } else {
-        (vec!["body".into()], "value_error")
+        (vec!["body".into()], ErrorKind::ValueError)
     };
     ApiError::Validation(ValidationError::single(ErrorDetail::new(
         loc,
@@ -108,7 +108,7 @@ fn rejection_error(status: StatusCode, text: &str, path_params: &[String]) -> Ap
 }
 
 /// Where a path parameter error is: the named parameter, or the only one.
-fn path_location(text: &str, path_params: &[String]) -> (Vec<Value>, &'static str) {
+fn path_location(text: &str, path_params: &[String]) -> (Vec<Value>, ErrorKind) {
     let named = text
         .strip_prefix("Cannot parse `")
         .and_then(|rest| rest.split_once("` with value"))
@@ -134,10 +134,10 @@ fn path_location(text: &str, path_params: &[String]) -> (Vec<Value>, &'static st
         Some(
             "i8" | "i16" | "i32" | "i64" | "i128" | "isize" | "u8" | "u16" | "u32" | "u64" | "u128"
             | "usize",
-        ) => "int_parsing",
-        Some("f32" | "f64") => "float_parsing",
-        Some("bool") => "bool_parsing",
-        _ => "value_error",
+        ) => ErrorKind::IntParsing,
+        Some("f32" | "f64") => ErrorKind::FloatParsing,
+        Some("bool") => ErrorKind::BoolParsing,
+        _ => ErrorKind::ValueError,
     };
     let mut loc = vec![Value::from("path")];
     loc.extend(name.map(Value::from));
@@ -156,12 +156,12 @@ mod tests {
         );
         assert_eq!(
             (loc, kind),
-            (vec!["path".into(), "pk".into()], "int_parsing")
+            (vec!["path".into(), "pk".into()], ErrorKind::IntParsing)
         );
         let (loc, kind) = path_location("Cannot parse `abc` to a `u32`", &["id".into()]);
         assert_eq!(
             (loc, kind),
-            (vec!["path".into(), "id".into()], "int_parsing")
+            (vec!["path".into(), "id".into()], ErrorKind::IntParsing)
         );
         let (loc, kind) = path_location(
             "Cannot parse value at index 1 with value `x` to a `f64`",
@@ -169,9 +169,12 @@ mod tests {
         );
         assert_eq!(
             (loc, kind),
-            (vec!["path".into(), "b".into()], "float_parsing")
+            (vec!["path".into(), "b".into()], ErrorKind::FloatParsing)
         );
         let (loc, kind) = path_location("Cannot parse `x` to a `bool`", &[]);
-        assert_eq!((loc, kind), (vec![Value::from("path")], "bool_parsing"));
+        assert_eq!(
+            (loc, kind),
+            (vec![Value::from("path")], ErrorKind::BoolParsing)
+        );
     }
 }

@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 use validator::{ValidateEmail, ValidateLength, ValidateRange, ValidateRegex, ValidateUrl};
 
-use crate::error::{ApiError, ErrorDetail, ValidationError};
+use crate::error::{ApiError, ErrorDetail, ErrorKind, ValidationError};
 use crate::model::FieldKind;
 
 /// A type built from a JSON request body, reporting all errors at once.
@@ -74,7 +74,7 @@ impl<S: Send + Sync> FromRequest<S> for DeferredJson {
                 body: Err(ApiError::UnsupportedMediaType(ValidationError::single(
                     ErrorDetail::new(
                         vec!["header".into(), "content-type".into()],
-                        "content_type",
+                        ErrorKind::ContentType,
                         "Expected a JSON body with `Content-Type: application/json`",
                     ),
                 ))),
@@ -87,7 +87,7 @@ impl<S: Send + Sync> FromRequest<S> for DeferredJson {
             } else {
                 ApiError::Validation(ValidationError::single(ErrorDetail::new(
                     vec!["body".into()],
-                    "body_read",
+                    ErrorKind::BodyRead,
                     "The request body could not be read",
                 )))
             }
@@ -125,15 +125,19 @@ impl DeferredJson {
         let bytes = self.body?;
         let value: Value = serde_json::from_slice(&bytes).map_err(|error| {
             ValidationError::single(
-                ErrorDetail::new(vec!["body".into()], "json_invalid", "JSON decode error")
-                    .with_ctx(json!({ "error": error.to_string() })),
+                ErrorDetail::new(
+                    vec!["body".into()],
+                    ErrorKind::JsonInvalid,
+                    "JSON decode error",
+                )
+                .with_ctx(json!({ "error": error.to_string() })),
             )
         })?;
         if depth(&value) > self.max_depth {
             return Err(ApiError::Validation(ValidationError::single(
                 ErrorDetail::new(
                     vec!["body".into()],
-                    "json_invalid",
+                    ErrorKind::JsonInvalid,
                     format!(
                         "JSON should nest at most {} levels of arrays and objects",
                         self.max_depth
@@ -167,7 +171,7 @@ fn find_nul(value: &Value, loc: &mut Vec<Value>, found: &mut Vec<ErrorDetail>) {
     match value {
         Value::String(s) if s.contains('\0') => found.push(ErrorDetail::new(
             loc.clone(),
-            "string_nul",
+            ErrorKind::StringNul,
             "String should not contain NUL characters",
         )),
         Value::Array(items) => {
@@ -182,7 +186,7 @@ fn find_nul(value: &Value, loc: &mut Vec<Value>, found: &mut Vec<ErrorDetail>) {
                 if key.contains('\0') {
                     found.push(ErrorDetail::new(
                         loc.clone(),
-                        "string_nul",
+                        ErrorKind::StringNul,
                         "Keys should not contain NUL characters",
                     ));
                 }
@@ -255,7 +259,7 @@ impl ObjectReader {
         let Value::Object(object) = body else {
             return Err(ValidationError::single(ErrorDetail::new(
                 vec!["body".into()],
-                "model_attributes_type",
+                ErrorKind::ModelAttributesType,
                 "Input should be a valid dictionary or object to extract fields from",
             )));
         };
@@ -265,7 +269,7 @@ impl ObjectReader {
             .map(|key| {
                 ErrorDetail::new(
                     vec!["body".into(), key.clone().into()],
-                    "extra_forbidden",
+                    ErrorKind::ExtraForbidden,
                     "Extra inputs are not permitted",
                 )
             })
@@ -302,7 +306,7 @@ impl ObjectReader {
                 };
                 self.fail(
                     key,
-                    "enum",
+                    ErrorKind::Enum,
                     format!("Input should be {list}"),
                     Some(json!({ "expected": list })),
                 );
@@ -328,7 +332,7 @@ impl ObjectReader {
             None => {
                 self.errors.push(ErrorDetail::new(
                     vec!["body".into(), key.into()],
-                    "missing",
+                    ErrorKind::Missing,
                     "Field required",
                 ));
                 None
@@ -373,7 +377,7 @@ impl ObjectReader {
         }
     }
 
-    fn fail(&mut self, key: &str, kind: &str, msg: String, ctx: Option<Value>) {
+    fn fail(&mut self, key: &str, kind: ErrorKind, msg: String, ctx: Option<Value>) {
         let mut detail = ErrorDetail::new(vec!["body".into(), key.into()], kind, msg);
         detail.ctx = ctx.map(Box::new);
         self.errors.push(detail);
@@ -389,13 +393,13 @@ impl ObjectReader {
         match (min, max) {
             (Some(min), _) if length < min => self.fail(
                 key,
-                "string_too_short",
+                ErrorKind::StringTooShort,
                 format!("String should have at least {min} {}", plural(min)),
                 Some(json!({ "min_length": min })),
             ),
             (_, Some(max)) => self.fail(
                 key,
-                "string_too_long",
+                ErrorKind::StringTooLong,
                 format!("String should have at most {max} {}", plural(max)),
                 Some(json!({ "max_length": max })),
             ),
@@ -414,13 +418,13 @@ impl ObjectReader {
         match (min, max) {
             (Some(min), _) if value < min => self.fail(
                 key,
-                "greater_than_equal",
+                ErrorKind::GreaterThanEqual,
                 format!("Input should be greater than or equal to {min}"),
                 Some(json!({ "ge": min })),
             ),
             (_, Some(max)) => self.fail(
                 key,
-                "less_than_equal",
+                ErrorKind::LessThanEqual,
                 format!("Input should be less than or equal to {max}"),
                 Some(json!({ "le": max })),
             ),
@@ -443,14 +447,14 @@ impl ObjectReader {
         if places > decimal_places {
             self.fail(
                 key,
-                "decimal_max_places",
+                ErrorKind::DecimalMaxPlaces,
                 format!("Decimal input should have no more than {decimal_places} decimal places"),
                 Some(json!({ "decimal_places": decimal_places })),
             );
         } else if digits - places > max_digits - decimal_places {
             self.fail(
                 key,
-                "decimal_whole_digits",
+                ErrorKind::DecimalWholeDigits,
                 format!(
                     "Decimal input should have no more than {} digits before the decimal point",
                     max_digits - decimal_places
@@ -465,7 +469,7 @@ impl ObjectReader {
         if !value.validate_email() {
             self.fail(
                 key,
-                "value_error",
+                ErrorKind::ValueError,
                 "value is not a valid email address".into(),
                 None,
             );
@@ -477,7 +481,7 @@ impl ObjectReader {
         if !value.validate_url() {
             self.fail(
                 key,
-                "url_parsing",
+                ErrorKind::UrlParsing,
                 "Input should be a valid URL".into(),
                 None,
             );
@@ -489,7 +493,7 @@ impl ObjectReader {
         if !value.validate_regex(pattern) {
             self.fail(
                 key,
-                "string_pattern_mismatch",
+                ErrorKind::StringPatternMismatch,
                 format!("String should match pattern '{}'", pattern.as_str()),
                 Some(json!({ "pattern": pattern.as_str() })),
             );

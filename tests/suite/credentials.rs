@@ -13,6 +13,7 @@ use ferrobridge::__private::sea_orm::{
 };
 use ferrobridge::auth::models::{token, user};
 use ferrobridge::auth::{PasswordContext, PasswordPolicy, PasswordProblem, PasswordValidator};
+use ferrobridge::error::ErrorKind;
 use ferrobridge_tests::{
     AdminClient, PASSWORD, TestDb, UserKind, call_as, create_user, db_tests, token_login,
 };
@@ -156,7 +157,7 @@ impl PasswordValidator for NoSpaces {
     fn validate(&self, password: &str, _: &PasswordContext) -> Result<(), PasswordProblem> {
         if password.contains(' ') {
             return Err(PasswordProblem::new(
-                "password_has_spaces",
+                ErrorKind::Custom("password_has_spaces".into()),
                 "This password contains spaces.",
             ));
         }

@@ -13,7 +13,7 @@ use super::views::{FormFields, check_new_password};
 use super::{LogAction, log_action, quote_pk};
 use crate::auth::PasswordContext;
 use crate::auth::models::{User, user};
-use crate::model::Model;
+use crate::model::{Action, Model};
 
 fn field<'a>(form: &'a FormFields, name: &str) -> &'a str {
     form.iter()
@@ -24,7 +24,7 @@ fn field<'a>(form: &'a FormFields, name: &str) -> &'a str {
 
 async fn target(ctx: &mut AdminCtx, pk: &str) -> Result<user::Model, Reject> {
     ctx.staff()?;
-    ctx.require_perm(User::meta(), "change").await?;
+    ctx.require_perm(User::meta(), Action::Change).await?;
     let id: i32 = match pk.parse() {
         Ok(id) => id,
         Err(_) => return Err(Reject(ctx.not_found())),

@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::context::{AdminCtx, Reject, server_error};
 use super::ops::RowQuery;
-use crate::model::FieldKind;
+use crate::model::{Action, FieldKind};
 
 /// Results per page, as Django's `paginate_by`.
 pub const PAGE_SIZE: u64 = 20;
@@ -43,7 +43,7 @@ pub async fn autocomplete(
         return Ok(json_error(StatusCode::NOT_FOUND, "No such model."));
     };
     let meta = ops.meta();
-    if !(ctx.has_perm(meta, "view").await || ctx.has_perm(meta, "change").await) {
+    if !(ctx.has_perm(meta, Action::View).await || ctx.has_perm(meta, Action::Change).await) {
         return Ok(json_error(
             StatusCode::FORBIDDEN,
             "You don't have permission to view these objects.",

@@ -23,7 +23,7 @@ use super::delete;
 use super::ops::{AdminOps, AdminRow, RowFilter, RowQuery, value_text};
 use super::views::{FormFields, capitalize};
 use super::{quote_pk, verbose_name_plural};
-use crate::model::{FieldKind, FieldMeta, ModelMeta};
+use crate::model::{Action, FieldKind, FieldMeta, ModelMeta};
 
 /// How many related rows a foreign key filter offers: beyond this a select
 /// of every author would be unusable, and the search box serves better.
@@ -220,7 +220,7 @@ pub(crate) fn list_url(meta: &ModelMeta) -> String {
 /// permission, the app's own actions the change permission.
 async fn usable_actions(ctx: &AdminCtx, meta: &ModelMeta) -> Vec<(String, String)> {
     let mut actions = Vec::new();
-    if ctx.has_perm(meta, "delete").await {
+    if ctx.has_perm(meta, Action::Delete).await {
         actions.push((
             DELETE_SELECTED.to_string(),
             format!("Delete selected {}", verbose_name_plural(meta)),
@@ -228,7 +228,7 @@ async fn usable_actions(ctx: &AdminCtx, meta: &ModelMeta) -> Vec<(String, String
     }
     if let Some(own) = ctx.admin().actions.get(meta.table)
         && !own.is_empty()
-        && ctx.has_perm(meta, "change").await
+        && ctx.has_perm(meta, Action::Change).await
     {
         actions.extend(own.iter().map(|a| (a.name.clone(), a.description.clone())));
     }
@@ -654,7 +654,7 @@ pub async fn changelist(
     ctx.staff()?;
     let ops = admin_model(&mut ctx, &app, &model)?;
     let meta = ops.meta();
-    if !(ctx.has_perm(meta, "view").await || ctx.has_perm(meta, "change").await) {
+    if !(ctx.has_perm(meta, Action::View).await || ctx.has_perm(meta, Action::Change).await) {
         return Err(Reject(
             ctx.forbidden("You don't have permission to view these objects."),
         ));
@@ -735,7 +735,7 @@ pub async fn changelist(
     };
     let results = result_rows(&ctx, meta, &columns, &rows).await?;
     let actions = usable_actions(&ctx, meta).await;
-    let can_add = ctx.has_perm(meta, "add").await;
+    let can_add = ctx.has_perm(meta, Action::Add).await;
     let page_links: Vec<PageLink> = if pages > 1 {
         page_range(page, pages)
             .into_iter()
@@ -752,7 +752,7 @@ pub async fn changelist(
     };
     let plural = verbose_name_plural(meta);
     // Django's wording: a user who may only view is not asked to change.
-    let verb = if ctx.has_perm(meta, "change").await {
+    let verb = if ctx.has_perm(meta, Action::Change).await {
         "change"
     } else {
         "view"
@@ -807,7 +807,7 @@ pub async fn changelist_action(
     let ops = admin_model(&mut ctx, &app, &model)?;
     ctx.check_csrf(&form)?;
     let meta = ops.meta();
-    if !(ctx.has_perm(meta, "view").await || ctx.has_perm(meta, "change").await) {
+    if !(ctx.has_perm(meta, Action::View).await || ctx.has_perm(meta, Action::Change).await) {
         return Err(Reject(
             ctx.forbidden("You don't have permission to view these objects."),
         ));
@@ -830,9 +830,9 @@ pub async fn changelist_action(
         .and_then(|list| list.iter().find(|a| a.name == action))
         .cloned();
     if action == DELETE_SELECTED {
-        ctx.require_perm(meta, "delete").await?;
+        ctx.require_perm(meta, Action::Delete).await?;
     } else if own.is_some() {
-        ctx.require_perm(meta, "change").await?;
+        ctx.require_perm(meta, Action::Change).await?;
     } else {
         ctx.message("warning", "No action selected.").await;
         return Ok(ctx.redirect(&back));
@@ -911,7 +911,7 @@ pub(crate) async fn rows_by_pk(
 /// Whether the user may see rows of `meta` (its `view` or `change`
 /// permission, as Django's `has_view_permission`).
 pub(crate) async fn can_view(ctx: &AdminCtx, meta: &ModelMeta) -> bool {
-    ctx.has_perm(meta, "view").await || ctx.has_perm(meta, "change").await
+    ctx.has_perm(meta, Action::View).await || ctx.has_perm(meta, Action::Change).await
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use super::session::{self, CSRF_COOKIE, Message, SessionData};
 use super::{AdminState, ops::AdminOps};
 use crate::app::AppState;
 use crate::auth::AuthUser;
-use crate::model::ModelMeta;
+use crate::model::{Action, ModelMeta};
 
 /// The admin's view of a request.
 pub struct AdminCtx {
@@ -140,7 +140,7 @@ impl AdminCtx {
     }
 
     /// Whether the user may `action` (`view`, `add`, `change`, `delete`) on `meta`.
-    pub async fn has_perm(&self, meta: &ModelMeta, action: &str) -> bool {
+    pub async fn has_perm(&self, meta: &ModelMeta, action: Action) -> bool {
         let Some(user) = &self.user else {
             return false;
         };
@@ -149,7 +149,7 @@ impl AdminCtx {
     }
 
     /// Ok when the user may `action` on `meta`, else the 403 page.
-    pub async fn require_perm(&mut self, meta: &ModelMeta, action: &str) -> Result<(), Reject> {
+    pub async fn require_perm(&mut self, meta: &ModelMeta, action: Action) -> Result<(), Reject> {
         if self.has_perm(meta, action).await {
             Ok(())
         } else {

@@ -25,7 +25,7 @@ use super::ops::{AdminOps, AdminRow, BoxFut, RowFilter, RowQuery};
 use super::views::{FormFields, capitalize};
 use super::{LogAction, change_message, describe_change_message, log_action, verbose_name_plural};
 use crate::error::ApiError;
-use crate::model::{ModelMeta, OnDelete};
+use crate::model::{Action, ModelMeta, OnDelete};
 
 /// Rows listed per relation and level: the page stays readable and the
 /// walk bounded; the rest is counted ("and 250 more posts").
@@ -80,7 +80,7 @@ impl DeleteRights for AdminRights<'_> {
         _rows: &'a [AdminRow],
         _complete: bool,
     ) -> BoxFut<'a, bool> {
-        Box::pin(self.0.has_perm(meta, "delete"))
+        Box::pin(self.0.has_perm(meta, Action::Delete))
     }
 }
 
@@ -404,7 +404,7 @@ pub async fn delete_view(
 ) -> PageResult {
     ctx.staff()?;
     let ops = admin_model(&mut ctx, &app, &model)?;
-    ctx.require_perm(ops.meta(), "delete").await?;
+    ctx.require_perm(ops.meta(), Action::Delete).await?;
     let row = object(&mut ctx, &ops, &pk).await?;
     let collected = collect(&ctx, &ops, std::slice::from_ref(&row))
         .await
@@ -423,7 +423,7 @@ pub async fn delete_post(
     let ops = admin_model(&mut ctx, &app, &model)?;
     ctx.check_csrf(&form)?;
     let meta = ops.meta();
-    ctx.require_perm(meta, "delete").await?;
+    ctx.require_perm(meta, Action::Delete).await?;
     let row = object(&mut ctx, &ops, &pk).await?;
     let collected = collect(&ctx, &ops, std::slice::from_ref(&row))
         .await
@@ -450,7 +450,7 @@ pub async fn delete_post(
         ),
     )
     .await;
-    let to = if ctx.has_perm(meta, "view").await || ctx.has_perm(meta, "change").await {
+    let to = if ctx.has_perm(meta, Action::View).await || ctx.has_perm(meta, Action::Change).await {
         list_url(meta)
     } else {
         "/admin/".to_string()
@@ -469,7 +469,7 @@ pub async fn history(
     ctx.staff()?;
     let ops = admin_model(&mut ctx, &app, &model)?;
     let meta = ops.meta();
-    if !(ctx.has_perm(meta, "view").await || ctx.has_perm(meta, "change").await) {
+    if !(ctx.has_perm(meta, Action::View).await || ctx.has_perm(meta, Action::Change).await) {
         return Err(Reject(
             ctx.forbidden("You don't have permission to view this object."),
         ));

@@ -23,8 +23,8 @@ use super::context::{AdminCtx, PageResult, Reject, server_error};
 use super::ops::{AdminOps, AdminRow, RowFilter, RowQuery, input_text, value_text};
 use super::views::{FormFields, app_title, capitalize};
 use super::{LogAction, change_message, inline_key, log_action, quote_pk, verbose_name_plural};
-use crate::error::{ApiError, ValidationError};
-use crate::model::{FieldDefault, FieldKind, FieldMeta, ModelMeta};
+use crate::error::{ApiError, ErrorKind, ValidationError};
+use crate::model::{Action, FieldDefault, FieldKind, FieldMeta, ModelMeta};
 
 /// A foreign key whose table has more rows than this gets an autocomplete
 /// box instead of a `<select>`: a page should not carry thousands of options.
@@ -84,7 +84,7 @@ impl Spec {
             Err(error) => error
                 .detail
                 .iter()
-                .filter(|d| d.kind == "missing")
+                .filter(|d| d.kind == ErrorKind::Missing)
                 .filter_map(|d| d.loc.get(1).and_then(|l| l.as_str()).map(str::to_string))
                 .collect(),
         };
@@ -99,7 +99,8 @@ impl Spec {
         let mut unviewable = Vec::new();
         for field in meta.fields {
             if let Some(target) = field.references.map(|r| r())
-                && !(ctx.has_perm(target, "view").await || ctx.has_perm(target, "change").await)
+                && !(ctx.has_perm(target, Action::View).await
+                    || ctx.has_perm(target, Action::Change).await)
             {
                 unviewable.push(field.name);
             }
@@ -377,7 +378,7 @@ fn form_body(
 /// The API's validation errors, by field (`loc[1]`) and for the whole form.
 fn split_errors(error: ValidationError, errors: &mut FieldErrors, general: &mut Vec<String>) {
     for detail in error.detail {
-        let message = if detail.kind == "missing" {
+        let message = if detail.kind == ErrorKind::Missing {
             REQUIRED.to_string()
         } else {
             detail.msg
@@ -691,10 +692,10 @@ async fn load_inlines(
         else {
             continue;
         };
-        let view = ctx.has_perm(inline, "view").await;
-        let can_add = ctx.has_perm(inline, "add").await;
-        let can_change = ctx.has_perm(inline, "change").await;
-        let can_delete = ctx.has_perm(inline, "delete").await;
+        let view = ctx.has_perm(inline, Action::View).await;
+        let can_add = ctx.has_perm(inline, Action::Add).await;
+        let can_change = ctx.has_perm(inline, Action::Change).await;
+        let can_delete = ctx.has_perm(inline, Action::Delete).await;
         if !(view || can_add || can_change) {
             continue;
         }
@@ -836,7 +837,7 @@ impl Page {
 pub async fn add_form(mut ctx: AdminCtx, Path((app, model)): Path<(String, String)>) -> PageResult {
     ctx.staff()?;
     let ops = ctx.model(&app, &model)?;
-    ctx.require_perm(ops.meta(), "add").await?;
+    ctx.require_perm(ops.meta(), Action::Add).await?;
     let page = new_page(&ctx, ops).await?;
     render(&mut ctx, page).await
 }
@@ -868,7 +869,7 @@ pub async fn add(
 ) -> PageResult {
     ctx.staff()?;
     let ops = ctx.model(&app, &model)?;
-    ctx.require_perm(ops.meta(), "add").await?;
+    ctx.require_perm(ops.meta(), Action::Add).await?;
     ctx.check_csrf(&form)?;
     let mut page = new_page(&ctx, ops).await?;
     page.read(&form);
@@ -879,8 +880,8 @@ pub async fn add(
 async fn change_page(ctx: &mut AdminCtx, app: &str, model: &str, pk: &str) -> Result<Page, Reject> {
     let ops = ctx.model(app, model)?;
     let meta = ops.meta();
-    let editable = ctx.has_perm(meta, "change").await;
-    if !editable && !ctx.has_perm(meta, "view").await {
+    let editable = ctx.has_perm(meta, Action::Change).await;
+    if !editable && !ctx.has_perm(meta, Action::View).await {
         return Err(Reject(
             ctx.forbidden("You don't have permission to view this."),
         ));
@@ -899,7 +900,7 @@ async fn change_page(ctx: &mut AdminCtx, app: &str, model: &str, pk: &str) -> Re
     let inlines = load_inlines(ctx, meta, Some(&row.pk)).await?;
     Ok(Page {
         values: row_values(meta, &row),
-        can_delete: ctx.has_perm(meta, "delete").await,
+        can_delete: ctx.has_perm(meta, Action::Delete).await,
         spec,
         row: Some(row),
         editable,
@@ -928,7 +929,7 @@ pub async fn change(
 ) -> PageResult {
     ctx.staff()?;
     let ops = ctx.model(&app, &model)?;
-    ctx.require_perm(ops.meta(), "change").await?;
+    ctx.require_perm(ops.meta(), Action::Change).await?;
     ctx.check_csrf(&form)?;
     let mut page = change_page(&mut ctx, &app, &model, &pk).await?;
     page.read(&form);
@@ -1187,7 +1188,8 @@ async fn save(ctx: &mut AdminCtx, mut page: Page, form: &FormFields) -> PageResu
     let base = format!("/admin/{}/{}/", meta.app_label, meta.model_name);
     let change_url = format!("{base}{}/change/", quote_pk(&saved.pk));
     // Someone who may only add cannot open the object or the list afterwards.
-    let can_see = ctx.has_perm(meta, "view").await || ctx.has_perm(meta, "change").await;
+    let can_see =
+        ctx.has_perm(meta, Action::View).await || ctx.has_perm(meta, Action::Change).await;
     // As Django's UserAdmin, a new user goes on to the change form (flags,
     // groups, permissions) unless another is being added.
     let then_edit = adds_user(meta, adding) && get(form, "_addanother").is_none();
@@ -1399,7 +1401,8 @@ async fn render(ctx: &mut AdminCtx, mut page: Page) -> PageResult {
         1 => Some(CORRECT),
         _ => Some(CORRECT_MANY),
     };
-    let can_view_list = ctx.has_perm(meta, "view").await || ctx.has_perm(meta, "change").await;
+    let can_view_list =
+        ctx.has_perm(meta, Action::View).await || ctx.has_perm(meta, Action::Change).await;
     Ok(ctx.render(
         "admin/change_form.html",
         context! {

@@ -20,6 +20,7 @@ use super::models::log_entry;
 use super::session::{self, SESSION_COOKIE, SessionData};
 use crate::auth::models::{content_type, user};
 use crate::auth::{PasswordCheck, PasswordContext, PasswordPolicy, check_password, hash_password};
+use crate::model::Action;
 
 /// The form fields of a POST, in order (a key may repeat).
 pub type FormFields = Vec<(String, String)>;
@@ -293,8 +294,9 @@ async fn app_list(ctx: &AdminCtx, only: Option<&str>) -> Vec<minijinja::Value> {
         if meta.admin.hidden || only.is_some_and(|a| a != meta.app_label) {
             continue;
         }
-        let view = ctx.has_perm(meta, "view").await || ctx.has_perm(meta, "change").await;
-        let add = ctx.has_perm(meta, "add").await;
+        let view =
+            ctx.has_perm(meta, Action::View).await || ctx.has_perm(meta, Action::Change).await;
+        let add = ctx.has_perm(meta, Action::Add).await;
         if !view && !add {
             continue;
         }

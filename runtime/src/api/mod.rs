@@ -31,7 +31,8 @@ pub use query::{
 use crate::app::{AppState, Router};
 use crate::auth::{CurrentUser, OptionalUser};
 use crate::db::Db;
-use crate::error::{ApiError, ApiResult, ErrorDetail, ValidationError};
+use crate::error::{ApiError, ApiResult, ErrorDetail, ErrorKind, ValidationError};
+pub use crate::model::Action;
 use crate::model::{FieldKind, FieldMeta, Model, ModelMeta, Policy};
 use crate::schema::DeferredJson;
 
@@ -91,7 +92,7 @@ pub(crate) fn parse_key<M: Model>(raw: &str) -> ApiResult<M::Key> {
             .unwrap_or(FieldKind::String);
         let (kind, msg) = match kind {
             FieldKind::Integer => (
-                "int_parsing",
+                ErrorKind::IntParsing,
                 "Input should be a valid integer, unable to parse string as an integer",
             ),
             other => other.type_error(),
@@ -610,7 +611,7 @@ pub(crate) async fn write_error<M: Model>(
                 Ok(rows) if rows.is_empty() => {
                     return ApiError::MissingReference(ValidationError::single(ErrorDetail::new(
                         vec!["body".into(), field.name.into()],
-                        "foreign_key",
+                        ErrorKind::ForeignKey,
                         "The referenced object does not exist",
                     )));
                 }
@@ -852,30 +853,6 @@ async fn check_cascade<M: Model>(
     Ok(())
 }
 
-/// What a generated endpoint does, for permission checks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Action {
-    /// list, retrieve: Django's `view`.
-    View,
-    /// create: `add`.
-    Add,
-    /// PUT, PATCH: `change`.
-    Change,
-    /// DELETE: `delete`.
-    Delete,
-}
-
-impl Action {
-    fn codename(self) -> &'static str {
-        match self {
-            Action::View => "view",
-            Action::Add => "add",
-            Action::Change => "change",
-            Action::Delete => "delete",
-        }
-    }
-}
-
 /// Which rows an allowed caller may act on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope {
@@ -962,7 +939,7 @@ pub async fn authorize_meta(
 /// `app.action_model`, the permission `action` needs on `meta` (for a link
 /// table, the parent's `view` or `change`).
 pub fn permission_code(meta: &ModelMeta, action: Action) -> String {
-    meta.permission_code(action.codename())
+    meta.permission_code(action)
 }
 
 /// Whether `row` (a `Read` object of `meta`) is inside `scope`, judged by the

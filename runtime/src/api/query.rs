@@ -6,7 +6,7 @@ use base64::Engine;
 use sea_orm::Value;
 use serde_json::{Value as Json, json};
 
-use crate::error::{ApiError, ApiResult, ErrorDetail, ValidationError};
+use crate::error::{ApiError, ApiResult, ErrorDetail, ErrorKind, ValidationError};
 use crate::model::{FieldKind, FieldMeta, ModelMeta, PaginationMode};
 
 /// What one list request may ask for, set with [`App::page_size`](crate::App::page_size)
@@ -76,7 +76,7 @@ impl Default for ListSettings {
 fn too_many(loc: &str, what: &str, max: usize, actual: usize) -> ErrorDetail {
     detail(
         loc,
-        "too_long",
+        ErrorKind::TooLong,
         format!("{what} should have at most {max} items, not {actual}"),
     )
     .with_ctx(json!({ "field_type": what, "max_length": max, "actual_length": actual }))
@@ -86,7 +86,7 @@ fn too_many(loc: &str, what: &str, max: usize, actual: usize) -> ErrorDetail {
 fn too_long_text(loc: &str, max: usize) -> ErrorDetail {
     detail(
         loc,
-        "string_too_long",
+        ErrorKind::StringTooLong,
         format!("String should have at most {max} characters"),
     )
     .with_ctx(json!({ "max_length": max }))
@@ -275,15 +275,18 @@ pub struct ListQuery {
     pub expand: Vec<&'static FieldMeta>,
 }
 
-fn detail(loc: &str, kind: &str, msg: impl Into<String>) -> ErrorDetail {
+fn detail(loc: &str, kind: ErrorKind, msg: impl Into<String>) -> ErrorDetail {
     ErrorDetail::new(vec![Json::from("query"), Json::from(loc)], kind, msg)
 }
 
 /// Parses a typed value of `field` from query-string text.
-pub fn parse_value(field: &FieldMeta, raw: &str) -> Result<Value, (&'static str, String)> {
-    let bad = |kind: &'static str, msg: &str| Err((kind, msg.to_string()));
+pub fn parse_value(field: &FieldMeta, raw: &str) -> Result<Value, (ErrorKind, String)> {
+    let bad = |kind: ErrorKind, msg: &str| Err((kind, msg.to_string()));
     if raw.contains('\0') {
-        return bad("string_nul", "String should not contain NUL characters");
+        return bad(
+            ErrorKind::StringNul,
+            "String should not contain NUL characters",
+        );
     }
     match field.kind {
         FieldKind::Integer => {
@@ -292,16 +295,16 @@ pub fn parse_value(field: &FieldMeta, raw: &str) -> Result<Value, (&'static str,
             let (min, max) = integer_range(field);
             match raw.trim().parse::<i128>() {
                 Ok(n) if n > i128::from(max) => Err((
-                    "less_than_equal",
+                    ErrorKind::LessThanEqual,
                     format!("Input should be less than or equal to {max}"),
                 )),
                 Ok(n) if n < i128::from(min) => Err((
-                    "greater_than_equal",
+                    ErrorKind::GreaterThanEqual,
                     format!("Input should be greater than or equal to {min}"),
                 )),
                 Ok(n) => Ok(integer_value(field, n as i64)),
                 Err(_) => bad(
-                    "int_parsing",
+                    ErrorKind::IntParsing,
                     "Input should be a valid integer, unable to parse string as an integer",
                 ),
             }
@@ -309,7 +312,7 @@ pub fn parse_value(field: &FieldMeta, raw: &str) -> Result<Value, (&'static str,
         FieldKind::Float => match raw.trim().parse::<f64>() {
             Ok(n) if n.is_finite() => Ok(Value::from(n)),
             _ => bad(
-                "float_parsing",
+                ErrorKind::FloatParsing,
                 "Input should be a valid number, unable to parse string as a number",
             ),
         },
@@ -317,7 +320,7 @@ pub fn parse_value(field: &FieldMeta, raw: &str) -> Result<Value, (&'static str,
             "true" | "1" | "yes" | "on" => Ok(Value::from(true)),
             "false" | "0" | "no" | "off" => Ok(Value::from(false)),
             _ => bad(
-                "bool_parsing",
+                ErrorKind::BoolParsing,
                 "Input should be a valid boolean, unable to interpret input",
             ),
         },
@@ -327,7 +330,7 @@ pub fn parse_value(field: &FieldMeta, raw: &str) -> Result<Value, (&'static str,
                 Ok(Value::from(raw.to_string()))
             } else {
                 Err((
-                    "enum",
+                    ErrorKind::Enum,
                     format!("Input should be {}", quoted_list(field.choices)),
                 ))
             }
@@ -335,23 +338,26 @@ pub fn parse_value(field: &FieldMeta, raw: &str) -> Result<Value, (&'static str,
         FieldKind::DateTime => match chrono::DateTime::parse_from_rfc3339(raw.trim()) {
             Ok(t) => Ok(Value::from(t.with_timezone(&chrono::Utc))),
             Err(_) => bad(
-                "datetime_parsing",
+                ErrorKind::DatetimeParsing,
                 "Input should be a valid datetime (RFC 3339, e.g. 2024-01-31T12:00:00Z)",
             ),
         },
         FieldKind::Date => match raw.trim().parse::<chrono::NaiveDate>() {
             Ok(d) => Ok(Value::from(d)),
-            Err(_) => bad("date_parsing", "Input should be a valid date (YYYY-MM-DD)"),
+            Err(_) => bad(
+                ErrorKind::DateParsing,
+                "Input should be a valid date (YYYY-MM-DD)",
+            ),
         },
         FieldKind::Decimal => match raw.trim().parse::<rust_decimal::Decimal>() {
             Ok(d) => Ok(Value::from(d)),
-            Err(_) => bad("decimal_parsing", "Input should be a valid decimal"),
+            Err(_) => bad(ErrorKind::DecimalParsing, "Input should be a valid decimal"),
         },
         FieldKind::Uuid => match raw.trim().parse::<uuid::Uuid>() {
             Ok(u) => Ok(Value::from(u)),
-            Err(_) => bad("uuid_parsing", "Input should be a valid UUID"),
+            Err(_) => bad(ErrorKind::UuidParsing, "Input should be a valid UUID"),
         },
-        FieldKind::Json => bad("json_filter", "JSON fields cannot be filtered"),
+        FieldKind::Json => bad(ErrorKind::JsonFilter, "JSON fields cannot be filtered"),
     }
 }
 
@@ -377,11 +383,11 @@ fn integer_value(field: &FieldMeta, n: i64) -> Value {
 }
 
 /// `ctx` for an out-of-range integer error of [`parse_value`], as Pydantic gives it.
-pub fn range_ctx(field: &FieldMeta, kind: &str) -> Option<Json> {
+pub fn range_ctx(field: &FieldMeta, kind: &ErrorKind) -> Option<Json> {
     let (min, max) = integer_range(field);
     match kind {
-        "less_than_equal" => Some(json!({ "le": max })),
-        "greater_than_equal" => Some(json!({ "ge": min })),
+        ErrorKind::LessThanEqual => Some(json!({ "le": max })),
+        ErrorKind::GreaterThanEqual => Some(json!({ "ge": min })),
         _ => None,
     }
 }
@@ -426,9 +432,9 @@ fn parse_size(loc: &str, raw: &str, max: u64, errors: &mut Vec<ErrorDetail>) -> 
         Ok(n) if n >= 1 && n <= i128::from(max) => Some(n as u64),
         Ok(n) => {
             let kind = if n < 1 {
-                "greater_than_equal"
+                ErrorKind::GreaterThanEqual
             } else {
-                "less_than_equal"
+                ErrorKind::LessThanEqual
             };
             errors.push(
                 detail(loc, kind, format!("Input should be between 1 and {max}"))
@@ -439,7 +445,7 @@ fn parse_size(loc: &str, raw: &str, max: u64, errors: &mut Vec<ErrorDetail>) -> 
         Err(_) => {
             errors.push(detail(
                 loc,
-                "int_parsing",
+                ErrorKind::IntParsing,
                 "Input should be a valid integer, unable to parse string as an integer",
             ));
             None
@@ -520,7 +526,7 @@ impl ListQuery {
                 "ordering" => ordering_raw = Some(value.to_string()),
                 "search" => {
                     if meta.api.search.is_empty() {
-                        unknown.push(detail(key, "unknown_parameter", format!(
+                        unknown.push(detail(key, ErrorKind::UnknownParameter, format!(
                             "{} declares no search fields; add #[api(search(...))] to enable `search`",
                             meta.object_name
                         )));
@@ -530,7 +536,7 @@ impl ListQuery {
                         // PostgreSQL refuses NUL in text: it could only fail there.
                         errors.push(detail(
                             "search",
-                            "string_nul",
+                            ErrorKind::StringNul,
                             "String should not contain NUL characters",
                         ));
                         continue;
@@ -566,7 +572,7 @@ impl ListQuery {
             over.push(
                 ErrorDetail::new(
                     vec![Json::from("query")],
-                    "too_long",
+                    ErrorKind::TooLong,
                     format!(
                         "A list query should have at most {} filter parameters, not {filter_count}",
                         settings.max_filters
@@ -653,7 +659,7 @@ impl ListQuery {
         if unpaged && cursor.is_some() {
             return Err(ApiError::BadRequest(ValidationError::single(detail(
                 "cursor",
-                "unknown_parameter",
+                ErrorKind::UnknownParameter,
                 format!(
                     "{} lists are not paginated (pagination = \"none\"): leave out `cursor`",
                     meta.object_name
@@ -667,7 +673,7 @@ impl ListQuery {
         {
             errors.push(detail(
                 "cursor",
-                "cursor_unavailable",
+                ErrorKind::CursorUnavailable,
                 format!(
                     "Cursor pages are not available when ordering by `{}`; use `page`",
                     term.field.name
@@ -729,7 +735,7 @@ pub fn parse_expand(
         if key != "expand" {
             unknown.push(detail(
                 &key,
-                "unknown_parameter",
+                ErrorKind::UnknownParameter,
                 "Unknown query parameter; allowed: expand",
             ));
             continue;
@@ -791,7 +797,7 @@ impl Expand {
                 Some(field) => self.fields.push(field),
                 None => unknown.push(detail(
                     "expand",
-                    "unknown_relation",
+                    ErrorKind::UnknownRelation,
                     format!(
                         "Cannot expand `{name}`; allowed: {}",
                         allowed_list(expandable().map(|f| f.relation_name()))
@@ -835,7 +841,7 @@ fn parse_filter(
         allowed.extend(meta.api.filter.iter().copied());
         return Err(FilterError::Unknown(detail(
             key,
-            "unknown_parameter",
+            ErrorKind::UnknownParameter,
             format!(
                 "Unknown query parameter; allowed: {} (filters take Django lookups such as `__gte`)",
                 allowed.join(", ")
@@ -856,9 +862,10 @@ fn parse_filter(
             lookup.name(),
         )));
     }
-    let invalid = |(kind, msg): (&'static str, String)| {
+    let invalid = |(kind, msg): (ErrorKind, String)| {
+        let ctx = range_ctx(field, &kind);
         let error = detail(key, kind, msg);
-        FilterError::Invalid(match range_ctx(field, kind) {
+        FilterError::Invalid(match ctx {
             Some(ctx) => error.with_ctx(ctx),
             None => error,
         })
@@ -933,7 +940,7 @@ fn unknown_lookup(key: &str, field: &FieldMeta, lookup: &str) -> ErrorDetail {
     let allowed: Vec<&str> = Lookup::for_kind(field.kind).map(Lookup::name).collect();
     detail(
         key,
-        "unknown_lookup",
+        ErrorKind::UnknownLookup,
         format!(
             "Unknown lookup `{lookup}` for `{}`; allowed: {}",
             field.name,
@@ -965,7 +972,7 @@ fn parse_ordering(meta: &'static ModelMeta, raw: &str) -> Result<Vec<OrderTerm>,
             None => {
                 return Err(detail(
                     "ordering",
-                    "unknown_ordering",
+                    ErrorKind::UnknownOrdering,
                     format!(
                         "Cannot order by `{name}`; allowed: {} (prefix `-` for descending)",
                         allowed_list(meta.api.ordering.iter().copied())

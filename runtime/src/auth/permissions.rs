@@ -7,7 +7,7 @@ use crate::db::Connection;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter};
 
 use super::models::{content_type, group_permission, permission, user_group, user_permission};
-use crate::model::ModelMeta;
+use crate::model::{Action, ModelMeta};
 
 /// Creates the content type of each model and its `add`, `change`,
 /// `delete` and `view` permissions, when missing (none for link tables
@@ -51,13 +51,13 @@ pub async fn sync_permissions(
             }
         };
         let verbose = meta.verbose_name();
-        for action in ["add", "change", "delete", "view"] {
-            let codename = format!("{action}_{}", meta.model_name);
+        for action in Action::ALL {
+            let codename = meta.codename(action);
             if existing.contains(&(type_id, codename.clone())) {
                 continue;
             }
             permission::ActiveModel {
-                name: Set(format!("Can {action} {verbose}")),
+                name: Set(format!("Can {} {verbose}", action.codename())),
                 content_type_id: Set(type_id),
                 codename: Set(codename),
                 ..Default::default()

@@ -17,7 +17,7 @@ use super::{
     CurrentUser, PasswordCheck, User, check_password, hash_password, new_token, token_digest,
 };
 use crate::app::AppState;
-use crate::error::{ApiError, ErrorDetail, ValidationError};
+use crate::error::{ApiError, ErrorDetail, ErrorKind, ValidationError};
 
 /// The form of RFC 6749 section 4.3 (FastAPI's `OAuth2PasswordRequestForm`).
 /// Deliberately not `Debug`: it holds a password.
@@ -53,7 +53,7 @@ fn form_error(rejection: axum::extract::rejection::FormRejection) -> ApiError {
     let message = rejection.body_text();
     let detail = ErrorDetail::new(
         vec!["body".into()],
-        "form_invalid",
+        ErrorKind::FormInvalid,
         "Expected an application/x-www-form-urlencoded body with `username` and `password`",
     )
     .with_ctx(serde_json::json!({ "error": message }));

@@ -7,22 +7,24 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, LazyLock};
 
+use crate::error::ErrorKind;
+
 /// Why a password was refused: Django's error code (also the `type` of the
 /// API's 422) and its message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PasswordProblem {
     /// Django's code: `password_too_short`, `password_too_similar`,
     /// `password_too_common`, `password_entirely_numeric`, or a custom one.
-    pub code: String,
+    pub code: ErrorKind,
     /// The sentence shown to people.
     pub message: String,
 }
 
 impl PasswordProblem {
     /// A problem with `code` and `message`.
-    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(code: ErrorKind, message: impl Into<String>) -> Self {
         PasswordProblem {
-            code: code.into(),
+            code,
             message: message.into(),
         }
     }
@@ -169,7 +171,7 @@ impl PasswordValidator for MinimumLength {
     fn validate(&self, password: &str, _: &PasswordContext) -> Result<(), PasswordProblem> {
         if password.chars().count() < self.0 {
             return Err(PasswordProblem::new(
-                "password_too_short",
+                ErrorKind::PasswordTooShort,
                 format!(
                     "This password is too short. It must contain at least {} {}.",
                     self.0,
@@ -197,7 +199,7 @@ impl PasswordValidator for NumericPassword {
     fn validate(&self, password: &str, _: &PasswordContext) -> Result<(), PasswordProblem> {
         if !password.is_empty() && password.chars().all(char::is_numeric) {
             return Err(PasswordProblem::new(
-                "password_entirely_numeric",
+                ErrorKind::PasswordEntirelyNumeric,
                 "This password is entirely numeric.",
             ));
         }
@@ -225,7 +227,7 @@ impl PasswordValidator for CommonPassword {
     fn validate(&self, password: &str, _: &PasswordContext) -> Result<(), PasswordProblem> {
         if COMMON.contains(password.to_lowercase().trim()) {
             return Err(PasswordProblem::new(
-                "password_too_common",
+                ErrorKind::PasswordTooCommon,
                 "This password is too common.",
             ));
         }
@@ -308,7 +310,7 @@ impl PasswordValidator for UserAttributeSimilarity {
                 }
                 if quick_ratio(&password, &part) >= self.max_similarity {
                     return Err(PasswordProblem::new(
-                        "password_too_similar",
+                        ErrorKind::PasswordTooSimilar,
                         format!("The password is too similar to the {label}."),
                     ));
                 }
@@ -330,7 +332,7 @@ mod tests {
         PasswordPolicy::django()
             .problems(password, account)
             .into_iter()
-            .map(|p| p.code)
+            .map(|p| p.code.to_string())
             .collect()
     }
 

@@ -91,8 +91,11 @@ fn field_meta(model: &ModelDef, field: &FieldDef) -> TokenStream {
     };
     let auto_increment = field.is_auto_increment();
     let password = o.password.is_some();
+    // `check` admits only "change".
     let write_perm = match &o.write_perm {
-        Some(lit) => quote!(::core::option::Option::Some(#lit)),
+        Some(_) => quote!(::core::option::Option::Some(
+            ::ferrobridge::model::Action::Change
+        )),
         None => quote!(::core::option::Option::None),
     };
     quote! {
