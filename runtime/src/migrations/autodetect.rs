@@ -4,7 +4,7 @@
 use super::state::{ModelState, ProjectState};
 use super::{
     AddField, AddIndex, AlterField, CreateModel, DbType, DefaultValue, DeleteModel, Field,
-    Operation, RemoveField, RemoveIndex, RenameField,
+    MigrationError, Operation, RemoveField, RemoveIndex, RenameField,
 };
 
 /// How to treat fields that may have been renamed, and the one-off values
@@ -37,12 +37,9 @@ pub struct OneOffDefault {
 
 impl OneOffDefault {
     /// Parses `[app.]model.field=VALUE`.
-    pub fn parse(raw: &str) -> Result<OneOffDefault, String> {
-        let usage = || {
-            format!(
-                "--default takes `app.model.field=VALUE` or `model.field=VALUE` \
-                 (e.g. `blog.post.rating=0`), not `{raw}`"
-            )
+    pub fn parse(raw: &str) -> Result<OneOffDefault, MigrationError> {
+        let usage = || MigrationError::OneOffDefaultSyntax {
+            raw: raw.to_string(),
         };
         let (left, value) = raw.split_once('=').ok_or_else(usage)?;
         let parts: Vec<&str> = left.split('.').map(str::trim).collect();
@@ -67,13 +64,13 @@ impl OneOffDefault {
     }
 
     /// The value as `field`'s type.
-    fn value_for(&self, field: &Field) -> Result<DefaultValue, String> {
+    fn value_for(&self, field: &Field) -> Result<DefaultValue, MigrationError> {
         let raw = self.value.trim();
-        let bad = |what: &str| {
-            format!(
-                "--default {}.{}={}: `{}` is {what}, and `{raw}` is not one",
-                self.model, self.field, self.value, self.field
-            )
+        let bad = |expected: &'static str| MigrationError::OneOffDefaultValue {
+            model: self.model.clone(),
+            field: self.field.clone(),
+            value: self.value.clone(),
+            expected,
         };
         Ok(match field.db_type {
             DbType::SmallInteger | DbType::Integer | DbType::BigInteger => {
@@ -156,17 +153,19 @@ pub fn detect_changes(
     to: &ProjectState,
     apps: &[String],
     mut options: DetectOptions<'_>,
-) -> Result<Changes, String> {
+) -> Result<Changes, MigrationError> {
     for (model, old, new) in &options.renames {
         let known = to
             .models
             .values()
             .any(|m| apps.contains(&m.app) && m.name == *model);
         if !known {
-            return Err(format!(
-                "--rename {model}.{old}={new}: there is no model `{model}` in {}",
-                apps.join(", ")
-            ));
+            return Err(MigrationError::RenameUnknownModel {
+                model: model.clone(),
+                old: old.clone(),
+                new: new.clone(),
+                apps: apps.to_vec(),
+            });
         }
     }
     let mut used = vec![false; options.defaults.len()];
@@ -185,11 +184,11 @@ pub fn detect_changes(
     }
     if let Some(unused) = options.defaults.iter().zip(&used).find(|(_, u)| !**u) {
         let d = unused.0;
-        return Err(format!(
-            "--default {}.{}={}: no field `{}` of model `{}` is added or made NOT NULL \
-             without a default in this migration",
-            d.model, d.field, d.value, d.field, d.model
-        ));
+        return Err(MigrationError::UnusedOneOffDefault {
+            model: d.model.clone(),
+            field: d.field.clone(),
+            value: d.value.clone(),
+        });
     }
     Ok(Changes {
         apps: order_by_references(nodes, to),
@@ -375,7 +374,7 @@ fn detect_app(
     app: &str,
     options: &mut DetectOptions<'_>,
     used: &mut [bool],
-) -> Result<Vec<Operation>, String> {
+) -> Result<Vec<Operation>, MigrationError> {
     let old_models = models_of(from, app);
     let new_models = models_of(to, app);
     let mut operations = Vec::new();
@@ -429,11 +428,12 @@ fn detect_app(
             continue;
         };
         if old.table != new.table {
-            return Err(format!(
-                "model `{app}.{}` moved from table `{}` to `{}`: renaming tables is not supported; \
-                 keep `#[model(table = \"{}\")]`",
-                new.name, old.table, new.table, old.table
-            ));
+            return Err(MigrationError::TableRenamed {
+                app: app.to_string(),
+                model: new.name.clone(),
+                old_table: old.table.clone(),
+                new_table: new.table.clone(),
+            });
         }
         operations.extend(detect_fields(app, old, new, options, used)?);
         operations.extend(detect_unique_together(old, new));
@@ -481,7 +481,7 @@ fn detect_fields(
     new: &ModelState,
     options: &mut DetectOptions<'_>,
     used: &mut [bool],
-) -> Result<Vec<Operation>, String> {
+) -> Result<Vec<Operation>, MigrationError> {
     let model = &new.name;
     let mut removed: Vec<&Field> = old
         .fields
@@ -504,15 +504,18 @@ fn detect_fields(
         match (source, target) {
             (Some(s), Some(t)) => renames.push((removed.remove(s), added.remove(t))),
             (None, _) => {
-                return Err(format!(
-                    "--rename {model}.{from_name}={to_name}: `{model}` had no field `{from_name}` \
-                     that the models no longer have"
-                ));
+                return Err(MigrationError::RenameUnknownOldField {
+                    model: model.clone(),
+                    old: from_name.clone(),
+                    new: to_name.clone(),
+                });
             }
             (_, None) => {
-                return Err(format!(
-                    "--rename {model}.{from_name}={to_name}: `{model}` has no new field `{to_name}`"
-                ));
+                return Err(MigrationError::RenameUnknownNewField {
+                    model: model.clone(),
+                    old: from_name.clone(),
+                    new: to_name.clone(),
+                });
             }
         }
     }
@@ -543,13 +546,12 @@ fn detect_fields(
         let renamed = match options.ask.as_mut() {
             Some(ask) => ask(&question),
             None => {
-                return Err(format!(
-                    "model `{app}.{model}` lost field `{}` and gained `{}` of the same type: \
-                     if it was renamed, run again with `--rename {model}.{}={}`; if not, remove \
-                     the old field in one migration and add the new one in the next \
-                     (or answer the question on a terminal, without --noinput)",
-                    gone.name, fresh.name, gone.name, fresh.name
-                ));
+                return Err(MigrationError::PossibleRename {
+                    app: app.to_string(),
+                    model: model.clone(),
+                    old: gone.name.clone(),
+                    new: fresh.name.clone(),
+                });
             }
         };
         if renamed {
@@ -578,10 +580,11 @@ fn detect_fields(
             && previous != field
         {
             if previous.primary_key != field.primary_key {
-                return Err(format!(
-                    "`{app}.{model}.{}`: changing the primary key is not supported by makemigrations",
-                    field.name
-                ));
+                return Err(MigrationError::PrimaryKeyChanged {
+                    app: app.to_string(),
+                    model: model.clone(),
+                    field: field.name.clone(),
+                });
             }
             let mut alter = AlterField::new(model.clone(), field.clone());
             if previous.null && !field.null && field.default.is_none() {
@@ -617,7 +620,7 @@ fn one_off(
     field: &Field,
     options: &DetectOptions<'_>,
     used: &mut [bool],
-) -> Result<Option<DefaultValue>, String> {
+) -> Result<Option<DefaultValue>, MigrationError> {
     let Some(i) = options
         .defaults
         .iter()
@@ -631,22 +634,26 @@ fn one_off(
 
 /// Why a NOT NULL field without a default cannot be written as it is, and
 /// the three ways out (Django asks for a one-off value on a terminal).
-fn not_null_refusal(app: &str, model: &str, field: &Field, added: bool) -> String {
-    let what = if added {
-        "cannot add the NOT NULL field"
+fn not_null_refusal(app: &str, model: &str, field: &Field, added: bool) -> MigrationError {
+    let (app, model, rust_type) = (
+        app.to_string(),
+        model.to_string(),
+        field.db_type.rust_name(),
+    );
+    let field = field.name.clone();
+    if added {
+        MigrationError::AddedNotNullWithoutDefault {
+            app,
+            model,
+            field,
+            rust_type,
+        }
     } else {
-        "cannot make NOT NULL the nullable field"
-    };
-    let rows = if added {
-        "existing rows need a value"
-    } else {
-        "rows holding NULL need a value"
-    };
-    format!(
-        "{what} `{app}.{model}.{name}` without a default: {rows}. Give it \
-         `#[field(default = ...)]`, or run `makemigrations --default {app}.{model}.{name}=VALUE` \
-         to give those rows VALUE once (the column keeps no default), or make it an `Option<{ty}>`",
-        name = field.name,
-        ty = field.db_type.rust_name()
-    )
+        MigrationError::MadeNotNullWithoutDefault {
+            app,
+            model,
+            field,
+            rust_type,
+        }
+    }
 }
