@@ -368,6 +368,8 @@ fn by_references(models: Vec<&ModelState>) -> Vec<&ModelState> {
     ordered
 }
 
+/// The operations of app `app` that take `from` to `to`: models created,
+/// then models changed, then models deleted.
 fn detect_app(
     from: &ProjectState,
     to: &ProjectState,
@@ -377,16 +379,46 @@ fn detect_app(
 ) -> Result<Vec<Operation>, MigrationError> {
     let old_models = models_of(from, app);
     let new_models = models_of(to, app);
-    let mut operations = Vec::new();
-
     let created: Vec<&ModelState> = new_models
         .iter()
         .copied()
         .filter(|m| from.model(app, &m.name).is_none())
         .collect();
-    let created = by_references(created);
-    // A foreign key to a model created later (a cycle inside the app) is
-    // added once both tables exist, as Django does: PostgreSQL checks it.
+    let mut operations = create_models(by_references(created));
+
+    for new in &new_models {
+        let Some(old) = from.model(app, &new.name) else {
+            continue;
+        };
+        if old.table != new.table {
+            return Err(MigrationError::TableRenamed {
+                app: app.to_string(),
+                model: new.name.clone(),
+                old_table: old.table.clone(),
+                new_table: new.table.clone(),
+            });
+        }
+        operations.extend(detect_fields(app, old, new, options, used)?);
+        operations.extend(detect_unique_together(old, new));
+    }
+
+    let deleted: Vec<&ModelState> = old_models
+        .iter()
+        .copied()
+        .filter(|m| to.model(app, &m.name).is_none())
+        .collect();
+    // Referencing models go first, so no table is dropped while referenced.
+    for model in by_references(deleted).into_iter().rev() {
+        operations.push(Operation::DeleteModel(DeleteModel::new(model.name.clone())));
+    }
+    Ok(operations)
+}
+
+/// The operations creating `created` (ordered by their foreign keys), with
+/// their indexes. A foreign key to a model created later (a cycle inside the
+/// app) is added once both tables exist, as Django does: PostgreSQL checks it.
+fn create_models(created: Vec<&ModelState>) -> Vec<Operation> {
+    let mut operations = Vec::new();
     let mut late: Vec<Operation> = Vec::new();
     for (i, model) in created.iter().enumerate() {
         let (fields, deferred): (Vec<Field>, Vec<Field>) =
@@ -422,33 +454,7 @@ fn detect_app(
         }
     }
     operations.extend(late);
-
-    for new in &new_models {
-        let Some(old) = from.model(app, &new.name) else {
-            continue;
-        };
-        if old.table != new.table {
-            return Err(MigrationError::TableRenamed {
-                app: app.to_string(),
-                model: new.name.clone(),
-                old_table: old.table.clone(),
-                new_table: new.table.clone(),
-            });
-        }
-        operations.extend(detect_fields(app, old, new, options, used)?);
-        operations.extend(detect_unique_together(old, new));
-    }
-
-    let deleted: Vec<&ModelState> = old_models
-        .iter()
-        .copied()
-        .filter(|m| to.model(app, &m.name).is_none())
-        .collect();
-    // Referencing models go first, so no table is dropped while referenced.
-    for model in by_references(deleted).into_iter().rev() {
-        operations.push(Operation::DeleteModel(DeleteModel::new(model.name.clone())));
-    }
-    Ok(operations)
+    operations
 }
 
 /// Unique indexes (`#[model(unique_together(...))]`) added or removed.
@@ -475,6 +481,114 @@ fn detect_unique_together(old: &ModelState, new: &ModelState) -> Vec<Operation> 
     operations
 }
 
+/// The fields one model lost and gained, and the pairs of them that are
+/// renames (from `--rename`, or answered on a terminal).
+struct FieldDiff<'a> {
+    removed: Vec<&'a Field>,
+    added: Vec<&'a Field>,
+    renames: Vec<(&'a Field, &'a Field)>,
+}
+
+impl<'a> FieldDiff<'a> {
+    /// What `new` lost and gained since `old`, no rename known yet.
+    fn between(old: &'a ModelState, new: &'a ModelState) -> Self {
+        FieldDiff {
+            removed: old
+                .fields
+                .iter()
+                .filter(|f| new.field(&f.name).is_none())
+                .collect(),
+            added: new
+                .fields
+                .iter()
+                .filter(|f| old.field(&f.name).is_none())
+                .collect(),
+            renames: Vec::new(),
+        }
+    }
+
+    /// Pairs the renames `--rename model.old=new` names for `model`; one
+    /// that names no lost or no gained field is an error.
+    fn rename_flagged(
+        &mut self,
+        model: &str,
+        options: &DetectOptions<'_>,
+    ) -> Result<(), MigrationError> {
+        for (rename_model, old, new) in &options.renames {
+            if rename_model != model {
+                continue;
+            }
+            let source = self.removed.iter().position(|f| f.name == *old);
+            let target = self.added.iter().position(|f| f.name == *new);
+            let (model, old, new) = (model.to_string(), old.clone(), new.clone());
+            match (source, target) {
+                (Some(s), Some(t)) => {
+                    let pair = (self.removed.remove(s), self.added.remove(t));
+                    self.renames.push(pair);
+                }
+                (None, _) => return Err(MigrationError::RenameUnknownOldField { model, old, new }),
+                (_, None) => return Err(MigrationError::RenameUnknownNewField { model, old, new }),
+            }
+        }
+        Ok(())
+    }
+
+    /// A field gone and one of the same type new: asks whether it is a
+    /// rename, never guesses; without a way to ask, that is an error.
+    fn rename_asked(
+        &mut self,
+        app: &str,
+        model: &str,
+        options: &mut DetectOptions<'_>,
+    ) -> Result<(), MigrationError> {
+        let mut i = 0;
+        while i < self.removed.len() {
+            let gone = self.removed[i];
+            let candidate = self
+                .added
+                .iter()
+                .position(|f| f.db_type.rust_name() == gone.db_type.rust_name());
+            let Some(j) = candidate else {
+                i += 1;
+                continue;
+            };
+            let fresh = self.added[j];
+            let Some(ask) = options.ask.as_mut() else {
+                return Err(MigrationError::PossibleRename {
+                    app: app.to_string(),
+                    model: model.to_string(),
+                    old: gone.name.clone(),
+                    new: fresh.name.clone(),
+                });
+            };
+            if ask(&rename_question(model, gone, fresh)) {
+                let pair = (self.removed.remove(i), self.added.remove(j));
+                self.renames.push(pair);
+            } else {
+                i += 1;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `Did you rename post.title to post.headline (a String)? [y/N]`.
+fn rename_question(model: &str, gone: &Field, fresh: &Field) -> String {
+    let type_name = fresh.db_type.rust_name();
+    // Said aloud: "an i32", "an f64", "a String", "a Uuid".
+    let article = if type_name.starts_with(['i', 'f']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!(
+        "Did you rename {model}.{} to {model}.{} ({article} {type_name})? [y/N]",
+        gone.name, fresh.name,
+    )
+}
+
+/// The field operations that take `old` to `new`: renames, alterations,
+/// additions and removals, in that order.
 fn detect_fields(
     app: &str,
     old: &ModelState,
@@ -483,83 +597,14 @@ fn detect_fields(
     used: &mut [bool],
 ) -> Result<Vec<Operation>, MigrationError> {
     let model = &new.name;
-    let mut removed: Vec<&Field> = old
-        .fields
-        .iter()
-        .filter(|f| new.field(&f.name).is_none())
-        .collect();
-    let mut added: Vec<&Field> = new
-        .fields
-        .iter()
-        .filter(|f| old.field(&f.name).is_none())
-        .collect();
-    let mut renames: Vec<(&Field, &Field)> = Vec::new();
-
-    for (rename_model, from_name, to_name) in &options.renames {
-        if rename_model != model {
-            continue;
-        }
-        let source = removed.iter().position(|f| f.name == *from_name);
-        let target = added.iter().position(|f| f.name == *to_name);
-        match (source, target) {
-            (Some(s), Some(t)) => renames.push((removed.remove(s), added.remove(t))),
-            (None, _) => {
-                return Err(MigrationError::RenameUnknownOldField {
-                    model: model.clone(),
-                    old: from_name.clone(),
-                    new: to_name.clone(),
-                });
-            }
-            (_, None) => {
-                return Err(MigrationError::RenameUnknownNewField {
-                    model: model.clone(),
-                    old: from_name.clone(),
-                    new: to_name.clone(),
-                });
-            }
-        }
-    }
-
-    // A field gone and one of the same type new: ask, never guess.
-    let mut i = 0;
-    while i < removed.len() {
-        let gone = removed[i];
-        let candidate = added
-            .iter()
-            .position(|f| f.db_type.rust_name() == gone.db_type.rust_name());
-        let Some(j) = candidate else {
-            i += 1;
-            continue;
-        };
-        let fresh = added[j];
-        let type_name = fresh.db_type.rust_name();
-        // Said aloud: "an i32", "an f64", "a String", "a Uuid".
-        let article = if type_name.starts_with(['i', 'f']) {
-            "an"
-        } else {
-            "a"
-        };
-        let question = format!(
-            "Did you rename {model}.{} to {model}.{} ({article} {type_name})? [y/N]",
-            gone.name, fresh.name,
-        );
-        let renamed = match options.ask.as_mut() {
-            Some(ask) => ask(&question),
-            None => {
-                return Err(MigrationError::PossibleRename {
-                    app: app.to_string(),
-                    model: model.clone(),
-                    old: gone.name.clone(),
-                    new: fresh.name.clone(),
-                });
-            }
-        };
-        if renamed {
-            renames.push((removed.remove(i), added.remove(j)));
-        } else {
-            i += 1;
-        }
-    }
+    let mut diff = FieldDiff::between(old, new);
+    diff.rename_flagged(model, options)?;
+    diff.rename_asked(app, model, options)?;
+    let FieldDiff {
+        removed,
+        added,
+        renames,
+    } = diff;
 
     let mut operations = Vec::new();
     for (gone, fresh) in &renames {
@@ -655,5 +700,39 @@ fn not_null_refusal(app: &str, model: &str, field: &Field, added: bool) -> Migra
             field,
             rust_type,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_off_defaults_parse_or_say_how_to_write_them() {
+        let given = OneOffDefault::parse("blog.Post.rating=0").expect("app, model, field");
+        assert_eq!(given.app.as_deref(), Some("blog"));
+        assert_eq!(
+            (given.model.as_str(), given.field.as_str()),
+            ("post", "rating")
+        );
+        assert_eq!(given.value, "0");
+        for raw in ["rating=0", "post.rating", "a.b.c.d=1", "post..rating=1"] {
+            assert!(
+                matches!(OneOffDefault::parse(raw), Err(MigrationError::OneOffDefaultSyntax { raw: r }) if r == raw),
+                "{raw}"
+            );
+        }
+        let many = OneOffDefault::parse("post.rating=many").expect("parses");
+        let error = many
+            .value_for(&Field::integer("rating"))
+            .expect_err("no integer");
+        assert!(
+            matches!(&error, MigrationError::OneOffDefaultValue { expected, .. } if *expected == "an integer"),
+            "{error:?}"
+        );
+        assert_eq!(
+            error.to_string(),
+            "--default post.rating=many: `rating` is an integer, and `many` is not one"
+        );
     }
 }

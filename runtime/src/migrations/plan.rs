@@ -365,3 +365,104 @@ fn no_migrations(app: &str) -> MigrationError {
         app: app.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::migrations::{AddField, Field};
+
+    fn app(label: &str, migrations: Vec<Migration>) -> AppMigrations {
+        migrations.into_iter().fold(
+            AppMigrations::new(label, "/nowhere", "src/migrations"),
+            AppMigrations::migration,
+        )
+    }
+
+    #[test]
+    fn a_cycle_of_declared_dependencies_is_refused() {
+        let left = app(
+            "left",
+            vec![Migration::new("0001_initial").depends_on("right", "0001_initial")],
+        );
+        let right = app(
+            "right",
+            vec![Migration::new("0001_initial").depends_on("left", "0001_initial")],
+        );
+        let error = Migrator::new(vec![left, right])
+            .full_order()
+            .expect_err("a cycle");
+        assert!(
+            matches!(&error, MigrationError::DependencyCycle { app, name }
+                if app == "left" && name == "0001_initial"),
+            "{error:?}"
+        );
+        assert!(error.to_string().contains(".depends_on(...)"), "{error}");
+    }
+
+    #[test]
+    fn a_dependency_nobody_registers_is_named() {
+        let blog = app(
+            "blog",
+            vec![Migration::new("0001_initial").depends_on("shop", "0001_initial")],
+        );
+        let error = Migrator::new(vec![blog]).state().expect_err("no shop");
+        assert!(
+            matches!(&error, MigrationError::UnregisteredDependency { app, .. } if app == "shop"),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn a_target_names_one_migration_by_its_start() {
+        let blog = app(
+            "blog",
+            vec![
+                Migration::new("0001_initial"),
+                Migration::new("0002_post_add_subtitle"),
+                Migration::new("0002_post_add_summary"),
+            ],
+        );
+        let migrator = Migrator::new(vec![blog]);
+        let applied = BTreeSet::new();
+        let plan = |name: &str| migrator.plan(&applied, Some(("blog", Some(name))));
+        let steps = plan("0001").expect("one match").steps;
+        assert_eq!(steps.len(), 1);
+        assert_eq!(steps[0].name, "0001_initial");
+        assert!(matches!(
+            plan("0002").expect_err("two match"),
+            MigrationError::AmbiguousPrefix { prefix, .. } if prefix == "0002"
+        ));
+        assert!(matches!(
+            plan("0009").expect_err("none matches"),
+            MigrationError::NoMatchingMigration { prefix, .. } if prefix == "0009"
+        ));
+        assert!(matches!(
+            migrator.plan(&applied, Some(("shop", None))),
+            Err(MigrationError::NoMigrations { app }) if app == "shop"
+        ));
+    }
+
+    #[test]
+    fn a_migration_that_does_not_replay_names_itself_and_the_cause() {
+        let blog = app(
+            "blog",
+            vec![
+                Migration::new("0001_initial")
+                    .operation(AddField::new("post", Field::string("title"))),
+            ],
+        );
+        let error = Migrator::new(vec![blog]).state().expect_err("no post");
+        assert!(
+            matches!(&error, MigrationError::InMigration { name, .. } if name == "0001_initial"),
+            "{error:?}"
+        );
+        assert!(
+            matches!(error.root(), MigrationError::UnknownModel { model, .. } if model == "post"),
+            "{error:?}"
+        );
+        assert_eq!(
+            error.to_string(),
+            "migration blog.0001_initial: app `blog` has no model `post`"
+        );
+    }
+}

@@ -242,6 +242,8 @@ async fn check_foreign_keys(conn: &impl ConnectionTrait) -> Result<(), Migration
     Ok(())
 }
 
+/// Creates `ferrobridge_migrations` unless it exists (Django's
+/// `django_migrations` has the same columns).
 async fn ensure_record_table(conn: &impl ConnectionTrait) -> Result<(), DbErr> {
     conn.execute(
         Table::create()
@@ -270,6 +272,7 @@ async fn ensure_record_table(conn: &impl ConnectionTrait) -> Result<(), DbErr> {
     Ok(())
 }
 
+/// Records migration `name` of `app` as applied, now.
 async fn record(conn: &impl ConnectionTrait, app: &str, name: &str) -> Result<(), DbErr> {
     conn.execute(
         Query::insert()
@@ -281,6 +284,7 @@ async fn record(conn: &impl ConnectionTrait, app: &str, name: &str) -> Result<()
     Ok(())
 }
 
+/// Forgets that migration `name` of `app` was applied.
 async fn unrecord(conn: &impl ConnectionTrait, app: &str, name: &str) -> Result<(), DbErr> {
     conn.execute(
         Query::delete()
