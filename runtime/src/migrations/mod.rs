@@ -106,6 +106,19 @@
 //! the same writer. After changing or adding a built-in model (one of those
 //! `App::new` registers, listed by `app::builtin_models`), regenerate them with
 //! `FERROBRIDGE_WRITE_BUILTIN_MIGRATIONS=1 cargo test -p ferrobridge builtin_migrations`.
+//!
+//! # Where things are
+//!
+//! A migration as declared: `migration` (a migration, an app's list),
+//! `operation` (the operations), `field` (columns). What `makemigrations`
+//! does: `state` (the models as the operations leave them), `autodetect`
+//! (the difference from the models), `writer` (the Rust files). What
+//! `migrate` does: `plan` (the dependency graph and the steps, no SQL),
+//! `runner` (each step in a transaction, the record of applied migrations),
+//! `schema_editor` (each operation as DDL, per backend). Every failure is a
+//! [`MigrationError`]. This module uses only the metadata ([`crate::model`])
+//! and the database layer ([`crate::db`]) below it; the app registers the
+//! built-in models and migrations.
 
 mod autodetect;
 pub mod builtin;
