@@ -18,6 +18,7 @@ use std::pin::Pin;
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{IndexCreateStatement, TableCreateStatement};
 use sea_orm::{
     AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction,
     DbBackend, DbErr, ExecResult, IsolationLevel, QueryResult, Schema, Statement, TransactionError,
@@ -25,8 +26,6 @@ use sea_orm::{
 };
 
 use crate::app::AppState;
-use crate::model::ModelMeta;
-use sea_orm::sea_query::{IndexCreateStatement, TableCreateStatement};
 
 /// A datetime as ferrobridge stores it on SQLite, which is how Django
 /// writes it there: UTC without an offset, a space between date and time,
@@ -454,7 +453,7 @@ pub type CreateTableFn = fn(&Schema) -> (TableCreateStatement, Vec<IndexCreateSt
 /// `unique_together` indexes).
 pub(crate) async fn create_missing_tables(
     db: &Connection,
-    tables: &[(CreateTableFn, &'static ModelMeta)],
+    tables: &[(CreateTableFn, &'static crate::model::ModelMeta)],
 ) -> Result<(), DbErr> {
     let schema = Schema::new(db.get_database_backend());
     for (create_table, meta) in tables {
