@@ -81,6 +81,25 @@ fn create_table<M: Model>(schema: &Schema) -> (TableCreateStatement, Vec<IndexCr
     (table, indexes)
 }
 
+/// The built-in models every [`App`] with auth registers, in dependency
+/// order; their migrations ship in [`crate::migrations::builtin`].
+pub fn builtin_models() -> Vec<&'static ModelMeta> {
+    use crate::auth::models::*;
+    vec![
+        ContentType::meta(),
+        Permission::meta(),
+        Group::meta(),
+        User::meta(),
+        UserGroup::meta(),
+        GroupPermission::meta(),
+        UserPermission::meta(),
+        Token::meta(),
+        ExternalIdentity::meta(),
+        crate::admin::Session::meta(),
+        crate::admin::LogEntry::meta(),
+    ]
+}
+
 /// A ferrobridge application: models, hand-written routes and settings.
 ///
 /// ```no_run
@@ -214,7 +233,7 @@ impl App {
     /// anonymous, so models need `#[api(policy = "allow_any")]` (or
     /// `public_read`) to be usable.
     pub fn without_auth(mut self) -> Self {
-        let builtin = crate::migrations::builtin_models();
+        let builtin = builtin_models();
         self.models.retain(|entry| {
             !builtin
                 .iter()
@@ -279,7 +298,7 @@ impl App {
         &self,
         apps: Option<&[String]>,
         options: crate::migrations::DetectOptions<'_>,
-    ) -> Result<crate::migrations::Changes, String> {
+    ) -> Result<crate::migrations::Changes, crate::migrations::MigrationError> {
         let from = self.migrator().state()?;
         let to = crate::migrations::ProjectState::from_models(self.models());
         let labels = match apps {
@@ -291,7 +310,7 @@ impl App {
 
     /// The app labels whose models have changes no migration records
     /// (possible renames counted as changes, without asking).
-    pub fn unmigrated_apps(&self) -> Result<Vec<String>, String> {
+    pub fn unmigrated_apps(&self) -> Result<Vec<String>, crate::migrations::MigrationError> {
         let mut never = |_: &str| false;
         let changes = self.detect_changes(
             None,
@@ -312,13 +331,13 @@ impl App {
         db: &Connection,
         target: Option<(&str, Option<&str>)>,
         progress: impl FnMut(&crate::migrations::Step, crate::migrations::StepOutcome),
-    ) -> Result<(), DbErr> {
+    ) -> Result<(), crate::migrations::MigrationError> {
         let migrator = self.migrator();
         let applied = migrator.applied(db).await?;
-        let plan = migrator.plan(&applied, target).map_err(DbErr::Custom)?;
+        let plan = migrator.plan(&applied, target)?;
         migrator.run(db, &plan, progress).await?;
         crate::db::normalize_sqlite_datetimes(db, &self.datetime_columns()).await?;
-        self.sync_permissions(db).await
+        Ok(self.sync_permissions(db).await?)
     }
 
     /// Every `(table, column)` holding a datetime: the registered models'
@@ -820,7 +839,11 @@ impl App {
     /// without recording migrations: for tests and benchmarks. Applications
     /// use [`App::migrate`] (the `migrate` command).
     pub async fn create_tables(&self, db: &Connection) -> Result<(), DbErr> {
-        let ordered = self.models_in_dependency_order()?;
+        let ordered: Vec<_> = self
+            .models_in_dependency_order()?
+            .iter()
+            .map(|entry| (entry.create_table, (entry.meta)()))
+            .collect();
         crate::db::create_missing_tables(db, &ordered).await?;
         if !self.auth {
             return Ok(());

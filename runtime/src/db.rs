@@ -10,6 +10,7 @@
 //! ([`sqlite_datetime`]): then text order is time order, and a Django
 //! project sharing the file reads and orders the rows as its own.
 
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::ops::Deref;
 use std::pin::Pin;
@@ -17,6 +18,7 @@ use std::pin::Pin;
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{IndexCreateStatement, TableCreateStatement};
 use sea_orm::{
     AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction,
     DbBackend, DbErr, ExecResult, IsolationLevel, QueryResult, Schema, Statement, TransactionError,
@@ -440,20 +442,26 @@ pub async fn connect_with(url: &str, settings: PoolSettings) -> Result<Connectio
     Database::connect(options).await.map(Connection::new)
 }
 
-/// Creates each table (and its indexes) that does not exist yet, in an
-/// order where every foreign key's target comes first.
+/// How to create one model's table: SeaORM's CREATE TABLE and CREATE INDEX
+/// statements for the backend of the [`Schema`] it is given (what the
+/// derive's entity describes), each `IF NOT EXISTS`.
+pub type CreateTableFn = fn(&Schema) -> (TableCreateStatement, Vec<IndexCreateStatement>);
+
+/// Creates each table (and its indexes) that does not exist yet, in the
+/// order given, which must put every foreign key's target first: `tables`
+/// pairs how to create each model's table with its metadata (for the
+/// `unique_together` indexes).
 pub(crate) async fn create_missing_tables(
     db: &Connection,
-    tables: &[crate::app::ModelEntry],
+    tables: &[(CreateTableFn, &'static crate::model::ModelMeta)],
 ) -> Result<(), DbErr> {
     let schema = Schema::new(db.get_database_backend());
-    for entry in tables {
-        let (table, indexes) = (entry.create_table)(&schema);
+    for (create_table, meta) in tables {
+        let (table, indexes) = create_table(&schema);
         db.execute(&table).await?;
         for index in indexes {
             db.execute(&index).await?;
         }
-        let meta = (entry.meta)();
         for columns in meta.unique_together {
             let mut index = sea_orm::sea_query::Index::create();
             index
@@ -468,6 +476,30 @@ pub(crate) async fn create_missing_tables(
         }
     }
     Ok(())
+}
+
+/// The tables of the database (SQLite's internal ones left out).
+pub async fn table_names(conn: &impl ConnectionTrait) -> Result<BTreeSet<String>, DbErr> {
+    use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query};
+    let query = match conn.get_database_backend() {
+        DbBackend::Sqlite => Query::select()
+            .column(Alias::new("name"))
+            .from(Alias::new("sqlite_master"))
+            .and_where(Expr::col(Alias::new("type")).eq("table"))
+            .and_where(Expr::col(Alias::new("name")).not_like("sqlite_%"))
+            .to_owned(),
+        _ => Query::select()
+            .expr_as(Expr::col(Alias::new("table_name")), Alias::new("name"))
+            .from((Alias::new("information_schema"), Alias::new("tables")))
+            .and_where(
+                Expr::col(Alias::new("table_schema")).eq(Func::cust(Alias::new("current_schema"))),
+            )
+            .to_owned(),
+    };
+    let rows = conn.query_all(&query).await?;
+    rows.into_iter()
+        .map(|row| row.try_get("", "name"))
+        .collect()
 }
 
 /// Rows read and respelled at a time by [`normalize_sqlite_datetimes`].
@@ -487,7 +519,7 @@ pub async fn normalize_sqlite_datetimes(
     if db.get_database_backend() != DbBackend::Sqlite {
         return Ok(0);
     }
-    let tables = crate::migrations::table_names(db).await?;
+    let tables = table_names(db).await?;
     let mut changed = 0;
     for (table, column) in columns {
         if tables.contains(*table) {

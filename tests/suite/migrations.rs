@@ -9,7 +9,7 @@ use ferrobridge::__private::sea_orm::{
 use ferrobridge::App;
 use ferrobridge::db::Connection;
 use ferrobridge::migrations::{
-    AppMigrations, DetectOptions, Migration, Operation, plan_migrations,
+    AppMigrations, DetectOptions, Migration, MigrationError, Operation, plan_migrations,
 };
 use ferrobridge_tests::{TestDb, db_tests};
 
@@ -255,7 +255,12 @@ async fn evolve(db: &TestDb) {
         .detect_changes(None, DetectOptions::default())
         .expect_err("an unanswered possible rename");
     assert!(
-        refused.contains("--rename book.title=headline"),
+        matches!(&refused, MigrationError::PossibleRename { model, old, new, .. }
+            if model == "book" && old == "title" && new == "headline"),
+        "{refused:?}"
+    );
+    assert!(
+        refused.to_string().contains("--rename book.title=headline"),
         "{refused}"
     );
     // ... and with it, keeps every value.
@@ -987,7 +992,7 @@ fn notes_app<M: ferrobridge::Model>(migrations: &AppMigrations) -> App {
 }
 
 /// The migration for `app` with one-off defaults `defaults` (`app.model.field=VALUE`).
-fn next_with_defaults(app: &App, defaults: &[&str]) -> Result<Migration, String> {
+fn next_with_defaults(app: &App, defaults: &[&str]) -> Result<Migration, MigrationError> {
     let defaults = defaults
         .iter()
         .map(|d| ferrobridge::migrations::OneOffDefault::parse(d))
@@ -1026,12 +1031,19 @@ async fn not_null_needs_a_one_off_default(db: &TestDb) {
     let v2 = notes_app::<note_v2::Note>(&migrations);
     let refused = next_with_defaults(&v2, &[]).expect_err("no value for the NULL rows");
     assert!(
+        matches!(&refused, MigrationError::MadeNotNullWithoutDefault { field, .. } if field == "rating"),
+        "{refused:?}"
+    );
+    let refused = refused.to_string();
+    assert!(
         refused.contains(
             "cannot make NOT NULL the nullable field `notes.note.rating` without a default"
         ) && refused.contains("--default notes.note.rating=VALUE"),
         "{refused}"
     );
-    let typo = next_with_defaults(&v2, &["note.rating=many"]).expect_err("not an integer");
+    let typo = next_with_defaults(&v2, &["note.rating=many"])
+        .expect_err("not an integer")
+        .to_string();
     assert!(typo.contains("`many` is not one"), "{typo}");
     // A hand-written AlterField without the value stops at `migrate`, saying why.
     let bare = Migration::new("0002_bare").operation(ferrobridge::migrations::AlterField::new(
@@ -1084,7 +1096,9 @@ async fn not_null_needs_a_one_off_default(db: &TestDb) {
 
     // A new NOT NULL field: refused alone, existing rows get the one-off value.
     let v3 = notes_app::<note_v3::Note>(&migrations);
-    let refused = next_with_defaults(&v3, &[]).expect_err("no value for existing rows");
+    let refused = next_with_defaults(&v3, &[])
+        .expect_err("no value for existing rows")
+        .to_string();
     assert!(
         refused.contains("cannot add the NOT NULL field `notes.note.score` without a default")
             && refused.contains("--default notes.note.score=VALUE"),
@@ -1217,7 +1231,7 @@ fn a_possible_rename_is_asked() {
                 assert_eq!(described, ["Rename field title on book to headline"]);
             }
             Err(error) if !answer => assert!(
-                error.contains(
+                error.to_string().contains(
                     "cannot add the NOT NULL field `library.book.headline` without a default"
                 ),
                 "{error}"

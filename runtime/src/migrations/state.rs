@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{DefaultValue, Field, ForeignKey, Index, Migration, Operation};
+use super::{DefaultValue, Field, ForeignKey, Index, Migration, MigrationError, Operation};
 use crate::model::ModelMeta;
 
 /// Every model of every app, as the migrations (or the models) describe them.
@@ -78,12 +78,15 @@ impl ModelState {
         self.fields.iter().find(|f| f.name == name)
     }
 
-    fn field_mut(&mut self, name: &str) -> Result<&mut Field, String> {
+    fn field_mut(&mut self, name: &str) -> Result<&mut Field, MigrationError> {
         let model = self.name.clone();
         self.fields
             .iter_mut()
             .find(|f| f.name == name)
-            .ok_or_else(|| format!("model `{model}` has no field `{name}`"))
+            .ok_or_else(|| MigrationError::UnknownField {
+                model,
+                field: name.to_string(),
+            })
     }
 }
 
@@ -110,28 +113,38 @@ impl ProjectState {
         self.models.values().find(|m| m.table == table)
     }
 
-    fn model_mut(&mut self, app: &str, name: &str) -> Result<&mut ModelState, String> {
+    fn model_mut(&mut self, app: &str, name: &str) -> Result<&mut ModelState, MigrationError> {
         self.models
             .get_mut(&(app.to_string(), name.to_string()))
-            .ok_or_else(|| format!("app `{app}` has no model `{name}`"))
+            .ok_or_else(|| unknown_model(app, name))
     }
 
     /// Applies every operation of `migration` (of app `app`).
-    pub fn apply_migration(&mut self, app: &str, migration: &Migration) -> Result<(), String> {
+    pub fn apply_migration(
+        &mut self,
+        app: &str,
+        migration: &Migration,
+    ) -> Result<(), MigrationError> {
         for operation in &migration.operations {
             self.apply(app, operation)
-                .map_err(|e| format!("migration {app}.{}: {e}", migration.name))?;
+                .map_err(|e| MigrationError::InMigration {
+                    app: app.to_string(),
+                    name: migration.name.clone(),
+                    error: Box::new(e),
+                })?;
         }
         Ok(())
     }
 
     /// Applies one operation of app `app` to the state.
-    pub fn apply(&mut self, app: &str, operation: &Operation) -> Result<(), String> {
+    pub fn apply(&mut self, app: &str, operation: &Operation) -> Result<(), MigrationError> {
         match operation {
             Operation::CreateModel(op) => {
                 let key = (app.to_string(), op.name.clone());
                 if self.models.contains_key(&key) {
-                    return Err(format!("model `{}` exists already", op.name));
+                    return Err(MigrationError::ModelExists {
+                        model: op.name.clone(),
+                    });
                 }
                 self.models.insert(
                     key,
@@ -147,15 +160,15 @@ impl ProjectState {
             Operation::DeleteModel(op) => {
                 self.models
                     .remove(&(app.to_string(), op.name.clone()))
-                    .ok_or_else(|| format!("app `{app}` has no model `{}`", op.name))?;
+                    .ok_or_else(|| unknown_model(app, &op.name))?;
             }
             Operation::AddField(op) => {
                 let model = self.model_mut(app, &op.model)?;
                 if model.field(&op.field.name).is_some() {
-                    return Err(format!(
-                        "model `{}` has a field `{}` already",
-                        op.model, op.field.name
-                    ));
+                    return Err(MigrationError::FieldExists {
+                        model: op.model.clone(),
+                        field: op.field.name.clone(),
+                    });
                 }
                 model.fields.push(op.field.clone());
             }
@@ -170,10 +183,10 @@ impl ProjectState {
             Operation::RenameField(op) => {
                 let model = self.model_mut(app, &op.model)?;
                 if model.field(&op.new).is_some() {
-                    return Err(format!(
-                        "model `{}` has a field `{}` already",
-                        op.model, op.new
-                    ));
+                    return Err(MigrationError::FieldExists {
+                        model: op.model.clone(),
+                        field: op.new.clone(),
+                    });
                 }
                 model.field_mut(&op.old)?.name = op.new.clone();
                 for index in &mut model.indexes {
@@ -187,14 +200,16 @@ impl ProjectState {
             Operation::AddIndex(op) => {
                 let model = self.model_mut(app, &op.model)?;
                 if model.indexes.iter().any(|i| i.name == op.index.name) {
-                    return Err(format!("index `{}` exists already", op.index.name));
+                    return Err(MigrationError::IndexExists {
+                        index: op.index.name.clone(),
+                    });
                 }
                 model.indexes.push(op.index.clone());
             }
             Operation::RemoveIndex(op) => {
                 let model = self.model_mut(app, &op.model)?;
                 if !model.indexes.iter().any(|i| i.name == op.name) {
-                    return Err(format!("model `{}` has no index `{}`", op.model, op.name));
+                    return Err(unknown_index(&op.model, &op.name));
                 }
                 model.indexes.retain(|i| i.name != op.name);
             }
@@ -204,14 +219,14 @@ impl ProjectState {
 
     /// The operation that undoes `operation` (of app `app`), given the state
     /// before it (`self`).
-    pub fn reverse(&self, app: &str, operation: &Operation) -> Result<Operation, String> {
+    pub fn reverse(&self, app: &str, operation: &Operation) -> Result<Operation, MigrationError> {
         use super::*;
         Ok(match operation {
             Operation::CreateModel(op) => DeleteModel::new(op.name.clone()).into(),
             Operation::DeleteModel(op) => {
                 let model = self
                     .model(app, &op.name)
-                    .ok_or_else(|| format!("app `{app}` has no model `{}`", op.name))?;
+                    .ok_or_else(|| unknown_model(app, &op.name))?;
                 CreateModel {
                     name: model.name.clone(),
                     table: model.table.clone(),
@@ -226,16 +241,14 @@ impl ProjectState {
                 let field = self
                     .model(app, &op.model)
                     .and_then(|m| m.field(&op.name))
-                    .ok_or_else(|| format!("model `{}` has no field `{}`", op.model, op.name))?;
+                    .ok_or_else(|| unknown_field(&op.model, &op.name))?;
                 AddField::new(op.model.clone(), field.clone()).into()
             }
             Operation::AlterField(op) => {
                 let field = self
                     .model(app, &op.model)
                     .and_then(|m| m.field(&op.field.name))
-                    .ok_or_else(|| {
-                        format!("model `{}` has no field `{}`", op.model, op.field.name)
-                    })?;
+                    .ok_or_else(|| unknown_field(&op.model, &op.field.name))?;
                 AlterField::new(op.model.clone(), field.clone()).into()
             }
             Operation::RenameField(op) => {
@@ -248,9 +261,30 @@ impl ProjectState {
                 let index = self
                     .model(app, &op.model)
                     .and_then(|m| m.indexes.iter().find(|i| i.name == op.name))
-                    .ok_or_else(|| format!("model `{}` has no index `{}`", op.model, op.name))?;
+                    .ok_or_else(|| unknown_index(&op.model, &op.name))?;
                 AddIndex::new(op.model.clone(), index.clone()).into()
             }
         })
+    }
+}
+
+fn unknown_model(app: &str, model: &str) -> MigrationError {
+    MigrationError::UnknownModel {
+        app: app.to_string(),
+        model: model.to_string(),
+    }
+}
+
+fn unknown_field(model: &str, field: &str) -> MigrationError {
+    MigrationError::UnknownField {
+        model: model.to_string(),
+        field: field.to_string(),
+    }
+}
+
+fn unknown_index(model: &str, index: &str) -> MigrationError {
+    MigrationError::UnknownIndex {
+        model: model.to_string(),
+        index: index.to_string(),
     }
 }

@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use super::autodetect::Changes;
-use super::executor::Migrator;
-use super::{DbType, DefaultValue, Field, Migration, OnDelete, Operation};
+use super::plan::Migrator;
+use super::{DbType, DefaultValue, Field, Migration, MigrationError, OnDelete, Operation};
 
 /// A migration `makemigrations` is about to write.
 #[derive(Clone, Debug)]
@@ -47,20 +47,15 @@ pub fn plan_migrations(
     changes: &Changes,
     name: Option<&str>,
     location: impl Fn(&str) -> Option<(PathBuf, String)>,
-) -> Result<Vec<PlannedMigration>, String> {
+) -> Result<Vec<PlannedMigration>, MigrationError> {
     let mut planned: Vec<PlannedMigration> = Vec::new();
     for app_changes in &changes.apps {
         let app = &app_changes.app;
         let (manifest_dir, dir) = match migrator.app(app) {
             Some(registered) => (registered.manifest_dir.clone(), registered.dir.clone()),
-            None => location(app).ok_or_else(|| {
-                format!(
-                    "app `{app}` has no registered migrations and the crate's directory is \
-                     unknown: run through `cargo run -- makemigrations`, or register \
-                     `AppMigrations::new(\"{app}\", env!(\"CARGO_MANIFEST_DIR\"), \"src/migrations\")` \
-                     with `App::migrations`"
-                )
-            })?,
+            None => {
+                location(app).ok_or_else(|| MigrationError::UnknownLocation { app: app.clone() })?
+            }
         };
         let existing = migrations_of(migrator, &planned, app);
         let number = existing

@@ -1,6 +1,6 @@
 //! Migrations of the built-in apps, written by the migration writer.
 //! Regenerate them after changing or adding a built-in model (see
-//! `ferrobridge::migrations::builtin_models`):
+//! `ferrobridge::app::builtin_models`):
 //! `FERROBRIDGE_WRITE_BUILTIN_MIGRATIONS=1 cargo test -p ferrobridge builtin_migrations`.
 
 pub mod admin;

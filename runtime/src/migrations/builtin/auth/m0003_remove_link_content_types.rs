@@ -12,11 +12,15 @@
 //! log entries that named them (Django's `SET_NULL`). Unapplying it
 //! restores nothing: no version uses those rows.
 
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
+//!
+//! It reads and writes the tables by name, as the migrations made them, not
+//! through today's entities: a migration must keep meaning what it meant
+//! when the models change (Django's migrations use historical models for the
+//! same reason), and the migrations stay below the auth and admin code.
 
-use crate::admin::models::log_entry;
-use crate::auth::models::{content_type, group_permission, permission, user_permission};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+use sea_orm::{ConnectionTrait, DbErr};
+
 use ferrobridge::migrations::MigrationTransaction;
 use ferrobridge::migrations::prelude::*;
 
@@ -31,55 +35,81 @@ pub fn migration() -> Migration {
     ))
 }
 
+/// The `id`s of the rows of `table` that `filter` keeps.
+async fn ids_where(
+    tx: &MigrationTransaction,
+    table: &str,
+    filter: Expr,
+) -> Result<Vec<i32>, DbErr> {
+    let query = Query::select()
+        .column(Alias::new("id"))
+        .from(Alias::new(table))
+        .and_where(filter)
+        .to_owned();
+    tx.query_all(&query)
+        .await?
+        .iter()
+        .map(|row| row.try_get("", "id"))
+        .collect()
+}
+
+/// Deletes the rows of `table` whose `column` is one of `ids`.
+async fn delete_where_in(
+    tx: &MigrationTransaction,
+    table: &str,
+    column: &str,
+    ids: &[i32],
+) -> Result<(), DbErr> {
+    tx.execute(
+        Query::delete()
+            .from_table(Alias::new(table))
+            .and_where(Expr::col(Alias::new(column)).is_in(ids.iter().copied())),
+    )
+    .await?;
+    Ok(())
+}
+
 async fn remove_link_content_types(tx: &MigrationTransaction) -> Result<(), DbErr> {
-    let types: Vec<i32> = content_type::Entity::find()
-        .select_only()
-        .column(content_type::Column::Id)
-        .filter(content_type::Column::AppLabel.eq("auth"))
-        .filter(content_type::Column::Model.is_in(LINK_MODELS))
-        .into_tuple()
-        .all(tx)
-        .await?;
+    let types = ids_where(
+        tx,
+        "django_content_type",
+        Expr::col(Alias::new("app_label"))
+            .eq("auth")
+            .and(Expr::col(Alias::new("model")).is_in(LINK_MODELS)),
+    )
+    .await?;
     if types.is_empty() {
         return Ok(());
     }
-    let permissions: Vec<i32> = permission::Entity::find()
-        .select_only()
-        .column(permission::Column::Id)
-        .filter(permission::Column::ContentTypeId.is_in(types.clone()))
-        .into_tuple()
-        .all(tx)
-        .await?;
-    user_permission::Entity::delete_many()
-        .filter(user_permission::Column::PermissionId.is_in(permissions.clone()))
-        .exec(tx)
-        .await?;
-    group_permission::Entity::delete_many()
-        .filter(group_permission::Column::PermissionId.is_in(permissions.clone()))
-        .exec(tx)
-        .await?;
+    let permissions = ids_where(
+        tx,
+        "auth_permission",
+        Expr::col(Alias::new("content_type_id")).is_in(types.iter().copied()),
+    )
+    .await?;
+    delete_where_in(
+        tx,
+        "auth_user_user_permissions",
+        "permission_id",
+        &permissions,
+    )
+    .await?;
+    delete_where_in(tx, "auth_group_permissions", "permission_id", &permissions).await?;
     // The admin's table comes with a later app's migration: on a database
     // that has rows to clean it exists, on a fresh one there is nothing to clear.
-    if crate::migrations::table_names(tx)
+    if crate::db::table_names(tx)
         .await?
         .contains("django_admin_log")
     {
-        log_entry::Entity::update_many()
-            .col_expr(
-                log_entry::Column::ContentTypeId,
-                Expr::value(Option::<i32>::None),
-            )
-            .filter(log_entry::Column::ContentTypeId.is_in(types.clone()))
-            .exec(tx)
-            .await?;
+        tx.execute(
+            Query::update()
+                .table(Alias::new("django_admin_log"))
+                .value(Alias::new("content_type_id"), Option::<i32>::None)
+                .and_where(Expr::col(Alias::new("content_type_id")).is_in(types.iter().copied())),
+        )
+        .await?;
     }
-    permission::Entity::delete_many()
-        .filter(permission::Column::Id.is_in(permissions))
-        .exec(tx)
-        .await?;
-    content_type::Entity::delete_many()
-        .filter(content_type::Column::Id.is_in(types))
-        .exec(tx)
-        .await?;
+    delete_where_in(tx, "auth_permission", "id", &permissions).await?;
+    delete_where_in(tx, "django_content_type", "id", &types).await?;
     Ok(())
 }

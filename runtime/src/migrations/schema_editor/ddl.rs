@@ -1,0 +1,146 @@
+//! The statements migrations build from the state: column definitions,
+//! CREATE TABLE, indexes and the names ferrobridge gives foreign keys and
+//! indexes. Pure: nothing here touches a database.
+
+use sea_orm::sea_query::{
+    Alias, ColumnDef, ColumnType, ForeignKey as SqlForeignKey, ForeignKeyAction, Index as SqlIndex,
+    IndexCreateStatement, StringLen, Table, TableCreateStatement, Value,
+};
+
+use super::super::state::ModelState;
+use super::super::{DbType, DefaultValue, Field, Index, OnDelete};
+
+/// The sea-query column type of `db_type`.
+pub(super) fn sql_type(db_type: DbType) -> ColumnType {
+    match db_type {
+        DbType::SmallInteger => ColumnType::SmallInteger,
+        DbType::Integer => ColumnType::Integer,
+        DbType::BigInteger => ColumnType::BigInteger,
+        DbType::Float => ColumnType::Float,
+        DbType::Double => ColumnType::Double,
+        DbType::Boolean => ColumnType::Boolean,
+        DbType::String(Some(n)) => ColumnType::String(StringLen::N(n)),
+        DbType::String(None) => ColumnType::String(StringLen::None),
+        DbType::Text => ColumnType::Text,
+        DbType::Decimal(digits, places) => ColumnType::Decimal(Some((digits, places))),
+        DbType::Date => ColumnType::Date,
+        DbType::DateTime => ColumnType::TimestampWithTimeZone,
+        DbType::Uuid => ColumnType::Uuid,
+        DbType::Json => ColumnType::Json,
+    }
+}
+
+/// A default as the value sea-query binds.
+pub(super) fn sql_value(value: &DefaultValue) -> Value {
+    match value {
+        DefaultValue::Bool(b) => (*b).into(),
+        DefaultValue::Int(i) => (*i).into(),
+        DefaultValue::Float(f) => (*f).into(),
+        DefaultValue::Str(s) => s.as_str().into(),
+    }
+}
+
+/// The foreign key action of `on_delete`.
+pub(super) fn action(on_delete: OnDelete) -> ForeignKeyAction {
+    match on_delete {
+        OnDelete::Cascade => ForeignKeyAction::Cascade,
+        OnDelete::SetNull => ForeignKeyAction::SetNull,
+        OnDelete::Restrict => ForeignKeyAction::Restrict,
+    }
+}
+
+/// The full column definition of `field`, as CREATE TABLE writes it.
+pub(super) fn column_def(field: &Field) -> ColumnDef {
+    let mut def = ColumnDef::new_with_type(Alias::new(&field.name), sql_type(field.db_type));
+    if field.null {
+        def.null();
+    } else {
+        def.not_null();
+    }
+    if field.auto_increment {
+        def.auto_increment();
+    }
+    if field.primary_key {
+        def.primary_key();
+    }
+    if field.unique {
+        def.unique_key();
+    }
+    if let Some(default) = &field.default {
+        def.default(sql_value(default));
+    }
+    def
+}
+
+/// The name of the foreign key on `table.column`.
+pub(super) fn foreign_key_name(table: &str, column: &str) -> String {
+    format!("fk-{table}-{column}")
+}
+
+/// The name of the index of field `column` of `table`.
+pub(super) fn index_name(table: &str, column: &str) -> String {
+    format!("idx-{table}-{column}")
+}
+
+/// CREATE TABLE of `model` under the name `table`.
+///
+/// SQLite takes AUTOINCREMENT only on a column declared `integer` (every
+/// SQLite integer is 64-bit), so an auto-increment `i16` key is declared
+/// `integer` there; PostgreSQL keeps SMALLINT (`smallserial`).
+pub(super) fn create_table(model: &ModelState, table: &str, sqlite: bool) -> TableCreateStatement {
+    let mut create = Table::create();
+    create.table(Alias::new(table));
+    for field in &model.fields {
+        if sqlite && field.auto_increment && field.db_type == DbType::SmallInteger {
+            let mut widened = field.clone();
+            widened.db_type = DbType::Integer;
+            create.col(column_def(&widened));
+        } else {
+            create.col(column_def(field));
+        }
+        if let Some(key) = &field.references {
+            create.foreign_key(
+                SqlForeignKey::create()
+                    .name(foreign_key_name(&model.table, &field.name))
+                    .from(Alias::new(table), Alias::new(&field.name))
+                    .to(Alias::new(&key.table), Alias::new(&key.column))
+                    .on_delete(action(key.on_delete)),
+            );
+        }
+    }
+    create
+}
+
+/// The index of an indexed field.
+pub(super) fn field_index(model: &ModelState, field: &Field) -> IndexCreateStatement {
+    SqlIndex::create()
+        .name(index_name(&model.table, &field.name))
+        .table(Alias::new(&model.table))
+        .col(Alias::new(&field.name))
+        .to_owned()
+}
+
+/// An index over columns of `model`.
+pub(super) fn model_index(model: &ModelState, index: &Index) -> IndexCreateStatement {
+    let mut create = SqlIndex::create();
+    create.name(&index.name).table(Alias::new(&model.table));
+    for column in &index.columns {
+        create.col(Alias::new(column));
+    }
+    if index.unique {
+        create.unique();
+    }
+    create
+}
+
+/// Every index of `model`: one per indexed field, then the extra ones.
+pub(super) fn indexes(model: &ModelState) -> Vec<IndexCreateStatement> {
+    let mut all: Vec<IndexCreateStatement> = model
+        .fields
+        .iter()
+        .filter(|f| f.index)
+        .map(|f| field_index(model, f))
+        .collect();
+    all.extend(model.indexes.iter().map(|i| model_index(model, i)));
+    all
+}
