@@ -15,36 +15,9 @@ use crate::model::{Model, ModelMeta};
 use crate::names::{ModelNames, RouteEntry};
 use crate::openapi::{OpenApiBuilder, RouteDocs};
 
-/// The router type handlers are registered on: state is [`AppState`].
-pub type Router = axum::Router<AppState>;
-
-/// Shared by every request: the connection pool and the app's settings.
-#[derive(Clone, Debug)]
-pub struct AppState {
-    /// The connection pool.
-    pub db: Connection,
-    /// The app's name, as given to [`App::new`].
-    pub name: Arc<str>,
-    /// Page sizes of list endpoints.
-    pub list: crate::api::ListSettings,
-    /// Authenticators and token settings.
-    pub auth: AuthState,
-    /// The admin site's templates, models and settings.
-    pub admin: Arc<crate::admin::AdminState>,
-}
-
-/// Authentication settings shared by every request.
-#[derive(Clone, Debug)]
-pub struct AuthState {
-    /// Tried in order; the first that recognises the credentials decides.
-    pub authenticators: crate::auth::Authenticators,
-    /// How long tokens from `POST /api/auth/token` live.
-    pub token_ttl: chrono::Duration,
-    /// Failed-login counters.
-    pub throttle: Arc<crate::auth::LoginThrottle>,
-    /// The rules every new password must pass.
-    pub password_policy: crate::auth::PasswordPolicy,
-}
+/// The state and router type live in [`crate::state`], under every layer
+/// that uses them; they stay reachable here, beside the builder.
+pub use crate::state::{AppState, Router};
 
 /// What the runtime keeps of each registered model.
 #[derive(Clone)]
@@ -103,7 +76,7 @@ pub struct App {
     version: String,
     body_limit: usize,
     json_depth: crate::schema::JsonDepth,
-    list: crate::api::ListSettings,
+    list: crate::state::ListSettings,
     authenticators: Vec<Arc<dyn crate::auth::Authenticator>>,
     token_ttl: chrono::Duration,
     pub(crate) password_policy: crate::auth::PasswordPolicy,
@@ -163,10 +136,10 @@ impl App {
             version: "0.1.0".to_string(),
             body_limit: DEFAULT_BODY_LIMIT,
             json_depth: crate::schema::JsonDepth::default(),
-            list: crate::api::ListSettings::default(),
+            list: crate::state::ListSettings::default(),
             authenticators: vec![
                 Arc::new(crate::auth::TokenAuthenticator),
-                Arc::new(crate::admin::SessionAuthenticator),
+                Arc::new(crate::auth::SessionAuthenticator),
             ],
             token_ttl: chrono::Duration::hours(1),
             password_policy: crate::auth::PasswordPolicy::django(),
@@ -709,7 +682,7 @@ impl App {
             (entry.openapi)(&mut builder, &names);
         }
         let auth_docs = if self.auth {
-            crate::auth::routes::docs()
+            crate::openapi::auth_routes()
         } else {
             Vec::new()
         };
@@ -758,9 +731,9 @@ impl App {
 
     /// Every bound on list queries at once (search words and length,
     /// filters, `__in` items, ordering terms, `expand`, cursor length, page
-    /// sizes): see [`ListSettings`](crate::api::ListSettings) for each
+    /// sizes): see [`ListSettings`](crate::state::ListSettings) for each
     /// default. Start from `ListSettings::default()` and change what you need.
-    pub fn list_limits(mut self, limits: crate::api::ListSettings) -> Self {
+    pub fn list_limits(mut self, limits: crate::state::ListSettings) -> Self {
         let mut limits = limits;
         limits.max_page_size = limits.max_page_size.max(1);
         limits.default_page_size = limits.default_page_size.clamp(1, limits.max_page_size);
@@ -943,23 +916,19 @@ impl App {
         } else {
             Vec::new()
         };
-        let state = AppState {
-            db,
-            name: Arc::from(self.name.as_str()),
-            list: self.list,
-            auth: AuthState {
+        let state = AppState::new(db, self.name.as_str(), self.list)
+            .with_layer(crate::auth::AuthState {
                 authenticators: crate::auth::Authenticators(Arc::new(self.authenticators.clone())),
                 token_ttl: self.token_ttl,
                 throttle: Arc::default(),
                 password_policy: self.password_policy.clone(),
-            },
-            admin: Arc::new(crate::admin::AdminState::new(
+            })
+            .with_layer(Arc::new(crate::admin::AdminState::new(
                 self.admin_templates.clone(),
                 admin_models,
                 self.admin_actions.clone(),
                 self.admin_site.clone(),
-            )),
-        };
+            )));
         let mut router = Router::new();
         for route in &self.routes {
             router = router.route(&route.path, route.method_router.clone());
@@ -998,10 +967,5 @@ impl App {
                 .on_request(DefaultOnRequest::new().level(Level::DEBUG))
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
-    }
-
-    /// Runs the command line (`serve`, `migrate`, `makemigrations`, ...); see [`crate::cli`].
-    pub async fn run(self) -> anyhow::Result<()> {
-        crate::cli::run(self).await
     }
 }

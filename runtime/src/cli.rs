@@ -130,6 +130,13 @@ pub enum Command {
     },
 }
 
+impl App {
+    /// Runs the command line (`serve`, `migrate`, `makemigrations`, ...): see [`run`].
+    pub async fn run(self) -> anyhow::Result<()> {
+        run(self).await
+    }
+}
+
 /// Parses the process arguments and runs the command on `app`. A failure
 /// is printed as one readable line (no backtrace) and exits with status 1.
 pub async fn run(app: App) -> anyhow::Result<()> {

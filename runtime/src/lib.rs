@@ -55,6 +55,7 @@ pub mod rejection;
 pub mod schema;
 pub mod security;
 pub mod server;
+pub mod state;
 
 pub use app::App;
 pub use ferrobridge_macros::{Choices, Model};
