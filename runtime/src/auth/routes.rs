@@ -88,6 +88,26 @@ pub async fn token_endpoint(
     if let Some(wait) = throttle.check(&form.username, addr) {
         return Err(ApiError::TooManyRequests(wait));
     }
+    let Some((user, check)) = verify_password(&state, &form).await? else {
+        throttle.failed(&form.username, addr);
+        return Ok(oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "Incorrect username or password",
+        ));
+    };
+    throttle.succeeded(&form.username, addr);
+    let user_id = user.id;
+    record_login(&state, user, check, form.password).await?;
+    issue_token(&state, user_id).await
+}
+
+/// The active account `form` names, when its password is right, with how
+/// the stored hash checked out; `None` for any wrong name or password.
+async fn verify_password(
+    state: &AppState,
+    form: &TokenForm,
+) -> Result<Option<(user::Model, PasswordCheck)>, ApiError> {
     let found = user::Entity::find()
         .filter(user::Column::Username.eq(form.username.as_str()))
         .one(&state.db)
@@ -102,37 +122,42 @@ pub async fn token_endpoint(
     let check = tokio::task::spawn_blocking(move || check_password(&password, &stored))
         .await
         .map_err(ApiError::internal)?;
-    let user = match (found, check) {
+    Ok(match (found, check) {
         (Some(user), PasswordCheck::Valid | PasswordCheck::ValidNeedsRehash) if user.is_active => {
-            (user, check)
+            Some((user, check))
         }
-        _ => {
-            throttle.failed(&form.username, addr);
-            return Ok(oauth_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_grant",
-                "Incorrect username or password",
-            ));
-        }
-    };
-    throttle.succeeded(&form.username, addr);
-    let (user, check) = user;
-    let mut active = user.clone().into_active_model();
+        _ => None,
+    })
+}
+
+/// Stores the login's time, and `password` hashed anew when its stored
+/// hash is of an older kind (Django's pbkdf2).
+async fn record_login(
+    state: &AppState,
+    user: user::Model,
+    check: PasswordCheck,
+    password: String,
+) -> Result<(), ApiError> {
+    let mut active = user.into_active_model();
     active.last_login = Set(Some(chrono::Utc::now()));
     if check == PasswordCheck::ValidNeedsRehash {
-        let password = form.password;
         let hash = tokio::task::spawn_blocking(move || hash_password(&password))
             .await
             .map_err(ApiError::internal)?;
         active.password = Set(hash);
     }
     active.update(&state.db).await.map_err(ApiError::internal)?;
+    Ok(())
+}
 
+/// A new bearer token for `user_id`, stored by digest, as the token
+/// endpoint answers it (never cached).
+async fn issue_token(state: &AppState, user_id: i32) -> Result<Response, ApiError> {
     let (access_token, digest) = new_token().map_err(ApiError::internal)?;
     let ttl = state.auth().token_ttl;
     token::ActiveModel {
         digest: Set(digest),
-        user_id: Set(user.id),
+        user_id: Set(user_id),
         created_at: Set(chrono::Utc::now()),
         expires_at: Set(chrono::Utc::now() + ttl),
         ..Default::default()
