@@ -2,8 +2,8 @@
 //! server-rendered and permission-aware.
 //!
 //! - Sessions live in `django_session` and CSRF uses Django's cookie and
-//!   form field (auth's [`session`](crate::auth::session) store, which the
-//!   API shares); only active staff users log in.
+//!   form field (auth's [`session`] store, which the API shares); only
+//!   active staff users log in.
 //! - Each model gets a change list, add and change forms, a delete
 //!   confirmation and a history, shaped by `#[admin(...)]` on the struct.
 //! - Every add, change and delete is recorded in `django_admin_log`
