@@ -4,47 +4,21 @@
 use std::sync::Arc;
 
 use crate::db::Connection;
-use axum::extract::DefaultBodyLimit;
 use axum::routing::MethodRouter;
 use sea_orm::sea_query::{IndexCreateStatement, TableCreateStatement};
 use sea_orm::{DbErr, Schema};
-use tower_http::trace::{DefaultMakeSpan, DefaultOnRequest, DefaultOnResponse, TraceLayer};
-use tracing::Level;
 
 use crate::model::{Model, ModelMeta};
-use crate::names::{ModelNames, RouteEntry};
+use crate::names::ModelNames;
 use crate::openapi::{OpenApiBuilder, RouteDocs};
 
-/// The router type handlers are registered on: state is [`AppState`].
-pub type Router = axum::Router<AppState>;
+mod router;
 
-/// Shared by every request: the connection pool and the app's settings.
-#[derive(Clone, Debug)]
-pub struct AppState {
-    /// The connection pool.
-    pub db: Connection,
-    /// The app's name, as given to [`App::new`].
-    pub name: Arc<str>,
-    /// Page sizes of list endpoints.
-    pub list: crate::api::ListSettings,
-    /// Authenticators and token settings.
-    pub auth: AuthState,
-    /// The admin site's templates, models and settings.
-    pub admin: Arc<crate::admin::AdminState>,
-}
+pub use router::RouteProblems;
 
-/// Authentication settings shared by every request.
-#[derive(Clone, Debug)]
-pub struct AuthState {
-    /// Tried in order; the first that recognises the credentials decides.
-    pub authenticators: crate::auth::Authenticators,
-    /// How long tokens from `POST /api/auth/token` live.
-    pub token_ttl: chrono::Duration,
-    /// Failed-login counters.
-    pub throttle: Arc<crate::auth::LoginThrottle>,
-    /// The rules every new password must pass.
-    pub password_policy: crate::auth::PasswordPolicy,
-}
+/// The state and router type live in [`crate::state`], under every layer
+/// that uses them; they stay reachable here, beside the builder.
+pub use crate::state::{AppState, Router};
 
 /// What the runtime keeps of each registered model.
 #[derive(Clone)]
@@ -122,7 +96,7 @@ pub struct App {
     version: String,
     body_limit: usize,
     json_depth: crate::schema::JsonDepth,
-    list: crate::api::ListSettings,
+    list: crate::state::ListSettings,
     authenticators: Vec<Arc<dyn crate::auth::Authenticator>>,
     token_ttl: chrono::Duration,
     pub(crate) password_policy: crate::auth::PasswordPolicy,
@@ -149,20 +123,6 @@ struct HandRoute {
     method_router: MethodRouter<AppState>,
 }
 
-/// Route clashes found before the router is built: two registrations of
-/// one path and method (or of paths that differ only in parameter names).
-/// Each entry is a sentence naming both owners and what to change.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RouteProblems(pub Vec<String>);
-
-impl std::fmt::Display for RouteProblems {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0.join("; "))
-    }
-}
-
-impl std::error::Error for RouteProblems {}
-
 /// Default request body limit: 1 MiB.
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 
@@ -182,10 +142,10 @@ impl App {
             version: "0.1.0".to_string(),
             body_limit: DEFAULT_BODY_LIMIT,
             json_depth: crate::schema::JsonDepth::default(),
-            list: crate::api::ListSettings::default(),
+            list: crate::state::ListSettings::default(),
             authenticators: vec![
                 Arc::new(crate::auth::TokenAuthenticator),
-                Arc::new(crate::admin::SessionAuthenticator),
+                Arc::new(crate::auth::SessionAuthenticator),
             ],
             token_ttl: chrono::Duration::hours(1),
             password_policy: crate::auth::PasswordPolicy::django(),
@@ -728,7 +688,7 @@ impl App {
             (entry.openapi)(&mut builder, &names);
         }
         let auth_docs = if self.auth {
-            crate::auth::routes::docs()
+            crate::openapi::auth_routes()
         } else {
             Vec::new()
         };
@@ -777,9 +737,9 @@ impl App {
 
     /// Every bound on list queries at once (search words and length,
     /// filters, `__in` items, ordering terms, `expand`, cursor length, page
-    /// sizes): see [`ListSettings`](crate::api::ListSettings) for each
+    /// sizes): see [`ListSettings`](crate::state::ListSettings) for each
     /// default. Start from `ListSettings::default()` and change what you need.
-    pub fn list_limits(mut self, limits: crate::api::ListSettings) -> Self {
+    pub fn list_limits(mut self, limits: crate::state::ListSettings) -> Self {
         let mut limits = limits;
         limits.max_page_size = limits.max_page_size.max(1);
         limits.default_page_size = limits.default_page_size.clamp(1, limits.max_page_size);
@@ -849,182 +809,5 @@ impl App {
             return Ok(());
         }
         crate::auth::sync_permissions(db, self.permission_models()).await
-    }
-
-    /// Registered models that have endpoints, with the names they take.
-    fn api_models(&self) -> Vec<(&ModelEntry, ModelNames)> {
-        let entries: Vec<&ModelEntry> = self.models.iter().filter(|m| m.routes.is_some()).collect();
-        let names = crate::names::resolve(&self.naming_input(&entries));
-        entries.into_iter().zip(names).collect()
-    }
-
-    fn naming_input<'a>(
-        &self,
-        entries: &[&'a ModelEntry],
-    ) -> Vec<(&'static ModelMeta, Option<&'a str>)> {
-        entries
-            .iter()
-            .map(|e| ((e.meta)(), e.explicit_path.as_deref()))
-            .collect()
-    }
-
-    /// The names each registered model with endpoints takes (its path,
-    /// component schema prefix, operationId prefix and tag), in
-    /// registration order; see [`crate::names`] for the rule.
-    pub fn model_names(&self) -> Vec<(&'static ModelMeta, ModelNames)> {
-        self.api_models()
-            .into_iter()
-            .map(|(entry, names)| ((entry.meta)(), names))
-            .collect()
-    }
-
-    /// Every path the router would hold, with its methods and owner.
-    fn route_table(&self) -> Vec<RouteEntry> {
-        let entry = |path: &str, methods: &[&'static str], origin: &str| RouteEntry {
-            path: path.to_string(),
-            methods: methods.to_vec(),
-            origin: origin.to_string(),
-        };
-        let mut table = Vec::new();
-        for route in &self.routes {
-            table.push(entry(&route.path, &route.methods, "a hand-written route"));
-        }
-        for (entry_, names) in self.api_models() {
-            let meta = (entry_.meta)();
-            let origin = format!("the model {}.{}", meta.app_label, meta.object_name);
-            table.push(entry(&names.path, &["get", "post"], &origin));
-            let item = format!("{}/{{pk}}", names.path);
-            table.push(entry(&item, &["get", "put", "patch", "delete"], &origin));
-        }
-        if self.auth {
-            for (path, methods) in crate::auth::routes::ROUTES {
-                table.push(entry(path, methods, "the auth endpoints"));
-            }
-            for (path, methods) in crate::admin::ROUTES {
-                table.push(entry(path, methods, "the admin site"));
-            }
-            for (path, router) in &self.admin_pages {
-                let methods = crate::openapi::methods_of(router);
-                table.push(entry(path, &methods, "an admin page"));
-            }
-        }
-        for (path, methods) in crate::docs::ROUTES {
-            table.push(entry(path, methods, "the API docs"));
-        }
-        table.push(entry("/healthz", &["get"], "the health check"));
-        table
-    }
-
-    /// What would stop the router from being built, each as a sentence
-    /// saying what to change: two routes at one path and method (a model
-    /// and a hand-written route, two `model_at` at one path...), and names
-    /// two models would still share after app-qualifying them. Empty when
-    /// [`App::try_router`] succeeds. `check` reports these; `serve` refuses
-    /// to start on them, before touching the database.
-    pub fn route_problems(&self) -> Vec<String> {
-        let entries: Vec<&ModelEntry> = self.models.iter().filter(|m| m.routes.is_some()).collect();
-        let mut problems = crate::names::shared_names(&self.naming_input(&entries));
-        problems.extend(crate::names::route_clashes(&self.route_table()));
-        if self.auth {
-            let admin_models: Vec<Arc<dyn crate::admin::AdminOps>> = self
-                .models
-                .iter()
-                .filter_map(|m| m.admin.map(|ops| ops()))
-                .collect();
-            if let Err(error) = crate::admin::check_inlines(&admin_models) {
-                problems.push(error.to_string());
-            }
-        }
-        problems
-    }
-
-    /// The app as one axum router on `db`, as [`App::try_router`] builds it.
-    ///
-    /// # Panics
-    /// On a route clash (see [`App::route_problems`]), with its message;
-    /// `serve` and `check` report those as errors instead.
-    pub fn router(&self, db: Connection) -> axum::Router {
-        self.try_router(db)
-            .unwrap_or_else(|clashes| panic!("{clashes}"))
-    }
-
-    /// The app as one axum router on `db`, with every model's endpoints,
-    /// the hand-written routes, `/openapi.json`, `/docs`, `/healthz` and the
-    /// middleware stack; an error naming every route clash instead (see
-    /// [`App::route_problems`]). Creates nothing: call [`App::migrate`] (or
-    /// [`App::create_tables`]) first on a new database.
-    pub fn try_router(&self, db: Connection) -> Result<axum::Router, RouteProblems> {
-        let problems = self.route_problems();
-        if !problems.is_empty() {
-            return Err(RouteProblems(problems));
-        }
-        let admin_models: Vec<Arc<dyn crate::admin::AdminOps>> = if self.auth {
-            self.models
-                .iter()
-                .filter_map(|m| m.admin.map(|ops| ops()))
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let state = AppState {
-            db,
-            name: Arc::from(self.name.as_str()),
-            list: self.list,
-            auth: AuthState {
-                authenticators: crate::auth::Authenticators(Arc::new(self.authenticators.clone())),
-                token_ttl: self.token_ttl,
-                throttle: Arc::default(),
-                password_policy: self.password_policy.clone(),
-            },
-            admin: Arc::new(crate::admin::AdminState::new(
-                self.admin_templates.clone(),
-                admin_models,
-                self.admin_actions.clone(),
-                self.admin_site.clone(),
-            )),
-        };
-        let mut router = Router::new();
-        for route in &self.routes {
-            router = router.route(&route.path, route.method_router.clone());
-        }
-        if self.auth {
-            router = router
-                .merge(crate::auth::routes::router())
-                .merge(crate::admin::router(self.admin_pages.clone()));
-        }
-        for (entry, names) in self.api_models() {
-            if let Some(routes) = entry.routes {
-                router = router.merge(routes(&names.path));
-            }
-        }
-        Ok(self.finish_router(router, state))
-    }
-
-    /// `router` with the docs, the health check and the middleware stack.
-    fn finish_router(&self, router: Router, state: AppState) -> axum::Router {
-        let document = serde_json::to_vec(&self.openapi()).expect("a JSON value serializes");
-        let mut router = router
-            .merge(crate::docs::routes(document.into(), &self.name))
-            .route("/healthz", axum::routing::get(crate::api::healthz))
-            .layer(axum::middleware::from_fn(crate::rejection::json_rejections))
-            .layer(DefaultBodyLimit::max(self.body_limit))
-            .layer(axum::Extension(self.json_depth))
-            .with_state(state);
-        if let Some(timeout) = self.request_timeout {
-            router = router.layer(axum::middleware::from_fn(move |req, next| {
-                crate::server::request_timeout(timeout, req, next)
-            }));
-        }
-        self.security.apply(router).layer(
-            TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
-                .on_request(DefaultOnRequest::new().level(Level::DEBUG))
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
-        )
-    }
-
-    /// Runs the command line (`serve`, `migrate`, `makemigrations`, ...); see [`crate::cli`].
-    pub async fn run(self) -> anyhow::Result<()> {
-        crate::cli::run(self).await
     }
 }

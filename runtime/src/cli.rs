@@ -16,6 +16,11 @@ use tracing_subscriber::EnvFilter;
 use crate::app::App;
 use crate::migrations::{DetectOptions, OneOffDefault, Step, StepOutcome};
 
+mod users;
+
+use users::{change_password, create_superuser};
+pub use users::{create_superuser_noinput, link_identity, set_user_password};
+
 /// Command line of a ferrobridge app.
 #[derive(Debug, Parser)]
 #[command(version, about = "A ferrobridge application")]
@@ -128,6 +133,13 @@ pub enum Command {
         #[arg(long)]
         unlink: bool,
     },
+}
+
+impl App {
+    /// Runs the command line (`serve`, `migrate`, `makemigrations`, ...): see [`run`].
+    pub async fn run(self) -> anyhow::Result<()> {
+        run(self).await
+    }
 }
 
 /// Parses the process arguments and runs the command on `app`. A failure
@@ -257,6 +269,8 @@ fn is_new_sqlite(url: &str) -> bool {
     !path.is_empty() && !path.contains(":memory:") && !std::path::Path::new(path).exists()
 }
 
+/// Runs a command that works on the database `db` (opened from `url`;
+/// `fresh_file`: a new SQLite file).
 async fn run_with_database(
     app: App,
     command: Command,
@@ -269,36 +283,7 @@ async fn run_with_database(
             app: label,
             migration_name,
             plan,
-        } => {
-            if migration_name.is_some() && label.is_none() {
-                anyhow::bail!("name the app too: migrate APP MIGRATION_NAME");
-            }
-            let target = label.as_deref().map(|l| (l, migration_name.as_deref()));
-            if plan {
-                let migrator = app.migrator();
-                let applied = migrator.applied(db).await?;
-                let plan = migrator
-                    .plan(&applied, target)
-                    .map_err(anyhow::Error::msg)?;
-                if plan.steps.is_empty() {
-                    println!("No planned migration operations.");
-                }
-                for step in &plan.steps {
-                    println!("{}", step_line(step));
-                }
-                return Ok(());
-            }
-            migrate(&app, db, target).await?;
-            if let Ok(unmigrated) = app.unmigrated_apps()
-                && !unmigrated.is_empty()
-            {
-                println!(
-                    "Your models in app(s) {} have changes that are not yet reflected in a migration, and so won't be applied: run `cargo run -- makemigrations`, then `migrate` again.",
-                    quoted(&unmigrated)
-                );
-            }
-            Ok(())
-        }
+        } => migrate_command(&app, db, label, migration_name, plan).await,
         Command::Showmigrations { app: label } => {
             print!("{}", show_migrations(&app, db, label.as_deref()).await?);
             Ok(())
@@ -324,27 +309,75 @@ async fn run_with_database(
             require_migrated(&app, db).await?;
             link_identity(db, &username, &issuer, &subject, unlink).await
         }
-        Command::Serve { bind } => {
-            prepare_to_serve(&app, db, fresh_file).await?;
-            let listener = tokio::net::TcpListener::bind(bind)
-                .await
-                .map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?;
-            tracing::info!(
-                "serving {} on http://{} (database {})",
-                app.name(),
-                listener.local_addr()?,
-                redact(url)
-            );
-            let router = app.try_router(db.clone())?;
-            crate::server::serve(listener, router, app.server_settings(), shutdown_signal())
-                .await?;
-            tracing::info!("shut down");
-            Ok(())
-        }
+        Command::Serve { bind } => serve(&app, db, url, bind, fresh_file).await,
         Command::Openapi | Command::Makemigrations { .. } | Command::Check { .. } => {
             unreachable!("handled without a database")
         }
     }
+}
+
+/// `migrate [APP [MIGRATION_NAME]] [--plan]`: prints the plan, or applies
+/// it and says when models have changes no migration records.
+async fn migrate_command(
+    app: &App,
+    db: &Connection,
+    label: Option<String>,
+    migration_name: Option<String>,
+    plan: bool,
+) -> anyhow::Result<()> {
+    if migration_name.is_some() && label.is_none() {
+        anyhow::bail!("name the app too: migrate APP MIGRATION_NAME");
+    }
+    let target = label.as_deref().map(|l| (l, migration_name.as_deref()));
+    if plan {
+        let migrator = app.migrator();
+        let applied = migrator.applied(db).await?;
+        let plan = migrator
+            .plan(&applied, target)
+            .map_err(anyhow::Error::msg)?;
+        if plan.steps.is_empty() {
+            println!("No planned migration operations.");
+        }
+        for step in &plan.steps {
+            println!("{}", step_line(step));
+        }
+        return Ok(());
+    }
+    migrate(app, db, target).await?;
+    if let Ok(unmigrated) = app.unmigrated_apps()
+        && !unmigrated.is_empty()
+    {
+        println!(
+            "Your models in app(s) {} have changes that are not yet reflected in a migration, and so won't be applied: run `cargo run -- makemigrations`, then `migrate` again.",
+            quoted(&unmigrated)
+        );
+    }
+    Ok(())
+}
+
+/// `serve`: checks (or, on a new SQLite file, migrates) the database, then
+/// serves the app on `bind` until Ctrl-C or SIGTERM.
+async fn serve(
+    app: &App,
+    db: &Connection,
+    url: &str,
+    bind: SocketAddr,
+    fresh_file: bool,
+) -> anyhow::Result<()> {
+    prepare_to_serve(app, db, fresh_file).await?;
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?;
+    tracing::info!(
+        "serving {} on http://{} (database {})",
+        app.name(),
+        listener.local_addr()?,
+        redact(url)
+    );
+    let router = app.try_router(db.clone())?;
+    crate::server::serve(listener, router, app.server_settings(), shutdown_signal()).await?;
+    tracing::info!("shut down");
+    Ok(())
 }
 
 fn quoted(labels: &[String]) -> String {
@@ -615,6 +648,43 @@ fn default_location(app: &App, label: &str) -> Option<(PathBuf, String)> {
 /// `makemigrations`: detects the changes, asks about renames on a terminal,
 /// and writes (or, with `--dry-run`, prints) the migrations; returns what to print.
 pub fn make_migrations(app: &App, options: &MakeMigrations) -> anyhow::Result<String> {
+    let changes = detect_changes(app, options)?;
+    if changes.is_empty() {
+        return Ok(match &options.app {
+            Some(label) => format!(
+                "No changes detected in app '{label}'
+"
+            ),
+            None => "No changes detected
+"
+            .to_string(),
+        });
+    }
+    if options.check {
+        anyhow::bail!("{}", unmigrated_message(&changes.labels()));
+    }
+    let migrator = app.migrator();
+    let planned =
+        crate::migrations::plan_migrations(&migrator, &changes, options.name.as_deref(), |label| {
+            default_location(app, label)
+        })
+        .map_err(anyhow::Error::msg)?;
+    let mut out = describe_planned(&migrator, &planned, options.dry_run)?;
+    if options.dry_run {
+        return Ok(out);
+    }
+    crate::migrations::write_planned(&planned)?;
+    registration_hints(&migrator, &planned, &mut out)?;
+    Ok(out)
+}
+
+/// The changes `makemigrations` would write for `options`: its renames and
+/// one-off defaults parsed, and a possible rename asked about on a terminal
+/// (never asked with `--noinput`, taken as "no" with `--check`).
+fn detect_changes(
+    app: &App,
+    options: &MakeMigrations,
+) -> anyhow::Result<crate::migrations::Changes> {
     let renames = options
         .renames
         .iter()
@@ -654,48 +724,37 @@ pub fn make_migrations(app: &App, options: &MakeMigrations) -> anyhow::Result<St
     } else {
         None
     };
-    let changes = app
-        .detect_changes(
-            labels.as_deref(),
-            DetectOptions {
-                renames,
-                ask,
-                defaults,
-            },
-        )
-        .map_err(anyhow::Error::msg)?;
-    if changes.is_empty() {
-        return Ok(match &options.app {
-            Some(label) => format!(
-                "No changes detected in app '{label}'
-"
-            ),
-            None => "No changes detected
-"
-            .to_string(),
-        });
-    }
-    if options.check {
-        anyhow::bail!("{}", unmigrated_message(&changes.labels()));
-    }
-    let migrator = app.migrator();
-    let planned =
-        crate::migrations::plan_migrations(&migrator, &changes, options.name.as_deref(), |label| {
-            default_location(app, label)
-        })
-        .map_err(anyhow::Error::msg)?;
+    app.detect_changes(
+        labels.as_deref(),
+        DetectOptions {
+            renames,
+            ask,
+            defaults,
+        },
+    )
+    .map_err(anyhow::Error::msg)
+}
+
+/// What `makemigrations` prints of the planned migrations (each one's file
+/// and operations, and with `dry_run` its source), refusing to overwrite a
+/// file or a module the app does not register yet.
+fn describe_planned(
+    migrator: &crate::migrations::Migrator,
+    planned: &[crate::migrations::PlannedMigration],
+    dry_run: bool,
+) -> anyhow::Result<String> {
     let mut out = String::new();
-    for plan in &planned {
+    for plan in planned {
         let registered = migrator.app(&plan.app).is_some();
         let module = plan.manifest_dir.join(&plan.dir).join("mod.rs");
-        if !registered && module.exists() && !options.dry_run {
+        if !registered && module.exists() && !dry_run {
             anyhow::bail!(
                 "{} exists but app `{}` registers no migrations: add `.migrations(migrations::all())`                  (with `mod migrations;`) to your App before making more",
                 module.display(),
                 plan.app
             );
         }
-        if plan.file().exists() && !options.dry_run {
+        if plan.file().exists() && !dry_run {
             anyhow::bail!(
                 "{} exists already: rebuild the app (`cargo run -- makemigrations` recompiles it) so it registers that migration",
                 plan.file().display()
@@ -706,17 +765,22 @@ pub fn make_migrations(app: &App, options: &MakeMigrations) -> anyhow::Result<St
         for operation in &plan.migration.operations {
             writeln!(out, "    - {}", operation.describe())?;
         }
-        if options.dry_run {
+        if dry_run {
             out.push_str(&crate::migrations::render_migration(
                 &plan.app,
                 &plan.migration,
             ));
         }
     }
-    if options.dry_run {
-        return Ok(out);
-    }
-    crate::migrations::write_planned(&planned)?;
+    Ok(out)
+}
+
+/// After writing: for each app that had no migrations, how to register them.
+fn registration_hints(
+    migrator: &crate::migrations::Migrator,
+    planned: &[crate::migrations::PlannedMigration],
+    out: &mut String,
+) -> anyhow::Result<()> {
     for (i, plan) in planned.iter().enumerate() {
         let first_of_app = planned[..i].iter().all(|p| p.app != plan.app);
         if first_of_app && migrator.app(&plan.app).is_none() {
@@ -732,7 +796,7 @@ pub fn make_migrations(app: &App, options: &MakeMigrations) -> anyhow::Result<St
             )?;
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Logs to stderr, filtered by `RUST_LOG` (default: info, plus one line per request).
@@ -794,214 +858,4 @@ fn prompt(label: &str) -> anyhow::Result<String> {
     let mut line = String::new();
     std::io::stdin().read_line(&mut line)?;
     Ok(line.trim().to_string())
-}
-
-fn prompt_password() -> anyhow::Result<String> {
-    loop {
-        let first = rpassword::prompt_password("Password: ")?;
-        let again = rpassword::prompt_password("Password (again): ")?;
-        if first != again {
-            eprintln!("Error: your passwords didn't match.");
-        } else if first.is_empty() {
-            eprintln!("Error: blank passwords aren't allowed.");
-        } else {
-            return Ok(first);
-        }
-    }
-}
-
-/// The app's password policy's messages for `password` of `username`/`email`.
-fn password_problems(app: &App, username: &str, email: &str, password: &str) -> Vec<String> {
-    let account = crate::auth::PasswordContext::new()
-        .with("username", username)
-        .with("email", email);
-    app.password_policy
-        .problems(password, &account)
-        .into_iter()
-        .map(|p| p.message)
-        .collect()
-}
-
-async fn create_superuser(
-    app: &App,
-    db: &crate::db::Connection,
-    username: Option<String>,
-    email: Option<String>,
-    noinput: bool,
-) -> anyhow::Result<()> {
-    let interactive = !noinput && std::io::IsTerminal::is_terminal(&std::io::stdin());
-    let username = match username {
-        Some(name) => name,
-        None if interactive => prompt("Username")?,
-        None => anyhow::bail!("--username is required with --noinput (or without a terminal)"),
-    };
-    let email = match email {
-        Some(email) => email,
-        None if interactive => prompt("Email address")?,
-        None => String::new(),
-    };
-    if !interactive {
-        let password = std::env::var("FERROBRIDGE_SUPERUSER_PASSWORD").map_err(|_| {
-            anyhow::anyhow!(
-                "set FERROBRIDGE_SUPERUSER_PASSWORD to the password when using --noinput"
-            )
-        })?;
-        return create_superuser_noinput(app, db, &username, &email, &password).await;
-    }
-    check_new_username(db, &username).await?;
-    let password = loop {
-        let password = prompt_password()?;
-        let problems = password_problems(app, &username, &email, &password);
-        if problems.is_empty() {
-            break password;
-        }
-        // Django's createsuperuser: the problems, then a choice to keep it anyway.
-        for problem in &problems {
-            eprintln!("{problem}");
-        }
-        let answer = prompt("Bypass password validation and create user anyway? [y/N]")?;
-        if answer.eq_ignore_ascii_case("y") || answer.eq_ignore_ascii_case("yes") {
-            break password;
-        }
-    };
-    crate::auth::create_superuser(db, &username, &email, &password).await?;
-    eprintln!("Superuser `{username}` created successfully.");
-    Ok(())
-}
-
-async fn check_new_username(db: &crate::db::Connection, username: &str) -> anyhow::Result<()> {
-    use crate::auth::models::user;
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    if username.is_empty() || username.chars().count() > 150 {
-        anyhow::bail!("the username must have 1 to 150 characters");
-    }
-    let taken = user::Entity::find()
-        .filter(user::Column::Username.eq(username))
-        .one(db)
-        .await?;
-    if taken.is_some() {
-        anyhow::bail!("the username `{username}` is already taken");
-    }
-    Ok(())
-}
-
-/// `createsuperuser --noinput`: creates the superuser when `password`
-/// passes the app's password policy, and refuses it otherwise (unlike
-/// Django, which skips validation there: a script gets no chance to answer
-/// "bypass?", so a weak password is an error it must fix, not a silent default).
-pub async fn create_superuser_noinput(
-    app: &App,
-    db: &crate::db::Connection,
-    username: &str,
-    email: &str,
-    password: &str,
-) -> anyhow::Result<()> {
-    check_new_username(db, username).await?;
-    if password.is_empty() {
-        anyhow::bail!("blank passwords aren't allowed");
-    }
-    let problems = password_problems(app, username, email, password);
-    if !problems.is_empty() {
-        anyhow::bail!(
-            "the password was refused: {} (choose another in FERROBRIDGE_SUPERUSER_PASSWORD)",
-            problems.join(" ")
-        );
-    }
-    crate::auth::create_superuser(db, username, email, password).await?;
-    eprintln!("Superuser `{username}` created successfully.");
-    Ok(())
-}
-
-/// The account called `username`, or an error saying it does not exist.
-async fn find_user(
-    db: &crate::db::Connection,
-    username: &str,
-) -> anyhow::Result<crate::auth::models::user::Model> {
-    use crate::auth::models::user;
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    user::Entity::find()
-        .filter(user::Column::Username.eq(username))
-        .one(db)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("user `{username}` does not exist"))
-}
-
-/// `changepassword`'s work once the password is typed: refused when the
-/// app's password policy refuses it, else stored, and every bearer token of
-/// the user revoked (admin sessions end through their password fingerprint).
-pub async fn set_user_password(
-    app: &App,
-    db: &crate::db::Connection,
-    username: &str,
-    password: &str,
-) -> anyhow::Result<()> {
-    let found = find_user(db, username).await?;
-    let problems = app.password_policy.problems(
-        password,
-        &crate::auth::PasswordContext::of_user(&found.clone().into()),
-    );
-    if !problems.is_empty() {
-        anyhow::bail!(
-            "{}",
-            problems
-                .into_iter()
-                .map(|p| p.message)
-                .collect::<Vec<_>>()
-                .join(" ")
-        );
-    }
-    crate::auth::change_password(db, found, password).await?;
-    Ok(())
-}
-
-async fn change_password(
-    app: &App,
-    db: &crate::db::Connection,
-    username: Option<String>,
-) -> anyhow::Result<()> {
-    let username = username
-        .or_else(|| std::env::var("USER").ok())
-        .ok_or_else(|| anyhow::anyhow!("name the user: changepassword <username>"))?;
-    find_user(db, &username).await?;
-    eprintln!("Changing password for user `{username}`");
-    // Django's changepassword: three tries, no bypass.
-    for _ in 0..3 {
-        let password = prompt_password()?;
-        match set_user_password(app, db, &username, &password).await {
-            Ok(()) => {
-                eprintln!("Password changed successfully for user `{username}`.");
-                return Ok(());
-            }
-            Err(problem) => eprintln!("{problem}"),
-        }
-    }
-    anyhow::bail!("aborting password change for user `{username}` after 3 attempts")
-}
-
-/// `linkidentity`: links (or with `unlink`, unlinks) `subject` at `issuer`
-/// to the account `username`.
-pub async fn link_identity(
-    db: &crate::db::Connection,
-    username: &str,
-    issuer: &str,
-    subject: &str,
-    unlink: bool,
-) -> anyhow::Result<()> {
-    let found = find_user(db, username).await?;
-    if unlink {
-        match crate::auth::linked_user(db, issuer, subject).await? {
-            Some(linked) if linked.id == found.id => {
-                crate::auth::unlink_identity(db, issuer, subject).await?;
-                eprintln!("Unlinked `{subject}` at `{issuer}` from user `{username}`.");
-                Ok(())
-            }
-            _ => anyhow::bail!("`{subject}` at `{issuer}` is not linked to user `{username}`"),
-        }
-    } else {
-        crate::auth::link_identity(db, found.id, issuer, subject)
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        eprintln!("Linked `{subject}` at `{issuer}` to user `{username}`.");
-        Ok(())
-    }
 }

@@ -25,8 +25,6 @@ use sea_orm::{
     TransactionOptions, TransactionSession, TransactionTrait, Value,
 };
 
-use crate::app::AppState;
-
 /// A datetime as ferrobridge stores it on SQLite, which is how Django
 /// writes it there: UTC without an offset, a space between date and time,
 /// and six fraction digits unless the microseconds are zero, when there is
@@ -311,15 +309,17 @@ impl Deref for Db {
     }
 }
 
+/// Any state the pool can be taken from: the app's `AppState` (the state
+/// module sits above this one, so it provides the `FromRef`), or your own.
 impl<S> FromRequestParts<S> for Db
 where
-    AppState: FromRef<S>,
+    Connection: FromRef<S>,
     S: Send + Sync,
 {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(_parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Db(AppState::from_ref(state).db))
+        Ok(Db(Connection::from_ref(state)))
     }
 }
 

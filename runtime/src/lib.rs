@@ -26,11 +26,14 @@
 //! Modules, one concern each: [`app`] (the application and its router),
 //! [`model`] (what the derive implements), [`api`] (the generated endpoints),
 //! [`schema`] (request bodies), [`error`] (FastAPI-shaped errors),
-//! [`db`] (connection, tables, the [`Db`](db::Db) extractor), [`openapi`]
-//! (the OpenAPI 3.1 document) and [`docs`] (`/openapi.json`, `/docs`), [`cli`]
-//! (management commands) and [`migrations`] (versioned schema changes),
-//! [`security`] (headers, hosts, CORS, the secret key) and [`server`] (the
-//! HTTP server with its timeouts).
+//! [`db`] (connection, tables, the [`Db`](db::Db) extractor), [`state`]
+//! (what every request shares), [`auth`] (users, permissions, sessions),
+//! [`admin`] (the admin site), [`openapi`] (the OpenAPI 3.1 document) and
+//! [`docs`] (`/openapi.json`, `/docs`), [`cli`] (management commands) and
+//! [`migrations`] (versioned schema changes), [`security`] (headers, hosts,
+//! CORS, the secret key) and [`server`] (the HTTP server with its timeouts).
+//! Each imports only the modules below it (the README's "Layout" draws
+//! the layers).
 
 // Generated code names `::ferrobridge`; the built-in auth models are
 // generated inside this crate too.
@@ -55,6 +58,7 @@ pub mod rejection;
 pub mod schema;
 pub mod security;
 pub mod server;
+pub mod state;
 
 pub use app::App;
 pub use ferrobridge_macros::{Choices, Model};

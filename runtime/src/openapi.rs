@@ -41,6 +41,9 @@ use crate::api::{ListSettings, Lookup};
 use crate::model::{DbType, FieldKind, FieldMeta, Model, ModelMeta, PaginationMode, Policy};
 use crate::names::ModelNames;
 
+mod auth;
+pub(crate) use auth::auth_routes;
+
 /// The OpenAPI version of the documents built here.
 pub const OPENAPI_VERSION: &str = "3.1.0";
 

@@ -71,7 +71,7 @@ pub async fn set_password(
     let (new1, new2) = (field(&form, "password1"), field(&form, "password2"));
     let mut errors: BTreeMap<String, Vec<String>> = BTreeMap::new();
     check_new_password(
-        &ctx.state.auth.password_policy,
+        &ctx.state.auth().password_policy,
         &mut errors,
         ("password1", "password2"),
         (new1, new2),
@@ -87,7 +87,7 @@ pub async fn set_password(
         .map_err(|e| Reject(server_error(e)))?;
     if account.id == me.id {
         // Changing one's own password keeps this session (Django's update_session_auth_hash).
-        ctx.session.auth_hash = Some(super::session::auth_hash(&saved.password));
+        ctx.session.auth_hash = Some(crate::auth::session::auth_hash(&saved.password));
     }
     log_action(
         &db,

@@ -10,11 +10,11 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use minijinja::{Value as Ctx, context};
 
-use super::session::{self, CSRF_COOKIE, Message, SessionData};
 use super::{AdminState, ops::AdminOps};
-use crate::app::AppState;
 use crate::auth::AuthUser;
+use crate::auth::session::{self, CSRF_COOKIE, Message, SessionData};
 use crate::model::{Action, ModelMeta};
+use crate::state::AppState;
 
 /// The admin's view of a request.
 pub struct AdminCtx {
@@ -125,7 +125,7 @@ pub fn server_error(error: impl std::fmt::Display + 'static) -> Response {
 impl AdminCtx {
     /// The admin's shared state.
     pub fn admin(&self) -> &Arc<AdminState> {
-        &self.state.admin
+        self.state.admin()
     }
 
     /// The logged-in staff user, or a redirect to the login page.

@@ -977,7 +977,7 @@ async fn save(ctx: &mut AdminCtx, mut page: Page, form: &FormFields) -> PageResu
                 c.with(*k, v)
             });
         super::views::check_new_password(
-            &ctx.state.auth.password_policy,
+            &ctx.state.auth().password_policy,
             &mut errors,
             ("password", PASSWORD_CONFIRMATION),
             (typed, get(form, PASSWORD_CONFIRMATION).unwrap_or("")),

@@ -2,7 +2,8 @@
 //! server-rendered and permission-aware.
 //!
 //! - Sessions live in `django_session` and CSRF uses Django's cookie and
-//!   form field ([`session`]); only active staff users log in.
+//!   form field (auth's [`session`] store, which the API shares); only
+//!   active staff users log in.
 //! - Each model gets a change list, add and change forms, a delete
 //!   confirmation and a history, shaped by `#[admin(...)]` on the struct.
 //! - Every add, change and delete is recorded in `django_admin_log`
@@ -45,7 +46,6 @@ mod delete;
 pub mod forms;
 pub mod models;
 pub mod ops;
-pub mod session;
 pub mod templates;
 mod views;
 
@@ -63,10 +63,10 @@ pub use context::{AdminCtx, PageResult, Reject, redirect, safe_next, server_erro
 pub(crate) use delete::{DeleteRights, collect_with};
 pub use models::{LogEntry, Session};
 pub use ops::{AdminOps, AdminRow, LoadLabels, Ops, RowFilter, RowQuery, load_labels};
-pub use session::SessionAuthenticator;
 
-use crate::app::{AppState, Router};
+use crate::auth::session;
 use crate::error::ApiError;
+use crate::state::{AppState, Router};
 
 /// Settings of the admin site, set through [`App`](crate::App) methods.
 #[derive(Clone, Debug)]
@@ -212,6 +212,24 @@ impl AdminState {
             .iter()
             .find(|ops| ops.meta().table == table)
             .cloned()
+    }
+}
+
+/// What a state without the admin's slot answers: an admin of no model.
+static NO_ADMIN: std::sync::LazyLock<Arc<AdminState>> = std::sync::LazyLock::new(|| {
+    Arc::new(AdminState::new(
+        None,
+        Vec::new(),
+        HashMap::new(),
+        SiteSettings::default(),
+    ))
+});
+
+impl AppState {
+    /// The admin's templates, models and settings, installed when the app
+    /// is built; a state built without them has an admin of no model.
+    pub fn admin(&self) -> &Arc<AdminState> {
+        self.layer::<Arc<AdminState>>().unwrap_or(&NO_ADMIN)
     }
 }
 

@@ -1,35 +1,10 @@
-//! The admin's tables, in Django's layout so a database shared with a
-//! Django project keeps one history and one session store:
-//! `django_session` and `django_admin_log`.
+//! The admin's table, in Django's layout so a database shared with a
+//! Django project keeps one history: `django_admin_log`. The session store
+//! (`django_session`) belongs to auth, which the API shares with the admin.
 
 use crate::auth::models::{ContentType, User};
+pub use crate::auth::models::{Session, session};
 use crate::prelude::*;
-
-/// A login session of the admin site (Django's `django_session`). The
-/// cookie holds only the key; the data stays in the database, so any
-/// instance can serve any request.
-#[derive(Model, Clone, PartialEq)]
-#[model(app = "sessions", table = "django_session")]
-#[admin(hidden)]
-pub struct Session {
-    /// The random key the `sessionid` cookie carries.
-    #[field(primary_key, max_length = 40)]
-    pub session_key: String,
-    /// JSON: the user, their password's fingerprint and pending messages.
-    #[field(text, write_only)]
-    pub session_data: String,
-    /// After this the session is gone.
-    #[field(index)]
-    pub expire_date: DateTimeUtc,
-}
-
-impl std::fmt::Debug for Session {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session")
-            .field("expire_date", &self.expire_date)
-            .finish_non_exhaustive()
-    }
-}
 
 /// One add, change or delete made in the admin (Django's `LogEntry`).
 #[derive(Model, Clone, Debug, PartialEq)]

@@ -17,8 +17,8 @@ use serde::Deserialize;
 
 use super::context::{AdminCtx, PageResult, Reject, safe_next, server_error};
 use super::models::log_entry;
-use super::session::{self, SESSION_COOKIE, SessionData};
 use crate::auth::models::{content_type, user};
+use crate::auth::session::{self, SESSION_COOKIE, SessionData};
 use crate::auth::{PasswordCheck, PasswordContext, PasswordPolicy, check_password, hash_password};
 use crate::model::Action;
 
@@ -63,7 +63,7 @@ pub async fn login(
     let password = field(&form, "password").unwrap_or("").to_string();
     let next = safe_next(field(&form, "next"));
     // The API's throttle: per username, per address, trusted pairs exempt.
-    let throttle = ctx.state.auth.throttle.clone();
+    let throttle = ctx.state.auth().throttle.clone();
     let addr = connect.map(|Extension(ConnectInfo(addr))| addr.ip());
     if let Some(wait) = throttle.check(&username, addr) {
         let mut page = ctx.render_status(
@@ -251,7 +251,7 @@ pub async fn password_change(mut ctx: AdminCtx, Form(form): Form<FormFields>) ->
             .push("Your old password was entered incorrectly. Please enter it again.".into());
     }
     check_new_password(
-        &ctx.state.auth.password_policy,
+        &ctx.state.auth().password_policy,
         &mut errors,
         ("new_password1", "new_password2"),
         (&new1, &new2),

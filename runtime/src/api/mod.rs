@@ -28,13 +28,13 @@ pub use query::{
     value_from_json,
 };
 
-use crate::app::{AppState, Router};
 use crate::auth::{CurrentUser, OptionalUser};
 use crate::db::Db;
 use crate::error::{ApiError, ApiResult, ErrorDetail, ErrorKind, ValidationError};
 pub use crate::model::Action;
 use crate::model::{FieldKind, FieldMeta, Model, ModelMeta, Policy};
 use crate::schema::DeferredJson;
+use crate::state::{AppState, Router};
 
 /// The routes of one model: `/api/{plural}` and `/api/{plural}/{pk}`.
 pub fn routes<M: Model>() -> Router {
@@ -816,7 +816,7 @@ async fn check_cascade<M: Model>(
     pk: &str,
 ) -> ApiResult<()> {
     let meta = M::meta();
-    let Some(ops) = state.admin.by_table(meta.table) else {
+    let Some(ops) = state.admin().by_table(meta.table) else {
         return Ok(());
     };
     let Some(row) = ops.get(&state.db, pk).await.map_err(ApiError::internal)? else {
@@ -829,7 +829,7 @@ async fn check_cascade<M: Model>(
     };
     let collected = crate::admin::collect_with(
         &state.db,
-        &state.admin.models,
+        &state.admin().models,
         &rights,
         &ops,
         std::slice::from_ref(&row),

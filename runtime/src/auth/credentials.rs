@@ -1,7 +1,7 @@
 //! Setting passwords: the app's [`PasswordPolicy`] checked on every path
 //! that sets one, and every bearer token of the account revoked when it
 //! changes (sessions end through their password fingerprint, see
-//! [`crate::admin::session`]).
+//! [`super::session`]).
 
 use std::any::TypeId;
 
@@ -14,10 +14,10 @@ use serde_json::Value;
 
 use super::models::{User, token, user};
 use super::validation::{PasswordContext, PasswordPolicy};
-use crate::app::AppState;
 use crate::error::{ApiError, ApiResult, ErrorDetail, ValidationError};
 use crate::model::Model;
 use crate::schema::{DeferredJson, FromJsonBody};
+use crate::state::AppState;
 
 /// Deletes every bearer token of `user_id`; answers how many there were.
 pub async fn revoke_tokens(db: &impl ConnectionTrait, user_id: i32) -> Result<u64, DbErr> {
@@ -101,7 +101,7 @@ pub(crate) fn read_body<M: Model, T: FromJsonBody>(
         after = json.clone();
     }
     let context = PasswordContext::from_json(&after);
-    let policy: &PasswordPolicy = &state.auth.password_policy;
+    let policy: &PasswordPolicy = &state.auth().password_policy;
     let mut detail = Vec::new();
     for (field, password) in written {
         if let ApiError::Validation(error) =

@@ -14,8 +14,8 @@ use sea_orm::DbErr;
 use tokio::sync::OnceCell;
 
 use super::{PermissionCode, User, user_permissions};
-use crate::app::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// An authenticated user, with their permissions loaded on first use.
 pub struct AuthUser {
@@ -125,7 +125,7 @@ pub(crate) async fn resolve(
         return Ok(None);
     }
     let mut found = None;
-    for authenticator in state.auth.authenticators.0.iter() {
+    for authenticator in state.auth().authenticators.0.iter() {
         match authenticator.authenticate(parts, &state.db).await {
             Ok(Some(user)) => {
                 found = Some(CurrentUser(Arc::new(AuthUser::new(user))));

@@ -12,8 +12,11 @@
 //!   [`ExternalIdentity`] links ([`link_identity`]).
 //! - Who is calling is decided by [`Authenticator`]s, tried in order: the
 //!   built-in [`TokenAuthenticator`] (opaque bearer tokens from
-//!   `POST /api/auth/token`) and [`JwtAuthenticator`] (JWTs from an external
-//!   OAuth2/OIDC server, checked against its JWKS).
+//!   `POST /api/auth/token`), [`SessionAuthenticator`] (the admin's login
+//!   sessions, Django's `django_session`, with CSRF: [`session`]) and
+//!   [`JwtAuthenticator`] (JWTs from an external OAuth2/OIDC server,
+//!   checked against its JWKS). Their settings live in [`AuthState`],
+//!   read from the app's state with `state.auth()`.
 //! - Handlers receive the result through extractors: [`CurrentUser`] (401
 //!   without a user), [`OptionalUser`], and [`Perm`] (403 without the permission).
 //!
@@ -50,6 +53,8 @@ pub mod models;
 mod password;
 mod permissions;
 pub(crate) mod routes;
+pub mod session;
+mod state;
 mod throttle;
 mod token;
 mod users;
@@ -75,6 +80,8 @@ pub use models::{
 };
 pub use password::{PasswordCheck, check_password, hash_password};
 pub use permissions::{sync_permissions, user_permissions};
+pub use session::SessionAuthenticator;
+pub use state::AuthState;
 pub use throttle::{
     FAILED_LOGIN_WINDOW, LoginThrottle, MAX_FAILED_LOGINS, MAX_FAILED_LOGINS_PER_ADDRESS,
     TRUSTED_LOGIN_AGE,

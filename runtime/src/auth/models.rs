@@ -1,7 +1,9 @@
 //! Django's auth tables, as ferrobridge models: `django_content_type`,
 //! `auth_permission`, `auth_group`, `auth_user` and the three link tables,
 //! with Django's table and column names so a Django project's database can
-//! be served as it is; plus ferrobridge's own token table.
+//! be served as it is; plus ferrobridge's own token table, and Django's
+//! session store `django_session` (app `sessions`), which the admin's login
+//! and the API's session authentication share.
 
 use crate::prelude::*;
 
@@ -275,4 +277,30 @@ pub struct ExternalIdentity {
     /// When it was linked.
     #[field(auto_now_add)]
     pub created_at: DateTimeUtc,
+}
+
+/// A login session (Django's `django_session`), made by the admin's login.
+/// The cookie holds only the key; the data stays in the database, so any
+/// instance can serve any request.
+#[derive(Model, Clone, PartialEq)]
+#[model(app = "sessions", table = "django_session")]
+#[admin(hidden)]
+pub struct Session {
+    /// The random key the `sessionid` cookie carries.
+    #[field(primary_key, max_length = 40)]
+    pub session_key: String,
+    /// JSON: the user, their password's fingerprint and pending messages.
+    #[field(text, write_only)]
+    pub session_data: String,
+    /// After this the session is gone.
+    #[field(index)]
+    pub expire_date: DateTimeUtc,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("expire_date", &self.expire_date)
+            .finish_non_exhaustive()
+    }
 }

@@ -1,5 +1,6 @@
 //! `POST /api/auth/token` (OAuth2 password flow), `POST /api/auth/logout`
-//! and `GET /api/auth/me`, with throttling of failed logins.
+//! and `GET /api/auth/me`, with throttling of failed logins. Their OpenAPI
+//! operations are written by the openapi module, which sits above auth.
 
 use std::net::SocketAddr;
 
@@ -16,8 +17,8 @@ use super::models::{token, user};
 use super::{
     CurrentUser, PasswordCheck, User, check_password, hash_password, new_token, token_digest,
 };
-use crate::app::AppState;
 use crate::error::{ApiError, ErrorDetail, ErrorKind, ValidationError};
+use crate::state::{AppState, Router};
 
 /// The form of RFC 6749 section 4.3 (FastAPI's `OAuth2PasswordRequestForm`).
 /// Deliberately not `Debug`: it holds a password.
@@ -82,11 +83,31 @@ pub async fn token_endpoint(
             "Incorrect username or password",
         ));
     }
-    let throttle = &state.auth.throttle;
+    let throttle = &state.auth().throttle;
     let addr = connect.map(|Extension(ConnectInfo(addr))| addr.ip());
     if let Some(wait) = throttle.check(&form.username, addr) {
         return Err(ApiError::TooManyRequests(wait));
     }
+    let Some((user, check)) = verify_password(&state, &form).await? else {
+        throttle.failed(&form.username, addr);
+        return Ok(oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "Incorrect username or password",
+        ));
+    };
+    throttle.succeeded(&form.username, addr);
+    let user_id = user.id;
+    record_login(&state, user, check, form.password).await?;
+    issue_token(&state, user_id).await
+}
+
+/// The active account `form` names, when its password is right, with how
+/// the stored hash checked out; `None` for any wrong name or password.
+async fn verify_password(
+    state: &AppState,
+    form: &TokenForm,
+) -> Result<Option<(user::Model, PasswordCheck)>, ApiError> {
     let found = user::Entity::find()
         .filter(user::Column::Username.eq(form.username.as_str()))
         .one(&state.db)
@@ -101,37 +122,42 @@ pub async fn token_endpoint(
     let check = tokio::task::spawn_blocking(move || check_password(&password, &stored))
         .await
         .map_err(ApiError::internal)?;
-    let user = match (found, check) {
+    Ok(match (found, check) {
         (Some(user), PasswordCheck::Valid | PasswordCheck::ValidNeedsRehash) if user.is_active => {
-            (user, check)
+            Some((user, check))
         }
-        _ => {
-            throttle.failed(&form.username, addr);
-            return Ok(oauth_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_grant",
-                "Incorrect username or password",
-            ));
-        }
-    };
-    throttle.succeeded(&form.username, addr);
-    let (user, check) = user;
-    let mut active = user.clone().into_active_model();
+        _ => None,
+    })
+}
+
+/// Stores the login's time, and `password` hashed anew when its stored
+/// hash is of an older kind (Django's pbkdf2).
+async fn record_login(
+    state: &AppState,
+    user: user::Model,
+    check: PasswordCheck,
+    password: String,
+) -> Result<(), ApiError> {
+    let mut active = user.into_active_model();
     active.last_login = Set(Some(chrono::Utc::now()));
     if check == PasswordCheck::ValidNeedsRehash {
-        let password = form.password;
         let hash = tokio::task::spawn_blocking(move || hash_password(&password))
             .await
             .map_err(ApiError::internal)?;
         active.password = Set(hash);
     }
     active.update(&state.db).await.map_err(ApiError::internal)?;
+    Ok(())
+}
 
+/// A new bearer token for `user_id`, stored by digest, as the token
+/// endpoint answers it (never cached).
+async fn issue_token(state: &AppState, user_id: i32) -> Result<Response, ApiError> {
     let (access_token, digest) = new_token().map_err(ApiError::internal)?;
-    let ttl = state.auth.token_ttl;
+    let ttl = state.auth().token_ttl;
     token::ActiveModel {
         digest: Set(digest),
-        user_id: Set(user.id),
+        user_id: Set(user_id),
         created_at: Set(chrono::Utc::now()),
         expires_at: Set(chrono::Utc::now() + ttl),
         ..Default::default()
@@ -230,80 +256,10 @@ pub(crate) const ROUTES: &[(&str, &[&str])] = &[
 ];
 
 /// The auth endpoints.
-pub(crate) fn router() -> crate::app::Router {
+pub(crate) fn router() -> Router {
     use axum::routing::{get, post};
-    crate::app::Router::new()
+    Router::new()
         .route("/api/auth/token", post(token_endpoint))
         .route("/api/auth/logout", post(logout_endpoint))
         .route("/api/auth/me", get(me_endpoint))
-}
-
-/// The auth endpoints' OpenAPI operations.
-pub(crate) fn docs() -> Vec<(String, crate::openapi::RouteDocs)> {
-    use crate::openapi::{Operation, RouteDocs};
-    vec![
-        (
-            "/api/auth/token".into(),
-            RouteDocs::new().post(
-                Operation::new("Log in with a username and password (OAuth2 password flow)")
-                    .operation_id("login")
-                    .tag("auth")
-                    .form_body::<TokenFormDocs>()
-                    .response::<TokenResponse>(200, "A bearer token")
-                    .response::<OAuthError>(
-                        400,
-                        "Incorrect username or password, or a grant type other than `password`",
-                    )
-                    .error_response(413)
-                    .error_response(422)
-                    .error_response(429),
-            ),
-        ),
-        (
-            "/api/auth/logout".into(),
-            RouteDocs::new().post(
-                Operation::new("Revoke the token used for this request")
-                    .operation_id("logout")
-                    .tag("auth")
-                    .requires_auth()
-                    .response_without_body(204, "Logged out"),
-            ),
-        ),
-        (
-            "/api/auth/me".into(),
-            RouteDocs::new().get(
-                Operation::new("The current user and their permissions")
-                    .operation_id("me")
-                    .tag("auth")
-                    .requires_auth()
-                    .response::<Me>(200, "The current user"),
-            ),
-        ),
-    ]
-}
-
-/// An error of the token endpoint, as RFC 6749 section 5.2 answers it.
-#[derive(schemars::JsonSchema)]
-#[allow(dead_code)]
-pub(crate) struct OAuthError {
-    /// The description again, under FastAPI's key.
-    detail: String,
-    /// `invalid_grant` or `unsupported_grant_type`.
-    error: String,
-    /// What went wrong, for a person.
-    error_description: String,
-}
-
-/// The token form, as documented (RFC 6749 section 4.3).
-#[derive(schemars::JsonSchema)]
-#[allow(dead_code)]
-pub(crate) struct TokenFormDocs {
-    /// `password`.
-    grant_type: Option<String>,
-    /// The username.
-    username: String,
-    /// The password.
-    password: String,
-    /// Ignored.
-    scope: Option<String>,
 }

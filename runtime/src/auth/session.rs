@@ -1,7 +1,8 @@
 //! Database sessions and CSRF protection, as Django does them: a
 //! `sessionid` cookie naming a row of `django_session`, and a `csrftoken`
 //! cookie that every unsafe request must echo (form field
-//! `csrfmiddlewaretoken` or header `X-CSRFToken`).
+//! `csrfmiddlewaretoken` or header `X-CSRFToken`). The admin's login makes
+//! sessions; the API accepts them too ([`SessionAuthenticator`]).
 
 use crate::db::Connection;
 use axum::http::header::{COOKIE, HeaderMap, HeaderValue, SET_COOKIE};
@@ -13,7 +14,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::models::session;
-use crate::auth::{AuthError, AuthFuture, Authenticator, User};
+use super::{AuthError, AuthFuture, Authenticator, User};
 
 /// The session cookie's name (Django's default).
 pub const SESSION_COOKIE: &str = "sessionid";
@@ -241,10 +242,7 @@ pub async fn session_user(db: &Connection, data: &SessionData) -> Result<Option<
     let Some(id) = data.user_id else {
         return Ok(None);
     };
-    let Some(user) = crate::auth::models::user::Entity::find_by_id(id)
-        .one(db)
-        .await?
-    else {
+    let Some(user) = super::models::user::Entity::find_by_id(id).one(db).await? else {
         return Ok(None);
     };
     let current = auth_hash(&user.password);
