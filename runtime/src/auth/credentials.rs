@@ -119,7 +119,10 @@ pub(crate) fn read_body<M: Model, T: FromJsonBody>(
 /// After a write that set a password of `M`: when `M` is the built-in
 /// [`User`], the account's bearer tokens are revoked (its sessions already
 /// fail their fingerprint check).
-pub(crate) async fn password_written<M: Model>(db: &Connection, key: &M::Key) -> ApiResult<()> {
+pub(crate) async fn password_written<M: Model>(
+    db: &impl ConnectionTrait,
+    key: &M::Key,
+) -> ApiResult<()> {
     if TypeId::of::<M>() != TypeId::of::<User>() {
         return Ok(());
     }

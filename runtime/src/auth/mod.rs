@@ -47,7 +47,6 @@ mod extract;
 mod identity;
 mod jwt;
 pub mod models;
-mod password;
 mod permissions;
 pub(crate) mod routes;
 mod throttle;
@@ -64,6 +63,7 @@ use axum::http::header;
 use axum::http::request::Parts;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
+pub use crate::password::{PasswordCheck, check_password, hash_password};
 pub use credentials::{change_password, password_error, revoke_tokens};
 pub(crate) use credentials::{password_written, read_body};
 pub use extract::{AuthUser, CurrentUser, OptionalUser, Perm};
@@ -73,7 +73,6 @@ pub use models::{
     ContentType, ExternalIdentity, Group, GroupPermission, Permission, Token, User, UserGroup,
     UserPermission,
 };
-pub use password::{PasswordCheck, check_password, hash_password};
 pub use permissions::{sync_permissions, user_permissions};
 pub use throttle::{
     FAILED_LOGIN_WINDOW, LoginThrottle, MAX_FAILED_LOGINS, MAX_FAILED_LOGINS_PER_ADDRESS,

@@ -1,0 +1,201 @@
+//! The one write path: every row the generated API, the admin (forms,
+//! inlines, bulk actions, the delete page) and the runtime's model helpers
+//! create, change or delete goes through a [`UnitOfWork`], one database
+//! transaction per request.
+//!
+//! What a write means is decided here, once: the model's `Create`/`Update`
+//! conversions fill defaults, auto fields (`auto_now`, `auto_now_add`) and
+//! hash `#[field(password)]` values; [`UnitOfWork::create`] sets the owner;
+//! constraint errors become 409/422 naming the field ([`constraint`]); a
+//! `restrict` reference refuses a delete with 409. Decisions that need the
+//! user (permissions, `write_perm`, row scope) are taken by the layers above
+//! (`api`, `admin`, `auth`) before they call in; [`guarded_changes`] tells
+//! them which fields of a write need such a decision.
+//!
+//! This is the place where change events will be written, in the same
+//! transaction as the rows they describe.
+
+pub mod constraint;
+
+use std::str::FromStr;
+
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, IntoActiveModel, ModelTrait, QueryFilter,
+    SqlErr, TransactionTrait, Value,
+};
+use serde_json::Value as JsonValue;
+
+use crate::db::{Connection, Transaction};
+use crate::error::{ApiError, ApiResult};
+use crate::model::{Action, FieldDefault, FieldMeta, Model};
+
+pub use constraint::{constraint_violation, db_error};
+
+/// A row of `M` as SeaORM returns it.
+pub type Row<M> = <<M as Model>::Entity as EntityTrait>::Model;
+type Col<M> = <<M as Model>::Entity as EntityTrait>::Column;
+
+/// The column of `M` named `name` (a field name of its metadata).
+fn column<M: Model>(name: &str) -> Result<Col<M>, DbErr> {
+    Col::<M>::from_str(name).map_err(|_| DbErr::Custom(format!("no column `{name}`")))
+}
+
+/// The writes of one request, in one transaction: all of them are kept by
+/// [`UnitOfWork::commit`], none if it is dropped (or a write failed and
+/// the caller returned early), as Django's `transaction.atomic`.
+///
+/// Reads that must see the request's own writes go through
+/// [`UnitOfWork::tx`]; reads of what was there before may use the pool.
+pub struct UnitOfWork {
+    tx: Transaction,
+    /// The pool the transaction came from: where a failed write's foreign
+    /// keys are looked up (a failed PostgreSQL transaction answers nothing).
+    pool: Connection,
+}
+
+impl UnitOfWork {
+    /// Begins a transaction on `db`.
+    pub async fn begin(db: &Connection) -> ApiResult<UnitOfWork> {
+        let tx = db.begin().await.map_err(ApiError::internal)?;
+        Ok(UnitOfWork {
+            tx,
+            pool: db.clone(),
+        })
+    }
+
+    /// The transaction, for bookkeeping written with the rows (the admin's
+    /// log entry, a revoked token) and for reads of this request's writes.
+    pub fn tx(&self) -> &Transaction {
+        &self.tx
+    }
+
+    /// Keeps every write.
+    pub async fn commit(self) -> ApiResult<()> {
+        self.tx.commit().await.map_err(ApiError::internal)
+    }
+
+    /// Inserts `active` (built by `M::insert_from`: defaults, auto fields
+    /// and hashed passwords already in), owned by `owner` when the model
+    /// has an `#[api(owner)]` field.
+    pub async fn create<M: Model>(
+        &self,
+        mut active: M::ActiveModel,
+        owner: Option<i64>,
+    ) -> ApiResult<Row<M>> {
+        if let Some(owner) = owner {
+            M::set_owner(&mut active, owner);
+        }
+        let probe = constraint::needs_probe::<M>().then(|| active.clone());
+        match active.insert(&self.tx).await {
+            Ok(row) => Ok(row),
+            Err(error) => {
+                Err(constraint::write_error::<M>(&self.pool, probe.as_ref(), error).await)
+            }
+        }
+    }
+
+    /// Saves the changes of `active` to `row` (`auto_now` fields are set by
+    /// the model's `replace_with`/`patch_with`); a write that changes
+    /// nothing touches no row and answers `row` as it is.
+    pub async fn update<M: Model>(&self, row: Row<M>, active: M::ActiveModel) -> ApiResult<Row<M>> {
+        if !active.is_changed() {
+            return Ok(row);
+        }
+        let probe = constraint::needs_probe::<M>().then(|| active.clone());
+        match active.update(&self.tx).await {
+            Ok(row) => Ok(row),
+            Err(error) => {
+                Err(constraint::write_error::<M>(&self.pool, probe.as_ref(), error).await)
+            }
+        }
+    }
+
+    /// Applies `apply` (`M::replace_with` for PUT, `M::patch_with` for
+    /// PATCH) to `row` with `input` and saves it.
+    pub async fn change<M: Model, T>(
+        &self,
+        row: Row<M>,
+        input: T,
+        apply: fn(&mut M::ActiveModel, T),
+    ) -> ApiResult<Row<M>> {
+        let mut active: M::ActiveModel = row.clone().into_active_model();
+        apply(&mut active, input);
+        self.update::<M>(row, active).await
+    }
+
+    /// Deletes the rows of `M` with these primary keys; how many went. A
+    /// row still referenced through `on_delete = "restrict"` refuses with 409.
+    pub async fn delete<M: Model>(&self, keys: Vec<Value>) -> ApiResult<u64> {
+        if keys.is_empty() {
+            return Ok(0);
+        }
+        let rows = M::Entity::delete_many().filter(M::primary_key_column().is_in(keys));
+        deleted::<M>(rows.exec(&self.tx).await)
+    }
+
+    /// Deletes the row of `M` with primary key `key`, as [`UnitOfWork::delete`].
+    pub async fn delete_key<M: Model>(&self, key: M::Key) -> ApiResult<u64> {
+        deleted::<M>(M::Entity::delete_by_id(key).exec(&self.tx).await)
+    }
+}
+
+/// How many rows a delete of `M` removed, or why it could not.
+fn deleted<M: Model>(result: Result<sea_orm::DeleteResult, DbErr>) -> ApiResult<u64> {
+    match result {
+        Ok(result) => Ok(result.rows_affected),
+        Err(error)
+            if matches!(
+                constraint_violation(&error),
+                Some(SqlErr::ForeignKeyConstraintViolation(_))
+            ) =>
+        {
+            Err(constraint::protected(M::meta()))
+        }
+        Err(error) => Err(db_error(M::meta(), error)),
+    }
+}
+
+/// The `#[field(write_perm = ...)]` fields a write of `active` really
+/// changes, with the action whose permission each needs: on create
+/// (`before` is `None`) a value other than the field's default, on update
+/// a value other than the stored one. Resending a value unchanged is no
+/// change, so it needs no permission.
+pub fn guarded_changes<M: Model>(
+    active: &M::ActiveModel,
+    before: Option<&Row<M>>,
+) -> Vec<(&'static FieldMeta, Action)> {
+    let mut guarded = Vec::new();
+    for field in M::meta().fields {
+        let Some(action) = field.write_perm else {
+            continue;
+        };
+        let Ok(column) = column::<M>(field.name) else {
+            continue;
+        };
+        let sea_orm::ActiveValue::Set(value) = active.get(column) else {
+            continue;
+        };
+        let unchanged = match before {
+            Some(row) => row.get(column) == value,
+            None => is_default(field, &value),
+        };
+        if !unchanged {
+            guarded.push((field, action));
+        }
+    }
+    guarded
+}
+
+/// Whether `value` is what a create leaves `field` at when not given: its
+/// `default`, or NULL for a nullable field without one.
+fn is_default(field: &FieldMeta, value: &Value) -> bool {
+    let json = sea_orm::sea_query::value::sea_value_to_json_value(value);
+    match field.default {
+        Some(FieldDefault::Bool(b)) => json == JsonValue::Bool(b),
+        Some(FieldDefault::Int(n)) => json.as_f64() == Some(n as f64),
+        Some(FieldDefault::Float(x)) => json.as_f64() == Some(x),
+        Some(FieldDefault::Str(s)) => json.as_str() == Some(s),
+        Some(FieldDefault::Choice(choice)) => json.as_str() == Some(choice()),
+        None => field.nullable && JsonValue::is_null(&json),
+    }
+}
