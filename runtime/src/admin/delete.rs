@@ -19,8 +19,8 @@ use minijinja::context;
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use serde::Serialize;
 
-use super::changelist::{admin_model, change_url, count_name, list_url, readable, rows_by_pk};
 use super::context::{AdminCtx, PageResult, Reject, server_error};
+use super::objects::{admin_model, change_url, count_name, list_url, readable, rows_by_pk};
 use super::ops::{AdminOps, AdminRow, BoxFut, RowFilter, RowQuery};
 use super::views::{FormFields, capitalize};
 use super::{LogAction, change_message, describe_change_message, log_action, verbose_name_plural};

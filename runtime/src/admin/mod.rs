@@ -45,6 +45,7 @@ mod delete;
 pub mod forms;
 pub mod model_admin;
 pub mod models;
+mod objects;
 pub mod ops;
 pub mod session;
 pub mod templates;

@@ -151,80 +151,100 @@ impl Draw<'_> {
         readonly: bool,
         errors: Vec<String>,
     ) -> DrawnField {
-        let (spec, labels) = (self.spec, self.labels);
         let name = format!("{prefix}{}", field.name);
         let mut w = DrawnField {
             id: format!("id_{name}"),
             name,
             label: field_label(field),
-            required: spec.is_required(field),
+            required: self.spec.is_required(field),
             help: field.help_text,
             errors,
             value: text.to_string(),
             ..DrawnField::default()
         };
         if readonly {
-            w.widget = Widget::ReadOnly;
-            if let Some(page) = spec.hooks.own_page(field) {
-                // Never the stored value: a link to the field's own page.
-                w.url = Some(page.url.into());
-                w.display = page.text.into();
-                return w;
-            }
-            w.display = match field.kind {
-                _ if field.write_only => String::new(),
-                FieldKind::Boolean if !field.nullable => {
-                    if text == "on" { "Yes" } else { "No" }.into()
-                }
-                FieldKind::DateTime if !text.is_empty() => {
-                    format!("{} UTC", text.replacen('T', " ", 1))
-                }
-                FieldKind::Choice if !text.is_empty() => field.choice_label(text).to_string(),
-                FieldKind::Boolean => match text {
-                    "true" => "Yes",
-                    "false" => "No",
-                    _ => "Unknown",
-                }
-                .into(),
-                _ => match labels.get(field, text) {
-                    Some(label) => {
-                        let target = field.references.map(|r| r());
-                        w.url = target
-                            .filter(|t| self.admin.by_table(t.table).is_some())
-                            .map(|t| {
-                                format!(
-                                    "/admin/{}/{}/{}/change/",
-                                    t.app_label,
-                                    t.model_name,
-                                    quote_pk(text)
-                                )
-                            });
-                        label.to_string()
-                    }
-                    None => text.to_string(),
-                },
-            };
-            return w;
+            self.read_only(&mut w, field, text);
+        } else if field.references.is_some() {
+            self.foreign_key(&mut w, field, text);
+        } else {
+            self.input(&mut w, field, text);
         }
-        if field.references.is_some() {
-            match spec.related.get(field.name) {
-                Some(Related::Select(rows)) => {
-                    w.widget = Widget::Select;
-                    w.options.push((String::new(), "---------".into()));
-                    w.options.extend(rows.iter().cloned());
-                }
-                Some(Related::Autocomplete(url)) => {
-                    w.widget = Widget::Autocomplete;
-                    w.url = Some(url.clone());
-                    w.display = labels.get(field, text.trim()).unwrap_or("").to_string();
-                }
-                _ => {
-                    w.widget = Widget::Text;
-                    w.display = labels.get(field, text.trim()).unwrap_or("").to_string();
-                }
-            }
-            return w;
+        w
+    }
+
+    /// A field shown as text: its value in words, a foreign key's display
+    /// string and link, or the link to the field's own page.
+    fn read_only(&self, w: &mut DrawnField, field: &'static FieldMeta, text: &str) {
+        w.widget = Widget::ReadOnly;
+        if let Some(page) = self.spec.hooks.own_page(field) {
+            // Never the stored value: a link to the field's own page.
+            w.url = Some(page.url.into());
+            w.display = page.text.into();
+            return;
         }
+        w.display = match field.kind {
+            _ if field.write_only => String::new(),
+            FieldKind::Boolean if !field.nullable => if text == "on" { "Yes" } else { "No" }.into(),
+            FieldKind::DateTime if !text.is_empty() => {
+                format!("{} UTC", text.replacen('T', " ", 1))
+            }
+            FieldKind::Choice if !text.is_empty() => field.choice_label(text).to_string(),
+            FieldKind::Boolean => match text {
+                "true" => "Yes",
+                "false" => "No",
+                _ => "Unknown",
+            }
+            .into(),
+            _ => match self.labels.get(field, text) {
+                Some(label) => {
+                    let target = field.references.map(|r| r());
+                    w.url = target
+                        .filter(|t| self.admin.by_table(t.table).is_some())
+                        .map(|t| {
+                            format!(
+                                "/admin/{}/{}/{}/change/",
+                                t.app_label,
+                                t.model_name,
+                                quote_pk(text)
+                            )
+                        });
+                    label.to_string()
+                }
+                None => text.to_string(),
+            },
+        };
+    }
+
+    /// An editable foreign key: a select, an autocomplete box or its raw key.
+    fn foreign_key(&self, w: &mut DrawnField, field: &'static FieldMeta, text: &str) {
+        match self.spec.related.get(field.name) {
+            Some(Related::Select(rows)) => {
+                w.widget = Widget::Select;
+                w.options.push((String::new(), "---------".into()));
+                w.options.extend(rows.iter().cloned());
+            }
+            Some(Related::Autocomplete(url)) => {
+                w.widget = Widget::Autocomplete;
+                w.url = Some(url.clone());
+                w.display = self
+                    .labels
+                    .get(field, text.trim())
+                    .unwrap_or("")
+                    .to_string();
+            }
+            _ => {
+                w.widget = Widget::Text;
+                w.display = self
+                    .labels
+                    .get(field, text.trim())
+                    .unwrap_or("")
+                    .to_string();
+            }
+        }
+    }
+
+    /// Any other editable field: the input its kind calls for.
+    fn input(&self, w: &mut DrawnField, field: &'static FieldMeta, text: &str) {
         let number = |w: &mut DrawnField, step: &'static str| {
             w.widget = Widget::Number;
             w.step = Some(step);
@@ -238,8 +258,8 @@ impl Draw<'_> {
                 w.widget = Widget::Text;
                 w.max_length = field.max_length;
             }
-            FieldKind::Integer => number(&mut w, "1"),
-            FieldKind::Float | FieldKind::Decimal => number(&mut w, "any"),
+            FieldKind::Integer => number(w, "1"),
+            FieldKind::Float | FieldKind::Decimal => number(w, "any"),
             FieldKind::Boolean if field.nullable => w.widget = Widget::NullBool,
             FieldKind::Boolean => {
                 w.widget = Widget::Checkbox;
@@ -251,7 +271,7 @@ impl Draw<'_> {
             FieldKind::Json => w.widget = Widget::Json,
             FieldKind::Choice => {
                 w.widget = Widget::Select;
-                if spec.has_blank_choice(field) {
+                if self.spec.has_blank_choice(field) {
                     w.options.push((String::new(), "---------".into()));
                 }
                 w.options.extend(
@@ -262,6 +282,5 @@ impl Draw<'_> {
                 );
             }
         }
-        w
     }
 }
