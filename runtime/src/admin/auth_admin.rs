@@ -16,6 +16,7 @@ use super::{LogAction, log_action, quote_pk};
 use crate::auth::PasswordContext;
 use crate::auth::models::{User, user};
 use crate::model::{Action, FieldMeta, Model};
+use crate::write::UnitOfWork;
 
 fn field<'a>(form: &'a FormFields, name: &str) -> &'a str {
     form.iter()
@@ -82,17 +83,15 @@ pub async fn set_password(
     if !errors.is_empty() {
         return Ok(page(&mut ctx, &account, errors));
     }
-    let db = ctx.state.db.clone();
+    // The password, the revoked tokens and the log entry: one transaction.
+    let fail = |e: crate::error::ApiError| Reject(server_error(format!("{e:?}")));
+    let work = UnitOfWork::begin(&ctx.state.db).await.map_err(fail)?;
     // Revokes the account's tokens; its sessions fail their fingerprint.
-    let saved = crate::auth::change_password(&db, account.clone(), new1)
+    let saved = crate::auth::set_password(&work, account.clone(), new1)
         .await
-        .map_err(|e| Reject(server_error(e)))?;
-    if account.id == me.id {
-        // Changing one's own password keeps this session (Django's update_session_auth_hash).
-        ctx.session.auth_hash = Some(super::session::auth_hash(&saved.password));
-    }
+        .map_err(fail)?;
     log_action(
-        &db,
+        work.tx(),
         me.id,
         User::meta(),
         &account.id.to_string(),
@@ -102,6 +101,11 @@ pub async fn set_password(
     )
     .await
     .map_err(|e| Reject(server_error(e)))?;
+    work.commit().await.map_err(fail)?;
+    if account.id == me.id {
+        // Changing one's own password keeps this session (Django's update_session_auth_hash).
+        ctx.session.auth_hash = Some(super::session::auth_hash(&saved.password));
+    }
     ctx.message("success", "Password changed successfully.")
         .await;
     Ok(ctx.redirect(&format!(

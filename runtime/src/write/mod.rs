@@ -14,6 +14,18 @@
 //!
 //! This is the place where change events will be written, in the same
 //! transaction as the rows they describe.
+//!
+//! Rows of models change only through here: the API's create, PUT, PATCH
+//! and DELETE, the admin's forms, inlines, delete page and "delete
+//! selected", `auth::create_superuser`, `auth::change_password` and the
+//! admin's password form. What writes elsewhere is bookkeeping, not a
+//! model's data, and stays with its owner: auth's tokens, sessions and
+//! external identity links, `last_login` and a password re-hash at login
+//! (Django's `update_last_login` signal is no change event either), the
+//! admin's log entries (written in the same transaction as the change they
+//! record, through [`UnitOfWork::tx`]), `migrate`'s tables, content types
+//! and permissions, and an app's own admin actions, which get a
+//! [`Connection`] and decide for themselves.
 
 pub mod constraint;
 
