@@ -3,10 +3,10 @@
 //! API's 409 / 422 naming the field. Every write of [`super::UnitOfWork`]
 //! maps its failures here, so the API and the admin word them alike.
 
-use sea_orm::{ActiveModelTrait, DbErr, SqlErr};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, SqlErr};
 use serde_json::Value;
 
-use crate::db::Connection;
 use crate::error::{ApiError, ErrorDetail, ErrorKind, ValidationError};
 use crate::model::{Model, ModelMeta};
 
@@ -118,12 +118,11 @@ pub(crate) fn needs_probe<M: Model>() -> bool {
 }
 
 /// The error for a failed write of `M`; a foreign key violation is located
-/// by looking each referenced row up, so the 422 names the right field.
-///
-/// The lookups go through `pool`, not the failed transaction: PostgreSQL
-/// answers nothing more in a transaction once a statement has failed.
+/// by looking each referenced row up in `db` (the write's transaction,
+/// back at a savepoint from before the write), so the 422 names the
+/// right field.
 pub(crate) async fn write_error<M: Model>(
-    pool: &Connection,
+    db: &impl ConnectionTrait,
     written: Option<&M::ActiveModel>,
     error: DbErr,
 ) -> ApiError {
@@ -132,7 +131,7 @@ pub(crate) async fn write_error<M: Model>(
         Some(SqlErr::ForeignKeyConstraintViolation(_))
     );
     if let (true, Some(active)) = (is_fk, written)
-        && let Some(field) = missing_reference::<M>(pool, active).await
+        && let Some(field) = missing_reference::<M>(db, active).await
     {
         return ApiError::MissingReference(ValidationError::single(ErrorDetail::new(
             vec!["body".into(), field.into()],
@@ -145,7 +144,7 @@ pub(crate) async fn write_error<M: Model>(
 
 /// The first foreign key of `active` whose referenced row does not exist.
 async fn missing_reference<M: Model>(
-    pool: &Connection,
+    db: &impl ConnectionTrait,
     active: &M::ActiveModel,
 ) -> Option<&'static str> {
     for field in M::meta().fields.iter().filter(|f| f.references.is_some()) {
@@ -156,12 +155,17 @@ async fn missing_reference<M: Model>(
             sea_orm::ActiveValue::Set(v) | sea_orm::ActiveValue::Unchanged(v) => v,
             sea_orm::ActiveValue::NotSet => continue,
         };
-        if sea_orm::sea_query::value::sea_value_to_json_value(&value).is_null() {
+        if serde_json::Value::is_null(&sea_orm::sea_query::value::sea_value_to_json_value(&value)) {
             continue;
         }
-        if let Ok(rows) = (target().load_by_keys)(pool, vec![value]).await
-            && rows.is_empty()
-        {
+        let target = target();
+        let mut select = Query::select();
+        select
+            .expr(Expr::val(1))
+            .from(Alias::new(target.table))
+            .and_where(Expr::col(Alias::new(target.primary_key)).eq(value))
+            .limit(1);
+        if let Ok(None) = db.query_one(&select).await {
             return Some(field.name);
         }
     }

@@ -33,7 +33,7 @@ use std::str::FromStr;
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, IntoActiveModel, ModelTrait, QueryFilter,
-    SqlErr, TransactionTrait, Value,
+    SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait, Value,
 };
 use serde_json::Value as JsonValue;
 
@@ -56,23 +56,30 @@ fn column<M: Model>(name: &str) -> Result<Col<M>, DbErr> {
 /// [`UnitOfWork::commit`], none if it is dropped (or a write failed and
 /// the caller returned early), as Django's `transaction.atomic`.
 ///
-/// Reads that must see the request's own writes go through
-/// [`UnitOfWork::tx`]; reads of what was there before may use the pool.
+/// Reads during the work go through [`UnitOfWork::tx`] too: on SQLite a
+/// new pool connection may wait for the transaction's lock to open.
 pub struct UnitOfWork {
     tx: Transaction,
-    /// The pool the transaction came from: where a failed write's foreign
-    /// keys are looked up (a failed PostgreSQL transaction answers nothing).
-    pool: Connection,
 }
 
 impl UnitOfWork {
     /// Begins a transaction on `db`.
+    ///
+    /// On SQLite it is `BEGIN IMMEDIATE`: the write lock is taken (waiting
+    /// out the busy timeout) before the first read, so a request that reads
+    /// a row and then writes it never finds its snapshot stale half-way,
+    /// which SQLite reports as an immediate `SQLITE_BUSY`. PostgreSQL
+    /// ignores the mode.
     pub async fn begin(db: &Connection) -> ApiResult<UnitOfWork> {
-        let tx = db.begin().await.map_err(ApiError::internal)?;
-        Ok(UnitOfWork {
-            tx,
-            pool: db.clone(),
-        })
+        let options = TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        };
+        let tx = db
+            .begin_with_options(options)
+            .await
+            .map_err(ApiError::internal)?;
+        Ok(UnitOfWork { tx })
     }
 
     /// The transaction, for bookkeeping written with the rows (the admin's
@@ -97,12 +104,18 @@ impl UnitOfWork {
         if let Some(owner) = owner {
             M::set_owner(&mut active, owner);
         }
-        let probe = constraint::needs_probe::<M>().then(|| active.clone());
-        match active.insert(&self.tx).await {
-            Ok(row) => Ok(row),
-            Err(error) => {
-                Err(constraint::write_error::<M>(&self.pool, probe.as_ref(), error).await)
+        if !constraint::needs_probe::<M>() {
+            let inserted = active.insert(&self.tx).await;
+            return inserted.map_err(|error| db_error(M::meta(), error));
+        }
+        let probe = active.clone();
+        let savepoint = self.savepoint().await?;
+        match active.insert(&savepoint).await {
+            Ok(row) => {
+                savepoint.commit().await.map_err(ApiError::internal)?;
+                Ok(row)
             }
+            Err(error) => Err(self.located::<M>(savepoint, &probe, error).await),
         }
     }
 
@@ -113,13 +126,40 @@ impl UnitOfWork {
         if !active.is_changed() {
             return Ok(row);
         }
-        let probe = constraint::needs_probe::<M>().then(|| active.clone());
-        match active.update(&self.tx).await {
-            Ok(row) => Ok(row),
-            Err(error) => {
-                Err(constraint::write_error::<M>(&self.pool, probe.as_ref(), error).await)
-            }
+        if !constraint::needs_probe::<M>() {
+            let updated = active.update(&self.tx).await;
+            return updated.map_err(|error| db_error(M::meta(), error));
         }
+        let probe = active.clone();
+        let savepoint = self.savepoint().await?;
+        match active.update(&savepoint).await {
+            Ok(row) => {
+                savepoint.commit().await.map_err(ApiError::internal)?;
+                Ok(row)
+            }
+            Err(error) => Err(self.located::<M>(savepoint, &probe, error).await),
+        }
+    }
+
+    /// A savepoint before a write whose failure must be examined: with
+    /// several foreign keys a violation does not say which (SQLite never
+    /// does), so the referenced rows are looked up after it, in this
+    /// transaction, which PostgreSQL allows only once back at the savepoint.
+    async fn savepoint(&self) -> ApiResult<Transaction> {
+        self.tx.begin().await.map_err(ApiError::internal)
+    }
+
+    /// The error of a write that failed after `savepoint`, located.
+    async fn located<M: Model>(
+        &self,
+        savepoint: Transaction,
+        written: &M::ActiveModel,
+        error: DbErr,
+    ) -> ApiError {
+        if let Err(rollback) = savepoint.rollback().await {
+            return ApiError::internal(rollback);
+        }
+        constraint::write_error::<M>(&self.tx, Some(written), error).await
     }
 
     /// Applies `apply` (`M::replace_with` for PUT, `M::patch_with` for
