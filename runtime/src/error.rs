@@ -5,11 +5,9 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use sea_orm::{DbErr, SqlErr};
+use sea_orm::DbErr;
 use serde::Serialize;
 use serde_json::Value;
-
-use crate::model::ModelMeta;
 
 /// What handlers return: a response, or an [`ApiError`] rendered as one.
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -338,54 +336,6 @@ impl From<ValidationError> for ApiError {
 }
 
 impl ApiError {
-    /// Maps a database error from a write on `meta`'s table: constraint
-    /// violations become 409 / 422 naming the field; anything else is a
-    /// logged 500 whose response carries no SQL.
-    pub fn from_db(meta: &ModelMeta, error: DbErr) -> Self {
-        match constraint_violation(&error) {
-            Some(SqlErr::UniqueConstraintViolation(message)) => {
-                if let Some(columns) = together_in_message(meta, &message) {
-                    return ApiError::Conflict(format!(
-                        "{} with this {} already exists.",
-                        meta.object_name,
-                        columns.join(" and ")
-                    ));
-                }
-                match field_in_message(meta, &message) {
-                    Some(field) => ApiError::Conflict(format!(
-                        "{} with this {field} already exists.",
-                        meta.object_name
-                    )),
-                    None => ApiError::Conflict(format!(
-                        "{} with these values already exists.",
-                        meta.object_name
-                    )),
-                }
-            }
-            Some(SqlErr::ForeignKeyConstraintViolation(message)) => {
-                // SQLite does not say which key failed; with a single foreign
-                // key (or a name in the message) the field is still certain.
-                let keys: Vec<&str> = meta
-                    .fields
-                    .iter()
-                    .filter(|f| f.references.is_some())
-                    .map(|f| f.name)
-                    .collect();
-                let field = field_in_message(meta, &message)
-                    .filter(|f| keys.contains(f))
-                    .or(if keys.len() == 1 { Some(keys[0]) } else { None });
-                let mut loc = vec![Value::from("body")];
-                loc.extend(field.map(Value::from));
-                ApiError::MissingReference(ValidationError::single(ErrorDetail::new(
-                    loc,
-                    ErrorKind::ForeignKey,
-                    "The referenced object does not exist",
-                )))
-            }
-            _ => ApiError::internal(error),
-        }
-    }
-
     /// A 500 whose cause goes to the log, not to the client; a [`DbErr`]
     /// saying the database is unreachable ([`is_unavailable`]) is a 503
     /// with `Retry-After` instead, so the many `.map_err(ApiError::internal)`
@@ -396,54 +346,6 @@ impl ApiError {
         }
         ApiError::Internal(error.to_string())
     }
-}
-
-/// The constraint a database error reports, if any: SeaORM's reading,
-/// plus SQLite's RESTRICT foreign keys (reported as a trigger constraint, 1811).
-pub fn constraint_violation(error: &DbErr) -> Option<SqlErr> {
-    if let Some(kind) = error.sql_err() {
-        return Some(kind);
-    }
-    if let DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e))
-    | DbErr::Query(sea_orm::RuntimeErr::SqlxError(e)) = error
-        && let Some(db) = e.as_database_error()
-        && db.code().as_deref() == Some("1811")
-        && db.message().contains("FOREIGN KEY")
-    {
-        return Some(SqlErr::ForeignKeyConstraintViolation(
-            db.message().to_string(),
-        ));
-    }
-    None
-}
-
-/// The longest field name of `meta` that appears as a word in `message`.
-/// The `unique_together` group a unique violation names: PostgreSQL gives
-/// the index's name, SQLite every column (`t.user_id, t.group_id`).
-fn together_in_message(meta: &ModelMeta, message: &str) -> Option<&'static [&'static str]> {
-    meta.unique_together.iter().copied().find(|columns| {
-        let index = meta.unique_index_name(columns);
-        message.contains(&index)
-            || columns
-                .iter()
-                .all(|c| message.contains(&format!("{}.{c}", meta.table)))
-    })
-}
-
-fn field_in_message(meta: &ModelMeta, message: &str) -> Option<&'static str> {
-    meta.fields
-        .iter()
-        .map(|f| f.name)
-        .filter(|name| {
-            message
-                .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-                .any(|word| {
-                    word == *name
-                        || word == format!("{}_{name}", meta.table)
-                        || word.ends_with(&format!("_{name}_key"))
-                })
-        })
-        .max_by_key(|name| name.len())
 }
 
 #[derive(Serialize)]

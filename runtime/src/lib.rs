@@ -53,12 +53,14 @@ pub mod migrations;
 pub mod model;
 pub mod names;
 pub mod openapi;
+pub mod password;
 pub mod prelude;
 pub mod rejection;
 pub mod schema;
 pub mod security;
 pub mod server;
 pub mod state;
+pub mod write;
 
 pub use app::App;
 pub use ferrobridge_macros::{Choices, Model};

@@ -9,6 +9,7 @@ mod admin_browser;
 mod admin_changelist;
 mod admin_forms;
 mod apps;
+mod atomic;
 mod auth;
 mod authz;
 mod authz_matrix;

@@ -1,5 +1,6 @@
-//! The pages Django's auth admin adds: setting a user's password through
-//! a form of its own (the hash itself is never shown or edited).
+//! What Django's auth admin adds for the built-in user: setting a user's
+//! password through a form of its own (the hash itself is never shown or
+//! edited), and the user's form hooks ([`UserAdmin`]).
 
 use std::collections::BTreeMap;
 
@@ -9,11 +10,13 @@ use minijinja::context;
 use sea_orm::EntityTrait;
 
 use super::context::{AdminCtx, PageResult, Reject, server_error};
+use super::model_admin::{Confirmation, ModelAdmin, OwnPage};
 use super::views::{FormFields, check_new_password};
 use super::{LogAction, log_action, quote_pk};
 use crate::auth::PasswordContext;
 use crate::auth::models::{User, user};
-use crate::model::{Action, Model};
+use crate::model::{Action, FieldMeta, Model};
+use crate::write::UnitOfWork;
 
 fn field<'a>(form: &'a FormFields, name: &str) -> &'a str {
     form.iter()
@@ -80,17 +83,15 @@ pub async fn set_password(
     if !errors.is_empty() {
         return Ok(page(&mut ctx, &account, errors));
     }
-    let db = ctx.state.db.clone();
+    // The password, the revoked tokens and the log entry: one transaction.
+    let fail = |e: crate::error::ApiError| Reject(server_error(format!("{e:?}")));
+    let work = UnitOfWork::begin(&ctx.state.db).await.map_err(fail)?;
     // Revokes the account's tokens; its sessions fail their fingerprint.
-    let saved = crate::auth::change_password(&db, account.clone(), new1)
+    let saved = crate::auth::set_password(&work, account.clone(), new1)
         .await
-        .map_err(|e| Reject(server_error(e)))?;
-    if account.id == me.id {
-        // Changing one's own password keeps this session (Django's update_session_auth_hash).
-        ctx.session.auth_hash = Some(crate::auth::session::auth_hash(&saved.password));
-    }
+        .map_err(fail)?;
     log_action(
-        &db,
+        work.tx(),
         me.id,
         User::meta(),
         &account.id.to_string(),
@@ -100,10 +101,54 @@ pub async fn set_password(
     )
     .await
     .map_err(|e| Reject(server_error(e)))?;
+    work.commit().await.map_err(fail)?;
+    if account.id == me.id {
+        // Changing one's own password keeps this session (Django's update_session_auth_hash).
+        ctx.session.auth_hash = Some(super::session::auth_hash(&saved.password));
+    }
     ctx.message("success", "Password changed successfully.")
         .await;
     Ok(ctx.redirect(&format!(
         "/admin/auth/user/{}/change/",
         quote_pk(&account.id.to_string())
     )))
+}
+
+/// The built-in user's form hooks, as Django's `UserAdmin`: the add form
+/// asks for the name and the password twice, nothing else (flags, groups
+/// and permissions follow on the change form, which needs
+/// `auth.change_user`); the change form shows no hash, only a link to the
+/// password page above.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct UserAdmin;
+
+impl ModelAdmin for UserAdmin {
+    fn add_fields(&self) -> Option<&'static [&'static str]> {
+        Some(&["username", "password"])
+    }
+
+    fn add_confirmation(&self) -> Option<Confirmation> {
+        Some(Confirmation {
+            field: "password",
+            input: "password2",
+            label: "Password confirmation",
+            help: "Enter the same password as before, for verification.",
+        })
+    }
+
+    fn inlines_on_add(&self) -> bool {
+        false
+    }
+
+    fn edit_after_add(&self) -> bool {
+        true
+    }
+
+    fn own_page(&self, field: &FieldMeta) -> Option<OwnPage> {
+        // Django's ReadOnlyPasswordHashField: the hash is never shown.
+        (field.name == "password").then_some(OwnPage {
+            url: "../password/",
+            text: "Raw passwords are not stored, so there is no way to see this user’s password; change it using this form.",
+        })
+    }
 }

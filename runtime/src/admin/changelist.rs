@@ -20,9 +20,10 @@ use serde::Serialize;
 
 use super::context::{AdminCtx, PageResult, Reject, server_error};
 use super::delete;
-use super::ops::{AdminOps, AdminRow, RowFilter, RowQuery, value_text};
+use super::objects::{admin_model, change_url, count_name, list_url, readable};
+use super::ops::{AdminRow, RowFilter, RowQuery, value_text};
+use super::verbose_name_plural;
 use super::views::{FormFields, capitalize};
-use super::{quote_pk, verbose_name_plural};
 use crate::model::{Action, FieldKind, FieldMeta, ModelMeta};
 
 /// How many related rows a foreign key filter offers: beyond this a select
@@ -162,58 +163,11 @@ pub(crate) fn field_label(field: &FieldMeta) -> String {
     capitalize(&name.replace('_', " "))
 }
 
-/// `posts`, or `post` for one.
-pub(crate) fn count_name(meta: &ModelMeta, count: u64) -> String {
-    if count == 1 {
-        meta.verbose_name()
-    } else {
-        verbose_name_plural(meta)
-    }
-}
-
-/// A datetime or date as people read it (`May 1, 2024, 14:05`), in UTC.
-pub(crate) fn readable(value: &Value) -> Option<String> {
-    match value {
-        Value::ChronoDateTimeUtc(Some(dt)) => Some(dt.format("%b %-d, %Y, %H:%M").to_string()),
-        Value::ChronoDate(Some(d)) => Some(d.format("%b %-d, %Y").to_string()),
-        _ => None,
-    }
-}
-
 fn is_null(value: &Value) -> bool {
     matches!(
         sea_orm::sea_query::value::sea_value_to_json_value(value),
         serde_json::Value::Null
     )
-}
-
-/// The admin model `app.model`, or the 404 page: `#[admin(hidden)]`
-/// models are left out of the admin's pages.
-pub(crate) fn admin_model(
-    ctx: &mut AdminCtx,
-    app: &str,
-    model: &str,
-) -> Result<std::sync::Arc<dyn AdminOps>, Reject> {
-    let ops = ctx.model(app, model)?;
-    if ops.meta().admin.hidden {
-        return Err(Reject(ctx.not_found()));
-    }
-    Ok(ops)
-}
-
-/// The change URL of a row.
-pub(crate) fn change_url(meta: &ModelMeta, pk: &str) -> String {
-    format!(
-        "/admin/{}/{}/{}/change/",
-        meta.app_label,
-        meta.model_name,
-        quote_pk(pk)
-    )
-}
-
-/// The change list URL of a model.
-pub(crate) fn list_url(meta: &ModelMeta) -> String {
-    format!("/admin/{}/{}/", meta.app_label, meta.model_name)
 }
 
 /// The bulk actions this user may run on `meta`: delete needs the delete
@@ -871,41 +825,6 @@ fn action_error(error: &crate::error::ApiError) -> String {
             "The action failed; the error has been logged.".into()
         }
     }
-}
-
-/// The rows with these primary keys, in the order given, skipping keys
-/// that are invalid or gone.
-pub(crate) async fn rows_by_pk(
-    ops: &dyn AdminOps,
-    db: &crate::db::Connection,
-    pks: &[String],
-) -> Result<Vec<AdminRow>, sea_orm::DbErr> {
-    let meta = ops.meta();
-    let Some(pk_field) = meta.field(meta.primary_key) else {
-        return Ok(Vec::new());
-    };
-    let mut seen = HashSet::new();
-    let keys: Vec<Value> = pks
-        .iter()
-        .filter(|pk| seen.insert(pk.as_str()))
-        .filter_map(|pk| crate::api::parse_value(pk_field, pk).ok())
-        .collect();
-    if keys.is_empty() {
-        return Ok(Vec::new());
-    }
-    let query = RowQuery {
-        filters: vec![RowFilter::In(pk_field.name, keys.clone())],
-        limit: keys.len() as u64,
-        ..RowQuery::default()
-    };
-    let (mut rows, _) = ops.query(db, &query).await?;
-    let position: HashMap<String, usize> = keys
-        .iter()
-        .enumerate()
-        .map(|(i, k)| (value_text(k), i))
-        .collect();
-    rows.sort_by_key(|r| position.get(&r.pk).copied().unwrap_or(usize::MAX));
-    Ok(rows)
 }
 
 /// Whether the user may see rows of `meta` (its `view` or `change`

@@ -19,13 +19,14 @@ use minijinja::context;
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use serde::Serialize;
 
-use super::changelist::{admin_model, change_url, count_name, list_url, readable, rows_by_pk};
 use super::context::{AdminCtx, PageResult, Reject, server_error};
+use super::objects::{admin_model, change_url, count_name, list_url, readable, rows_by_pk};
 use super::ops::{AdminOps, AdminRow, BoxFut, RowFilter, RowQuery};
 use super::views::{FormFields, capitalize};
 use super::{LogAction, change_message, describe_change_message, log_action, verbose_name_plural};
 use crate::error::ApiError;
 use crate::model::{Action, ModelMeta, OnDelete};
+use crate::write::UnitOfWork;
 
 /// Rows listed per relation and level: the page stays readable and the
 /// walk bounded; the rest is counted ("and 250 more posts").
@@ -264,19 +265,20 @@ fn walk<'a>(
     })
 }
 
-/// Deletes `rows` and records each deletion in `django_admin_log`.
+/// Deletes `rows` and records each deletion in `django_admin_log`, all in
+/// one transaction: a failing delete leaves every row and no log entry.
 async fn delete_rows(
     ctx: &AdminCtx,
     ops: &Arc<dyn AdminOps>,
     rows: &[AdminRow],
 ) -> Result<u64, ApiError> {
-    let db: &Connection = &ctx.state.db;
+    let work = UnitOfWork::begin(&ctx.state.db).await?;
     let pks: Vec<String> = rows.iter().map(|r| r.pk.clone()).collect();
-    let deleted = ops.delete(db, &pks).await?;
+    let deleted = ops.delete(&work, &pks).await?;
     let user_id = ctx.user.as_ref().map_or(0, |u| u.id);
     for row in rows {
         log_action(
-            db,
+            work.tx(),
             user_id,
             ops.meta(),
             &row.pk,
@@ -287,6 +289,7 @@ async fn delete_rows(
         .await
         .map_err(ApiError::internal)?;
     }
+    work.commit().await?;
     Ok(deleted)
 }
 

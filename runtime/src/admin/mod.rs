@@ -44,7 +44,9 @@ mod changelist;
 mod context;
 mod delete;
 pub mod forms;
+pub mod model_admin;
 pub mod models;
+mod objects;
 pub mod ops;
 pub mod templates;
 mod views;
@@ -59,8 +61,10 @@ use axum::http::{HeaderName, HeaderValue, header};
 use axum::routing::{MethodRouter, get};
 use tower_http::set_header::SetResponseHeaderLayer;
 
+pub use auth_admin::UserAdmin;
 pub use context::{AdminCtx, PageResult, Reject, redirect, safe_next, server_error};
 pub(crate) use delete::{DeleteRights, collect_with};
+pub use model_admin::{Confirmation, DefaultAdmin, ModelAdmin, OwnPage};
 pub use models::{LogEntry, Session};
 pub use ops::{AdminOps, AdminRow, LoadLabels, Ops, RowFilter, RowQuery, load_labels};
 
@@ -171,6 +175,8 @@ pub struct AdminState {
     pub actions: HashMap<&'static str, Vec<AdminAction>>,
     /// Site settings.
     pub site: SiteSettings,
+    /// Form hooks by table; models not here get [`DefaultAdmin`].
+    pub model_admins: HashMap<&'static str, Arc<dyn ModelAdmin>>,
 }
 
 impl std::fmt::Debug for AdminState {
@@ -195,6 +201,23 @@ impl AdminState {
             models,
             actions,
             site,
+            model_admins: HashMap::from([(
+                <crate::auth::User as crate::model::Model>::meta().table,
+                Arc::new(UserAdmin) as Arc<dyn ModelAdmin>,
+            )]),
+        }
+    }
+
+    /// Registers the form hooks of the model on `table`, replacing any.
+    pub fn register_model_admin(&mut self, table: &'static str, hooks: Arc<dyn ModelAdmin>) {
+        self.model_admins.insert(table, hooks);
+    }
+
+    /// The form hooks of `meta`'s model.
+    pub fn model_admin(&self, meta: &crate::model::ModelMeta) -> Arc<dyn ModelAdmin> {
+        match self.model_admins.get(meta.table) {
+            Some(hooks) => hooks.clone(),
+            None => Arc::new(DefaultAdmin),
         }
     }
 
@@ -337,7 +360,7 @@ pub enum LogAction {
 /// Records an admin action in `django_admin_log`, as Django's admin does:
 /// `message` is Django's JSON change message (see [`change_message`]).
 pub async fn log_action(
-    db: &Connection,
+    db: &impl sea_orm::ConnectionTrait,
     user_id: i32,
     meta: &crate::model::ModelMeta,
     object_id: &str,

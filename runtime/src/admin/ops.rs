@@ -10,16 +10,17 @@ use std::str::FromStr;
 use crate::db::Connection;
 use sea_orm::sea_query::{Condition, Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, IntoActiveModel, ModelTrait, Order,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Value,
+    ColumnTrait, DbErr, EntityTrait, ModelTrait, Order, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Value,
 };
 use serde_json::Value as JsonValue;
 
 use crate::__private::Rescale;
-use crate::api::{column, needs_probe, text_position, write_error};
+use crate::api::{column, text_position};
 use crate::error::{ApiError, ValidationError};
 use crate::model::{DbType, FieldKind, Model, ModelMeta};
 use crate::schema::FromJsonBody;
+use crate::write::UnitOfWork;
 
 /// A boxed future borrowing for `'a`.
 pub type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -102,25 +103,27 @@ pub trait AdminOps: Send + Sync + 'static {
         db: &'a Connection,
         pk: &'a str,
     ) -> BoxFut<'a, Result<Option<AdminRow>, DbErr>>;
-    /// Creates a row from a JSON object, validated like `POST /api/...`;
-    /// `owner` fills an `#[api(owner)]` field.
+    /// Creates a row from a JSON object, validated like `POST /api/...`,
+    /// in the request's `work`; `owner` fills an `#[api(owner)]` field.
     fn create<'a>(
         &'a self,
-        db: &'a Connection,
+        work: &'a UnitOfWork,
         body: JsonValue,
         owner: Option<i64>,
     ) -> BoxFut<'a, Result<AdminRow, ApiError>>;
-    /// Changes the fields present in a JSON object, validated like `PATCH /api/...`.
+    /// Changes the fields present in a JSON object, validated like
+    /// `PATCH /api/...`, in the request's `work`.
     fn update<'a>(
         &'a self,
-        db: &'a Connection,
+        work: &'a UnitOfWork,
         pk: &'a str,
         body: JsonValue,
     ) -> BoxFut<'a, Result<AdminRow, ApiError>>;
-    /// Deletes the rows with these primary keys; how many went.
+    /// Deletes the rows with these primary keys in the request's `work`;
+    /// how many went.
     fn delete<'a>(
         &'a self,
-        db: &'a Connection,
+        work: &'a UnitOfWork,
         pks: &'a [String],
     ) -> BoxFut<'a, Result<u64, ApiError>>;
 }
@@ -276,54 +279,40 @@ impl<M: Model> AdminOps for Ops<M> {
 
     fn create<'a>(
         &'a self,
-        db: &'a Connection,
+        work: &'a UnitOfWork,
         body: JsonValue,
         owner: Option<i64>,
     ) -> BoxFut<'a, Result<AdminRow, ApiError>> {
         Box::pin(async move {
             let input = M::Create::from_json_body(body)?;
-            let mut active = M::insert_from(input);
-            if let Some(owner) = owner {
-                M::set_owner(&mut active, owner);
-            }
-            let probe = needs_probe::<M>().then(|| active.clone());
-            match active.insert(db).await {
-                Ok(row) => Ok(admin_row::<M>(&row)),
-                Err(error) => Err(write_error::<M>(db, probe.as_ref(), error).await),
-            }
+            let row = work.create::<M>(M::insert_from(input), owner).await?;
+            Ok(admin_row::<M>(&row))
         })
     }
 
     fn update<'a>(
         &'a self,
-        db: &'a Connection,
+        work: &'a UnitOfWork,
         pk: &'a str,
         body: JsonValue,
     ) -> BoxFut<'a, Result<AdminRow, ApiError>> {
         Box::pin(async move {
+            // Read in the transaction: the row as this request left it.
             let row = find_by_pk::<M>(pk)
                 .ok_or(ApiError::NotFound)?
-                .one(db)
+                .one(work.tx())
                 .await
                 .map_err(ApiError::internal)?
                 .ok_or(ApiError::NotFound)?;
             let input = M::Update::from_json_body(body)?;
-            let mut active: M::ActiveModel = row.clone().into_active_model();
-            M::patch_with(&mut active, input);
-            if !active.is_changed() {
-                return Ok(admin_row::<M>(&row));
-            }
-            let probe = needs_probe::<M>().then(|| active.clone());
-            match active.update(db).await {
-                Ok(row) => Ok(admin_row::<M>(&row)),
-                Err(error) => Err(write_error::<M>(db, probe.as_ref(), error).await),
-            }
+            let row = work.change::<M, _>(row, input, M::patch_with).await?;
+            Ok(admin_row::<M>(&row))
         })
     }
 
     fn delete<'a>(
         &'a self,
-        db: &'a Connection,
+        work: &'a UnitOfWork,
         pks: &'a [String],
     ) -> BoxFut<'a, Result<u64, ApiError>> {
         Box::pin(async move {
@@ -334,28 +323,7 @@ impl<M: Model> AdminOps for Ops<M> {
                 .iter()
                 .filter_map(|pk| crate::api::parse_value(pk_field, pk).ok())
                 .collect();
-            if keys.is_empty() {
-                return Ok(0);
-            }
-            match M::Entity::delete_many()
-                .filter(M::primary_key_column().is_in(keys))
-                .exec(db)
-                .await
-            {
-                Ok(result) => Ok(result.rows_affected),
-                Err(error)
-                    if matches!(
-                        crate::error::constraint_violation(&error),
-                        Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_))
-                    ) =>
-                {
-                    Err(ApiError::Conflict(format!(
-                        "Cannot delete this {}: other objects still reference it.",
-                        M::meta().verbose_name()
-                    )))
-                }
-                Err(error) => Err(ApiError::from_db(M::meta(), error)),
-            }
+            work.delete::<M>(keys).await
         })
     }
 }

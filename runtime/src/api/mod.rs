@@ -15,9 +15,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, Func, NullOrdering};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DbBackend, DbErr, EntityTrait, Identity, IntoActiveModel,
-    Iterable, JoinType, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationDef,
-    RelationTrait, Value,
+    ColumnTrait, DbBackend, DbErr, EntityTrait, Identity, IntoActiveModel, Iterable, JoinType,
+    Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationDef, RelationTrait, Value,
 };
 use serde::Serialize;
 use serde_json::{Value as JsonValue, json};
@@ -35,6 +34,7 @@ pub use crate::model::Action;
 use crate::model::{FieldKind, FieldMeta, Model, ModelMeta, Policy};
 use crate::schema::DeferredJson;
 use crate::state::{AppState, Router};
+use crate::write::UnitOfWork;
 
 /// The routes of one model: `/api/{plural}` and `/api/{plural}/{pk}`.
 pub fn routes<M: Model>() -> Router {
@@ -521,17 +521,12 @@ pub async fn create<M: Model>(
 ) -> ApiResult<Response> {
     authorize::<M>(&state, &user, Action::Add).await?;
     let (input, _) = crate::auth::read_body::<M, M::Create>(&state, body, None)?;
-    let db = &state.db;
-    let mut active = M::insert_from(input);
+    let active = M::insert_from(input);
     check_write_perms::<M>(&state, &user, &active, None).await?;
-    if let Some(user) = &user {
-        M::set_owner(&mut active, i64::from(user.id));
-    }
-    let probe = needs_probe::<M>().then(|| active.clone());
-    let row = match active.insert(db).await {
-        Ok(row) => row,
-        Err(error) => return Err(write_error::<M>(db, probe.as_ref(), error).await),
-    };
+    let work = UnitOfWork::begin(&state.db).await?;
+    let owner = user.as_ref().map(|user| i64::from(user.id));
+    let row = work.create::<M>(active, owner).await?;
+    work.commit().await?;
     let key = M::primary_key(&row).to_string();
     let key = percent_encoding::utf8_percent_encode(&key, PATH_SEGMENT);
     let location = format!("{}/{key}", path.as_str().trim_end_matches('/'));
@@ -552,74 +547,6 @@ async fn find_row<M: Model>(
         .await
         .map_err(ApiError::internal)?
         .ok_or(ApiError::NotFound)
-}
-
-async fn save<M: Model>(
-    db: &Connection,
-    row: <M::Entity as EntityTrait>::Model,
-    active: M::ActiveModel,
-) -> ApiResult<Json<M::Read>> {
-    if !active.is_changed() {
-        return Ok(Json(M::Read::from(row)));
-    }
-    let probe = needs_probe::<M>().then(|| active.clone());
-    let row = match active.update(db).await {
-        Ok(row) => row,
-        Err(error) => return Err(write_error::<M>(db, probe.as_ref(), error).await),
-    };
-    Ok(Json(M::Read::from(row)))
-}
-
-/// With several foreign keys, a violation does not say which one failed
-/// (SQLite never does), so the written values are kept to find out.
-pub(crate) fn needs_probe<M: Model>() -> bool {
-    M::meta()
-        .fields
-        .iter()
-        .filter(|f| f.references.is_some())
-        .count()
-        > 1
-}
-
-/// The error for a failed write; a foreign key violation is located by
-/// looking each referenced row up, so the 422 names the right field.
-pub(crate) async fn write_error<M: Model>(
-    db: &Connection,
-    written: Option<&M::ActiveModel>,
-    error: DbErr,
-) -> ApiError {
-    let is_fk = matches!(
-        crate::error::constraint_violation(&error),
-        Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_))
-    );
-    if let (true, Some(active)) = (is_fk, written) {
-        for field in M::meta().fields.iter().filter(|f| f.references.is_some()) {
-            let (Ok(column), Some(target)) = (column::<M>(field.name), field.references) else {
-                continue;
-            };
-            let value = match active.get(column) {
-                sea_orm::ActiveValue::Set(v) | sea_orm::ActiveValue::Unchanged(v) => v,
-                sea_orm::ActiveValue::NotSet => continue,
-            };
-            let Some(target_pk) = target().field(target().primary_key) else {
-                continue;
-            };
-            if value == null_of(target_pk.kind) || value == null_of(field.kind) {
-                continue;
-            }
-            match (target().load_by_keys)(db, vec![value]).await {
-                Ok(rows) if rows.is_empty() => {
-                    return ApiError::MissingReference(ValidationError::single(ErrorDetail::new(
-                        vec!["body".into(), field.name.into()],
-                        ErrorKind::ForeignKey,
-                        "The referenced object does not exist",
-                    )));
-                }
-                _ => {}
-            }
-        }
-    }
-    ApiError::from_db(M::meta(), error)
 }
 
 /// `PUT /api/{plural}/{pk}`: replaces every writable field.
@@ -643,7 +570,8 @@ pub async fn partial_update<M: Model>(
 }
 
 /// PUT and PATCH: permission, then the row (404), its owner, then the body,
-/// applied to the row by `apply` and saved.
+/// applied to the row by `apply` and saved with any tokens a new password
+/// revokes, in one transaction.
 async fn change<M: Model, T: crate::schema::FromJsonBody>(
     state: &AppState,
     user: &Option<CurrentUser>,
@@ -659,40 +587,27 @@ async fn change<M: Model, T: crate::schema::FromJsonBody>(
     let mut active: M::ActiveModel = row.clone().into_active_model();
     apply(&mut active, input);
     check_write_perms::<M>(state, user, &active, Some(&row)).await?;
-    let saved = save::<M>(&state.db, row, active).await?;
+    let work = UnitOfWork::begin(&state.db).await?;
+    let saved = work.update::<M>(row, active).await?;
     if password {
-        crate::auth::password_written::<M>(&state.db, &key).await?;
+        crate::auth::password_written::<M>(work.tx(), &key).await?;
     }
-    Ok(saved)
+    work.commit().await?;
+    Ok(Json(M::Read::from(saved)))
 }
 
 /// Refuses (403 naming the field and the permission) a write that sets a
 /// `#[field(write_perm = "change")]` field the caller may not write: on
 /// create (`before` is `None`) to anything but its default, on update to
-/// anything but its stored value. Resending a value unchanged passes.
+/// anything but its stored value ([`crate::write::guarded_changes`]).
 pub(crate) async fn check_write_perms<M: Model>(
     state: &AppState,
     user: &Option<CurrentUser>,
     active: &M::ActiveModel,
     before: Option<&<M::Entity as EntityTrait>::Model>,
 ) -> ApiResult<()> {
-    use sea_orm::ModelTrait;
     let meta = M::meta();
-    for field in meta.fields {
-        let Some(action) = field.write_perm else {
-            continue;
-        };
-        let column = column::<M>(field.name)?;
-        let sea_orm::ActiveValue::Set(value) = active.get(column) else {
-            continue;
-        };
-        let unchanged = match before {
-            Some(row) => row.get(column) == value,
-            None => is_default(field, &value),
-        };
-        if unchanged {
-            continue;
-        }
+    for (field, action) in crate::write::guarded_changes::<M>(active, before) {
         let code = meta.permission_code(action);
         let why = || format!("Setting `{}` needs the permission `{code}`", field.name);
         let Some(user) = user else {
@@ -707,21 +622,6 @@ pub(crate) async fn check_write_perms<M: Model>(
         }
     }
     Ok(())
-}
-
-/// Whether `value` is what a create leaves `field` at when not given: its
-/// `default`, or NULL for a nullable field without one.
-fn is_default(field: &FieldMeta, value: &Value) -> bool {
-    use crate::model::FieldDefault;
-    let json = sea_orm::sea_query::value::sea_value_to_json_value(value);
-    match field.default {
-        Some(FieldDefault::Bool(b)) => json == JsonValue::Bool(b),
-        Some(FieldDefault::Int(n)) => json.as_f64() == Some(n as f64),
-        Some(FieldDefault::Float(x)) => json.as_f64() == Some(x),
-        Some(FieldDefault::Str(s)) => json.as_str() == Some(s),
-        Some(FieldDefault::Choice(choice)) => json.as_str() == Some(choice()),
-        None => field.nullable && JsonValue::is_null(&json),
-    }
 }
 
 /// `DELETE /api/{plural}/{pk}`: 204, or 404 when there is no such row.
@@ -739,26 +639,11 @@ pub async fn destroy<M: Model>(
     let row = find_row::<M>(&state.db, &pk).await?;
     check_row::<M>(scope, &row)?;
     check_cascade::<M>(&state, &user, &pk).await?;
-    let key = parse_key::<M>(&pk)?;
-    let result = match M::Entity::delete_by_id(key).exec(&state.db).await {
-        Ok(result) => result,
-        Err(error)
-            if matches!(
-                crate::error::constraint_violation(&error),
-                Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_))
-            ) =>
-        {
-            // Django's PROTECT: the row is still referenced (on_delete = "restrict").
-            return Err(ApiError::Conflict(format!(
-                "Cannot delete this {}: other objects still reference it.",
-                M::meta().object_name
-            )));
-        }
-        Err(error) => return Err(ApiError::from_db(M::meta(), error)),
-    };
-    if result.rows_affected == 0 {
+    let work = UnitOfWork::begin(&state.db).await?;
+    if work.delete_key::<M>(M::primary_key(&row)).await? == 0 {
         return Err(ApiError::NotFound);
     }
+    work.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

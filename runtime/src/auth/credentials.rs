@@ -7,8 +7,8 @@ use std::any::TypeId;
 
 use crate::db::Connection;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    IntoActiveModel, QueryFilter, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
+    QueryFilter,
 };
 use serde_json::Value;
 
@@ -18,6 +18,7 @@ use crate::error::{ApiError, ApiResult, ErrorDetail, ValidationError};
 use crate::model::Model;
 use crate::schema::{DeferredJson, FromJsonBody};
 use crate::state::AppState;
+use crate::write::UnitOfWork;
 
 /// Deletes every bearer token of `user_id`; answers how many there were.
 pub async fn revoke_tokens(db: &impl ConnectionTrait, user_id: i32) -> Result<u64, DbErr> {
@@ -39,19 +40,39 @@ pub async fn change_password(
     account: user::Model,
     password: &str,
 ) -> Result<user::Model, DbErr> {
+    let work = UnitOfWork::begin(db).await.map_err(db_err)?;
+    let saved = set_password(&work, account, password)
+        .await
+        .map_err(db_err)?;
+    work.commit().await.map_err(db_err)?;
+    Ok(saved)
+}
+
+/// [`change_password`] as one part of a larger write (the admin's password
+/// form logs the change in the same transaction).
+pub(crate) async fn set_password(
+    work: &UnitOfWork,
+    account: user::Model,
+    password: &str,
+) -> ApiResult<user::Model> {
     let password = password.to_owned();
     // Hashing takes tens of milliseconds on purpose: keep it off the async workers.
     let hash = tokio::task::spawn_blocking(move || super::hash_password(&password))
         .await
-        .map_err(|e| DbErr::Custom(format!("password hashing failed: {e}")))?;
-    let txn = db.begin().await?;
+        .map_err(|e| ApiError::internal(format!("password hashing failed: {e}")))?;
     let id = account.id;
-    let mut active = account.into_active_model();
+    let mut active = account.clone().into_active_model();
     active.password = Set(hash);
-    let saved = active.update(&txn).await?;
-    revoke_tokens(&txn, id).await?;
-    txn.commit().await?;
+    let saved = work.update::<User>(account, active).await?;
+    revoke_tokens(work.tx(), id)
+        .await
+        .map_err(ApiError::internal)?;
     Ok(saved)
+}
+
+/// A write path error where a [`DbErr`] is promised: its text, no SQL.
+pub(crate) fn db_err(error: ApiError) -> DbErr {
+    DbErr::Custom(error.to_string())
 }
 
 /// The 422 of a password the policy refuses, at `["body", field]`.
@@ -119,7 +140,10 @@ pub(crate) fn read_body<M: Model, T: FromJsonBody>(
 /// After a write that set a password of `M`: when `M` is the built-in
 /// [`User`], the account's bearer tokens are revoked (its sessions already
 /// fail their fingerprint check).
-pub(crate) async fn password_written<M: Model>(db: &Connection, key: &M::Key) -> ApiResult<()> {
+pub(crate) async fn password_written<M: Model>(
+    db: &impl ConnectionTrait,
+    key: &M::Key,
+) -> ApiResult<()> {
     if TypeId::of::<M>() != TypeId::of::<User>() {
         return Ok(());
     }

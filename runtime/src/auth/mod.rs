@@ -50,7 +50,6 @@ mod extract;
 mod identity;
 mod jwt;
 pub mod models;
-mod password;
 mod permissions;
 pub(crate) mod routes;
 pub mod session;
@@ -69,8 +68,9 @@ use axum::http::header;
 use axum::http::request::Parts;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
+pub use crate::password::{PasswordCheck, check_password, hash_password};
 pub use credentials::{change_password, password_error, revoke_tokens};
-pub(crate) use credentials::{password_written, read_body};
+pub(crate) use credentials::{password_written, read_body, set_password};
 pub use extract::{AuthUser, CurrentUser, OptionalUser, Perm};
 pub use identity::{identity_key, link_identity, linked_user, unlink_identity};
 pub use jwt::{JwksSource, JwtAuthenticator};
@@ -78,7 +78,6 @@ pub use models::{
     ContentType, ExternalIdentity, Group, GroupPermission, Permission, Token, User, UserGroup,
     UserPermission,
 };
-pub use password::{PasswordCheck, check_password, hash_password};
 pub use permissions::{sync_permissions, user_permissions};
 pub use session::SessionAuthenticator;
 pub use state::AuthState;

@@ -1,10 +1,12 @@
 //! Creating accounts from code: tests and set-up scripts need a superuser
 //! without going through the interactive `createsuperuser` command.
 
-use crate::db::Connection;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, DbErr};
+use sea_orm::{ActiveValue::Set, DbErr};
 
+use crate::auth::credentials::db_err;
 use crate::auth::models::{User, user};
+use crate::db::Connection;
+use crate::write::UnitOfWork;
 
 /// Creates an active superuser (staff too) with `password` hashed as argon2id.
 ///
@@ -23,7 +25,7 @@ pub async fn create_superuser(
     let hash = tokio::task::spawn_blocking(move || crate::auth::hash_password(&password))
         .await
         .map_err(|e| DbErr::Custom(format!("password hashing failed: {e}")))?;
-    let row = user::ActiveModel {
+    let active = user::ActiveModel {
         username: Set(username.to_owned()),
         email: Set(email.to_owned()),
         password: Set(hash),
@@ -34,8 +36,10 @@ pub async fn create_superuser(
         last_name: Set(String::new()),
         date_joined: Set(chrono::Utc::now()),
         ..Default::default()
-    }
-    .insert(db)
-    .await?;
+    };
+    // Through the one write path, as every row change.
+    let work = UnitOfWork::begin(db).await.map_err(db_err)?;
+    let row = work.create::<User>(active, None).await.map_err(db_err)?;
+    work.commit().await.map_err(db_err)?;
     Ok(User::from(row))
 }

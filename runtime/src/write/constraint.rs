@@ -1,0 +1,181 @@
+//! Constraint errors: what a database says when a write breaks a unique
+//! index, a `unique_together` group or a foreign key, read back into the
+//! API's 409 / 422 naming the field. Every write of [`super::UnitOfWork`]
+//! maps its failures here, so the API and the admin word them alike.
+
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, SqlErr};
+use serde_json::Value;
+
+use crate::error::{ApiError, ErrorDetail, ErrorKind, ValidationError};
+use crate::model::{Model, ModelMeta};
+
+/// Maps a database error from a write on `meta`'s table: constraint
+/// violations become 409 / 422 naming the field; anything else is a
+/// logged 500 whose response carries no SQL.
+pub fn db_error(meta: &ModelMeta, error: DbErr) -> ApiError {
+    match constraint_violation(&error) {
+        Some(SqlErr::UniqueConstraintViolation(message)) => {
+            if let Some(columns) = together_in_message(meta, &message) {
+                return ApiError::Conflict(format!(
+                    "{} with this {} already exists.",
+                    meta.object_name,
+                    columns.join(" and ")
+                ));
+            }
+            match field_in_message(meta, &message) {
+                Some(field) => ApiError::Conflict(format!(
+                    "{} with this {field} already exists.",
+                    meta.object_name
+                )),
+                None => ApiError::Conflict(format!(
+                    "{} with these values already exists.",
+                    meta.object_name
+                )),
+            }
+        }
+        Some(SqlErr::ForeignKeyConstraintViolation(message)) => {
+            // SQLite does not say which key failed; with a single foreign
+            // key (or a name in the message) the field is still certain.
+            let keys: Vec<&str> = meta
+                .fields
+                .iter()
+                .filter(|f| f.references.is_some())
+                .map(|f| f.name)
+                .collect();
+            let field = field_in_message(meta, &message)
+                .filter(|f| keys.contains(f))
+                .or(if keys.len() == 1 { Some(keys[0]) } else { None });
+            let mut loc = vec![Value::from("body")];
+            loc.extend(field.map(Value::from));
+            ApiError::MissingReference(ValidationError::single(ErrorDetail::new(
+                loc,
+                ErrorKind::ForeignKey,
+                "The referenced object does not exist",
+            )))
+        }
+        _ => ApiError::internal(error),
+    }
+}
+
+/// The constraint a database error reports, if any: SeaORM's reading,
+/// plus SQLite's RESTRICT foreign keys (reported as a trigger constraint, 1811).
+pub fn constraint_violation(error: &DbErr) -> Option<SqlErr> {
+    if let Some(kind) = error.sql_err() {
+        return Some(kind);
+    }
+    if let DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e))
+    | DbErr::Query(sea_orm::RuntimeErr::SqlxError(e)) = error
+        && let Some(db) = e.as_database_error()
+        && db.code().as_deref() == Some("1811")
+        && db.message().contains("FOREIGN KEY")
+    {
+        return Some(SqlErr::ForeignKeyConstraintViolation(
+            db.message().to_string(),
+        ));
+    }
+    None
+}
+
+/// The longest field name of `meta` that appears as a word in `message`.
+/// The `unique_together` group a unique violation names: PostgreSQL gives
+/// the index's name, SQLite every column (`t.user_id, t.group_id`).
+fn together_in_message(meta: &ModelMeta, message: &str) -> Option<&'static [&'static str]> {
+    meta.unique_together.iter().copied().find(|columns| {
+        let index = meta.unique_index_name(columns);
+        message.contains(&index)
+            || columns
+                .iter()
+                .all(|c| message.contains(&format!("{}.{c}", meta.table)))
+    })
+}
+
+fn field_in_message(meta: &ModelMeta, message: &str) -> Option<&'static str> {
+    meta.fields
+        .iter()
+        .map(|f| f.name)
+        .filter(|name| {
+            message
+                .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .any(|word| {
+                    word == *name
+                        || word == format!("{}_{name}", meta.table)
+                        || word.ends_with(&format!("_{name}_key"))
+                })
+        })
+        .max_by_key(|name| name.len())
+}
+
+/// With several foreign keys, a violation does not say which one failed
+/// (SQLite never does), so the written values are kept to find out.
+pub(crate) fn needs_probe<M: Model>() -> bool {
+    M::meta()
+        .fields
+        .iter()
+        .filter(|f| f.references.is_some())
+        .count()
+        > 1
+}
+
+/// The error for a failed write of `M`; a foreign key violation is located
+/// by looking each referenced row up in `db` (the write's transaction,
+/// back at a savepoint from before the write), so the 422 names the
+/// right field.
+pub(crate) async fn write_error<M: Model>(
+    db: &impl ConnectionTrait,
+    written: Option<&M::ActiveModel>,
+    error: DbErr,
+) -> ApiError {
+    let is_fk = matches!(
+        constraint_violation(&error),
+        Some(SqlErr::ForeignKeyConstraintViolation(_))
+    );
+    if let (true, Some(active)) = (is_fk, written)
+        && let Some(field) = missing_reference::<M>(db, active).await
+    {
+        return ApiError::MissingReference(ValidationError::single(ErrorDetail::new(
+            vec!["body".into(), field.into()],
+            ErrorKind::ForeignKey,
+            "The referenced object does not exist",
+        )));
+    }
+    db_error(M::meta(), error)
+}
+
+/// The first foreign key of `active` whose referenced row does not exist.
+async fn missing_reference<M: Model>(
+    db: &impl ConnectionTrait,
+    active: &M::ActiveModel,
+) -> Option<&'static str> {
+    for field in M::meta().fields.iter().filter(|f| f.references.is_some()) {
+        let (Ok(column), Some(target)) = (super::column::<M>(field.name), field.references) else {
+            continue;
+        };
+        let value = match active.get(column) {
+            sea_orm::ActiveValue::Set(v) | sea_orm::ActiveValue::Unchanged(v) => v,
+            sea_orm::ActiveValue::NotSet => continue,
+        };
+        if serde_json::Value::is_null(&sea_orm::sea_query::value::sea_value_to_json_value(&value)) {
+            continue;
+        }
+        let target = target();
+        let mut select = Query::select();
+        select
+            .expr(Expr::val(1))
+            .from(Alias::new(target.table))
+            .and_where(Expr::col(Alias::new(target.primary_key)).eq(value))
+            .limit(1);
+        if let Ok(None) = db.query_one(&select).await {
+            return Some(field.name);
+        }
+    }
+    None
+}
+
+/// The 409 of a delete that a `restrict` reference refuses (Django's PROTECT).
+pub(crate) fn protected(meta: &ModelMeta) -> ApiError {
+    ApiError::Conflict(format!(
+        "Cannot delete this {}: other objects still reference it.",
+        meta.object_name
+    ))
+}

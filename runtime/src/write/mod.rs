@@ -1,0 +1,253 @@
+//! The one write path: every row the generated API, the admin (forms,
+//! inlines, bulk actions, the delete page) and the runtime's model helpers
+//! create, change or delete goes through a [`UnitOfWork`], one database
+//! transaction per request.
+//!
+//! What a write means is decided here, once: the model's `Create`/`Update`
+//! conversions fill defaults, auto fields (`auto_now`, `auto_now_add`) and
+//! hash `#[field(password)]` values; [`UnitOfWork::create`] sets the owner;
+//! constraint errors become 409/422 naming the field ([`constraint`]); a
+//! `restrict` reference refuses a delete with 409. Decisions that need the
+//! user (permissions, `write_perm`, row scope) are taken by the layers above
+//! (`api`, `admin`, `auth`) before they call in; [`guarded_changes`] tells
+//! them which fields of a write need such a decision.
+//!
+//! This is the place where change events will be written, in the same
+//! transaction as the rows they describe.
+//!
+//! Rows of models change only through here: the API's create, PUT, PATCH
+//! and DELETE, the admin's forms, inlines, delete page and "delete
+//! selected", `auth::create_superuser`, `auth::change_password` and the
+//! admin's password form. What writes elsewhere is bookkeeping, not a
+//! model's data, and stays with its owner: auth's tokens, sessions and
+//! external identity links, `last_login` and a password re-hash at login
+//! (Django's `update_last_login` signal is no change event either), the
+//! admin's log entries (written in the same transaction as the change they
+//! record, through [`UnitOfWork::tx`]), `migrate`'s tables, content types
+//! and permissions, and an app's own admin actions, which get a
+//! [`Connection`] and decide for themselves.
+
+pub mod constraint;
+
+use std::str::FromStr;
+
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, IntoActiveModel, ModelTrait, QueryFilter,
+    SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait, Value,
+};
+use serde_json::Value as JsonValue;
+
+use crate::db::{Connection, Transaction};
+use crate::error::{ApiError, ApiResult};
+use crate::model::{Action, FieldDefault, FieldMeta, Model};
+
+pub use constraint::{constraint_violation, db_error};
+
+/// A row of `M` as SeaORM returns it.
+pub type Row<M> = <<M as Model>::Entity as EntityTrait>::Model;
+type Col<M> = <<M as Model>::Entity as EntityTrait>::Column;
+
+/// The column of `M` named `name` (a field name of its metadata).
+fn column<M: Model>(name: &str) -> Result<Col<M>, DbErr> {
+    Col::<M>::from_str(name).map_err(|_| DbErr::Custom(format!("no column `{name}`")))
+}
+
+/// The writes of one request, in one transaction: all of them are kept by
+/// [`UnitOfWork::commit`], none if it is dropped (or a write failed and
+/// the caller returned early), as Django's `transaction.atomic`.
+///
+/// Reads during the work go through [`UnitOfWork::tx`] too: on SQLite a
+/// new pool connection may wait for the transaction's lock to open.
+pub struct UnitOfWork {
+    tx: Transaction,
+}
+
+impl UnitOfWork {
+    /// Begins a transaction on `db`.
+    ///
+    /// On SQLite it is `BEGIN IMMEDIATE`: the write lock is taken (waiting
+    /// out the busy timeout) before the first read, so a request that reads
+    /// a row and then writes it never finds its snapshot stale half-way,
+    /// which SQLite reports as an immediate `SQLITE_BUSY`. PostgreSQL
+    /// ignores the mode.
+    pub async fn begin(db: &Connection) -> ApiResult<UnitOfWork> {
+        let options = TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        };
+        let tx = db
+            .begin_with_options(options)
+            .await
+            .map_err(ApiError::internal)?;
+        Ok(UnitOfWork { tx })
+    }
+
+    /// The transaction, for bookkeeping written with the rows (the admin's
+    /// log entry, a revoked token) and for reads of this request's writes.
+    pub fn tx(&self) -> &Transaction {
+        &self.tx
+    }
+
+    /// Keeps every write.
+    pub async fn commit(self) -> ApiResult<()> {
+        self.tx.commit().await.map_err(ApiError::internal)
+    }
+
+    /// Inserts `active` (built by `M::insert_from`: defaults, auto fields
+    /// and hashed passwords already in), owned by `owner` when the model
+    /// has an `#[api(owner)]` field.
+    pub async fn create<M: Model>(
+        &self,
+        mut active: M::ActiveModel,
+        owner: Option<i64>,
+    ) -> ApiResult<Row<M>> {
+        if let Some(owner) = owner {
+            M::set_owner(&mut active, owner);
+        }
+        if !constraint::needs_probe::<M>() {
+            let inserted = active.insert(&self.tx).await;
+            return inserted.map_err(|error| db_error(M::meta(), error));
+        }
+        let probe = active.clone();
+        let savepoint = self.savepoint().await?;
+        match active.insert(&savepoint).await {
+            Ok(row) => {
+                savepoint.commit().await.map_err(ApiError::internal)?;
+                Ok(row)
+            }
+            Err(error) => Err(self.located::<M>(savepoint, &probe, error).await),
+        }
+    }
+
+    /// Saves the changes of `active` to `row` (`auto_now` fields are set by
+    /// the model's `replace_with`/`patch_with`); a write that changes
+    /// nothing touches no row and answers `row` as it is.
+    pub async fn update<M: Model>(&self, row: Row<M>, active: M::ActiveModel) -> ApiResult<Row<M>> {
+        if !active.is_changed() {
+            return Ok(row);
+        }
+        if !constraint::needs_probe::<M>() {
+            let updated = active.update(&self.tx).await;
+            return updated.map_err(|error| db_error(M::meta(), error));
+        }
+        let probe = active.clone();
+        let savepoint = self.savepoint().await?;
+        match active.update(&savepoint).await {
+            Ok(row) => {
+                savepoint.commit().await.map_err(ApiError::internal)?;
+                Ok(row)
+            }
+            Err(error) => Err(self.located::<M>(savepoint, &probe, error).await),
+        }
+    }
+
+    /// A savepoint before a write whose failure must be examined: with
+    /// several foreign keys a violation does not say which (SQLite never
+    /// does), so the referenced rows are looked up after it, in this
+    /// transaction, which PostgreSQL allows only once back at the savepoint.
+    async fn savepoint(&self) -> ApiResult<Transaction> {
+        self.tx.begin().await.map_err(ApiError::internal)
+    }
+
+    /// The error of a write that failed after `savepoint`, located.
+    async fn located<M: Model>(
+        &self,
+        savepoint: Transaction,
+        written: &M::ActiveModel,
+        error: DbErr,
+    ) -> ApiError {
+        if let Err(rollback) = savepoint.rollback().await {
+            return ApiError::internal(rollback);
+        }
+        constraint::write_error::<M>(&self.tx, Some(written), error).await
+    }
+
+    /// Applies `apply` (`M::replace_with` for PUT, `M::patch_with` for
+    /// PATCH) to `row` with `input` and saves it.
+    pub async fn change<M: Model, T>(
+        &self,
+        row: Row<M>,
+        input: T,
+        apply: fn(&mut M::ActiveModel, T),
+    ) -> ApiResult<Row<M>> {
+        let mut active: M::ActiveModel = row.clone().into_active_model();
+        apply(&mut active, input);
+        self.update::<M>(row, active).await
+    }
+
+    /// Deletes the rows of `M` with these primary keys; how many went. A
+    /// row still referenced through `on_delete = "restrict"` refuses with 409.
+    pub async fn delete<M: Model>(&self, keys: Vec<Value>) -> ApiResult<u64> {
+        if keys.is_empty() {
+            return Ok(0);
+        }
+        let rows = M::Entity::delete_many().filter(M::primary_key_column().is_in(keys));
+        deleted::<M>(rows.exec(&self.tx).await)
+    }
+
+    /// Deletes the row of `M` with primary key `key`, as [`UnitOfWork::delete`].
+    pub async fn delete_key<M: Model>(&self, key: M::Key) -> ApiResult<u64> {
+        deleted::<M>(M::Entity::delete_by_id(key).exec(&self.tx).await)
+    }
+}
+
+/// How many rows a delete of `M` removed, or why it could not.
+fn deleted<M: Model>(result: Result<sea_orm::DeleteResult, DbErr>) -> ApiResult<u64> {
+    match result {
+        Ok(result) => Ok(result.rows_affected),
+        Err(error)
+            if matches!(
+                constraint_violation(&error),
+                Some(SqlErr::ForeignKeyConstraintViolation(_))
+            ) =>
+        {
+            Err(constraint::protected(M::meta()))
+        }
+        Err(error) => Err(db_error(M::meta(), error)),
+    }
+}
+
+/// The `#[field(write_perm = ...)]` fields a write of `active` really
+/// changes, with the action whose permission each needs: on create
+/// (`before` is `None`) a value other than the field's default, on update
+/// a value other than the stored one. Resending a value unchanged is no
+/// change, so it needs no permission.
+pub fn guarded_changes<M: Model>(
+    active: &M::ActiveModel,
+    before: Option<&Row<M>>,
+) -> Vec<(&'static FieldMeta, Action)> {
+    let mut guarded = Vec::new();
+    for field in M::meta().fields {
+        let Some(action) = field.write_perm else {
+            continue;
+        };
+        let Ok(column) = column::<M>(field.name) else {
+            continue;
+        };
+        let sea_orm::ActiveValue::Set(value) = active.get(column) else {
+            continue;
+        };
+        let unchanged = match before {
+            Some(row) => row.get(column) == value,
+            None => is_default(field, &value),
+        };
+        if !unchanged {
+            guarded.push((field, action));
+        }
+    }
+    guarded
+}
+
+/// Whether `value` is what a create leaves `field` at when not given: its
+/// `default`, or NULL for a nullable field without one.
+fn is_default(field: &FieldMeta, value: &Value) -> bool {
+    let json = sea_orm::sea_query::value::sea_value_to_json_value(value);
+    match field.default {
+        Some(FieldDefault::Bool(b)) => json == JsonValue::Bool(b),
+        Some(FieldDefault::Int(n)) => json.as_f64() == Some(n as f64),
+        Some(FieldDefault::Float(x)) => json.as_f64() == Some(x),
+        Some(FieldDefault::Str(s)) => json.as_str() == Some(s),
+        Some(FieldDefault::Choice(choice)) => json.as_str() == Some(choice()),
+        None => field.nullable && JsonValue::is_null(&json),
+    }
+}
