@@ -21,7 +21,7 @@ use serde::Serialize;
 use super::context::{AdminCtx, PageResult, Reject, server_error};
 use super::delete;
 use super::ops::{AdminOps, AdminRow, RowFilter, RowQuery, value_text};
-use super::views::{FormFields, capitalize};
+use super::site::{FormFields, capitalize};
 use super::{quote_pk, verbose_name_plural};
 use crate::model::{Action, FieldKind, FieldMeta, ModelMeta};
 
@@ -769,7 +769,7 @@ pub async fn changelist(
         context! {
             title => title,
             app_label => meta.app_label,
-            app_name => super::views::app_title(meta.app_label),
+            app_name => super::site::app_title(meta.app_label),
             model_name => meta.model_name,
             object_name => meta.object_name,
             verbose_name => meta.verbose_name(),

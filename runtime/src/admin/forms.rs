@@ -21,7 +21,7 @@ use serde_json::{Map, Value as JsonValue};
 
 use super::context::{AdminCtx, PageResult, Reject, server_error};
 use super::ops::{AdminOps, AdminRow, RowFilter, RowQuery, input_text, value_text};
-use super::views::{FormFields, app_title, capitalize};
+use super::site::{FormFields, app_title, capitalize};
 use super::{LogAction, change_message, inline_key, log_action, quote_pk, verbose_name_plural};
 use crate::error::{ApiError, ErrorKind, ValidationError};
 use crate::model::{Action, FieldDefault, FieldKind, FieldMeta, ModelMeta};
@@ -976,7 +976,7 @@ async fn save(ctx: &mut AdminCtx, mut page: Page, form: &FormFields) -> PageResu
             .fold(crate::auth::PasswordContext::new(), |c, (k, v)| {
                 c.with(*k, v)
             });
-        super::views::check_new_password(
+        super::login::check_new_password(
             &ctx.state.auth.password_policy,
             &mut errors,
             ("password", PASSWORD_CONFIRMATION),

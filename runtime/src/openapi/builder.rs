@@ -10,7 +10,8 @@ use serde_json::{Map, Value, json};
 use super::errors::{builtin_schemas, header_limit_response, security_schemes};
 use super::schemas::{bound_integer, forbid_nul, schema_ref};
 use super::{
-    MESSAGE_ERROR_SCHEMA, OPENAPI_VERSION, SCHEMAS_PATH, VALIDATION_ERROR_SCHEMA, clean_doc, openapi_path,
+    MESSAGE_ERROR_SCHEMA, OPENAPI_VERSION, SCHEMAS_PATH, VALIDATION_ERROR_SCHEMA, clean_doc,
+    openapi_path,
 };
 use crate::api::ListSettings;
 
@@ -80,7 +81,10 @@ impl OpenApiBuilder {
     /// merged into the document's. A fresh generator per schema keeps
     /// schemars from suffixing a second `Invoice` `Invoice2` depending on
     /// which came first: same-named components are told apart in [`build`](Self::build).
-    pub(super) fn schema_with(&mut self, make: impl FnOnce(&mut SchemaGenerator) -> Schema) -> Value {
+    pub(super) fn schema_with(
+        &mut self,
+        make: impl FnOnce(&mut SchemaGenerator) -> Schema,
+    ) -> Value {
         let mut generator = self.settings.clone().into_generator();
         let mut root = make(&mut generator).to_value();
         let definitions = generator.take_definitions(true);
@@ -234,9 +238,7 @@ impl OpenApiBuilder {
                         .get_mut("responses")
                         .and_then(Value::as_object_mut)
                     {
-                        responses
-                            .entry("431")
-                            .or_insert_with(header_limit_response);
+                        responses.entry("431").or_insert_with(header_limit_response);
                     }
                 }
             }

@@ -22,81 +22,8 @@ pub fn describe<M: Model>(builder: &mut OpenApiBuilder, names: &ModelNames) {
     builder.add_tag(&names.tag, meta.doc);
     let schemas = ModelSchemas::of::<M>(builder, names);
     let ops = ModelOperations { meta, names };
-    let collection = names.path.as_str();
-    let item = format!("{collection}/{{pk}}");
-    let list = builder.list_settings();
-
-    let mut operation = ops
-        .new("list", format!("List {}", meta.plural), "get")
-        .description(
-            "Filter with `field=value` and Django lookups (`field__gte=`), \
-             search, order, and page by number or by cursor.",
-        );
-    for parameter in list_params(meta, list) {
-        operation = operation.parameter(parameter);
-    }
-    // 404: a `cursor` that is not one this list handed out.
-    let (description, body) = schemas.list;
-    operation
-        .response_schema(200, description, body)
-        .error_response(400)
-        .error_response(404)
-        .error_response(422)
-        .add_to(builder, collection, "get");
-
-    ops.new("create", ops.summary("Create"), "post")
-        .response_schema(201, "Created", schemas.read.clone())
-        .response_header("Location", format!("The new {}'s URL.", meta.verbose_name()))
-        .error_response(409)
-        .request_schema(schemas.create.clone())
-        .add_to(builder, collection, "post");
-
-    let mut operation = ops
-        .new("retrieve", ops.summary("Retrieve"), "get")
-        .parameter(ops.pk_param());
-    if let Some(expand) = expand_param(meta, list) {
-        operation = operation.parameter(expand);
-    }
-    operation
-        .response_schema(200, "The object", schemas.read.clone())
-        .error_response(400)
-        .error_response(404)
-        .error_response(422)
-        .add_to(builder, &item, "get");
-
-    for (action, verb, method, body, description) in [
-        (
-            "update",
-            "Replace",
-            "put",
-            &schemas.create,
-            "Every writable field is set from the body.",
-        ),
-        (
-            "partial_update",
-            "Partially update",
-            "patch",
-            &schemas.update,
-            "Only the fields present in the body are changed.",
-        ),
-    ] {
-        ops.new(action, ops.summary(verb), method)
-            .description(description)
-            .parameter(ops.pk_param())
-            .response_schema(200, "The updated object", schemas.read.clone())
-            .error_response(404)
-            .error_response(409)
-            .request_schema(body.clone())
-            .add_to(builder, &item, method);
-    }
-
-    ops.new("delete", ops.summary("Delete"), "delete")
-        .parameter(ops.pk_param())
-        .response_without_body(204, "Deleted")
-        .error_response(404)
-        .error_response(409)
-        .error_response(422)
-        .add_to(builder, &item, "delete");
+    ops.add_collection(builder, &schemas);
+    ops.add_item(builder, &schemas);
 }
 
 /// The component schemas of one model's bodies.
@@ -179,6 +106,91 @@ impl ModelOperations<'_> {
         } else {
             operation.optional_auth()
         }
+    }
+
+    /// List (GET) and create (POST) on the collection path.
+    fn add_collection(&self, builder: &mut OpenApiBuilder, schemas: &ModelSchemas) {
+        let meta = self.meta;
+        let collection = self.names.path.as_str();
+        let mut operation = self
+            .new("list", format!("List {}", meta.plural), "get")
+            .description(
+                "Filter with `field=value` and Django lookups (`field__gte=`), \
+                 search, order, and page by number or by cursor.",
+            );
+        for parameter in list_params(meta, builder.list_settings()) {
+            operation = operation.parameter(parameter);
+        }
+        // 404: a `cursor` that is not one this list handed out.
+        let (description, body) = schemas.list.clone();
+        operation
+            .response_schema(200, description, body)
+            .error_response(400)
+            .error_response(404)
+            .error_response(422)
+            .add_to(builder, collection, "get");
+
+        self.new("create", self.summary("Create"), "post")
+            .response_schema(201, "Created", schemas.read.clone())
+            .response_header(
+                "Location",
+                format!("The new {}'s URL.", meta.verbose_name()),
+            )
+            .error_response(409)
+            .request_schema(schemas.create.clone())
+            .add_to(builder, collection, "post");
+    }
+
+    /// Retrieve (GET), replace (PUT), partial update (PATCH) and delete on
+    /// `{path}/{pk}`.
+    fn add_item(&self, builder: &mut OpenApiBuilder, schemas: &ModelSchemas) {
+        let item = format!("{}/{{pk}}", self.names.path);
+        let mut operation = self
+            .new("retrieve", self.summary("Retrieve"), "get")
+            .parameter(self.pk_param());
+        if let Some(expand) = expand_param(self.meta, builder.list_settings()) {
+            operation = operation.parameter(expand);
+        }
+        operation
+            .response_schema(200, "The object", schemas.read.clone())
+            .error_response(400)
+            .error_response(404)
+            .error_response(422)
+            .add_to(builder, &item, "get");
+
+        for (action, verb, method, body, description) in [
+            (
+                "update",
+                "Replace",
+                "put",
+                &schemas.create,
+                "Every writable field is set from the body.",
+            ),
+            (
+                "partial_update",
+                "Partially update",
+                "patch",
+                &schemas.update,
+                "Only the fields present in the body are changed.",
+            ),
+        ] {
+            self.new(action, self.summary(verb), method)
+                .description(description)
+                .parameter(self.pk_param())
+                .response_schema(200, "The updated object", schemas.read.clone())
+                .error_response(404)
+                .error_response(409)
+                .request_schema(body.clone())
+                .add_to(builder, &item, method);
+        }
+
+        self.new("delete", self.summary("Delete"), "delete")
+            .parameter(self.pk_param())
+            .response_without_body(204, "Deleted")
+            .error_response(404)
+            .error_response(409)
+            .error_response(422)
+            .add_to(builder, &item, "delete");
     }
 
     /// `{verb} a {words}`: summaries read as words ("group permission");
