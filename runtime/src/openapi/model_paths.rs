@@ -92,7 +92,7 @@ struct ModelOperations<'a> {
 impl ModelOperations<'_> {
     /// The operation `action` (`list`, `create`...) answered on `method`,
     /// secured as the model's policy says.
-    fn new(&self, action: &str, summary: String, method: &str) -> Operation {
+    fn operation(&self, action: &str, summary: String, method: &str) -> Operation {
         let operation = Operation::new(summary)
             .tag(self.names.tag.as_str())
             .operation_id(self.names.operation_id(self.meta, action));
@@ -113,7 +113,7 @@ impl ModelOperations<'_> {
         let meta = self.meta;
         let collection = self.names.path.as_str();
         let mut operation = self
-            .new("list", format!("List {}", meta.plural), "get")
+            .operation("list", format!("List {}", meta.plural), "get")
             .description(
                 "Filter with `field=value` and Django lookups (`field__gte=`), \
                  search, order, and page by number or by cursor.",
@@ -130,7 +130,7 @@ impl ModelOperations<'_> {
             .error_response(422)
             .add_to(builder, collection, "get");
 
-        self.new("create", self.summary("Create"), "post")
+        self.operation("create", self.summary("Create"), "post")
             .response_schema(201, "Created", schemas.read.clone())
             .response_header(
                 "Location",
@@ -146,7 +146,7 @@ impl ModelOperations<'_> {
     fn add_item(&self, builder: &mut OpenApiBuilder, schemas: &ModelSchemas) {
         let item = format!("{}/{{pk}}", self.names.path);
         let mut operation = self
-            .new("retrieve", self.summary("Retrieve"), "get")
+            .operation("retrieve", self.summary("Retrieve"), "get")
             .parameter(self.pk_param());
         if let Some(expand) = expand_param(self.meta, builder.list_settings()) {
             operation = operation.parameter(expand);
@@ -174,7 +174,7 @@ impl ModelOperations<'_> {
                 "Only the fields present in the body are changed.",
             ),
         ] {
-            self.new(action, self.summary(verb), method)
+            self.operation(action, self.summary(verb), method)
                 .description(description)
                 .parameter(self.pk_param())
                 .response_schema(200, "The updated object", schemas.read.clone())
@@ -184,7 +184,7 @@ impl ModelOperations<'_> {
                 .add_to(builder, &item, method);
         }
 
-        self.new("delete", self.summary("Delete"), "delete")
+        self.operation("delete", self.summary("Delete"), "delete")
             .parameter(self.pk_param())
             .response_without_body(204, "Deleted")
             .error_response(404)
