@@ -3,7 +3,8 @@
 //! `django_session` and `django_admin_log`.
 
 use crate::auth::models::{ContentType, User};
-use crate::prelude::*;
+use crate::Model;
+use sea_orm::prelude::DateTimeUtc;
 
 /// A login session of the admin site (Django's `django_session`). The
 /// cookie holds only the key; the data stays in the database, so any
