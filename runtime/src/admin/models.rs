@@ -2,8 +2,8 @@
 //! Django project keeps one history and one session store:
 //! `django_session` and `django_admin_log`.
 
-use crate::auth::models::{ContentType, User};
 use crate::Model;
+use crate::auth::models::{ContentType, User};
 use sea_orm::prelude::DateTimeUtc;
 
 /// A login session of the admin site (Django's `django_session`). The
