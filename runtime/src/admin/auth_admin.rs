@@ -10,8 +10,9 @@ use minijinja::context;
 use sea_orm::EntityTrait;
 
 use super::context::{AdminCtx, PageResult, Reject, server_error};
+use super::login::check_new_password;
 use super::model_admin::{Confirmation, ModelAdmin, OwnPage};
-use super::views::{FormFields, check_new_password};
+use super::site::FormFields;
 use super::{LogAction, log_action, quote_pk};
 use crate::auth::PasswordContext;
 use crate::auth::models::{User, user};

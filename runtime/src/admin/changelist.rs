@@ -22,8 +22,8 @@ use super::context::{AdminCtx, PageResult, Reject, server_error};
 use super::delete;
 use super::objects::{admin_model, change_url, count_name, list_url, readable};
 use super::ops::{AdminRow, RowFilter, RowQuery, value_text};
+use super::site::{FormFields, capitalize};
 use super::verbose_name_plural;
-use super::views::{FormFields, capitalize};
 use crate::model::{Action, FieldKind, FieldMeta, ModelMeta};
 
 /// How many related rows a foreign key filter offers: beyond this a select
@@ -723,7 +723,7 @@ pub async fn changelist(
         context! {
             title => title,
             app_label => meta.app_label,
-            app_name => super::views::app_title(meta.app_label),
+            app_name => super::site::app_title(meta.app_label),
             model_name => meta.model_name,
             object_name => meta.object_name,
             verbose_name => meta.verbose_name(),

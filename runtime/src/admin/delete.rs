@@ -1,7 +1,7 @@
 //! Deleting from the admin: the confirmation page of one object
 //! (`/admin/{app}/{model}/{pk}/delete/`) and of a bulk "Delete selected"
-//! action, each listing what the delete cascades to, and the object's
-//! history (`/admin/{app}/{model}/{pk}/history/`).
+//! action, each listing what the delete cascades to (the object's history
+//! page is in `history`).
 //!
 //! The cascade is found by walking every admin model's foreign keys to the
 //! deleted model, as Django's `Collector` does: `on_delete = "cascade"`
@@ -16,14 +16,14 @@ use crate::db::Connection;
 use axum::Form;
 use axum::extract::Path;
 use minijinja::context;
-use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::DbErr;
 use serde::Serialize;
 
 use super::context::{AdminCtx, PageResult, Reject, server_error};
-use super::objects::{admin_model, change_url, count_name, list_url, readable, rows_by_pk};
+use super::objects::{admin_model, change_url, count_name, list_url, rows_by_pk};
 use super::ops::{AdminOps, AdminRow, BoxFut, RowFilter, RowQuery};
-use super::views::{FormFields, capitalize};
-use super::{LogAction, change_message, describe_change_message, log_action, verbose_name_plural};
+use super::site::{FormFields, capitalize};
+use super::{LogAction, change_message, log_action, verbose_name_plural};
 use crate::error::ApiError;
 use crate::model::{Action, ModelMeta, OnDelete};
 use crate::write::UnitOfWork;
@@ -350,7 +350,7 @@ pub(crate) async fn delete_selected(
         context! {
             title => title,
             app_label => meta.app_label,
-            app_name => super::views::app_title(meta.app_label),
+            app_name => super::site::app_title(meta.app_label),
             plural_title => capitalize(&plural),
             verbose_name_plural => plural,
             list_url => list_url(meta),
@@ -388,7 +388,7 @@ fn render_confirmation(
         context! {
             title => title,
             app_label => meta.app_label,
-            app_name => super::views::app_title(meta.app_label),
+            app_name => super::site::app_title(meta.app_label),
             plural_title => capitalize(&verbose_name_plural(meta)),
             verbose_name => meta.verbose_name(),
             list_url => list_url(meta),
@@ -459,80 +459,4 @@ pub async fn delete_post(
         "/admin/".to_string()
     };
     Ok(ctx.redirect(&to))
-}
-
-/// `GET /admin/{app}/{model}/{pk}/history/`: the object's log entries,
-/// oldest first; also for a deleted object, from its last entry's name.
-pub async fn history(
-    mut ctx: AdminCtx,
-    Path((app, model, pk)): Path<(String, String, String)>,
-) -> PageResult {
-    use super::models::log_entry;
-    use crate::auth::models::{content_type, user};
-    ctx.staff()?;
-    let ops = admin_model(&mut ctx, &app, &model)?;
-    let meta = ops.meta();
-    if !(ctx.has_perm(meta, Action::View).await || ctx.has_perm(meta, Action::Change).await) {
-        return Err(Reject(
-            ctx.forbidden("You don't have permission to view this object."),
-        ));
-    }
-    let db = ctx.state.db.clone();
-    let fail = |e: DbErr| Reject(server_error(e));
-    let row = ops.get(&db, &pk).await.map_err(fail)?;
-    let kind = content_type::Entity::find()
-        .filter(content_type::Column::AppLabel.eq(meta.app_label))
-        .filter(content_type::Column::Model.eq(meta.model_name))
-        .one(&db)
-        .await
-        .map_err(fail)?;
-    let entries = match &kind {
-        Some(kind) => log_entry::Entity::find()
-            .filter(log_entry::Column::ContentTypeId.eq(kind.id))
-            .filter(log_entry::Column::ObjectId.eq(pk.as_str()))
-            .order_by_asc(log_entry::Column::ActionTime)
-            .order_by_asc(log_entry::Column::Id)
-            .all(&db)
-            .await
-            .map_err(fail)?,
-        None => Vec::new(),
-    };
-    let object = match (&row, entries.last()) {
-        (Some(row), _) => row.display.clone(),
-        (None, Some(entry)) => entry.object_repr.clone(),
-        (None, None) => return Err(Reject(ctx.not_found())),
-    };
-    let user_ids: Vec<i32> = entries.iter().map(|e| e.user_id).collect();
-    let names: BTreeMap<i32, String> = user::Entity::find()
-        .filter(user::Column::Id.is_in(user_ids))
-        .all(&db)
-        .await
-        .map_err(fail)?
-        .into_iter()
-        .map(|u| (u.id, u.username))
-        .collect();
-    let actions: Vec<minijinja::Value> = entries
-        .iter()
-        .map(|entry| {
-            context! {
-                time => readable(&sea_orm::Value::from(entry.action_time)).unwrap_or_default(),
-                iso => entry.action_time.to_rfc3339(),
-                user => names.get(&entry.user_id).cloned().unwrap_or_default(),
-                message => describe_change_message(&entry.change_message),
-            }
-        })
-        .collect();
-    Ok(ctx.render(
-        "admin/object_history.html",
-        context! {
-            title => format!("Change history: {object}"),
-            app_label => meta.app_label,
-            app_name => super::views::app_title(meta.app_label),
-            plural_title => capitalize(&verbose_name_plural(meta)),
-            list_url => list_url(meta),
-            object => object,
-            object_url => row.as_ref().map(|r| change_url(meta, &r.pk)),
-            action_list => actions,
-        },
-    ))
 }

@@ -44,12 +44,14 @@ mod changelist;
 mod context;
 mod delete;
 pub mod forms;
+mod history;
+mod login;
 pub mod model_admin;
 pub mod models;
 mod objects;
 pub mod ops;
+mod site;
 pub mod templates;
-mod views;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -64,6 +66,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 pub use auth_admin::UserAdmin;
 pub use context::{AdminCtx, PageResult, Reject, redirect, safe_next, server_error};
 pub(crate) use delete::{DeleteRights, collect_with};
+pub use history::{LogAction, change_message, describe_change_message, log_action};
 pub use model_admin::{Confirmation, DefaultAdmin, ModelAdmin, OwnPage};
 pub use models::{LogEntry, Session};
 pub use ops::{AdminOps, AdminRow, LoadLabels, Ops, RowFilter, RowQuery, load_labels};
@@ -280,16 +283,16 @@ pub(crate) const ROUTES: &[(&str, &[&str])] = &[
 pub(crate) fn router(pages: Vec<(String, MethodRouter<AppState>)>) -> Router {
     let mut router = Router::new()
         .route("/admin", get(|| async { redirect("/admin/") }))
-        .route("/admin/", get(views::index))
-        .route("/admin/login/", get(views::login_form).post(views::login))
-        .route("/admin/logout/", get(views::logout_get).post(views::logout))
+        .route("/admin/", get(site::index))
+        .route("/admin/login/", get(login::login_form).post(login::login))
+        .route("/admin/logout/", get(login::logout_get).post(login::logout))
         .route(
             "/admin/password_change/",
-            get(views::password_change_form).post(views::password_change),
+            get(login::password_change_form).post(login::password_change),
         )
-        .route("/admin/static/admin.css", get(views::stylesheet))
-        .route("/admin/static/admin.js", get(views::script))
-        .route("/admin/{app}/", get(views::app_index))
+        .route("/admin/static/admin.css", get(site::stylesheet))
+        .route("/admin/static/admin.js", get(site::script))
+        .route("/admin/{app}/", get(site::app_index))
         .route(
             "/admin/auth/user/{pk}/password/",
             get(auth_admin::set_password_form).post(auth_admin::set_password),
@@ -302,7 +305,7 @@ pub(crate) fn router(pages: Vec<(String, MethodRouter<AppState>)>) -> Router {
             "/admin/{app}/{model}/{pk}/delete/",
             get(delete::delete_view).post(delete::delete_post),
         )
-        .route("/admin/{app}/{model}/{pk}/history/", get(delete::history))
+        .route("/admin/{app}/{model}/{pk}/history/", get(history::history))
         .route(
             "/admin/{app}/{model}/add/",
             get(forms::add_form).post(forms::add),
@@ -344,115 +347,6 @@ pub fn quote_pk(pk: &str) -> String {
         .remove(b'_')
         .remove(b'~');
     percent_encoding::utf8_percent_encode(pk, SEGMENT).to_string()
-}
-
-/// Django's `LogEntry.action_flag` values.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LogAction {
-    /// 1: an object was added.
-    Addition = 1,
-    /// 2: an object was changed.
-    Change = 2,
-    /// 3: an object was deleted.
-    Deletion = 3,
-}
-
-/// Records an admin action in `django_admin_log`, as Django's admin does:
-/// `message` is Django's JSON change message (see [`change_message`]).
-pub async fn log_action(
-    db: &impl sea_orm::ConnectionTrait,
-    user_id: i32,
-    meta: &crate::model::ModelMeta,
-    object_id: &str,
-    object_repr: &str,
-    action: LogAction,
-    message: serde_json::Value,
-) -> Result<(), sea_orm::DbErr> {
-    use crate::auth::models::content_type;
-    use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
-    let content_type_id = content_type::Entity::find()
-        .filter(content_type::Column::AppLabel.eq(meta.app_label))
-        .filter(content_type::Column::Model.eq(meta.model_name))
-        .one(db)
-        .await?
-        .map(|t| t.id);
-    let repr: String = object_repr.chars().take(200).collect();
-    models::log_entry::ActiveModel {
-        action_time: Set(chrono::Utc::now()),
-        user_id: Set(user_id),
-        content_type_id: Set(content_type_id),
-        object_id: Set(Some(object_id.to_string())),
-        object_repr: Set(repr),
-        action_flag: Set(action as i16),
-        change_message: Set(message.to_string()),
-        ..Default::default()
-    }
-    .insert(db)
-    .await?;
-    Ok(())
-}
-
-/// Django's change message: `[{"added": {}}]`, `[{"changed": {"fields":
-/// ["Title"]}}]` or `[{"deleted": {}}]`; inline rows add
-/// `{"added": {"name": "post", "object": "..."}}` entries.
-pub fn change_message(action: LogAction, changed_fields: &[String]) -> serde_json::Value {
-    match action {
-        LogAction::Addition => serde_json::json!([{ "added": {} }]),
-        LogAction::Deletion => serde_json::json!([{ "deleted": {} }]),
-        LogAction::Change if changed_fields.is_empty() => serde_json::json!([]),
-        LogAction::Change => serde_json::json!([{ "changed": { "fields": changed_fields } }]),
-    }
-}
-
-/// A change message as a sentence ("Changed Title and Body."), as
-/// Django's `LogEntry.get_change_message`.
-pub fn describe_change_message(message: &str) -> String {
-    let Ok(serde_json::Value::Array(parts)) = serde_json::from_str::<serde_json::Value>(message)
-    else {
-        return message.to_string();
-    };
-    let mut sentences = Vec::new();
-    for part in parts {
-        let Some((kind, detail)) = part.as_object().and_then(|o| o.iter().next()) else {
-            continue;
-        };
-        let object = match (detail.get("name"), detail.get("object")) {
-            (Some(name), Some(object)) => format!(
-                " {} “{}”",
-                name.as_str().unwrap_or(""),
-                object.as_str().unwrap_or("")
-            ),
-            _ => String::new(),
-        };
-        match kind.as_str() {
-            "added" => sentences.push(format!("Added{object}.")),
-            "deleted" => sentences.push(format!("Deleted{object}.")),
-            "changed" => {
-                let fields: Vec<&str> = detail
-                    .get("fields")
-                    .and_then(|f| f.as_array())
-                    .map(|f| f.iter().filter_map(|v| v.as_str()).collect())
-                    .unwrap_or_default();
-                let list = match fields.as_slice() {
-                    [] => String::new(),
-                    [one] => (*one).to_string(),
-                    [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
-                };
-                let on = if object.is_empty() {
-                    String::new()
-                } else {
-                    format!(" for{object}")
-                };
-                sentences.push(format!("Changed {list}{on}."));
-            }
-            _ => {}
-        }
-    }
-    if sentences.is_empty() {
-        "No fields changed.".to_string()
-    } else {
-        sentences.join(" ")
-    }
 }
 
 /// Checks what the derive could not: each `#[admin(inlines(...))]` model is

@@ -2,9 +2,10 @@
 //! Django project keeps one history: `django_admin_log`. The session store
 //! (`django_session`) belongs to auth, which the API shares with the admin.
 
+use crate::Model;
 use crate::auth::models::{ContentType, User};
 pub use crate::auth::models::{Session, session};
-use crate::prelude::*;
+use sea_orm::prelude::DateTimeUtc;
 
 /// One add, change or delete made in the admin (Django's `LogEntry`).
 #[derive(Model, Clone, Debug, PartialEq)]

@@ -71,8 +71,26 @@ pub struct Page<T> {
     /// How many rows match, over all pages.
     pub total: u64,
     /// This page's number, from 1.
+    #[schemars(range(min = 1))]
     pub page: u64,
     /// Rows per page.
+    #[schemars(range(min = 1))]
+    pub page_size: u64,
+}
+
+/// One page of a list by keyset (`?cursor=`): no total, a cursor onward.
+///
+/// `next` is always sent (null on the last page), so the schema lists it as
+/// required although it is an `Option`.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[schemars(extend("required" = ["items", "next", "page_size"]))]
+pub struct CursorPage<T> {
+    /// The rows of this page.
+    pub items: Vec<T>,
+    /// The `cursor` of the next page; null on the last page.
+    pub next: Option<String>,
+    /// Rows per page.
+    #[schemars(range(min = 1))]
     pub page_size: u64,
 }
 

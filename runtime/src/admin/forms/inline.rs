@@ -10,7 +10,7 @@ use super::widget::{Draw, DrawnField, Labels};
 use super::{FieldErrors, INLINE_EXTRA, INLINE_MAX, Values, field_label, get};
 use crate::admin::context::{AdminCtx, Reject, server_error};
 use crate::admin::ops::{AdminRow, RowFilter, RowQuery};
-use crate::admin::views::{FormFields, capitalize};
+use crate::admin::site::{FormFields, capitalize};
 use crate::admin::{inline_key, quote_pk, verbose_name_plural};
 use crate::model::{Action, FieldMeta, ModelMeta};
 

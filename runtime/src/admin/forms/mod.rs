@@ -31,7 +31,7 @@ use self::spec::{Spec, row_values};
 use self::widget::{Draw, DrawnField, Labels, wanted_labels};
 use super::context::{AdminCtx, PageResult, Reject, server_error};
 use super::ops::{AdminOps, AdminRow};
-use super::views::{FormFields, app_title, capitalize};
+use super::site::{FormFields, app_title, capitalize};
 use super::{quote_pk, verbose_name_plural};
 use crate::model::{Action, FieldMeta};
 

@@ -1,35 +1,24 @@
-//! The site's own pages: login, logout, password change, the index of
-//! apps and models with recent actions, and the static assets.
+//! Logging in and out of the admin and changing one's password: the
+//! session is started (a new key and CSRF token) and ended here.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Path, Query};
+use axum::extract::{ConnectInfo, Query};
 use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::{Extension, Form};
 use minijinja::context;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect,
 };
 use serde::Deserialize;
 
 use super::context::{AdminCtx, PageResult, Reject, safe_next, server_error};
-use super::models::log_entry;
-use crate::auth::models::{content_type, user};
+use super::site::{FormFields, field};
+use crate::auth::models::user;
 use crate::auth::session::{self, SESSION_COOKIE, SessionData};
 use crate::auth::{PasswordCheck, PasswordContext, PasswordPolicy, check_password, hash_password};
-use crate::model::Action;
-
-/// The form fields of a POST, in order (a key may repeat).
-pub type FormFields = Vec<(String, String)>;
-
-fn field<'a>(form: &'a FormFields, name: &str) -> Option<&'a str> {
-    form.iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-}
 
 /// `?next=` of the login page.
 #[derive(Debug, Deserialize)]
@@ -105,11 +94,25 @@ pub async fn login(
         }
     };
     throttle.succeeded(&username, addr);
+    start_session(&ctx, account, check, password, &next).await
+}
+
+/// Logs `account` in after its password `typed` passed `check`: records the
+/// login (rehashing the password if its hash is outdated), ends the old
+/// session, and redirects to `next` with a new session and CSRF cookie.
+async fn start_session(
+    ctx: &AdminCtx,
+    account: user::Model,
+    check: PasswordCheck,
+    typed: String,
+    next: &str,
+) -> PageResult {
+    let db = ctx.state.db.clone();
     let mut active = account.clone().into_active_model();
     active.last_login = Set(Some(chrono::Utc::now()));
     let mut password_hash = account.password.clone();
     if check == PasswordCheck::ValidNeedsRehash {
-        password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
+        password_hash = tokio::task::spawn_blocking(move || hash_password(&typed))
             .await
             .map_err(|e| Reject(server_error(e)))?;
         active.password = Set(password_hash.clone());
@@ -134,7 +137,7 @@ pub async fn login(
     let csrf = session::new_csrf_token(ctx.secret_key(), Some(&key))
         .map_err(|e| Reject(server_error(e)))?;
     let policy = ctx.admin().site.cookies;
-    let mut response = super::redirect(&next);
+    let mut response = super::redirect(next);
     let headers = response.headers_mut();
     session::add_cookie(
         headers,
@@ -275,156 +278,4 @@ pub async fn password_change(mut ctx: AdminCtx, Form(form): Form<FormFields>) ->
     ctx.session.auth_hash = Some(session::auth_hash(&saved.password));
     ctx.message("success", "Your password was changed.").await;
     Ok(ctx.redirect("/admin/"))
-}
-
-/// One model's entry on the index.
-#[derive(serde::Serialize)]
-struct ModelLink {
-    name: String,
-    object_name: &'static str,
-    url: Option<String>,
-    add_url: Option<String>,
-}
-
-/// The apps and models the user may see, each model once.
-async fn app_list(ctx: &AdminCtx, only: Option<&str>) -> Vec<minijinja::Value> {
-    let mut apps: BTreeMap<&'static str, Vec<ModelLink>> = BTreeMap::new();
-    for ops in &ctx.admin().models {
-        let meta = ops.meta();
-        if meta.admin.hidden || only.is_some_and(|a| a != meta.app_label) {
-            continue;
-        }
-        let view =
-            ctx.has_perm(meta, Action::View).await || ctx.has_perm(meta, Action::Change).await;
-        let add = ctx.has_perm(meta, Action::Add).await;
-        if !view && !add {
-            continue;
-        }
-        let base = format!("/admin/{}/{}/", meta.app_label, meta.model_name);
-        apps.entry(meta.app_label).or_default().push(ModelLink {
-            name: capitalize(&super::verbose_name_plural(meta)),
-            object_name: meta.object_name,
-            url: view.then(|| base.clone()),
-            add_url: add.then(|| format!("{base}add/")),
-        });
-    }
-    apps.into_iter()
-        .map(|(label, models)| {
-            context! {
-                app_label => label,
-                name => app_title(label),
-                url => format!("/admin/{label}/"),
-                models => models,
-            }
-        })
-        .collect()
-}
-
-/// An app label as a heading (`blog` -> `Blog`; Django's names for its own apps).
-pub fn app_title(label: &str) -> String {
-    match label {
-        "auth" => "Authentication and Authorization".into(),
-        "contenttypes" => "Content Types".into(),
-        other => capitalize(&other.replace('_', " ")),
-    }
-}
-
-/// The first letter in upper case.
-pub fn capitalize(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
-
-/// `GET /admin/`: the apps and models the user may use, and their recent actions.
-pub async fn index(mut ctx: AdminCtx) -> PageResult {
-    let me = ctx.staff()?;
-    let apps = app_list(&ctx, None).await;
-    let recent = recent_actions(&ctx, me.id).await?;
-    Ok(ctx.render(
-        "admin/index.html",
-        context! { title => "Site administration", app_list => apps, recent_actions => recent },
-    ))
-}
-
-/// `GET /admin/{app}/`: one app's models.
-pub async fn app_index(mut ctx: AdminCtx, Path(app): Path<String>) -> PageResult {
-    ctx.staff()?;
-    let apps = app_list(&ctx, Some(&app)).await;
-    if apps.is_empty() {
-        return Err(Reject(ctx.not_found()));
-    }
-    Ok(ctx.render(
-        "admin/app_index.html",
-        context! { title => format!("{} administration", app_title(&app)), app_list => apps, app_label => app },
-    ))
-}
-
-async fn recent_actions(ctx: &AdminCtx, user_id: i32) -> Result<Vec<minijinja::Value>, Reject> {
-    let db = &ctx.state.db;
-    let entries = log_entry::Entity::find()
-        .filter(log_entry::Column::UserId.eq(user_id))
-        .order_by_desc(log_entry::Column::ActionTime)
-        .order_by_desc(log_entry::Column::Id)
-        .limit(10)
-        .all(db)
-        .await
-        .map_err(|e| Reject(server_error(e)))?;
-    let type_ids: Vec<i32> = entries.iter().filter_map(|e| e.content_type_id).collect();
-    let types: BTreeMap<i32, (String, String)> = content_type::Entity::find()
-        .filter(content_type::Column::Id.is_in(type_ids))
-        .all(db)
-        .await
-        .map_err(|e| Reject(server_error(e)))?
-        .into_iter()
-        .map(|t| (t.id, (t.app_label, t.model)))
-        .collect();
-    Ok(entries
-        .into_iter()
-        .map(|entry| {
-            let kind = entry.content_type_id.and_then(|id| types.get(&id));
-            let ops = kind.and_then(|(app, model)| ctx.admin().find(app, model));
-            let url = match (&ops, &entry.object_id, entry.action_flag) {
-                (Some(ops), Some(id), 1 | 2) => Some(format!(
-                    "/admin/{}/{}/{}/change/",
-                    ops.meta().app_label,
-                    ops.meta().model_name,
-                    super::quote_pk(id)
-                )),
-                _ => None,
-            };
-            context! {
-                object_repr => entry.object_repr,
-                action => match entry.action_flag { 1 => "addition", 2 => "change", _ => "deletion" },
-                model => ops.map(|o| capitalize(&o.meta().verbose_name())),
-                url => url,
-            }
-        })
-        .collect())
-}
-
-/// `GET /admin/static/admin.css`.
-pub async fn stylesheet() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        super::templates::STYLESHEET,
-    )
-        .into_response()
-}
-
-/// `GET /admin/static/admin.js`.
-pub async fn script() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        super::templates::SCRIPT,
-    )
-        .into_response()
 }
