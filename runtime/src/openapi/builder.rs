@@ -173,20 +173,22 @@ impl OpenApiBuilder {
         name: &str,
         description: &str,
     ) -> Value {
-        let schema = self.model_schema::<T>(name);
-        if let Some(id) = placeholder_of(&schema)
-            && let Value::Object(generated) = &mut self.components[id].schema
-        {
-            // Title and description first, where a reader of the document looks.
-            let mut component = Map::new();
-            component.insert("title".into(), Value::from(name));
-            component.insert("description".into(), Value::from(description));
-            for (key, value) in std::mem::take(generated) {
-                component.entry(key).or_insert(value);
+        // Built inline and added under its own name: `Page<billing::InvoiceRead>`
+        // and `Page<sales::InvoiceRead>` look the same until their item refs
+        // resolve, so sharing them through the component index would merge
+        // two models' pages into one.
+        let generated = self.schema_with(|generator| T::json_schema(generator));
+        let mut component = Map::new();
+        component.insert("title".into(), Value::from(name));
+        component.insert("description".into(), Value::from(description));
+        if let Value::Object(generated) = generated {
+            for (key, value) in generated {
+                if key != "$schema" {
+                    component.entry(key).or_insert(value);
+                }
             }
-            *generated = component;
         }
-        schema
+        self.add_schema(name, Value::Object(component))
     }
 
     /// A component's schema by a `$ref` this builder handed out.
