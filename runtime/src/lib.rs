@@ -51,6 +51,7 @@ pub mod model;
 pub mod names;
 pub mod openapi;
 pub mod prelude;
+pub mod query;
 pub mod rejection;
 pub mod schema;
 pub mod security;

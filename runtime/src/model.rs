@@ -105,7 +105,7 @@ pub struct ModelMeta {
     /// What the list endpoint lets clients filter, search and order by.
     pub api: ApiMeta,
     /// Loads rows by primary key as JSON `Read` objects, for `?expand=`.
-    pub load_by_keys: crate::api::LoadByKeys,
+    pub load_by_keys: crate::query::LoadByKeys,
     /// `#[admin(...)]`: how the admin site shows the model.
     pub admin: AdminMeta,
 }
@@ -129,7 +129,7 @@ pub struct AdminMeta {
     /// Left out of the admin.
     pub hidden: bool,
     /// Display strings of rows by primary key, for foreign key columns and widgets.
-    pub labels: crate::admin::LoadLabels,
+    pub labels: crate::query::LoadLabels,
 }
 
 /// `#[api(...)]`: the list endpoint's declared filters, search fields and orderings.

@@ -37,9 +37,9 @@ use schemars::generate::{SchemaGenerator, SchemaSettings};
 use schemars::{JsonSchema, Schema};
 use serde_json::{Map, Value, json};
 
-use crate::api::{ListSettings, Lookup};
 use crate::model::{DbType, FieldKind, FieldMeta, Model, ModelMeta, PaginationMode, Policy};
 use crate::names::ModelNames;
+use crate::query::{ListSettings, Lookup};
 
 /// The OpenAPI version of the documents built here.
 pub const OPENAPI_VERSION: &str = "3.1.0";

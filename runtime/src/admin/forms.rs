@@ -20,11 +20,12 @@ use serde::Serialize;
 use serde_json::{Map, Value as JsonValue};
 
 use super::context::{AdminCtx, PageResult, Reject, server_error};
-use super::ops::{AdminOps, AdminRow, RowFilter, RowQuery, input_text, value_text};
+use super::ops::{AdminOps, AdminRow, input_text, value_text};
 use super::views::{FormFields, app_title, capitalize};
 use super::{LogAction, change_message, inline_key, log_action, quote_pk, verbose_name_plural};
 use crate::error::{ApiError, ErrorKind, ValidationError};
 use crate::model::{Action, FieldDefault, FieldKind, FieldMeta, ModelMeta};
+use crate::query::{Filter, ListQuery};
 
 /// A foreign key whose table has more rows than this gets an autocomplete
 /// box instead of a `<select>`: a page should not carry thousands of options.
@@ -124,10 +125,7 @@ impl Spec {
                     Related::Autocomplete(autocomplete_url(target))
                 }
                 Some(target_ops) => {
-                    let query = RowQuery {
-                        limit: SELECT_LIMIT,
-                        ..RowQuery::default()
-                    };
+                    let query = ListQuery::page(target, 1, SELECT_LIMIT);
                     let (rows, total) = target_ops
                         .query(&ctx.state.db, &query)
                         .await
@@ -466,7 +464,7 @@ impl Labels {
             let Some(pk) = target.field(target.primary_key) else {
                 continue;
             };
-            if let Ok(value) = crate::api::parse_value(pk, &key) {
+            if let Ok(value) = crate::query::parse_value(pk, &key) {
                 by_table
                     .entry(target.table)
                     .or_insert_with(|| (target, Vec::new()))
@@ -703,13 +701,9 @@ async fn load_inlines(
         let mut rows = Vec::new();
         if let Some(parent) = parent
             && (view || can_change)
-            && let Ok(value) = crate::api::parse_value(key, parent)
+            && let Ok(value) = crate::query::parse_value(key, parent)
         {
-            let query = RowQuery {
-                filters: vec![RowFilter::Equals(key.name, value)],
-                limit: INLINE_MAX,
-                ..RowQuery::default()
-            };
+            let query = ListQuery::page(inline, 1, INLINE_MAX).filter(Filter::exact(key, value));
             let (found, _) = ops
                 .query(&ctx.state.db, &query)
                 .await

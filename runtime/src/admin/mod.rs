@@ -43,6 +43,7 @@ mod changelist;
 mod context;
 mod delete;
 pub mod forms;
+mod list_query;
 pub mod models;
 pub mod ops;
 pub mod session;
@@ -62,7 +63,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 pub use context::{AdminCtx, PageResult, Reject, redirect, safe_next, server_error};
 pub(crate) use delete::{DeleteRights, collect_with};
 pub use models::{LogEntry, Session};
-pub use ops::{AdminOps, AdminRow, LoadLabels, Ops, RowFilter, RowQuery, load_labels};
+pub use ops::{AdminOps, AdminRow, LoadLabels, Ops, load_labels};
 pub use session::SessionAuthenticator;
 
 use crate::app::{AppState, Router};
