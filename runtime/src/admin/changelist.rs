@@ -578,6 +578,23 @@ fn cell(
     }
 }
 
+/// The paginator's links, none for a single page.
+fn page_links(params: &Params, page: u64, pages: u64) -> Vec<PageLink> {
+    if pages <= 1 {
+        return Vec::new();
+    }
+    page_range(page, pages)
+        .into_iter()
+        .map(|n| PageLink {
+            number: n,
+            url: n
+                .map(|n| params.with(&[(PAGE, n.to_string())], &|_| false))
+                .unwrap_or_default(),
+            current: n == Some(page),
+        })
+        .collect()
+}
+
 /// The rows one change list page shows, and its counts.
 struct Listed {
     rows: Vec<AdminRow>,
@@ -666,20 +683,6 @@ pub async fn changelist(
     let results = result_rows(&ctx, meta, &columns, &rows).await?;
     let actions = usable_actions(&ctx, meta).await;
     let can_add = ctx.has_perm(meta, Action::Add).await;
-    let page_links: Vec<PageLink> = if pages > 1 {
-        page_range(page, pages)
-            .into_iter()
-            .map(|n| PageLink {
-                number: n,
-                url: n
-                    .map(|n| params.with(&[(PAGE, n.to_string())], &|_| false))
-                    .unwrap_or_default(),
-                current: n == Some(page),
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
     let plural = verbose_name_plural(meta);
     // Django's wording: a user who may only view is not asked to change.
     let verb = if ctx.has_perm(meta, Action::Change).await {
@@ -715,11 +718,11 @@ pub async fn changelist(
             search_query => query_text,
             hidden_params => hidden_params.iter().map(|(k, v)| context! { name => k, value => v }).collect::<Vec<_>>(),
             filters => filter_specs,
-            clear_filters_url => narrowed.then(|| params.with(&[], &|k| k.contains("__") || k == SEARCH)),
+            clear_filters_url => narrowed.then(|| params.with(&[], &|k| k != ORDER)),
             result_count => total,
             result_count_name => count_name(meta, total),
             full_count => full_count,
-            pages => page_links,
+            pages => page_links(&params, page, pages),
             page => page,
             page_count => pages,
         },

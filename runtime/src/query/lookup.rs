@@ -331,6 +331,24 @@ pub(super) fn parse_filter(
             lookup.name(),
         )));
     }
+    let values = filter_values(field, lookup, key, value, settings)?;
+    Ok(Filter {
+        field,
+        lookup,
+        values,
+    })
+}
+
+/// The operands of `key=value` for `lookup` on `field`: one value, a
+/// comma list for `__in` (at most `max_in_values`), a boolean for
+/// `__isnull`; each within `max_filter_value_length` characters.
+fn filter_values(
+    field: &FieldMeta,
+    lookup: Lookup,
+    key: &str,
+    value: &str,
+    settings: &ListSettings,
+) -> Result<Vec<Value>, FilterError> {
     let invalid = |(kind, msg): (ErrorKind, String)| {
         let ctx = range_ctx(field, &kind);
         let error = detail(key, kind, msg);
@@ -341,7 +359,7 @@ pub(super) fn parse_filter(
     };
     let max_length = settings.max_filter_value_length;
     let too_long = || FilterError::Invalid(too_long_text(key, max_length));
-    let values = match lookup {
+    Ok(match lookup {
         Lookup::IsNull => {
             let flag = parse_value(&BOOL_FIELD, value).map_err(invalid)?;
             vec![flag]
@@ -367,11 +385,6 @@ pub(super) fn parse_filter(
         }
         _ if value.chars().count() > max_length => return Err(too_long()),
         _ => vec![parse_value(field, value).map_err(invalid)?],
-    };
-    Ok(Filter {
-        field,
-        lookup,
-        values,
     })
 }
 
