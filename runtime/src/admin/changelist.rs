@@ -4,10 +4,12 @@
 //! ("Delete selected ..." and those registered with
 //! [`App::admin_action`](crate::App::admin_action)).
 //!
-//! The query string follows Django's: `?q=` searches, `?o=2.-1` orders by
-//! the second column then the first descending, `?p=` is the page (from 1),
-//! and filters are `field__exact=`, `field__isnull=`, `field__gte=` and
-//! `field__lt=`. A parameter that does not parse is ignored, never an error.
+//! The query string follows Django's (see [`list_query`]): `?q=` searches,
+//! `?o=2.-1` orders by the second column then the first descending, `?p=`
+//! is the page (from 1), and `list_filter` fields take every lookup of the
+//! REST list (`field__exact=`, `field__isnull=`, `field__gte=`, ...). The
+//! rows come from the query layer, as the REST list's do. A parameter
+//! that does not parse is ignored, never an error.
 
 use std::collections::{HashMap, HashSet};
 

@@ -45,8 +45,8 @@ fn position(backend: DbBackend, haystack: Expr, needle: Expr) -> Expr {
     Expr::expr(Func::cust(name).arg(haystack).arg(needle))
 }
 
-/// [`position`] of `needle` in `haystack`, both lower-cased when `folded`
-/// (the `i...` lookups and search).
+/// The 1-based position (`instr`/`strpos`) of `needle` in `haystack`, 0
+/// when absent; both lower-cased when `folded` (the `i...` lookups and search).
 pub fn text_position(backend: DbBackend, haystack: Expr, needle: Expr, folded: bool) -> Expr {
     if folded {
         let lower = |e: Expr| Expr::expr(Func::lower(e));
