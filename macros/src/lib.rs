@@ -60,7 +60,7 @@ use proc_macro::TokenStream;
 /// | key | meaning |
 /// |---|---|
 /// | `list_display(a, b)` | the change list's columns (a foreign key shows the related row's display); default the row's display |
-/// | `list_filter(a, b)` | the filter sidebar: `bool`, choices, foreign key, date and datetime fields |
+/// | `list_filter(a, b)` | fields the change list filters with the REST list's lookups (`?price__gte=10`); `bool`, choices, foreign key, date and datetime fields get sidebar links |
 /// | `search(a, b)` | String fields the change list's search box looks in (case-insensitive) |
 /// | `readonly(...)` | refused: declare the rule on the field, once for the API and the admin (`#[field(read_only)]` or `#[field(write_perm = "change")]`) |
 /// | `autocomplete(a_id)` | foreign keys edited with a search-as-you-type box instead of a select (for large tables) |

@@ -133,6 +133,21 @@ impl From<DatabaseConnection> for Connection {
     }
 }
 
+/// The loaders of the model metadata read through the connection, so
+/// their statements get its datetime spelling too.
+impl crate::model::RowSource for Connection {
+    fn backend(&self) -> DbBackend {
+        self.get_database_backend()
+    }
+
+    fn select_rows(
+        &self,
+        stmt: Statement,
+    ) -> crate::model::LoaderFuture<'_, Vec<sea_orm::QueryResult>> {
+        Box::pin(self.query_all_raw(stmt))
+    }
+}
+
 /// A transaction begun on a [`Connection`], with the same spelling of
 /// datetimes; it commits with [`TransactionSession::commit`] (or the
 /// inherent [`Transaction::commit`]) and rolls back when dropped.

@@ -55,6 +55,7 @@ pub mod names;
 pub mod openapi;
 pub mod password;
 pub mod prelude;
+pub mod query;
 pub mod rejection;
 pub mod schema;
 pub mod security;

@@ -105,7 +105,7 @@ pub struct ModelMeta {
     /// What the list endpoint lets clients filter, search and order by.
     pub api: ApiMeta,
     /// Loads rows by primary key as JSON `Read` objects, for `?expand=`.
-    pub load_by_keys: crate::api::LoadByKeys,
+    pub load_by_keys: LoadByKeys,
     /// `#[admin(...)]`: how the admin site shows the model.
     pub admin: AdminMeta,
 }
@@ -129,7 +129,7 @@ pub struct AdminMeta {
     /// Left out of the admin.
     pub hidden: bool,
     /// Display strings of rows by primary key, for foreign key columns and widgets.
-    pub labels: crate::admin::LoadLabels,
+    pub labels: LoadLabels,
 }
 
 /// `#[api(...)]`: the list endpoint's declared filters, search fields and orderings.
@@ -557,3 +557,29 @@ pub enum OnDelete {
     /// Refuse the delete while they exist (the default).
     Restrict,
 }
+
+/// A future boxed for a loader of [`ModelMeta`], borrowing for `'a`.
+pub type LoaderFuture<'a, T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, sea_orm::DbErr>> + Send + 'a>>;
+
+/// Where the loaders of [`ModelMeta`] read rows: the runtime's connection
+/// implements it (with its datetime spelling), so metadata, the lowest
+/// layer, names no connection type of a higher one.
+pub trait RowSource: Send + Sync {
+    /// The database's dialect, to build the statement in.
+    fn backend(&self) -> sea_orm::DbBackend;
+    /// Runs a SELECT and returns its rows.
+    fn select_rows(&self, stmt: sea_orm::Statement) -> LoaderFuture<'_, Vec<sea_orm::QueryResult>>;
+}
+
+/// Loads rows of one model by primary key as `(primary key text, Read
+/// JSON)` pairs, for `?expand=` and for locating a failed foreign key.
+pub type LoadByKeys = for<'a> fn(
+    &'a dyn RowSource,
+    Vec<sea_orm::Value>,
+) -> LoaderFuture<'a, Vec<(String, serde_json::Value)>>;
+
+/// Display strings of rows by primary key: what a foreign key column or
+/// widget shows for the referenced row.
+pub type LoadLabels =
+    for<'a> fn(&'a dyn RowSource, Vec<sea_orm::Value>) -> LoaderFuture<'a, Vec<(String, String)>>;

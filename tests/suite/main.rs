@@ -27,6 +27,7 @@ mod instants;
 mod limits;
 mod list;
 mod migrations;
+mod one_path;
 mod openapi;
 mod permissions;
 mod raw_names;

@@ -198,23 +198,15 @@ fn check_admin(cx: &Ctxt, model: &ModelDef) {
             match list {
                 "search" if kind != ScalarKind::String => cx.error_spanned_by(
                     ident,
-                    format!("the admin's search looks in text: `{ident}` is not a String; show it with `list_display({ident})`, or filter on it if it is a bool, choice, foreign key or date"),
+                    format!("the admin's search looks in text: `{ident}` is not a String; show it with `list_display({ident})`, or filter on it with `list_filter({ident})`"),
                 ),
-                "list_filter"
-                    if !(is_fk
-                        || matches!(
-                            kind,
-                            ScalarKind::Bool
-                                | ScalarKind::Choice
-                                | ScalarKind::Date
-                                | ScalarKind::DateTimeUtc
-                        )) =>
-                {
-                    cx.error_spanned_by(
-                        ident,
-                        format!("`list_filter` takes bool, choices, foreign key, date and datetime fields; `{ident}` is none of these: put it in `search(...)` or `list_display(...)`"),
-                    )
-                }
+                // The change list filters as the REST list does: every
+                // lookup of the field's kind through the URL; the sidebar
+                // offers links for bool, choices, foreign key and dates.
+                "list_filter" if kind == ScalarKind::Json => cx.error_spanned_by(
+                    ident,
+                    format!("`list_filter` takes fields the list can filter; `{ident}` is JSON: show it with `list_display({ident})`"),
+                ),
                 "autocomplete" if !is_fk => cx.error_spanned_by(
                     ident,
                     format!("`autocomplete` is for foreign keys (`references = Model`); `{ident}` is not one"),

@@ -11,8 +11,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::context::{AdminCtx, Reject, server_error};
-use super::ops::RowQuery;
-use crate::model::{Action, FieldKind};
+use crate::model::{Action, FieldKind, FieldMeta};
+use crate::query::{ListQuery, search_words};
 
 /// Results per page, as Django's `paginate_by`.
 pub const PAGE_SIZE: u64 = 20;
@@ -49,14 +49,17 @@ pub async fn autocomplete(
             "You don't have permission to view these objects.",
         ));
     }
-    let search_fields: Vec<&'static str> = if meta.admin.search.is_empty() {
+    let search_fields: Vec<&'static FieldMeta> = if meta.admin.search.is_empty() {
         meta.fields
             .iter()
             .filter(|f| f.kind == FieldKind::String && !f.write_only)
-            .map(|f| f.name)
             .collect()
     } else {
-        meta.admin.search.to_vec()
+        meta.admin
+            .search
+            .iter()
+            .filter_map(|name| meta.field(name))
+            .collect()
     };
     let page = query
         .page
@@ -68,7 +71,7 @@ pub async fn autocomplete(
     // NUL cannot be in any stored text (PostgreSQL refuses it in a query).
     let term = query.term.unwrap_or_default().replace('\0', "");
     // Bounded as the API's `search`: every word is one more condition.
-    let words = match crate::api::search_words("term", &term, &ctx.state.list) {
+    let words = match search_words("term", &term, &ctx.state.list) {
         Ok(words) => words,
         Err(detail) => {
             let error =
@@ -76,13 +79,12 @@ pub async fn autocomplete(
             return Ok(error.into_response());
         }
     };
-    let rows = RowQuery {
-        search: words,
-        search_fields,
-        offset: (page - 1) * PAGE_SIZE,
-        limit: PAGE_SIZE,
-        ..RowQuery::default()
-    };
+    // The admin's search, as the change list's: every word in a search
+    // field or the primary key.
+    let mut rows = ListQuery::page(meta, page, PAGE_SIZE);
+    rows.search = words;
+    rows.search_fields = search_fields;
+    rows.search_primary_key = true;
     let (found, total) = ops
         .query(&ctx.state.db, &rows)
         .await

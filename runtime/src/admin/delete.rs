@@ -21,11 +21,12 @@ use serde::Serialize;
 
 use super::context::{AdminCtx, PageResult, Reject, server_error};
 use super::objects::{admin_model, change_url, count_name, list_url, rows_by_pk};
-use super::ops::{AdminOps, AdminRow, BoxFut, RowFilter, RowQuery};
+use super::ops::{AdminOps, AdminRow, BoxFut};
 use super::site::{FormFields, capitalize};
 use super::{LogAction, change_message, log_action, verbose_name_plural};
 use crate::error::ApiError;
 use crate::model::{Action, ModelMeta, OnDelete};
+use crate::query::{Filter, ListQuery};
 use crate::write::UnitOfWork;
 
 /// Rows listed per relation and level: the page stays readable and the
@@ -195,16 +196,13 @@ fn walk<'a>(
                 }
                 let keys: Vec<sea_orm::Value> = rows
                     .iter()
-                    .filter_map(|r| crate::api::parse_value(field, &r.pk).ok())
+                    .filter_map(|r| crate::query::parse_value(field, &r.pk).ok())
                     .collect();
                 if keys.is_empty() {
                     continue;
                 }
-                let query = RowQuery {
-                    filters: vec![RowFilter::In(field.name, keys)],
-                    limit: RELATION_CAP,
-                    ..RowQuery::default()
-                };
+                let query = ListQuery::page(related_meta, 1, RELATION_CAP)
+                    .filter(Filter::is_in(field, keys));
                 let (found, total) = related.query(db, &query).await?;
                 if total == 0 {
                     continue;

@@ -45,6 +45,7 @@ mod context;
 mod delete;
 pub mod forms;
 mod history;
+mod list_query;
 mod login;
 pub mod model_admin;
 pub mod models;
@@ -69,7 +70,7 @@ pub(crate) use delete::{DeleteRights, collect_with};
 pub use history::{LogAction, change_message, describe_change_message, log_action};
 pub use model_admin::{Confirmation, DefaultAdmin, ModelAdmin, OwnPage};
 pub use models::{LogEntry, Session};
-pub use ops::{AdminOps, AdminRow, LoadLabels, Ops, RowFilter, RowQuery, load_labels};
+pub use ops::{AdminOps, AdminRow, LoadLabels, Ops, load_labels};
 
 use crate::auth::session;
 use crate::error::ApiError;

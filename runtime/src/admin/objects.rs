@@ -7,9 +7,10 @@ use std::collections::{HashMap, HashSet};
 use sea_orm::Value;
 
 use super::context::{AdminCtx, Reject};
-use super::ops::{AdminOps, AdminRow, RowFilter, RowQuery, value_text};
+use super::ops::{AdminOps, AdminRow, value_text};
 use super::{quote_pk, verbose_name_plural};
 use crate::model::ModelMeta;
+use crate::query::{Filter, ListQuery, parse_value};
 
 /// `posts`, or `post` for one.
 pub(crate) fn count_name(meta: &ModelMeta, count: u64) -> String {
@@ -73,16 +74,13 @@ pub(crate) async fn rows_by_pk(
     let keys: Vec<Value> = pks
         .iter()
         .filter(|pk| seen.insert(pk.as_str()))
-        .filter_map(|pk| crate::api::parse_value(pk_field, pk).ok())
+        .filter_map(|pk| parse_value(pk_field, pk).ok())
         .collect();
     if keys.is_empty() {
         return Ok(Vec::new());
     }
-    let query = RowQuery {
-        filters: vec![RowFilter::In(pk_field.name, keys.clone())],
-        limit: keys.len() as u64,
-        ..RowQuery::default()
-    };
+    let query =
+        ListQuery::page(meta, 1, keys.len() as u64).filter(Filter::is_in(pk_field, keys.clone()));
     let (mut rows, _) = ops.query(db, &query).await?;
     let position: HashMap<String, usize> = keys
         .iter()

@@ -2,28 +2,23 @@
 //! so pages can work on any registered model by its app label and name.
 //! [`Ops<M>`] implements it once, generically, with SeaORM.
 
-use std::future::Future;
 use std::marker::PhantomData;
-use std::pin::Pin;
 use std::str::FromStr;
 
 use crate::db::Connection;
-use sea_orm::sea_query::{Condition, Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, DbErr, EntityTrait, ModelTrait, Order, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Value,
+    DbErr, EntityTrait, ModelTrait, Value,
 };
 use serde_json::Value as JsonValue;
 
 use crate::__private::Rescale;
-use crate::api::{column, text_position};
 use crate::error::{ApiError, ValidationError};
 use crate::model::{DbType, FieldKind, Model, ModelMeta};
+use crate::query::{Filter, ListQuery, parse_value};
 use crate::schema::FromJsonBody;
 use crate::write::UnitOfWork;
 
-/// A boxed future borrowing for `'a`.
-pub type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub use crate::query::{BoxFut, LoadLabels, load_labels};
 
 /// One row as the admin shows it.
 #[derive(Clone, Debug)]
@@ -43,43 +38,6 @@ impl AdminRow {
     }
 }
 
-/// One condition of a change list query.
-#[derive(Clone, Debug)]
-pub enum RowFilter {
-    /// `field = value`.
-    Equals(&'static str, Value),
-    /// `field IN (values)`: the rows a set of deleted rows cascades to.
-    In(&'static str, Vec<Value>),
-    /// `field IS NULL` (`true`) or `IS NOT NULL`.
-    IsNull(&'static str, bool),
-    /// `from <= field < to`, either bound optional (date ranges).
-    Range {
-        /// The field.
-        field: &'static str,
-        /// Inclusive lower bound.
-        from: Option<Value>,
-        /// Exclusive upper bound.
-        to: Option<Value>,
-    },
-}
-
-/// What a change list (or an autocomplete) asks for.
-#[derive(Clone, Debug, Default)]
-pub struct RowQuery {
-    /// Words that must each appear (case-insensitively) in one of `search_fields`.
-    pub search: Vec<String>,
-    /// The fields searched.
-    pub search_fields: Vec<&'static str>,
-    /// Conditions, all of which must hold.
-    pub filters: Vec<RowFilter>,
-    /// `(field, descending)`; the model's ordering, then the primary key, follow.
-    pub ordering: Vec<(&'static str, bool)>,
-    /// Rows skipped.
-    pub offset: u64,
-    /// Rows returned at most.
-    pub limit: u64,
-}
-
 /// The admin's operations on one model.
 pub trait AdminOps: Send + Sync + 'static {
     /// The model's metadata.
@@ -91,12 +49,19 @@ pub trait AdminOps: Send + Sync + 'static {
         let _ = (body, partial);
         Ok(())
     }
-    /// A page of rows and the number of rows matching in all.
+    /// A page of rows and the number of rows matching in all: `query`
+    /// run by the query layer, as the REST list runs it.
     fn query<'a>(
         &'a self,
         db: &'a Connection,
-        query: &'a RowQuery,
+        query: &'a ListQuery,
     ) -> BoxFut<'a, Result<(Vec<AdminRow>, u64), DbErr>>;
+    /// How many rows match `query`'s filters and search, over all pages.
+    fn count<'a>(
+        &'a self,
+        db: &'a Connection,
+        query: &'a ListQuery,
+    ) -> BoxFut<'a, Result<u64, DbErr>>;
     /// The row with primary key `pk` (`None`: no such row, or not a valid key).
     fn get<'a>(
         &'a self,
@@ -170,48 +135,6 @@ fn at_declared_scale(db_type: DbType, value: Value) -> Value {
     }
 }
 
-fn col<M: Model>(name: &str) -> Result<Col<M>, DbErr> {
-    column::<M>(name).map_err(|_| DbErr::Custom(format!("no column `{name}`")))
-}
-
-fn condition<M: Model>(query: &RowQuery, backend: sea_orm::DbBackend) -> Result<Condition, DbErr> {
-    let mut all = Condition::all();
-    for filter in &query.filters {
-        all = match filter {
-            RowFilter::Equals(field, value) => all.add(col::<M>(field)?.eq(value.clone())),
-            RowFilter::In(field, values) => all.add(col::<M>(field)?.is_in(values.clone())),
-            RowFilter::IsNull(field, true) => all.add(col::<M>(field)?.is_null()),
-            RowFilter::IsNull(field, false) => all.add(col::<M>(field)?.is_not_null()),
-            RowFilter::Range { field, from, to } => {
-                let column = col::<M>(field)?;
-                let mut range = Condition::all();
-                if let Some(from) = from {
-                    range = range.add(column.gte(from.clone()));
-                }
-                if let Some(to) = to {
-                    range = range.add(column.lt(to.clone()));
-                }
-                all.add(range)
-            }
-        };
-    }
-    for word in &query.search {
-        let mut any = Condition::any();
-        for field in &query.search_fields {
-            let column = col::<M>(field)?;
-            let needle = Expr::val(word.to_lowercase());
-            any = any.add(text_position(backend, column.into_expr(), needle, true).gt(0));
-        }
-        if let Some(pk) = M::meta().field(M::meta().primary_key)
-            && let Ok(value) = crate::api::parse_value(pk, word)
-        {
-            any = any.add(M::primary_key_column().eq(value));
-        }
-        all = all.add(any);
-    }
-    Ok(all)
-}
-
 fn find_by_pk<M: Model>(pk: &str) -> Option<sea_orm::Select<M::Entity>> {
     let key = M::Key::from_str(pk).ok()?;
     Some(M::Entity::find_by_id(key))
@@ -233,35 +156,22 @@ impl<M: Model> AdminOps for Ops<M> {
     fn query<'a>(
         &'a self,
         db: &'a Connection,
-        query: &'a RowQuery,
+        query: &'a ListQuery,
     ) -> BoxFut<'a, Result<(Vec<AdminRow>, u64), DbErr>> {
         Box::pin(async move {
-            let meta = M::meta();
-            let mut select =
-                M::Entity::find().filter(condition::<M>(query, db.get_database_backend())?);
-            let total = select.clone().count(db).await?;
-            for (field, descending) in &query.ordering {
-                let order = if *descending { Order::Desc } else { Order::Asc };
-                select = select.order_by(col::<M>(field)?, order);
-            }
-            for term in meta.ordering.iter().filter(|t| t.related.is_none()) {
-                let order = if term.descending {
-                    Order::Desc
-                } else {
-                    Order::Asc
-                };
-                select = select.order_by(col::<M>(term.field)?, order);
-            }
-            let descending = query.ordering.first().is_some_and(|(_, d)| *d);
-            let order = if descending { Order::Desc } else { Order::Asc };
-            select = select.order_by(M::primary_key_column(), order);
-            let rows = select
-                .offset(query.offset)
-                .limit(std::cmp::Ord::max(query.limit, 1))
-                .all(db)
-                .await?;
-            Ok((rows.iter().map(admin_row::<M>).collect(), total))
+            let fetched = crate::query::fetch::<M>(db, query).await?;
+            let rows: Vec<AdminRow> = fetched.rows.iter().map(admin_row::<M>).collect();
+            let total = fetched.total.unwrap_or(rows.len() as u64);
+            Ok((rows, total))
         })
+    }
+
+    fn count<'a>(
+        &'a self,
+        db: &'a Connection,
+        query: &'a ListQuery,
+    ) -> BoxFut<'a, Result<u64, DbErr>> {
+        Box::pin(crate::query::count::<M>(db, query))
     }
 
     fn get<'a>(
@@ -270,10 +180,17 @@ impl<M: Model> AdminOps for Ops<M> {
         pk: &'a str,
     ) -> BoxFut<'a, Result<Option<AdminRow>, DbErr>> {
         Box::pin(async move {
-            let Some(select) = find_by_pk::<M>(pk) else {
+            let meta = M::meta();
+            let Some(pk_field) = meta.field(meta.primary_key) else {
                 return Ok(None);
             };
-            Ok(select.one(db).await?.as_ref().map(admin_row::<M>))
+            // Not a valid key: no such row.
+            let Ok(key) = parse_value(pk_field, pk) else {
+                return Ok(None);
+            };
+            let query = ListQuery::page(meta, 1, 1).filter(Filter::exact(pk_field, key));
+            let fetched = crate::query::fetch::<M>(db, &query).await?;
+            Ok(fetched.rows.first().map(admin_row::<M>))
         })
     }
 
@@ -321,36 +238,11 @@ impl<M: Model> AdminOps for Ops<M> {
             };
             let keys: Vec<Value> = pks
                 .iter()
-                .filter_map(|pk| crate::api::parse_value(pk_field, pk).ok())
+                .filter_map(|pk| parse_value(pk_field, pk).ok())
                 .collect();
             work.delete::<M>(keys).await
         })
     }
-}
-
-/// Display strings of rows by primary key: what a foreign key column or
-/// widget shows for the referenced row.
-pub type LoadLabels =
-    for<'a> fn(&'a Connection, Vec<Value>) -> BoxFut<'a, Result<Vec<(String, String)>, DbErr>>;
-
-/// The [`LoadLabels`] of `M`: one `SELECT ... WHERE pk IN (...)`.
-pub fn load_labels<M: Model>(
-    db: &Connection,
-    keys: Vec<Value>,
-) -> BoxFut<'_, Result<Vec<(String, String)>, DbErr>> {
-    Box::pin(async move {
-        if keys.is_empty() {
-            return Ok(Vec::new());
-        }
-        let rows = M::Entity::find()
-            .filter(M::primary_key_column().is_in(keys))
-            .all(db)
-            .await?;
-        Ok(rows
-            .iter()
-            .map(|row| (M::primary_key(row).to_string(), M::display(row)))
-            .collect())
-    })
 }
 
 /// A value as text for forms and the change list: `""` for NULL.

@@ -1,10 +1,7 @@
 //! The generated REST endpoints: list, retrieve, create, replace, partial
 //! update and delete under `/api/{plural}`, written once, generic over [`Model`].
 
-mod query;
-
 use std::collections::HashMap;
-use std::pin::Pin;
 use std::str::FromStr;
 
 use crate::db::Connection;
@@ -13,18 +10,14 @@ use axum::extract::{MatchedPath, Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use sea_orm::sea_query::{Condition, Expr, ExprTrait, Func, NullOrdering};
-use sea_orm::{
-    ColumnTrait, DbBackend, DbErr, EntityTrait, Identity, IntoActiveModel, Iterable, JoinType,
-    Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationDef, RelationTrait, Value,
-};
+use sea_orm::{EntityTrait, IntoActiveModel, Value};
 use serde::Serialize;
 use serde_json::{Value as JsonValue, json};
 
-pub use query::{
-    Filter, ListQuery, ListSettings, Lookup, OrderTerm, Pagination, RESERVED, encode_cursor,
-    integer_range, max_page, null_of, parse_expand, parse_value, range_ctx, search_words,
-    value_from_json,
+pub use crate::query::{
+    Filter, ListQuery, ListSettings, LoadByKeys, LoadedRows, Lookup, OrderTerm, Pagination,
+    RESERVED, encode_cursor, integer_range, load_by_keys, max_page, null_of, parse_expand,
+    parse_value, range_ctx, search_words, value_from_json,
 };
 
 use crate::auth::{CurrentUser, OptionalUser};
@@ -132,91 +125,38 @@ pub async fn list<M: Model>(
 ) -> ApiResult<Response> {
     let scope = authorize::<M>(&state, &user, Action::View).await?;
     let meta = M::meta();
-    let query = ListQuery::parse(meta, raw.as_deref(), state.list)?;
-    let db = &state.db;
-    let backend = db.get_database_backend();
-    let mut select = M::Entity::find().filter(conditions::<M>(&query, backend)?);
-    if let (Scope::OwnRows(user_id), Some(owner)) = (scope, meta.api.owner) {
-        select = select.filter(column::<M>(owner)?.eq(user_id));
+    let mut query = ListQuery::parse(meta, raw.as_deref(), state.list)?;
+    if let (Scope::OwnRows(user_id), Some(owner)) =
+        (scope, meta.api.owner.and_then(|o| meta.field(o)))
+    {
+        // Rows of others look absent: the owner rule is one more filter.
+        query.filters.push(Filter::exact(
+            owner,
+            crate::query::integer_value(owner, user_id),
+        ));
     }
-    let mut joined: Vec<&str> = Vec::new();
-    for term in &query.ordering {
-        let order = if term.descending {
-            Order::Desc
-        } else {
-            Order::Asc
-        };
-        if let Some(related) = term.related {
-            // `author__name`: join the referenced table under the relation's
-            // name, as Django does (INNER, LEFT for a nullable foreign key).
-            let alias = term.field.relation_name();
-            if !joined.contains(&alias) {
-                let join = if term.field.nullable {
-                    JoinType::LeftJoin
-                } else {
-                    JoinType::InnerJoin
-                };
-                select = select.join_as(join, relation::<M>(term.field.name)?, alias);
-                joined.push(alias);
-            }
-            let column = Expr::col((alias, related.name));
-            select = if term.field.nullable || related.nullable {
-                let nulls = if term.descending {
-                    NullOrdering::Last
-                } else {
-                    NullOrdering::First
-                };
-                select.order_by_with_nulls(column, order, nulls)
-            } else {
-                select.order_by(column, order)
-            };
-            continue;
-        }
-        let column = column::<M>(term.field.name)?;
-        select = if term.field.nullable {
-            // The same NULL placement on every backend: NULLs sort as the smallest value.
-            let nulls = if term.descending {
-                NullOrdering::Last
-            } else {
-                NullOrdering::First
-            };
-            select.order_by_with_nulls(column, order, nulls)
-        } else {
-            select.order_by(column, order)
-        };
-    }
+    let fetched = crate::query::fetch::<M>(&state.db, &query)
+        .await
+        .map_err(ApiError::internal)?;
+    let items: Vec<M::Read> = fetched.rows.into_iter().map(M::Read::from).collect();
     match query.pagination {
-        Pagination::All { slice } => {
-            if let Some((page, page_size)) = slice {
-                select = select
-                    .offset((page - 1).saturating_mul(page_size))
-                    .limit(page_size);
-            }
-            let rows = select.all(db).await.map_err(ApiError::internal)?;
-            let items: Vec<M::Read> = rows.into_iter().map(M::Read::from).collect();
-            if query.expand.is_empty() {
-                return Ok(Json(Items { items }).into_response());
-            }
+        Pagination::All { .. } if query.expand.is_empty() => {
+            Ok(Json(Items { items }).into_response())
+        }
+        Pagination::All { .. } => {
             let items = expand_items(&state, &user, &query.expand, to_json_items(items)?).await?;
             Ok(Json(json!({ "items": items })).into_response())
         }
         Pagination::Page { page, page_size } => {
-            let total = select.clone().count(db).await.map_err(ApiError::internal)?;
-            let rows = select
-                .offset((page - 1).saturating_mul(page_size))
-                .limit(page_size)
-                .all(db)
-                .await
-                .map_err(ApiError::internal)?;
-            let items: Vec<M::Read> = rows.into_iter().map(M::Read::from).collect();
+            let total = fetched.total.unwrap_or_default();
             if query.expand.is_empty() {
-                return Ok(Json(Page {
+                let page = Page {
                     items,
                     total,
                     page,
                     page_size,
-                })
-                .into_response());
+                };
+                return Ok(Json(page).into_response());
             }
             let items = expand_items(&state, &user, &query.expand, to_json_items(items)?).await?;
             Ok(Json(
@@ -224,33 +164,10 @@ pub async fn list<M: Model>(
             )
             .into_response())
         }
-        Pagination::Cursor { after, page_size } => {
-            if let Some(after) = &after {
-                select = select.filter(keyset_after::<M>(&query.ordering, after)?);
-            }
-            let mut rows = select
-                .limit(page_size + 1)
-                .all(db)
-                .await
-                .map_err(ApiError::internal)?;
-            let more = rows.len() as u64 > page_size;
-            rows.truncate(page_size as usize);
-            let items = to_json_items(rows.into_iter().map(M::Read::from).collect())?;
+        Pagination::Cursor { page_size, .. } => {
+            let items = to_json_items(items)?;
             let next = match items.last() {
-                Some(last) if more => {
-                    let values = query
-                        .ordering
-                        .iter()
-                        .map(|t| {
-                            t.field
-                                .read_as
-                                .and_then(|key| last.get(key))
-                                .cloned()
-                                .unwrap_or(JsonValue::Null)
-                        })
-                        .collect();
-                    Some(encode_cursor(&query.ordering, values))
-                }
+                Some(last) if fetched.more => Some(next_cursor(&query.ordering, last)),
                 _ => None,
             };
             let items = expand_items(&state, &user, &query.expand, items).await?;
@@ -262,19 +179,20 @@ pub async fn list<M: Model>(
     }
 }
 
-pub(crate) fn column<M: Model>(name: &str) -> ApiResult<<M::Entity as EntityTrait>::Column> {
-    <M::Entity as EntityTrait>::Column::from_str(name)
-        .map_err(|_| ApiError::internal(format!("no column `{name}` in {}", M::meta().table)))
-}
-
-/// The relation of `M` whose foreign key is the field `name`.
-fn relation<M: Model>(name: &str) -> ApiResult<RelationDef> {
-    <<M::Entity as EntityTrait>::Relation as Iterable>::iter()
-        .map(|relation| relation.def())
-        .find(|def| matches!(&def.from_col, Identity::Unary(column) if column.inner() == name))
-        .ok_or_else(|| {
-            ApiError::internal(format!("no relation on `{name}` in {}", M::meta().table))
+/// The cursor of the page after the one ending with `last` (a `Read`
+/// object): its ordering values, read back from the JSON.
+fn next_cursor(ordering: &[OrderTerm], last: &JsonValue) -> String {
+    let values = ordering
+        .iter()
+        .map(|t| {
+            t.field
+                .read_as
+                .and_then(|key| last.get(key))
+                .cloned()
+                .unwrap_or(JsonValue::Null)
         })
+        .collect();
+    encode_cursor(ordering, values)
 }
 
 fn to_json_items<T: Serialize>(items: Vec<T>) -> ApiResult<Vec<JsonValue>> {
@@ -282,149 +200,6 @@ fn to_json_items<T: Serialize>(items: Vec<T>) -> ApiResult<Vec<JsonValue>> {
         .into_iter()
         .map(|item| serde_json::to_value(item).map_err(ApiError::internal))
         .collect()
-}
-
-/// `instr` (SQLite, MySQL) or `strpos` (PostgreSQL): 1-based position of a
-/// substring, 0 when absent. Used instead of LIKE so `%` and `_` in user
-/// input are plain characters and case sensitivity is the same everywhere.
-fn position(backend: DbBackend, haystack: Expr, needle: Expr) -> Expr {
-    let name = match backend {
-        DbBackend::Postgres => "strpos",
-        _ => "instr",
-    };
-    Expr::expr(Func::cust(name).arg(haystack).arg(needle))
-}
-
-/// [`position`] of `needle` in `haystack`, both lower-cased when `folded`
-/// (the `i...` lookups and search).
-pub(crate) fn text_position(
-    backend: DbBackend,
-    haystack: Expr,
-    needle: Expr,
-    folded: bool,
-) -> Expr {
-    if folded {
-        let lower = |e: Expr| Expr::expr(Func::lower(e));
-        position(backend, lower(haystack), lower(needle))
-    } else {
-        position(backend, haystack, needle)
-    }
-}
-
-fn conditions<M: Model>(query: &ListQuery, backend: DbBackend) -> ApiResult<Condition> {
-    let mut all = Condition::all();
-    for filter in &query.filters {
-        let column = column::<M>(filter.field.name)?;
-        let first = || filter.values[0].clone();
-        let condition: Condition = match filter.lookup {
-            Lookup::Exact => Condition::all().add(column.eq(first())),
-            Lookup::Ne if filter.field.nullable => Condition::any()
-                .add(column.ne(first()))
-                .add(column.is_null()),
-            Lookup::Ne => Condition::all().add(column.ne(first())),
-            Lookup::Gt => Condition::all().add(column.gt(first())),
-            Lookup::Gte => Condition::all().add(column.gte(first())),
-            Lookup::Lt => Condition::all().add(column.lt(first())),
-            Lookup::Lte => Condition::all().add(column.lte(first())),
-            Lookup::In => Condition::all().add(column.is_in(filter.values.clone())),
-            Lookup::IsNull => match first() {
-                Value::Bool(Some(true)) => Condition::all().add(column.is_null()),
-                _ => Condition::all().add(column.is_not_null()),
-            },
-            Lookup::Contains | Lookup::IContains | Lookup::StartsWith | Lookup::IStartsWith => {
-                let folded = matches!(filter.lookup, Lookup::IContains | Lookup::IStartsWith);
-                let at = text_position(backend, column.into_expr(), Expr::val(first()), folded);
-                Condition::all().add(match filter.lookup {
-                    Lookup::Contains | Lookup::IContains => at.gt(0),
-                    _ => at.eq(1),
-                })
-            }
-        };
-        all = all.add(condition);
-    }
-    let meta = M::meta();
-    for term in &query.search {
-        let mut any = Condition::any();
-        for name in meta.api.search {
-            let column = column::<M>(name)?;
-            let needle = Expr::val(term.to_lowercase());
-            any = any.add(text_position(backend, column.into_expr(), needle, true).gt(0));
-        }
-        all = all.add(any);
-    }
-    Ok(all)
-}
-
-/// Rows strictly after the cursor row in `ordering`: for terms t1..tn,
-/// `(t1 after v1) OR (t1 = v1 AND t2 after v2) OR ...`, NULL-aware.
-fn keyset_after<M: Model>(ordering: &[OrderTerm], after: &[JsonValue]) -> ApiResult<Condition> {
-    let mut any = Condition::any();
-    for i in 0..ordering.len() {
-        let mut branch = Condition::all();
-        for (term, value) in ordering[..i].iter().zip(after) {
-            let column = column::<M>(term.field.name)?;
-            branch = branch.add(if value.is_null() {
-                column.is_null()
-            } else {
-                column.eq(cursor_value(term, value)?)
-            });
-        }
-        let term = &ordering[i];
-        let column = column::<M>(term.field.name)?;
-        let value = &after[i];
-        let step: Option<Condition> = match (term.descending, value.is_null()) {
-            // NULLs sort first ascending: every non-NULL comes after a NULL.
-            (false, true) => Some(Condition::all().add(column.is_not_null())),
-            (false, false) => Some(Condition::all().add(column.gt(cursor_value(term, value)?))),
-            // NULLs sort last descending: nothing comes after a NULL.
-            (true, true) => None,
-            (true, false) => {
-                let mut step = Condition::any().add(column.lt(cursor_value(term, value)?));
-                if term.field.nullable {
-                    step = step.add(column.is_null());
-                }
-                Some(step)
-            }
-        };
-        if let Some(step) = step {
-            any = any.add(branch.add(step));
-        }
-    }
-    Ok(any)
-}
-
-fn cursor_value(term: &OrderTerm, value: &JsonValue) -> ApiResult<Value> {
-    // An invalid cursor names no page: 404, as for a cursor that does not decode.
-    value_from_json(term.field, value).ok_or_else(|| {
-        ApiError::NotFoundBecause(
-            "Invalid cursor: pass back the `next` value of a previous page".into(),
-        )
-    })
-}
-
-/// Rows as `(primary key text, Read JSON)` pairs, loading in the background.
-pub type LoadedRows<'a> =
-    Pin<Box<dyn Future<Output = Result<Vec<(String, JsonValue)>, DbErr>> + Send + 'a>>;
-
-/// Loads rows of one model by primary key, for `?expand=`.
-pub type LoadByKeys = for<'a> fn(&'a Connection, Vec<Value>) -> LoadedRows<'a>;
-
-/// The [`LoadByKeys`] of `M`: one `SELECT ... WHERE pk IN (...)`.
-pub fn load_by_keys<M: Model>(db: &Connection, keys: Vec<Value>) -> LoadedRows<'_> {
-    Box::pin(async move {
-        let rows = M::Entity::find()
-            .filter(M::primary_key_column().is_in(keys))
-            .all(db)
-            .await?;
-        rows.into_iter()
-            .map(|row| {
-                let key = M::primary_key(&row).to_string();
-                serde_json::to_value(M::Read::from(row))
-                    .map(|json| (key, json))
-                    .map_err(|e| DbErr::Custom(e.to_string()))
-            })
-            .collect()
-    })
 }
 
 fn key_text(value: &JsonValue) -> Option<String> {
@@ -680,7 +455,7 @@ impl crate::admin::DeleteRights for ApiRights<'_> {
         meta: &'static ModelMeta,
         rows: &'a [crate::admin::AdminRow],
         complete: bool,
-    ) -> crate::admin::ops::BoxFut<'a, bool> {
+    ) -> crate::query::BoxFut<'a, bool> {
         Box::pin(async move {
             let allowed = match authorize_meta(self.state, self.user, meta, Action::Delete).await {
                 Ok(Scope::All) => true,

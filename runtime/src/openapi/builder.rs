@@ -13,7 +13,7 @@ use super::{
     MESSAGE_ERROR_SCHEMA, OPENAPI_VERSION, SCHEMAS_PATH, VALIDATION_ERROR_SCHEMA, clean_doc,
     openapi_path,
 };
-use crate::api::ListSettings;
+use crate::query::ListSettings;
 
 /// Collects the paths, tags and component schemas of one document.
 ///

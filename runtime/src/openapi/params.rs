@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::builder::walk_schema;
 use super::clean_doc;
 use super::schemas::{field_schema, forbid_nul, stored_integer_schema};
-use crate::api::{ListSettings, Lookup};
+use crate::query::{ListSettings, Lookup};
 use crate::model::{FieldKind, FieldMeta, ModelMeta, PaginationMode};
 
 /// An optional query parameter.

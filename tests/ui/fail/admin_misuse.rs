@@ -4,7 +4,7 @@ use ferrobridge::prelude::*;
 #[model(app = "shop", display = "{title} ({nmae})")]
 #[admin(
     list_display(id, titel),
-    list_filter(title),
+    list_filter(specs),
     search(stock),
     autocomplete(stock),
     list_per_page = 0,
@@ -16,6 +16,7 @@ pub struct Product {
     #[field(max_length = 100)]
     pub title: String,
     pub stock: i32,
+    pub specs: serde_json::Value,
 }
 
 fn main() {}

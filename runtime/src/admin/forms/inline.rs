@@ -9,7 +9,8 @@ use super::spec::{Spec, row_values};
 use super::widget::{Draw, DrawnField, Labels};
 use super::{FieldErrors, INLINE_EXTRA, INLINE_MAX, Values, field_label, get};
 use crate::admin::context::{AdminCtx, Reject, server_error};
-use crate::admin::ops::{AdminRow, RowFilter, RowQuery};
+use crate::admin::ops::AdminRow;
+use crate::query::{Filter, ListQuery};
 use crate::admin::site::{FormFields, capitalize};
 use crate::admin::{inline_key, quote_pk, verbose_name_plural};
 use crate::model::{Action, FieldMeta, ModelMeta};
@@ -154,13 +155,9 @@ pub(super) async fn load_inlines(
         let mut rows = Vec::new();
         if let Some(parent) = parent
             && (view || can_change)
-            && let Ok(value) = crate::api::parse_value(key, parent)
+            && let Ok(value) = crate::query::parse_value(key, parent)
         {
-            let query = RowQuery {
-                filters: vec![RowFilter::Equals(key.name, value)],
-                limit: INLINE_MAX,
-                ..RowQuery::default()
-            };
+            let query = ListQuery::page(inline, 1, INLINE_MAX).filter(Filter::exact(key, value));
             let (found, _) = ops
                 .query(&ctx.state.db, &query)
                 .await

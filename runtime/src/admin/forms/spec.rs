@@ -11,7 +11,8 @@ use serde_json::{Map, Value as JsonValue};
 use super::{SELECT_LIMIT, Values};
 use crate::admin::context::{AdminCtx, Reject, server_error};
 use crate::admin::model_admin::ModelAdmin;
-use crate::admin::ops::{AdminOps, AdminRow, RowQuery, input_text, value_text};
+use crate::admin::ops::{AdminOps, AdminRow, input_text, value_text};
+use crate::query::ListQuery;
 use crate::error::ErrorKind;
 use crate::model::{Action, FieldDefault, FieldKind, FieldMeta, ModelMeta};
 
@@ -94,10 +95,7 @@ impl Spec {
                     Related::Autocomplete(autocomplete_url(target))
                 }
                 Some(target_ops) => {
-                    let query = RowQuery {
-                        limit: SELECT_LIMIT,
-                        ..RowQuery::default()
-                    };
+                    let query = ListQuery::page(target, 1, SELECT_LIMIT);
                     let (rows, total) = target_ops
                         .query(&ctx.state.db, &query)
                         .await

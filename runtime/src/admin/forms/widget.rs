@@ -89,7 +89,7 @@ impl Labels {
             let Some(pk) = target.field(target.primary_key) else {
                 continue;
             };
-            if let Ok(value) = crate::api::parse_value(pk, &key) {
+            if let Ok(value) = crate::query::parse_value(pk, &key) {
                 by_table
                     .entry(target.table)
                     .or_insert_with(|| (target, Vec::new()))
