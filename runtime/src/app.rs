@@ -34,10 +34,17 @@ pub(crate) struct ModelEntry {
     pub(crate) openapi: fn(&mut OpenApiBuilder, &ModelNames),
     /// The model's admin operations; `None` for internal tables.
     pub(crate) admin: Option<fn() -> Arc<dyn crate::admin::AdminOps>>,
+    /// The model's rows for the registry ([`crate::query::Models`]) the
+    /// delete cascade walks; `None` for internal tables, as `admin`.
+    pub(crate) rows: Option<fn() -> Arc<dyn crate::query::DynRows>>,
 }
 
 fn admin_ops<M: Model>() -> Arc<dyn crate::admin::AdminOps> {
     Arc::new(crate::admin::Ops::<M>::default())
+}
+
+fn model_rows<M: Model>() -> Arc<dyn crate::query::DynRows> {
+    Arc::new(crate::query::ModelRows::<M>::default())
 }
 
 fn create_table<M: Model>(schema: &Schema) -> (TableCreateStatement, Vec<IndexCreateStatement>) {
@@ -183,6 +190,7 @@ impl App {
             create_table: create_table::<M>,
             openapi: |_, _| {},
             admin: None,
+            rows: None,
         });
         self
     }
@@ -424,6 +432,7 @@ impl App {
             create_table: create_table::<M>,
             openapi: crate::openapi::describe::<M>,
             admin: Some(admin_ops::<M>),
+            rows: Some(model_rows::<M>),
         });
         self
     }

@@ -333,7 +333,8 @@ pub struct FieldMeta {
     /// Accepted in requests; never returned.
     pub write_only: bool,
     /// `#[field(password)]`: written as plain text, checked against the
-    /// app's [`PasswordPolicy`](crate::auth::PasswordPolicy), stored as a hash.
+    /// app's password policy (`auth::PasswordPolicy`; no link, as the model
+    /// layer names nothing above it), stored as a hash.
     pub password: bool,
     /// `#[field(write_perm = "change")]`: the model permission (`change`)
     /// needed to set this field to anything but its default on create, or

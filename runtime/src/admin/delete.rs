@@ -3,16 +3,14 @@
 //! action, each listing what the delete cascades to (the object's history
 //! page is in `history`).
 //!
-//! The cascade is found by walking every admin model's foreign keys to the
-//! deleted model, as Django's `Collector` does: `on_delete = "cascade"`
-//! rows are listed (and walked in turn), `restrict` rows protect the
-//! object and refuse the delete, `set_null` rows are only updated. The
-//! database enforces the same rules, so the listing is what will happen.
+//! What the delete reaches is found by the write layer's
+//! [`cascade`](crate::write::cascade) walk, asking for each model's
+//! `delete` permission as Django's admin does; this module turns it into
+//! the page: labels, links and "and N more" lines.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::db::Connection;
 use axum::Form;
 use axum::extract::Path;
 use minijinja::context;
@@ -25,15 +23,9 @@ use super::ops::{AdminOps, AdminRow, BoxFut};
 use super::site::{FormFields, capitalize};
 use super::{LogAction, change_message, log_action, verbose_name_plural};
 use crate::error::ApiError;
-use crate::model::{Action, ModelMeta, OnDelete};
-use crate::query::{Filter, ListQuery};
+use crate::model::{Action, ModelMeta};
 use crate::write::UnitOfWork;
-
-/// Rows listed per relation and level: the page stays readable and the
-/// walk bounded; the rest is counted ("and 250 more posts").
-const RELATION_CAP: u64 = 100;
-/// How deep the walk follows cascades.
-const MAX_DEPTH: usize = 6;
+use crate::write::cascade::{self, DeleteRights, Reached};
 
 /// One object of the "will be deleted" tree.
 #[derive(Clone, Debug, Serialize)]
@@ -45,31 +37,16 @@ pub(crate) struct Node {
     children: Vec<Node>,
 }
 
-/// What deleting some rows involves.
-#[derive(Default)]
+/// What deleting some rows involves, as the page shows it.
 pub(crate) struct Collected {
     /// The deleted rows, each with what it cascades to.
     deleted: Vec<Node>,
     /// Rows that forbid the delete (`on_delete = "restrict"`).
-    pub(crate) protected: Vec<Node>,
+    protected: Vec<Node>,
     /// How many rows of each model go, by plural name.
     summary: BTreeMap<String, u64>,
     /// Models the user may not delete that the delete would reach.
-    pub(crate) perms_needed: Vec<String>,
-}
-
-/// Who decides whether the rows a delete cascades to may go: the admin
-/// asks for each model's `delete` permission (as Django's admin), the API
-/// applies each model's own policy, owner rules included.
-pub(crate) trait DeleteRights: Send + Sync {
-    /// Whether the caller may delete `rows` of `meta`; `complete` is false
-    /// when `rows` are only the first of more (a row rule cannot be checked).
-    fn may_delete<'a>(
-        &'a self,
-        meta: &'static ModelMeta,
-        rows: &'a [AdminRow],
-        complete: bool,
-    ) -> BoxFut<'a, bool>;
+    perms_needed: Vec<String>,
 }
 
 /// The admin's rule: the model's `delete` permission.
@@ -87,6 +64,19 @@ impl DeleteRights for AdminRights<'_> {
 }
 
 impl Collected {
+    fn new(found: cascade::Collected) -> Collected {
+        let mut summary = BTreeMap::new();
+        for (meta, count) in &found.counts {
+            *summary.entry(verbose_name_plural(meta)).or_default() += count;
+        }
+        Collected {
+            deleted: found.deleted.iter().map(node).collect(),
+            protected: found.protected.iter().map(node).collect(),
+            summary,
+            perms_needed: found.refused.iter().map(|m| m.verbose_name()).collect(),
+        }
+    }
+
     fn blocked(&self) -> bool {
         !self.protected.is_empty() || !self.perms_needed.is_empty()
     }
@@ -101,21 +91,25 @@ impl Collected {
     }
 }
 
-fn node(meta: &ModelMeta, row: &AdminRow) -> Node {
-    Node {
-        label: capitalize(&meta.verbose_name()),
-        display: row.display.clone(),
-        url: (!meta.admin.hidden).then(|| change_url(meta, &row.pk)),
-        children: Vec::new(),
-    }
-}
-
-fn more(meta: &ModelMeta, count: u64) -> Node {
-    Node {
-        label: String::new(),
-        display: format!("… and {count} more {}", count_name(meta, count)),
-        url: None,
-        children: Vec::new(),
+/// The page's line of one entry of the tree (and of its children).
+fn node(reached: &Reached) -> Node {
+    match reached {
+        Reached::Row {
+            meta,
+            row,
+            children,
+        } => Node {
+            label: capitalize(&meta.verbose_name()),
+            display: row.display.clone(),
+            url: (!meta.admin.hidden).then(|| change_url(meta, &row.pk)),
+            children: children.iter().map(node).collect(),
+        },
+        Reached::More { meta, count } => Node {
+            label: String::new(),
+            display: format!("… and {count} more {}", count_name(meta, *count)),
+            url: None,
+            children: Vec::new(),
+        },
     }
 }
 
@@ -125,142 +119,15 @@ pub(crate) async fn collect(
     ops: &Arc<dyn AdminOps>,
     rows: &[AdminRow],
 ) -> Result<Collected, DbErr> {
-    let models = ctx.admin().models.clone();
-    collect_with(&ctx.state.db, &models, &AdminRights(ctx), ops, rows).await
-}
-
-/// Finds everything deleting `rows` of `ops` reaches among `models`,
-/// asking `rights` about each model the delete cascades to.
-pub(crate) async fn collect_with(
-    db: &Connection,
-    models: &[Arc<dyn AdminOps>],
-    rights: &dyn DeleteRights,
-    ops: &Arc<dyn AdminOps>,
-    rows: &[AdminRow],
-) -> Result<Collected, DbErr> {
-    let walker = Walker { db, models, rights };
-    let mut out = Collected::default();
-    let mut visited = HashSet::new();
-    let meta = ops.meta();
-    for row in rows {
-        visited.insert((meta.table, row.pk.clone()));
-    }
-    *out.summary.entry(verbose_name_plural(meta)).or_default() += rows.len() as u64;
-    let mut denied = HashSet::new();
-    let deleted = walk(
-        &walker,
-        ops.clone(),
-        rows.to_vec(),
-        0,
-        &mut out,
-        &mut visited,
-        &mut denied,
+    let found = cascade::collect(
+        &ctx.state.db,
+        ctx.state.models().all(),
+        &AdminRights(ctx),
+        ops.meta(),
+        rows,
     )
     .await?;
-    out.deleted = deleted;
-    Ok(out)
-}
-
-/// What the walk reads from and asks.
-struct Walker<'w> {
-    db: &'w Connection,
-    models: &'w [Arc<dyn AdminOps>],
-    rights: &'w dyn DeleteRights,
-}
-
-/// The nodes of `rows`, each with the rows that cascade from it.
-fn walk<'a>(
-    ctx: &'a Walker<'a>,
-    ops: Arc<dyn AdminOps>,
-    rows: Vec<AdminRow>,
-    depth: usize,
-    out: &'a mut Collected,
-    visited: &'a mut HashSet<(&'static str, String)>,
-    denied: &'a mut HashSet<&'static str>,
-) -> BoxFut<'a, Result<Vec<Node>, DbErr>> {
-    Box::pin(async move {
-        let meta = ops.meta();
-        let mut nodes: Vec<Node> = rows.iter().map(|r| node(meta, r)).collect();
-        if depth >= MAX_DEPTH || rows.is_empty() {
-            return Ok(nodes);
-        }
-        let db = ctx.db;
-        for related in ctx.models {
-            let related_meta = related.meta();
-            for field in related_meta.fields {
-                let Some(target) = field.references else {
-                    continue;
-                };
-                if target().table != meta.table || field.on_delete == OnDelete::SetNull {
-                    continue;
-                }
-                let keys: Vec<sea_orm::Value> = rows
-                    .iter()
-                    .filter_map(|r| crate::query::parse_value(field, &r.pk).ok())
-                    .collect();
-                if keys.is_empty() {
-                    continue;
-                }
-                let query = ListQuery::page(related_meta, 1, RELATION_CAP)
-                    .filter(Filter::is_in(field, keys));
-                let (found, total) = related.query(db, &query).await?;
-                if total == 0 {
-                    continue;
-                }
-                let rest = total.saturating_sub(found.len() as u64);
-                if field.on_delete == OnDelete::Restrict {
-                    out.protected
-                        .extend(found.iter().map(|r| node(related_meta, r)));
-                    if rest > 0 {
-                        out.protected.push(more(related_meta, rest));
-                    }
-                    continue;
-                }
-                *out.summary
-                    .entry(verbose_name_plural(related_meta))
-                    .or_default() += total;
-                let complete = rest == 0;
-                // Link tables go with either end, as Django skips the
-                // permission check for auto-created through models.
-                let link = related_meta.permissions_parent().is_some();
-                if !link
-                    && !denied.contains(related_meta.table)
-                    && !ctx.rights.may_delete(related_meta, &found, complete).await
-                {
-                    denied.insert(related_meta.table);
-                    out.perms_needed.push(related_meta.verbose_name());
-                }
-                let fresh: Vec<AdminRow> = found
-                    .into_iter()
-                    .filter(|r| visited.insert((related_meta.table, r.pk.clone())))
-                    .collect();
-                let parents: Vec<Option<String>> = fresh
-                    .iter()
-                    .map(|r| r.value(field.name).map(super::ops::value_text))
-                    .collect();
-                let children = walk(
-                    ctx,
-                    related.clone(),
-                    fresh,
-                    depth + 1,
-                    &mut *out,
-                    &mut *visited,
-                    &mut *denied,
-                )
-                .await?;
-                for (child, parent) in children.into_iter().zip(parents) {
-                    match rows.iter().position(|r| Some(&r.pk) == parent.as_ref()) {
-                        Some(i) => nodes[i].children.push(child),
-                        None => nodes.push(child),
-                    }
-                }
-                if rest > 0 {
-                    nodes.push(more(related_meta, rest));
-                }
-            }
-        }
-        Ok(nodes)
-    })
+    Ok(Collected::new(found))
 }
 
 /// Deletes `rows` and records each deletion in `django_admin_log`, all in

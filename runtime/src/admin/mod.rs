@@ -66,11 +66,10 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use auth_admin::UserAdmin;
 pub use context::{AdminCtx, PageResult, Reject, redirect, safe_next, server_error};
-pub(crate) use delete::{DeleteRights, collect_with};
 pub use history::{LogAction, change_message, describe_change_message, log_action};
 pub use model_admin::{Confirmation, DefaultAdmin, ModelAdmin, OwnPage};
 pub use models::{LogEntry, Session};
-pub use ops::{AdminOps, AdminRow, LoadLabels, Ops, load_labels};
+pub use ops::{AdminOps, AdminRow, DynRows, LoadLabels, Ops, load_labels};
 
 use crate::auth::session;
 use crate::error::ApiError;

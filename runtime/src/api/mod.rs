@@ -25,9 +25,11 @@ use crate::db::Db;
 use crate::error::{ApiError, ApiResult, ErrorDetail, ErrorKind, ValidationError};
 pub use crate::model::Action;
 use crate::model::{FieldKind, FieldMeta, Model, ModelMeta, Policy};
+use crate::query::{RowView, row_view};
 use crate::schema::DeferredJson;
 use crate::state::{AppState, Router};
 use crate::write::UnitOfWork;
+use crate::write::cascade::{self, DeleteRights};
 
 /// The routes of one model: `/api/{plural}` and `/api/{plural}/{pk}`.
 pub fn routes<M: Model>() -> Router {
@@ -419,10 +421,11 @@ pub(crate) async fn check_write_perms<M: Model>(
 
 /// `DELETE /api/{plural}/{pk}`: 204, or 404 when there is no such row.
 ///
-/// The rows the delete cascades to are found as the admin's delete page
-/// finds them, and each must be deletable by the caller under its own
-/// model's policy (owner rules included), else 403 naming what blocks it;
-/// a `restrict` reference answers 409.
+/// The rows the delete cascades to are found by the write layer's
+/// [`cascade`](crate::write::cascade) walk (as the admin's delete page finds
+/// them), and each must be deletable by the caller under its own model's
+/// policy (owner rules included), else 403 naming what blocks it; a
+/// `restrict` reference answers 409.
 pub async fn destroy<M: Model>(
     State(state): State<AppState>,
     OptionalUser(user): OptionalUser,
@@ -431,7 +434,7 @@ pub async fn destroy<M: Model>(
     let scope = authorize::<M>(&state, &user, Action::Delete).await?;
     let row = find_row::<M>(&state.db, &pk).await?;
     check_row::<M>(scope, &row)?;
-    check_cascade::<M>(&state, &user, &pk).await?;
+    check_cascade::<M>(&state, &user, &row).await?;
     let work = UnitOfWork::begin(&state.db).await?;
     if work.delete_key::<M>(M::primary_key(&row)).await? == 0 {
         return Err(ApiError::NotFound);
@@ -449,11 +452,11 @@ struct ApiRights<'a> {
     missing: std::sync::Mutex<Vec<String>>,
 }
 
-impl crate::admin::DeleteRights for ApiRights<'_> {
+impl DeleteRights for ApiRights<'_> {
     fn may_delete<'a>(
         &'a self,
         meta: &'static ModelMeta,
-        rows: &'a [crate::admin::AdminRow],
+        rows: &'a [RowView],
         complete: bool,
     ) -> crate::query::BoxFut<'a, bool> {
         Box::pin(async move {
@@ -486,31 +489,27 @@ impl crate::admin::DeleteRights for ApiRights<'_> {
     }
 }
 
-/// Refuses a delete that would cascade to rows the caller may not delete
-/// (403) or that other rows protect (409), as the admin's delete page does.
+/// Refuses a delete of `row` that would cascade to rows the caller may not
+/// delete (403) or that other rows protect (409), as the admin's delete
+/// page does. The walk covers the app's registered models
+/// ([`AppState::models`]).
 async fn check_cascade<M: Model>(
     state: &AppState,
     user: &Option<CurrentUser>,
-    pk: &str,
+    row: &<M::Entity as EntityTrait>::Model,
 ) -> ApiResult<()> {
     let meta = M::meta();
-    let Some(ops) = state.admin().by_table(meta.table) else {
-        return Ok(());
-    };
-    let Some(row) = ops.get(&state.db, pk).await.map_err(ApiError::internal)? else {
-        return Err(ApiError::NotFound);
-    };
     let rights = ApiRights {
         state,
         user,
         missing: std::sync::Mutex::new(Vec::new()),
     };
-    let collected = crate::admin::collect_with(
+    let collected = cascade::collect(
         &state.db,
-        &state.admin().models,
+        state.models().all(),
         &rights,
-        &ops,
-        std::slice::from_ref(&row),
+        meta,
+        &[row_view::<M>(row)],
     )
     .await
     .map_err(ApiError::internal)?;

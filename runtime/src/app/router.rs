@@ -148,7 +148,8 @@ impl App {
         Ok(self.finish_router(router, self.state(db)))
     }
 
-    /// The state every request shares, with auth's and the admin's slots filled.
+    /// The state every request shares, with the model registry's, auth's
+    /// and the admin's slots filled.
     fn state(&self, db: Connection) -> AppState {
         let admin_models = if self.auth {
             self.admin_models()
@@ -156,6 +157,12 @@ impl App {
             Vec::new()
         };
         AppState::new(db, self.name.as_str(), self.list)
+            .with_layer(crate::query::Models::new(
+                self.models
+                    .iter()
+                    .filter_map(|m| m.rows.map(|rows| rows()))
+                    .collect(),
+            ))
             .with_layer(crate::auth::AuthState {
                 authenticators: crate::auth::Authenticators(Arc::new(self.authenticators.clone())),
                 token_ttl: self.token_ttl,

@@ -4,7 +4,9 @@
 //! one execution on SeaORM. The API parses `?field__lookup=v&ordering=...`
 //! strictly ([`ListQuery::parse`], 400/422 on anything unknown); the admin
 //! parses its Django-admin parameters leniently into the same [`Filter`]s
-//! ([`Filter::parse`]) and runs them through the same [`fetch`].
+//! ([`Filter::parse`]) and runs them through the same [`fetch`]. Code that
+//! knows a model only at run time reads its rows through [`DynRows`]; the
+//! app's [`Models`] holds every registered model's.
 
 mod cursor;
 mod execute;
@@ -12,6 +14,7 @@ mod load;
 mod lookup;
 mod ordering;
 mod parse;
+mod rows;
 mod settings;
 
 use sea_orm::Value;
@@ -29,6 +32,7 @@ pub use lookup::{
 };
 pub use ordering::{OrderTerm, default_ordering, make_total};
 pub use parse::parse_expand;
+pub use rows::{DynRows, ModelRows, Models, RowView, row_view, value_text};
 pub use settings::{ListSettings, max_page, search_words};
 
 /// Query parameters every list accepts besides filters.

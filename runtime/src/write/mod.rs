@@ -7,7 +7,8 @@
 //! conversions fill defaults, auto fields (`auto_now`, `auto_now_add`) and
 //! hash `#[field(password)]` values; [`UnitOfWork::create`] sets the owner;
 //! constraint errors become 409/422 naming the field ([`constraint`]); a
-//! `restrict` reference refuses a delete with 409. Decisions that need the
+//! `restrict` reference refuses a delete with 409, and what a delete would
+//! take with it is found beforehand by [`cascade`]. Decisions that need the
 //! user (permissions, `write_perm`, row scope) are taken by the layers above
 //! (`api`, `admin`, `auth`) before they call in; [`guarded_changes`] tells
 //! them which fields of a write need such a decision.
@@ -27,6 +28,7 @@
 //! and permissions, and an app's own admin actions, which get a
 //! [`Connection`] and decide for themselves.
 
+pub mod cascade;
 pub mod constraint;
 
 use std::str::FromStr;
