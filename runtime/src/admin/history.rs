@@ -12,9 +12,9 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect,
 };
 
-use super::objects::{admin_model, change_url, list_url, readable};
 use super::context::{AdminCtx, PageResult, Reject, server_error};
 use super::models::log_entry;
+use super::objects::{admin_model, change_url, list_url, readable};
 use super::site::{app_title, capitalize};
 use super::verbose_name_plural;
 use crate::auth::models::{content_type, user};

@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 use super::builder::walk_schema;
 use super::clean_doc;
 use super::schemas::{field_schema, forbid_nul, stored_integer_schema};
-use crate::query::{ListSettings, Lookup};
 use crate::model::{FieldKind, FieldMeta, ModelMeta, PaginationMode};
+use crate::query::{ListSettings, Lookup};
 
 /// An optional query parameter.
 pub(super) fn query_param(name: &str, description: String, schema: Value) -> Value {

@@ -10,10 +10,10 @@ use super::widget::{Draw, DrawnField, Labels};
 use super::{FieldErrors, INLINE_EXTRA, INLINE_MAX, Values, field_label, get};
 use crate::admin::context::{AdminCtx, Reject, server_error};
 use crate::admin::ops::AdminRow;
-use crate::query::{Filter, ListQuery};
 use crate::admin::site::{FormFields, capitalize};
 use crate::admin::{inline_key, quote_pk, verbose_name_plural};
 use crate::model::{Action, FieldMeta, ModelMeta};
+use crate::query::{Filter, ListQuery};
 
 /// One inline row: an existing row of the inline model, or a blank one.
 pub(super) struct InlineRow {

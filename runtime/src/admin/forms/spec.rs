@@ -12,9 +12,9 @@ use super::{SELECT_LIMIT, Values};
 use crate::admin::context::{AdminCtx, Reject, server_error};
 use crate::admin::model_admin::ModelAdmin;
 use crate::admin::ops::{AdminOps, AdminRow, input_text, value_text};
-use crate::query::ListQuery;
 use crate::error::ErrorKind;
 use crate::model::{Action, FieldDefault, FieldKind, FieldMeta, ModelMeta};
+use crate::query::ListQuery;
 
 /// How a foreign key is edited.
 #[derive(Clone)]
