@@ -422,10 +422,10 @@ pub(crate) async fn check_write_perms<M: Model>(
 /// `DELETE /api/{plural}/{pk}`: 204, or 404 when there is no such row.
 ///
 /// The rows the delete cascades to are found by the write layer's
-/// [`cascade`](crate::write::cascade) walk (as the admin's delete page finds
-/// them), and each must be deletable by the caller under its own model's
-/// policy (owner rules included), else 403 naming what blocks it; a
-/// `restrict` reference answers 409.
+/// [`cascade`] walk (as the admin's delete page finds them), and each must
+/// be deletable by the caller under its own model's policy (owner rules
+/// included), else 403 naming what blocks it; a `restrict` reference
+/// answers 409.
 pub async fn destroy<M: Model>(
     State(state): State<AppState>,
     OptionalUser(user): OptionalUser,
