@@ -242,3 +242,75 @@ impl<'w> Walker<'w> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::models::{ContentType, GroupPermission, Permission, UserPermission};
+    use crate::model::Model;
+    use crate::query::ModelRows;
+
+    /// Rights that refuse the models on one table.
+    struct Refuse(&'static str);
+
+    impl DeleteRights for Refuse {
+        fn may_delete<'a>(
+            &'a self,
+            meta: &'static ModelMeta,
+            _rows: &'a [RowView],
+            _complete: bool,
+        ) -> BoxFut<'a, bool> {
+            let allowed = meta.table != self.0;
+            Box::pin(async move { allowed })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_delete_collects_its_cascade_and_the_models_refused() {
+        let db = crate::db::connect("sqlite::memory:").await.unwrap();
+        // The auth tables, with four permissions per model's content type.
+        crate::App::new("t").create_tables(&db).await.unwrap();
+        let models: Vec<Arc<dyn DynRows>> = vec![
+            Arc::new(ModelRows::<ContentType>::default()),
+            Arc::new(ModelRows::<Permission>::default()),
+            Arc::new(ModelRows::<GroupPermission>::default()),
+            Arc::new(ModelRows::<UserPermission>::default()),
+        ];
+        let all = ListQuery::page(ContentType::meta(), 1, 100);
+        let (types, _) = models[0].query(&db, &all).await.unwrap();
+        let group: Vec<RowView> = types
+            .into_iter()
+            .filter(|r| r.value("model").map(value_text).as_deref() == Some("group"))
+            .collect();
+        assert_eq!(group.len(), 1);
+
+        // No table is named "": these rights refuse nothing.
+        let found = collect(&db, &models, &Refuse(""), ContentType::meta(), &group)
+            .await
+            .unwrap();
+        let counts: Vec<(&str, u64)> = found.counts.iter().map(|(m, n)| (m.table, *n)).collect();
+        assert_eq!(counts, [("django_content_type", 1), ("auth_permission", 4)]);
+        assert!(!found.blocked());
+        let [Reached::Row { children, .. }] = found.deleted.as_slice() else {
+            panic!("one deleted row: {:?}", found.deleted);
+        };
+        assert_eq!(children.len(), 4);
+        assert!(children.iter().all(|c| matches!(
+            c,
+            Reached::Row { meta, children, .. } if meta.table == "auth_permission" && children.is_empty()
+        )));
+
+        let refused = collect(
+            &db,
+            &models,
+            &Refuse("auth_permission"),
+            ContentType::meta(),
+            &group,
+        )
+        .await
+        .unwrap();
+        let tables: Vec<&str> = refused.refused.iter().map(|m| m.table).collect();
+        assert_eq!(tables, ["auth_permission"]);
+        assert!(refused.blocked() && refused.protected.is_empty());
+    }
+}
