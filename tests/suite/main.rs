@@ -26,6 +26,7 @@ mod instants;
 mod limits;
 mod list;
 mod migrations;
+mod one_source;
 mod openapi;
 mod permissions;
 mod raw_names;
