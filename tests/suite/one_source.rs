@@ -167,3 +167,33 @@ async fn constraints_reach_the_422_the_schema_and_the_form(db: &TestDb) {
 }
 
 db_tests!(constraints_reach_the_422_the_schema_and_the_form);
+
+/// A choices enum named like one of the runtime's metadata types.
+#[derive(Choices, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Open
+    Open,
+    /// Close
+    Close,
+}
+
+/// A model whose `meta()` cannot use the short names (its enum is
+/// `Action`): it names the runtime's items by absolute paths, and compiles.
+#[derive(Model, Clone, Debug)]
+#[model(app = "one_source")]
+pub struct Step {
+    #[field(primary_key)]
+    pub id: i64,
+    #[field(choices, default = Action::Open)]
+    pub action: Action,
+}
+
+#[test]
+fn metadata_names_stay_out_of_the_way_of_user_types() {
+    let action = Step::meta().field("action").expect("action");
+    assert_eq!(action.choices, ["open", "close"]);
+    match action.default {
+        Some(ferrobridge::model::FieldDefault::Choice(value)) => assert_eq!(value(), "open"),
+        other => panic!("{other:?}"),
+    }
+}
