@@ -14,7 +14,7 @@ use crate::error::{ErrorKind, ValidationError};
 /// A type built from a JSON request body, reporting all errors at once.
 /// Implemented by `#[derive(Model)]` for `PostCreate` and `PostUpdate`,
 /// which read the body field by field against the model's [`FieldMeta`]
-/// (see [`crate::schema::read_body`]). Also reachable as
+/// (see `ferrobridge::schema::read_body`). Also reachable as
 /// `ferrobridge::schema::FromJsonBody`.
 pub trait FromJsonBody: Sized {
     /// Parses and validates `body`.
@@ -326,8 +326,8 @@ impl ModelMeta {
 
 /// One field of a model: its type, column and every constraint, written
 /// once by `#[derive(Model)]` and read by the body reader
-/// ([`crate::schema::read_body`]), the JSON Schema of request bodies
-/// ([`crate::schema::constrain_schema`]), the admin's forms and migrations.
+/// (`ferrobridge::schema::read_body`), the JSON Schema of request bodies
+/// (`ferrobridge::schema::constrain_schema`), the admin's forms and migrations.
 ///
 /// Built with a `const` builder, so a field without options is one line:
 ///
@@ -356,7 +356,7 @@ pub struct FieldMeta {
     /// Accepted in requests; never returned.
     pub write_only: bool,
     /// `#[field(password)]`: written as plain text, checked against the
-    /// app's [`PasswordPolicy`](crate::auth::PasswordPolicy), stored as a hash.
+    /// app's `ferrobridge::auth::PasswordPolicy`, stored as a hash.
     pub password: bool,
     /// `#[field(write_perm = "change")]`: the model permission (`change`)
     /// needed to set this field to anything but its default on create, or
