@@ -97,8 +97,12 @@ use proc_macro::TokenStream;
 /// # Generated items (for `struct Post`)
 /// - `mod post { Entity, Model, ActiveModel, Column, PrimaryKey, Relation }`: the SeaORM entity,
 ///   and `post::perms::{Add, Change, Delete, View}` for `Perm<...>` guards;
-/// - `PostCreate`, `PostUpdate`, `PostRead`: serde + schemars + validator types;
-/// - `impl ferrobridge::Model for Post`: metadata and row conversions the runtime uses;
+/// - `PostCreate`, `PostUpdate`, `PostRead`: serde + schemars types; the two bodies are
+///   read against the metadata (`ferrobridge::schema::read_body`) and their JSON Schemas
+///   take their constraint keywords from it, so each constraint is written once;
+/// - `impl ferrobridge::Model for Post`: metadata (`FieldMeta` built by a `const` builder,
+///   `FieldMeta::new("title", DbType::String(Some(200))).min_length(1)`) and row
+///   conversions the runtime uses;
 /// - `PostAuthorIdTarget`: a hidden alias of each `references` target.
 ///
 /// `Column` variants are the fields in UpperCamelCase (`created_at` -> `CreatedAt`),

@@ -81,10 +81,66 @@ pub mod __private {
     pub use serde;
     pub use serde_json;
     pub use uuid;
-    pub use validator;
 
     /// Stand-ins emitted beside a failed derive's errors.
     pub use crate::fallback;
+
+    /// The schemars `transform` of `M`'s create body: constraint keywords
+    /// from `M`'s field metadata.
+    pub fn constrain_create<M: crate::Model>(schema: &mut schemars::Schema) {
+        crate::schema::constrain_schema(schema, M::meta(), crate::schema::SchemaKind::Create);
+    }
+
+    /// The schemars `transform` of `M`'s PATCH body.
+    pub fn constrain_patch<M: crate::Model>(schema: &mut schemars::Schema) {
+        crate::schema::constrain_schema(schema, M::meta(), crate::schema::SchemaKind::Patch);
+    }
+
+    /// The schemars `transform` of `M`'s response body: `readOnly` on server-set fields.
+    pub fn constrain_read<M: crate::Model>(schema: &mut schemars::Schema) {
+        crate::schema::constrain_schema(schema, M::meta(), crate::schema::SchemaKind::Read);
+    }
+
+    /// The join of a foreign key: `column` references `key`, the primary
+    /// key of another table, and deleting a row there does `on_delete`.
+    pub fn belongs_to<C, K>(
+        column: C,
+        key: K,
+        on_delete: sea_orm::sea_query::ForeignKeyAction,
+    ) -> sea_orm::RelationDef
+    where
+        C: sea_orm::ColumnTrait,
+        C::EntityName: sea_orm::EntityTrait<Column = C>,
+        K: sea_orm::ColumnTrait,
+        K::EntityName: sea_orm::EntityTrait<Column = K> + Default,
+    {
+        <C::EntityName as sea_orm::EntityTrait>::belongs_to(K::EntityName::default())
+            .from(column)
+            .to(key)
+            .on_delete(on_delete)
+            .into()
+    }
+
+    /// Sets a column from a PATCH field that is present (`Some`); an
+    /// absent field leaves the column as it is.
+    pub fn set_present<V: Into<sea_orm::Value>>(
+        column: &mut sea_orm::ActiveValue<V>,
+        value: Option<V>,
+    ) {
+        if let Some(value) = value {
+            *column = sea_orm::ActiveValue::Set(value);
+        }
+    }
+
+    /// Deserializes a PATCH field of a non-nullable JSON column: `null` is
+    /// a value to store (`Some(Null)`), not an absent key.
+    pub fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+    where
+        D: serde::Deserializer<'de>,
+        T: serde::Deserialize<'de>,
+    {
+        T::deserialize(deserializer).map(Some)
+    }
 
     /// Deserializes a `Choices` enum from its stored string, naming the
     /// allowed values when it is none of them.

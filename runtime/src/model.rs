@@ -9,8 +9,17 @@ use sea_orm::{
 };
 use serde::Serialize;
 
-use crate::error::ErrorKind;
-use crate::schema::FromJsonBody;
+use crate::error::{ErrorKind, ValidationError};
+
+/// A type built from a JSON request body, reporting all errors at once.
+/// Implemented by `#[derive(Model)]` for `PostCreate` and `PostUpdate`,
+/// which read the body field by field against the model's [`FieldMeta`]
+/// (see `ferrobridge::schema::read_body`). Also reachable as
+/// `ferrobridge::schema::FromJsonBody`.
+pub trait FromJsonBody: Sized {
+    /// Parses and validates `body`.
+    fn from_json_body(body: serde_json::Value) -> Result<Self, ValidationError>;
+}
 
 /// A model: a user struct with its SeaORM entity, schemas and metadata.
 ///
@@ -315,7 +324,21 @@ impl ModelMeta {
     }
 }
 
-/// One field of a model.
+/// One field of a model: its type, column and every constraint, written
+/// once by `#[derive(Model)]` and read by the body reader
+/// (`ferrobridge::schema::read_body`), the JSON Schema of request bodies
+/// (`ferrobridge::schema::constrain_schema`), the admin's forms and migrations.
+///
+/// Built with a `const` builder, so a field without options is one line:
+///
+/// ```
+/// use ferrobridge::model::{DbType, FieldKind, FieldMeta};
+///
+/// const TITLE: FieldMeta = FieldMeta::new("title", DbType::String(Some(200))).min_length(1);
+/// assert_eq!(TITLE.kind, FieldKind::String);
+/// assert_eq!(TITLE.max_length, Some(200));
+/// assert!(!TITLE.nullable);
+/// ```
 #[derive(Debug)]
 pub struct FieldMeta {
     /// The field (and column) name.
@@ -333,8 +356,7 @@ pub struct FieldMeta {
     /// Accepted in requests; never returned.
     pub write_only: bool,
     /// `#[field(password)]`: written as plain text, checked against the
-    /// app's password policy (`auth::PasswordPolicy`; no link, as the model
-    /// layer names nothing above it), stored as a hash.
+    /// app's `ferrobridge::auth::PasswordPolicy`, stored as a hash.
     pub password: bool,
     /// `#[field(write_perm = "change")]`: the model permission (`change`)
     /// needed to set this field to anything but its default on create, or
@@ -380,7 +402,199 @@ pub struct FieldMeta {
     pub auto_increment: bool,
 }
 
+/// The `const` builder of [`FieldMeta`]: [`FieldMeta::new`] gives a
+/// required, writable, unconstrained field shown in responses under its
+/// name; each method sets one option.
 impl FieldMeta {
+    /// A field called `name` stored as `db_type`: not null, not a key, in
+    /// responses under its own name. What the column type says is not
+    /// repeated: the kind follows from it ([`FieldMeta::choices`] makes a
+    /// string a choice), a VARCHAR's length is the `max_length`, and
+    /// [`DbType::Text`] is a long text.
+    pub const fn new(name: &'static str, db_type: DbType) -> Self {
+        FieldMeta {
+            name,
+            kind: db_type.kind(),
+            nullable: false,
+            primary_key: false,
+            unique: false,
+            read_only: false,
+            write_only: false,
+            password: false,
+            write_perm: None,
+            read_as: Some(name),
+            text: matches!(db_type, DbType::Text),
+            max_length: match db_type {
+                DbType::String(Some(max)) => Some(max as u64),
+                _ => None,
+            },
+            min_length: None,
+            help_text: None,
+            references: None,
+            choices: &[],
+            choice_labels: &[],
+            pattern: None,
+            format: None,
+            min_value: None,
+            max_value: None,
+            db_type,
+            index: false,
+            default: None,
+            on_delete: OnDelete::Restrict,
+            auto_increment: false,
+        }
+    }
+
+    /// `Option<T>`: the column is nullable.
+    pub const fn nullable(mut self) -> Self {
+        self.nullable = true;
+        self
+    }
+
+    /// The primary key.
+    pub const fn primary_key(mut self) -> Self {
+        self.primary_key = true;
+        self
+    }
+
+    /// An integer primary key numbered by the database.
+    pub const fn auto_increment(mut self) -> Self {
+        self.auto_increment = true;
+        self
+    }
+
+    /// A unique constraint.
+    pub const fn unique(mut self) -> Self {
+        self.unique = true;
+        self
+    }
+
+    /// An index on the column.
+    pub const fn index(mut self) -> Self {
+        self.index = true;
+        self
+    }
+
+    /// Set by the server, not accepted in requests.
+    pub const fn read_only(mut self) -> Self {
+        self.read_only = true;
+        self
+    }
+
+    /// Accepted in requests, never returned (so also not in responses).
+    pub const fn write_only(mut self) -> Self {
+        self.write_only = true;
+        self.read_as = None;
+        self
+    }
+
+    /// `#[field(password)]`: stored as a hash, never returned.
+    pub const fn password(mut self) -> Self {
+        self.password = true;
+        self.write_only()
+    }
+
+    /// The model permission needed to set or change the field.
+    pub const fn write_perm(mut self, action: Action) -> Self {
+        self.write_perm = Some(action);
+        self
+    }
+
+    /// The key of the field in responses (`pk`), instead of its name.
+    pub const fn read_as(mut self, key: &'static str) -> Self {
+        self.read_as = Some(key);
+        self
+    }
+
+    /// Left out of responses (`#[api(read(...))]` does not list it).
+    pub const fn not_read(mut self) -> Self {
+        self.read_as = None;
+        self
+    }
+
+    /// `max_length`, in characters.
+    pub const fn max_length(mut self, max: u64) -> Self {
+        self.max_length = Some(max);
+        self
+    }
+
+    /// `min_length`, in characters.
+    pub const fn min_length(mut self, min: u64) -> Self {
+        self.min_length = Some(min);
+        self
+    }
+
+    /// `min_value`, inclusive.
+    pub const fn min_value(mut self, min: f64) -> Self {
+        self.min_value = Some(min);
+        self
+    }
+
+    /// `max_value`, inclusive.
+    pub const fn max_value(mut self, max: f64) -> Self {
+        self.max_value = Some(max);
+        self
+    }
+
+    /// `regex = "..."`: a string must contain a match.
+    pub const fn pattern(mut self, pattern: &'static str) -> Self {
+        self.pattern = Some(pattern);
+        self
+    }
+
+    /// `email` / `url`: the JSON Schema format (`email`, `uri`) a string must have.
+    pub const fn format(mut self, format: &'static str) -> Self {
+        self.format = Some(format);
+        self
+    }
+
+    /// The help text (the field's doc comment).
+    pub const fn help(mut self, text: &'static str) -> Self {
+        self.help_text = Some(text);
+        self
+    }
+
+    /// A foreign key to `target`, indexed (as SeaORM and Django do),
+    /// deleting as `on_delete` says.
+    pub const fn references(
+        mut self,
+        target: fn() -> &'static ModelMeta,
+        on_delete: OnDelete,
+    ) -> Self {
+        self.references = Some(target);
+        self.on_delete = on_delete;
+        self.index = true;
+        self
+    }
+
+    /// A field of the choices enum `C` ([`FieldKind::Choice`]): its stored
+    /// strings and their labels.
+    pub const fn choices<C: Choices>(mut self) -> Self {
+        self.kind = FieldKind::Choice;
+        self.choices = C::VARIANTS;
+        self.choice_labels = C::LABELS;
+        self
+    }
+
+    /// `default = ...`.
+    pub const fn default(mut self, default: FieldDefault) -> Self {
+        self.default = Some(default);
+        self
+    }
+
+    /// The field a create request must carry: writable, not nullable, no default.
+    pub fn is_required_on_create(&self) -> bool {
+        !self.read_only && !self.nullable && self.default.is_none()
+    }
+
+    /// `max_digits` and `decimal_places` of a Decimal field.
+    pub fn decimal_precision(&self) -> Option<(u32, u32)> {
+        match self.db_type {
+            DbType::Decimal(digits, places) => Some((digits, places)),
+            _ => None,
+        }
+    }
+
     /// The label of the stored choice `value` (the value itself if unknown).
     pub fn choice_label<'a>(&self, value: &'a str) -> &'a str
     where
@@ -448,7 +662,8 @@ impl FieldKind {
     }
 }
 
-/// One term of a default ordering.
+/// One term of a default ordering, built as `OrderingMeta::descending("created_at")`
+/// or `OrderingMeta::ascending("author_id").through("name")`.
 #[derive(Debug)]
 pub struct OrderingMeta {
     /// The field sorted by; for `author__name`, the foreign key (`author_id`).
@@ -458,6 +673,31 @@ pub struct OrderingMeta {
     pub related: Option<&'static str>,
     /// Descending (`-field`).
     pub descending: bool,
+}
+
+impl OrderingMeta {
+    /// `field`, smallest first.
+    pub const fn ascending(field: &'static str) -> Self {
+        OrderingMeta {
+            field,
+            related: None,
+            descending: false,
+        }
+    }
+
+    /// `-field`, largest first.
+    pub const fn descending(field: &'static str) -> Self {
+        OrderingMeta {
+            descending: true,
+            ..OrderingMeta::ascending(field)
+        }
+    }
+
+    /// Sorts by the field `related` of the row the foreign key points at.
+    pub const fn through(mut self, related: &'static str) -> Self {
+        self.related = Some(related);
+        self
+    }
 }
 
 /// A Rust enum usable as a field type, implemented by `#[derive(Choices)]`:
@@ -511,6 +751,22 @@ pub enum DbType {
 }
 
 impl DbType {
+    /// The kind of value a column of this type holds (strings are
+    /// [`FieldKind::String`]; a choices field says so itself).
+    pub const fn kind(self) -> FieldKind {
+        match self {
+            DbType::SmallInteger | DbType::Integer | DbType::BigInteger => FieldKind::Integer,
+            DbType::Float | DbType::Double => FieldKind::Float,
+            DbType::Boolean => FieldKind::Boolean,
+            DbType::String(_) | DbType::Text => FieldKind::String,
+            DbType::Decimal(..) => FieldKind::Decimal,
+            DbType::Date => FieldKind::Date,
+            DbType::DateTime => FieldKind::DateTime,
+            DbType::Uuid => FieldKind::Uuid,
+            DbType::Json => FieldKind::Json,
+        }
+    }
+
     /// The type as a reader of Rust code knows it, for questions and errors
     /// (`Did you rename post.title to post.headline (a String)?`).
     pub fn rust_name(self) -> &'static str {

@@ -1,21 +1,39 @@
 //! Reading request bodies into the generated schema types, collecting every
 //! problem as a FastAPI-shaped [`ErrorDetail`] instead of stopping at the first.
+//!
+//! Each field's constraints live once, in the model's [`FieldMeta`]: the
+//! body reader ([`read_body`]) checks a request against them and the JSON
+//! Schema of the request bodies gets its keywords from them
+//! ([`constrain_schema`]), so the document says what the server enforces.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{StatusCode, header};
-use serde::de::DeserializeOwned;
-use serde_json::{Map, Value, json};
-use validator::{ValidateEmail, ValidateLength, ValidateRange, ValidateRegex, ValidateUrl};
+use serde_json::{Value, json};
 
 use crate::error::{ApiError, ErrorDetail, ErrorKind, ValidationError};
-use crate::model::FieldKind;
+pub use crate::model::FromJsonBody;
 
-/// A type built from a JSON request body, reporting all errors at once.
-/// Implemented by `#[derive(Model)]` for `PostCreate` and `PostUpdate`.
-pub trait FromJsonBody: Sized {
-    /// Parses and validates `body`.
-    fn from_json_body(body: Value) -> Result<Self, ValidationError>;
+mod constraints;
+mod reader;
+
+pub use constraints::{SchemaKind, constrain_schema};
+pub use reader::{BodyKind, read_body};
+
+/// A request body type `#[derive(Model)]` generates (`PostCreate`,
+/// `PostUpdate`): the model whose metadata reads it, and as which body.
+/// Every such type is [`FromJsonBody`] through [`read_body`].
+pub trait ModelBody: serde::de::DeserializeOwned {
+    /// The model the body creates or changes rows of.
+    type Model: crate::model::Model;
+    /// Which body it is.
+    const KIND: BodyKind;
+}
+
+impl<T: ModelBody> FromJsonBody for T {
+    fn from_json_body(body: Value) -> Result<Self, ValidationError> {
+        read_body(body, <T::Model as crate::model::Model>::meta(), T::KIND)
+    }
 }
 
 /// Extractor for a JSON body parsed with [`FromJsonBody`]: 415 when the
@@ -214,289 +232,4 @@ fn is_json(req: &Request) -> bool {
         .to_ascii_lowercase();
     essence == "application/json"
         || (essence.starts_with("application/") && essence.ends_with("+json"))
-}
-
-/// What a field's value must be, for error messages: its kind, and for
-/// a choices enum the allowed values.
-#[derive(Clone, Copy, Debug)]
-pub struct Expected {
-    /// The kind of value.
-    pub kind: FieldKind,
-    /// For [`FieldKind::Choice`], the allowed strings.
-    pub choices: &'static [&'static str],
-}
-
-impl Expected {
-    /// A `Choices` enum's values.
-    pub fn choices<T: crate::Choices>() -> Self {
-        Expected {
-            kind: FieldKind::Choice,
-            choices: T::VARIANTS,
-        }
-    }
-}
-
-impl From<FieldKind> for Expected {
-    fn from(kind: FieldKind) -> Self {
-        Expected { kind, choices: &[] }
-    }
-}
-
-/// Takes a JSON object apart field by field for generated `FromJsonBody` impls.
-pub struct ObjectReader {
-    object: Map<String, Value>,
-    errors: Vec<ErrorDetail>,
-}
-
-impl ObjectReader {
-    /// Starts reading `body`, which must be an object; keys not in `known`
-    /// are errors when `reject_unknown`, else ignored.
-    pub fn new(
-        body: Value,
-        known: &'static [&'static str],
-        reject_unknown: bool,
-    ) -> Result<Self, ValidationError> {
-        let Value::Object(object) = body else {
-            return Err(ValidationError::single(ErrorDetail::new(
-                vec!["body".into()],
-                ErrorKind::ModelAttributesType,
-                "Input should be a valid dictionary or object to extract fields from",
-            )));
-        };
-        let errors = object
-            .keys()
-            .filter(|key| reject_unknown && !known.contains(&key.as_str()))
-            .map(|key| {
-                ErrorDetail::new(
-                    vec!["body".into(), key.clone().into()],
-                    ErrorKind::ExtraForbidden,
-                    "Extra inputs are not permitted",
-                )
-            })
-            .collect();
-        Ok(ObjectReader { object, errors })
-    }
-
-    fn take<T: DeserializeOwned>(
-        &mut self,
-        key: &str,
-        expected: Expected,
-        value: Value,
-    ) -> Option<T> {
-        // JSON Schema counts `3.0` as an integer, and so does Pydantic.
-        let value = match value {
-            Value::Number(n) if expected.kind == FieldKind::Integer && n.is_f64() => {
-                match n.as_f64() {
-                    Some(f) if f.fract() == 0.0 && f.abs() < 2f64.powi(63) => Value::from(f as i64),
-                    _ => Value::Number(n),
-                }
-            }
-            other => other,
-        };
-        match serde_json::from_value(value) {
-            Ok(v) => Some(v),
-            Err(_) if expected.kind == FieldKind::Choice => {
-                let quoted: Vec<String> =
-                    expected.choices.iter().map(|c| format!("'{c}'")).collect();
-                let list = match quoted.split_last() {
-                    Some((last, rest)) if !rest.is_empty() => {
-                        format!("{} or {last}", rest.join(", "))
-                    }
-                    _ => quoted.join(""),
-                };
-                self.fail(
-                    key,
-                    ErrorKind::Enum,
-                    format!("Input should be {list}"),
-                    Some(json!({ "expected": list })),
-                );
-                None
-            }
-            Err(_) => {
-                let (kind, msg) = expected.kind.type_error();
-                self.errors
-                    .push(ErrorDetail::new(vec!["body".into(), key.into()], kind, msg));
-                None
-            }
-        }
-    }
-
-    /// A field that must be present.
-    pub fn required<T: DeserializeOwned>(
-        &mut self,
-        key: &str,
-        expected: impl Into<Expected>,
-    ) -> Option<T> {
-        match self.object.remove(key) {
-            Some(value) => self.take(key, expected.into(), value),
-            None => {
-                self.errors.push(ErrorDetail::new(
-                    vec!["body".into(), key.into()],
-                    ErrorKind::Missing,
-                    "Field required",
-                ));
-                None
-            }
-        }
-    }
-
-    /// A field that takes `default()` when absent.
-    pub fn optional<T: DeserializeOwned>(
-        &mut self,
-        key: &str,
-        expected: impl Into<Expected>,
-        default: fn() -> T,
-    ) -> Option<T> {
-        match self.object.remove(key) {
-            Some(value) => self.take(key, expected.into(), value),
-            None => Some(default()),
-        }
-    }
-
-    /// A PATCH field: `Some(None)` when absent (unchanged), `None` on error.
-    pub fn patch<T: DeserializeOwned>(
-        &mut self,
-        key: &str,
-        expected: impl Into<Expected>,
-    ) -> Option<Option<T>> {
-        match self.object.remove(key) {
-            Some(value) => self.take(key, expected.into(), value).map(Some),
-            None => Some(None),
-        }
-    }
-
-    /// No error so far.
-    pub fn is_clean(&self) -> bool {
-        self.errors.is_empty()
-    }
-
-    /// The errors collected so far.
-    pub fn into_error(self) -> ValidationError {
-        ValidationError {
-            detail: self.errors,
-        }
-    }
-
-    fn fail(&mut self, key: &str, kind: ErrorKind, msg: String, ctx: Option<Value>) {
-        let mut detail = ErrorDetail::new(vec!["body".into(), key.into()], kind, msg);
-        detail.ctx = ctx.map(Box::new);
-        self.errors.push(detail);
-    }
-
-    /// `min_length` / `max_length`, counted in characters.
-    pub fn check_length(&mut self, key: &str, value: &str, min: Option<u64>, max: Option<u64>) {
-        if value.validate_length(min, max, None) {
-            return;
-        }
-        let length = value.chars().count() as u64;
-        let plural = |n: u64| if n == 1 { "character" } else { "characters" };
-        match (min, max) {
-            (Some(min), _) if length < min => self.fail(
-                key,
-                ErrorKind::StringTooShort,
-                format!("String should have at least {min} {}", plural(min)),
-                Some(json!({ "min_length": min })),
-            ),
-            (_, Some(max)) => self.fail(
-                key,
-                ErrorKind::StringTooLong,
-                format!("String should have at most {max} {}", plural(max)),
-                Some(json!({ "max_length": max })),
-            ),
-            _ => {}
-        }
-    }
-
-    /// `min_value` / `max_value`, inclusive.
-    pub fn check_range<T>(&mut self, key: &str, value: T, min: Option<T>, max: Option<T>)
-    where
-        T: ValidateRange<T> + PartialOrd + Copy + serde::Serialize + std::fmt::Display,
-    {
-        if value.validate_range(min, max, None, None) {
-            return;
-        }
-        match (min, max) {
-            (Some(min), _) if value < min => self.fail(
-                key,
-                ErrorKind::GreaterThanEqual,
-                format!("Input should be greater than or equal to {min}"),
-                Some(json!({ "ge": min })),
-            ),
-            (_, Some(max)) => self.fail(
-                key,
-                ErrorKind::LessThanEqual,
-                format!("Input should be less than or equal to {max}"),
-                Some(json!({ "le": max })),
-            ),
-            _ => {}
-        }
-    }
-
-    /// `max_digits` / `decimal_places` of a Decimal, as Pydantic checks them.
-    pub fn check_decimal(
-        &mut self,
-        key: &str,
-        value: &rust_decimal::Decimal,
-        max_digits: u32,
-        decimal_places: u32,
-    ) {
-        let normalized = value.normalize();
-        let places = normalized.scale();
-        let digits = normalized.mantissa().unsigned_abs().to_string().len() as u32;
-        let digits = digits.max(places);
-        if places > decimal_places {
-            self.fail(
-                key,
-                ErrorKind::DecimalMaxPlaces,
-                format!("Decimal input should have no more than {decimal_places} decimal places"),
-                Some(json!({ "decimal_places": decimal_places })),
-            );
-        } else if digits - places > max_digits - decimal_places {
-            self.fail(
-                key,
-                ErrorKind::DecimalWholeDigits,
-                format!(
-                    "Decimal input should have no more than {} digits before the decimal point",
-                    max_digits - decimal_places
-                ),
-                Some(json!({ "whole_digits": max_digits - decimal_places })),
-            );
-        }
-    }
-
-    /// `email`: an email address, as the `validator` crate defines one.
-    pub fn check_email(&mut self, key: &str, value: &str) {
-        if !value.validate_email() {
-            self.fail(
-                key,
-                ErrorKind::ValueError,
-                "value is not a valid email address".into(),
-                None,
-            );
-        }
-    }
-
-    /// `url`: an absolute URL.
-    pub fn check_url(&mut self, key: &str, value: &str) {
-        if !value.validate_url() {
-            self.fail(
-                key,
-                ErrorKind::UrlParsing,
-                "Input should be a valid URL".into(),
-                None,
-            );
-        }
-    }
-
-    /// `regex`: the string must contain a match.
-    pub fn check_pattern(&mut self, key: &str, value: &str, pattern: &regex::Regex) {
-        if !value.validate_regex(pattern) {
-            self.fail(
-                key,
-                ErrorKind::StringPatternMismatch,
-                format!("String should match pattern '{}'", pattern.as_str()),
-                Some(json!({ "pattern": pattern.as_str() })),
-            );
-        }
-    }
 }

@@ -28,6 +28,7 @@ mod limits;
 mod list;
 mod migrations;
 mod one_path;
+mod one_source;
 mod openapi;
 mod permissions;
 mod raw_names;

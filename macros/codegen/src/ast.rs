@@ -138,7 +138,7 @@ pub struct ApiDef {
     /// Fields clients may order by.
     pub ordering: Vec<Ident>,
     /// `policy = "..."`: who may use the endpoints.
-    pub policy: Option<(Span, String)>,
+    pub policy: Option<(Span, ApiPolicy)>,
     /// `owner = field`: the foreign key to the user who owns a row.
     pub owner: Option<Ident>,
     /// `own_rows_only`: with `owner`, lists and lookups show a user only their rows.
@@ -151,6 +151,53 @@ pub struct ApiDef {
     pub read: Option<Vec<Ident>>,
     /// `pagination = "none"`: lists answer `{"items": [...]}` of every row.
     pub unpaged: bool,
+}
+
+/// `#[api(policy = "...")]`, as written: the policies a user may name
+/// (`owner` and `permissions_of` set theirs by their own keys).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ApiPolicy {
+    /// `"model_permissions"`, the default.
+    ModelPermissions,
+    /// `"authenticated"`.
+    Authenticated,
+    /// `"public_read"`.
+    PublicRead,
+    /// `"allow_any"`.
+    AllowAny,
+}
+
+impl ApiPolicy {
+    /// Every policy with its spelling in the attribute.
+    pub const ALL: [(&'static str, ApiPolicy); 4] = [
+        ("model_permissions", ApiPolicy::ModelPermissions),
+        ("authenticated", ApiPolicy::Authenticated),
+        ("public_read", ApiPolicy::PublicRead),
+        ("allow_any", ApiPolicy::AllowAny),
+    ];
+
+    /// The policy spelled `name`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.iter().find(|(n, _)| *n == name).map(|(_, p)| *p)
+    }
+
+    /// Its spelling in the attribute (`"public_read"`).
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, p)| *p == self)
+            .map_or("", |(n, _)| n)
+    }
+
+    /// The variant of the runtime's `ferrobridge::model::Policy` it becomes.
+    pub fn runtime_variant(self) -> &'static str {
+        match self {
+            ApiPolicy::ModelPermissions => "ModelPermissions",
+            ApiPolicy::Authenticated => "Authenticated",
+            ApiPolicy::PublicRead => "PublicRead",
+            ApiPolicy::AllowAny => "AllowAny",
+        }
+    }
 }
 
 /// One term of a default ordering: a field name, descending when prefixed by `-`.

@@ -10,8 +10,8 @@ use syn::spanned::Spanned;
 use syn::{Attribute, Data, DeriveInput, Fields, GenericArgument, PathArguments, Type};
 
 use crate::ast::{
-    AdminDef, ApiDef, DisplayDef, DisplayPart, FieldDef, FieldOptions, ModelDef, OnDelete,
-    OrderingTerm, ScalarKind,
+    AdminDef, ApiDef, ApiPolicy, DisplayDef, DisplayPart, FieldDef, FieldOptions, ModelDef,
+    OnDelete, OrderingTerm, ScalarKind,
 };
 use crate::ctxt::{Ctxt, suggest};
 
@@ -364,17 +364,17 @@ fn parse_api(cx: &Ctxt, attrs: &[Attribute]) -> ApiDef {
             seen.push(key.clone());
             if key == "policy" {
                 let lit = parse_str(&meta)?;
-                if !POLICIES.contains(&lit.value().as_str()) {
-                    cx.error_spanned_by(
+                match ApiPolicy::from_name(&lit.value()) {
+                    Some(policy) => api.policy = Some((lit.span(), policy)),
+                    None => cx.error_spanned_by(
                         &lit,
                         format!(
                             "unknown policy \"{}\": {}",
                             lit.value(),
                             suggest(&lit.value(), POLICIES)
                         ),
-                    );
+                    ),
                 }
-                api.policy = Some((lit.span(), lit.value()));
                 return Ok(());
             }
             if key == "own_rows_only" {

@@ -261,7 +261,7 @@ fn check_owner(cx: &Ctxt, model: &ModelDef) {
         ));
     }
     if let (Some(_), Some((span, policy))) = (&model.api.owner, &model.api.policy) {
-        cx.syn_error(syn::Error::new(*span, format!("`owner` sets the policy (authenticated reads, owner writes); remove `policy = \"{policy}\"`")));
+        cx.syn_error(syn::Error::new(*span, format!("`owner` sets the policy (authenticated reads, owner writes); remove `policy = \"{}\"`", policy.name())));
     }
     let Some(owner) = &model.api.owner else {
         return;
@@ -307,7 +307,7 @@ fn check_permissions_of(cx: &Ctxt, model: &ModelDef) {
         return;
     };
     if let Some((span, policy)) = &model.api.policy {
-        cx.syn_error(syn::Error::new(*span, format!("`permissions_of` sets the policy (the parent's `view` and `change` permissions); remove `policy = \"{policy}\"`")));
+        cx.syn_error(syn::Error::new(*span, format!("`permissions_of` sets the policy (the parent's `view` and `change` permissions); remove `policy = \"{}\"`", policy.name())));
     }
     if model.api.owner.is_some() {
         cx.error_spanned_by(

@@ -389,34 +389,7 @@ fn filter_values(
 }
 
 /// A stand-in field for parsing `__isnull`'s boolean.
-static BOOL_FIELD: FieldMeta = FieldMeta {
-    name: "isnull",
-    kind: FieldKind::Boolean,
-    nullable: false,
-    primary_key: false,
-    unique: false,
-    read_only: false,
-    write_only: false,
-    password: false,
-    write_perm: None,
-    read_as: None,
-    text: false,
-    max_length: None,
-    min_length: None,
-    help_text: None,
-    references: None,
-    choices: &[],
-    choice_labels: &[],
-    pattern: None,
-    format: None,
-    min_value: None,
-    max_value: None,
-    db_type: crate::model::DbType::Boolean,
-    index: false,
-    default: None,
-    on_delete: crate::model::OnDelete::Restrict,
-    auto_increment: false,
-};
+static BOOL_FIELD: FieldMeta = FieldMeta::new("isnull", crate::model::DbType::Boolean);
 
 fn unknown_lookup(key: &str, field: &FieldMeta, lookup: &str) -> ErrorDetail {
     let allowed: Vec<&str> = Lookup::for_kind(field.kind).map(Lookup::name).collect();

@@ -5,134 +5,210 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 
 use super::schemas::{SchemaNames, default_value, patchable_fields, writable_fields};
-use crate::ast::{FieldDef, ModelDef, OnDelete, ScalarKind};
+use crate::ast::{ApiPolicy, FieldDef, ModelDef, OnDelete, ScalarKind};
 
 fn column_ident(field: &FieldDef) -> syn::Ident {
     super::entity::column_variant(field)
 }
 
-fn field_meta(model: &ModelDef, field: &FieldDef) -> TokenStream {
-    let name = field.name();
-    let read_as = match model
-        .read_fields()
-        .into_iter()
-        .find(|(_, f)| f.ident == field.ident)
-    {
-        Some((key, _)) => {
-            let key = crate::ast::name_of(&key);
-            quote!(::core::option::Option::Some(#key))
+/// The runtime names field metadata is written with, which `meta()`
+/// imports so each field reads as one short builder chain.
+const SHORT_NAMES: &[&str] = &[
+    "Action",
+    "DbType",
+    "FieldDefault",
+    "FieldMeta",
+    "OnDelete",
+    "Some",
+    "None",
+];
+
+/// How `meta()` names runtime items: by the short names it imports, or,
+/// when a path of the user's in it starts with one of them (a choices enum
+/// called `Action`), by absolute paths.
+#[derive(Clone, Copy)]
+struct Names {
+    short: bool,
+}
+
+impl Names {
+    fn of(model: &ModelDef) -> Self {
+        let first = |ty: &syn::Type| match ty {
+            syn::Type::Path(p) => p.path.segments.first().map(|s| s.ident.to_string()),
+            _ => None,
+        };
+        let mut user_paths: Vec<String> = model
+            .fields
+            .iter()
+            .filter(|f| f.kind == Some(ScalarKind::Choice))
+            .filter_map(|f| first(&f.inner))
+            .collect();
+        user_paths.extend(model.fields.iter().filter_map(|f| {
+            let (_, path) = f.options.default_variant.as_ref()?;
+            path.segments.first().map(|s| s.ident.to_string())
+        }));
+        user_paths.extend(
+            (model.admin.inlines.iter())
+                .filter_map(|p| p.segments.first().map(|s| s.ident.to_string())),
+        );
+        Names {
+            short: !user_paths.iter().any(|p| SHORT_NAMES.contains(&p.as_str())),
         }
-        None => quote!(::core::option::Option::None),
-    };
-    let variant = format_ident!("{}", field.kind.expect("checked").runtime_variant());
-    let nullable = field.nullable;
-    let o = &field.options;
-    let primary_key = o.primary_key.is_some();
-    let unique = o.unique.is_some();
-    let read_only = field.is_server_set();
-    let write_only = field.is_secret();
-    let text = o.text.is_some();
-    let opt_u64 = |v: &Option<(proc_macro2::Span, syn::LitInt)>| match v {
-        Some((_, lit)) => quote!(::core::option::Option::Some(#lit)),
-        None => quote!(::core::option::Option::None),
-    };
-    let max_length = opt_u64(&o.max_length);
-    let min_length = opt_u64(&o.min_length);
-    let help_text = match &field.docs {
-        Some(doc) => quote!(::core::option::Option::Some(#doc)),
-        None => quote!(::core::option::Option::None),
-    };
-    let references = match &o.references {
-        Some((_, path)) => {
-            let alias = super::entity::alias_ident(model, field);
-            let meta = quote_spanned!(syn::spanned::Spanned::span(path)=> <#alias as ::ferrobridge::Model>::meta);
-            quote!(::core::option::Option::Some(#meta))
+    }
+
+    /// `FieldMeta`, or `::ferrobridge::model::FieldMeta`.
+    fn name(self, name: &str) -> TokenStream {
+        let ident = format_ident!("{name}");
+        match name {
+            _ if self.short => quote!(#ident),
+            "Some" | "None" => quote!(::core::option::Option::#ident),
+            _ => quote!(::ferrobridge::model::#ident),
         }
-        None => quote!(::core::option::Option::None),
-    };
-    let (choices, choice_labels) = if field.kind == Some(crate::ast::ScalarKind::Choice) {
-        let inner = &field.inner;
-        (
-            quote!(<#inner as ::ferrobridge::Choices>::VARIANTS),
-            quote!(<#inner as ::ferrobridge::Choices>::LABELS),
-        )
-    } else {
-        (quote!(&[]), quote!(&[]))
-    };
-    let pattern = match &o.regex {
-        Some((_, lit)) => quote!(::core::option::Option::Some(#lit)),
-        None => quote!(::core::option::Option::None),
-    };
-    let format = if o.email.is_some() {
-        quote!(::core::option::Option::Some("email"))
-    } else if o.url.is_some() {
-        quote!(::core::option::Option::Some("uri"))
-    } else {
-        quote!(::core::option::Option::None)
-    };
-    let as_f64 = |v: &Option<(proc_macro2::Span, syn::Lit)>| match v {
-        Some((_, syn::Lit::Int(i))) => {
-            let f = syn::LitFloat::new(&format!("{}.0", i.base10_digits()), i.span());
-            quote!(::core::option::Option::Some(#f))
+    }
+
+    /// The `use`s that bring the short names `fields` uses into scope.
+    fn imports(self, fields: &[TokenStream]) -> TokenStream {
+        fn collect(tokens: TokenStream, found: &mut Vec<String>) {
+            for token in tokens {
+                match token {
+                    proc_macro2::TokenTree::Ident(ident) => found.push(ident.to_string()),
+                    proc_macro2::TokenTree::Group(group) => collect(group.stream(), found),
+                    _ => {}
+                }
+            }
         }
-        Some((_, lit)) => quote!(::core::option::Option::Some(#lit)),
-        None => quote!(::core::option::Option::None),
-    };
-    let min_value = as_f64(&o.min_value);
-    let max_value = as_f64(&o.max_value);
-    let db_type = db_type(field);
-    // Foreign keys are indexed too, as SeaORM's entity and Django do it.
-    let index = o.index.is_some() || o.references.is_some();
-    let default = field_default(field);
-    let on_delete = match o.on_delete.as_ref().map(|(_, action, _)| *action) {
-        Some(OnDelete::Cascade) => quote!(Cascade),
-        Some(OnDelete::SetNull) => quote!(SetNull),
-        Some(OnDelete::Restrict) | None => quote!(Restrict),
-    };
-    let auto_increment = field.is_auto_increment();
-    let password = o.password.is_some();
-    // `check` admits only "change".
-    let write_perm = match &o.write_perm {
-        Some(_) => quote!(::core::option::Option::Some(
-            ::ferrobridge::model::Action::Change
-        )),
-        None => quote!(::core::option::Option::None),
-    };
-    quote! {
-        ::ferrobridge::model::FieldMeta {
-            name: #name,
-            kind: ::ferrobridge::model::FieldKind::#variant,
-            nullable: #nullable,
-            primary_key: #primary_key,
-            unique: #unique,
-            read_only: #read_only,
-            write_only: #write_only,
-            password: #password,
-            write_perm: #write_perm,
-            read_as: #read_as,
-            text: #text,
-            max_length: #max_length,
-            min_length: #min_length,
-            help_text: #help_text,
-            references: #references,
-            choices: #choices,
-            choice_labels: #choice_labels,
-            pattern: #pattern,
-            format: #format,
-            min_value: #min_value,
-            max_value: #max_value,
-            db_type: #db_type,
-            index: #index,
-            default: #default,
-            on_delete: ::ferrobridge::model::OnDelete::#on_delete,
-            auto_increment: #auto_increment,
+        if !self.short {
+            return quote!();
+        }
+        let mut found = Vec::new();
+        fields.iter().for_each(|f| collect(f.clone(), &mut found));
+        let used = |names: &[&str]| -> Vec<syn::Ident> {
+            (names.iter())
+                .filter(|n| found.iter().any(|f| f == *n))
+                .map(|n| format_ident!("{n}"))
+                .collect()
+        };
+        let option = used(&["None", "Some"]);
+        let model = used(&SHORT_NAMES[..5]);
+        let option =
+            (!option.is_empty()).then(|| quote!(use ::core::option::Option::{#(#option),*};));
+        // A choices default reads `Kind::Article.as_choice()`.
+        let choices = (found.iter().any(|f| f == "as_choice")).then(|| {
+            quote!(
+                use ::ferrobridge::Choices as _;
+            )
+        });
+        quote! {
+            #option
+            #choices
+            use ::ferrobridge::model::{#(#model),*};
         }
     }
 }
 
-/// The column type migrations create for `field` (`DbType::String(Some(200))`).
-fn db_type(field: &FieldDef) -> TokenStream {
+/// One field's metadata as a `const` builder chain: `FieldMeta::new(name,
+/// kind, db_type)` and one call per option, so every constraint is written
+/// here once (the body reader, the JSON Schema and the admin read it).
+fn field_meta(model: &ModelDef, field: &FieldDef, names: Names) -> TokenStream {
+    let name = field.name();
+    let db_type = db_type(field, names);
+    let (field_meta, action) = (names.name("FieldMeta"), names.name("Action"));
+    let (on_delete_path, field_default_path) = (names.name("OnDelete"), names.name("FieldDefault"));
     let o = &field.options;
+    let mut calls = Vec::new();
+    let mut flag = |on: bool, call: TokenStream| {
+        if on {
+            calls.push(call);
+        }
+    };
+    flag(field.nullable, quote!(.nullable()));
+    flag(o.primary_key.is_some(), quote!(.primary_key()));
+    flag(field.is_auto_increment(), quote!(.auto_increment()));
+    flag(o.unique.is_some(), quote!(.unique()));
+    // Foreign keys are indexed by `references`, as SeaORM's entity and Django do it.
+    flag(
+        o.index.is_some() && o.references.is_none(),
+        quote!(.index()),
+    );
+    flag(field.is_server_set(), quote!(.read_only()));
+    flag(o.password.is_some(), quote!(.password()));
+    flag(
+        o.write_only.is_some() && o.password.is_none(),
+        quote!(.write_only()),
+    );
+    // `check` admits only "change".
+    flag(o.write_perm.is_some(), quote!(.write_perm(#action::Change)));
+    let read_as = model
+        .read_fields()
+        .into_iter()
+        .find(|(_, f)| f.ident == field.ident)
+        .map(|(key, _)| crate::ast::name_of(&key));
+    if !field.is_secret() {
+        match read_as {
+            Some(key) if key != name => calls.push(quote!(.read_as(#key))),
+            Some(_) => {}
+            None => calls.push(quote!(.not_read())),
+        }
+    }
+    // `max_length` is the VARCHAR's length (`DbType::String(Some(200))`):
+    // `check` admits it on non-`text` strings only.
+    if let Some((_, lit)) = &o.min_length {
+        calls.push(quote!(.min_length(#lit)));
+    }
+    if let Some((_, lit)) = &o.min_value {
+        let value = as_f64(lit);
+        calls.push(quote!(.min_value(#value)));
+    }
+    if let Some((_, lit)) = &o.max_value {
+        let value = as_f64(lit);
+        calls.push(quote!(.max_value(#value)));
+    }
+    if let Some((_, lit)) = &o.regex {
+        calls.push(quote!(.pattern(#lit)));
+    }
+    if o.email.is_some() {
+        calls.push(quote!(.format("email")));
+    } else if o.url.is_some() {
+        calls.push(quote!(.format("uri")));
+    }
+    if field.kind == Some(ScalarKind::Choice) {
+        let inner = &field.inner;
+        calls.push(quote!(.choices::<#inner>()));
+    }
+    if let Some((_, path)) = &o.references {
+        let alias = super::entity::alias_ident(model, field);
+        let meta = quote_spanned!(syn::spanned::Spanned::span(path)=> <#alias as ::ferrobridge::Model>::meta);
+        let on_delete = match o.on_delete.as_ref().map(|(_, action, _)| *action) {
+            Some(OnDelete::Cascade) => quote!(Cascade),
+            Some(OnDelete::SetNull) => quote!(SetNull),
+            Some(OnDelete::Restrict) | None => quote!(Restrict),
+        };
+        calls.push(quote!(.references(#meta, #on_delete_path::#on_delete)));
+    }
+    if let Some(default) = field_default(field, names) {
+        calls.push(quote!(.default(#field_default_path::#default)));
+    }
+    if let Some(doc) = &field.docs {
+        calls.push(quote!(.help(#doc)));
+    }
+    quote!(#field_meta::new(#name, #db_type) #(#calls)*)
+}
+
+/// A `min_value` / `max_value` literal as the `f64` the metadata holds.
+fn as_f64(lit: &syn::Lit) -> TokenStream {
+    match lit {
+        syn::Lit::Int(i) => {
+            let f = syn::LitFloat::new(&format!("{}.0", i.base10_digits()), i.span());
+            quote!(#f)
+        }
+        lit => quote!(#lit),
+    }
+}
+
+/// The column type migrations create for `field` (`DbType::String(Some(200))`).
+fn db_type(field: &FieldDef, names: Names) -> TokenStream {
+    let o = &field.options;
+    let (some, none) = (names.name("Some"), names.name("None"));
     let variant = match field.kind.expect("checked") {
         ScalarKind::I16 => quote!(SmallInteger),
         ScalarKind::I32 => quote!(Integer),
@@ -144,13 +220,13 @@ fn db_type(field: &FieldDef) -> TokenStream {
         ScalarKind::String => match &o.max_length {
             Some((_, max)) => {
                 let max = syn::LitInt::new(max.base10_digits(), max.span());
-                quote!(String(::core::option::Option::Some(#max)))
+                quote!(String(#some(#max)))
             }
-            None => quote!(String(::core::option::Option::None)),
+            None => quote!(String(#none)),
         },
         // Choices are stored as their strings, in a VARCHAR without length
         // (what the `Choices` derive tells SeaORM).
-        ScalarKind::Choice => quote!(String(::core::option::Option::None)),
+        ScalarKind::Choice => quote!(String(#none)),
         ScalarKind::Decimal => {
             let digits = o
                 .max_digits
@@ -175,30 +251,34 @@ fn db_type(field: &FieldDef) -> TokenStream {
         ScalarKind::Uuid => quote!(Uuid),
         ScalarKind::Json => quote!(Json),
     };
-    quote!(::ferrobridge::model::DbType::#variant)
+    let db_type = names.name("DbType");
+    quote!(#db_type::#variant)
 }
 
-/// The column default of `field`: its literal, or the stored string of a
-/// choices field's default variant.
-fn field_default(field: &FieldDef) -> TokenStream {
-    let value = match (&field.options.default, &field.options.default_variant) {
-        (Some((_, syn::Lit::Bool(b))), _) => quote!(Bool(#b)),
-        (Some((_, syn::Lit::Int(i))), _) => {
-            let i = syn::LitInt::new(i.base10_digits(), i.span());
-            quote!(Int(#i))
-        }
-        (Some((_, syn::Lit::Float(f))), _) => {
-            let f = syn::LitFloat::new(f.base10_digits(), f.span());
-            quote!(Float(#f))
-        }
-        (Some((_, syn::Lit::Str(s))), _) => quote!(Str(#s)),
-        (Some(_), _) | (None, None) => return quote!(::core::option::Option::None),
-        (None, Some((_, path))) => {
-            let inner = &field.inner;
-            quote!(Choice(|| <#inner as ::ferrobridge::Choices>::as_choice(&#path)))
-        }
-    };
-    quote!(::core::option::Option::Some(::ferrobridge::model::FieldDefault::#value))
+/// The column default of `field` (a `FieldDefault` variant): its literal,
+/// or the stored string of a choices field's default variant.
+fn field_default(field: &FieldDef, names: Names) -> Option<TokenStream> {
+    Some(
+        match (&field.options.default, &field.options.default_variant) {
+            (Some((_, syn::Lit::Bool(b))), _) => quote!(Bool(#b)),
+            (Some((_, syn::Lit::Int(i))), _) => {
+                let i = syn::LitInt::new(i.base10_digits(), i.span());
+                quote!(Int(#i))
+            }
+            (Some((_, syn::Lit::Float(f))), _) => {
+                let f = syn::LitFloat::new(f.base10_digits(), f.span());
+                quote!(Float(#f))
+            }
+            (Some((_, syn::Lit::Str(s))), _) => quote!(Str(#s)),
+            (Some(_), _) | (None, None) => return None,
+            // `meta()` imports `Choices` with its short names.
+            (None, Some((_, path))) if names.short => quote!(Choice(|| #path.as_choice())),
+            (None, Some((_, path))) => {
+                let inner = &field.inner;
+                quote!(Choice(|| <#inner as ::ferrobridge::Choices>::as_choice(&#path)))
+            }
+        },
+    )
 }
 
 /// What is stored for a written value: a `password` field keeps only its hash.
@@ -229,28 +309,28 @@ pub fn generate(model: &ModelDef) -> TokenStream {
     let table = &model.table;
     let plural = &model.plural;
     let doc = model.docs.join(" ");
-    let fields = model.fields.iter().map(|f| field_meta(model, f));
+    let meta_names = Names::of(model);
+    let fields: Vec<_> = (model.fields.iter())
+        .map(|f| field_meta(model, f, meta_names))
+        .collect();
+    let meta_imports = meta_names.imports(&fields);
     let ordering = model.ordering.iter().map(|t| {
-        let descending = t.descending;
+        let direction = if t.descending {
+            quote!(descending)
+        } else {
+            quote!(ascending)
+        };
         match &t.related {
             Some(related) => {
                 let field = model
                     .relation(&t.field)
                     .map(|f| f.name())
                     .unwrap_or_else(|| t.field.clone());
-                quote!(::ferrobridge::model::OrderingMeta {
-                    field: #field,
-                    related: ::core::option::Option::Some(#related),
-                    descending: #descending,
-                })
+                quote!(::ferrobridge::model::OrderingMeta::#direction(#field).through(#related))
             }
             None => {
                 let field = &t.field;
-                quote!(::ferrobridge::model::OrderingMeta {
-                    field: #field,
-                    related: ::core::option::Option::None,
-                    descending: #descending,
-                })
+                quote!(::ferrobridge::model::OrderingMeta::#direction(#field))
             }
         }
     });
@@ -267,17 +347,19 @@ pub fn generate(model: &ModelDef) -> TokenStream {
     let reject_unknown = !model.ignore_unknown_fields;
     let policy = match (
         &model.api.owner,
-        model.api.policy.as_ref().map(|(_, p)| p.as_str()),
+        &model.api.permissions_of,
+        &model.api.policy,
     ) {
-        (None, None) if model.api.permissions_of.is_some() => {
-            let parent = model.api.permissions_of.as_ref().map(crate::ast::name_of);
+        (Some(_), _, _) => quote!(::ferrobridge::model::Policy::Owner),
+        (None, Some(parent), None) => {
+            let parent = crate::ast::name_of(parent);
             quote!(::ferrobridge::model::Policy::PermissionsOf(#parent))
         }
-        (Some(_), _) => quote!(::ferrobridge::model::Policy::Owner),
-        (None, Some("authenticated")) => quote!(::ferrobridge::model::Policy::Authenticated),
-        (None, Some("public_read")) => quote!(::ferrobridge::model::Policy::PublicRead),
-        (None, Some("allow_any")) => quote!(::ferrobridge::model::Policy::AllowAny),
-        _ => quote!(::ferrobridge::model::Policy::ModelPermissions),
+        (None, _, policy) => {
+            let policy = policy.map_or(ApiPolicy::ModelPermissions, |(_, p)| p);
+            let variant = format_ident!("{}", policy.runtime_variant());
+            quote!(::ferrobridge::model::Policy::#variant)
+        }
     };
     let owner_name = match &model.api.owner {
         Some(owner) => {
@@ -403,12 +485,13 @@ pub fn generate(model: &ModelDef) -> TokenStream {
     let patch_values: Vec<TokenStream> = patchable_fields(model)
         .map(|f| {
             let name = &f.ident;
-            let patched = stored(f, quote!(value));
-            quote! {
-                if let ::core::option::Option::Some(value) = input.#name {
-                    active.#name = #set(#patched);
-                }
-            }
+            let value = if f.options.password.is_some() {
+                let patched = stored(f, quote!(value));
+                quote!(input.#name.map(|value| #patched))
+            } else {
+                quote!(input.#name)
+            };
+            quote!(set_present(&mut active.#name, #value);)
         })
         .collect();
     let touch: Vec<TokenStream> = model
@@ -433,10 +516,16 @@ pub fn generate(model: &ModelDef) -> TokenStream {
     } else {
         use_set.clone()
     };
-    let patch_use = if patch_values.is_empty() && touch.is_empty() {
-        quote!(let _ = active;)
-    } else {
-        use_set.clone()
+    let patch_use = match (patch_values.is_empty(), touch.is_empty()) {
+        (true, true) => quote!(let _ = active;),
+        (true, false) => use_set.clone(),
+        (false, true) => quote!(
+            use ::ferrobridge::__private::set_present;
+        ),
+        (false, false) => quote!(
+            use ::ferrobridge::__private::sea_orm::ActiveValue::Set;
+            use ::ferrobridge::__private::set_present;
+        ),
     };
     let patch_unused = if patch_values.is_empty() {
         quote!(let _ = input;)
@@ -449,7 +538,12 @@ pub fn generate(model: &ModelDef) -> TokenStream {
         quote!()
     };
 
+    let impl_doc = format!(
+        " Generated by `#[derive(Model)]`: `{ident}`'s metadata, entity and request types for the runtime."
+    );
     quote! {
+        #[doc = #impl_doc]
+        #[automatically_derived]
         impl ::ferrobridge::Model for #ident {
             type Entity = #module::Entity;
             type ActiveModel = #module::ActiveModel;
@@ -459,6 +553,7 @@ pub fn generate(model: &ModelDef) -> TokenStream {
             type Key = #pk_type;
 
             fn meta() -> &'static ::ferrobridge::model::ModelMeta {
+                #meta_imports
                 static META: ::ferrobridge::model::ModelMeta = ::ferrobridge::model::ModelMeta {
                     app_label: #app,
                     model_name: #model_name,

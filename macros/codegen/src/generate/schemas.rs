@@ -1,8 +1,10 @@
 //! The request and response types: `PostCreate` (POST and PUT bodies),
 //! `PostUpdate` (PATCH bodies, every field optional) and `PostRead`.
 //!
-//! Each constraint is written once as a `validator` attribute, which both the
-//! request validation and schemars' JSON Schema read.
+//! No constraint is written here: each lives once in the model's
+//! `FieldMeta` (see `model_impl`), which the body reader
+//! (`ferrobridge::schema::read_body`) enforces and the schemars `transform`
+//! (`ferrobridge::schema::constrain_schema`) writes into both JSON Schemas.
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -41,19 +43,11 @@ pub fn patchable_fields(model: &ModelDef) -> impl Iterator<Item = &FieldDef> {
     writable_fields(model).filter(|f| f.options.primary_key.is_none())
 }
 
-fn derive_attrs(validate: bool, debug: bool) -> TokenStream {
+fn derive_attrs(debug: bool) -> TokenStream {
     let debug = if debug {
         quote!(::core::fmt::Debug,)
     } else {
         quote!()
-    };
-    let (validate_derive, validate_crate) = if validate {
-        (
-            quote!(::ferrobridge::__private::validator::Validate,),
-            quote!(#[validate(crate = "::ferrobridge::__private::validator")]),
-        )
-    } else {
-        (quote!(), quote!())
     };
     quote! {
         #[derive(
@@ -62,108 +56,8 @@ fn derive_attrs(validate: bool, debug: bool) -> TokenStream {
             ::ferrobridge::__private::serde::Serialize,
             ::ferrobridge::__private::serde::Deserialize,
             ::ferrobridge::__private::schemars::JsonSchema,
-            #validate_derive
         )]
         #[schemars(crate = "::ferrobridge::__private::schemars")]
-        #validate_crate
-    }
-}
-
-/// The `#[validate(...)]` attribute carrying the field's constraints, if any.
-fn validate_attr(model_ident: &syn::Ident, field: &FieldDef) -> TokenStream {
-    let o = &field.options;
-    let mut rules = Vec::new();
-    if o.min_length.is_some() || o.max_length.is_some() {
-        let min = o.min_length.as_ref().map(|(_, v)| quote!(min = #v));
-        let max = o.max_length.as_ref().map(|(_, v)| quote!(max = #v));
-        let args = min.into_iter().chain(max);
-        rules.push(quote!(length(#(#args),*)));
-    }
-    if o.min_value.is_some() || o.max_value.is_some() {
-        let min = o.min_value.as_ref().map(|(_, v)| quote!(min = #v));
-        let max = o.max_value.as_ref().map(|(_, v)| quote!(max = #v));
-        let args = min.into_iter().chain(max);
-        rules.push(quote!(range(#(#args),*)));
-    }
-    if o.email.is_some() {
-        rules.push(quote!(email));
-    }
-    if o.url.is_some() {
-        rules.push(quote!(url));
-    }
-    if o.regex.is_some() {
-        let pattern = regex_static(model_ident, field);
-        rules.push(quote!(regex(path = *#pattern)));
-    }
-    if rules.is_empty() {
-        quote!()
-    } else {
-        quote!(#[validate(#(#rules),*)])
-    }
-}
-
-/// The name of the compiled `regex` of a field: `POST_SLUG_PATTERN`.
-fn regex_static(model_ident: &syn::Ident, field: &FieldDef) -> syn::Ident {
-    format_ident!(
-        "{}_{}_PATTERN",
-        heck::ToShoutySnakeCase::to_shouty_snake_case(crate::ast::name_of(model_ident).as_str()),
-        heck::ToShoutySnakeCase::to_shouty_snake_case(field.name().as_str())
-    )
-}
-
-/// The checks of one field's declared constraints, run on a value read
-/// from a request body (`value` is a `&T` of the field's scalar type).
-fn constraint_checks(model_ident: &syn::Ident, field: &FieldDef) -> Vec<TokenStream> {
-    let o = &field.options;
-    let key = field.name();
-    let mut checks = Vec::new();
-    if o.min_length.is_some() || o.max_length.is_some() {
-        let min = opt(o.min_length.as_ref().map(|(_, v)| quote!(#v)));
-        let max = opt(o.max_length.as_ref().map(|(_, v)| quote!(#v)));
-        checks.push(quote!(reader.check_length(#key, value, #min, #max);));
-    }
-    if o.min_value.is_some() || o.max_value.is_some() {
-        let min = opt(o.min_value.as_ref().map(|(_, v)| quote!(#v)));
-        let max = opt(o.max_value.as_ref().map(|(_, v)| quote!(#v)));
-        checks.push(quote!(reader.check_range(#key, *value, #min, #max);));
-    }
-    if let (Some((_, digits)), Some((_, places))) = (&o.max_digits, &o.decimal_places) {
-        checks.push(quote!(reader.check_decimal(#key, value, #digits, #places);));
-    }
-    if o.email.is_some() {
-        checks.push(quote!(reader.check_email(#key, value);));
-    }
-    if o.url.is_some() {
-        checks.push(quote!(reader.check_url(#key, value);));
-    }
-    if o.regex.is_some() {
-        let pattern = regex_static(model_ident, field);
-        checks.push(quote!(reader.check_pattern(#key, value, &#pattern);));
-    }
-    checks
-}
-
-fn opt(value: Option<TokenStream>) -> TokenStream {
-    match value {
-        Some(v) => quote!(::core::option::Option::Some(#v)),
-        None => quote!(::core::option::Option::None),
-    }
-}
-
-/// `if let Some(Some(value)) = &name { checks }` with one `Some` per
-/// layer of `Option` around the scalar.
-fn check_block(name: &syn::Ident, layers: usize, checks: &[TokenStream]) -> TokenStream {
-    if checks.is_empty() {
-        return quote!();
-    }
-    let mut pattern = quote!(value);
-    for _ in 0..layers {
-        pattern = quote!(::core::option::Option::Some(#pattern));
-    }
-    quote! {
-        if let #pattern = &#name {
-            #(#checks)*
-        }
     }
 }
 
@@ -189,14 +83,21 @@ pub fn default_value(field: &FieldDef) -> Option<TokenStream> {
     })
 }
 
-fn kind_path(field: &FieldDef) -> TokenStream {
-    let kind = field.kind.expect("checked");
-    let variant = format_ident!("{}", kind.runtime_variant());
-    if kind == crate::ast::ScalarKind::Choice {
-        let inner = &field.inner;
-        quote!(::ferrobridge::schema::Expected::choices::<#inner>())
-    } else {
-        quote!(::ferrobridge::model::FieldKind::#variant)
+/// `impl ModelBody for {ty}`: its body is read against the model's
+/// metadata, where every constraint of every field lives (the runtime's
+/// `FromJsonBody` follows from it).
+fn model_body(model: &ModelDef, ty: &syn::Ident, kind: &str) -> TokenStream {
+    let ident = &model.ident;
+    let kind = format_ident!("{kind}");
+    let doc =
+        format!(" Generated by `#[derive(Model)]`: read field by field against `{ident}::meta()`.");
+    quote! {
+        #[doc = #doc]
+        #[automatically_derived]
+        impl ::ferrobridge::schema::ModelBody for #ty {
+            type Model = #ident;
+            const KIND: ::ferrobridge::schema::BodyKind = ::ferrobridge::schema::BodyKind::#kind;
+        }
     }
 }
 
@@ -208,8 +109,13 @@ pub fn generate(model: &ModelDef) -> TokenStream {
     let names = SchemaNames::of(model);
     let (create, update, read) = (&names.create, &names.update, &names.read);
     let has_secret = model.fields.iter().any(|f| f.is_secret());
-    let derives = derive_attrs(true, !has_secret);
-    let read_derives = derive_attrs(false, true);
+    let derives = derive_attrs(!has_secret);
+    let read_derives = derive_attrs(true);
+    // Constraint keywords of the schemas come from the metadata.
+    let transform = |kind: &str| {
+        let transform = format_ident!("constrain_{kind}");
+        quote!(#[schemars(transform = ::ferrobridge::__private::#transform::<#ident>)])
+    };
     let (create_debug, update_debug) = if has_secret {
         (
             super::debug_impl(
@@ -229,25 +135,11 @@ pub fn generate(model: &ModelDef) -> TokenStream {
         (quote!(), quote!())
     };
     let plural = &model.plural;
-    let reject_unknown = !model.ignore_unknown_fields;
     let deny_unknown = if model.ignore_unknown_fields {
         quote!()
     } else {
         quote!(, deny_unknown_fields)
     };
-    let patterns = model.fields.iter().filter_map(|f| {
-        let (_, lit) = f.options.regex.as_ref()?;
-        let name = regex_static(ident, f);
-        let doc = format!(" The `regex` of `{}::{}`, compiled once.", ident, f.name());
-        Some(quote! {
-            #[doc = #doc]
-            static #name: ::std::sync::LazyLock<::ferrobridge::__private::regex::Regex> =
-                ::std::sync::LazyLock::new(|| {
-                    ::ferrobridge::__private::regex::Regex::new(#lit)
-                        .expect("checked by #[derive(Model)]")
-                });
-        })
-    });
 
     // --- Create ---------------------------------------------------------
     let mut default_fns = Vec::new();
@@ -256,7 +148,6 @@ pub fn generate(model: &ModelDef) -> TokenStream {
             let name = &f.ident;
             let ty = field_type(f);
             let docs = field_docs(f);
-            let validate = validate_attr(ident, f);
             let serde = if let Some(value) = default_value(f) {
                 let fn_name = format_ident!("default_{}", f.name());
                 let fn_path = format!("{create}::{fn_name}");
@@ -269,31 +160,14 @@ pub fn generate(model: &ModelDef) -> TokenStream {
                     pub fn #fn_name() -> #ty { #value }
                 });
                 quote!(#[serde(default = #fn_path)])
-            } else if f.nullable {
-                quote!(#[serde(default)])
             } else {
+                // serde reads a missing `Option` as `None`; the schema's
+                // `"default": null` comes from the metadata.
                 quote!()
             };
-            quote!(#docs #serde #validate pub #name: #ty)
+            quote!(#docs #serde pub #name: #ty)
         })
         .collect();
-    let create_reads = writable_fields(model).map(|f| {
-        let name = &f.ident;
-        let key = f.name();
-        let ty = field_type(f);
-        let kind = kind_path(f);
-        let read = if f.has_default() {
-            let fn_name = format_ident!("default_{}", f.name());
-            quote!(let #name = reader.optional::<#ty>(#key, #kind, #create::#fn_name);)
-        } else if f.nullable {
-            quote!(let #name = reader.optional::<#ty>(#key, #kind, ::core::option::Option::default);)
-        } else {
-            quote!(let #name = reader.required::<#ty>(#key, #kind);)
-        };
-        let checks = check_block(name, 1 + usize::from(f.nullable), &constraint_checks(ident, f));
-        quote!(#read #checks)
-    });
-    let create_names: Vec<_> = writable_fields(model).map(|f| &f.ident).collect();
     let create_doc = doc_attrs(&[
         format!(
             "The body that creates a `{ident}` (`POST /api/{plural}`) or replaces one (`PUT`)."
@@ -301,14 +175,12 @@ pub fn generate(model: &ModelDef) -> TokenStream {
         String::new(),
         "Server-set fields (auto primary key, `read_only`, `auto_now*`) are not accepted.".into(),
     ]);
-    let create_keys = writable_fields(model).map(FieldDef::name);
 
     // --- Update ---------------------------------------------------------
     let update_fields = patchable_fields(model).map(|f| {
         let name = &f.ident;
         let ty = field_type(f);
         let docs = field_docs(f);
-        let validate = validate_attr(ident, f);
         // Readable in `cargo expand`: `::std::string::String`, not `:: std :: ...`.
         let ty_text = quote!(#ty)
             .to_string()
@@ -318,35 +190,25 @@ pub fn generate(model: &ModelDef) -> TokenStream {
             .replace(" >", ">");
         let serde = if f.nullable {
             // `null` clears the value; an absent key leaves it unchanged.
-            quote!(#[serde(
-                default,
-                skip_serializing_if = "::core::option::Option::is_none",
-                deserialize_with = "::ferrobridge::__private::double_option"
-            )])
-        } else {
-            // Absent is allowed, `null` is not (the reader answers 422
-            // `*_type`), so the schema is the field's own, not nullable.
             quote!(
                 #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+                #[serde(deserialize_with = "::ferrobridge::__private::double_option")]
+            )
+        } else if f.kind == Some(crate::ast::ScalarKind::Json) {
+            // A JSON column stores `null` as a value: `Some(Null)`, not absent.
+            quote!(
+                #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+                #[serde(deserialize_with = "::ferrobridge::__private::present")]
                 #[schemars(with = #ty_text)]
             )
+        } else {
+            // Absent is allowed (serde reads a missing `Option` as `None`),
+            // `null` is not (the reader answers 422 `*_type`), so the schema
+            // is the field's own, not nullable.
+            quote!(#[schemars(with = #ty_text)])
         };
-        quote!(#docs #serde #validate pub #name: ::core::option::Option<#ty>)
+        quote!(#docs #serde pub #name: ::core::option::Option<#ty>)
     });
-    let update_reads = patchable_fields(model).map(|f| {
-        let name = &f.ident;
-        let key = f.name();
-        let ty = field_type(f);
-        let kind = kind_path(f);
-        let checks = check_block(
-            name,
-            2 + usize::from(f.nullable),
-            &constraint_checks(ident, f),
-        );
-        quote!(let #name = reader.patch::<#ty>(#key, #kind); #checks)
-    });
-    let update_names: Vec<_> = patchable_fields(model).map(|f| &f.ident).collect();
-    let update_keys = patchable_fields(model).map(FieldDef::name);
     let update_doc = doc_attrs(&[format!(
         "The body of a partial update of a `{ident}` (`PATCH /api/{plural}/{{pk}}`): absent fields stay unchanged."
     )]);
@@ -356,12 +218,7 @@ pub fn generate(model: &ModelDef) -> TokenStream {
     let read_fields = shown.iter().map(|(key, f)| {
         let ty = field_type(f);
         let docs = field_docs(f);
-        let read_only = if f.is_server_set() {
-            quote!(#[schemars(extend("readOnly" = true))])
-        } else {
-            quote!()
-        };
-        quote!(#docs #read_only pub #key: #ty)
+        quote!(#docs pub #key: #ty)
     });
     let read_names: Vec<_> = shown.iter().map(|(key, _)| key).collect();
     let read_values: Vec<_> = shown
@@ -379,11 +236,17 @@ pub fn generate(model: &ModelDef) -> TokenStream {
         }
     )]);
 
-    quote! {
-        #(#patterns)*
+    let (create_transform, update_transform, read_transform) =
+        (transform("create"), transform("patch"), transform("read"));
+    let read_from_doc =
+        format!(" Generated by `#[derive(Model)]`: a row as the API returns it (`{read}`).");
+    let create_from_json = model_body(model, create, "Create");
+    let update_from_json = model_body(model, update, "Patch");
 
+    quote! {
         #create_doc
         #derives
+        #create_transform
         #[serde(crate = "::ferrobridge::__private::serde" #deny_unknown)]
         #vis struct #create {
             #(#create_fields,)*
@@ -396,50 +259,28 @@ pub fn generate(model: &ModelDef) -> TokenStream {
         #create_debug
         #update_debug
 
-        impl ::ferrobridge::schema::FromJsonBody for #create {
-            fn from_json_body(
-                body: ::ferrobridge::__private::serde_json::Value,
-            ) -> ::core::result::Result<Self, ::ferrobridge::error::ValidationError> {
-                let mut reader = ::ferrobridge::schema::ObjectReader::new(body, &[#(#create_keys),*], #reject_unknown)?;
-                #(#create_reads)*
-                match (#(#create_names,)*) {
-                    (#(::core::option::Option::Some(#create_names),)*) if reader.is_clean() => {
-                        ::core::result::Result::Ok(#create { #(#create_names),* })
-                    }
-                    _ => ::core::result::Result::Err(reader.into_error()),
-                }
-            }
-        }
+        #create_from_json
 
         #update_doc
         #derives
+        #update_transform
         #[serde(crate = "::ferrobridge::__private::serde" #deny_unknown)]
         #vis struct #update {
             #(#update_fields,)*
         }
 
-        impl ::ferrobridge::schema::FromJsonBody for #update {
-            fn from_json_body(
-                body: ::ferrobridge::__private::serde_json::Value,
-            ) -> ::core::result::Result<Self, ::ferrobridge::error::ValidationError> {
-                let mut reader = ::ferrobridge::schema::ObjectReader::new(body, &[#(#update_keys),*], #reject_unknown)?;
-                #(#update_reads)*
-                match (#(#update_names,)*) {
-                    (#(::core::option::Option::Some(#update_names),)*) if reader.is_clean() => {
-                        ::core::result::Result::Ok(#update { #(#update_names),* })
-                    }
-                    _ => ::core::result::Result::Err(reader.into_error()),
-                }
-            }
-        }
+        #update_from_json
 
         #read_doc
         #read_derives
+        #read_transform
         #[serde(crate = "::ferrobridge::__private::serde")]
         #vis struct #read {
             #(#read_fields,)*
         }
 
+        #[doc = #read_from_doc]
+        #[automatically_derived]
         impl ::core::convert::From<#module::Model> for #read {
             fn from(row: #module::Model) -> Self {
                 #read { #(#read_names: #read_values),* }
