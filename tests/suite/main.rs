@@ -24,6 +24,7 @@ mod faults;
 mod fuzz;
 mod generated_regressions;
 mod instants;
+mod layers;
 mod limits;
 mod list;
 mod migrations;

@@ -5,7 +5,8 @@
 //! session store `django_session` (app `sessions`), which the admin's login
 //! and the API's session authentication share.
 
-use crate::prelude::*;
+use crate::Model;
+use sea_orm::prelude::DateTimeUtc;
 
 /// A model known to the permission system (Django's `ContentType`).
 #[derive(Model, Clone, Debug, PartialEq)]
