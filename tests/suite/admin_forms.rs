@@ -185,7 +185,8 @@ async fn staff_with(db: &Connection, username: &str, codenames: &[&str]) -> i32 
     id
 }
 
-async fn author(db: &Connection, name: &str) -> i64 {
+/// A new author named `name` (also the atomic-save tests' fixture).
+pub(crate) async fn author(db: &Connection, name: &str) -> i64 {
     blog::author::ActiveModel {
         name: Set(name.into()),
         email: Set(None),
@@ -197,7 +198,8 @@ async fn author(db: &Connection, name: &str) -> i64 {
     .id
 }
 
-async fn post(db: &Connection, author_id: i64, title: &str) -> i64 {
+/// A new draft post by `author_id`, owned by the first user.
+pub(crate) async fn post(db: &Connection, author_id: i64, title: &str) -> i64 {
     let owner = user::Entity::find().one(db).await.unwrap().unwrap().id;
     let now = ferrobridge::__private::chrono::Utc::now();
     blog::post::ActiveModel {

@@ -6,52 +6,18 @@
 
 use axum::http::StatusCode;
 use ferrobridge::__private::sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
 };
 use ferrobridge::admin::models::log_entry;
-use ferrobridge::auth::models::user;
 use ferrobridge::db::Connection;
 use ferrobridge_tests::{AdminClient, PASSWORD, TestDb, blog_router, db_tests};
+
+use super::admin_forms::{author, post};
 
 db_tests!(
     change_with_a_failing_inline_changes_nothing,
     add_with_a_failing_inline_creates_nothing,
 );
-
-async fn author(db: &Connection, name: &str) -> i64 {
-    blog::author::ActiveModel {
-        name: Set(name.into()),
-        email: Set(None),
-        ..Default::default()
-    }
-    .insert(db)
-    .await
-    .unwrap()
-    .id
-}
-
-async fn post(db: &Connection, author_id: i64, title: &str) -> i64 {
-    let owner = user::Entity::find().one(db).await.unwrap().unwrap().id;
-    let now = ferrobridge::__private::chrono::Utc::now();
-    blog::post::ActiveModel {
-        title: Set(title.into()),
-        body: Set("Body text".into()),
-        author_id: Set(author_id),
-        owner_id: Set(owner),
-        published: Set(false),
-        kind: Set(blog::models::Kind::Article),
-        likes: Set(5),
-        rating: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(db)
-    .await
-    .unwrap()
-    .id
-}
 
 /// The blog with post titles unique in the database only: the model does
 /// not declare it, so the form validates and the INSERT fails.
