@@ -9,6 +9,8 @@ pub mod models;
 use axum::extract::Path;
 use axum::http::Method;
 use ferrobridge::prelude::*;
+use ferrobridge::query::{self, Filter, ListQuery, OrderTerm, make_total};
+use ferrobridge::write::UnitOfWork;
 use serde::Serialize;
 
 pub use models::{Author, Post, PostRead, author, post};
@@ -81,51 +83,68 @@ pub async fn stats(db: Db) -> ApiResult<Json<Stats>> {
 }
 
 /// `POST /api/posts/{pk}/publish`: marks a post published. Needs the
-/// `blog.change_post` permission, whoever owns the post.
+/// `blog.change_post` permission, whoever owns the post. Written through
+/// the write path ([`UnitOfWork`]), as the generated endpoints and the admin
+/// write: one transaction, constraint errors as 409/422.
 pub async fn publish(
     db: Db,
     Perm(_user, ..): Perm<post::perms::Change>,
     Path(pk): Path<i64>,
 ) -> ApiResult<Json<PostRead>> {
+    let work = UnitOfWork::begin(&db).await?;
     let row = post::Entity::find_by_id(pk)
-        .one(&*db)
+        .one(work.tx())
         .await
         .map_err(ApiError::internal)?
         .ok_or(ApiError::NotFound)?;
-    let mut active: post::ActiveModel = row.into();
+    let mut active: post::ActiveModel = row.clone().into();
     active.published = ferrobridge::__private::sea_orm::ActiveValue::Set(true);
-    let row = active.update(&*db).await.map_err(ApiError::internal)?;
+    let row = work.update::<Post>(row, active).await?;
+    work.commit().await?;
     Ok(Json(PostRead::from(row)))
 }
 
-/// The admin's "Publish selected posts" bulk action.
+/// The admin's "Publish selected posts" bulk action: every selected post
+/// in one unit of work, so either all are published or none.
 pub async fn publish_selected(
     db: ferrobridge::db::Connection,
     pks: Vec<String>,
 ) -> Result<ferrobridge::admin::ActionOutcome, ApiError> {
     let ids: Vec<i64> = pks.iter().filter_map(|pk| pk.parse().ok()).collect();
-    let result = post::Entity::update_many()
-        .col_expr(
-            post::Column::Published,
-            ferrobridge::__private::sea_orm::sea_query::Expr::value(true),
-        )
+    let work = UnitOfWork::begin(&db).await?;
+    let rows = post::Entity::find()
         .filter(post::Column::Id.is_in(ids))
-        .exec(&db)
+        .all(work.tx())
         .await
         .map_err(ApiError::internal)?;
+    let mut published = 0;
+    for row in rows.into_iter().filter(|row| !row.published) {
+        let mut active: post::ActiveModel = row.clone().into();
+        active.published = ferrobridge::__private::sea_orm::ActiveValue::Set(true);
+        work.update::<Post>(row, active).await?;
+        published += 1;
+    }
+    work.commit().await?;
     Ok(ferrobridge::admin::ActionOutcome::message(format!(
-        "{} post(s) were published.",
-        result.rows_affected
+        "{published} post(s) were published."
     )))
 }
 
-/// `GET /api/my/posts`: the posts the current user created, newest first.
+/// `GET /api/my/posts`: the posts the current user created, newest first,
+/// read through the query layer the generated list and the admin use.
 pub async fn my_posts(db: Db, user: CurrentUser) -> ApiResult<Json<Vec<PostRead>>> {
-    let rows = post::Entity::find()
-        .filter(post::Column::OwnerId.eq(user.id))
-        .order_by_desc(post::Column::CreatedAt)
-        .all(&*db)
+    let meta = Post::meta();
+    let field = |name| meta.field(name).ok_or_else(|| ApiError::internal(name));
+    let newest_first = OrderTerm {
+        field: field("created_at")?,
+        related: None,
+        descending: true,
+    };
+    let mut query =
+        ListQuery::all(meta).filter(Filter::exact(field("owner_id")?, i32::from(user.id).into()));
+    query.ordering = make_total(meta, vec![newest_first]);
+    let fetched = query::fetch::<Post>(&db, &query)
         .await
         .map_err(ApiError::internal)?;
-    Ok(Json(rows.into_iter().map(PostRead::from).collect()))
+    Ok(Json(fetched.rows.into_iter().map(PostRead::from).collect()))
 }

@@ -133,6 +133,15 @@ impl ListQuery {
         }
     }
 
+    /// Every row of `meta`, in its default ordering, on one unpaged answer:
+    /// for code that wants all matching rows (bounded by its filters).
+    pub fn all(meta: &'static ModelMeta) -> ListQuery {
+        ListQuery {
+            pagination: Pagination::All { slice: None },
+            ..ListQuery::page(meta, 1, 1)
+        }
+    }
+
     /// This query with one more condition.
     pub fn filter(mut self, filter: Filter) -> ListQuery {
         self.filters.push(filter);
