@@ -140,8 +140,7 @@ pub async fn my_posts(db: Db, user: CurrentUser) -> ApiResult<Json<Vec<PostRead>
         related: None,
         descending: true,
     };
-    let mut query =
-        ListQuery::all(meta).filter(Filter::exact(field("owner_id")?, i32::from(user.id).into()));
+    let mut query = ListQuery::all(meta).filter(Filter::exact(field("owner_id")?, user.id.into()));
     query.ordering = make_total(meta, vec![newest_first]);
     let fetched = query::fetch::<Post>(&db, &query)
         .await
