@@ -89,6 +89,64 @@ pub const FIELD_KEYS: &[&str] = &[
 /// Builds the model of a derive input; `None` when its shape is unusable
 /// (not a struct with named fields), with the reason recorded in `cx`.
 pub fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<ModelDef> {
+    let fields = struct_fields(cx, input)?;
+
+    // Django's `model_name` is the class name in lower case (`BlogPost` ->
+    // `blogpost`): it names the table, content type and permissions.
+    let model_name = crate::ast::name_of(&input.ident).to_lowercase();
+    let snake_name = crate::ast::name_of(&input.ident).to_snake_case();
+    let options = parse_model_options(cx, &input.attrs);
+
+    let app = options.app.unwrap_or_else(|| {
+        cx.error_spanned_by(
+            &input.ident,
+            format!(
+                "missing app label: add `#[model(app = \"blog\")]` above `struct {}`",
+                input.ident
+            ),
+        );
+        String::from("app")
+    });
+    let table = options
+        .table
+        .unwrap_or_else(|| format!("{app}_{model_name}"));
+    let plural = options.plural.unwrap_or_else(|| pluralize(&snake_name));
+
+    let mut fields: Vec<FieldDef> = fields.iter().map(|f| parse_field(cx, f)).collect();
+    let api = parse_api(cx, &input.attrs);
+    let admin = parse_admin(cx, &input.attrs);
+    if let Some(owner) = &api.owner {
+        for field in fields.iter_mut().filter(|f| f.is_named(owner)) {
+            field.options.is_owner = true;
+        }
+    }
+
+    Some(ModelDef {
+        unique_together: options.unique_together,
+        ident: input.ident.clone(),
+        vis: input.vis.clone(),
+        docs: doc_lines(&input.attrs),
+        app,
+        model_name,
+        module_name: snake_name,
+        table,
+        plural,
+        ordering: options.ordering,
+        ordering_span: options.ordering_span,
+        fields,
+        api,
+        ignore_unknown_fields: options.ignore_unknown_fields,
+        display: options.display,
+        admin,
+    })
+}
+
+/// The named fields of a plain struct; `None` (and the reason in `cx`) for
+/// an enum, a tuple struct or a generic struct.
+fn struct_fields<'a>(
+    cx: &Ctxt,
+    input: &'a DeriveInput,
+) -> Option<&'a syn::punctuated::Punctuated<syn::Field, syn::Token![,]>> {
     let fields = match &input.data {
         Data::Struct(data) => match &data.fields {
             Fields::Named(named) => &named.named,
@@ -117,123 +175,97 @@ pub fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<ModelDef> {
         );
         return None;
     }
+    Some(fields)
+}
 
-    // Django's `model_name` is the class name in lower case (`BlogPost` ->
-    // `blogpost`): it names the table, content type and permissions.
-    let model_name = crate::ast::name_of(&input.ident).to_lowercase();
-    let snake_name = crate::ast::name_of(&input.ident).to_snake_case();
-    let mut app: Option<String> = None;
-    let mut table: Option<String> = None;
-    let mut plural: Option<String> = None;
-    let mut ordering = Vec::new();
-    let mut ordering_span = None;
-    let mut ignore_unknown_fields = false;
-    let mut display = None;
-    let mut unique_together: Vec<Vec<syn::Ident>> = Vec::new();
+/// What `#[model(...)]` says, before the defaults are filled in.
+#[derive(Default)]
+struct ModelOptions {
+    app: Option<String>,
+    table: Option<String>,
+    plural: Option<String>,
+    ordering: Vec<OrderingTerm>,
+    ordering_span: Option<Span>,
+    ignore_unknown_fields: bool,
+    display: Option<DisplayDef>,
+    unique_together: Vec<Vec<syn::Ident>>,
+}
+
+/// Reads every `#[model(...)]` of the struct; a key given twice is an
+/// error (but `unique_together`, which may name several groups).
+fn parse_model_options(cx: &Ctxt, attrs: &[Attribute]) -> ModelOptions {
+    let mut options = ModelOptions::default();
     let mut seen = Vec::<String>::new();
-
-    for attr in input.attrs.iter().filter(|a| a.path().is_ident("model")) {
+    for attr in attrs.iter().filter(|a| a.path().is_ident("model")) {
         let result = attr.parse_nested_meta(|meta| {
             let key = key_name(&meta);
-            if MODEL_KEYS.contains(&key.as_str())
-                && key != "unique_together"
-                && seen.contains(&key)
+            if MODEL_KEYS.contains(&key.as_str()) && key != "unique_together" && seen.contains(&key)
             {
                 cx.error_spanned_by(&meta.path, format!("duplicate `{key}` in #[model(...)]"));
             }
             seen.push(key.clone());
-            match key.as_str() {
-                "app" => app = Some(parse_str(&meta)?.value()),
-                "table" => table = Some(parse_str(&meta)?.value()),
-                "plural" => plural = Some(parse_str(&meta)?.value()),
-                "unique_together" => {
-                    let mut names = Vec::new();
-                    meta.parse_nested_meta(|inner| {
-                        names.push(inner.path.require_ident()?.clone());
-                        Ok(())
-                    })?;
-                    if names.len() < 2 {
-                        cx.error_spanned_by(
-                            &meta.path,
-                            "unique_together names two fields or more, e.g. `unique_together(user_id, group_id)`; for one field write `#[field(unique)]`",
-                        );
-                    }
-                    unique_together.push(names);
-                }
-                "ordering" => {
-                    let lit = parse_str(&meta)?;
-                    ordering_span = Some(lit.span());
-                    ordering = parse_ordering(cx, &lit);
-                }
-                "display" => {
-                    display = Some(if meta.input.peek(syn::Token![=]) {
-                        let lit = parse_str(&meta)?;
-                        let parts = parse_display(cx, &lit);
-                        DisplayDef::Template(lit, parts)
-                    } else {
-                        DisplayDef::DisplayImpl(meta.path.span())
-                    });
-                }
-                "unknown_fields" => {
-                    let lit = parse_str(&meta)?;
-                    match lit.value().as_str() {
-                        "reject" => ignore_unknown_fields = false,
-                        "ignore" => ignore_unknown_fields = true,
-                        _ => cx.error_spanned_by(
-                            &lit,
-                            "unknown_fields is \"reject\" (the default: 422 extra_forbidden) or \"ignore\"",
-                        ),
-                    }
-                }
-                _ => unknown_key(cx, &meta, "model", MODEL_KEYS)?,
-            }
-            Ok(())
+            model_option(cx, &meta, &key, &mut options)
         });
         if let Err(err) = result {
             cx.syn_error(err);
         }
     }
+    options
+}
 
-    let app = app.unwrap_or_else(|| {
-        cx.error_spanned_by(
-            &input.ident,
-            format!(
-                "missing app label: add `#[model(app = \"blog\")]` above `struct {}`",
-                input.ident
-            ),
-        );
-        String::from("app")
-    });
-    let table = table.unwrap_or_else(|| format!("{app}_{model_name}"));
-    let plural = plural.unwrap_or_else(|| pluralize(&snake_name));
-
-    let mut fields: Vec<FieldDef> = fields.iter().map(|f| parse_field(cx, f)).collect();
-    let api = parse_api(cx, &input.attrs);
-    let admin = parse_admin(cx, &input.attrs);
-    if let Some(owner) = &api.owner {
-        for field in fields.iter_mut().filter(|f| f.is_named(owner)) {
-            field.options.is_owner = true;
+/// Reads one `#[model(...)]` key into `options`.
+fn model_option(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta,
+    key: &str,
+    options: &mut ModelOptions,
+) -> syn::Result<()> {
+    match key {
+        "app" => options.app = Some(parse_str(meta)?.value()),
+        "table" => options.table = Some(parse_str(meta)?.value()),
+        "plural" => options.plural = Some(parse_str(meta)?.value()),
+        "unique_together" => {
+            let mut names = Vec::new();
+            meta.parse_nested_meta(|inner| {
+                names.push(inner.path.require_ident()?.clone());
+                Ok(())
+            })?;
+            if names.len() < 2 {
+                cx.error_spanned_by(
+                    &meta.path,
+                    "unique_together names two fields or more, e.g. `unique_together(user_id, group_id)`; for one field write `#[field(unique)]`",
+                );
+            }
+            options.unique_together.push(names);
         }
+        "ordering" => {
+            let lit = parse_str(meta)?;
+            options.ordering_span = Some(lit.span());
+            options.ordering = parse_ordering(cx, &lit);
+        }
+        "display" => {
+            options.display = Some(if meta.input.peek(syn::Token![=]) {
+                let lit = parse_str(meta)?;
+                let parts = parse_display(cx, &lit);
+                DisplayDef::Template(lit, parts)
+            } else {
+                DisplayDef::DisplayImpl(meta.path.span())
+            });
+        }
+        "unknown_fields" => {
+            let lit = parse_str(meta)?;
+            match lit.value().as_str() {
+                "reject" => options.ignore_unknown_fields = false,
+                "ignore" => options.ignore_unknown_fields = true,
+                _ => cx.error_spanned_by(
+                    &lit,
+                    "unknown_fields is \"reject\" (the default: 422 extra_forbidden) or \"ignore\"",
+                ),
+            }
+        }
+        _ => unknown_key(cx, meta, "model", MODEL_KEYS)?,
     }
-
-    Some(ModelDef {
-        unique_together,
-        ident: input.ident.clone(),
-        vis: input.vis.clone(),
-        docs: doc_lines(&input.attrs),
-        app,
-        model_name,
-        module_name: snake_name,
-        table,
-        plural,
-        ordering,
-        ordering_span,
-        fields,
-        api,
-        ignore_unknown_fields,
-        display,
-        admin,
-    })
+    Ok(())
 }
 
 /// Splits `"{title} by {author_id}"` into text and field pieces; `{{` and
@@ -419,80 +451,117 @@ fn parse_api(cx: &Ctxt, attrs: &[Attribute]) -> ApiDef {
     api
 }
 
+/// Builds one field's model: its `#[field(...)]` options and its kind.
 fn parse_field(cx: &Ctxt, field: &syn::Field) -> FieldDef {
     let ident = field.ident.clone().expect("named fields");
     let (nullable, inner) = match option_inner(&field.ty) {
         Some(inner) => (true, inner),
         None => (false, &field.ty),
     };
+    let mut options = parse_field_options(cx, &field.attrs);
+    let kind = field_kind(cx, inner, options.choices);
+    float_default(&mut options, kind);
+    FieldDef {
+        inner: inner.clone(),
+        docs: {
+            let lines = doc_lines(&field.attrs);
+            (!lines.is_empty()).then(|| lines.join(" "))
+        },
+        ident,
+        ty: field.ty.clone(),
+        kind,
+        nullable,
+        options,
+    }
+}
+
+/// Reads every `#[field(...)]` of a field; a key given twice is an error.
+fn parse_field_options(cx: &Ctxt, attrs: &[Attribute]) -> FieldOptions {
     let mut options = FieldOptions::default();
     let mut seen = Vec::<String>::new();
-    for attr in field.attrs.iter().filter(|a| a.path().is_ident("field")) {
+    for attr in attrs.iter().filter(|a| a.path().is_ident("field")) {
         let result = attr.parse_nested_meta(|meta| {
             let key = key_name(&meta);
-            let span = meta.path.span();
             if FIELD_KEYS.contains(&key.as_str()) && seen.contains(&key) {
                 cx.error_spanned_by(&meta.path, format!("duplicate `{key}` in #[field(...)]"));
             }
             seen.push(key.clone());
-            let o = &mut options;
-            match key.as_str() {
-                "primary_key" => o.primary_key = Some(span),
-                "unique" => o.unique = Some(span),
-                "index" => o.index = Some(span),
-                "text" => o.text = Some(span),
-                "read_only" => o.read_only = Some(span),
-                "write_only" => o.write_only = Some(span),
-                "auto_now" => o.auto_now = Some(span),
-                "auto_now_add" => o.auto_now_add = Some(span),
-                "email" => o.email = Some(span),
-                "choices" => o.choices = Some(span),
-                "password" => o.password = Some(span),
-                "max_digits" => o.max_digits = Some((span, meta.value()?.parse()?)),
-                "decimal_places" => o.decimal_places = Some((span, meta.value()?.parse()?)),
-                "url" => o.url = Some(span),
-                "regex" => o.regex = Some((span, parse_str(&meta)?)),
-                "max_length" => o.max_length = Some((span, meta.value()?.parse()?)),
-                "min_length" => o.min_length = Some((span, meta.value()?.parse()?)),
-                "min_value" => o.min_value = Some((span, parse_number(&meta)?)),
-                "max_value" => o.max_value = Some((span, parse_number(&meta)?)),
-                "default" => match meta.value()?.parse::<syn::Expr>()? {
-                    syn::Expr::Lit(lit) => o.default = Some((span, lit.lit)),
-                    syn::Expr::Path(path) => o.default_variant = Some((span, path.path)),
-                    other => cx.error_spanned_by(
-                        other,
-                        "`default` takes a literal (`default = false`, `default = \"draft\"`) or, on a choices field, a variant (`default = Status::Draft`)",
-                    ),
-                },
-                "references" => o.references = Some((span, meta.value()?.parse()?)),
-                "write_perm" => o.write_perm = Some(parse_str(&meta)?),
-                "on_delete" => {
-                    let lit = parse_str(&meta)?;
-                    let action = match lit.value().as_str() {
-                        "cascade" => Some(OnDelete::Cascade),
-                        "set_null" => Some(OnDelete::SetNull),
-                        "restrict" => Some(OnDelete::Restrict),
-                        _ => {
-                            cx.error_spanned_by(
-                                &lit,
-                                "unknown on_delete action: write \"cascade\", \"set_null\" or \"restrict\"",
-                            );
-                            None
-                        }
-                    };
-                    if let Some(action) = action {
-                        o.on_delete = Some((span, action, lit));
-                    }
-                }
-                _ => unknown_key(cx, &meta, "field", FIELD_KEYS)?,
-            }
-            Ok(())
+            field_option(cx, &meta, &key, &mut options)
         });
         if let Err(err) = result {
             cx.syn_error(err);
         }
     }
-    let kind = match (scalar_kind(inner), options.choices) {
+    options
+}
+
+/// Reads one `#[field(...)]` key into `o`, each option keeping the span of
+/// its key for errors.
+fn field_option(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta,
+    key: &str,
+    o: &mut FieldOptions,
+) -> syn::Result<()> {
+    let span = meta.path.span();
+    match key {
+        "primary_key" => o.primary_key = Some(span),
+        "unique" => o.unique = Some(span),
+        "index" => o.index = Some(span),
+        "text" => o.text = Some(span),
+        "read_only" => o.read_only = Some(span),
+        "write_only" => o.write_only = Some(span),
+        "auto_now" => o.auto_now = Some(span),
+        "auto_now_add" => o.auto_now_add = Some(span),
+        "email" => o.email = Some(span),
+        "choices" => o.choices = Some(span),
+        "password" => o.password = Some(span),
+        "max_digits" => o.max_digits = Some((span, meta.value()?.parse()?)),
+        "decimal_places" => o.decimal_places = Some((span, meta.value()?.parse()?)),
+        "url" => o.url = Some(span),
+        "regex" => o.regex = Some((span, parse_str(meta)?)),
+        "max_length" => o.max_length = Some((span, meta.value()?.parse()?)),
+        "min_length" => o.min_length = Some((span, meta.value()?.parse()?)),
+        "min_value" => o.min_value = Some((span, parse_number(meta)?)),
+        "max_value" => o.max_value = Some((span, parse_number(meta)?)),
+        "default" => match meta.value()?.parse::<syn::Expr>()? {
+            syn::Expr::Lit(lit) => o.default = Some((span, lit.lit)),
+            syn::Expr::Path(path) => o.default_variant = Some((span, path.path)),
+            other => cx.error_spanned_by(
+                other,
+                "`default` takes a literal (`default = false`, `default = \"draft\"`) or, on a choices field, a variant (`default = Status::Draft`)",
+            ),
+        },
+        "references" => o.references = Some((span, meta.value()?.parse()?)),
+        "write_perm" => o.write_perm = Some(parse_str(meta)?),
+        "on_delete" => {
+            let lit = parse_str(meta)?;
+            let action = match lit.value().as_str() {
+                "cascade" => Some(OnDelete::Cascade),
+                "set_null" => Some(OnDelete::SetNull),
+                "restrict" => Some(OnDelete::Restrict),
+                _ => {
+                    cx.error_spanned_by(
+                        &lit,
+                        "unknown on_delete action: write \"cascade\", \"set_null\" or \"restrict\"",
+                    );
+                    None
+                }
+            };
+            if let Some(action) = action {
+                o.on_delete = Some((span, action, lit));
+            }
+        }
+        _ => unknown_key(cx, meta, "field", FIELD_KEYS)?,
+    }
+    Ok(())
+}
+
+/// The kind of a field's type (without its `Option`): a supported scalar,
+/// or a choices enum when the field says `choices`; `None` (and the
+/// reason in `cx`) for any other type.
+fn field_kind(cx: &Ctxt, inner: &Type, choices: Option<Span>) -> Option<ScalarKind> {
+    match (scalar_kind(inner), choices) {
         (Some(kind), Some(span)) => {
             cx.syn_error(syn::Error::new(
                 span,
@@ -518,19 +587,6 @@ fn parse_field(cx: &Ctxt, field: &syn::Field) -> FieldDef {
             );
             None
         }
-    };
-    float_default(&mut options, kind);
-    FieldDef {
-        inner: inner.clone(),
-        docs: {
-            let lines = doc_lines(&field.attrs);
-            (!lines.is_empty()).then(|| lines.join(" "))
-        },
-        ident,
-        ty: field.ty.clone(),
-        kind,
-        nullable,
-        options,
     }
 }
 

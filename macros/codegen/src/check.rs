@@ -375,14 +375,34 @@ fn check_read(cx: &Ctxt, model: &ModelDef) {
     }
 }
 
+/// Checks one field's options against its type, one rule family after
+/// another (the order in which their errors are reported).
 fn check_field(cx: &Ctxt, field: &FieldDef) {
     let Some(kind) = field.kind else {
         return; // already reported as an unsupported type
     };
+    check_lengths_and_bounds(cx, field, kind);
+    check_string_formats(cx, field, kind);
+    check_decimal(cx, field, kind);
+    check_regex_and_text(cx, field, kind);
+    check_timestamps(cx, field, kind);
+    check_access(cx, field);
+    check_foreign_key(cx, field, kind);
+    check_defaults(cx, field, kind);
     let o = &field.options;
-    let name = &field.ident;
     let err = |span, msg: String| cx.syn_error(syn::Error::new(span, msg));
+    if let Some(span) = o.primary_key {
+        check_primary_key_options(cx, field);
+        if o.references.is_some() {
+            err(span, "a primary key cannot also be a foreign key (`references`) in ferrobridge yet; add a separate field".into());
+        }
+    }
+}
 
+/// `min_length`/`max_length` on strings, `min_value`/`max_value` on numbers (whole ones for integers).
+fn check_lengths_and_bounds(cx: &Ctxt, field: &FieldDef, kind: ScalarKind) {
+    let (o, name) = (&field.options, &field.ident);
+    let err = |span, msg: String| cx.syn_error(syn::Error::new(span, msg));
     for (key, span) in [("max_length", &o.max_length), ("min_length", &o.min_length)] {
         if let Some((span, _)) = span
             && kind != ScalarKind::String
@@ -433,6 +453,12 @@ fn check_field(cx: &Ctxt, field: &FieldDef) {
             }
         }
     }
+}
+
+/// `password`, `email`, `url` and `regex` on String fields only.
+fn check_string_formats(cx: &Ctxt, field: &FieldDef, kind: ScalarKind) {
+    let (o, name) = (&field.options, &field.ident);
+    let err = |span, msg: String| cx.syn_error(syn::Error::new(span, msg));
     if let Some(span) = o.password
         && kind != ScalarKind::String
         && o.primary_key.is_none()
@@ -456,6 +482,12 @@ fn check_field(cx: &Ctxt, field: &FieldDef) {
             );
         }
     }
+}
+
+/// `max_digits`/`decimal_places` on Decimal fields only, and a Decimal has a valid precision.
+fn check_decimal(cx: &Ctxt, field: &FieldDef, kind: ScalarKind) {
+    let (o, name) = (&field.options, &field.ident);
+    let err = |span, msg: String| cx.syn_error(syn::Error::new(span, msg));
     for (key, value) in [
         ("max_digits", &o.max_digits),
         ("decimal_places", &o.decimal_places),
@@ -484,6 +516,12 @@ fn check_field(cx: &Ctxt, field: &FieldDef) {
             ),
         }
     }
+}
+
+/// A `regex` compiles; `text` is on a String field, without `max_length`.
+fn check_regex_and_text(cx: &Ctxt, field: &FieldDef, kind: ScalarKind) {
+    let (o, name) = (&field.options, &field.ident);
+    let err = |span, msg: String| cx.syn_error(syn::Error::new(span, msg));
     if let Some((_, lit)) = &o.regex
         && let Err(error) = regex::Regex::new(&lit.value())
     {
@@ -500,6 +538,12 @@ fn check_field(cx: &Ctxt, field: &FieldDef) {
     if let (Some(_), Some((max_span, _))) = (o.text, &o.max_length) {
         err(*max_span, "a `text` field has no length limit in the database; drop `text` to get a VARCHAR(max_length), or drop `max_length`".into());
     }
+}
+
+/// `auto_now`/`auto_now_add` on DateTime<Utc> fields, one of the two.
+fn check_timestamps(cx: &Ctxt, field: &FieldDef, kind: ScalarKind) {
+    let (o, name) = (&field.options, &field.ident);
+    let err = |span, msg: String| cx.syn_error(syn::Error::new(span, msg));
     for (key, span) in [("auto_now", o.auto_now), ("auto_now_add", o.auto_now_add)] {
         if let Some(span) = span
             && kind != ScalarKind::DateTimeUtc
@@ -517,6 +561,12 @@ fn check_field(cx: &Ctxt, field: &FieldDef) {
             "use either `auto_now` (every save) or `auto_now_add` (creation only), not both".into(),
         );
     }
+}
+
+/// `write_perm` names "change" on a written field; not both `read_only` and `write_only`.
+fn check_access(cx: &Ctxt, field: &FieldDef) {
+    let (o, name) = (&field.options, &field.ident);
+    let err = |span, msg: String| cx.syn_error(syn::Error::new(span, msg));
     if let Some(lit) = &o.write_perm {
         if lit.value() != "change" {
             err(
@@ -540,6 +590,12 @@ fn check_field(cx: &Ctxt, field: &FieldDef) {
             "a field cannot be both `read_only` and `write_only`".into(),
         );
     }
+}
+
+/// `references` on a key-typed field; `on_delete` on a foreign key (nullable for `set_null`).
+fn check_foreign_key(cx: &Ctxt, field: &FieldDef, kind: ScalarKind) {
+    let (o, name) = (&field.options, &field.ident);
+    let err = |span, msg: String| cx.syn_error(syn::Error::new(span, msg));
     if let Some((span, _)) = &o.references
         && !kind.is_integer()
         && kind != ScalarKind::String
@@ -566,6 +622,12 @@ fn check_field(cx: &Ctxt, field: &FieldDef) {
             );
         }
     }
+}
+
+/// A `default` literal fits the field's type; a variant default is on a choices field.
+fn check_defaults(cx: &Ctxt, field: &FieldDef, kind: ScalarKind) {
+    let (o, name) = (&field.options, &field.ident);
+    let err = |span, msg: String| cx.syn_error(syn::Error::new(span, msg));
     if let Some((_, lit)) = &o.default
         && o.primary_key.is_none()
     {
@@ -597,12 +659,6 @@ fn check_field(cx: &Ctxt, field: &FieldDef) {
                 example_literal(kind)
             ),
         );
-    }
-    if let Some(span) = o.primary_key {
-        check_primary_key_options(cx, field);
-        if o.references.is_some() {
-            err(span, "a primary key cannot also be a foreign key (`references`) in ferrobridge yet; add a separate field".into());
-        }
     }
 }
 

@@ -31,81 +31,148 @@ pub fn generate(model: &ModelDef) -> TokenStream {
     let model_doc = doc_attrs(&[format!(
         "One row of `{table}`; converts to and from [`super::{ident}`] field by field."
     )]);
+    let columns = model.fields.iter().map(column);
+    let relations = relation_items(model);
 
-    let columns = model.fields.iter().map(|f| {
-        let name = &f.ident;
-        // SeaORM reads nullability from the literal `Option<` prefix of the type.
-        let inner = super::inner_type(f, true);
-        let ty = if f.nullable {
-            quote!(Option<#inner>)
-        } else {
-            inner
-        };
-        let kind = f.kind.expect("checked");
-        let mut sea = Vec::new();
-        // SeaORM names a column after the field's snake_case (`type_` ->
-        // `type`); the metadata, queries and migrations use the name as
-        // written, so such a column is named explicitly.
-        let column = f.name();
-        if column.to_snake_case() != column {
-            sea.push(quote!(column_name = #column));
-        }
-        if f.options.primary_key.is_some() {
-            sea.push(quote!(primary_key));
-            if !f.is_auto_increment() {
-                sea.push(quote!(auto_increment = false));
+    let has_secret = model.fields.iter().any(|f| f.is_secret());
+    let debug_derive = if has_secret { quote!() } else { quote!(Debug,) };
+    let debug_impl = if has_secret {
+        super::debug_impl(
+            quote!(Model),
+            "Model",
+            model.fields.iter(),
+            |n| quote!(self.#n),
+        )
+    } else {
+        quote!()
+    };
+    let perms = perm_types(model);
+    let aliases = target_aliases(model);
+    let conversions = row_conversions(model, &module);
+
+    quote! {
+        #(#aliases)*
+
+        #module_doc
+        #vis mod #module {
+            use ::ferrobridge::__private::sea_orm;
+            use sea_orm::entity::prelude::*;
+
+            #model_doc
+            #[derive(Clone, #debug_derive PartialEq, DeriveEntityModel)]
+            #[sea_orm(table_name = #table)]
+            pub struct Model {
+                #(#columns,)*
+            }
+
+            #relations
+
+            #[automatically_derived]
+            impl ActiveModelBehavior for ActiveModel {}
+
+            #debug_impl
+
+            /// The four Django permissions of this model, as types for `Perm<...>` guards.
+            pub mod perms {
+                #(#perms)*
             }
         }
-        if f.options.unique.is_some() {
-            sea.push(quote!(unique));
-        }
-        if f.options.index.is_some() || f.options.references.is_some() {
-            sea.push(quote!(indexed));
-        }
-        if kind == ScalarKind::String {
-            let column_type = if f.options.text.is_some() {
-                "Text".to_string()
-            } else if let Some((_, max)) = &f.options.max_length {
-                format!("String(StringLen::N({}))", max.base10_digits())
-            } else {
-                "String(StringLen::None)".to_string()
-            };
-            sea.push(quote!(column_type = #column_type));
-        }
-        if let (Some((_, digits)), Some((_, places))) =
-            (&f.options.max_digits, &f.options.decimal_places)
-        {
-            let column_type = format!(
-                "Decimal(Some(({}, {})))",
-                digits.base10_digits(),
-                places.base10_digits()
-            );
-            sea.push(quote!(column_type = #column_type));
-        }
-        if let Some((_, lit)) = &f.options.default {
-            sea.push(quote!(default_value = #lit));
-        }
-        let docs = match &f.docs {
-            Some(doc) => doc_attrs(&[doc]),
-            None => doc_attrs(&[format!("Column `{}`.", f.name())]),
-        };
-        let sea = if sea.is_empty() {
-            quote!()
-        } else {
-            quote!(#[sea_orm(#(#sea),*)])
-        };
-        quote! {
-            #docs
-            #sea
-            pub #name: #ty
-        }
-    });
 
-    let foreign_keys: Vec<_> = model
+        #conversions
+    }
+}
+
+/// One field of the entity's `Model`: its doc, its `#[sea_orm(...)]` and
+/// its column type.
+fn column(f: &crate::ast::FieldDef) -> TokenStream {
+    let name = &f.ident;
+    // SeaORM reads nullability from the literal `Option<` prefix of the type.
+    let inner = super::inner_type(f, true);
+    let ty = if f.nullable {
+        quote!(Option<#inner>)
+    } else {
+        inner
+    };
+    let sea = column_attrs(f);
+    let docs = match &f.docs {
+        Some(doc) => doc_attrs(&[doc]),
+        None => doc_attrs(&[format!("Column `{}`.", f.name())]),
+    };
+    let sea = if sea.is_empty() {
+        quote!()
+    } else {
+        quote!(#[sea_orm(#(#sea),*)])
+    };
+    quote! {
+        #docs
+        #sea
+        pub #name: #ty
+    }
+}
+
+/// The keys of a column's `#[sea_orm(...)]`: name, key, unique, index,
+/// column type and default.
+fn column_attrs(f: &crate::ast::FieldDef) -> Vec<TokenStream> {
+    let kind = f.kind.expect("checked");
+    let mut sea = Vec::new();
+    // SeaORM names a column after the field's snake_case (`type_` ->
+    // `type`); the metadata, queries and migrations use the name as
+    // written, so such a column is named explicitly.
+    let column = f.name();
+    if column.to_snake_case() != column {
+        sea.push(quote!(column_name = #column));
+    }
+    if f.options.primary_key.is_some() {
+        sea.push(quote!(primary_key));
+        if !f.is_auto_increment() {
+            sea.push(quote!(auto_increment = false));
+        }
+    }
+    if f.options.unique.is_some() {
+        sea.push(quote!(unique));
+    }
+    if f.options.index.is_some() || f.options.references.is_some() {
+        sea.push(quote!(indexed));
+    }
+    if kind == ScalarKind::String {
+        let column_type = if f.options.text.is_some() {
+            "Text".to_string()
+        } else if let Some((_, max)) = &f.options.max_length {
+            format!("String(StringLen::N({}))", max.base10_digits())
+        } else {
+            "String(StringLen::None)".to_string()
+        };
+        sea.push(quote!(column_type = #column_type));
+    }
+    if let (Some((_, digits)), Some((_, places))) =
+        (&f.options.max_digits, &f.options.decimal_places)
+    {
+        let column_type = format!(
+            "Decimal(Some(({}, {})))",
+            digits.base10_digits(),
+            places.base10_digits()
+        );
+        sea.push(quote!(column_type = #column_type));
+    }
+    if let Some((_, lit)) = &f.options.default {
+        sea.push(quote!(default_value = #lit));
+    }
+    sea
+}
+
+/// The fields with `references = ...`, each with its target path.
+fn foreign_keys(model: &ModelDef) -> Vec<(&crate::ast::FieldDef, &syn::Path)> {
+    model
         .fields
         .iter()
         .filter_map(|f| f.options.references.as_ref().map(|(_, path)| (f, path)))
-        .collect();
+        .collect()
+}
+
+/// The `Relation` enum (one variant per foreign key), its
+/// `RelationTrait` impl and the first key's `Related` impl.
+fn relation_items(model: &ModelDef) -> TokenStream {
+    let foreign_keys = foreign_keys(model);
     let variants = foreign_keys.iter().map(|(f, path)| {
         let variant = relation_ident(f);
         let doc = doc_attrs(&[format!(
@@ -161,98 +228,76 @@ pub fn generate(model: &ModelDef) -> TokenStream {
     } else {
         quote!(match self { #(#defs,)* })
     };
+    quote! {
+        /// Foreign keys of this table, one variant each.
+        #[derive(Copy, Clone, Debug, EnumIter)]
+        pub enum Relation {
+            #(#variants,)*
+        }
 
-    let names: Vec<_> = model.fields.iter().map(|f| &f.ident).collect();
-    let has_secret = model.fields.iter().any(|f| f.is_secret());
-    let debug_derive = if has_secret { quote!() } else { quote!(Debug,) };
-    let debug_impl = if has_secret {
-        super::debug_impl(
-            quote!(Model),
-            "Model",
-            model.fields.iter(),
-            |n| quote!(self.#n),
-        )
-    } else {
-        quote!()
-    };
-    let perms = ["add", "change", "delete", "view"].iter().map(|action| {
-        let ty = format_ident!("{}", action.to_upper_camel_case());
-        let code = format!("{}.{action}_{}", model.app, model.model_name);
-        let doc = format!(" `{code}`");
-        quote! {
-            #[doc = #doc]
-            #[derive(Clone, Copy, Debug)]
-            pub struct #ty;
-            #[automatically_derived]
-            impl ::ferrobridge::auth::PermissionCode for #ty {
-                const CODE: &'static str = #code;
+        /// Generated by `#[derive(Model)]`: each foreign key's join.
+        #[automatically_derived]
+        impl RelationTrait for Relation {
+            fn def(&self) -> RelationDef {
+                #use_belongs_to
+                #relation_body
             }
         }
-    });
+
+        #related
+    }
+}
+
+/// The `perms` module's four types, one per Django permission, each with
+/// its codename for `Perm<...>` guards.
+fn perm_types(model: &ModelDef) -> Vec<TokenStream> {
+    (["add", "change", "delete", "view"].iter())
+        .map(|action| {
+            let ty = format_ident!("{}", action.to_upper_camel_case());
+            let code = format!("{}.{action}_{}", model.app, model.model_name);
+            let doc = format!(" `{code}`");
+            quote! {
+                #[doc = #doc]
+                #[derive(Clone, Copy, Debug)]
+                pub struct #ty;
+                #[automatically_derived]
+                impl ::ferrobridge::auth::PermissionCode for #ty {
+                    const CODE: &'static str = #code;
+                }
+            }
+        })
+        .collect()
+}
+
+/// One `type ...Target = path;` per foreign key (see [`alias_ident`]).
+fn target_aliases(model: &ModelDef) -> Vec<TokenStream> {
+    (foreign_keys(model).into_iter())
+        .map(|(f, path)| {
+            let alias = alias_ident(model, f);
+            let doc = format!(
+                " The model `{}::{}` references, named for the entity module.",
+                model.ident,
+                f.name()
+            );
+            quote! {
+                #[doc = #doc]
+                #[doc(hidden)]
+                type #alias = #path;
+            }
+        })
+        .collect()
+}
+
+/// The two `From` impls between the user's struct and the entity's `Model`.
+fn row_conversions(model: &ModelDef, module: &syn::Ident) -> TokenStream {
+    let ident = &model.ident;
+    let names: Vec<_> = model.fields.iter().map(|f| &f.ident).collect();
     let reads: Vec<_> = model.fields.iter().map(read_value).collect();
-
-    let aliases = foreign_keys.iter().map(|(f, path)| {
-        let alias = alias_ident(model, f);
-        let doc = format!(
-            " The model `{}::{}` references, named for the entity module.",
-            ident,
-            f.name()
-        );
-        quote! {
-            #[doc = #doc]
-            #[doc(hidden)]
-            type #alias = #path;
-        }
-    });
-
     let from_row_doc =
         format!(" Generated by `#[derive(Model)]`: a `{ident}` from its row, field by field.");
     let into_row_doc =
         format!(" Generated by `#[derive(Model)]`: the row of a `{ident}`, field by field.");
-
     quote! {
-        #(#aliases)*
-
-        #module_doc
-        #vis mod #module {
-            use ::ferrobridge::__private::sea_orm;
-            use sea_orm::entity::prelude::*;
-
-            #model_doc
-            #[derive(Clone, #debug_derive PartialEq, DeriveEntityModel)]
-            #[sea_orm(table_name = #table)]
-            pub struct Model {
-                #(#columns,)*
-            }
-
-            /// Foreign keys of this table, one variant each.
-            #[derive(Copy, Clone, Debug, EnumIter)]
-            pub enum Relation {
-                #(#variants,)*
-            }
-
-            /// Generated by `#[derive(Model)]`: each foreign key's join.
-            #[automatically_derived]
-            impl RelationTrait for Relation {
-                fn def(&self) -> RelationDef {
-                    #use_belongs_to
-                    #relation_body
-                }
-            }
-
-            #related
-
-            #[automatically_derived]
-            impl ActiveModelBehavior for ActiveModel {}
-
-            #debug_impl
-
-            /// The four Django permissions of this model, as types for `Perm<...>` guards.
-            pub mod perms {
-                #(#perms)*
-            }
-        }
-
         #[doc = #from_row_doc]
         #[automatically_derived]
         impl ::core::convert::From<#module::Model> for #ident {

@@ -103,45 +103,84 @@ fn model_body(model: &ModelDef, ty: &syn::Ident, kind: &str) -> TokenStream {
 
 /// Generates the three types, their body parsers and `From` for the read type.
 pub fn generate(model: &ModelDef) -> TokenStream {
-    let ident = &model.ident;
-    let vis = &model.vis;
-    let module = super::entity::module_ident(model);
     let names = SchemaNames::of(model);
-    let (create, update, read) = (&names.create, &names.update, &names.read);
-    let has_secret = model.fields.iter().any(|f| f.is_secret());
-    let derives = derive_attrs(!has_secret);
-    let read_derives = derive_attrs(true);
-    // Constraint keywords of the schemas come from the metadata.
-    let transform = |kind: &str| {
-        let transform = format_ident!("constrain_{kind}");
-        quote!(#[schemars(transform = ::ferrobridge::__private::#transform::<#ident>)])
-    };
-    let (create_debug, update_debug) = if has_secret {
-        (
-            super::debug_impl(
-                quote!(#create),
-                &create.to_string(),
-                writable_fields(model),
-                |n| quote!(self.#n),
-            ),
-            super::debug_impl(
-                quote!(#update),
-                &update.to_string(),
-                patchable_fields(model),
-                |n| quote!(self.#n),
-            ),
-        )
-    } else {
-        (quote!(), quote!())
-    };
-    let plural = &model.plural;
+    let create_type = create_type(model, &names.create);
+    let debug_impls = body_debug_impls(model, &names);
+    let create_from_json = model_body(model, &names.create, "Create");
+    let update_type = update_type(model, &names.update);
+    let update_from_json = model_body(model, &names.update, "Patch");
+    let read_type = read_type(model, &names.read);
+    quote! {
+        #create_type
+
+        #debug_impls
+
+        #create_from_json
+
+        #update_type
+
+        #update_from_json
+
+        #read_type
+    }
+}
+
+/// The derives of a request body: without `Debug` when a field is secret
+/// (see [`body_debug_impls`]).
+fn body_derives(model: &ModelDef) -> TokenStream {
+    derive_attrs(!model.fields.iter().any(|f| f.is_secret()))
+}
+
+/// `#[schemars(transform = ...)]`: the constraint keywords of a schema come
+/// from the metadata.
+fn schema_transform(model: &ModelDef, kind: &str) -> TokenStream {
+    let ident = &model.ident;
+    let transform = format_ident!("constrain_{kind}");
+    quote!(#[schemars(transform = ::ferrobridge::__private::#transform::<#ident>)])
+}
+
+/// A request body's `#[serde(...)]`: unknown fields refused unless the
+/// model ignores them.
+fn body_serde_attr(model: &ModelDef) -> TokenStream {
     let deny_unknown = if model.ignore_unknown_fields {
         quote!()
     } else {
         quote!(, deny_unknown_fields)
     };
+    quote!(#[serde(crate = "::ferrobridge::__private::serde" #deny_unknown)])
+}
 
-    // --- Create ---------------------------------------------------------
+/// `Debug` for the two bodies that hides secret fields; nothing when no
+/// field is secret (the bodies derive `Debug`).
+fn body_debug_impls(model: &ModelDef, names: &SchemaNames) -> TokenStream {
+    if !model.fields.iter().any(|f| f.is_secret()) {
+        return quote!();
+    }
+    let (create, update) = (&names.create, &names.update);
+    let create_debug = super::debug_impl(
+        quote!(#create),
+        &create.to_string(),
+        writable_fields(model),
+        |n| quote!(self.#n),
+    );
+    let update_debug = super::debug_impl(
+        quote!(#update),
+        &update.to_string(),
+        patchable_fields(model),
+        |n| quote!(self.#n),
+    );
+    quote! {
+        #create_debug
+        #update_debug
+    }
+}
+
+/// The `Create` body (`POST`, `PUT`): the writable fields, and one
+/// function per declared default that serde calls for a missing field.
+fn create_type(model: &ModelDef, create: &syn::Ident) -> TokenStream {
+    let ident = &model.ident;
+    let vis = &model.vis;
+    let plural = &model.plural;
     let mut default_fns = Vec::new();
     let create_fields: Vec<_> = writable_fields(model)
         .map(|f| {
@@ -175,8 +214,30 @@ pub fn generate(model: &ModelDef) -> TokenStream {
         String::new(),
         "Server-set fields (auto primary key, `read_only`, `auto_now*`) are not accepted.".into(),
     ]);
+    let derives = body_derives(model);
+    let transform = schema_transform(model, "create");
+    let serde = body_serde_attr(model);
+    quote! {
+        #create_doc
+        #derives
+        #transform
+        #serde
+        #vis struct #create {
+            #(#create_fields,)*
+        }
 
-    // --- Update ---------------------------------------------------------
+        impl #create {
+            #(#default_fns)*
+        }
+    }
+}
+
+/// The `Update` body (`PATCH`): every patchable field optional, `null`
+/// clearing a nullable one.
+fn update_type(model: &ModelDef, update: &syn::Ident) -> TokenStream {
+    let ident = &model.ident;
+    let vis = &model.vis;
+    let plural = &model.plural;
     let update_fields = patchable_fields(model).map(|f| {
         let name = &f.ident;
         let ty = field_type(f);
@@ -212,8 +273,25 @@ pub fn generate(model: &ModelDef) -> TokenStream {
     let update_doc = doc_attrs(&[format!(
         "The body of a partial update of a `{ident}` (`PATCH /api/{plural}/{{pk}}`): absent fields stay unchanged."
     )]);
+    let derives = body_derives(model);
+    let transform = schema_transform(model, "patch");
+    let serde = body_serde_attr(model);
+    quote! {
+        #update_doc
+        #derives
+        #transform
+        #serde
+        #vis struct #update {
+            #(#update_fields,)*
+        }
+    }
+}
 
-    // --- Read -----------------------------------------------------------
+/// The `Read` type (responses): the shown fields, and `From` the row.
+fn read_type(model: &ModelDef, read: &syn::Ident) -> TokenStream {
+    let ident = &model.ident;
+    let vis = &model.vis;
+    let module = super::entity::module_ident(model);
     let shown = model.read_fields();
     let read_fields = shown.iter().map(|(key, f)| {
         let ty = field_type(f);
@@ -235,42 +313,11 @@ pub fn generate(model: &ModelDef) -> TokenStream {
             ""
         }
     )]);
-
-    let (create_transform, update_transform, read_transform) =
-        (transform("create"), transform("patch"), transform("read"));
+    let read_derives = derive_attrs(true);
+    let read_transform = schema_transform(model, "read");
     let read_from_doc =
         format!(" Generated by `#[derive(Model)]`: a row as the API returns it (`{read}`).");
-    let create_from_json = model_body(model, create, "Create");
-    let update_from_json = model_body(model, update, "Patch");
-
     quote! {
-        #create_doc
-        #derives
-        #create_transform
-        #[serde(crate = "::ferrobridge::__private::serde" #deny_unknown)]
-        #vis struct #create {
-            #(#create_fields,)*
-        }
-
-        impl #create {
-            #(#default_fns)*
-        }
-
-        #create_debug
-        #update_debug
-
-        #create_from_json
-
-        #update_doc
-        #derives
-        #update_transform
-        #[serde(crate = "::ferrobridge::__private::serde" #deny_unknown)]
-        #vis struct #update {
-            #(#update_fields,)*
-        }
-
-        #update_from_json
-
         #read_doc
         #read_derives
         #read_transform
