@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::context::{AdminCtx, Reject, server_error};
-use crate::model::{Action, FieldKind, FieldMeta};
+use crate::model::{FieldKind, FieldMeta};
 use crate::query::{ListQuery, search_words};
 
 /// Results per page, as Django's `paginate_by`.
@@ -43,7 +43,7 @@ pub async fn autocomplete(
         return Ok(json_error(StatusCode::NOT_FOUND, "No such model."));
     };
     let meta = ops.meta();
-    if !(ctx.has_perm(meta, Action::View).await || ctx.has_perm(meta, Action::Change).await) {
+    if !(ctx.can_view(meta).await) {
         return Ok(json_error(
             StatusCode::FORBIDDEN,
             "You don't have permission to view these objects.",

@@ -318,7 +318,7 @@ async fn fk_choices(
     target: &'static ModelMeta,
 ) -> Result<Vec<Choice>, Reject> {
     let mut choices = vec![sel.all("All", sel.is_none())];
-    let viewable = can_view(ctx, target).await;
+    let viewable = ctx.can_view(target).await;
     let related = ctx.admin().by_table(target.table).filter(|_| viewable);
     let db = &ctx.state.db;
     let mut rows: Vec<(String, String)> = match &related {
@@ -451,7 +451,7 @@ async fn result_rows(
         let Some(target) = field.references else {
             continue;
         };
-        if !can_view(ctx, target()).await {
+        if !ctx.can_view(target()).await {
             // Raw keys only: the target's display strings are not the user's to see.
             continue;
         }
@@ -613,7 +613,7 @@ pub async fn changelist(
     ctx.staff()?;
     let ops = admin_model(&mut ctx, &app, &model)?;
     let meta = ops.meta();
-    if !(ctx.has_perm(meta, Action::View).await || ctx.has_perm(meta, Action::Change).await) {
+    if !(ctx.can_view(meta).await) {
         return Err(Reject(
             ctx.forbidden("You don't have permission to view these objects."),
         ));
@@ -696,7 +696,7 @@ pub async fn changelist_action(
     let ops = admin_model(&mut ctx, &app, &model)?;
     ctx.check_csrf(&form)?;
     let meta = ops.meta();
-    if !(ctx.has_perm(meta, Action::View).await || ctx.has_perm(meta, Action::Change).await) {
+    if !(ctx.can_view(meta).await) {
         return Err(Reject(
             ctx.forbidden("You don't have permission to view these objects."),
         ));
@@ -760,12 +760,6 @@ fn action_error(error: &crate::error::ApiError) -> String {
             "The action failed; the error has been logged.".into()
         }
     }
-}
-
-/// Whether the user may see rows of `meta` (its `view` or `change`
-/// permission, as Django's `has_view_permission`).
-pub(crate) async fn can_view(ctx: &AdminCtx, meta: &ModelMeta) -> bool {
-    ctx.has_perm(meta, Action::View).await || ctx.has_perm(meta, Action::Change).await
 }
 
 #[cfg(test)]

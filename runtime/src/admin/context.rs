@@ -148,6 +148,12 @@ impl AdminCtx {
         user.has_perm(&self.state.db, &code).await.unwrap_or(false)
     }
 
+    /// Whether the user may see rows of `meta`: its `view` or `change`
+    /// permission, as Django's `has_view_or_change_permission`.
+    pub async fn can_view(&self, meta: &ModelMeta) -> bool {
+        self.has_perm(meta, Action::View).await || self.has_perm(meta, Action::Change).await
+    }
+
     /// Ok when the user may `action` on `meta`, else the 403 page.
     pub async fn require_perm(&mut self, meta: &ModelMeta, action: Action) -> Result<(), Reject> {
         if self.has_perm(meta, action).await {

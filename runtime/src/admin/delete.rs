@@ -318,7 +318,7 @@ pub async fn delete_post(
         ),
     )
     .await;
-    let to = if ctx.has_perm(meta, Action::View).await || ctx.has_perm(meta, Action::Change).await {
+    let to = if ctx.can_view(meta).await {
         list_url(meta)
     } else {
         "/admin/".to_string()

@@ -18,7 +18,6 @@ use super::objects::{admin_model, change_url, list_url, readable};
 use super::site::{app_title, capitalize};
 use super::verbose_name_plural;
 use crate::auth::models::{content_type, user};
-use crate::model::Action;
 
 /// Django's `LogEntry.action_flag` values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -136,7 +135,7 @@ pub async fn history(
     ctx.staff()?;
     let ops = admin_model(&mut ctx, &app, &model)?;
     let meta = ops.meta();
-    if !(ctx.has_perm(meta, Action::View).await || ctx.has_perm(meta, Action::Change).await) {
+    if !(ctx.can_view(meta).await) {
         return Err(Reject(
             ctx.forbidden("You don't have permission to view this object."),
         ));

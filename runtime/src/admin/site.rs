@@ -40,8 +40,7 @@ async fn app_list(ctx: &AdminCtx, only: Option<&str>) -> Vec<minijinja::Value> {
         if meta.admin.hidden || only.is_some_and(|a| a != meta.app_label) {
             continue;
         }
-        let view =
-            ctx.has_perm(meta, Action::View).await || ctx.has_perm(meta, Action::Change).await;
+        let view = ctx.can_view(meta).await;
         let add = ctx.has_perm(meta, Action::Add).await;
         if !view && !add {
             continue;

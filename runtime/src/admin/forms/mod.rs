@@ -241,8 +241,7 @@ async fn render(ctx: &mut AdminCtx, mut page: Page) -> PageResult {
         1 => Some(CORRECT),
         _ => Some(CORRECT_MANY),
     };
-    let can_view_list = ctx.has_perm(page.spec.meta, Action::View).await
-        || ctx.has_perm(page.spec.meta, Action::Change).await;
+    let can_view_list = ctx.can_view(page.spec.meta).await;
     let context = page_context(&page, can_view_list, errornote);
     Ok(ctx.render(
         "admin/change_form.html",

@@ -15,7 +15,7 @@ use crate::admin::site::FormFields;
 use crate::admin::{LogAction, change_message, log_action, quote_pk};
 use crate::auth::PasswordContext;
 use crate::error::{ApiError, ErrorKind, ValidationError};
-use crate::model::{Action, FieldKind, FieldMeta};
+use crate::model::{FieldKind, FieldMeta};
 use crate::write::UnitOfWork;
 
 /// The values posted for `fields` under `prefix` (`post-0-`).
@@ -520,8 +520,7 @@ async fn finish(
     let base = format!("/admin/{}/{}/", meta.app_label, meta.model_name);
     let change_url = format!("{base}{}/change/", quote_pk(&saved.pk));
     // Someone who may only add cannot open the object or the list afterwards.
-    let can_see =
-        ctx.has_perm(meta, Action::View).await || ctx.has_perm(meta, Action::Change).await;
+    let can_see = ctx.can_view(meta).await;
     // As Django's UserAdmin, a new user goes on to the change form (flags,
     // groups, permissions) unless another is being added.
     let then_edit =

@@ -13,7 +13,7 @@ use crate::admin::context::{AdminCtx, Reject, server_error};
 use crate::admin::model_admin::ModelAdmin;
 use crate::admin::ops::{AdminOps, AdminRow, input_text, value_text};
 use crate::error::ErrorKind;
-use crate::model::{Action, FieldDefault, FieldKind, FieldMeta, ModelMeta};
+use crate::model::{FieldDefault, FieldKind, FieldMeta, ModelMeta};
 use crate::query::ListQuery;
 
 /// How a foreign key is edited.
@@ -70,8 +70,7 @@ impl Spec {
         let mut unviewable = Vec::new();
         for field in meta.fields {
             if let Some(target) = field.references.map(|r| r())
-                && !(ctx.has_perm(target, Action::View).await
-                    || ctx.has_perm(target, Action::Change).await)
+                && !(ctx.can_view(target).await)
             {
                 unviewable.push(field.name);
             }
