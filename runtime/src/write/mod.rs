@@ -106,19 +106,7 @@ impl UnitOfWork {
         if let Some(owner) = owner {
             M::set_owner(&mut active, owner);
         }
-        if !constraint::needs_probe::<M>() {
-            let inserted = active.insert(&self.tx).await;
-            return inserted.map_err(|error| db_error(M::meta(), error));
-        }
-        let probe = active.clone();
-        let savepoint = self.savepoint().await?;
-        match active.insert(&savepoint).await {
-            Ok(row) => {
-                savepoint.commit().await.map_err(ApiError::internal)?;
-                Ok(row)
-            }
-            Err(error) => Err(self.located::<M>(savepoint, &probe, error).await),
-        }
+        self.save::<M>(active, Save::Insert).await
     }
 
     /// Saves the changes of `active` to `row` (`auto_now` fields are set by
@@ -128,13 +116,20 @@ impl UnitOfWork {
         if !active.is_changed() {
             return Ok(row);
         }
+        self.save::<M>(active, Save::Update).await
+    }
+
+    /// Runs `save` of `active` in the transaction; where a failure must be
+    /// located (see [`constraint::needs_probe`]), under a savepoint, so the
+    /// referenced rows can be looked up after it.
+    async fn save<M: Model>(&self, active: M::ActiveModel, save: Save) -> ApiResult<Row<M>> {
         if !constraint::needs_probe::<M>() {
-            let updated = active.update(&self.tx).await;
-            return updated.map_err(|error| db_error(M::meta(), error));
+            let saved = save.run::<M>(active, &self.tx).await;
+            return saved.map_err(|error| db_error(M::meta(), error));
         }
         let probe = active.clone();
         let savepoint = self.savepoint().await?;
-        match active.update(&savepoint).await {
+        match save.run::<M>(active, &savepoint).await {
             Ok(row) => {
                 savepoint.commit().await.map_err(ApiError::internal)?;
                 Ok(row)
@@ -190,6 +185,28 @@ impl UnitOfWork {
     /// Deletes the row of `M` with primary key `key`, as [`UnitOfWork::delete`].
     pub async fn delete_key<M: Model>(&self, key: M::Key) -> ApiResult<u64> {
         deleted::<M>(M::Entity::delete_by_id(key).exec(&self.tx).await)
+    }
+}
+
+/// Which statement [`UnitOfWork::save`] runs.
+#[derive(Clone, Copy)]
+enum Save {
+    /// `INSERT`.
+    Insert,
+    /// `UPDATE` of the changed columns.
+    Update,
+}
+
+impl Save {
+    async fn run<M: Model>(
+        self,
+        active: M::ActiveModel,
+        tx: &Transaction,
+    ) -> Result<Row<M>, DbErr> {
+        match self {
+            Save::Insert => active.insert(tx).await,
+            Save::Update => active.update(tx).await,
+        }
     }
 }
 
