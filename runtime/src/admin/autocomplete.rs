@@ -43,7 +43,7 @@ pub async fn autocomplete(
         return Ok(json_error(StatusCode::NOT_FOUND, "No such model."));
     };
     let meta = ops.meta();
-    if !(ctx.can_view(meta).await) {
+    if !ctx.can_view(meta).await {
         return Ok(json_error(
             StatusCode::FORBIDDEN,
             "You don't have permission to view these objects.",

@@ -613,7 +613,7 @@ pub async fn changelist(
     ctx.staff()?;
     let ops = admin_model(&mut ctx, &app, &model)?;
     let meta = ops.meta();
-    if !(ctx.can_view(meta).await) {
+    if !ctx.can_view(meta).await {
         return Err(Reject(
             ctx.forbidden("You don't have permission to view these objects."),
         ));
@@ -696,7 +696,7 @@ pub async fn changelist_action(
     let ops = admin_model(&mut ctx, &app, &model)?;
     ctx.check_csrf(&form)?;
     let meta = ops.meta();
-    if !(ctx.can_view(meta).await) {
+    if !ctx.can_view(meta).await {
         return Err(Reject(
             ctx.forbidden("You don't have permission to view these objects."),
         ));

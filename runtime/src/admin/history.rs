@@ -135,7 +135,7 @@ pub async fn history(
     ctx.staff()?;
     let ops = admin_model(&mut ctx, &app, &model)?;
     let meta = ops.meta();
-    if !(ctx.can_view(meta).await) {
+    if !ctx.can_view(meta).await {
         return Err(Reject(
             ctx.forbidden("You don't have permission to view this object."),
         ));

@@ -70,7 +70,7 @@ impl Spec {
         let mut unviewable = Vec::new();
         for field in meta.fields {
             if let Some(target) = field.references.map(|r| r())
-                && !(ctx.can_view(target).await)
+                && !ctx.can_view(target).await
             {
                 unviewable.push(field.name);
             }
