@@ -78,6 +78,7 @@ pub fn builtin_models() -> Vec<&'static ModelMeta> {
         ExternalIdentity::meta(),
         crate::admin::Session::meta(),
         crate::admin::LogEntry::meta(),
+        crate::changes::Change::meta(),
     ]
 }
 
@@ -179,6 +180,7 @@ impl App {
             .internal::<ExternalIdentity>()
             .internal::<crate::admin::Session>()
             .internal::<crate::admin::LogEntry>()
+            .internal::<crate::changes::Change>()
     }
 
     /// Registers a table without endpoints or admin pages (tokens, sessions, the admin log).
@@ -201,17 +203,21 @@ impl App {
     /// anonymous, so models need `#[api(policy = "allow_any")]` (or
     /// `public_read`) to be usable.
     pub fn without_auth(mut self) -> Self {
+        // The change log stays: every write records its events there.
+        let log = crate::changes::Change::meta();
         let builtin = builtin_models();
         self.models.retain(|entry| {
-            !builtin
-                .iter()
-                .any(|meta| std::ptr::eq(*meta, (entry.meta)()))
+            std::ptr::eq(log, (entry.meta)())
+                || !builtin
+                    .iter()
+                    .any(|meta| std::ptr::eq(*meta, (entry.meta)()))
         });
         self.authenticators.clear();
         self.auth = false;
         let builtin: Vec<String> = crate::migrations::builtin::all()
             .into_iter()
             .map(|m| m.app)
+            .filter(|app| app != log.app_label)
             .collect();
         self.migrations.retain(|m| !builtin.contains(&m.app));
         self

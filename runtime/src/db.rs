@@ -14,6 +14,7 @@ use std::collections::BTreeSet;
 use std::future::Future;
 use std::ops::Deref;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
@@ -83,12 +84,57 @@ fn canonical(backend: DbBackend, mut stmt: Statement) -> Statement {
 #[derive(Clone, Debug)]
 pub struct Connection {
     inner: DatabaseConnection,
+    changes: Arc<ChangeSignal>,
+}
+
+/// Wakes the readers of a pool's change log when events may have been
+/// committed (see the `changes` module): every clone of a [`Connection`]
+/// shares its pool's signal, so a commit through one wakes readers on all.
+#[derive(Debug)]
+pub struct ChangeSignal {
+    sender: tokio::sync::watch::Sender<u64>,
+    started: std::sync::Once,
+}
+
+impl Default for ChangeSignal {
+    fn default() -> Self {
+        ChangeSignal {
+            sender: tokio::sync::watch::Sender::new(0),
+            started: std::sync::Once::new(),
+        }
+    }
+}
+
+impl ChangeSignal {
+    /// Wakes every current subscriber.
+    pub fn wake(&self) {
+        self.sender.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// A receiver that sees the wake-ups after this call.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.sender.subscribe()
+    }
+
+    /// Runs `start` the first time it is called for this pool (the
+    /// change log's listener on PostgreSQL).
+    pub fn start_once(&self, start: impl FnOnce()) {
+        self.started.call_once(start);
+    }
 }
 
 impl Connection {
     /// Wraps an open pool.
     pub fn new(inner: DatabaseConnection) -> Self {
-        Connection { inner }
+        Connection {
+            inner,
+            changes: Arc::default(),
+        }
+    }
+
+    /// The pool's change-log wake-up signal.
+    pub fn change_signal(&self) -> &Arc<ChangeSignal> {
+        &self.changes
     }
 
     /// The raw pool. Datetimes bound through it on SQLite are spelled by

@@ -43,6 +43,7 @@ pub mod admin;
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod changes;
 pub mod cli;
 pub mod db;
 pub mod docs;

@@ -88,10 +88,10 @@ pub async fn stats(db: Db) -> ApiResult<Json<Stats>> {
 /// write: one transaction, constraint errors as 409/422.
 pub async fn publish(
     db: Db,
-    Perm(_user, ..): Perm<post::perms::Change>,
+    Perm(user, ..): Perm<post::perms::Change>,
     Path(pk): Path<i64>,
 ) -> ApiResult<Json<PostRead>> {
-    let work = UnitOfWork::begin(&db).await?;
+    let work = UnitOfWork::begin_as(&db, Some(user.id)).await?;
     let row = post::Entity::find_by_id(pk)
         .one(work.tx())
         .await

@@ -86,7 +86,9 @@ pub async fn set_password(
     }
     // The password, the revoked tokens and the log entry: one transaction.
     let fail = |e: crate::error::ApiError| Reject(server_error(format!("{e:?}")));
-    let work = UnitOfWork::begin(&ctx.state.db).await.map_err(fail)?;
+    let work = UnitOfWork::begin_as(&ctx.state.db, ctx.user.as_ref().map(|u| u.id))
+        .await
+        .map_err(fail)?;
     // Revokes the account's tokens; its sessions fail their fingerprint.
     let saved = crate::auth::set_password(&work, account.clone(), new1)
         .await

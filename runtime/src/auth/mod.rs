@@ -51,6 +51,7 @@ mod identity;
 mod jwt;
 pub mod models;
 mod permissions;
+pub mod policy;
 pub(crate) mod routes;
 pub mod session;
 mod state;
@@ -79,6 +80,7 @@ pub use models::{
     UserPermission,
 };
 pub use permissions::{sync_permissions, user_permissions};
+pub use policy::{Scope, authorize, authorize_meta, permission_code};
 pub use session::SessionAuthenticator;
 pub use state::AuthState;
 pub use throttle::{

@@ -13,8 +13,11 @@
 //! (`api`, `admin`, `auth`) before they call in; [`guarded_changes`] tells
 //! them which fields of a write need such a decision.
 //!
-//! This is the place where change events will be written, in the same
-//! transaction as the rows they describe.
+//! Every create, update and delete made here is also a change event
+//! ([`crate::changes`]): the row's `Read` representation after the change
+//! (the last one for a delete), its owner and the acting user, written to
+//! the change log at [`UnitOfWork::commit`], in the same transaction, so a
+//! rolled-back write leaves no event.
 //!
 //! Rows of models change only through here: the API's create, PUT, PATCH
 //! and DELETE, the admin's forms, inlines, delete page and "delete
@@ -39,6 +42,7 @@ use sea_orm::{
 };
 use serde_json::Value as JsonValue;
 
+use crate::changes::{self, ChangeAction, PendingChange};
 use crate::db::{Connection, Transaction};
 use crate::error::{ApiError, ApiResult};
 use crate::model::{Action, FieldDefault, FieldMeta, Model};
@@ -62,6 +66,12 @@ fn column<M: Model>(name: &str) -> Result<Col<M>, DbErr> {
 /// new pool connection may wait for the transaction's lock to open.
 pub struct UnitOfWork {
     tx: Transaction,
+    /// Who makes the changes, for their events.
+    actor: Option<i32>,
+    /// The events of the changes so far, written at commit.
+    pending: std::sync::Mutex<Vec<PendingChange>>,
+    /// Wakes this process's feed readers after a commit with events.
+    signal: std::sync::Arc<crate::db::ChangeSignal>,
 }
 
 impl UnitOfWork {
@@ -73,6 +83,12 @@ impl UnitOfWork {
     /// which SQLite reports as an immediate `SQLITE_BUSY`. PostgreSQL
     /// ignores the mode.
     pub async fn begin(db: &Connection) -> ApiResult<UnitOfWork> {
+        UnitOfWork::begin_as(db, None).await
+    }
+
+    /// [`UnitOfWork::begin`] for changes made by user `actor`, whom their
+    /// change events name.
+    pub async fn begin_as(db: &Connection, actor: Option<i32>) -> ApiResult<UnitOfWork> {
         let options = TransactionOptions {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
             ..TransactionOptions::default()
@@ -81,7 +97,12 @@ impl UnitOfWork {
             .begin_with_options(options)
             .await
             .map_err(ApiError::internal)?;
-        Ok(UnitOfWork { tx })
+        Ok(UnitOfWork {
+            tx,
+            actor,
+            pending: std::sync::Mutex::default(),
+            signal: db.change_signal().clone(),
+        })
     }
 
     /// The transaction, for bookkeeping written with the rows (the admin's
@@ -90,9 +111,38 @@ impl UnitOfWork {
         &self.tx
     }
 
-    /// Keeps every write.
+    /// Keeps every write, and writes their change events (see
+    /// [`crate::changes`] for why they go last).
     pub async fn commit(self) -> ApiResult<()> {
-        self.tx.commit().await.map_err(ApiError::internal)
+        let pending = std::mem::take(&mut *self.pending_events());
+        let any = !pending.is_empty();
+        changes::record(&self.tx, pending)
+            .await
+            .map_err(ApiError::internal)?;
+        self.tx.commit().await.map_err(ApiError::internal)?;
+        if any {
+            self.signal.wake();
+        }
+        Ok(())
+    }
+
+    fn pending_events(&self) -> std::sync::MutexGuard<'_, Vec<PendingChange>> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues the event of `action` on `row` for the commit.
+    fn changed<M: Model>(&self, action: ChangeAction, row: &Row<M>) -> ApiResult<()> {
+        let pk = key_text::<M>(&M::primary_key_column(), row);
+        let data = serde_json::to_value(M::Read::from(row.clone())).map_err(ApiError::internal)?;
+        self.pending_events().push(PendingChange {
+            meta: M::meta(),
+            pk,
+            action,
+            data,
+            owner: M::owner_of(row),
+            user: self.actor,
+        });
+        Ok(())
     }
 
     /// Inserts `active` (built by `M::insert_from`: defaults, auto fields
@@ -106,7 +156,9 @@ impl UnitOfWork {
         if let Some(owner) = owner {
             M::set_owner(&mut active, owner);
         }
-        self.save::<M>(active, Save::Insert).await
+        let row = self.save::<M>(active, Save::Insert).await?;
+        self.changed::<M>(ChangeAction::Create, &row)?;
+        Ok(row)
     }
 
     /// Saves the changes of `active` to `row` (`auto_now` fields are set by
@@ -116,7 +168,9 @@ impl UnitOfWork {
         if !active.is_changed() {
             return Ok(row);
         }
-        self.save::<M>(active, Save::Update).await
+        let row = self.save::<M>(active, Save::Update).await?;
+        self.changed::<M>(ChangeAction::Update, &row)?;
+        Ok(row)
     }
 
     /// Runs `save` of `active` in the transaction; where a failure must be
@@ -178,13 +232,32 @@ impl UnitOfWork {
         if keys.is_empty() {
             return Ok(0);
         }
+        // Read first: a delete's event carries the row as it was last.
+        let doomed = M::Entity::find()
+            .filter(M::primary_key_column().is_in(keys.clone()))
+            .all(&self.tx)
+            .await
+            .map_err(|error| db_error(M::meta(), error))?;
         let rows = M::Entity::delete_many().filter(M::primary_key_column().is_in(keys));
-        deleted::<M>(rows.exec(&self.tx).await)
+        let count = deleted::<M>(rows.exec(&self.tx).await)?;
+        for row in &doomed {
+            self.changed::<M>(ChangeAction::Delete, row)?;
+        }
+        Ok(count)
     }
 
     /// Deletes the row of `M` with primary key `key`, as [`UnitOfWork::delete`].
     pub async fn delete_key<M: Model>(&self, key: M::Key) -> ApiResult<u64> {
-        deleted::<M>(M::Entity::delete_by_id(key).exec(&self.tx).await)
+        let Some(row) = M::Entity::find_by_id(key.clone())
+            .one(&self.tx)
+            .await
+            .map_err(|error| db_error(M::meta(), error))?
+        else {
+            return Ok(0);
+        };
+        let count = deleted::<M>(M::Entity::delete_by_id(key).exec(&self.tx).await)?;
+        self.changed::<M>(ChangeAction::Delete, &row)?;
+        Ok(count)
     }
 }
 
@@ -269,4 +342,9 @@ fn is_default(field: &FieldMeta, value: &Value) -> bool {
         Some(FieldDefault::Choice(choice)) => json.as_str() == Some(choice()),
         None => field.nullable && JsonValue::is_null(&json),
     }
+}
+
+/// The primary key of `row` as text, as in URLs.
+fn key_text<M: Model>(pk: &Col<M>, row: &Row<M>) -> String {
+    crate::query::value_text(&row.get(*pk))
 }

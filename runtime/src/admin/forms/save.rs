@@ -225,7 +225,7 @@ pub(super) async fn save(ctx: &mut AdminCtx, mut page: Page, form: &FormFields) 
     if page.has_errors() {
         return render(ctx, page).await;
     }
-    let work = UnitOfWork::begin(&ctx.state.db)
+    let work = UnitOfWork::begin_as(&ctx.state.db, ctx.user.as_ref().map(|u| u.id))
         .await
         .map_err(|e| Reject(server_error(format!("admin save failed: {e:?}"))))?;
     let saved = match write_all(&work, &mut page, body, writes, me.id).await {

@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod auth;
 pub mod contenttypes;
+pub mod feed;
 pub mod ferrobridge;
 pub mod sessions;
 
@@ -17,5 +18,6 @@ pub fn all() -> Vec<crate::migrations::AppMigrations> {
         ferrobridge::all(),
         sessions::all(),
         admin::all(),
+        feed::all(),
     ]
 }

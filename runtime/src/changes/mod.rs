@@ -1,0 +1,417 @@
+//! The change log: one row per created, updated or deleted model row,
+//! written by the write layer in the same transaction as the change
+//! ([`record`], called when a unit of work of the write layer commits),
+//! and read by a cursor ([`read_since`]) that hands events out in commit
+//! order.
+//!
+//! # Commit order
+//! A cursor is the log row's id. Ids alone are not commit order when two
+//! transactions write at once: one can take id 7, the other id 8 and commit
+//! first, and a reader that saw 8 would skip 7 when it commits (the classic
+//! `id > last_seen` trap). So events are inserted last, just before
+//! `COMMIT`, under a lock held until the commit: on SQLite the write lock
+//! every unit of work of the write layer takes with `BEGIN
+//! IMMEDIATE`, on PostgreSQL a transaction-level advisory lock
+//! ([`ORDER_LOCK`]). Ids are then taken in commit order, and a reader that
+//! sees id `n` has already seen, or will never see, every id below it.
+//!
+//! # Waking readers
+//! A commit with events wakes the readers of its own process at once (the
+//! [`ChangeSignal`] of the pool). On PostgreSQL it also sends one
+//! `NOTIFY` ([`CHANNEL`]) that other instances' listeners ([`subscribe`])
+//! turn into the same wake-up. Wake-ups are only hints: the events are read
+//! from the log, and readers poll it anyway every [`POLL_INTERVAL`], so a
+//! lost notification delays an event but never loses it.
+//!
+//! # Retention
+//! [`prune`] deletes events older than the retention, keeping the newest
+//! pruned one as a marker row (action `pruned`): a cursor older than the
+//! marker can no longer be resumed without a gap, and [`read_since`]
+//! answers [`Read::Expired`] for it rather than skipping silently.
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sea_orm::prelude::DateTimeUtc;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Statement,
+};
+use serde::Serialize;
+use serde_json::Value as JsonValue;
+
+use crate::Model;
+use crate::db::{ChangeSignal, Connection, Transaction};
+use crate::model::ModelMeta;
+
+/// The PostgreSQL channel a commit with events notifies.
+pub const CHANNEL: &str = "ferrobridge_changes";
+
+/// The key of the PostgreSQL advisory lock that puts event ids in commit order.
+pub const ORDER_LOCK: i64 = 0x6665_7272_6f63_6867; // "ferrochg"
+
+/// How often a waiting reader looks at the log without a wake-up: the
+/// longest a lost notification (or a write by another process on SQLite)
+/// delays an event.
+pub const POLL_INTERVAL: Duration = Duration::from_secs(1);
+
+/// One row of the change log (`ferrobridge_change`). Not served by the
+/// API: the change feed reads it, filtered by each reader's permissions.
+#[derive(Model, Clone, Debug, PartialEq)]
+#[model(app = "feed", table = "ferrobridge_change", plural = "changes")]
+#[admin(hidden)]
+pub struct Change {
+    /// The cursor: ids are taken in commit order (see the module docs).
+    #[field(primary_key)]
+    pub id: i64,
+    /// The changed row's model, as `app_label.model_name`.
+    #[field(max_length = 200, index)]
+    pub model: String,
+    /// The changed row's primary key, as text (as in URLs).
+    #[field(max_length = 255)]
+    pub pk: String,
+    /// `create`, `update`, `delete`, or `pruned` for the retention marker.
+    #[field(max_length = 10)]
+    pub action: String,
+    /// The row's `Read` representation after the change (for a delete,
+    /// the last one), as JSON.
+    #[field(text)]
+    pub data: String,
+    /// The row's owner (`#[api(owner)]`), for `own_rows_only` readers.
+    pub owner_id: Option<i64>,
+    /// Who made the change (none for the CLI or an anonymous writer).
+    pub user_id: Option<i32>,
+    /// When it was committed.
+    #[field(index)]
+    pub created_at: DateTimeUtc,
+}
+
+/// What happened to a row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeAction {
+    /// The row was created.
+    Create,
+    /// The row was changed.
+    Update,
+    /// The row was deleted (the event carries its last representation).
+    Delete,
+}
+
+impl ChangeAction {
+    /// The name stored in the log and sent to clients.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeAction::Create => "create",
+            ChangeAction::Update => "update",
+            ChangeAction::Delete => "delete",
+        }
+    }
+
+    fn parse(stored: &str) -> Option<ChangeAction> {
+        match stored {
+            "create" => Some(ChangeAction::Create),
+            "update" => Some(ChangeAction::Update),
+            "delete" => Some(ChangeAction::Delete),
+            _ => None,
+        }
+    }
+}
+
+/// The action of the retention marker row.
+const PRUNED: &str = "pruned";
+
+/// `app_label.model_name`: how the log names a model.
+pub fn model_label(meta: &ModelMeta) -> String {
+    format!("{}.{}", meta.app_label, meta.model_name)
+}
+
+/// A change made in a transaction, written at its commit by [`record`].
+#[derive(Clone, Debug)]
+pub struct PendingChange {
+    /// The model.
+    pub meta: &'static ModelMeta,
+    /// The row's primary key, as text.
+    pub pk: String,
+    /// What happened.
+    pub action: ChangeAction,
+    /// The `Read` representation after the change (the last one for a delete).
+    pub data: JsonValue,
+    /// The row's owner, if the model has one.
+    pub owner: Option<i64>,
+    /// Who made the change.
+    pub user: Option<i32>,
+}
+
+/// Writes `pending` to the log in `tx`, as the last statements before its
+/// commit: under the lock that orders ids by commit (see the module docs),
+/// with one `NOTIFY` on PostgreSQL (delivered by the server at commit, and
+/// only if it commits).
+pub async fn record(tx: &Transaction, pending: Vec<PendingChange>) -> Result<(), DbErr> {
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let backend = tx.get_database_backend();
+    if backend == DbBackend::Postgres {
+        tx.execute_raw(Statement::from_sql_and_values(
+            backend,
+            "SELECT pg_advisory_xact_lock($1)",
+            [ORDER_LOCK.into()],
+        ))
+        .await?;
+    }
+    let now = Utc::now();
+    let rows = pending.into_iter().map(|change| change::ActiveModel {
+        id: sea_orm::ActiveValue::NotSet,
+        model: sea_orm::ActiveValue::Set(model_label(change.meta)),
+        pk: sea_orm::ActiveValue::Set(change.pk),
+        action: sea_orm::ActiveValue::Set(change.action.as_str().to_owned()),
+        data: sea_orm::ActiveValue::Set(change.data.to_string()),
+        owner_id: sea_orm::ActiveValue::Set(change.owner),
+        user_id: sea_orm::ActiveValue::Set(change.user),
+        created_at: sea_orm::ActiveValue::Set(now),
+    });
+    change::Entity::insert_many(rows).exec(tx).await?;
+    if backend == DbBackend::Postgres {
+        tx.execute_raw(Statement::from_sql_and_values(
+            backend,
+            "SELECT pg_notify($1, '')",
+            [CHANNEL.into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// One event of the feed, as clients receive it.
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct ChangeEvent {
+    /// Resume after this event with `since=` / `Last-Event-ID`.
+    pub cursor: String,
+    /// The model, as `app_label.model_name`.
+    pub model: String,
+    /// The row's primary key, as text (as in URLs).
+    pub pk: String,
+    /// What happened to the row.
+    pub action: ChangeAction,
+    /// The row as the API reads it after the change; for a delete, as it
+    /// was last.
+    pub data: JsonValue,
+    /// The id of the user who made the change, if any.
+    pub user: Option<i32>,
+    /// When the change was committed.
+    pub at: DateTime<Utc>,
+    /// The row's owner, for the readers' row policy (not sent).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub owner: Option<i64>,
+}
+
+impl ChangeEvent {
+    /// The event's cursor as a number.
+    pub fn id(&self) -> i64 {
+        self.cursor.parse().unwrap_or_default()
+    }
+}
+
+/// What [`read_since`] found after a cursor.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Read {
+    /// The events after the cursor, oldest first (possibly none), and the
+    /// cursor to read on from: the last event's, or the one asked for.
+    Events {
+        /// The events.
+        events: Vec<ChangeEvent>,
+        /// Where the next read starts.
+        cursor: i64,
+    },
+    /// The cursor is older than the retained window (or newer than any
+    /// event): events after it are gone. Resume from `oldest`, after a reset.
+    Expired {
+        /// The oldest cursor that can still be resumed without a gap.
+        oldest: i64,
+    },
+}
+
+/// The newest cursor in the log (0 for an empty log): where a reader that
+/// starts "from now" begins.
+pub async fn latest(db: &Connection) -> Result<i64, DbErr> {
+    let newest = change::Entity::find()
+        .select_only()
+        .column_as(change::Column::Id.max(), "newest")
+        .into_tuple::<Option<i64>>()
+        .one(db)
+        .await?;
+    Ok(newest.flatten().unwrap_or(0))
+}
+
+/// The oldest cursor that can be resumed without a gap: the retention
+/// marker's, or 0 when nothing was ever pruned.
+pub async fn oldest(db: &Connection) -> Result<i64, DbErr> {
+    let marker = change::Entity::find()
+        .select_only()
+        .column_as(change::Column::Id.max(), "marker")
+        .filter(change::Column::Action.eq(PRUNED))
+        .into_tuple::<Option<i64>>()
+        .one(db)
+        .await?;
+    Ok(marker.flatten().unwrap_or(0))
+}
+
+/// Up to `limit` events of the models labelled `models` after cursor
+/// `since`, oldest first; [`Read::Expired`] when `since` is before the
+/// retained window or after the newest event.
+pub async fn read_since(
+    db: &Connection,
+    models: &[String],
+    since: i64,
+    limit: u64,
+) -> Result<Read, DbErr> {
+    let oldest = oldest(db).await?;
+    if since < oldest {
+        return Ok(Read::Expired { oldest });
+    }
+    let rows = change::Entity::find()
+        .filter(change::Column::Id.gt(since))
+        .filter(change::Column::Action.ne(PRUNED))
+        .filter(change::Column::Model.is_in(models.iter().cloned()))
+        .order_by_asc(change::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    if rows.is_empty() && since > 0 && since > latest(db).await? {
+        return Ok(Read::Expired { oldest });
+    }
+    let cursor = rows.last().map_or(since, |row| row.id);
+    let events = rows.into_iter().filter_map(event).collect();
+    Ok(Read::Events { events, cursor })
+}
+
+/// A stored row as the event clients receive; `None` for a row this
+/// version cannot read (an unknown action), which is skipped, not fatal.
+fn event(row: change::Model) -> Option<ChangeEvent> {
+    Some(ChangeEvent {
+        cursor: row.id.to_string(),
+        model: row.model,
+        pk: row.pk,
+        action: ChangeAction::parse(&row.action)?,
+        data: serde_json::from_str(&row.data).unwrap_or(JsonValue::Null),
+        user: row.user_id,
+        at: row.created_at,
+        owner: row.owner_id,
+    })
+}
+
+/// Deletes events committed before `now - retention`, keeping the newest
+/// of them as the marker that makes older cursors [`Read::Expired`]; how
+/// many went. The newest event is never deleted, so ids never go back.
+pub async fn prune(db: &Connection, retention: Duration) -> Result<u64, DbErr> {
+    let Ok(retention) = chrono::Duration::from_std(retention) else {
+        return Ok(0);
+    };
+    let cutoff = Utc::now() - retention;
+    let newest = latest(db).await?;
+    let marker = change::Entity::find()
+        .select_only()
+        .column_as(change::Column::Id.max(), "marker")
+        .filter(change::Column::CreatedAt.lt(cutoff))
+        .filter(change::Column::Id.lt(newest))
+        .into_tuple::<Option<i64>>()
+        .one(db)
+        .await?
+        .flatten();
+    let Some(marker) = marker else {
+        return Ok(0);
+    };
+    let deleted = change::Entity::delete_many()
+        .filter(change::Column::Id.lt(marker))
+        .exec(db)
+        .await?
+        .rows_affected;
+    change::Entity::update_many()
+        .col_expr(change::Column::Action, PRUNED.into())
+        .col_expr(change::Column::Data, "null".into())
+        .filter(change::Column::Id.eq(marker))
+        .exec(db)
+        .await?;
+    Ok(deleted)
+}
+
+/// A handle that wakes when events may have been committed: at once for
+/// this process's commits, through `LISTEN` for other instances' on
+/// PostgreSQL. Take it before reading the log, then wait on it when the
+/// read found nothing, so no commit between the two is missed.
+pub struct Subscription {
+    receiver: tokio::sync::watch::Receiver<u64>,
+}
+
+impl Subscription {
+    /// Waits until a wake-up or `timeout` (never longer than
+    /// [`POLL_INTERVAL`], so a lost wake-up costs at most that).
+    pub async fn wait(&mut self, timeout: Duration) {
+        let timeout = timeout.min(POLL_INTERVAL);
+        let _ = tokio::time::timeout(timeout, self.receiver.changed()).await;
+    }
+}
+
+/// Subscribes to wake-ups of `db`'s change log; on PostgreSQL the first
+/// subscription starts the pool's listener (see [`listen`]).
+pub fn subscribe(db: &Connection) -> Subscription {
+    let signal = db.change_signal();
+    if db.get_database_backend() == DbBackend::Postgres {
+        signal.start_once(|| {
+            let pool = db.inner().get_postgres_connection_pool().clone();
+            tokio::spawn(listen(pool, Arc::downgrade(signal)));
+        });
+    }
+    Subscription {
+        receiver: signal.subscribe(),
+    }
+}
+
+/// Turns notifications on [`CHANNEL`] into wake-ups of `signal` until the
+/// signal's pool is gone. A lost connection (a restarted server) is
+/// retried with a growing pause, and each new connection wakes readers
+/// once, since notifications sent meanwhile were missed.
+async fn listen(pool: sea_orm::sqlx::PgPool, signal: Weak<ChangeSignal>) {
+    use sea_orm::sqlx::postgres::PgListener;
+    let mut pause = Duration::from_millis(100);
+    loop {
+        let listener = async {
+            let mut listener = PgListener::connect_with(&pool).await?;
+            listener.listen(CHANNEL).await?;
+            Ok::<_, sea_orm::sqlx::Error>(listener)
+        };
+        let mut listener = match listener.await {
+            Ok(listener) => listener,
+            Err(error) => {
+                if signal.strong_count() == 0 {
+                    return;
+                }
+                tracing::warn!(%error, "change feed: cannot listen, retrying");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(5));
+                continue;
+            }
+        };
+        pause = Duration::from_millis(100);
+        let Some(live) = signal.upgrade() else {
+            return;
+        };
+        live.wake();
+        drop(live);
+        loop {
+            match tokio::time::timeout(Duration::from_secs(5), listener.try_recv()).await {
+                Ok(Ok(Some(_))) => match signal.upgrade() {
+                    Some(live) => live.wake(),
+                    None => return,
+                },
+                // The connection was lost: reconnect, and wake readers then.
+                Ok(Ok(None)) | Ok(Err(_)) => break,
+                Err(_) if signal.strong_count() == 0 => return,
+                Err(_) => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! The migrations of app `feed`, in order. Written by `makemigrations`,
+//! which rewrites this file with each new migration.
+
+mod m0001_initial;
+
+/// The migrations of app `feed`: register them with `App::migrations(...)`.
+pub fn all() -> ferrobridge::migrations::AppMigrations {
+    ferrobridge::migrations::AppMigrations::new(
+        "feed",
+        env!("CARGO_MANIFEST_DIR"),
+        "src/migrations/builtin/feed",
+    )
+    .migration(m0001_initial::migration())
+}
