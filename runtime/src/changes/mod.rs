@@ -36,7 +36,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::prelude::DateTimeUtc;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Statement,
+    QuerySelect, Statement, TransactionTrait,
 };
 use serde::Serialize;
 use serde_json::Value as JsonValue;
@@ -247,16 +247,21 @@ pub async fn latest(db: &Connection) -> Result<i64, DbErr> {
 }
 
 /// The oldest cursor that can be resumed without a gap: the retention
-/// marker's, or 0 when nothing was ever pruned.
+/// marker's, or 0 when nothing was ever pruned. The marker is always the
+/// log's first row ([`prune`] deletes everything before it), so this reads
+/// one row by the primary key, however long the log.
 pub async fn oldest(db: &Connection) -> Result<i64, DbErr> {
-    let marker = change::Entity::find()
+    let first = change::Entity::find()
         .select_only()
-        .column_as(change::Column::Id.max(), "marker")
-        .filter(change::Column::Action.eq(PRUNED))
-        .into_tuple::<Option<i64>>()
+        .columns([change::Column::Id, change::Column::Action])
+        .order_by_asc(change::Column::Id)
+        .into_tuple::<(i64, String)>()
         .one(db)
         .await?;
-    Ok(marker.flatten().unwrap_or(0))
+    Ok(match first {
+        Some((id, action)) if action == PRUNED => id,
+        _ => 0,
+    })
 }
 
 /// Up to `limit` events of the models labelled `models` after cursor
@@ -311,30 +316,46 @@ pub async fn prune(db: &Connection, retention: Duration) -> Result<u64, DbErr> {
         return Ok(0);
     };
     let cutoff = Utc::now() - retention;
-    let newest = latest(db).await?;
+    // One transaction: a marker without the deletes, or deletes without
+    // the marker (a silent gap), must never be seen. Immediate on SQLite,
+    // as every writer's, so the read below cannot go stale before the writes.
+    let options = sea_orm::TransactionOptions {
+        sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+        ..sea_orm::TransactionOptions::default()
+    };
+    let tx = db.begin_with_options(options).await?;
+    let newest = change::Entity::find()
+        .select_only()
+        .column_as(change::Column::Id.max(), "newest")
+        .into_tuple::<Option<i64>>()
+        .one(&tx)
+        .await?
+        .flatten()
+        .unwrap_or(0);
     let marker = change::Entity::find()
         .select_only()
         .column_as(change::Column::Id.max(), "marker")
         .filter(change::Column::CreatedAt.lt(cutoff))
         .filter(change::Column::Id.lt(newest))
         .into_tuple::<Option<i64>>()
-        .one(db)
+        .one(&tx)
         .await?
         .flatten();
     let Some(marker) = marker else {
         return Ok(0);
     };
-    let deleted = change::Entity::delete_many()
-        .filter(change::Column::Id.lt(marker))
-        .exec(db)
-        .await?
-        .rows_affected;
     change::Entity::update_many()
         .col_expr(change::Column::Action, PRUNED.into())
         .col_expr(change::Column::Data, "null".into())
         .filter(change::Column::Id.eq(marker))
-        .exec(db)
+        .exec(&tx)
         .await?;
+    let deleted = change::Entity::delete_many()
+        .filter(change::Column::Id.lt(marker))
+        .exec(&tx)
+        .await?
+        .rows_affected;
+    tx.commit().await?;
     Ok(deleted)
 }
 
