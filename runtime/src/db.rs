@@ -194,6 +194,21 @@ impl crate::model::RowSource for Connection {
     }
 }
 
+/// Rows read in a transaction (by the write layer, for the change events
+/// of what a delete takes with it) see the transaction's own writes.
+impl crate::model::RowSource for Transaction {
+    fn backend(&self) -> DbBackend {
+        self.get_database_backend()
+    }
+
+    fn select_rows(
+        &self,
+        stmt: Statement,
+    ) -> crate::model::LoaderFuture<'_, Vec<sea_orm::QueryResult>> {
+        Box::pin(self.query_all_raw(stmt))
+    }
+}
+
 /// A transaction begun on a [`Connection`], with the same spelling of
 /// datetimes; it commits with [`TransactionSession::commit`] (or the
 /// inherent [`Transaction::commit`]) and rolls back when dropped.
