@@ -40,8 +40,9 @@ pub mod constraint;
 use std::str::FromStr;
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, IntoActiveModel, ModelTrait, QueryFilter,
-    QuerySelect, SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait, Value,
+    ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, IntoActiveModel, Iterable, ModelTrait,
+    QueryFilter, QuerySelect, SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    Value,
 };
 use serde_json::Value as JsonValue;
 
@@ -170,9 +171,12 @@ impl UnitOfWork {
     }
 
     /// Saves the changes of `active` to `row` (`auto_now` fields are set by
-    /// the model's `replace_with`/`patch_with`); a write that changes
-    /// nothing touches no row and answers `row` as it is.
+    /// the model's `replace_with`/`patch_with`). Only values that differ
+    /// from `row`'s are written: a write that changes nothing (a value sent
+    /// again as stored) touches no row, records no event and answers `row`
+    /// as it is.
     pub async fn update<M: Model>(&self, row: Row<M>, active: M::ActiveModel) -> ApiResult<Row<M>> {
+        let active = differences::<M>(&row, &active);
         if !active.is_changed() {
             return Ok(row);
         }
@@ -249,7 +253,9 @@ impl UnitOfWork {
         if keys.is_empty() {
             return Ok(0);
         }
-        let doomed = self.doomed::<M>(M::primary_key_column().is_in(keys)).await?;
+        let doomed = self
+            .doomed::<M>(M::primary_key_column().is_in(keys))
+            .await?;
         self.delete_rows::<M>(models, doomed).await
     }
 
@@ -321,6 +327,18 @@ impl UnitOfWork {
         }
         Ok(count)
     }
+}
+
+/// `row` with the values `active` sets that differ from it: what an
+/// update really changes.
+fn differences<M: Model>(row: &Row<M>, active: &M::ActiveModel) -> M::ActiveModel {
+    let mut changes: M::ActiveModel = row.clone().into_active_model();
+    for column in Col::<M>::iter() {
+        if let sea_orm::ActiveValue::Set(value) = active.get(column) {
+            changes.set_if_not_equals(column, value);
+        }
+    }
+    changes
 }
 
 /// Which statement [`UnitOfWork::save`] runs.
