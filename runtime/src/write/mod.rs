@@ -80,7 +80,8 @@ pub struct UnitOfWork {
 }
 
 impl UnitOfWork {
-    /// Begins a transaction on `db`.
+    /// Begins a transaction on `db`, for the user `db` acts for
+    /// ([`Connection::acting_as`]; none for a plain pool).
     ///
     /// On SQLite it is `BEGIN IMMEDIATE`: the write lock is taken (waiting
     /// out the busy timeout) before the first read, so a request that reads
@@ -88,7 +89,7 @@ impl UnitOfWork {
     /// which SQLite reports as an immediate `SQLITE_BUSY`. PostgreSQL
     /// ignores the mode.
     pub async fn begin(db: &Connection) -> ApiResult<UnitOfWork> {
-        UnitOfWork::begin_as(db, None).await
+        UnitOfWork::begin_as(db, db.actor()).await
     }
 
     /// [`UnitOfWork::begin`] for changes made by user `actor`, whom their
