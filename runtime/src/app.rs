@@ -476,7 +476,9 @@ impl App {
     }
 
     /// A bulk action on `M`'s change list, beside "Delete selected": `run`
-    /// gets the database and the selected primary keys. Users need `M`'s
+    /// gets the database, acting for the admin user
+    /// ([`Connection::acting_as`]: its units of work's change events name
+    /// them), and the selected primary keys. Users need `M`'s
     /// `change` permission to run it.
     pub fn admin_action<M, F, Fut>(mut self, name: &str, description: &str, run: F) -> Self
     where

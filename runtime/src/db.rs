@@ -85,6 +85,9 @@ fn canonical(backend: DbBackend, mut stmt: Statement) -> Statement {
 pub struct Connection {
     inner: DatabaseConnection,
     changes: Arc<ChangeSignal>,
+    /// Whom the units of work begun on this handle name as the acting user
+    /// (see [`Connection::acting_as`]).
+    actor: Option<i32>,
 }
 
 /// Wakes the readers of a pool's change log when events may have been
@@ -129,7 +132,24 @@ impl Connection {
         Connection {
             inner,
             changes: Arc::default(),
+            actor: None,
         }
+    }
+
+    /// This pool, as a handle acting for user `actor`: the units of work
+    /// begun on it without naming a user (`write::UnitOfWork::begin`) name
+    /// `actor` in their change events. The admin hands its bulk actions
+    /// such a handle, so an action's writes are the caller's.
+    pub fn acting_as(&self, actor: Option<i32>) -> Connection {
+        Connection {
+            actor,
+            ..self.clone()
+        }
+    }
+
+    /// The user this handle acts for (see [`Connection::acting_as`]).
+    pub fn actor(&self) -> Option<i32> {
+        self.actor
     }
 
     /// The pool's change-log wake-up signal.
@@ -182,6 +202,21 @@ impl From<DatabaseConnection> for Connection {
 /// The loaders of the model metadata read through the connection, so
 /// their statements get its datetime spelling too.
 impl crate::model::RowSource for Connection {
+    fn backend(&self) -> DbBackend {
+        self.get_database_backend()
+    }
+
+    fn select_rows(
+        &self,
+        stmt: Statement,
+    ) -> crate::model::LoaderFuture<'_, Vec<sea_orm::QueryResult>> {
+        Box::pin(self.query_all_raw(stmt))
+    }
+}
+
+/// Rows read in a transaction (by the write layer, for the change events
+/// of what a delete takes with it) see the transaction's own writes.
+impl crate::model::RowSource for Transaction {
     fn backend(&self) -> DbBackend {
         self.get_database_backend()
     }

@@ -105,7 +105,8 @@ pub async fn publish(
 }
 
 /// The admin's "Publish selected posts" bulk action: every selected post
-/// in one unit of work, so either all are published or none.
+/// in one unit of work, so either all are published or none. `db` acts
+/// for the admin user, whom the change events name.
 pub async fn publish_selected(
     db: ferrobridge::db::Connection,
     pks: Vec<String>,

@@ -741,7 +741,12 @@ pub async fn changelist_action(
     let Some(own) = own else {
         return Ok(ctx.redirect(&back));
     };
-    match (own.run)(ctx.state.db.clone(), selected).await {
+    match (own.run)(
+        ctx.state.db.acting_as(ctx.user.as_ref().map(|u| u.id)),
+        selected,
+    )
+    .await
+    {
         Ok(outcome) => ctx.message("success", outcome.message).await,
         Err(error) => ctx.message("error", action_error(&error)).await,
     }

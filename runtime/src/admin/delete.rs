@@ -139,7 +139,7 @@ async fn delete_rows(
 ) -> Result<u64, ApiError> {
     let work = UnitOfWork::begin_as(&ctx.state.db, ctx.user.as_ref().map(|u| u.id)).await?;
     let pks: Vec<String> = rows.iter().map(|r| r.pk.clone()).collect();
-    let deleted = ops.delete(&work, &pks).await?;
+    let deleted = ops.delete(&work, ctx.state.models(), &pks).await?;
     let user_id = ctx.user.as_ref().map_or(0, |u| u.id);
     for row in rows {
         log_action(

@@ -11,7 +11,7 @@ use serde_json::Value as JsonValue;
 
 use crate::error::{ApiError, ValidationError};
 use crate::model::{FieldKind, Model};
-use crate::query::{ModelRows, parse_value};
+use crate::query::{ModelRows, Models, parse_value};
 use crate::schema::FromJsonBody;
 use crate::write::UnitOfWork;
 
@@ -47,10 +47,12 @@ pub trait AdminOps: DynRows {
         body: JsonValue,
     ) -> BoxFut<'a, Result<AdminRow, ApiError>>;
     /// Deletes the rows with these primary keys in the request's `work`;
-    /// how many went.
+    /// how many went. `models` (the app's registry) names the rows whose
+    /// cascaded deletes and set-null updates get change events too.
     fn delete<'a>(
         &'a self,
         work: &'a UnitOfWork,
+        models: &'a Models,
         pks: &'a [String],
     ) -> BoxFut<'a, Result<u64, ApiError>>;
 }
@@ -109,6 +111,7 @@ impl<M: Model> AdminOps for Ops<M> {
     fn delete<'a>(
         &'a self,
         work: &'a UnitOfWork,
+        models: &'a Models,
         pks: &'a [String],
     ) -> BoxFut<'a, Result<u64, ApiError>> {
         Box::pin(async move {
@@ -119,7 +122,7 @@ impl<M: Model> AdminOps for Ops<M> {
                 .iter()
                 .filter_map(|pk| parse_value(pk_field, pk).ok())
                 .collect();
-            work.delete::<M>(keys).await
+            work.delete::<M>(models, keys).await
         })
     }
 }

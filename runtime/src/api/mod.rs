@@ -438,7 +438,11 @@ pub async fn destroy<M: Model>(
     check_row::<M>(scope, &row)?;
     check_cascade::<M>(&state, &user, &row).await?;
     let work = UnitOfWork::begin_as(&state.db, user.as_ref().map(|u| u.id)).await?;
-    if work.delete_key::<M>(M::primary_key(&row)).await? == 0 {
+    if work
+        .delete_key::<M>(state.models(), M::primary_key(&row))
+        .await?
+        == 0
+    {
         return Err(ApiError::NotFound);
     }
     work.commit().await?;

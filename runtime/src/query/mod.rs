@@ -25,14 +25,14 @@ use crate::model::{FieldMeta, ModelMeta};
 
 pub use cursor::encode_cursor;
 pub use execute::{Fetched, column, count, fetch, text_position};
-pub use load::{BoxFut, LoadByKeys, LoadLabels, LoadedRows, load_by_keys, load_labels};
+pub use load::{BoxFut, LoadByKeys, LoadLabels, LoadedRows, RowSource, load_by_keys, load_labels};
 pub use lookup::{
     FilterError, Lookup, integer_range, integer_value, null_of, parse_value, range_ctx,
     value_from_json,
 };
 pub use ordering::{OrderTerm, default_ordering, make_total};
 pub use parse::parse_expand;
-pub use rows::{DynRows, ModelRows, Models, RowView, row_view, value_text};
+pub use rows::{DynRows, ModelRows, Models, ReadRow, RowView, read_row, row_view, value_text};
 pub use settings::{ListSettings, max_page, search_words};
 
 /// Query parameters every list accepts besides filters.

@@ -3,7 +3,10 @@
 //! [`RowView`]s, implemented once for every [`Model`] by [`ModelRows`], and
 //! [`Models`], the registry of every registered model's rows that the app
 //! installs in the [`AppState`]. The admin's pages and the write layer's
-//! cascade walk read models they name only by table through these.
+//! cascade walk read models they name only by table through these; the
+//! write layer also reads, through [`DynRows::read_where`], the `Read`
+//! representation of rows the database deletes or changes as a
+//! consequence of a delete, for their change events.
 
 use std::marker::PhantomData;
 use std::str::FromStr;
@@ -12,10 +15,10 @@ use std::sync::{Arc, LazyLock};
 use sea_orm::{DbErr, EntityTrait, ModelTrait, Value};
 use serde_json::Value as JsonValue;
 
-use super::{BoxFut, Filter, ListQuery, count, fetch, parse_value};
+use super::{BoxFut, Filter, ListQuery, RowSource, count, fetch, parse_value};
 use crate::__private::Rescale;
 use crate::db::Connection;
-use crate::model::{DbType, Model, ModelMeta};
+use crate::model::{DbType, FieldMeta, Model, ModelMeta};
 use crate::state::AppState;
 
 /// One row of a model known at run time: its key, display string and values.
@@ -34,6 +37,27 @@ impl RowView {
     pub fn value(&self, name: &str) -> Option<&Value> {
         self.values.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
     }
+}
+
+/// A row as the API reads it: what a change event carries.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReadRow {
+    /// The primary key, as text (as in URLs).
+    pub pk: String,
+    /// The model's `Read` representation of the row (write-only fields
+    /// are not in it).
+    pub data: JsonValue,
+    /// The row's owner (`#[api(owner)]`), if the model has one.
+    pub owner: Option<i64>,
+}
+
+/// The [`ReadRow`] of a row of `M`.
+pub fn read_row<M: Model>(row: &Row<M>) -> Result<ReadRow, serde_json::Error> {
+    Ok(ReadRow {
+        pk: value_text(&row.get(M::primary_key_column())),
+        data: serde_json::to_value(M::Read::from(row.clone()))?,
+        owner: M::owner_of(row),
+    })
 }
 
 /// Reads of one model's rows, behind an object-safe trait so code can work
@@ -60,6 +84,43 @@ pub trait DynRows: Send + Sync + 'static {
         db: &'a Connection,
         pk: &'a str,
     ) -> BoxFut<'a, Result<Option<RowView>, DbErr>>;
+    /// Every row whose `field` holds one of `values` (all of them, no
+    /// page), as [`ReadRow`]s in primary key order, read from `db`: unlike
+    /// the reads above it may be a transaction, which sees its own writes.
+    /// With the primary key as `field`, the rows with these keys.
+    fn read_where<'a>(
+        &'a self,
+        db: &'a dyn RowSource,
+        field: &'static FieldMeta,
+        values: Vec<Value>,
+    ) -> BoxFut<'a, Result<Vec<ReadRow>, DbErr>>;
+}
+
+/// How many values one `IN (...)` binds: far below SQLite's (32766) and
+/// PostgreSQL's (65535) limits on bound parameters.
+const IN_CHUNK: usize = 500;
+
+/// The rows of `M` whose `field` holds one of `values`, as [`ReadRow`]s.
+async fn read_where<M: Model>(
+    db: &dyn RowSource,
+    field: &'static FieldMeta,
+    values: Vec<Value>,
+) -> Result<Vec<ReadRow>, DbErr> {
+    use sea_orm::{ColumnTrait, FromQueryResult, QueryFilter, QueryOrder, QueryTrait};
+    let column = Col::<M>::from_str(field.name)
+        .map_err(|_| DbErr::Custom(format!("no column `{}`", field.name)))?;
+    let mut out = Vec::new();
+    for chunk in values.chunks(IN_CHUNK) {
+        let stmt = M::Entity::find()
+            .filter(column.is_in(chunk.iter().cloned()))
+            .order_by_asc(M::primary_key_column())
+            .build(db.backend());
+        for result in db.select_rows(stmt).await? {
+            let row = Row::<M>::from_query_result(&result, "")?;
+            out.push(read_row::<M>(&row).map_err(|e| DbErr::Custom(e.to_string()))?);
+        }
+    }
+    Ok(out)
 }
 
 /// [`DynRows`] of model `M`.
@@ -148,6 +209,15 @@ impl<M: Model> DynRows for ModelRows<M> {
             let fetched = fetch::<M>(db, &query).await?;
             Ok(fetched.rows.first().map(row_view::<M>))
         })
+    }
+
+    fn read_where<'a>(
+        &'a self,
+        db: &'a dyn RowSource,
+        field: &'static FieldMeta,
+        values: Vec<Value>,
+    ) -> BoxFut<'a, Result<Vec<ReadRow>, DbErr>> {
+        Box::pin(read_where::<M>(db, field, values))
     }
 }
 

@@ -6,20 +6,27 @@
 //! database enforces the same rules, so what is collected is what will
 //! happen.
 //!
+//! [`collect`] reads a bounded page per relation, for what a person is
+//! shown before confirming. [`consequences`] reads every row the database
+//! will delete or set to NULL, in the deleting transaction, for their
+//! change events (see [`super::UnitOfWork::delete`]).
+//!
 //! Whether the caller may delete each model reached is asked of a
 //! [`DeleteRights`]: the admin asks for the model's `delete` permission,
 //! the API applies the model's policy row by row. The result,
 //! [`Collected`], is data: the admin's delete page and the API's 403/409
 //! each say it in their own words.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 
 use sea_orm::DbErr;
 
 use crate::db::Connection;
 use crate::model::{ModelMeta, OnDelete};
-use crate::query::{BoxFut, DynRows, Filter, ListQuery, RowView, parse_value, value_text};
+use crate::query::{
+    BoxFut, DynRows, Filter, ListQuery, ReadRow, RowSource, RowView, parse_value, value_text,
+};
 
 /// Rows collected per relation and level: the walk stays bounded; the
 /// rest is counted ([`Reached::More`]).
@@ -241,6 +248,96 @@ impl<'w> Walker<'w> {
         }
         Ok(())
     }
+}
+
+/// What the database does to other rows when some rows are deleted, as
+/// found by [`consequences`].
+#[derive(Default)]
+pub struct Consequences {
+    /// The rows the delete takes with it (`on_delete = "cascade"`, to any
+    /// depth), as they are before it, in the order the walk reached them.
+    pub deleted: Vec<(&'static ModelMeta, ReadRow)>,
+    /// The rows whose foreign key the delete sets to NULL (`on_delete =
+    /// "set_null"`) and that it does not delete, by model: their primary
+    /// keys, to read them again once the database has changed them.
+    pub nulled: Vec<(Arc<dyn DynRows>, Vec<String>)>,
+}
+
+/// Every row among `models` that deleting the rows of `meta` with primary
+/// keys `pks` deletes or sets to NULL, read from `db` (the deleting
+/// transaction, so rows it wrote are found too).
+///
+/// Unlike [`collect`] nothing is capped: a change event is owed for each
+/// row. The walk goes level by level rather than by recursion, so a long
+/// chain of self-references cannot exhaust the stack, and each row is
+/// followed once, so cycles end. `restrict` references are not followed:
+/// while one remains the database refuses the delete.
+pub async fn consequences(
+    db: &dyn RowSource,
+    models: &[Arc<dyn DynRows>],
+    meta: &'static ModelMeta,
+    pks: &[String],
+) -> Result<Consequences, DbErr> {
+    let mut out = Consequences::default();
+    let mut visited: HashSet<(&'static str, String)> =
+        pks.iter().map(|pk| (meta.table, pk.clone())).collect();
+    // Rows set to NULL, by index in `models`, each once.
+    let mut nulled: Vec<(usize, String)> = Vec::new();
+    let mut seen_nulled: HashSet<(usize, String)> = HashSet::new();
+    let mut levels: VecDeque<(&'static ModelMeta, Vec<String>)> = VecDeque::new();
+    levels.push_back((meta, pks.to_vec()));
+    while let Some((meta, pks)) = levels.pop_front() {
+        for (index, related) in models.iter().enumerate() {
+            let related_meta = related.meta();
+            for field in related_meta.fields {
+                let Some(target) = field.references else {
+                    continue;
+                };
+                if target().table != meta.table || field.on_delete == OnDelete::Restrict {
+                    continue;
+                }
+                let values: Vec<sea_orm::Value> = pks
+                    .iter()
+                    .filter_map(|pk| parse_value(field, pk).ok())
+                    .collect();
+                if values.is_empty() {
+                    continue;
+                }
+                let found = related.read_where(db, field, values).await?;
+                if field.on_delete == OnDelete::SetNull {
+                    for row in found {
+                        if seen_nulled.insert((index, row.pk.clone())) {
+                            nulled.push((index, row.pk));
+                        }
+                    }
+                    continue;
+                }
+                let mut fresh = Vec::new();
+                for row in found {
+                    if visited.insert((related_meta.table, row.pk.clone())) {
+                        fresh.push(row.pk.clone());
+                        out.deleted.push((related_meta, row));
+                    }
+                }
+                if !fresh.is_empty() {
+                    levels.push_back((related_meta, fresh));
+                }
+            }
+        }
+    }
+    // By model, in registration order.
+    let mut by_model: std::collections::BTreeMap<usize, Vec<String>> = Default::default();
+    for (index, pk) in nulled {
+        // A row both set to NULL and deleted (by another reference) goes.
+        if !visited.contains(&(models[index].meta().table, pk.clone())) {
+            by_model.entry(index).or_default().push(pk);
+        }
+    }
+    out.nulled = by_model
+        .into_iter()
+        .map(|(index, pks)| (models[index].clone(), pks))
+        .collect();
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -17,7 +17,10 @@
 //! ([`crate::changes`]): the row's `Read` representation after the change
 //! (the last one for a delete), its owner and the acting user, written to
 //! the change log at [`UnitOfWork::commit`], in the same transaction, so a
-//! rolled-back write leaves no event.
+//! rolled-back write leaves no event. So are the changes the database makes
+//! as a consequence of a delete ([`UnitOfWork::delete`]): the rows an
+//! `on_delete = "cascade"` reference takes with it, and the rows whose
+//! foreign key an `on_delete = "set_null"` reference empties.
 //!
 //! Rows of models change only through here: the API's create, PUT, PATCH
 //! and DELETE, the admin's forms, inlines, delete page and "delete
@@ -37,15 +40,17 @@ pub mod constraint;
 use std::str::FromStr;
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, IntoActiveModel, ModelTrait, QueryFilter,
-    SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait, Value,
+    ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, IntoActiveModel, Iterable, ModelTrait,
+    QueryFilter, QuerySelect, SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    Value,
 };
 use serde_json::Value as JsonValue;
 
 use crate::changes::{self, ChangeAction, PendingChange};
 use crate::db::{Connection, Transaction};
 use crate::error::{ApiError, ApiResult};
-use crate::model::{Action, FieldDefault, FieldMeta, Model};
+use crate::model::{Action, FieldDefault, FieldMeta, Model, ModelMeta};
+use crate::query::{Models, ReadRow, read_row};
 
 pub use constraint::{constraint_violation, db_error};
 
@@ -75,7 +80,8 @@ pub struct UnitOfWork {
 }
 
 impl UnitOfWork {
-    /// Begins a transaction on `db`.
+    /// Begins a transaction on `db`, for the user `db` acts for
+    /// ([`Connection::acting_as`]; none for a plain pool).
     ///
     /// On SQLite it is `BEGIN IMMEDIATE`: the write lock is taken (waiting
     /// out the busy timeout) before the first read, so a request that reads
@@ -83,7 +89,7 @@ impl UnitOfWork {
     /// which SQLite reports as an immediate `SQLITE_BUSY`. PostgreSQL
     /// ignores the mode.
     pub async fn begin(db: &Connection) -> ApiResult<UnitOfWork> {
-        UnitOfWork::begin_as(db, None).await
+        UnitOfWork::begin_as(db, db.actor()).await
     }
 
     /// [`UnitOfWork::begin`] for changes made by user `actor`, whom their
@@ -132,17 +138,21 @@ impl UnitOfWork {
 
     /// Queues the event of `action` on `row` for the commit.
     fn changed<M: Model>(&self, action: ChangeAction, row: &Row<M>) -> ApiResult<()> {
-        let pk = key_text::<M>(&M::primary_key_column(), row);
-        let data = serde_json::to_value(M::Read::from(row.clone())).map_err(ApiError::internal)?;
+        let read = read_row::<M>(row).map_err(ApiError::internal)?;
+        self.queue(M::meta(), action, read);
+        Ok(())
+    }
+
+    /// Queues the event of `action` on `row`, of model `meta`, for the commit.
+    fn queue(&self, meta: &'static ModelMeta, action: ChangeAction, row: ReadRow) {
         self.pending_events().push(PendingChange {
-            meta: M::meta(),
-            pk,
+            meta,
+            pk: row.pk,
             action,
-            data,
-            owner: M::owner_of(row),
+            data: row.data,
+            owner: row.owner,
             user: self.actor,
         });
-        Ok(())
     }
 
     /// Inserts `active` (built by `M::insert_from`: defaults, auto fields
@@ -162,9 +172,12 @@ impl UnitOfWork {
     }
 
     /// Saves the changes of `active` to `row` (`auto_now` fields are set by
-    /// the model's `replace_with`/`patch_with`); a write that changes
-    /// nothing touches no row and answers `row` as it is.
+    /// the model's `replace_with`/`patch_with`). Only values that differ
+    /// from `row`'s are written: a write that changes nothing (a value sent
+    /// again as stored) touches no row, records no event and answers `row`
+    /// as it is.
     pub async fn update<M: Model>(&self, row: Row<M>, active: M::ActiveModel) -> ApiResult<Row<M>> {
+        let active = differences::<M>(&row, &active);
         if !active.is_changed() {
             return Ok(row);
         }
@@ -228,37 +241,105 @@ impl UnitOfWork {
 
     /// Deletes the rows of `M` with these primary keys; how many went. A
     /// row still referenced through `on_delete = "restrict"` refuses with 409.
-    pub async fn delete<M: Model>(&self, keys: Vec<Value>) -> ApiResult<u64> {
+    ///
+    /// Records a `delete` event for each of these rows, and for what the
+    /// database does to the rows of `models` as a consequence: a `delete`
+    /// for each row it deletes by `on_delete = "cascade"` (with its last
+    /// representation) and an `update` for each row whose foreign key it
+    /// sets to NULL by `on_delete = "set_null"` (with the new one). Pass
+    /// the app's registry, [`AppState::models`](crate::state::AppState::models):
+    /// rows of models not in `models` (internal tables such as tokens and
+    /// sessions are not) change without events.
+    pub async fn delete<M: Model>(&self, models: &Models, keys: Vec<Value>) -> ApiResult<u64> {
         if keys.is_empty() {
             return Ok(0);
         }
-        // Read first: a delete's event carries the row as it was last.
-        let doomed = M::Entity::find()
-            .filter(M::primary_key_column().is_in(keys.clone()))
+        let doomed = self
+            .doomed::<M>(M::primary_key_column().is_in(keys))
+            .await?;
+        self.delete_rows::<M>(models, doomed).await
+    }
+
+    /// Deletes the row of `M` with primary key `key`, recording what
+    /// [`UnitOfWork::delete`] records.
+    pub async fn delete_key<M: Model>(&self, models: &Models, key: M::Key) -> ApiResult<u64> {
+        let mut doomed = Vec::new();
+        let row = M::Entity::find_by_id(key).lock_exclusive().one(&self.tx);
+        if let Some(row) = row.await.map_err(|error| db_error(M::meta(), error))? {
+            doomed.push(row);
+        }
+        self.delete_rows::<M>(models, doomed).await
+    }
+
+    /// The rows of `M` matching `condition`, read before their delete (its
+    /// event carries each row as it was last) and, on PostgreSQL, locked
+    /// (`FOR UPDATE`) so no other transaction references them anew before
+    /// the delete; on SQLite `BEGIN IMMEDIATE` already keeps other writers out.
+    async fn doomed<M: Model>(
+        &self,
+        condition: sea_orm::sea_query::SimpleExpr,
+    ) -> ApiResult<Vec<Row<M>>> {
+        M::Entity::find()
+            .filter(condition)
+            .lock_exclusive()
             .all(&self.tx)
             .await
-            .map_err(|error| db_error(M::meta(), error))?;
-        let rows = M::Entity::delete_many().filter(M::primary_key_column().is_in(keys));
+            .map_err(|error| db_error(M::meta(), error))
+    }
+
+    /// Deletes `doomed`, queuing the events [`UnitOfWork::delete`] describes.
+    async fn delete_rows<M: Model>(&self, models: &Models, doomed: Vec<Row<M>>) -> ApiResult<u64> {
+        if doomed.is_empty() {
+            return Ok(0);
+        }
+        let meta = M::meta();
+        let pk = M::primary_key_column();
+        let keys: Vec<Value> = doomed.iter().map(|row| row.get(pk)).collect();
+        let pks: Vec<String> = doomed.iter().map(|row| key_text::<M>(&pk, row)).collect();
+        // What the database will delete or set to NULL is read before it
+        // does, in this transaction: afterwards the deleted rows are gone.
+        let found = cascade::consequences(&self.tx, models.all(), meta, &pks)
+            .await
+            .map_err(|error| db_error(meta, error))?;
+        let rows = M::Entity::delete_many().filter(pk.is_in(keys));
         let count = deleted::<M>(rows.exec(&self.tx).await)?;
         for row in &doomed {
             self.changed::<M>(ChangeAction::Delete, row)?;
         }
+        for (related, row) in found.deleted {
+            self.queue(related, ChangeAction::Delete, row);
+        }
+        for (related, pks) in found.nulled {
+            let related_meta = related.meta();
+            let Some(pk_field) = related_meta.field(related_meta.primary_key) else {
+                continue;
+            };
+            let keys = pks
+                .iter()
+                .filter_map(|pk| crate::query::parse_value(pk_field, pk).ok())
+                .collect();
+            let after = related
+                .read_where(&self.tx, pk_field, keys)
+                .await
+                .map_err(|error| db_error(related_meta, error))?;
+            for row in after {
+                self.queue(related_meta, ChangeAction::Update, row);
+            }
+        }
         Ok(count)
     }
+}
 
-    /// Deletes the row of `M` with primary key `key`, as [`UnitOfWork::delete`].
-    pub async fn delete_key<M: Model>(&self, key: M::Key) -> ApiResult<u64> {
-        let Some(row) = M::Entity::find_by_id(key.clone())
-            .one(&self.tx)
-            .await
-            .map_err(|error| db_error(M::meta(), error))?
-        else {
-            return Ok(0);
-        };
-        let count = deleted::<M>(M::Entity::delete_by_id(key).exec(&self.tx).await)?;
-        self.changed::<M>(ChangeAction::Delete, &row)?;
-        Ok(count)
+/// `row` with the values `active` sets that differ from it: what an
+/// update really changes.
+fn differences<M: Model>(row: &Row<M>, active: &M::ActiveModel) -> M::ActiveModel {
+    let mut changes: M::ActiveModel = row.clone().into_active_model();
+    for column in Col::<M>::iter() {
+        if let sea_orm::ActiveValue::Set(value) = active.get(column) {
+            changes.set_if_not_equals(column, value);
+        }
     }
+    changes
 }
 
 /// Which statement [`UnitOfWork::save`] runs.

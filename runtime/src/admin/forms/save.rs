@@ -16,6 +16,7 @@ use crate::admin::{LogAction, change_message, log_action, quote_pk};
 use crate::auth::PasswordContext;
 use crate::error::{ApiError, ErrorKind, ValidationError};
 use crate::model::{FieldKind, FieldMeta};
+use crate::query::Models;
 use crate::write::UnitOfWork;
 
 /// The values posted for `fields` under `prefix` (`post-0-`).
@@ -228,7 +229,7 @@ pub(super) async fn save(ctx: &mut AdminCtx, mut page: Page, form: &FormFields) 
     let work = UnitOfWork::begin_as(&ctx.state.db, ctx.user.as_ref().map(|u| u.id))
         .await
         .map_err(|e| Reject(server_error(format!("admin save failed: {e:?}"))))?;
-    let saved = match write_all(&work, &mut page, body, writes, me.id).await {
+    let saved = match write_all(&work, ctx.state.models(), &mut page, body, writes, me.id).await {
         Ok(saved) => saved,
         Err(failed) => {
             // Nothing of this save is kept.
@@ -398,6 +399,7 @@ enum Failed {
 /// `work`; answers the saved parent.
 async fn write_all(
     work: &UnitOfWork,
+    models: &Models,
     page: &mut Page,
     body: JsonValue,
     writes: Vec<Vec<(usize, InlineWrite)>>,
@@ -428,7 +430,7 @@ async fn write_all(
     };
     for (inline, planned) in page.inlines.iter_mut().zip(writes) {
         for (i, write) in planned {
-            let entry = match write_inline(work, inline, i, write, &saved.pk, owner).await {
+            let entry = match write_inline(work, models, inline, i, write, &saved.pk, owner).await {
                 Ok(entry) => entry,
                 Err(error) => {
                     let fields = inline.edited_fields();
@@ -472,6 +474,7 @@ async fn write_all(
 /// log entry's part for it, if it changed anything.
 async fn write_inline(
     work: &UnitOfWork,
+    models: &Models,
     inline: &Inline,
     i: usize,
     write: InlineWrite,
@@ -482,7 +485,7 @@ async fn write_inline(
     let ops = &inline.spec.ops;
     Ok(match write {
         InlineWrite::Delete(pk) => {
-            ops.delete(work, std::slice::from_ref(&pk)).await?;
+            ops.delete(work, models, std::slice::from_ref(&pk)).await?;
             let display = inline.rows[i].row.as_ref().map(|r| r.display.clone());
             Some(json!({ "deleted": { "name": name, "object": display } }))
         }
