@@ -14,6 +14,7 @@ mod auth;
 mod authz;
 mod authz_matrix;
 mod browser;
+mod changelog;
 mod credentials;
 mod crud;
 mod django;
