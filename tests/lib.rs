@@ -559,7 +559,11 @@ impl PrivatePostgres {
                 .args(["postgres:", &dir.display().to_string()])
                 .status()
                 .expect("run chown");
-            assert!(owner.success(), "chown {} to postgres failed", dir.display());
+            assert!(
+                owner.success(),
+                "chown {} to postgres failed",
+                dir.display()
+            );
         }
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -702,7 +706,8 @@ impl Drop for PrivatePostgres {
 /// The directory of `initdb` and `pg_ctl`: `PG_BIN`, or the newest
 /// `/usr/lib/postgresql/<version>/bin` that has them.
 fn postgres_bin() -> Option<std::path::PathBuf> {
-    let has_tools = |dir: &std::path::Path| dir.join("initdb").exists() && dir.join("pg_ctl").exists();
+    let has_tools =
+        |dir: &std::path::Path| dir.join("initdb").exists() && dir.join("pg_ctl").exists();
     if let Some(dir) = std::env::var_os("PG_BIN") {
         let dir = std::path::PathBuf::from(dir);
         return has_tools(&dir).then_some(dir);

@@ -80,7 +80,10 @@ async fn follow(
             .await
             .expect("read the log")
         {
-            Read::Events { events, cursor: next } => {
+            Read::Events {
+                events,
+                cursor: next,
+            } => {
                 assert!(
                     next >= cursor,
                     "the cursor went back from {cursor} to {next}"
@@ -357,7 +360,11 @@ async fn delivery(
         let read = changes::read_since(db, &labels(), cursor, 100)
             .await
             .expect("read");
-        let Read::Events { events, cursor: next } = read else {
+        let Read::Events {
+            events,
+            cursor: next,
+        } = read
+        else {
             panic!("expired: {read:?}");
         };
         if !events.is_empty() {
@@ -449,7 +456,10 @@ async fn notify_wakes_other_instances_and_the_poll_covers_its_loss() {
     );
     let took = got.saturating_duration_since(committed);
     eprintln!("with the listeners terminated: read after {took:?}");
-    assert!(took < changes::POLL_INTERVAL + Duration::from_millis(300), "{took:?}");
+    assert!(
+        took < changes::POLL_INTERVAL + Duration::from_millis(300),
+        "{took:?}"
+    );
     cursor = next;
 
     // The listeners come back by themselves, and NOTIFY with them.
@@ -492,7 +502,11 @@ async fn notify_wakes_other_instances_and_the_poll_covers_its_loss() {
         );
         cursor = next;
     }
-    assert_eq!(listener_pids(&db.db).await, before, "the starved pool listens");
+    assert_eq!(
+        listener_pids(&db.db).await,
+        before,
+        "the starved pool listens"
+    );
     held.rollback().await.ok();
     drop(deaf);
     starved.close().await.ok();
@@ -551,27 +565,30 @@ async fn a_postgres_restart_loses_and_repeats_nothing() {
     blog::app().create_tables(&writer).await.expect("tables");
 
     // The reader: follows the log from the start, riding out read errors.
-    let received = Arc::new(Mutex::new(Vec::<(ChangeEvent, Instant)>::new()));
+    let received = Arc::new(Mutex::new(Vec::<ChangeEvent>::new()));
     let errors = Arc::new(Mutex::new(0usize));
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let follower = tokio::spawn({
-        let (reader, received, errors, stop) =
-            (reader.clone(), received.clone(), errors.clone(), stop.clone());
+        let (reader, received, errors, stop) = (
+            reader.clone(),
+            received.clone(),
+            errors.clone(),
+            stop.clone(),
+        );
         async move {
             let mut subscription = changes::subscribe(&reader);
             let mut cursor = 0;
             while !stop.load(std::sync::atomic::Ordering::SeqCst) {
                 match changes::read_since(&reader, &labels(), cursor, 100).await {
-                    Ok(Read::Events { events, cursor: next }) => {
+                    Ok(Read::Events {
+                        events,
+                        cursor: next,
+                    }) => {
                         cursor = next;
                         if events.is_empty() {
                             subscription.wait(PATIENCE).await;
                         }
-                        let now = Instant::now();
-                        received
-                            .lock()
-                            .expect("received")
-                            .extend(events.into_iter().map(|e| (e, now)));
+                        received.lock().expect("received").extend(events);
                     }
                     Ok(Read::Expired { oldest }) => panic!("expired, oldest {oldest}"),
                     Err(_) => {
@@ -587,7 +604,10 @@ async fn a_postgres_restart_loses_and_repeats_nothing() {
         async move {
             let deadline = Instant::now() + PATIENCE;
             while received.lock().expect("received").len() < count {
-                assert!(Instant::now() < deadline, "the reader has fewer than {count}");
+                assert!(
+                    Instant::now() < deadline,
+                    "the reader has fewer than {count}"
+                );
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
         }
@@ -612,7 +632,10 @@ async fn a_postgres_restart_loses_and_repeats_nothing() {
             match UnitOfWork::begin(&writer).await {
                 Ok(work) => break work,
                 Err(error) => {
-                    assert!(Instant::now() < deadline, "no writes after the restart: {error:?}");
+                    assert!(
+                        Instant::now() < deadline,
+                        "no writes after the restart: {error:?}"
+                    );
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
             }
@@ -633,11 +656,9 @@ async fn a_postgres_restart_loses_and_repeats_nothing() {
     );
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     bounded("the reader", follower).await.expect("reader task");
-    let received = received.lock().expect("received");
-    let events: Vec<ChangeEvent> = received.iter().map(|(e, _)| e.clone()).collect();
+    let events = received.lock().expect("received").clone();
     assert_eq!(events.iter().map(name).collect::<Vec<_>>(), written);
     assert_increasing(&events);
-    drop(received);
 
     // And its NOTIFY wakes a waiting reader of that pool at once.
     let cursor = changes::latest(&writer).await.expect("latest");
@@ -647,7 +668,10 @@ async fn a_postgres_restart_loses_and_repeats_nothing() {
         write_while_they_wait(&writer, "notified"),
     );
     let took = got.saturating_duration_since(committed);
-    assert!(took < CROSS_INSTANCE, "no NOTIFY after the restart: {took:?}");
+    assert!(
+        took < CROSS_INSTANCE,
+        "no NOTIFY after the restart: {took:?}"
+    );
     writer.close().await.ok();
     reader.close().await.ok();
 }
@@ -704,7 +728,8 @@ async fn a_killed_instance_leaves_the_log_to_the_next(db: &TestDb) {
     );
     assert_increasing(&resumed);
     assert!(resumed.iter().all(|e| e.action == ChangeAction::Create));
-    let list = ferrobridge_tests::call(&second, Method::GET, "/api/authors?page_size=50", None).await;
+    let list =
+        ferrobridge_tests::call(&second, Method::GET, "/api/authors?page_size=50", None).await;
     assert_eq!(list.status, StatusCode::OK);
     assert_eq!(list.json["total"], json!(written.len()), "{:?}", list.json);
 }
