@@ -517,3 +517,210 @@ pub async fn create_staff(db: &Connection, username: &str, permissions: &[&str])
     }
     id
 }
+
+/// A PostgreSQL cluster of one test's own (`initdb` into a temp directory,
+/// served on a free loopback port with its unix socket in that directory),
+/// for tests that stop or restart the server: the shared server on
+/// `DATABASE_URL_POSTGRES` is never touched. Stopped and removed on drop.
+///
+/// The server binaries are looked up under `/usr/lib/postgresql/*/bin` (or
+/// `PG_BIN`, a directory). PostgreSQL refuses to run as root, so when the
+/// tests run as root the binaries run as the `postgres` account (through
+/// `runuser`) in a directory it owns.
+pub struct PrivatePostgres {
+    bin: std::path::PathBuf,
+    dir: std::path::PathBuf,
+    /// The loopback port it listens on.
+    pub port: u16,
+    as_postgres: bool,
+}
+
+impl PrivatePostgres {
+    /// Creates and starts a cluster; `None` (with a note) when no server
+    /// binaries are installed, except under `CI`, where that fails the test.
+    pub fn start() -> Option<PrivatePostgres> {
+        let Some(bin) = postgres_bin() else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI runs the PostgreSQL restart tests: install the server binaries \
+                 (initdb, pg_ctl under /usr/lib/postgresql/*/bin) or set PG_BIN"
+            );
+            eprintln!("no PostgreSQL server binaries (initdb, pg_ctl): test not run");
+            return None;
+        };
+        let dir = std::env::temp_dir().join(format!("{}_pg", unique_name()));
+        std::fs::create_dir_all(&dir).expect("create the cluster directory");
+        // The effective user of this process owns its /proc entry.
+        let as_postgres = std::os::unix::fs::MetadataExt::uid(
+            &std::fs::metadata("/proc/self").expect("read /proc/self"),
+        ) == 0;
+        if as_postgres {
+            let owner = std::process::Command::new("chown")
+                .args(["postgres:", &dir.display().to_string()])
+                .status()
+                .expect("run chown");
+            assert!(
+                owner.success(),
+                "chown {} to postgres failed",
+                dir.display()
+            );
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let cluster = PrivatePostgres {
+            bin,
+            dir,
+            port,
+            as_postgres,
+        };
+        let data = cluster.data().display().to_string();
+        cluster.run(
+            "initdb",
+            &[
+                "-D",
+                &data,
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "--no-sync",
+                "-E",
+                "UTF8",
+            ],
+        );
+        cluster.pg_ctl(&["start"]);
+        Some(cluster)
+    }
+
+    /// The URL of database `name` on this server (as the `postgres` superuser).
+    pub fn url(&self, name: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
+    }
+
+    /// Creates database `name` and answers its URL.
+    pub async fn create_database(&self, name: &str) -> String {
+        let admin = ferrobridge::db::connect(&self.url("postgres"))
+            .await
+            .expect("connect to the private server");
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+            .await
+            .expect("create database");
+        admin.close().await.ok();
+        self.url(name)
+    }
+
+    /// `pg_ctl restart` (fast shutdown: every connection is cut, as in a
+    /// real restart); returns once the server accepts connections again.
+    pub fn restart(&self) {
+        self.pg_ctl(&["restart", "-m", "fast"]);
+    }
+
+    /// `pg_ctl stop` (fast shutdown).
+    pub fn stop(&self) {
+        self.pg_ctl(&["stop", "-m", "fast"]);
+    }
+
+    /// `pg_ctl start`.
+    pub fn start_again(&self) {
+        self.pg_ctl(&["start"]);
+    }
+
+    fn data(&self) -> std::path::PathBuf {
+        self.dir.join("data")
+    }
+
+    /// The server's log so far, for failure messages.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default()
+    }
+
+    fn pg_ctl(&self, action: &[&str]) {
+        let data = self.data().display().to_string();
+        let log = self.dir.join("server.log").display().to_string();
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            self.dir.display()
+        );
+        let mut args = vec!["-D", &data, "-l", &log, "-w", "-t", "60", "-o", &options];
+        args.extend_from_slice(action);
+        self.run("pg_ctl", &args);
+    }
+
+    /// Runs server binary `name`, as `postgres` when this process is root;
+    /// panics with its output unless it succeeds.
+    fn run(&self, name: &str, args: &[&str]) -> String {
+        let program = self.bin.join(name).display().to_string();
+        let mut command = if self.as_postgres {
+            let mut command = std::process::Command::new("runuser");
+            command.args(["-u", "postgres", "--", &program]);
+            command
+        } else {
+            std::process::Command::new(&program)
+        };
+        let output = command
+            .args(args)
+            .current_dir(&self.dir)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("run {program}: {e}"));
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            output.status.success(),
+            "{name} {args:?} failed ({}):\n{text}\n{}",
+            output.status,
+            self.log()
+        );
+        text
+    }
+}
+
+impl Drop for PrivatePostgres {
+    fn drop(&mut self) {
+        let data = self.data().display().to_string();
+        let program = self.bin.join("pg_ctl").display().to_string();
+        let mut command = if self.as_postgres {
+            let mut command = std::process::Command::new("runuser");
+            command.args(["-u", "postgres", "--", &program]);
+            command
+        } else {
+            std::process::Command::new(&program)
+        };
+        // Immediate: the cluster is thrown away, nothing needs a clean shutdown.
+        let _ = command
+            .args(["-D", &data, "-w", "stop", "-m", "immediate"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The directory of `initdb` and `pg_ctl`: `PG_BIN`, or the newest
+/// `/usr/lib/postgresql/<version>/bin` that has them.
+fn postgres_bin() -> Option<std::path::PathBuf> {
+    let has_tools =
+        |dir: &std::path::Path| dir.join("initdb").exists() && dir.join("pg_ctl").exists();
+    if let Some(dir) = std::env::var_os("PG_BIN") {
+        let dir = std::path::PathBuf::from(dir);
+        return has_tools(&dir).then_some(dir);
+    }
+    let mut versions: Vec<(u32, std::path::PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let version = entry.file_name().to_str()?.parse().ok()?;
+            let bin = entry.path().join("bin");
+            has_tools(&bin).then_some((version, bin))
+        })
+        .collect();
+    versions.sort();
+    versions.pop().map(|(_, bin)| bin)
+}

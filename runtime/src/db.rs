@@ -96,14 +96,15 @@ pub struct Connection {
 #[derive(Debug)]
 pub struct ChangeSignal {
     sender: tokio::sync::watch::Sender<u64>,
-    started: std::sync::Once,
+    /// Whether the pool's listener task runs (see [`ChangeSignal::start_listener`]).
+    listening: std::sync::atomic::AtomicBool,
 }
 
 impl Default for ChangeSignal {
     fn default() -> Self {
         ChangeSignal {
             sender: tokio::sync::watch::Sender::new(0),
-            started: std::sync::Once::new(),
+            listening: std::sync::atomic::AtomicBool::new(false),
         }
     }
 }
@@ -119,10 +120,25 @@ impl ChangeSignal {
         self.sender.subscribe()
     }
 
-    /// Runs `start` the first time it is called for this pool (the
-    /// change log's listener on PostgreSQL).
-    pub fn start_once(&self, start: impl FnOnce()) {
-        self.started.call_once(start);
+    /// Runs `start` (which starts the change log's listener on PostgreSQL)
+    /// unless a listener of this pool runs already. A listener that ended
+    /// (its runtime shut down, say) calls [`ChangeSignal::listener_stopped`],
+    /// so the next subscriber starts another rather than waiting on none.
+    pub fn start_listener(&self, start: impl FnOnce()) {
+        use std::sync::atomic::Ordering;
+        if self
+            .listening
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            start();
+        }
+    }
+
+    /// Records that the pool's listener ended; see [`ChangeSignal::start_listener`].
+    pub fn listener_stopped(&self) {
+        self.listening
+            .store(false, std::sync::atomic::Ordering::Release);
     }
 }
 

@@ -46,7 +46,7 @@ const WRITERS: usize = 8;
 const ACKNOWLEDGED_BEFORE_KILL: usize = 200;
 
 /// Migrates `db` as `blog migrate` does and adds a superuser; answers its token.
-async fn prepare(db: &TestDb) -> String {
+pub(crate) async fn prepare(db: &TestDb) -> String {
     blog::app()
         .migrate(&db.db, None, |_, _| {})
         .await
@@ -55,7 +55,9 @@ async fn prepare(db: &TestDb) -> String {
 }
 
 /// `blog-example serve` on a port of its choosing; killed when dropped.
-struct Server {
+/// Other modules of the suite start instances with it too (the change
+/// feed's SIGKILL test).
+pub(crate) struct Server {
     child: Child,
     addr: SocketAddr,
     log: Arc<Mutex<String>>,
@@ -65,7 +67,7 @@ impl Server {
     /// Starts the server on the database at `url` and waits until
     /// `/healthz` answers 200. It binds port 0 and the port is read from its
     /// "serving ... on http://..." log line, so parallel tests never race for one.
-    async fn start(url: &str) -> Server {
+    pub(crate) async fn start(url: &str) -> Server {
         let mut child = Command::new(BLOG)
             .args(["serve", "--bind", "127.0.0.1:0"])
             .env("DATABASE_URL", url)
@@ -113,7 +115,7 @@ impl Server {
         server
     }
 
-    fn base(&self) -> String {
+    pub(crate) fn base(&self) -> String {
         format!("http://{}", self.addr)
     }
 
@@ -138,12 +140,12 @@ impl Server {
         }
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         self.log.lock().expect("log").clone()
     }
 
     /// SIGKILL: no shutdown code runs, as in a crash or an OOM kill.
-    fn sigkill(&mut self) {
+    pub(crate) fn sigkill(&mut self) {
         self.child.kill().expect("SIGKILL");
         self.child.wait().expect("reap");
     }
@@ -180,7 +182,7 @@ impl Drop for Server {
     }
 }
 
-fn client() -> reqwest::Client {
+pub(crate) fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(PATIENCE)
         .build()

@@ -15,6 +15,7 @@ mod authz;
 mod authz_matrix;
 mod browser;
 mod change_events;
+mod changelog;
 mod credentials;
 mod crud;
 mod django;

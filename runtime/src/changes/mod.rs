@@ -371,8 +371,14 @@ impl Subscription {
     /// Waits until a wake-up or `timeout` (never longer than
     /// [`POLL_INTERVAL`], so a lost wake-up costs at most that).
     pub async fn wait(&mut self, timeout: Duration) {
-        let timeout = timeout.min(POLL_INTERVAL);
-        let _ = tokio::time::timeout(timeout, self.receiver.changed()).await;
+        let deadline = tokio::time::Instant::now() + timeout.min(POLL_INTERVAL);
+        let woke = tokio::time::timeout_at(deadline, self.receiver.changed()).await;
+        // The pool is gone, so no wake-up will come: a caller that reads
+        // through another pool still polls at the interval rather than
+        // spinning on a wait that returns at once.
+        if let Ok(Err(_)) = woke {
+            tokio::time::sleep_until(deadline).await;
+        }
     }
 }
 
@@ -380,58 +386,118 @@ impl Subscription {
 /// subscription starts the pool's listener (see [`listen`]).
 pub fn subscribe(db: &Connection) -> Subscription {
     let signal = db.change_signal();
+    // Taken before the listener can send its first wake-up, so that one is seen.
+    let receiver = signal.subscribe();
     if db.get_database_backend() == DbBackend::Postgres {
-        signal.start_once(|| {
+        signal.start_listener(|| {
             let pool = db.inner().get_postgres_connection_pool().clone();
             tokio::spawn(listen(pool, Arc::downgrade(signal)));
         });
     }
-    Subscription {
-        receiver: signal.subscribe(),
+    Subscription { receiver }
+}
+
+/// The first pause before listening again after a failure; it doubles up
+/// to [`LISTEN_RETRY_MAX`] while failures last.
+const LISTEN_RETRY: Duration = Duration::from_millis(100);
+
+/// The longest pause between attempts to listen again.
+const LISTEN_RETRY_MAX: Duration = Duration::from_secs(5);
+
+/// Marks the pool's listener stopped however its task ends (returned, or
+/// dropped with its runtime), so a later [`subscribe`] starts another.
+struct Running(Weak<ChangeSignal>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(signal) = self.0.upgrade() {
+            signal.listener_stopped();
+        }
     }
 }
 
+/// Wakes the readers of `signal`; false when its pool is gone.
+fn wake(signal: &Weak<ChangeSignal>) -> bool {
+    match signal.upgrade() {
+        Some(live) => {
+            live.wake();
+            true
+        }
+        None => false,
+    }
+}
+
+/// Resolves when the signal `receiver` belongs to is dropped, that is when
+/// the last [`Connection`] of its pool is.
+async fn dropped(mut receiver: tokio::sync::watch::Receiver<u64>) {
+    while receiver.changed().await.is_ok() {}
+}
+
 /// Turns notifications on [`CHANNEL`] into wake-ups of `signal` until the
-/// signal's pool is gone. A lost connection (a restarted server) is
-/// retried with a growing pause, and each new connection wakes readers
-/// once, since notifications sent meanwhile were missed.
+/// signal's pool is dropped or closed; the listening connection is taken
+/// from the pool and goes back to it then.
+///
+/// Every (re)connection wakes readers once, since notifications sent while
+/// there was none were missed: when the connection is lost (a restarted
+/// server, a terminated backend) sqlx's listener connects again and listens
+/// again at once; when that fails (the server is still down) a new listener
+/// is tried with a growing pause. Readers poll the log meanwhile anyway.
 async fn listen(pool: sea_orm::sqlx::PgPool, signal: Weak<ChangeSignal>) {
     use sea_orm::sqlx::postgres::PgListener;
-    let mut pause = Duration::from_millis(100);
+    let _running = Running(signal.clone());
+    let Some(receiver) = signal.upgrade().map(|live| live.subscribe()) else {
+        return;
+    };
+    // Dropping the pool's last `Connection` ends the task at once, and the
+    // pool (which the task keeps alive) with it.
+    let mut gone = std::pin::pin!(dropped(receiver));
+    let mut pause = LISTEN_RETRY;
     loop {
-        let listener = async {
+        let connect = async {
             let mut listener = PgListener::connect_with(&pool).await?;
             listener.listen(CHANNEL).await?;
             Ok::<_, sea_orm::sqlx::Error>(listener)
         };
-        let mut listener = match listener.await {
+        let connected = tokio::select! {
+            () = &mut gone => return,
+            connected = connect => connected,
+        };
+        let mut listener = match connected {
             Ok(listener) => listener,
+            // `Connection::close` was called: nothing will be listened to again.
+            Err(_) if pool.is_closed() => return,
             Err(error) => {
-                if signal.strong_count() == 0 {
-                    return;
-                }
                 tracing::warn!(%error, "change feed: cannot listen, retrying");
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_secs(5));
+                tokio::select! {
+                    () = &mut gone => return,
+                    () = tokio::time::sleep(pause) => {}
+                }
+                pause = (pause * 2).min(LISTEN_RETRY_MAX);
                 continue;
             }
         };
-        pause = Duration::from_millis(100);
-        let Some(live) = signal.upgrade() else {
+        pause = LISTEN_RETRY;
+        if !wake(&signal) {
             return;
-        };
-        live.wake();
-        drop(live);
+        }
         loop {
-            match tokio::time::timeout(Duration::from_secs(5), listener.try_recv()).await {
-                Ok(Ok(Some(_))) => match signal.upgrade() {
-                    Some(live) => live.wake(),
-                    None => return,
-                },
-                // The connection was lost: reconnect, and wake readers then.
-                Ok(Ok(None)) | Ok(Err(_)) => break,
-                Err(_) if signal.strong_count() == 0 => return,
-                Err(_) => {}
+            let received = tokio::select! {
+                () = &mut gone => return,
+                received = listener.try_recv() => received,
+            };
+            match received {
+                // A notification, or (`None`) a lost connection that sqlx
+                // has replaced and listens on again: either way, wake.
+                Ok(_) => {}
+                Err(_) if pool.is_closed() => return,
+                // The connection was lost and could not be replaced yet.
+                Err(error) => {
+                    tracing::warn!(%error, "change feed: listening connection lost, reconnecting");
+                    break;
+                }
+            }
+            if !wake(&signal) {
+                return;
             }
         }
     }
