@@ -76,6 +76,8 @@ pub fn builtin_models() -> Vec<&'static ModelMeta> {
         UserPermission::meta(),
         Token::meta(),
         ExternalIdentity::meta(),
+        LoginFailure::meta(),
+        TrustedLogin::meta(),
         crate::admin::Session::meta(),
         crate::admin::LogEntry::meta(),
         crate::changes::Change::meta(),
@@ -178,6 +180,8 @@ impl App {
             .model::<UserPermission>();
         app.internal::<Token>()
             .internal::<ExternalIdentity>()
+            .internal::<LoginFailure>()
+            .internal::<TrustedLogin>()
             .internal::<crate::admin::Session>()
             .internal::<crate::admin::LogEntry>()
             .internal::<crate::changes::Change>()
