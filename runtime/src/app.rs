@@ -76,6 +76,8 @@ pub fn builtin_models() -> Vec<&'static ModelMeta> {
         UserPermission::meta(),
         Token::meta(),
         ExternalIdentity::meta(),
+        LoginFailure::meta(),
+        TrustedLogin::meta(),
         crate::admin::Session::meta(),
         crate::admin::LogEntry::meta(),
         crate::changes::Change::meta(),
@@ -178,6 +180,8 @@ impl App {
             .model::<UserPermission>();
         app.internal::<Token>()
             .internal::<ExternalIdentity>()
+            .internal::<LoginFailure>()
+            .internal::<TrustedLogin>()
             .internal::<crate::admin::Session>()
             .internal::<crate::admin::LogEntry>()
             .internal::<crate::changes::Change>()
@@ -300,6 +304,12 @@ impl App {
     /// [`Migrator::plan`](crate::migrations::Migrator::plan); `None`: every
     /// pending one), then creates each model's permissions as
     /// [`App::create_tables`] does. `progress` hears of each step.
+    ///
+    /// All of it happens under the database's
+    /// [`MigrationLock`](crate::migrations::MigrationLock): runs started
+    /// together (instances deployed at once) take turns, and each reads what
+    /// is applied only once it holds the lock, so the later ones find
+    /// nothing left to do.
     pub async fn migrate(
         &self,
         db: &Connection,
@@ -307,11 +317,33 @@ impl App {
         progress: impl FnMut(&crate::migrations::Step, crate::migrations::StepOutcome),
     ) -> Result<(), crate::migrations::MigrationError> {
         let migrator = self.migrator();
-        let applied = migrator.applied(db).await?;
+        let lock = migrator.lock(db).await?;
+        let result = match lock.transaction() {
+            Some(tx) => self.migrate_locked(&migrator, tx, target, progress).await,
+            None => self.migrate_locked(&migrator, db, target, progress).await,
+        };
+        let released = lock.release().await;
+        result?;
+        released
+    }
+
+    /// [`App::migrate`]'s work, on `conn`: where the lock says migrations run.
+    async fn migrate_locked<C>(
+        &self,
+        migrator: &crate::migrations::Migrator,
+        conn: &C,
+        target: Option<(&str, Option<&str>)>,
+        progress: impl FnMut(&crate::migrations::Step, crate::migrations::StepOutcome),
+    ) -> Result<(), crate::migrations::MigrationError>
+    where
+        C: sea_orm::ConnectionTrait
+            + sea_orm::TransactionTrait<Transaction = crate::db::Transaction>,
+    {
+        let applied = migrator.applied(conn).await?;
         let plan = migrator.plan(&applied, target)?;
-        migrator.run(db, &plan, progress).await?;
-        crate::db::normalize_sqlite_datetimes(db, &self.datetime_columns()).await?;
-        Ok(self.sync_permissions(db).await?)
+        migrator.run(conn, &plan, progress).await?;
+        crate::db::normalize_sqlite_datetimes(conn, &self.datetime_columns()).await?;
+        Ok(self.sync_permissions(conn).await?)
     }
 
     /// Every `(table, column)` holding a datetime: the registered models'
@@ -335,7 +367,7 @@ impl App {
     }
 
     /// Creates the models' permissions when the permission tables exist.
-    async fn sync_permissions(&self, db: &Connection) -> Result<(), DbErr> {
+    async fn sync_permissions(&self, db: &impl sea_orm::ConnectionTrait) -> Result<(), DbErr> {
         if !self.auth {
             return Ok(());
         }

@@ -624,10 +624,10 @@ const NORMALIZE_BATCH: u64 = 1000;
 /// tables and text that is no datetime at all are left as they are. Cheap
 /// when everything is already canonical: one scan per column that selects
 /// nothing. Does nothing on other databases. Returns the rows changed.
-pub async fn normalize_sqlite_datetimes(
-    db: &Connection,
-    columns: &[(&str, &str)],
-) -> Result<u64, DbErr> {
+pub async fn normalize_sqlite_datetimes<C>(db: &C, columns: &[(&str, &str)]) -> Result<u64, DbErr>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
     if db.get_database_backend() != DbBackend::Sqlite {
         return Ok(0);
     }
@@ -642,7 +642,10 @@ pub async fn normalize_sqlite_datetimes(
 }
 
 /// [`normalize_sqlite_datetimes`] of one column, in batches by rowid.
-async fn normalize_column(db: &Connection, table: &str, column: &str) -> Result<u64, DbErr> {
+async fn normalize_column<C>(db: &C, table: &str, column: &str) -> Result<u64, DbErr>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
     use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
     let (rowid, col) = (Alias::new("rowid"), Alias::new(column));
     let (mut after, mut changed) = (i64::MIN, 0);

@@ -25,6 +25,7 @@ mod expand;
 mod faults;
 mod fuzz;
 mod generated_regressions;
+mod instances;
 mod instants;
 mod layers;
 mod limits;

@@ -52,9 +52,14 @@ pub async fn login(
     let password = field(&form, "password").unwrap_or("").to_string();
     let next = safe_next(field(&form, "next"));
     // The API's throttle: per username, per address, trusted pairs exempt.
-    let throttle = ctx.state.auth().throttle.clone();
+    let throttle = ctx.state.auth().throttle;
+    let db = ctx.state.db.clone();
     let addr = connect.map(|Extension(ConnectInfo(addr))| addr.ip());
-    if let Some(wait) = throttle.check(&username, addr) {
+    if let Some(wait) = throttle
+        .check(&db, &username, addr)
+        .await
+        .map_err(throttle_unavailable)?
+    {
         let mut page = ctx.render_status(
             StatusCode::TOO_MANY_REQUESTS,
             "admin/login.html",
@@ -65,7 +70,6 @@ pub async fn login(
             .insert(header::RETRY_AFTER, header::HeaderValue::from(wait));
         return Ok(page);
     }
-    let db = ctx.state.db.clone();
     let found = user::Entity::find()
         .filter(user::Column::Username.eq(username.as_str()))
         .one(&db)
@@ -86,15 +90,29 @@ pub async fn login(
             account
         }
         _ => {
-            throttle.failed(&username, addr);
+            throttle
+                .failed(&db, &username, addr)
+                .await
+                .map_err(throttle_unavailable)?;
             return Ok(ctx.render(
                 "admin/login.html",
                 context! { title => "Log in", next => next, username => username, error => LOGIN_ERROR },
             ));
         }
     };
-    throttle.succeeded(&username, addr);
+    throttle
+        .succeeded(&db, &username, addr)
+        .await
+        .map_err(throttle_unavailable)?;
     start_session(&ctx, account, check, password, &next).await
+}
+
+/// A login the throttle could not count is refused with the admin's 503
+/// page, never let through uncounted (see `crate::auth::LoginThrottle`).
+fn throttle_unavailable(error: sea_orm::DbErr) -> Reject {
+    Reject(server_error(crate::auth::routes::throttle_unavailable(
+        error,
+    )))
 }
 
 /// Logs `account` in after its password `typed` passed `check`: records the

@@ -166,7 +166,7 @@ impl App {
             .with_layer(crate::auth::AuthState {
                 authenticators: crate::auth::Authenticators(Arc::new(self.authenticators.clone())),
                 token_ttl: self.token_ttl,
-                throttle: Arc::default(),
+                throttle: crate::auth::LoginThrottle,
                 password_policy: self.password_policy.clone(),
             })
             .with_layer(Arc::new(crate::admin::AdminState::new(

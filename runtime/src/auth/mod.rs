@@ -7,7 +7,8 @@
 //!   re-hashed at the next login. New passwords
 //!   pass the app's [`PasswordPolicy`] (Django's validators) on every path,
 //!   and [`change_password`] revokes the account's tokens.
-//! - Failed logins go through one [`LoginThrottle`] (API and admin).
+//! - Failed logins go through one [`LoginThrottle`] (API and admin),
+//!   counted in the database so instances sharing it count together.
 //! - External identities become local users only through
 //!   [`ExternalIdentity`] links ([`link_identity`]).
 //! - Who is calling is decided by [`Authenticator`]s, tried in order: the
@@ -76,8 +77,8 @@ pub use extract::{AuthUser, CurrentUser, OptionalUser, Perm};
 pub use identity::{identity_key, link_identity, linked_user, unlink_identity};
 pub use jwt::{JwksSource, JwtAuthenticator};
 pub use models::{
-    ContentType, ExternalIdentity, Group, GroupPermission, Permission, Token, User, UserGroup,
-    UserPermission,
+    ContentType, ExternalIdentity, Group, GroupPermission, LoginFailure, Permission, Token,
+    TrustedLogin, User, UserGroup, UserPermission,
 };
 pub use permissions::{sync_permissions, user_permissions};
 pub use policy::{Scope, authorize, authorize_meta, permission_code};

@@ -305,3 +305,39 @@ impl std::fmt::Debug for Session {
             .finish_non_exhaustive()
     }
 }
+
+/// Failed logins counted under one name of the [login throttle](crate::auth::LoginThrottle)
+/// (a username, a client address, or the pair), shared by every instance
+/// on the database. Rows whose window has passed are deleted as failures
+/// are recorded, so the table holds only the last few minutes' failures.
+#[derive(Model, Clone, Debug, PartialEq)]
+#[model(app = "ferrobridge", table = "ferrobridge_login_failure")]
+#[admin(hidden)]
+pub struct LoginFailure {
+    /// Hex SHA-256 of what is counted (`user:ann`, `addr:192.0.2.1`, ...):
+    /// never the typed username itself, which may be a password typed in
+    /// the wrong field, and may be of any length.
+    #[field(primary_key, max_length = 64)]
+    pub key: String,
+    /// Failures since `window_start`.
+    pub failures: i32,
+    /// The first failure of the current window.
+    #[field(index)]
+    pub window_start: DateTimeUtc,
+}
+
+/// A username that logged in successfully from a client address: the
+/// [login throttle](crate::auth::LoginThrottle)'s address and username
+/// locks do not apply to it there. Rows older than the trust's age are
+/// deleted as logins are recorded.
+#[derive(Model, Clone, Debug, PartialEq)]
+#[model(app = "ferrobridge", table = "ferrobridge_trusted_login")]
+#[admin(hidden)]
+pub struct TrustedLogin {
+    /// Hex SHA-256 of the address and username.
+    #[field(primary_key, max_length = 64)]
+    pub key: String,
+    /// The pair's last successful login.
+    #[field(index)]
+    pub logged_in_at: DateTimeUtc,
+}

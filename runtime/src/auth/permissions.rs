@@ -4,7 +4,10 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::db::Connection;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    QueryFilter,
+};
 
 use super::models::{content_type, group_permission, permission, user_group, user_permission};
 use crate::model::{Action, ModelMeta};
@@ -14,7 +17,7 @@ use crate::model::{Action, ModelMeta};
 /// declared `#[api(permissions_of = ...)]`). Idempotent, and it
 /// never removes a permission (users may hold it).
 pub async fn sync_permissions(
-    db: &Connection,
+    db: &impl ConnectionTrait,
     models: impl IntoIterator<Item = &'static ModelMeta>,
 ) -> Result<(), DbErr> {
     let mut types: HashMap<(String, String), i32> = content_type::Entity::find()

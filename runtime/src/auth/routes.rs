@@ -83,23 +83,39 @@ pub async fn token_endpoint(
             "Incorrect username or password",
         ));
     }
-    let throttle = &state.auth().throttle;
+    let throttle = state.auth().throttle;
     let addr = connect.map(|Extension(ConnectInfo(addr))| addr.ip());
-    if let Some(wait) = throttle.check(&form.username, addr) {
+    if let Some(wait) = throttle
+        .check(&state.db, &form.username, addr)
+        .await
+        .map_err(throttle_unavailable)?
+    {
         return Err(ApiError::TooManyRequests(wait));
     }
     let Some((user, check)) = verify_password(&state, &form).await? else {
-        throttle.failed(&form.username, addr);
+        throttle
+            .failed(&state.db, &form.username, addr)
+            .await
+            .map_err(throttle_unavailable)?;
         return Ok(oauth_error(
             StatusCode::BAD_REQUEST,
             "invalid_grant",
             "Incorrect username or password",
         ));
     };
-    throttle.succeeded(&form.username, addr);
+    throttle
+        .succeeded(&state.db, &form.username, addr)
+        .await
+        .map_err(throttle_unavailable)?;
     let user_id = user.id;
     record_login(&state, user, check, form.password).await?;
     issue_token(&state, user_id).await
+}
+
+/// A login the throttle could not count is refused (503), never let
+/// through uncounted: see the throttle's module docs.
+pub(crate) fn throttle_unavailable(error: sea_orm::DbErr) -> ApiError {
+    ApiError::ServiceUnavailable(format!("the login throttle is unavailable: {error}"))
 }
 
 /// The active account `form` names, when its password is right, with how

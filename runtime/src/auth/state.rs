@@ -13,8 +13,8 @@ pub struct AuthState {
     pub authenticators: Authenticators,
     /// How long tokens from `POST /api/auth/token` live.
     pub token_ttl: chrono::Duration,
-    /// Failed-login counters.
-    pub throttle: Arc<LoginThrottle>,
+    /// Failed-login counting (the counts are in the database).
+    pub throttle: LoginThrottle,
     /// The rules every new password must pass.
     pub password_policy: PasswordPolicy,
 }
@@ -26,7 +26,7 @@ impl Default for AuthState {
         AuthState {
             authenticators: Authenticators(Arc::default()),
             token_ttl: chrono::Duration::hours(1),
-            throttle: Arc::default(),
+            throttle: LoginThrottle,
             password_policy: PasswordPolicy::django(),
         }
     }

@@ -339,9 +339,17 @@ pub enum MigrationError {
         /// The referenced table.
         parent: String,
     },
-    /// SQLite's connection for migrations (foreign keys off) did not open.
+    /// The connection for migrations did not open: SQLite's (foreign keys
+    /// off), or PostgreSQL's holding the migration lock.
     #[error("cannot open a migration connection: {reason}")]
     MigrationConnection {
+        /// The driver's words.
+        reason: String,
+    },
+    /// The database-wide [`MigrationLock`](super::MigrationLock) could not be
+    /// taken (on SQLite: another run held it longer than the wait).
+    #[error("cannot take the migration lock: {reason}")]
+    Lock {
         /// The driver's words.
         reason: String,
     },

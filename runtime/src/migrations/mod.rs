@@ -143,7 +143,7 @@ pub use operation::{
     RemoveIndex, RenameField,
 };
 pub use plan::{MigrationPlan, Migrator, Step};
-pub use runner::StepOutcome;
+pub use runner::{MigrationLock, StepOutcome};
 pub use state::{ModelState, ProjectState};
 pub use writer::{
     PlannedMigration, plan_migrations, render_migration, render_module, write_planned,

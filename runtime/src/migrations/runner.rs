@@ -2,11 +2,20 @@
 //! one transaction per migration, and keeps the `ferrobridge_migrations`
 //! record of what is applied. The DDL of each operation comes from the
 //! [schema editor](super::schema_editor).
+//!
+//! A run holds the database's [`MigrationLock`] from before it reads what
+//! is applied until its last step is done, so instances started together
+//! on one database take turns: the first applies the migrations, the
+//! others then find nothing to do.
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use sea_orm::sea_query::{Alias, ColumnDef, Expr, ExprTrait, Query, Table};
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, TransactionTrait};
+use sea_orm::{
+    ConnectionTrait, DbBackend, DbErr, SqliteTransactionMode, Statement, TransactionOptions,
+    TransactionTrait,
+};
 
 use super::plan::{Key, MigrationPlan, Migrator, Step};
 use super::schema_editor::apply_operation;
@@ -30,49 +39,53 @@ impl Migrator {
             .collect()
     }
 
-    /// Runs `plan` on `db`, one transaction per migration, calling `progress`
-    /// before each step and with whether it was only recorded (an initial
-    /// migration whose tables exist).
-    pub async fn run(
+    /// Takes the database's migration lock (see [`MigrationLock`]),
+    /// waiting while another run holds it.
+    pub async fn lock(&self, db: &Connection) -> Result<MigrationLock, MigrationError> {
+        MigrationLock::acquire(db).await
+    }
+
+    /// Runs `plan`, one transaction per migration, calling `progress` after
+    /// each step with whether it was only recorded (an initial migration
+    /// whose tables exist). `conn` is where a [`MigrationLock`] says
+    /// migrations run ([`MigrationLock::transaction`], or the pool), and
+    /// `plan` was made from what [`Migrator::applied`] read there after the
+    /// lock was taken.
+    pub(crate) async fn run<C>(
         &self,
-        db: &Connection,
+        conn: &C,
         plan: &MigrationPlan,
         mut progress: impl FnMut(&Step, StepOutcome),
-    ) -> Result<(), MigrationError> {
+    ) -> Result<(), MigrationError>
+    where
+        C: ConnectionTrait + TransactionTrait<Transaction = Transaction>,
+    {
         if plan.steps.is_empty() {
             return Ok(());
         }
-        let conn = migration_connection(db).await?;
-        let own_connection = db.get_database_backend() == DbBackend::Sqlite;
-        let result = async {
-            ensure_record_table(&conn).await?;
-            for step in &plan.steps {
-                let outcome =
-                    self.run_step(&conn, step)
-                        .await
-                        .map_err(|e| MigrationError::Step {
-                            app: step.app.clone(),
-                            name: step.name.clone(),
-                            backwards: step.backwards,
-                            error: Box::new(e),
-                        })?;
-                progress(step, outcome);
-            }
-            Ok(())
+        ensure_record_table(conn).await?;
+        for step in &plan.steps {
+            let outcome = self
+                .run_step(conn, step)
+                .await
+                .map_err(|e| MigrationError::Step {
+                    app: step.app.clone(),
+                    name: step.name.clone(),
+                    backwards: step.backwards,
+                    error: Box::new(e),
+                })?;
+            progress(step, outcome);
         }
-        .await;
-        if own_connection {
-            conn.close().await.ok();
-        }
-        result
+        Ok(())
     }
 
-    /// Applies or unapplies one migration in a transaction of its own.
-    async fn run_step(
-        &self,
-        conn: &Connection,
-        step: &Step,
-    ) -> Result<StepOutcome, MigrationError> {
+    /// Applies or unapplies one migration in a transaction of its own (a
+    /// savepoint inside the lock's transaction on SQLite), rolled back when
+    /// the migration fails.
+    async fn run_step<C>(&self, conn: &C, step: &Step) -> Result<StepOutcome, MigrationError>
+    where
+        C: ConnectionTrait + TransactionTrait<Transaction = Transaction>,
+    {
         let key: Key = (step.app.clone(), step.name.clone());
         let migration = self
             .migration(&key)
@@ -88,15 +101,27 @@ impl Migrator {
             return Ok(StepOutcome::Faked);
         }
         let tx = conn.begin().await?;
-        if step.backwards {
-            unapply(&tx, &step.app, migration, &states).await?;
-            unrecord(&tx, &step.app, &step.name).await?;
-        } else {
-            apply(&tx, &step.app, migration, &states).await?;
-            record(&tx, &step.app, &step.name).await?;
+        let done = async {
+            if step.backwards {
+                unapply(&tx, &step.app, migration, &states).await?;
+                unrecord(&tx, &step.app, &step.name).await?;
+            } else {
+                apply(&tx, &step.app, migration, &states).await?;
+                record(&tx, &step.app, &step.name).await?;
+            }
+            check_foreign_keys(&tx).await
         }
-        check_foreign_keys(&tx).await?;
-        tx.commit().await?;
+        .await;
+        match done {
+            Ok(()) => tx.commit().await?,
+            // Explicitly, not on drop: inside the lock's SQLite transaction
+            // the steps before this one are kept by committing that
+            // transaction, which must not hold this step's half.
+            Err(error) => {
+                tx.rollback().await?;
+                return Err(error);
+            }
+        }
         Ok(StepOutcome::Done)
     }
 
@@ -119,7 +144,7 @@ impl Migrator {
     /// An app's first migration, only creating models, whose tables all exist.
     async fn is_existing_initial(
         &self,
-        conn: &Connection,
+        conn: &impl ConnectionTrait,
         app: &str,
         migration: &Migration,
     ) -> Result<bool, MigrationError> {
@@ -198,19 +223,142 @@ pub enum StepOutcome {
     Faked,
 }
 
+/// The key of the PostgreSQL advisory lock of [`MigrationLock`]: one fixed
+/// number for every ferrobridge app (the ASCII of `fb_migr8`), so any two
+/// runs on one database take turns, whichever app they belong to.
+const POSTGRES_LOCK_KEY: i64 = 0x6662_5f6d_6967_7238;
+
+/// How long a run on SQLite waits for another run's write lock before it
+/// gives up (`database is locked`): longer than any migration should take.
+const SQLITE_LOCK_WAIT: Duration = Duration::from_secs(15 * 60);
+
+/// The database-wide lock a `migrate` run holds from before it reads which
+/// migrations are applied until it has applied the rest (and created the
+/// permissions), so runs started together (instances deployed at once)
+/// take turns instead of racing to create the same tables.
+///
+/// - PostgreSQL: a session-level advisory lock (`pg_advisory_lock`) held
+///   by a connection of its own, beside the pool the migrations run on,
+///   each in its own transaction as before. Ending the session (release,
+///   or the process dying) frees the lock.
+/// - SQLite: an advisory lock would need a server; the database's own
+///   write lock is what every process opening the file honours. The run
+///   takes it with `BEGIN IMMEDIATE` on the migration connection and holds
+///   it until the end: reading what is applied and applying the rest then
+///   happen in one transaction, each migration under a savepoint of its
+///   own. A lock file beside the database was the other choice; it needs
+///   the database's path (not every SQLite URL has one), a writable
+///   directory, and cleaning up, and processes that do not know of it
+///   (an older ferrobridge, `sqlite3`) would ignore it, where they all wait
+///   for the write lock.
+pub struct MigrationLock {
+    held: Held,
+}
+
+enum Held {
+    /// A connection of its own holding the advisory lock.
+    Postgres(sea_orm::sqlx::postgres::PgConnection),
+    /// The migration connection, and its `BEGIN IMMEDIATE` transaction.
+    Sqlite { tx: Transaction, conn: Connection },
+}
+
+impl MigrationLock {
+    /// Takes the lock on `db`'s database, waiting (on SQLite at most
+    /// [`SQLITE_LOCK_WAIT`]) while another run holds it.
+    pub async fn acquire(db: &Connection) -> Result<Self, MigrationError> {
+        let unavailable = |reason: String| MigrationError::MigrationConnection { reason };
+        let refused = |e: &dyn std::fmt::Display| MigrationError::Lock {
+            reason: e.to_string(),
+        };
+        if db.get_database_backend() == DbBackend::Sqlite {
+            let conn = migration_connection(db).await?;
+            let options = TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            };
+            let tx = conn
+                .begin_with_options(options)
+                .await
+                .map_err(|e| refused(&e))?;
+            return Ok(MigrationLock {
+                held: Held::Sqlite { tx, conn },
+            });
+        }
+        use sea_orm::sqlx::Connection as _;
+        let options = db.inner().get_postgres_connection_pool().connect_options();
+        let mut conn = sea_orm::sqlx::postgres::PgConnection::connect_with(&options)
+            .await
+            .map_err(|e| unavailable(e.to_string()))?;
+        // Fixed statements with the key bound: sea-query builds no
+        // statement for a connection outside a SeaORM pool.
+        let taken: bool = sea_orm::sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(POSTGRES_LOCK_KEY)
+            .fetch_one(&mut conn)
+            .await
+            .map_err(|e| refused(&e))?;
+        if !taken {
+            tracing::info!("another migrate run holds the migration lock: waiting for it");
+            sea_orm::sqlx::query("SELECT pg_advisory_lock($1)")
+                .bind(POSTGRES_LOCK_KEY)
+                .execute(&mut conn)
+                .await
+                .map_err(|e| refused(&e))?;
+        }
+        Ok(MigrationLock {
+            held: Held::Postgres(conn),
+        })
+    }
+
+    /// Where migrations run while the lock is held: on SQLite, the lock's
+    /// transaction (on a connection that does not enforce foreign keys, see
+    /// `migration_connection`); `None` on PostgreSQL, where they run on the
+    /// pool.
+    pub fn transaction(&self) -> Option<&Transaction> {
+        match &self.held {
+            Held::Sqlite { tx, .. } => Some(tx),
+            Held::Postgres(_) => None,
+        }
+    }
+
+    /// Releases the lock. On SQLite this commits what the run did: every
+    /// migration that completed, even when a later one failed (its
+    /// savepoint was rolled back), as separate transactions would have
+    /// kept them. If the commit fails, the whole run is rolled back, the
+    /// record with it, so the database stays as the record says.
+    pub async fn release(self) -> Result<(), MigrationError> {
+        match self.held {
+            Held::Sqlite { tx, conn } => {
+                let committed = tx.commit().await;
+                conn.close().await.ok();
+                committed?;
+            }
+            Held::Postgres(mut conn) => {
+                use sea_orm::sqlx::Connection as _;
+                // Closing the session frees the lock too; unlocking first
+                // frees it even if the close is not acknowledged.
+                let _ = sea_orm::sqlx::query("SELECT pg_advisory_unlock($1)")
+                    .bind(POSTGRES_LOCK_KEY)
+                    .execute(&mut conn)
+                    .await;
+                conn.close().await.ok();
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The connection migrations run on. SQLite only enforces foreign keys
 /// per connection and ignores `PRAGMA foreign_keys` inside a transaction,
 /// so a table rebuild (which drops a referenced table) runs on a connection
 /// of its own, opened with enforcement off; `check_foreign_keys` verifies
-/// the rows before each commit instead.
+/// the rows before each commit instead. It waits up to [`SQLITE_LOCK_WAIT`]
+/// for the write lock (another run's [`MigrationLock`]).
 async fn migration_connection(db: &Connection) -> Result<Connection, MigrationError> {
-    if db.get_database_backend() != DbBackend::Sqlite {
-        return Ok(db.clone());
-    }
     use sea_orm::sqlx::sqlite::SqlitePoolOptions;
     let options = (*db.inner().get_sqlite_connection_pool().connect_options())
         .clone()
-        .foreign_keys(false);
+        .foreign_keys(false)
+        .busy_timeout(SQLITE_LOCK_WAIT);
     let pool = SqlitePoolOptions::new()
         .max_connections(1)
         .connect_with(options)

@@ -3,6 +3,7 @@
 
 mod m0001_initial;
 mod m0002_externalidentity;
+mod m0003_loginfailure_trustedlogin;
 
 /// The migrations of app `ferrobridge`: register them with `App::migrations(...)`.
 pub fn all() -> ferrobridge::migrations::AppMigrations {
@@ -13,4 +14,5 @@ pub fn all() -> ferrobridge::migrations::AppMigrations {
     )
     .migration(m0001_initial::migration())
     .migration(m0002_externalidentity::migration())
+    .migration(m0003_loginfailure_trustedlogin::migration())
 }
