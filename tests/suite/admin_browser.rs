@@ -601,3 +601,87 @@ async fn admin_pages_fit_a_phone_in_chromium() {
     assert!(too_wide.is_empty(), "wider than a phone: {too_wide:?}");
     db.finish().await;
 }
+
+/// The change list tells its reader which rows changed after it was
+/// loaded: a post changed through the API (as by another person) brings
+/// up the notice and marks its row, without a reload; reloading clears it.
+#[tokio::test]
+async fn admin_changelist_notices_changes_in_chromium() {
+    let db = TestDb::new(Backend::Sqlite).await.unwrap();
+    let app = blog::app();
+    app.create_tables(&db.db).await.unwrap();
+    let (_, token) = create_user(&db.db, "admin", UserKind::Superuser).await;
+    seed_blog(&db.db).await;
+    let router = app.router(db.db.clone());
+    let Some(browser) = Browser::start(router.clone(), 1280, 900).await else {
+        return;
+    };
+    let (client, base) = (browser.client.clone(), browser.base.clone());
+    let result: Step<()> = async {
+        log_in(&client, &base, "admin").await?;
+        client.goto(&format!("{base}/admin/blog/post/")).await?;
+        wait_for(&client, "#result_list").await?;
+        let quiet = client
+            .execute("return document.getElementById('changes-notice').hidden;", vec![])
+            .await?;
+        assert_eq!(quiet, serde_json::json!(true), "nothing changed yet");
+        let pk = client
+            .execute(
+                "return document.querySelector('#result_list tr[data-pk]').dataset.pk;",
+                vec![],
+            )
+            .await?;
+        let pk = pk.as_str().expect("a row's key").to_string();
+
+        let reply = ferrobridge_tests::call_as(
+            &router,
+            Some(&token),
+            axum::http::Method::PATCH,
+            &format!("/api/posts/{pk}"),
+            Some(serde_json::json!({ "likes": 7 })),
+        )
+        .await;
+        assert_eq!(reply.status, axum::http::StatusCode::OK, "{:?}", reply.json);
+
+        let notice = wait_text(&client, "#changes-notice:not([hidden])").await?;
+        assert!(
+            notice.contains("1 row changed since this page was loaded."),
+            "{notice}"
+        );
+        assert!(notice.contains("Reload"), "{notice}");
+        let marked = client
+            .execute(
+                "return [...document.querySelectorAll('#result_list tr.changed')].map(tr => tr.dataset.pk);",
+                vec![],
+            )
+            .await?;
+        assert_eq!(marked, serde_json::json!([pk]));
+        screenshot(&client, "post-changelist-changed-desktop").await;
+
+        click(&client, "#changes-notice a").await?;
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let current = client
+                .execute(
+                    "const n = document.getElementById('changes-notice');
+                     return document.readyState === 'complete' && n !== null && n.hidden
+                         && document.querySelector('#result_list tr.changed') === null;",
+                    vec![],
+                )
+                .await;
+            if matches!(current, Ok(serde_json::Value::Bool(true))) {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the reloaded list still shows the notice"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(())
+    }
+    .await;
+    browser.finish().await;
+    result.unwrap();
+    db.finish().await;
+}

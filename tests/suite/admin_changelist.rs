@@ -34,6 +34,7 @@ pub struct Review {
 }
 
 /// A browser of sorts: keeps cookies, reads pages as text.
+#[derive(Clone)]
 struct Client {
     router: axum::Router,
     cookies: BTreeMap<String, String>,
@@ -826,6 +827,173 @@ async fn protected_objects_refuse_the_delete(db: &TestDb) {
     );
 }
 
+/// The cursor a change list page was rendered at (`data-changes-since`).
+fn page_cursor(body: &str) -> i64 {
+    let (_, rest) = body
+        .split_once("data-changes-since=\"")
+        .expect("the change list embeds its cursor");
+    rest.split('"')
+        .next()
+        .unwrap()
+        .parse()
+        .expect("a numeric cursor")
+}
+
+fn json_of(page: &Page) -> serde_json::Value {
+    serde_json::from_str(&page.body).unwrap_or_else(|e| panic!("{e}: {}", page.body))
+}
+
+async fn changed_rows_since_the_page_was_loaded(db: &TestDb) {
+    let router = blog_router(db).await;
+    let (alice, _) = seed(&router).await;
+    let mut admin = Client::login(&router, "root").await;
+    let page = admin.get("/admin/blog/post/").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body
+            .contains("data-changes-url=\"/admin/blog/post/changes/\""),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("id=\"changes-notice\""));
+    let first = blog::post::Entity::find()
+        .filter(blog::post::Column::Title.eq("Rust tips"))
+        .one(&db.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    assert!(page.body.contains(&format!("<tr data-pk=\"{first}\">")));
+    let since = page_cursor(&page.body);
+    assert!(since > 0, "the seed's writes are in the log");
+
+    // Nothing changed yet: an empty answer with the same cursor.
+    let url = |since: &str| format!("/admin/blog/post/changes/?since={since}&timeout=0");
+    let reply = admin.get(&url(&since.to_string())).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(
+        json_of(&reply),
+        json!({ "changed": [], "cursor": since.to_string() })
+    );
+
+    // Changes through the API: each changed post once, in commit order;
+    // an author's change is not the post list's.
+    let uri = format!("/api/posts/{first}");
+    let patch = call(&router, Method::PATCH, &uri, Some(json!({ "likes": 3 }))).await;
+    assert_eq!(patch.status, StatusCode::OK, "{:?}", patch.json);
+    let added = post(&router, "Fresh", alice, "note", false).await;
+    let patch = call(&router, Method::PATCH, &uri, Some(json!({ "likes": 4 }))).await;
+    assert_eq!(patch.status, StatusCode::OK, "{:?}", patch.json);
+    author(&router, "Carol").await;
+    let reply = admin.get(&url(&since.to_string())).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let answer = json_of(&reply);
+    assert_eq!(
+        answer["changed"],
+        json!([first.to_string(), added.to_string()])
+    );
+    let cursor = answer["cursor"].as_str().unwrap().to_string();
+    assert!(cursor.parse::<i64>().unwrap() > since);
+    // From the new cursor: nothing more (the author is another model).
+    let answer = json_of(&admin.get(&url(&cursor)).await);
+    assert_eq!(answer["changed"], json!([]));
+
+    // A request that waits is answered when a post changes, not at its timeout.
+    let waiting = {
+        let mut client = admin.clone();
+        let uri = format!(
+            "/admin/blog/post/changes/?since={}&timeout=20",
+            answer["cursor"].as_str().unwrap()
+        );
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            let page = client.get(&uri).await;
+            (page, started.elapsed())
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let reply = call(
+        &router,
+        Method::DELETE,
+        &format!("/api/posts/{added}"),
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{:?}", reply.json);
+    let (page, waited) = waiting.await.unwrap();
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert_eq!(json_of(&page)["changed"], json!([added.to_string()]));
+    assert!(waited < std::time::Duration::from_secs(10), "{waited:?}");
+
+    // Bad input is a 400 that says what is wrong.
+    for bad in [
+        "/admin/blog/post/changes/",
+        "/admin/blog/post/changes/?since=abc",
+        "/admin/blog/post/changes/?since=-3",
+        "/admin/blog/post/changes/?since=1&timeout=26",
+    ] {
+        let page = admin.get(bad).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST, "{bad}: {}", page.body);
+        assert!(json_of(&page)["detail"].is_string(), "{bad}");
+    }
+    assert_eq!(
+        admin
+            .get("/admin/blog/nothing/changes/?since=0")
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+
+    // A cursor older than the retained log: 410 with the oldest one kept.
+    ferrobridge::changes::prune(&db.db, std::time::Duration::ZERO)
+        .await
+        .unwrap();
+    let oldest = ferrobridge::changes::oldest(&db.db).await.unwrap();
+    assert!(oldest > 0);
+    let page = admin.get(&url("0")).await;
+    assert_eq!(page.status, StatusCode::GONE, "{}", page.body);
+    assert_eq!(json_of(&page)["oldest"], json!(oldest.to_string()));
+}
+
+async fn changes_need_the_view_permission(db: &TestDb) {
+    let router = blog_router(db).await;
+    seed(&router).await;
+    let (staff_id, _) = create_user(&db.db, "staff", UserKind::Regular).await;
+    let mut staff: user::ActiveModel = user::Entity::find_by_id(staff_id)
+        .one(&db.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .into();
+    staff.is_staff = Set(true);
+    staff.update(&db.db).await.unwrap();
+    grant(&db.db, staff_id, "blog", "view_author").await;
+    let mut client = Client::login(&router, "staff").await;
+    let url = "/admin/blog/post/changes/?since=0&timeout=0";
+    let page = client.get(url).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
+    assert!(!page.body.contains("changed"), "{}", page.body);
+    // Authors are theirs to view: their changes too.
+    let page = client
+        .get("/admin/blog/author/changes/?since=0&timeout=0")
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert_eq!(json_of(&page)["changed"].as_array().unwrap().len(), 2);
+    // Given the view permission, the post list's changes are theirs as well.
+    grant(&db.db, staff_id, "blog", "view_post").await;
+    let page = client.get(url).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert_eq!(json_of(&page)["changed"].as_array().unwrap().len(), 3);
+    // Not logged in: to the login page, as every admin page.
+    let mut anonymous = Client {
+        router: router.clone(),
+        cookies: BTreeMap::new(),
+    };
+    let page = anonymous.get(url).await;
+    assert_eq!(page.status, StatusCode::FOUND);
+    assert!(page.location.unwrap().starts_with("/admin/login/?next="));
+}
+
 db_tests!(
     list_shows_columns_search_sort_and_pages,
     filters_narrow_the_list,
@@ -833,4 +1001,6 @@ db_tests!(
     delete_page_and_history,
     view_only_staff_sees_no_controls,
     protected_objects_refuse_the_delete,
+    changed_rows_since_the_page_was_loaded,
+    changes_need_the_view_permission,
 );

@@ -1,6 +1,8 @@
 //! `/docs` in a real browser: headless Chromium, driven through chromedriver
 //! by fantoccini, renders the blog's operations from the app's own assets,
-//! logs in with the Authorize button and calls an endpoint with the token.
+//! logs in with the Authorize button and calls an endpoint with the token;
+//! the blog's live page follows a change feed (a stand-in answering as the
+//! feed's contract says) and tells an anonymous visitor to log in.
 //!
 //! Needs `chromium` and `chromedriver` (Debian packages `chromium` and
 //! `chromium-driver`; `CHROMIUM` and `CHROMEDRIVER` override the paths).
@@ -304,4 +306,161 @@ async fn docs_page_renders_the_operations_in_chromium() {
     assert_eq!(summaries.len(), 6 * 9 + 3 + 3, "{joined}");
 
     db.finish().await;
+}
+
+/// What the stand-in feed saw: each `/api/posts/events` request's
+/// `Last-Event-ID` ("none" without one) and query string.
+type Seen = std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>;
+
+/// One event as the change feed sends it.
+fn feed_event(cursor: u32, action: &str, pk: u32, title: &str) -> String {
+    let event = json!({
+        "cursor": cursor.to_string(),
+        "model": "blog.post",
+        "pk": pk.to_string(),
+        "action": action,
+        "data": { "id": pk, "title": title },
+        "user": 1,
+        "at": "2026-11-30T08:00:00.123456Z",
+    });
+    format!("id: {cursor}\ndata: {event}\n\n")
+}
+
+/// The blog's live page served beside a stand-in of the change feed's
+/// routes (`/api/posts/changes`, `/api/posts/events`, as the contract of
+/// the feed describes them) and of `/api/auth/me`: the page's script is
+/// tested on its own. A query with `anonymous` is answered as a visitor
+/// without a session (401). The event stream ends after each batch, so
+/// the browser reconnects and must send the last id it saw.
+fn live_page_router(seen: Seen) -> axum::Router {
+    use axum::extract::RawQuery;
+    use axum::http::{HeaderMap, StatusCode, header};
+    use axum::response::IntoResponse;
+    use axum::routing::get;
+
+    let anonymous = |query: &Option<String>| query.as_deref().unwrap_or("").contains("anonymous");
+    axum::Router::new()
+        .route("/live", get(blog::live_page))
+        .route("/live.js", get(blog::live_script))
+        .route("/live.css", get(blog::live_stylesheet))
+        .route(
+            "/api/auth/me",
+            get(|| async { axum::Json(json!({ "id": 1, "username": "ann" })) }),
+        )
+        .route(
+            "/api/posts/changes",
+            get(move |RawQuery(query): RawQuery| async move {
+                if anonymous(&query) {
+                    let detail =
+                        json!({ "detail": "Authentication credentials were not provided." });
+                    return (StatusCode::UNAUTHORIZED, axum::Json(detail)).into_response();
+                }
+                axum::Json(json!({ "items": [], "cursor": "0" })).into_response()
+            }),
+        )
+        .route(
+            "/api/posts/events",
+            get(
+                move |headers: HeaderMap, RawQuery(query): RawQuery| async move {
+                    let last = headers
+                        .get("last-event-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("none")
+                        .to_string();
+                    seen.lock()
+                        .unwrap()
+                        .push((last.clone(), query.unwrap_or_default()));
+                    let body = match last.as_str() {
+                        "none" => format!(
+                            "retry: 100\n\n{}{}",
+                            feed_event(1, "create", 5, "Hello <b>world</b>"),
+                            feed_event(2, "update", 5, "Hello again")
+                        ),
+                        "2" => feed_event(3, "delete", 6, "Gone"),
+                        // Nothing more: come back much later.
+                        _ => "retry: 600000\n\n".to_string(),
+                    };
+                    ([(header::CONTENT_TYPE, "text/event-stream")], body)
+                },
+            ),
+        )
+}
+
+#[tokio::test]
+async fn blog_live_page_follows_the_feed_in_chromium() {
+    let seen = Seen::default();
+    let Some(browser) = Browser::start(live_page_router(seen.clone()), 1024, 800).await else {
+        return;
+    };
+    let (client, base) = (browser.client.clone(), browser.base.clone());
+    let result = async {
+        client.goto(&format!("{base}/live?author_id=3")).await?;
+        // Three events arrive, the last after a reconnect.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let items = loop {
+            let items = client
+                .execute(
+                    "return [...document.querySelectorAll('#events li')].map(li => li.textContent);",
+                    vec![],
+                )
+                .await?;
+            if items.as_array().is_some_and(|a| a.len() >= 3) || Instant::now() > deadline {
+                break items;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let status = client.find(Locator::Id("status")).await?.text().await?;
+        let login_hidden = client
+            .execute("return document.getElementById('login').hidden;", vec![])
+            .await?;
+
+        // Without a session: the page says to log in at /admin/ first.
+        client.goto(&format!("{base}/live?anonymous=1")).await?;
+        let login = client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css("#login:not([hidden])"))
+            .await?
+            .text()
+            .await?;
+        let anonymous_status = client.find(Locator::Id("status")).await?.text().await?;
+        Ok::<_, fantoccini::error::CmdError>((items, status, login_hidden, login, anonymous_status))
+    }
+    .await;
+    browser.finish().await;
+    let (items, status, login_hidden, login, anonymous_status) = result.unwrap();
+    let items: Vec<String> = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(items.len(), 3, "{items:?}");
+    // Newest first, each with its action and title (as text, never markup).
+    assert!(items[0].starts_with("delete#6 Gone"), "{items:?}");
+    assert!(items[1].starts_with("update#5 Hello again"), "{items:?}");
+    assert!(
+        items[2].starts_with("create#5 Hello <b>world</b>"),
+        "{items:?}"
+    );
+    // The stand-in ended its last stream: the page says it is reconnecting.
+    assert!(status.contains("reconnecting"), "{status}");
+    assert_eq!(login_hidden, json!(true));
+    // The browser resumed after the last event it saw, with the page's filter.
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(
+        seen[0],
+        ("none".to_string(), "author_id=3".to_string()),
+        "{seen:?}"
+    );
+    assert_eq!(seen[1].0, "2", "{seen:?}");
+    assert!(
+        seen.iter().all(|(_, query)| query == "author_id=3"),
+        "{seen:?}"
+    );
+    assert!(login.contains("log in at /admin/"), "{login}");
+    assert!(
+        anonymous_status.contains("Not logged in"),
+        "{anonymous_status}"
+    );
 }

@@ -23,6 +23,7 @@ db_tests!(
     cors_preflight_allowed_and_refused,
     allowed_hosts_refuse_other_hosts,
     csrf_cookie_is_bound_to_its_session_and_key,
+    blog_live_page_is_served_by_the_app,
 );
 
 /// What a browser makes of `location` on a page of `http://testserver/`.
@@ -286,6 +287,77 @@ async fn every_face_gets_the_security_headers(db: &TestDb) {
     assert!(!login.body.contains("<script>"), "{}", login.body);
     assert!(!login.body.contains("<style"), "{}", login.body);
     assert!(!login.body.contains("style=\""), "{}", login.body);
+}
+
+/// The URLs `text` loads or links to (`src="..."`, `href="..."`, `url(...)`,
+/// and string literals in scripts): a page served by the app loads nothing
+/// from another site.
+fn external_urls(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for scheme in ["http:", "https:", "ws:", "wss:", "//"] {
+        for (at, _) in text.match_indices(scheme) {
+            let before = text[..at].chars().last().unwrap_or(' ');
+            // `//` after a `:` is a scheme's; alone it is a comment unless quoted.
+            if scheme == "//" && !matches!(before, '"' | '\'' | '`' | '(') {
+                continue;
+            }
+            found.push(text[at..].chars().take(40).collect());
+        }
+    }
+    found
+}
+
+async fn blog_live_page_is_served_by_the_app(db: &TestDb) {
+    let router = blog_router(db).await;
+    let page = get(&router, "/live").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(
+        header_of(&page, "content-type").as_deref(),
+        Some("text/html; charset=utf-8")
+    );
+    // It follows posts through the change feed, with its own files only.
+    assert!(
+        page.body
+            .contains("<script src=\"/live.js\" defer></script>")
+    );
+    assert!(page.body.contains("href=\"/live.css\""));
+    assert!(
+        page.body.contains("/admin/login/?next=/live"),
+        "the login hint"
+    );
+    assert!(!page.body.contains("<script>"), "no inline script");
+    let csp = header_of(&page, "content-security-policy").unwrap_or_default();
+    assert!(csp.contains("script-src 'self'"), "{csp}");
+    assert!(csp.contains("connect-src 'self'"), "{csp}");
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    let script = get(&router, "/live.js").await;
+    assert_eq!(script.status, StatusCode::OK);
+    assert_eq!(
+        header_of(&script, "content-type").as_deref(),
+        Some("text/javascript; charset=utf-8")
+    );
+    assert!(script.body.contains("new EventSource("));
+    assert!(script.body.contains("/api/posts/events"));
+    let style = get(&router, "/live.css").await;
+    assert_eq!(style.status, StatusCode::OK);
+    for (uri, body) in [
+        ("/live", &page.body),
+        ("/live.js", &script.body),
+        ("/live.css", &style.body),
+    ] {
+        assert_eq!(external_urls(body), Vec::<String>::new(), "{uri}");
+    }
+    assert_eq!(
+        external_urls("<script src=\"https://cdn.example/x.js\">"),
+        vec!["https://cdn.example/x.js\">".to_string()]
+    );
+    assert_eq!(
+        external_urls("<link href=\"//cdn.example/x.css\">").len(),
+        1
+    );
+    // A page for people: not an operation of the API's document.
+    let document = get(&router, "/openapi.json").await;
+    assert!(!document.body.contains("\"/live"), "{}", document.body);
 }
 
 async fn hsts_only_when_configured(db: &TestDb) {

@@ -7,7 +7,8 @@ pub mod migrations;
 pub mod models;
 
 use axum::extract::Path;
-use axum::http::Method;
+use axum::http::{Method, header};
+use axum::response::{IntoResponse, Response};
 use ferrobridge::prelude::*;
 use ferrobridge::query::{self, Filter, ListQuery, OrderTerm, make_total};
 use ferrobridge::write::UnitOfWork;
@@ -35,6 +36,10 @@ pub fn app() -> ferrobridge::App {
             "The current user's posts",
             my_posts,
         )
+        // The live page is for people, not API clients: no OpenAPI operations.
+        .route_with_docs("/live", get(live_page), RouteDocs::new())
+        .route_with_docs("/live.js", get(live_script), RouteDocs::new())
+        .route_with_docs("/live.css", get(live_stylesheet), RouteDocs::new())
         .route_with_docs(
             "/api/stats",
             get(stats),
@@ -46,6 +51,52 @@ pub fn app() -> ferrobridge::App {
                     .response::<Stats>(200, "The counts"),
             ),
         )
+}
+
+/// The live page's Content-Security-Policy: its own script, stylesheet and
+/// API only, so no other site's code runs in it and it cannot be framed.
+pub const LIVE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+     connect-src 'self'; img-src 'self'; object-src 'none'; base-uri 'none'; \
+     form-action 'self'; frame-ancestors 'none'";
+
+/// One of the live page's files, with its type and the page's CSP.
+fn live_file(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CONTENT_SECURITY_POLICY, LIVE_CSP),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// `GET /live`: a page that follows posts through the change feed
+/// (`GET /api/posts/events`) and lists each change as it arrives. Plain
+/// HTML and JavaScript shipped in the binary (`static/`), nothing from
+/// another site.
+pub async fn live_page() -> Response {
+    live_file(
+        "text/html; charset=utf-8",
+        include_str!("../static/live.html"),
+    )
+}
+
+/// `GET /live.js`: the live page's script.
+pub async fn live_script() -> Response {
+    live_file(
+        "text/javascript; charset=utf-8",
+        include_str!("../static/live.js"),
+    )
+}
+
+/// `GET /live.css`: the live page's stylesheet.
+pub async fn live_stylesheet() -> Response {
+    live_file(
+        "text/css; charset=utf-8",
+        include_str!("../static/live.css"),
+    )
 }
 
 /// What `GET /api/stats` answers.

@@ -11,7 +11,64 @@ document.addEventListener("DOMContentLoaded", () => {
   }
 
   document.querySelectorAll(".autocomplete").forEach(autocomplete);
+
+  const changelist = document.getElementById("changelist");
+  if (changelist && changelist.dataset.changesUrl) followChanges(changelist);
 });
+
+// The change list's "rows changed since this page was loaded" notice: the
+// page carries the change log's cursor at render time, and this long-polls
+// `data-changes-url` from it (each answer: the changed keys and the next
+// cursor). Rows on the page that changed get the `changed` class. A 410
+// (the log no longer holds the cursor) still means the page is stale.
+// Stops when the answer is not JSON (logged out: the login page) or 403/404.
+function followChanges(changelist) {
+  const url = changelist.dataset.changesUrl;
+  const notice = document.getElementById("changes-notice");
+  let cursor = changelist.dataset.changesSince;
+  const changed = new Set();
+  let pause = 1000;
+  const show = (text) => {
+    const reload = document.createElement("a");
+    reload.href = window.location.href;
+    reload.textContent = "Reload";
+    notice.replaceChildren(document.createTextNode(text + " "), reload);
+    notice.hidden = false;
+  };
+  const mark = () => {
+    document.querySelectorAll("#result_list tr[data-pk]").forEach((tr) => {
+      if (changed.has(tr.dataset.pk)) tr.classList.add("changed");
+    });
+    const n = changed.size;
+    show(`${n} ${n === 1 ? "row" : "rows"} changed since this page was loaded.`);
+  };
+  const poll = async () => {
+    let response, data;
+    try {
+      const query = new URLSearchParams({ since: cursor });
+      response = await fetch(`${url}?${query}`, { credentials: "same-origin", headers: { Accept: "application/json" } });
+      const type = response.headers.get("Content-Type") || "";
+      if (!type.startsWith("application/json")) return; // logged out: the login page
+      data = await response.json();
+    } catch (_) {
+      // The server is restarting or the network is down: try again, less often.
+      setTimeout(poll, pause);
+      pause = Math.min(pause * 2, 60000);
+      return;
+    }
+    pause = 1000;
+    if (response.status === 410) { show("Rows changed since this page was loaded."); return; }
+    if (response.status === 403 || response.status === 404 || response.status === 400) return;
+    if (!response.ok) { setTimeout(poll, 5000); return; }
+    cursor = data.cursor;
+    if (data.changed.length) {
+      data.changed.forEach((pk) => changed.add(String(pk)));
+      mark();
+    }
+    poll();
+  };
+  poll();
+}
 
 // A foreign key's search-as-you-type box: the visible text box searches
 // `data-url` (Django's select2 JSON), the hidden input holds the chosen key.

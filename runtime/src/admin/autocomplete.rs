@@ -26,7 +26,8 @@ pub struct AutocompleteQuery {
     page: Option<String>,
 }
 
-fn json_error(status: StatusCode, detail: &str) -> Response {
+/// A JSON error answer `{"detail": ...}`, as the admin's JSON endpoints give.
+pub(super) fn json_error(status: StatusCode, detail: &str) -> Response {
     (status, Json(json!({ "detail": detail }))).into_response()
 }
 

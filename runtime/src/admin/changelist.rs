@@ -10,6 +10,11 @@
 //! REST list (`field__exact=`, `field__isnull=`, `field__gte=`, ...). The
 //! rows come from the query layer, as the REST list's do. A parameter
 //! that does not parse is ignored, never an error.
+//!
+//! The page carries the change log's cursor at render time; the admin's
+//! script follows `/admin/{app}/{model}/changes/` from it (the
+//! admin's `recent` module) to say which rows changed since the page was
+//! loaded. Without the script the page is the same, without the notice.
 
 use std::collections::{HashMap, HashSet};
 
@@ -627,6 +632,12 @@ pub async fn changelist(
     let query = list_query::list_query(meta, &params, &columns, &order, &limits, requested);
     let filter_specs = sidebar(&ctx, meta, &params, &query.filters).await?;
     let query_text = params.get(SEARCH).unwrap_or("").replace('\0', "");
+    // Taken before the rows are read: a change committed in between is
+    // then reported as changed (at worst a row that already shows it),
+    // never missed.
+    let changes_cursor = crate::changes::latest(&ctx.state.db)
+        .await
+        .map_err(|e| Reject(server_error(e)))?;
     let listed = run_query(ops.as_ref(), &ctx.state.db, query, requested, per_page).await?;
     let Listed {
         rows,
@@ -681,6 +692,8 @@ pub async fn changelist(
             pages => page_links(&params, page, pages),
             page => page,
             page_count => pages,
+            changes_url => format!("{}changes/", list_url(meta)),
+            changes_cursor => changes_cursor.to_string(),
         },
     ))
 }

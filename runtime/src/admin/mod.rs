@@ -8,6 +8,10 @@
 //!   confirmation and a history, shaped by `#[admin(...)]` on the struct.
 //! - Every add, change and delete is recorded in `django_admin_log`
 //!   ([`models::LogEntry`]), Django's own table.
+//! - A change list says which rows changed after it was loaded: it
+//!   follows the change log ([`crate::changes`]) from the cursor it was
+//!   rendered at, through `/admin/{app}/{model}/changes/` and the admin's
+//!   script.
 //! - Templates are minijinja with auto-escaping, embedded in the binary and
 //!   overridable from a directory ([`templates`]).
 //!
@@ -51,6 +55,7 @@ pub mod model_admin;
 pub mod models;
 mod objects;
 pub mod ops;
+mod recent;
 mod site;
 pub mod templates;
 
@@ -277,6 +282,7 @@ pub(crate) const ROUTES: &[(&str, &[&str])] = &[
     ("/admin/{app}/{model}/add/", &["get", "post"]),
     ("/admin/{app}/{model}/{pk}/change/", &["get", "post"]),
     ("/admin/{app}/{model}/autocomplete/", &["get"]),
+    ("/admin/{app}/{model}/changes/", &["get"]),
 ];
 
 /// The admin's routes, under `/admin/`.
@@ -317,7 +323,8 @@ pub(crate) fn router(pages: Vec<(String, MethodRouter<AppState>)>) -> Router {
         .route(
             "/admin/{app}/{model}/autocomplete/",
             get(autocomplete::autocomplete),
-        );
+        )
+        .route("/admin/{app}/{model}/changes/", get(recent::recent_changes));
     for (path, method_router) in pages {
         router = router.route(&path, method_router);
     }
