@@ -376,7 +376,8 @@ async fn serve(
     );
     let router = app.try_router(db.clone())?;
     let pruner = crate::feed::spawn_pruner(db.clone(), app.feed());
-    let served = crate::server::serve(listener, router, app.server_settings(), shutdown_signal()).await;
+    let served =
+        crate::server::serve(listener, router, app.server_settings(), shutdown_signal()).await;
     pruner.abort();
     served?;
     tracing::info!("shut down");

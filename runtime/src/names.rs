@@ -91,9 +91,9 @@ impl ModelNames {
             "ChangeEvent",
             "ChangePage",
         ]
-            .iter()
-            .map(|suffix| format!("schema {}{suffix}", self.schema))
-            .collect();
+        .iter()
+        .map(|suffix| format!("schema {}{suffix}", self.schema))
+        .collect();
         claims.push(format!("tag {}", self.tag));
         for action in OPERATIONS {
             claims.push(format!("operationId {}", self.operation_id(meta, action)));

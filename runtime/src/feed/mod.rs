@@ -304,7 +304,9 @@ async fn visible<M: Model>(
         if let (Scope::OwnRows(user), Some(owner)) =
             (scope, meta.api.owner.and_then(|o| meta.field(o)))
         {
-            query.filters.push(Filter::exact(owner, integer_value(owner, user)));
+            query
+                .filters
+                .push(Filter::exact(owner, integer_value(owner, user)));
         }
         fetch::<M>(db, &query)
             .await?
@@ -385,7 +387,10 @@ pub async fn long_poll<M: Model>(
             .map_err(ApiError::internal)?;
         match read {
             Read::Expired { oldest } => return Ok(gone(oldest)),
-            Read::Events { events, cursor: next } if next > cursor => {
+            Read::Events {
+                events,
+                cursor: next,
+            } if next > cursor => {
                 if waited {
                     // Events came while the request waited: the caller
                     // must still be who it was, with the right to see them.

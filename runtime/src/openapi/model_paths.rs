@@ -239,7 +239,8 @@ impl ModelOperations<'_> {
             }),
         );
         let expired = builder.schema::<CursorExpired>();
-        let gone = "The cursor is older than the retained events: reload, then follow from `oldest`";
+        let gone =
+            "The cursor is older than the retained events: reload, then follow from `oldest`";
         let filters = "Only changes to rows the caller may view now, and that pass the list's \
                        filters (`field=value`, Django lookups), are delivered.";
 

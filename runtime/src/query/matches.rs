@@ -30,12 +30,13 @@ impl Filter {
         let is_null = raw.is_null();
         let first = self.values.first();
         match self.lookup {
-            Lookup::IsNull => matches!(first, Some(Value::Bool(Some(wanted))) if *wanted == is_null),
+            Lookup::IsNull => {
+                matches!(first, Some(Value::Bool(Some(wanted))) if *wanted == is_null)
+            }
             _ if is_null => self.lookup == Lookup::Ne && self.field.nullable,
             Lookup::Exact => first.is_some_and(|v| compare(&value, v) == Some(Ordering::Equal)),
-            Lookup::Ne => first.is_some_and(|v| {
-                compare(&value, v).is_some_and(|order| order != Ordering::Equal)
-            }),
+            Lookup::Ne => first
+                .is_some_and(|v| compare(&value, v).is_some_and(|order| order != Ordering::Equal)),
             Lookup::Gt => first.is_some_and(|v| compare(&value, v) == Some(Ordering::Greater)),
             Lookup::Gte => first.is_some_and(|v| {
                 matches!(
@@ -150,7 +151,11 @@ mod tests {
         assert!(author(Lookup::Gte, 7).matches_json(&row));
         assert!(!author(Lookup::Gt, 7).matches_json(&row));
         assert!(author(Lookup::Lt, 8).matches_json(&row));
-        let some = filter(&AUTHOR, Lookup::In, vec![Value::from(1i64), Value::from(7i64)]);
+        let some = filter(
+            &AUTHOR,
+            Lookup::In,
+            vec![Value::from(1i64), Value::from(7i64)],
+        );
         assert!(some.matches_json(&row));
         let title = |lookup, text: &str| filter(&TITLE, lookup, vec![Value::from(text)]);
         assert!(title(Lookup::IContains, "WINTER").matches_json(&row));
