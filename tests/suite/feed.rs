@@ -699,3 +699,69 @@ fn the_feed_is_documented() {
     let authors = &document["paths"]["/api/authors/changes"]["get"];
     assert_eq!(authors["security"][0], json!({}));
 }
+
+/// Over a real socket with the server `serve` runs: the stream flushes
+/// each event as it happens, and shutting down does not wait for open
+/// streams longer than [`ferrobridge::server::SHUTDOWN_GRACE`].
+#[tokio::test]
+async fn streams_over_tcp_and_do_not_hold_shutdown() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Some(db) = TestDb::new(ferrobridge_tests::Backend::Sqlite).await else {
+        return;
+    };
+    let (router, root) = setup(&app(), &db).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let settings = ferrobridge::ServerSettings::default();
+    let server = tokio::spawn(ferrobridge::serve(
+        listener,
+        router.clone(),
+        settings,
+        async {
+            let _ = stopped.await;
+        },
+    ));
+
+    let mut socket = tokio::net::TcpStream::connect(address).await.unwrap();
+    let request = format!(
+        "GET /api/authors/events HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {root}\r\n\r\n"
+    );
+    socket.write_all(request.as_bytes()).await.unwrap();
+    let mut received = String::new();
+    let mut buffer = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    while !received.contains("text/event-stream") {
+        let n = tokio::time::timeout_at(deadline, socket.read(&mut buffer))
+            .await
+            .expect("response head")
+            .unwrap();
+        assert!(n > 0, "closed: {received}");
+        received.push_str(&String::from_utf8_lossy(&buffer[..n]));
+    }
+    post(&router, &root, "/api/authors", json!({ "name": "Wired" })).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    while !received.contains("\"Wired\"") {
+        let n = tokio::time::timeout_at(deadline, socket.read(&mut buffer))
+            .await
+            .expect("the event, flushed")
+            .unwrap();
+        assert!(n > 0, "closed: {received}");
+        received.push_str(&String::from_utf8_lossy(&buffer[..n]));
+    }
+    assert!(received.contains("\nid: "), "{received}");
+
+    let began = Instant::now();
+    stop.send(()).unwrap();
+    tokio::time::timeout(
+        ferrobridge::server::SHUTDOWN_GRACE + Duration::from_secs(5),
+        server,
+    )
+    .await
+    .expect("serve returns with a stream still open")
+    .unwrap()
+    .unwrap();
+    assert!(began.elapsed() >= Duration::from_secs(1));
+    drop(socket);
+    db.finish().await;
+}
