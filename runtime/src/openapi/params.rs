@@ -308,7 +308,13 @@ pub(super) fn feed_params(meta: &ModelMeta, list: ListSettings, long_poll: bool)
             }),
         ));
     }
-    params.extend(filter_params(meta, list));
+    // A filter on a field called `since` or `timeout` is shadowed by the
+    // feed's own parameter (the feed reads those names first).
+    params.extend(
+        filter_params(meta, list)
+            .into_iter()
+            .filter(|p| !matches!(p["name"].as_str(), Some("since" | "timeout"))),
+    );
     for param in &mut params {
         walk_schema(&mut param["schema"], &mut forbid_nul);
     }
