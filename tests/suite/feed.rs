@@ -154,7 +154,11 @@ async fn open(
     last_event_id: Option<&str>,
 ) -> SseReader {
     let response = open_raw(router, token, uri, last_event_id).await;
-    assert_eq!(response.status(), StatusCode::OK, "{uri}");
+    if response.status() != StatusCode::OK {
+        let status = response.status();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        panic!("{uri}: {status} {}", String::from_utf8_lossy(&body));
+    }
     assert_eq!(
         response.headers()[header::CONTENT_TYPE],
         "text/event-stream",
