@@ -16,6 +16,7 @@ mod authz_matrix;
 mod browser;
 mod change_events;
 mod changelog;
+mod cluster;
 mod credentials;
 mod crud;
 mod django;

@@ -167,6 +167,7 @@ impl App {
         } else {
             Vec::new()
         };
+        let hub = Arc::new(crate::feed::Hub::new(db.clone()));
         AppState::new(db, self.name.as_str(), self.list)
             .with_layer(crate::query::Models::new(
                 self.models
@@ -187,6 +188,7 @@ impl App {
                 self.admin_site.clone(),
             )))
             .with_layer(self.feed)
+            .with_layer(hub)
     }
 
     /// The admin operations of every model registered with [`App::model`].

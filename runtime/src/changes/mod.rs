@@ -273,14 +273,31 @@ pub async fn read_since(
     since: i64,
     limit: u64,
 ) -> Result<Read, DbErr> {
+    read_after(db, Some(models), since, limit).await
+}
+
+/// [`read_since`] of every model's events.
+pub async fn read_all_since(db: &Connection, since: i64, limit: u64) -> Result<Read, DbErr> {
+    read_after(db, None, since, limit).await
+}
+
+async fn read_after(
+    db: &Connection,
+    models: Option<&[String]>,
+    since: i64,
+    limit: u64,
+) -> Result<Read, DbErr> {
     let oldest = oldest(db).await?;
     if since < oldest {
         return Ok(Read::Expired { oldest });
     }
-    let rows = change::Entity::find()
+    let mut rows = change::Entity::find()
         .filter(change::Column::Id.gt(since))
-        .filter(change::Column::Action.ne(PRUNED))
-        .filter(change::Column::Model.is_in(models.iter().cloned()))
+        .filter(change::Column::Action.ne(PRUNED));
+    if let Some(models) = models {
+        rows = rows.filter(change::Column::Model.is_in(models.iter().cloned()));
+    }
+    let rows = rows
         .order_by_asc(change::Column::Id)
         .limit(limit)
         .all(db)

@@ -29,7 +29,10 @@
 //! with the oldest one still available; a stream sends `event: reset` and
 //! goes on from there, never skipping silently.
 
+mod hub;
+
 use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
 use std::convert::Infallible;
 use std::marker::PhantomData;
 use std::time::Duration;
@@ -47,7 +50,8 @@ use tokio::time::Instant;
 
 use crate::auth::policy::{Scope, authorize_meta};
 use crate::auth::{CurrentUser, OptionalUser, authenticate_headers};
-use crate::changes::{self, ChangeAction, ChangeEvent, Read, Subscription};
+use crate::changes::{self, ChangeAction, ChangeEvent};
+pub use hub::{Batch, Hub, Logged, next_batch};
 use crate::db::Connection;
 use crate::error::{ApiError, ApiResult, ErrorDetail, ErrorKind, ValidationError};
 use crate::model::{Action, Model, ModelMeta};
@@ -266,28 +270,32 @@ fn parse_query(
 }
 
 /// Of `events` (of `M`, in log order), those the reader may see now: in
-/// its scope, and in its list with `filters` (see the module docs).
+/// its scope, and in its list with `filters` (see the module docs). Without
+/// filters nothing is queried: the scope is judged on the event's owner.
 async fn visible<M: Model>(
     db: &Connection,
     scope: Scope,
     filters: &[Filter],
-    events: Vec<ChangeEvent>,
-) -> Result<Vec<ChangeEvent>, DbErr> {
+    events: Vec<Arc<Logged>>,
+) -> Result<Vec<Arc<Logged>>, DbErr> {
     let meta = M::meta();
-    let events: Vec<ChangeEvent> = events
+    let events: Vec<Arc<Logged>> = events
         .into_iter()
-        .filter(|event| match scope {
+        .filter(|logged| match scope {
             Scope::All => true,
-            Scope::OwnRows(user) | Scope::Owned(user) => event.owner == Some(user),
+            Scope::OwnRows(user) | Scope::Owned(user) => logged.event.owner == Some(user),
         })
         .collect();
+    if filters.is_empty() {
+        return Ok(events);
+    }
     let pk_field = meta
         .field(meta.primary_key)
         .ok_or_else(|| DbErr::Custom(format!("{}: no primary key field", meta.table)))?;
     let mut keys: Vec<&str> = events
         .iter()
-        .filter(|event| event.action != ChangeAction::Delete)
-        .map(|event| event.pk.as_str())
+        .filter(|logged| logged.event.action != ChangeAction::Delete)
+        .map(|logged| logged.event.pk.as_str())
         .collect();
     keys.sort_unstable();
     keys.dedup();
@@ -317,9 +325,9 @@ async fn visible<M: Model>(
     };
     Ok(events
         .into_iter()
-        .filter(|event| match event.action {
-            ChangeAction::Delete => filters.iter().all(|f| f.matches_json(&event.data)),
-            ChangeAction::Create | ChangeAction::Update => live.contains(&event.pk),
+        .filter(|logged| match logged.event.action {
+            ChangeAction::Delete => filters.iter().all(|f| f.matches_json(&logged.event.data)),
+            ChangeAction::Create | ChangeAction::Update => live.contains(&logged.event.pk),
         })
         .collect())
 }
@@ -371,10 +379,11 @@ pub async fn long_poll<M: Model>(
     let opened_by = user.as_ref().map(|u| u.id);
     drop(user);
     let db = &state.db;
-    let labels = [changes::model_label(meta)];
-    // Subscribed before the first read, so a commit between the read and
-    // the wait still wakes it.
-    let mut subscription = changes::subscribe(db);
+    let label = changes::model_label(meta);
+    let hub = Hub::of(&state);
+    // Watched before the first read, so a commit between the read and the
+    // wait still wakes it.
+    let mut head = hub.watch();
     let mut cursor = match query.since {
         Some(since) => since,
         None => changes::latest(db).await.map_err(ApiError::internal)?,
@@ -382,16 +391,13 @@ pub async fn long_poll<M: Model>(
     let deadline = Instant::now() + query.timeout;
     let mut waited = false;
     loop {
-        let read = changes::read_since(db, &labels, cursor, BATCH)
+        let batch = next_batch(&hub, db, &label, cursor, BATCH)
             .await
             .map_err(ApiError::internal)?;
-        match read {
-            Read::Expired { oldest } => return Ok(gone(oldest)),
-            Read::Events {
-                events,
-                cursor: next,
-            } if next > cursor => {
-                if waited {
+        match batch {
+            Batch::Expired(oldest) => return Ok(gone(oldest)),
+            Batch::Events(events, next) if next > cursor => {
+                if waited && !events.is_empty() {
                     // Events came while the request waited: the caller
                     // must still be who it was, with the right to see them.
                     scope = recheck(&state, meta, &headers, opened_by).await?;
@@ -403,7 +409,7 @@ pub async fn long_poll<M: Model>(
                 cursor = next;
                 if !items.is_empty() {
                     let page = ChangePage {
-                        items,
+                        items: items.iter().map(|logged| logged.event.clone()).collect(),
                         cursor: cursor.to_string(),
                     };
                     return Ok(Json(page).into_response());
@@ -411,7 +417,7 @@ pub async fn long_poll<M: Model>(
                 // Only events this reader may not see: read on at once.
                 continue;
             }
-            Read::Events { .. } => {}
+            Batch::Events(..) => {}
         }
         let now = Instant::now();
         if now >= deadline {
@@ -421,7 +427,7 @@ pub async fn long_poll<M: Model>(
             };
             return Ok(Json(page).into_response());
         }
-        subscription.wait(deadline - now).await;
+        let _ = tokio::time::timeout_at(deadline, head.changed()).await;
         waited = true;
     }
 }
@@ -459,7 +465,8 @@ pub async fn stream<M: Model>(
     let scope = authorize_meta(&state, &user, meta, Action::View).await?;
     let query = parse_query(meta, raw.as_deref(), state.list, false)?;
     let resume = last_event_id(&headers)?;
-    let subscription = changes::subscribe(&state.db);
+    let hub = Hub::of(&state);
+    let head = hub.watch();
     let cursor = match resume.or(query.since) {
         Some(cursor) => cursor,
         None => changes::latest(&state.db)
@@ -469,14 +476,15 @@ pub async fn stream<M: Model>(
     let settings = settings(&state);
     let now = Instant::now();
     let follow = Follow::<M> {
-        labels: [changes::model_label(meta)],
+        label: changes::model_label(meta),
         opened_by: user.as_ref().map(|u| u.id),
         state,
         headers,
         scope,
         filters: query.filters,
         cursor,
-        subscription,
+        hub,
+        head,
         settings,
         next_check: now + settings.revalidate,
         next_ping: now + settings.heartbeat,
@@ -501,13 +509,15 @@ pub async fn stream<M: Model>(
 /// One SSE reader's position and rights.
 struct Follow<M> {
     state: AppState,
-    labels: [String; 1],
+    label: String,
     headers: HeaderMap,
     opened_by: Option<i32>,
     scope: Scope,
     filters: Vec<Filter>,
     cursor: i64,
-    subscription: Subscription,
+    /// The app's reader of the log, and its head as this stream saw it.
+    hub: Arc<Hub>,
+    head: tokio::sync::watch::Receiver<Option<i64>>,
     settings: FeedSettings,
     next_check: Instant,
     next_ping: Instant,
@@ -546,9 +556,7 @@ impl<M: Model> Follow<M> {
                 }
             }
             let until = self.next_check.min(self.next_ping);
-            self.subscription
-                .wait(until.saturating_duration_since(Instant::now()))
-                .await;
+            let _ = tokio::time::timeout_at(until, self.head.changed()).await;
         }
     }
 
@@ -586,8 +594,8 @@ impl<M: Model> Follow<M> {
     /// be more to read at once (a batch was read, or a reset queued).
     async fn read(&mut self) -> Result<bool, DbErr> {
         let db = &self.state.db;
-        match changes::read_since(db, &self.labels, self.cursor, BATCH).await? {
-            Read::Expired { oldest } => {
+        match next_batch(&self.hub, db, &self.label, self.cursor, BATCH).await? {
+            Batch::Expired(oldest) => {
                 let data = json!({ "oldest": oldest.to_string() }).to_string();
                 self.queue.push_back(
                     Event::default()
@@ -598,15 +606,13 @@ impl<M: Model> Follow<M> {
                 self.cursor = oldest;
                 Ok(true)
             }
-            Read::Events { cursor, .. } if cursor <= self.cursor => Ok(false),
-            Read::Events { events, cursor } => {
+            Batch::Events(_, cursor) if cursor <= self.cursor => Ok(false),
+            Batch::Events(events, cursor) => {
                 let items = visible::<M>(db, self.scope, &self.filters, events).await?;
                 self.cursor = cursor;
                 for item in items {
-                    match Event::default().id(item.cursor.clone()).json_data(&item) {
-                        Ok(event) => self.queue.push_back(event),
-                        Err(error) => tracing::error!(%error, "change feed: unserializable event"),
-                    }
+                    let event = Event::default().id(item.event.cursor.clone());
+                    self.queue.push_back(event.data(&item.json));
                 }
                 Ok(true)
             }
