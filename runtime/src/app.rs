@@ -29,6 +29,9 @@ pub(crate) struct ModelEntry {
     pub(crate) explicit_path: Option<String>,
     /// `None` for internal tables that have no API (tokens).
     pub(crate) routes: Option<fn(&str) -> Router>,
+    /// The model's change feed routes (`{path}/changes`, `{path}/events`),
+    /// routed beside `routes`; `None` for internal tables.
+    pub(crate) feed: Option<fn(&str) -> Router>,
     pub(crate) create_table: fn(&Schema) -> (TableCreateStatement, Vec<IndexCreateStatement>),
     /// Adds the model's operations and schemas to the OpenAPI document.
     pub(crate) openapi: fn(&mut OpenApiBuilder, &ModelNames),
@@ -121,6 +124,7 @@ pub struct App {
     security: crate::security::SecuritySettings,
     server: crate::server::ServerSettings,
     request_timeout: Option<std::time::Duration>,
+    feed: crate::feed::FeedSettings,
 }
 
 /// A hand-written route, kept until the router is built.
@@ -167,6 +171,7 @@ impl App {
             security: crate::security::SecuritySettings::from_env(),
             server: crate::server::ServerSettings::default(),
             request_timeout: Some(crate::server::DEFAULT_REQUEST_TIMEOUT),
+            feed: crate::feed::FeedSettings::default(),
         };
         let app = app
             .model::<ContentType>()
@@ -189,6 +194,7 @@ impl App {
             meta: M::meta,
             explicit_path: None,
             routes: None,
+            feed: None,
             create_table: create_table::<M>,
             openapi: |_, _| {},
             admin: None,
@@ -435,6 +441,7 @@ impl App {
             meta: M::meta,
             explicit_path,
             routes: Some(crate::api::routes_at::<M>),
+            feed: Some(crate::feed::routes_at::<M>),
             create_table: create_table::<M>,
             openapi: crate::openapi::describe::<M>,
             admin: Some(admin_ops::<M>),
@@ -583,10 +590,32 @@ impl App {
 
     /// How long a request may take before it is answered 503
     /// `{"detail":"The request took longer than ..."}` and its handler
-    /// dropped (default 30 s; `None`: no limit).
+    /// dropped (default 30 s; `None`: no limit). The change feed's routes
+    /// are exempt: a long-poll is bounded by its own `timeout` (at most
+    /// 60 s) and a stream lasts as long as its reader.
     pub fn request_timeout(mut self, timeout: Option<std::time::Duration>) -> Self {
         self.request_timeout = timeout;
         self
+    }
+
+    /// How the change feed re-checks its readers' access, sends
+    /// heartbeats, and how long (and how often) its log is pruned; see
+    /// [`FeedSettings`](crate::feed::FeedSettings) for the defaults.
+    pub fn feed_settings(mut self, settings: crate::feed::FeedSettings) -> Self {
+        self.feed = settings;
+        self
+    }
+
+    /// The change feed's settings (see [`App::feed_settings`]).
+    pub fn feed(&self) -> crate::feed::FeedSettings {
+        self.feed
+    }
+
+    /// Deletes change events older than the feed's retention now (`serve`
+    /// also does it every [`FeedSettings::prune_every`](crate::feed::FeedSettings::prune_every));
+    /// how many went.
+    pub async fn prune_changes(&self, db: &Connection) -> Result<u64, DbErr> {
+        crate::feed::prune(db, &self.feed).await
     }
 
     /// The settings [`serve`](crate::serve) is given by the `serve` command.

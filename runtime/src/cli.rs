@@ -375,7 +375,11 @@ async fn serve(
         redact(url)
     );
     let router = app.try_router(db.clone())?;
-    crate::server::serve(listener, router, app.server_settings(), shutdown_signal()).await?;
+    let pruner = crate::feed::spawn_pruner(db.clone(), app.feed());
+    let served =
+        crate::server::serve(listener, router, app.server_settings(), shutdown_signal()).await;
+    pruner.abort();
+    served?;
     tracing::info!("shut down");
     Ok(())
 }

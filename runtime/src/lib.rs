@@ -28,7 +28,8 @@
 //! [`schema`] (request bodies), [`error`] (FastAPI-shaped errors),
 //! [`db`] (connection, tables, the [`Db`](db::Db) extractor), [`state`]
 //! (what every request shares), [`auth`] (users, permissions, sessions),
-//! [`admin`] (the admin site), [`openapi`] (the OpenAPI 3.1 document) and
+//! [`admin`] (the admin site), [`feed`] (the change feed's long-poll and
+//! Server-Sent Events), [`openapi`] (the OpenAPI 3.1 document) and
 //! [`docs`] (`/openapi.json`, `/docs`), [`cli`] (management commands) and
 //! [`migrations`] (versioned schema changes), [`security`] (headers, hosts,
 //! CORS, the secret key) and [`server`] (the HTTP server with its timeouts).
@@ -50,6 +51,7 @@ pub mod docs;
 pub mod error;
 #[doc(hidden)]
 pub mod fallback;
+pub mod feed;
 pub mod migrations;
 pub mod model;
 pub mod names;

@@ -64,23 +64,36 @@ impl ModelNames {
     }
 
     /// The operationId of `action` (`list`, `create`, `retrieve`, `update`,
-    /// `partial_update`, `delete`): `list_invoices`, `billing_create_invoice`.
+    /// `partial_update`, `delete`, and the change feed's `changes` and
+    /// `events`): `list_invoices`, `billing_create_invoice`,
+    /// `list_invoice_changes`, `stream_invoice_events`.
     pub fn operation_id(&self, meta: &ModelMeta, action: &str) -> String {
-        let object = if action == "list" {
-            meta.plural
-        } else {
-            meta.model_name
-        };
-        format!("{}{action}_{object}", self.operation_prefix)
+        let prefix = &self.operation_prefix;
+        let model = meta.model_name;
+        match action {
+            "list" => format!("{prefix}list_{}", meta.plural),
+            "changes" => format!("{prefix}list_{model}_changes"),
+            "events" => format!("{prefix}stream_{model}_events"),
+            _ => format!("{prefix}{action}_{model}"),
+        }
     }
 
     /// Every name these take that another model could also take, each
     /// with its kind so that only like names are compared.
     fn claims(&self, meta: &ModelMeta, explicit: bool) -> Vec<String> {
-        let mut claims: Vec<String> = ["Create", "Update", "Read", "Page", "CursorPage", "List"]
-            .iter()
-            .map(|suffix| format!("schema {}{suffix}", self.schema))
-            .collect();
+        let mut claims: Vec<String> = [
+            "Create",
+            "Update",
+            "Read",
+            "Page",
+            "CursorPage",
+            "List",
+            "ChangeEvent",
+            "ChangePage",
+        ]
+        .iter()
+        .map(|suffix| format!("schema {}{suffix}", self.schema))
+        .collect();
         claims.push(format!("tag {}", self.tag));
         for action in OPERATIONS {
             claims.push(format!("operationId {}", self.operation_id(meta, action)));
@@ -94,13 +107,15 @@ impl ModelNames {
 }
 
 /// The actions of a model's generated operations.
-pub const OPERATIONS: [&str; 6] = [
+pub const OPERATIONS: [&str; 8] = [
     "list",
     "create",
     "retrieve",
     "update",
     "partial_update",
     "delete",
+    "changes",
+    "events",
 ];
 
 /// `billing` -> `Billing`, `my_app` -> `MyApp`.

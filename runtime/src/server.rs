@@ -24,6 +24,12 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// `worker_connections`), well under the usual limit of 1024 open files.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
 
+/// How long [`serve`] lets in-flight requests finish after its shutdown
+/// signal before it returns anyway: long-lived answers (the change feed's
+/// event streams) never finish by themselves, and their clients reconnect
+/// to another instance with their cursor.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
 /// Connection limits of [`serve`].
 #[derive(Clone, Copy, Debug)]
 pub struct ServerSettings {
@@ -56,7 +62,8 @@ impl Default for ServerSettings {
 }
 
 /// Serves `router` on `listener` over HTTP/1.1 until `shutdown` resolves,
-/// then stops accepting, lets in-flight requests finish and returns.
+/// then stops accepting, lets in-flight requests finish (for at most
+/// [`SHUTDOWN_GRACE`]) and returns.
 ///
 /// Each connection gets [`ServerSettings`]' header-read (and idle
 /// keep-alive) timeout and header-size limit, and at most
@@ -121,7 +128,12 @@ pub async fn serve(
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::info!("shutdown: closing the connections still open (event streams)");
+    }
     Ok(())
 }
 

@@ -14,7 +14,7 @@ const LAYERS: &[&[&str]] = &[
     &["state", "db"],
     &["query", "write", "changes"],
     &["auth"],
-    &["api", "admin"],
+    &["api", "admin", "feed"],
     &["openapi", "docs"],
     &["migrations"],
     &["app", "cli", "prelude", "fallback"],
@@ -118,4 +118,7 @@ fn every_module_imports_only_what_is_below_it() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     // The two faces share the layers under them and nothing else.
     assert!(!edges["api"].contains("admin") && !edges["admin"].contains("api"));
+    for face in ["api", "admin"] {
+        assert!(!edges["feed"].contains(face) && !edges[face].contains("feed"));
+    }
 }

@@ -21,6 +21,7 @@ mod edge_models;
 mod errors;
 mod expand;
 mod faults;
+mod feed;
 mod fuzz;
 mod generated_regressions;
 mod instants;

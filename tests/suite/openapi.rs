@@ -145,6 +145,8 @@ async fn the_document_is_openapi_3_1_with_every_operation() {
             "post_api_posts_pk_publish",
         ),
         ("/api/my/posts", "get", "get_api_my_posts"),
+        ("/api/posts/changes", "get", "list_post_changes"),
+        ("/api/posts/events", "get", "stream_post_events"),
     ];
     for (path, method, id) in expected {
         assert_eq!(operation(&document, path, method)["operationId"], id);
@@ -155,9 +157,10 @@ async fn the_document_is_openapi_3_1_with_every_operation() {
         .values()
         .map(|item| item.as_object().unwrap().len())
         .sum();
-    // Six per model (seven auth models, two blog models), three auth
-    // endpoints and three hand-written routes.
-    assert_eq!(count, 6 * 9 + 3 + 3, "no other operations");
+    // Eight per model (six CRUD and two change feed operations; seven
+    // auth models, two blog models), three auth endpoints and three
+    // hand-written routes.
+    assert_eq!(count, 8 * 9 + 3 + 3, "no other operations");
     let mut ids: Vec<&str> = expected.iter().map(|(_, _, id)| *id).collect();
     ids.sort();
     ids.dedup();

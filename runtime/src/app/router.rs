@@ -73,6 +73,11 @@ impl App {
             table.push(entry(&names.path, &["get", "post"], &origin));
             let item = format!("{}/{{pk}}", names.path);
             table.push(entry(&item, &["get", "put", "patch", "delete"], &origin));
+            if entry_.feed.is_some() {
+                for path in crate::feed::paths(&names.path) {
+                    table.push(entry(&path, &["get"], &origin));
+                }
+            }
         }
         if self.auth {
             for (path, methods) in crate::auth::routes::ROUTES {
@@ -140,12 +145,18 @@ impl App {
                 .merge(crate::auth::routes::router())
                 .merge(crate::admin::router(self.admin_pages.clone()));
         }
+        // The feed's routes answer for as long as their readers wait, so
+        // they are kept apart from the request timeout (see finish_router).
+        let mut feed = Router::new();
         for (entry, names) in self.api_models() {
             if let Some(routes) = entry.routes {
                 router = router.merge(routes(&names.path));
             }
+            if let Some(routes) = entry.feed {
+                feed = feed.merge(routes(&names.path));
+            }
         }
-        Ok(self.finish_router(router, self.state(db)))
+        Ok(self.finish_router(router, feed, self.state(db)))
     }
 
     /// The state every request shares, with the model registry's, auth's
@@ -175,6 +186,7 @@ impl App {
                 self.admin_actions.clone(),
                 self.admin_site.clone(),
             )))
+            .with_layer(self.feed)
     }
 
     /// The admin operations of every model registered with [`App::model`].
@@ -185,21 +197,30 @@ impl App {
             .collect()
     }
 
-    /// `router` with the docs, the health check and the middleware stack.
-    fn finish_router(&self, router: Router, state: AppState) -> axum::Router {
+    /// `router` and the change feed's routes (`feed`) with the docs, the
+    /// health check and the middleware stack. The request timeout wraps
+    /// every route but the feed's: a long-poll waits up to its own bounded
+    /// `timeout`, and a stream is meant to stay open.
+    fn finish_router(&self, router: Router, feed: Router, state: AppState) -> axum::Router {
         let document = serde_json::to_vec(&self.openapi()).expect("a JSON value serializes");
-        let mut router = router
-            .merge(crate::docs::routes(document.into(), &self.name))
-            .route("/healthz", axum::routing::get(crate::api::healthz))
-            .layer(axum::middleware::from_fn(crate::rejection::json_rejections))
-            .layer(DefaultBodyLimit::max(self.body_limit))
-            .layer(axum::Extension(self.json_depth))
-            .with_state(state);
+        let common = |router: Router| {
+            router
+                .layer(axum::middleware::from_fn(crate::rejection::json_rejections))
+                .layer(DefaultBodyLimit::max(self.body_limit))
+                .layer(axum::Extension(self.json_depth))
+        };
+        let mut router = common(
+            router
+                .merge(crate::docs::routes(document.into(), &self.name))
+                .route("/healthz", axum::routing::get(crate::api::healthz)),
+        )
+        .with_state(state.clone());
         if let Some(timeout) = self.request_timeout {
             router = router.layer(axum::middleware::from_fn(move |req, next| {
                 crate::server::request_timeout(timeout, req, next)
             }));
         }
+        let router = router.merge(common(feed).with_state(state));
         self.security.apply(router).layer(
             TraceLayer::new_for_http()
                 .make_span_with(DefaultMakeSpan::new().level(Level::INFO))

@@ -146,6 +146,21 @@ pub(crate) async fn resolve(
     Ok(found)
 }
 
+/// Runs the app's authenticators again on the headers of a `GET` request
+/// already answered (its `Authorization` and cookies): how a long-lived
+/// answer (the change feed's streams) checks that the credentials it was
+/// opened with still name an active user. `None` when they name nobody
+/// now (a logged-out session); a revoked or expired token is an error, as
+/// on a new request.
+pub async fn authenticate_headers(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+) -> Result<Option<CurrentUser>, ApiError> {
+    let (mut parts, ()) = axum::http::Request::new(()).into_parts();
+    parts.headers = headers.clone();
+    resolve(&mut parts, state).await
+}
+
 impl<S> FromRequestParts<S> for CurrentUser
 where
     AppState: FromRef<S>,

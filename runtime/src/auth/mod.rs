@@ -72,7 +72,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 pub use crate::password::{PasswordCheck, check_password, hash_password};
 pub use credentials::{change_password, password_error, revoke_tokens};
 pub(crate) use credentials::{password_written, read_body, set_password};
-pub use extract::{AuthUser, CurrentUser, OptionalUser, Perm};
+pub use extract::{AuthUser, CurrentUser, OptionalUser, Perm, authenticate_headers};
 pub use identity::{identity_key, link_identity, linked_user, unlink_identity};
 pub use jwt::{JwksSource, JwtAuthenticator};
 pub use models::{

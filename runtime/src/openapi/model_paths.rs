@@ -7,9 +7,11 @@ use serde_json::{Value, json};
 
 use super::Operation;
 use super::builder::OpenApiBuilder;
-use super::params::{expand_param, list_params};
+use super::params::{expand_param, feed_params, list_params};
 use super::schemas::field_schema;
 use crate::api::{CursorPage, Items, Page};
+use crate::changes::ChangeEvent;
+use crate::feed::CursorExpired;
 use crate::model::{Model, ModelMeta, PaginationMode, Policy};
 use crate::names::ModelNames;
 
@@ -24,6 +26,7 @@ pub fn describe<M: Model>(builder: &mut OpenApiBuilder, names: &ModelNames) {
     let ops = ModelOperations { meta, names };
     ops.add_collection(builder, &schemas);
     ops.add_item(builder, &schemas);
+    ops.add_feed(builder, &schemas);
 }
 
 /// The component schemas of one model's bodies.
@@ -191,6 +194,102 @@ impl ModelOperations<'_> {
             .error_response(409)
             .error_response(422)
             .add_to(builder, &item, "delete");
+    }
+
+    /// The change feed: `{path}/changes` (long-poll) and `{path}/events`
+    /// (Server-Sent Events), with `{Name}ChangeEvent` (a [`ChangeEvent`]
+    /// whose `data` is the model's `Read` object) and `{Name}ChangePage`.
+    fn add_feed(&self, builder: &mut OpenApiBuilder, schemas: &ModelSchemas) {
+        let meta = self.meta;
+        let name = self.names.schema.as_str();
+        let [changes, events] = crate::feed::paths(&self.names.path);
+        let generic = builder.schema::<ChangeEvent>();
+        let event = builder.add_schema(
+            &format!("{name}ChangeEvent"),
+            json!({
+                "title": format!("{name}ChangeEvent"),
+                "description": format!(
+                    "A change to a {}: `data` is the row as read after the change (for a delete, as it was last).",
+                    meta.verbose_name()
+                ),
+                "allOf": [generic, {
+                    "type": "object",
+                    "properties": { "data": schemas.read.clone() },
+                }],
+            }),
+        );
+        let page = builder.add_schema(
+            &format!("{name}ChangePage"),
+            json!({
+                "title": format!("{name}ChangePage"),
+                "description": format!("Changes to {} after a cursor.", meta.plural),
+                "type": "object",
+                "properties": {
+                    "items": {
+                        "description": "The events, oldest first (none when the wait ran out).",
+                        "type": "array",
+                        "items": event,
+                    },
+                    "cursor": {
+                        "description": "Send it as `since` to get the events after these.",
+                        "type": "string",
+                    },
+                },
+                "required": ["items", "cursor"],
+            }),
+        );
+        let expired = builder.schema::<CursorExpired>();
+        let gone =
+            "The cursor is older than the retained events: reload, then follow from `oldest`";
+        let filters = "Only changes to rows the caller may view now, and that pass the list's \
+                       filters (`field=value`, Django lookups), are delivered.";
+
+        let mut operation = self
+            .operation("changes", format!("Wait for changes to {}", meta.plural), "get")
+            .description(format!(
+                "Long-poll: answers at once with the changes after `since`, or waits up to \
+                 `timeout` seconds for one and answers an empty list with the same cursor. {filters}"
+            ));
+        for parameter in feed_params(meta, builder.list_settings(), true) {
+            operation = operation.parameter(parameter);
+        }
+        operation
+            .response_schema(200, "The changes after the cursor", page)
+            .response_schema(410, gone, expired)
+            .error_response(400)
+            .error_response(422)
+            .add_to(builder, &changes, "get");
+
+        let mut operation = self
+            .operation("events", format!("Stream changes to {}", meta.plural), "get")
+            .description(format!(
+                "Server-Sent Events: one unnamed event per change (`id:` its cursor, `data:` \
+                 a `{name}ChangeEvent`), from `Last-Event-ID`, else `since`, else now; \
+                 `: ping` comments while idle; `event: reset` with `{{\"oldest\": \"...\"}}` \
+                 when the cursor is older than the retained events (the stream goes on from \
+                 `oldest`); `event: error` with `{{\"detail\": \"...\"}}` when the caller's \
+                 access ends, after which the stream closes. {filters}"
+            ))
+            .parameter(json!({
+                "name": "Last-Event-ID",
+                "in": "header",
+                "required": false,
+                "description": "The `id` of the last event received: resume after it (overrides `since`).",
+                "schema": { "type": "string", "pattern": "^[0-9]{1,18}$" },
+            }));
+        for parameter in feed_params(meta, builder.list_settings(), false) {
+            operation = operation.parameter(parameter);
+        }
+        operation
+            .response_media(
+                200,
+                "An event stream",
+                "text/event-stream",
+                json!({ "type": "string" }),
+            )
+            .error_response(400)
+            .error_response(422)
+            .add_to(builder, &events, "get");
     }
 
     /// `{verb} a {words}`: summaries read as words ("group permission");

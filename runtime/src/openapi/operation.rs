@@ -42,6 +42,8 @@ struct ResponseDocs {
     status: u16,
     description: String,
     body: Option<BodySchema>,
+    /// The body's media type; `None`: `application/json`.
+    media_type: Option<&'static str>,
     /// Response headers: name, description (each a string).
     headers: Vec<(String, String)>,
 }
@@ -128,6 +130,26 @@ impl Operation {
             status,
             description: description.into(),
             body: Some(BodySchema::Built(schema)),
+            media_type: None,
+            headers: Vec::new(),
+        });
+        self
+    }
+
+    /// A response with status `status` and a body of `media_type` (such as
+    /// `text/event-stream`) described by `schema`.
+    pub(super) fn response_media(
+        mut self,
+        status: u16,
+        description: impl Into<String>,
+        media_type: &'static str,
+        schema: Value,
+    ) -> Self {
+        self.responses.push(ResponseDocs {
+            status,
+            description: description.into(),
+            body: Some(BodySchema::Built(schema)),
+            media_type: Some(media_type),
             headers: Vec::new(),
         });
         self
@@ -219,6 +241,7 @@ impl Operation {
             status,
             description: description.into(),
             body: Some(BodySchema::Type(schema_fn::<T>)),
+            media_type: None,
             headers: Vec::new(),
         });
         self
@@ -230,6 +253,7 @@ impl Operation {
             status,
             description: description.into(),
             body: None,
+            media_type: None,
             headers: Vec::new(),
         });
         self
@@ -345,7 +369,11 @@ impl Operation {
                 entry["headers"] = Value::Object(headers);
             }
             if let Some(body) = &response.body {
-                entry["content"] = json_content(body.resolve(builder));
+                let schema = body.resolve(builder);
+                entry["content"] = match response.media_type {
+                    Some(media_type) => json!({ media_type: { "schema": schema } }),
+                    None => json_content(schema),
+                };
             }
             responses.insert(response.status.to_string(), entry);
         }

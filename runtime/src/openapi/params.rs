@@ -282,3 +282,35 @@ fn ordering_param(meta: &ModelMeta, list: ListSettings) -> Option<Value> {
         schema,
     ))
 }
+
+/// The query parameters of `meta`'s change feed: `since`, `timeout` (the
+/// long-poll only) and the list's filters, as [`crate::feed`] reads them.
+pub(super) fn feed_params(meta: &ModelMeta, list: ListSettings, long_poll: bool) -> Vec<Value> {
+    let mut params = vec![query_param(
+        "since",
+        "The cursor to follow from: the `cursor` of the previous answer (long-poll) or an \
+         event's `id` (SSE). Without it, the feed starts from now."
+            .into(),
+        json!({ "type": "string", "pattern": "^[0-9]{1,18}$" }),
+    )];
+    if long_poll {
+        params.push(query_param(
+            "timeout",
+            format!(
+                "Seconds to wait for an event when there is none yet (default {}).",
+                crate::feed::DEFAULT_TIMEOUT
+            ),
+            json!({
+                "type": "integer",
+                "minimum": 0,
+                "maximum": crate::feed::MAX_TIMEOUT,
+                "default": crate::feed::DEFAULT_TIMEOUT,
+            }),
+        ));
+    }
+    params.extend(filter_params(meta, list));
+    for param in &mut params {
+        walk_schema(&mut param["schema"], &mut forbid_nul);
+    }
+    params
+}

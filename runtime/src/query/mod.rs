@@ -12,6 +12,7 @@ mod cursor;
 mod execute;
 mod load;
 mod lookup;
+mod matches;
 mod ordering;
 mod parse;
 mod rows;
