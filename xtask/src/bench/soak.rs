@@ -787,7 +787,7 @@ impl SoakRun {
         }
         if self.delivery.lost > 0 {
             failures.push(format!(
-                "{} of {} events lost",
+                "{} of {} events lost (not delivered by the end of the drain)",
                 self.delivery.lost, self.delivery.expected
             ));
         }
@@ -807,7 +807,7 @@ impl SoakRun {
                 "planned": self.writes_planned,
                 "acknowledged": self.writes_acknowledged,
                 "failed": self.write_errors.len(),
-                "errors": self.write_errors.iter().take(5).collect::<Vec<_>>(),
+                "errors": distinct(&self.write_errors, 5),
                 "per_second": finite(self.writes_per_second),
                 "post_latency_ms": self.post_latency.to_json(),
             },
@@ -829,6 +829,20 @@ impl SoakRun {
             "fatal": self.fatal,
         })
     }
+}
+
+/// The first `n` distinct messages of `messages`.
+fn distinct(messages: &[String], n: usize) -> Vec<&str> {
+    let mut seen: Vec<&str> = Vec::new();
+    for message in messages {
+        if seen.len() == n {
+            break;
+        }
+        if !seen.contains(&message.as_str()) {
+            seen.push(message);
+        }
+    }
+    seen
 }
 
 /// `value`, or JSON null for NaN (JSON has no NaN).
@@ -1207,7 +1221,7 @@ fn markdown(report: &Value) -> String {
         s["writes_per_second"],
         s["drain_s"],
     );
-    out += "| backend | connected | RSS before → connected MiB | RSS per idle client KiB | writes acked / planned (rate/s) | events expected | delivered | lost | duplicates | p50 ms from send | p99 ms from send | p50 / p99 ms from commit | reconnects |\n\
+    out += "| backend | connected | RSS before → connected MiB | RSS per idle client KiB | writes acked / planned (rate/s) | events expected | delivered | lost (not delivered by the end of the drain) | duplicates | p50 ms from send | p99 ms from send | p50 / p99 ms from commit | reconnects |\n\
             |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
     let mib = |v: &Value| {
         v.as_f64()
@@ -1428,6 +1442,13 @@ mod tests {
             }
         );
         assert_eq!(tally(&acknowledged, &[a]).lost, 0);
+    }
+
+    #[test]
+    fn distinct_keeps_the_first_of_each_message() {
+        let messages = ["a", "a", "b", "a", "c", "d"].map(String::from);
+        assert_eq!(distinct(&messages, 2), ["a", "b"]);
+        assert_eq!(distinct(&messages, 9), ["a", "b", "c", "d"]);
     }
 
     #[test]
