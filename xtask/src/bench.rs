@@ -1,5 +1,8 @@
 //! `cargo xtask bench`: the permissions endpoint served five ways, loaded
 //! with `wrk` on 127.0.0.1, compared as ratios. See the README's "Benchmarks".
+//! `--soak` runs the change feed soak of [`soak`] instead.
+
+pub mod soak;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

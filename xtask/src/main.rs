@@ -16,6 +16,9 @@
 //!   set than the CI's default (seed 1, 16 models).
 //! - `bench [--quick]`: the permissions endpoint served five ways, loaded
 //!   with wrk on 127.0.0.1; writes `target/bench/report.{md,json}`.
+//! - `bench --soak [--clients N] [--duration S] [--writes-per-second R]
+//!   [--soak-postgres URL]`: the blog's change feed with N idle SSE clients
+//!   under a write load; writes `target/bench/soak.{md,json}`.
 
 mod bench;
 
@@ -79,12 +82,14 @@ enum Task {
         #[arg(long)]
         off: Option<String>,
     },
-    /// Benchmark `GET /permissions` served five ways (see README "Benchmarks").
+    /// Benchmark `GET /permissions` served five ways (see README "Benchmarks"),
+    /// or, with `--soak`, soak the blog's change feed.
     Bench {
         /// A smoke run under two minutes: no warm-up, three 1 s runs each.
         #[arg(long)]
         quick: bool,
-        /// Seconds per measured run (default 8; 1 with --quick).
+        /// Seconds per measured run (default 8; 1 with --quick); with
+        /// --soak, seconds of write load (default 60).
         #[arg(long)]
         duration: Option<u32>,
         /// Seconds of warm-up load (default 3; 0 with --quick).
@@ -96,6 +101,26 @@ enum Task {
         /// Open connections of the load generator.
         #[arg(long, default_value_t = 32)]
         connections: u32,
+        /// Instead of the endpoint benchmark: hold --clients idle SSE streams
+        /// of `GET /api/posts/events` open on the blog example (release
+        /// build, fresh SQLite file), create posts at --writes-per-second for
+        /// --duration seconds, and report delivery latency, RSS per idle
+        /// client and lost or duplicated events.
+        #[arg(long, conflicts_with_all = ["quick", "warmup", "repeats", "connections"])]
+        soak: bool,
+        /// With --soak: idle SSE clients held open.
+        #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u32).range(1..))]
+        clients: u32,
+        /// With --soak: posts created per second.
+        #[arg(long, default_value_t = 20.0, value_parser = positive_rate)]
+        writes_per_second: f64,
+        /// With --soak: seconds to wait after the last write for events in flight.
+        #[arg(long, default_value_t = 30)]
+        drain: u32,
+        /// With --soak: run on this PostgreSQL database too (migrated and
+        /// written to; use a database of its own).
+        #[arg(long, value_name = "URL", requires = "soak")]
+        soak_postgres: Option<String>,
     },
 }
 
@@ -128,11 +153,36 @@ fn main() -> ExitCode {
         Task::Fuzz { seconds } => fuzz(seconds),
         Task::Genmodels { seed, models, off } => genmodels(seed, models, off.as_deref()),
         Task::Bench {
+            soak: true,
+            duration,
+            clients,
+            writes_per_second,
+            drain,
+            soak_postgres,
+            ..
+        } => {
+            let settings = bench::soak::SoakSettings {
+                clients: clients as usize,
+                duration: duration.unwrap_or(60).max(1),
+                writes_per_second,
+                drain,
+                postgres: soak_postgres,
+            };
+            match bench::soak::run(settings) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("xtask bench --soak: {error:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Task::Bench {
             quick,
             duration,
             warmup,
             repeats,
             connections,
+            ..
         } => {
             let mut settings = bench::Settings::new(quick);
             settings.duration = duration.unwrap_or(settings.duration).max(1);
@@ -147,6 +197,16 @@ fn main() -> ExitCode {
                 }
             }
         }
+    }
+}
+
+/// A `--writes-per-second` value: a positive, finite number.
+fn positive_rate(value: &str) -> Result<f64, String> {
+    match value.parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        _ => Err(format!(
+            "expected a positive number of writes per second, not {value:?}"
+        )),
     }
 }
 
