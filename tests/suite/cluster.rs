@@ -171,7 +171,10 @@ async fn login(base: &str) -> String {
         .expect("token request");
     assert_eq!(reply.status(), StatusCode::OK, "login on {base}");
     let body: Value = reply.json().await.expect("token JSON");
-    body["access_token"].as_str().expect("access_token").to_owned()
+    body["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_owned()
 }
 
 #[tokio::test]
@@ -200,7 +203,12 @@ async fn three_instances_share_one_feed() {
             .send()
             .await
             .expect("list");
-        assert_eq!(reply.status(), StatusCode::OK, "A's token on {}", server.base());
+        assert_eq!(
+            reply.status(),
+            StatusCode::OK,
+            "A's token on {}",
+            server.base()
+        );
     }
     let author = client()
         .post(format!("{}/api/authors", b.base()))

@@ -252,12 +252,17 @@ pub async fn next_batch(
     // up to it, so a batch that is not full has caught up with the hub.
     let start = hub.start();
     let labels = [label.to_owned()];
-    Ok(match changes::read_since(db, &labels, cursor, limit).await? {
-        Read::Expired { oldest } => Batch::Expired(oldest),
-        Read::Events { events, cursor: next } => {
-            let caught_up = (events.len() as u64) < limit && start != i64::MAX;
-            let next = if caught_up { next.max(start) } else { next };
-            Batch::Events(events.into_iter().map(Logged::new).collect(), next)
-        }
-    })
+    Ok(
+        match changes::read_since(db, &labels, cursor, limit).await? {
+            Read::Expired { oldest } => Batch::Expired(oldest),
+            Read::Events {
+                events,
+                cursor: next,
+            } => {
+                let caught_up = (events.len() as u64) < limit && start != i64::MAX;
+                let next = if caught_up { next.max(start) } else { next };
+                Batch::Events(events.into_iter().map(Logged::new).collect(), next)
+            }
+        },
+    )
 }
