@@ -621,6 +621,17 @@ async fn an_expired_cursor_is_gone_or_reset(db: &TestDb) {
     let next = stream.expect().await;
     assert_eq!(next.event, "");
     assert_eq!(next.id.as_deref(), Some(newest));
+
+    // A cursor no log handed out (a restored database, a typo) cannot be
+    // resumed either: 410 at once rather than a wait that never ends.
+    let future = get(
+        &router,
+        Some(&root),
+        "/api/authors/changes?since=1000000000&timeout=5",
+    )
+    .await;
+    assert_eq!(future.status, StatusCode::GONE, "{:?}", future.json);
+    assert_eq!(future.json["oldest"], json!(oldest));
 }
 
 async fn a_rolled_back_unit_of_work_leaves_no_event(db: &TestDb) {

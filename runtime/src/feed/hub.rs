@@ -81,7 +81,7 @@ pub enum HubRead {
     /// Events of the model after the cursor (possibly none) and the cursor
     /// to read on from.
     Events(Vec<Arc<Logged>>, i64),
-    /// The cursor is older than the hub's window: read the log.
+    /// The cursor is outside the hub's window: read the log.
     Behind,
 }
 
@@ -130,7 +130,9 @@ impl Hub {
     /// Up to `limit` events labelled `label` after `cursor`, from memory.
     pub fn read(&self, label: &str, cursor: i64, limit: usize) -> HubRead {
         let window = self.window.read().unwrap_or_else(|e| e.into_inner());
-        if cursor < window.start {
+        // Past the head is the log's to judge too: a commit the hub has not
+        // read yet, or a cursor no log ever handed out (410).
+        if cursor < window.start || cursor > window.head {
             return HubRead::Behind;
         }
         let first = window.events.partition_point(|logged| logged.id <= cursor);
