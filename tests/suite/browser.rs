@@ -466,3 +466,77 @@ async fn blog_live_page_follows_the_feed_in_chromium() {
         "{anonymous_status}"
     );
 }
+
+/// The live page against the blog's real change feed (the router lets the
+/// browser's requests in as a superuser, as a session would): posts created
+/// and deleted through the API appear on the page as they happen.
+#[tokio::test]
+async fn blog_live_page_follows_the_real_feed_in_chromium() {
+    let db = TestDb::new(Backend::Sqlite).await.unwrap();
+    let router = ferrobridge_tests::blog_router(&db).await;
+    let Some(browser) = Browser::start(router.clone(), 1024, 800).await else {
+        db.finish().await;
+        return;
+    };
+    let (client, base) = (browser.client.clone(), browser.base.clone());
+    let result = async {
+        client.goto(&format!("{base}/live")).await?;
+        // Writes only after the stream is open: it follows from now.
+        client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::XPath(
+                "//*[@id='status'][starts-with(normalize-space(.), 'Following posts')]",
+            ))
+            .await?;
+        let author = ferrobridge_tests::call(
+            &router,
+            axum::http::Method::POST,
+            "/api/authors",
+            Some(json!({ "name": "Ann" })),
+        )
+        .await;
+        let post = ferrobridge_tests::call(
+            &router,
+            axum::http::Method::POST,
+            "/api/posts",
+            Some(json!({ "title": "Live <i>post</i>", "body": "b", "author_id": author.json["id"] })),
+        )
+        .await;
+        let uri = format!("/api/posts/{}", post.json["id"]);
+        ferrobridge_tests::call(&router, axum::http::Method::DELETE, &uri, None).await;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let items = client
+                .execute(
+                    "return [...document.querySelectorAll('#events li')].map(li => li.textContent);",
+                    vec![],
+                )
+                .await?;
+            if items.as_array().is_some_and(|a| a.len() >= 2) || Instant::now() > deadline {
+                break Ok::<_, fantoccini::error::CmdError>((items, post.json["id"].clone()));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    .await;
+    browser.finish().await;
+    db.finish().await;
+    let (items, id) = result.unwrap();
+    let items: Vec<&str> = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(items.len(), 2, "{items:?}");
+    // Newest first: the delete, then the create, titles as text.
+    assert!(
+        items[0].starts_with(&format!("delete#{id} Live <i>post</i>")),
+        "{items:?}"
+    );
+    assert!(
+        items[1].starts_with(&format!("create#{id} Live <i>post</i>")),
+        "{items:?}"
+    );
+}

@@ -12,7 +12,8 @@ use ferrobridge::__private::sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait
 use ferrobridge::feed::FeedSettings;
 use ferrobridge::prelude::*;
 use ferrobridge_tests::{
-    PASSWORD, Reply, TestDb, UserKind, call_as, create_staff, create_user, db_tests, token_login,
+    AdminClient, PASSWORD, Reply, TestDb, UserKind, call_as, create_staff, create_user, db_tests,
+    token_login,
 };
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
@@ -573,6 +574,42 @@ async fn access_ending_ends_the_stream(db: &TestDb) {
     // And the long-poll refuses the token from the start.
     let refused = get(&router, Some(&reader), "/api/posts/changes?timeout=0").await;
     assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+
+    // A session logged out mid-stream (the admin's logout, as a browser's
+    // `EventSource` follows with the session cookie).
+    create_staff(&db.db, "editor", &[]).await;
+    let mut admin = AdminClient::new(router.clone());
+    admin.login("editor", PASSWORD).await;
+    let cookies: Vec<String> = admin
+        .cookies
+        .iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect();
+    let request = Request::get("/api/posts/events")
+        .header(header::COOKIE, cookies.join("; "))
+        .body(Body::empty())
+        .expect("request");
+    let response = router.clone().oneshot(request).await.expect("infallible");
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut followed = SseReader {
+        body: response.into_body(),
+        buffer: String::new(),
+    };
+    followed.expect_quiet(Duration::from_millis(300)).await;
+    let page = admin.post("/admin/logout/", &[]).await;
+    assert!(page.status.is_success() || page.status.is_redirection());
+    let began = Instant::now();
+    let error = followed.expect().await;
+    assert!(
+        began.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        began.elapsed()
+    );
+    assert_eq!(error.event, "error");
+    assert!(matches!(
+        followed.next(Duration::from_secs(1)).await,
+        Next::End
+    ));
 }
 
 async fn an_expired_cursor_is_gone_or_reset(db: &TestDb) {
