@@ -77,7 +77,7 @@ pub struct Hub {
 }
 
 /// What [`Hub::read`] found.
-pub enum HubRead {
+enum HubRead {
     /// Events of the model after the cursor (possibly none) and the cursor
     /// to read on from.
     Events(Vec<Arc<Logged>>, i64),
@@ -109,26 +109,13 @@ impl Hub {
         hub
     }
 
-    /// Waits until the hub has read the log once; its head then.
-    pub async fn ready(&self) -> i64 {
-        let mut head = self.head.subscribe();
-        loop {
-            if let Some(head) = *head.borrow_and_update() {
-                return head;
-            }
-            if head.changed().await.is_err() {
-                return 0;
-            }
-        }
-    }
-
     /// A receiver that sees the head move.
     pub fn watch(&self) -> watch::Receiver<Option<i64>> {
         self.head.subscribe()
     }
 
     /// Up to `limit` events labelled `label` after `cursor`, from memory.
-    pub fn read(&self, label: &str, cursor: i64, limit: usize) -> HubRead {
+    fn read(&self, label: &str, cursor: i64, limit: usize) -> HubRead {
         let window = self.window.read().unwrap_or_else(|e| e.into_inner());
         // Past the head is the log's to judge too: a commit the hub has not
         // read yet, or a cursor no log ever handed out (410).
@@ -151,7 +138,7 @@ impl Hub {
     }
 
     /// The oldest cursor the hub answers from memory.
-    pub fn start(&self) -> i64 {
+    fn start(&self) -> i64 {
         self.window.read().unwrap_or_else(|e| e.into_inner()).start
     }
 
