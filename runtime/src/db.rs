@@ -215,36 +215,6 @@ impl From<DatabaseConnection> for Connection {
     }
 }
 
-/// The loaders of the model metadata read through the connection, so
-/// their statements get its datetime spelling too.
-impl crate::model::RowSource for Connection {
-    fn backend(&self) -> DbBackend {
-        self.get_database_backend()
-    }
-
-    fn select_rows(
-        &self,
-        stmt: Statement,
-    ) -> crate::model::LoaderFuture<'_, Vec<sea_orm::QueryResult>> {
-        Box::pin(self.query_all_raw(stmt))
-    }
-}
-
-/// Rows read in a transaction (by the write layer, for the change events
-/// of what a delete takes with it) see the transaction's own writes.
-impl crate::model::RowSource for Transaction {
-    fn backend(&self) -> DbBackend {
-        self.get_database_backend()
-    }
-
-    fn select_rows(
-        &self,
-        stmt: Statement,
-    ) -> crate::model::LoaderFuture<'_, Vec<sea_orm::QueryResult>> {
-        Box::pin(self.query_all_raw(stmt))
-    }
-}
-
 /// A transaction begun on a [`Connection`], with the same spelling of
 /// datetimes; it commits with [`TransactionSession::commit`] (or the
 /// inherent [`Transaction::commit`]) and rolls back when dropped.
@@ -291,10 +261,27 @@ impl Transaction {
     }
 }
 
-/// `ConnectionTrait` for a wrapper whose `inner` runs the statements: each
-/// bound value is respelled by [`canonical`] first.
+/// `ConnectionTrait`, `TransactionTrait` and `RowSource` for a wrapper
+/// whose `inner` runs the statements: each bound value is respelled by
+/// [`canonical`] first.
 macro_rules! canonical_connection {
     ($wrapper:ty) => {
+        /// The loaders of the model metadata (and the write layer's reads
+        /// of what a delete takes with it, in its transaction) read through
+        /// the wrapper, so their statements get its datetime spelling too.
+        impl crate::model::RowSource for $wrapper {
+            fn backend(&self) -> DbBackend {
+                self.get_database_backend()
+            }
+
+            fn select_rows(
+                &self,
+                stmt: Statement,
+            ) -> crate::model::LoaderFuture<'_, Vec<sea_orm::QueryResult>> {
+                Box::pin(self.query_all_raw(stmt))
+            }
+        }
+
         #[async_trait::async_trait]
         impl ConnectionTrait for $wrapper {
             fn get_database_backend(&self) -> DbBackend {
