@@ -3,6 +3,8 @@
 //! endpoint, so a key to a table of 100,000 rows never becomes a
 //! 100,000-option `<select>`.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
@@ -10,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::AdminOps;
 use super::context::{AdminCtx, Reject, server_error};
 use crate::model::{FieldKind, FieldMeta};
 use crate::query::{ListQuery, search_words};
@@ -31,6 +34,25 @@ pub(super) fn json_error(status: StatusCode, detail: &str) -> Response {
     (status, Json(json!({ "detail": detail }))).into_response()
 }
 
+/// The model a JSON endpoint of the admin was asked about (`found`), if
+/// the user may view its rows: else the JSON 404 (no such model) or 403
+/// (neither the view nor the change permission) to answer instead.
+pub(super) async fn viewable(
+    ctx: &AdminCtx,
+    found: Option<Arc<dyn AdminOps>>,
+) -> Result<Arc<dyn AdminOps>, Response> {
+    let Some(ops) = found else {
+        return Err(json_error(StatusCode::NOT_FOUND, "No such model."));
+    };
+    if !ctx.can_view(ops.meta()).await {
+        return Err(json_error(
+            StatusCode::FORBIDDEN,
+            "You don't have permission to view these objects.",
+        ));
+    }
+    Ok(ops)
+}
+
 /// Answers `{"results": [{"id": "1", "text": "Ann"}], "pagination": {"more": true}}`,
 /// searching the model's admin search fields (else its text fields) and its
 /// primary key. Needs a staff session and the view (or change) permission.
@@ -40,16 +62,11 @@ pub async fn autocomplete(
     Query(query): Query<AutocompleteQuery>,
 ) -> Result<Response, Reject> {
     ctx.staff()?;
-    let Some(ops) = ctx.admin().find(&app, &model) else {
-        return Ok(json_error(StatusCode::NOT_FOUND, "No such model."));
+    let ops = match viewable(&ctx, ctx.admin().find(&app, &model)).await {
+        Ok(ops) => ops,
+        Err(answer) => return Ok(answer),
     };
     let meta = ops.meta();
-    if !ctx.can_view(meta).await {
-        return Ok(json_error(
-            StatusCode::FORBIDDEN,
-            "You don't have permission to view these objects.",
-        ));
-    }
     let search_fields: Vec<&'static FieldMeta> = if meta.admin.search.is_empty() {
         meta.fields
             .iter()

@@ -26,9 +26,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::autocomplete::json_error;
+use super::autocomplete::{json_error, viewable};
 use super::context::{AdminCtx, Reject, server_error};
-use crate::changes::{self, Read};
+use crate::changes::{self, Batch};
 
 /// The longest one request waits for a change: under the default request
 /// timeout (30 s), so a quiet list answers before the server gives up.
@@ -92,36 +92,33 @@ pub async fn recent_changes(
     Query(query): Query<RecentQuery>,
 ) -> Result<Response, Reject> {
     ctx.staff()?;
-    let Some(ops) = ctx
+    let shown = ctx
         .admin()
         .find(&app, &model)
-        .filter(|o| !o.meta().admin.hidden)
-    else {
-        return Ok(json_error(StatusCode::NOT_FOUND, "No such model."));
+        .filter(|o| !o.meta().admin.hidden);
+    let ops = match viewable(&ctx, shown).await {
+        Ok(ops) => ops,
+        Err(answer) => return Ok(answer),
     };
     let meta = ops.meta();
-    if !ctx.can_view(meta).await {
-        return Ok(json_error(
-            StatusCode::FORBIDDEN,
-            "You don't have permission to view these objects.",
-        ));
-    }
     let (mut since, wait) = match parse(&query) {
         Ok(parsed) => parsed,
         Err(answer) => return Ok(answer),
     };
     let db = &ctx.state.db;
-    let models = [changes::model_label(meta)];
+    let label = changes::model_label(meta);
     let deadline = Instant::now() + wait;
-    // Subscribed before the first read: a commit between a read that found
+    // The app's one reader of the log, as the feed's clients use it;
+    // watched before the first read, so a commit between a read that found
     // nothing and the wait still wakes the wait.
-    let mut wake = changes::subscribe(db);
+    let hub = changes::Hub::of(&ctx.state);
+    let mut head = hub.watch();
     let changed = loop {
-        let read = changes::read_since(db, &models, since, READ_LIMIT)
+        let batch = changes::next_batch(&hub, db, &label, since, READ_LIMIT)
             .await
             .map_err(|e| Reject(server_error(e)))?;
-        match read {
-            Read::Expired { oldest } => {
+        match batch {
+            Batch::Expired(oldest) => {
                 let mut answer = (
                     StatusCode::GONE,
                     Json(json!({
@@ -133,13 +130,13 @@ pub async fn recent_changes(
                 ctx.finish(&mut answer);
                 return Ok(answer);
             }
-            Read::Events { events, cursor } => {
+            Batch::Events(events, cursor) => {
                 since = cursor;
                 if !events.is_empty() {
                     let mut pks: Vec<String> = Vec::new();
-                    for event in events {
-                        if !pks.contains(&event.pk) {
-                            pks.push(event.pk);
+                    for logged in events {
+                        if !pks.contains(&logged.event.pk) {
+                            pks.push(logged.event.pk.clone());
                         }
                     }
                     break pks;
@@ -150,7 +147,7 @@ pub async fn recent_changes(
         if left.is_zero() {
             break Vec::new();
         }
-        wake.wait(left).await;
+        let _ = tokio::time::timeout(left, head.changed()).await;
     };
     let mut answer =
         Json(json!({ "changed": changed, "cursor": since.to_string() })).into_response();

@@ -167,7 +167,7 @@ impl App {
         } else {
             Vec::new()
         };
-        let hub = Arc::new(crate::feed::Hub::new(db.clone()));
+        let hub = Arc::new(crate::changes::Hub::new(db.clone()));
         AppState::new(db, self.name.as_str(), self.list)
             .with_layer(crate::query::Models::new(
                 self.models

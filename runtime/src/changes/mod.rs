@@ -29,6 +29,8 @@
 //! marker can no longer be resumed without a gap, and [`read_since`]
 //! answers [`Read::Expired`] for it rather than skipping silently.
 
+mod hub;
+
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -44,6 +46,8 @@ use serde_json::Value as JsonValue;
 use crate::Model;
 use crate::db::{ChangeSignal, Connection, Transaction};
 use crate::model::ModelMeta;
+
+pub use hub::{Batch, Hub, Logged, next_batch};
 
 /// The PostgreSQL channel a commit with events notifies.
 pub const CHANNEL: &str = "ferrobridge_changes";

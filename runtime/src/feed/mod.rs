@@ -30,8 +30,6 @@
 //! with the oldest one still available; a stream sends `event: reset` and
 //! goes on from there, never skipping silently.
 
-mod hub;
-
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::marker::PhantomData;
@@ -51,13 +49,12 @@ use tokio::time::Instant;
 
 use crate::auth::policy::{Scope, authorize_meta};
 use crate::auth::{CurrentUser, OptionalUser, authenticate_headers};
-use crate::changes::{self, ChangeEvent};
+use crate::changes::{self, Batch, ChangeEvent, Hub, Logged, next_batch};
 use crate::db::Connection;
 use crate::error::{ApiError, ApiResult, ErrorDetail, ErrorKind, ValidationError};
 use crate::model::{Action, Model, ModelMeta};
 use crate::query::{Filter, ListQuery, ListSettings, RESERVED};
 use crate::state::{AppState, Router};
-pub use hub::{Batch, Hub, Logged, next_batch};
 
 /// `timeout` of a long-poll that names none, in seconds.
 pub const DEFAULT_TIMEOUT: u64 = 25;

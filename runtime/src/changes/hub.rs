@@ -1,10 +1,11 @@
-//! One reader of the change log per app, shared by every feed client.
+//! One reader of the change log per app, shared by every client that
+//! follows it (the feed's long-polls and streams, the admin's change lists).
 //!
 //! Without it each client would read the log itself on every wake-up and
 //! every safety poll: with thousands of idle SSE clients that is thousands
 //! of queries a second before anything changes, and one more per client
 //! per commit. The [`Hub`] reads the log once per wake-up (and once per
-//! [`POLL_INTERVAL`](crate::changes::POLL_INTERVAL)) and keeps the newest
+//! [`POLL_INTERVAL`](super::POLL_INTERVAL)) and keeps the newest
 //! events in memory, each serialized once; clients read from memory and
 //! wait on the hub's head. A client whose cursor is older than what the hub
 //! holds (a reconnect after a while, a long-poll from yesterday's cursor)
@@ -16,7 +17,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::changes::{self, ChangeEvent, Read};
+use super::{ChangeEvent, Read};
 use crate::db::Connection;
 use crate::state::AppState;
 
@@ -173,14 +174,14 @@ impl Hub {
 /// been committed, until the hub is dropped. Errors (the database away)
 /// are logged and retried at the poll interval; clients keep waiting.
 async fn run(db: Connection, hub: Weak<Hub>) {
-    let mut wake = changes::subscribe(&db);
+    let mut wake = super::subscribe(&db);
     let mut head = None;
     loop {
         let Some(live) = hub.upgrade() else {
             return;
         };
         let more = match head {
-            None => match changes::latest(&db).await {
+            None => match super::latest(&db).await {
                 Ok(latest) => {
                     live.reset(latest);
                     head = Some(latest);
@@ -191,7 +192,7 @@ async fn run(db: Connection, hub: Weak<Hub>) {
                     false
                 }
             },
-            Some(from) => match changes::read_all_since(&db, from, BATCH).await {
+            Some(from) => match super::read_all_since(&db, from, BATCH).await {
                 Ok(Read::Events { events, cursor }) if cursor > from => {
                     let full = events.len() as u64 == BATCH;
                     live.append(events, cursor);
@@ -241,17 +242,15 @@ pub async fn next_batch(
     // up to it, so a batch that is not full has caught up with the hub.
     let start = hub.start();
     let labels = [label.to_owned()];
-    Ok(
-        match changes::read_since(db, &labels, cursor, limit).await? {
-            Read::Expired { oldest } => Batch::Expired(oldest),
-            Read::Events {
-                events,
-                cursor: next,
-            } => {
-                let caught_up = (events.len() as u64) < limit && start != i64::MAX;
-                let next = if caught_up { next.max(start) } else { next };
-                Batch::Events(events.into_iter().map(Logged::new).collect(), next)
-            }
-        },
-    )
+    Ok(match super::read_since(db, &labels, cursor, limit).await? {
+        Read::Expired { oldest } => Batch::Expired(oldest),
+        Read::Events {
+            events,
+            cursor: next,
+        } => {
+            let caught_up = (events.len() as u64) < limit && start != i64::MAX;
+            let next = if caught_up { next.max(start) } else { next };
+            Batch::Events(events.into_iter().map(Logged::new).collect(), next)
+        }
+    })
 }
