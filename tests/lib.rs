@@ -1,11 +1,12 @@
 //! Support for ferrobridge's integration tests: a fresh database per test
 //! on each backend, and small HTTP helpers.
 //!
-//! Every database test runs on SQLite, and on PostgreSQL when
+//! Every database test runs on SQLite, on PostgreSQL when
 //! `DATABASE_URL_POSTGRES` is set (an admin URL such as
-//! `postgres://postgres@127.0.0.1:5432/test`; each test creates its own
-//! database there). When `CI` is set, that variable is required: the
-//! PostgreSQL tests fail rather than skip.
+//! `postgres://postgres@127.0.0.1:5432/test`) and on MySQL / MariaDB when
+//! `DATABASE_URL_MYSQL` is set (such as `mysql://root@127.0.0.1:3306/test`);
+//! each test creates its own database there. When `CI` is set, both
+//! variables are required: those tests fail rather than skip.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -24,6 +25,8 @@ pub enum Backend {
     Sqlite,
     /// A fresh database on the server named by `DATABASE_URL_POSTGRES`.
     Postgres,
+    /// A fresh database on the MySQL / MariaDB server named by `DATABASE_URL_MYSQL`.
+    Mysql,
 }
 
 /// A database created for one test; [`TestDb::finish`] removes it.
@@ -53,12 +56,13 @@ fn unique_name() -> String {
 }
 
 impl TestDb {
-    /// A fresh database on `backend`; `None` only for PostgreSQL outside CI
-    /// when `DATABASE_URL_POSTGRES` is unset.
+    /// A fresh database on `backend`; `None` only for PostgreSQL or MySQL
+    /// outside CI when their `DATABASE_URL_...` is unset.
     pub async fn new(backend: Backend) -> Option<TestDb> {
         match backend {
             Backend::Sqlite => Some(Self::sqlite().await),
-            Backend::Postgres => Self::postgres().await,
+            Backend::Postgres => Self::server(Backend::Postgres).await,
+            Backend::Mysql => Self::server(Backend::Mysql).await,
         }
     }
 
@@ -75,37 +79,50 @@ impl TestDb {
         }
     }
 
-    async fn postgres() -> Option<TestDb> {
-        let admin_url = match std::env::var("DATABASE_URL_POSTGRES") {
-            Ok(url) if !url.is_empty() => url,
+    /// The admin URL of a server backend, from its environment variable;
+    /// `None` (with a note) outside CI when it is unset.
+    pub fn admin_url(backend: Backend) -> Option<String> {
+        let var = match backend {
+            Backend::Sqlite => return None,
+            Backend::Postgres => "DATABASE_URL_POSTGRES",
+            Backend::Mysql => "DATABASE_URL_MYSQL",
+        };
+        match std::env::var(var) {
+            Ok(url) if !url.is_empty() => Some(url),
             _ if std::env::var_os("CI").is_some() => {
-                panic!("CI runs the PostgreSQL tests: set DATABASE_URL_POSTGRES (see .ci/run)")
+                panic!("CI runs the {backend:?} tests: set {var} (see .ci/run)")
             }
             _ => {
-                eprintln!("DATABASE_URL_POSTGRES is unset: PostgreSQL variant not run");
-                return None;
+                eprintln!("{var} is unset: {backend:?} variant not run");
+                None
             }
-        };
+        }
+    }
+
+    /// A fresh database on the PostgreSQL or MySQL server of `backend`.
+    async fn server(backend: Backend) -> Option<TestDb> {
+        let admin_url = Self::admin_url(backend)?;
         let admin = ferrobridge::db::connect(&admin_url)
             .await
-            .unwrap_or_else(|e| panic!("PostgreSQL at DATABASE_URL_POSTGRES is unreachable: {e}"));
+            .unwrap_or_else(|e| panic!("{backend:?} at {admin_url} is unreachable: {e}"));
         let name = unique_name();
+        let create = match backend {
+            Backend::Mysql => {
+                format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+            }
+            _ => format!("CREATE DATABASE \"{name}\""),
+        };
         admin
-            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+            .execute_unprepared(&create)
             .await
             .expect("create test database");
         admin.close().await.ok();
-        let (base, query) = match admin_url.split_once('?') {
-            Some((base, query)) => (base, format!("?{query}")),
-            None => (admin_url.as_str(), String::new()),
-        };
-        let (server, _) = base.rsplit_once('/').expect("database URL has a path");
-        let url = format!("{server}/{name}{query}");
+        let url = with_database(&admin_url, &name);
         let db = ferrobridge::db::connect(&url)
             .await
             .expect("open test database");
         Some(TestDb {
-            backend: Backend::Postgres,
+            backend,
             url,
             db,
             admin: Some((admin_url, name)),
@@ -119,9 +136,11 @@ impl TestDb {
         if let Some((admin_url, name)) = self.admin
             && let Ok(admin) = ferrobridge::db::connect(&admin_url).await
         {
-            let _ = admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                .await;
+            let drop = match self.backend {
+                Backend::Mysql => format!("DROP DATABASE IF EXISTS `{name}`"),
+                _ => format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+            };
+            let _ = admin.execute_unprepared(&drop).await;
             admin.close().await.ok();
         }
         if let Some(path) = self.file {
@@ -132,7 +151,17 @@ impl TestDb {
     }
 }
 
-/// Declares `mod name { sqlite, postgres }` tests that run
+/// `url` (a server URL with a database path) naming database `name` instead.
+pub fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, format!("?{query}")),
+        None => (url, String::new()),
+    };
+    let (server, _) = base.rsplit_once('/').expect("database URL has a path");
+    format!("{server}/{name}{query}")
+}
+
+/// Declares `mod name { sqlite, postgres, mysql }` tests that run
 /// `async fn name(db: &TestDb)` on a fresh database of each backend.
 #[macro_export]
 macro_rules! db_tests {
@@ -146,6 +175,10 @@ macro_rules! db_tests {
                 #[tokio::test]
                 async fn postgres() {
                     $crate::run_on($crate::Backend::Postgres, |db| Box::pin(super::$name(db))).await;
+                }
+                #[tokio::test]
+                async fn mysql() {
+                    $crate::run_on($crate::Backend::Mysql, |db| Box::pin(super::$name(db))).await;
                 }
             }
         )*

@@ -553,10 +553,11 @@ pub async fn check(app: &App, url: &str) -> Result<(), Vec<String>> {
     );
     if !(url.starts_with("sqlite:")
         || url.starts_with("postgres://")
-        || url.starts_with("postgresql://"))
+        || url.starts_with("postgresql://")
+        || url.starts_with("mysql://"))
     {
         problems.push(format!(
-            "DATABASE_URL ({}) is neither `sqlite://...` nor `postgres://...`",
+            "DATABASE_URL ({}) is none of `sqlite://...`, `postgres://...`, `mysql://...`",
             redact(url)
         ));
     }

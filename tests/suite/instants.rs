@@ -115,7 +115,23 @@ fn raw(db: &TestDb, text: Option<String>, sql_type: &str) -> SimpleExpr {
     match db.backend {
         Backend::Sqlite => Expr::val(text),
         Backend::Postgres => Expr::val(text).cast_as(Alias::new(sql_type)),
+        // MySQL reads no offset in a datetime's text: the instant is bound
+        // as what it is, as any MySQL client writes it.
+        Backend::Mysql if sql_type == "timestamptz" => Expr::val(text.map(|t| parse_instant(&t))),
+        Backend::Mysql => Expr::val(text),
     }
+}
+
+/// The instant any [`Spelling`] spells.
+fn parse_instant(text: &str) -> DateTime<Utc> {
+    use ferrobridge::__private::chrono::NaiveDateTime;
+    DateTime::parse_from_rfc3339(text)
+        .or_else(|_| DateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f%:z"))
+        .map(|at| at.with_timezone(&Utc))
+        .or_else(|_| {
+            NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f").map(|at| at.and_utc())
+        })
+        .unwrap_or_else(|e| panic!("{text}: {e}"))
 }
 
 /// Writes the rows: one in five through the entity (ferrobridge's own

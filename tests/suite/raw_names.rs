@@ -185,6 +185,12 @@ async fn columns(db: &TestDb, table: &str) -> Vec<String> {
             DatabaseBackend::Sqlite,
             format!("SELECT name FROM pragma_table_info('{table}') ORDER BY cid"),
         ),
+        Backend::Mysql => (
+            DatabaseBackend::MySql,
+            format!(
+                "SELECT column_name AS name FROM information_schema.columns WHERE table_name = '{table}' AND table_schema = DATABASE() ORDER BY ordinal_position"
+            ),
+        ),
         Backend::Postgres => (
             DatabaseBackend::Postgres,
             format!(

@@ -228,6 +228,11 @@ pub enum StepOutcome {
 /// runs on one database take turns, whichever app they belong to.
 const POSTGRES_LOCK_KEY: i64 = 0x6662_5f6d_6967_7238;
 
+/// The name of the MySQL lock of [`MigrationLock`], before the database's
+/// name: MySQL's named locks are server-wide, so each database gets its own
+/// (hashed, as a name may have at most 64 characters).
+const MYSQL_LOCK_NAME: &str = "ferrobridge_migrate:";
+
 /// How long a run on SQLite waits for another run's write lock before it
 /// gives up (`database is locked`): longer than any migration should take.
 const SQLITE_LOCK_WAIT: Duration = Duration::from_secs(15 * 60);
@@ -241,6 +246,8 @@ const SQLITE_LOCK_WAIT: Duration = Duration::from_secs(15 * 60);
 ///   by a connection of its own, beside the pool the migrations run on,
 ///   each in its own transaction as before. Ending the session (release,
 ///   or the process dying) frees the lock.
+/// - MySQL / MariaDB: a named lock (`GET_LOCK`), held the same way by a
+///   connection of its own; it too is freed when the session ends.
 /// - SQLite: an advisory lock would need a server; the database's own
 ///   write lock is what every process opening the file honours. The run
 ///   takes it with `BEGIN IMMEDIATE` on the migration connection and holds
@@ -258,6 +265,8 @@ pub struct MigrationLock {
 enum Held {
     /// A connection of its own holding the advisory lock.
     Postgres(sea_orm::sqlx::postgres::PgConnection),
+    /// A connection of its own holding the named lock.
+    MySql(sea_orm::sqlx::mysql::MySqlConnection),
     /// The migration connection, and its `BEGIN IMMEDIATE` transaction.
     Sqlite { tx: Transaction, conn: Connection },
 }
@@ -285,6 +294,35 @@ impl MigrationLock {
             });
         }
         use sea_orm::sqlx::Connection as _;
+        if db.get_database_backend() == DbBackend::MySql {
+            let options = db.inner().get_mysql_connection_pool().connect_options();
+            let mut conn = sea_orm::sqlx::mysql::MySqlConnection::connect_with(&options)
+                .await
+                .map_err(|e| unavailable(e.to_string()))?;
+            let taken: Option<i64> =
+                sea_orm::sqlx::query_scalar("SELECT GET_LOCK(SHA1(CONCAT(?, DATABASE())), 0)")
+                    .bind(MYSQL_LOCK_NAME)
+                    .fetch_one(&mut conn)
+                    .await
+                    .map_err(|e| refused(&e))?;
+            if taken != Some(1) {
+                tracing::info!("another migrate run holds the migration lock: waiting for it");
+                // MariaDB takes no infinite timeout: a year is as long.
+                let taken: Option<i64> = sea_orm::sqlx::query_scalar(
+                    "SELECT GET_LOCK(SHA1(CONCAT(?, DATABASE())), 31536000)",
+                )
+                .bind(MYSQL_LOCK_NAME)
+                .fetch_one(&mut conn)
+                .await
+                .map_err(|e| refused(&e))?;
+                if taken != Some(1) {
+                    return Err(refused(&"GET_LOCK did not grant the migration lock"));
+                }
+            }
+            return Ok(MigrationLock {
+                held: Held::MySql(conn),
+            });
+        }
         let options = db.inner().get_postgres_connection_pool().connect_options();
         let mut conn = sea_orm::sqlx::postgres::PgConnection::connect_with(&options)
             .await
@@ -316,7 +354,7 @@ impl MigrationLock {
     pub fn transaction(&self) -> Option<&Transaction> {
         match &self.held {
             Held::Sqlite { tx, .. } => Some(tx),
-            Held::Postgres(_) => None,
+            Held::Postgres(_) | Held::MySql(_) => None,
         }
     }
 
@@ -338,6 +376,14 @@ impl MigrationLock {
                 // frees it even if the close is not acknowledged.
                 let _ = sea_orm::sqlx::query("SELECT pg_advisory_unlock($1)")
                     .bind(POSTGRES_LOCK_KEY)
+                    .execute(&mut conn)
+                    .await;
+                conn.close().await.ok();
+            }
+            Held::MySql(mut conn) => {
+                use sea_orm::sqlx::Connection as _;
+                let _ = sea_orm::sqlx::query("SELECT RELEASE_LOCK(SHA1(CONCAT(?, DATABASE())))")
+                    .bind(MYSQL_LOCK_NAME)
                     .execute(&mut conn)
                     .await;
                 conn.close().await.ok();

@@ -7,6 +7,8 @@ use sea_orm::sea_query::{
     IndexCreateStatement, StringLen, Table, TableCreateStatement, Value,
 };
 
+use sea_orm::DbBackend;
+
 use super::super::state::ModelState;
 use super::super::{DbType, DefaultValue, Field, Index, OnDelete};
 
@@ -49,9 +51,26 @@ pub(super) fn action(on_delete: OnDelete) -> ForeignKeyAction {
     }
 }
 
+/// The column type of `field` on `backend`: [`sql_type`], with MySQL's
+/// own choices (see [`crate::db::mysql`]).
+pub(super) fn field_type(field: &Field, backend: DbBackend) -> ColumnType {
+    let ty = sql_type(field.db_type);
+    if backend == DbBackend::MySql {
+        let keyed = field.primary_key || field.references.is_some();
+        return crate::db::mysql::column_type(&ty, keyed).unwrap_or(ty);
+    }
+    ty
+}
+
+/// Whether `field` is a `LONGTEXT` on `backend`, which a plain index covers
+/// only by a prefix.
+fn long_text(field: &Field, backend: DbBackend) -> bool {
+    backend == DbBackend::MySql && crate::db::mysql::is_long_text(Some(&field_type(field, backend)))
+}
+
 /// The full column definition of `field`, as CREATE TABLE writes it.
-pub(super) fn column_def(field: &Field) -> ColumnDef {
-    let mut def = ColumnDef::new_with_type(Alias::new(&field.name), sql_type(field.db_type));
+pub(super) fn column_def(field: &Field, backend: DbBackend) -> ColumnDef {
+    let mut def = ColumnDef::new_with_type(Alias::new(&field.name), field_type(field, backend));
     if field.null {
         def.null();
     } else {
@@ -87,16 +106,26 @@ pub(super) fn index_name(table: &str, column: &str) -> String {
 /// SQLite takes AUTOINCREMENT only on a column declared `integer` (every
 /// SQLite integer is 64-bit), so an auto-increment `i16` key is declared
 /// `integer` there; PostgreSQL keeps SMALLINT (`smallserial`).
-pub(super) fn create_table(model: &ModelState, table: &str, sqlite: bool) -> TableCreateStatement {
+pub(super) fn create_table(
+    model: &ModelState,
+    table: &str,
+    backend: DbBackend,
+) -> TableCreateStatement {
     let mut create = Table::create();
     create.table(Alias::new(table));
+    if backend == DbBackend::MySql {
+        create
+            .character_set(crate::db::mysql::CHARSET)
+            .collate(crate::db::mysql::COLLATION);
+    }
     for field in &model.fields {
+        let sqlite = backend == DbBackend::Sqlite;
         if sqlite && field.auto_increment && field.db_type == DbType::SmallInteger {
             let mut widened = field.clone();
             widened.db_type = DbType::Integer;
-            create.col(column_def(&widened));
+            create.col(column_def(&widened, backend));
         } else {
-            create.col(column_def(field));
+            create.col(column_def(field, backend));
         }
         if let Some(key) = &field.references {
             create.foreign_key(
@@ -112,20 +141,43 @@ pub(super) fn create_table(model: &ModelState, table: &str, sqlite: bool) -> Tab
 }
 
 /// The index of an indexed field.
-pub(super) fn field_index(model: &ModelState, field: &Field) -> IndexCreateStatement {
-    SqlIndex::create()
+pub(super) fn field_index(
+    model: &ModelState,
+    field: &Field,
+    backend: DbBackend,
+) -> IndexCreateStatement {
+    let mut create = SqlIndex::create();
+    create
         .name(index_name(&model.table, &field.name))
-        .table(Alias::new(&model.table))
-        .col(Alias::new(&field.name))
-        .to_owned()
+        .table(Alias::new(&model.table));
+    index_column(&mut create, field, backend);
+    create
+}
+
+/// Adds `field` to `create`, by its first characters when MySQL needs that.
+fn index_column(create: &mut IndexCreateStatement, field: &Field, backend: DbBackend) {
+    if long_text(field, backend) {
+        create.col((Alias::new(&field.name), crate::db::mysql::TEXT_INDEX_PREFIX));
+    } else {
+        create.col(Alias::new(&field.name));
+    }
 }
 
 /// An index over columns of `model`.
-pub(super) fn model_index(model: &ModelState, index: &Index) -> IndexCreateStatement {
+pub(super) fn model_index(
+    model: &ModelState,
+    index: &Index,
+    backend: DbBackend,
+) -> IndexCreateStatement {
     let mut create = SqlIndex::create();
     create.name(&index.name).table(Alias::new(&model.table));
     for column in &index.columns {
-        create.col(Alias::new(column));
+        match model.field(column) {
+            Some(field) if !index.unique => index_column(&mut create, field, backend),
+            _ => {
+                create.col(Alias::new(column));
+            }
+        }
     }
     if index.unique {
         create.unique();
@@ -134,13 +186,13 @@ pub(super) fn model_index(model: &ModelState, index: &Index) -> IndexCreateState
 }
 
 /// Every index of `model`: one per indexed field, then the extra ones.
-pub(super) fn indexes(model: &ModelState) -> Vec<IndexCreateStatement> {
+pub(super) fn indexes(model: &ModelState, backend: DbBackend) -> Vec<IndexCreateStatement> {
     let mut all: Vec<IndexCreateStatement> = model
         .fields
         .iter()
         .filter(|f| f.index)
-        .map(|f| field_index(model, f))
+        .map(|f| field_index(model, f, backend))
         .collect();
-    all.extend(model.indexes.iter().map(|i| model_index(model, i)));
+    all.extend(model.indexes.iter().map(|i| model_index(model, i, backend)));
     all
 }

@@ -27,13 +27,13 @@ pub(super) async fn apply_operation(
     before: &ProjectState,
     after: &ProjectState,
 ) -> Result<(), MigrationError> {
-    let sqlite = conn.get_database_backend() == DbBackend::Sqlite;
+    let backend = conn.get_database_backend();
     match operation {
         Operation::CreateModel(op) => {
             let model = model_of(after, app, &op.name)?;
-            conn.execute(&create_table(model, &model.table, sqlite))
+            conn.execute(&create_table(model, &model.table, backend))
                 .await?;
-            for index in indexes(model) {
+            for index in indexes(model, backend) {
                 conn.execute(&index).await?;
             }
         }
@@ -63,7 +63,8 @@ pub(super) async fn apply_operation(
         }
         Operation::AddIndex(op) => {
             let model = model_of(after, app, &op.model)?;
-            conn.execute(&model_index(model, &op.index)).await?;
+            conn.execute(&model_index(model, &op.index, backend))
+                .await?;
         }
         Operation::RemoveIndex(op) => {
             let model = model_of(before, app, &op.model)?;
@@ -124,7 +125,8 @@ async fn rename_field(
         postgres::add_foreign_key(conn, table, field, key).await?;
     }
     if field.index {
-        conn.execute(&field_index(model, field)).await?;
+        conn.execute(&field_index(model, field, conn.get_database_backend()))
+            .await?;
     }
     Ok(())
 }
@@ -160,7 +162,7 @@ async fn add_field(
             .map(|v| (field.name.as_str(), v));
         return sqlite::rebuild(conn, old, new, fill).await;
     }
-    let mut column = column_def(field);
+    let mut column = column_def(field, conn.get_database_backend());
     if let Some(value) = &op.one_off_default {
         column.default(sql_value(value));
     }
@@ -179,7 +181,8 @@ async fn add_field(
         postgres::add_foreign_key(conn, &new.table, field, key).await?;
     }
     if field.index {
-        conn.execute(&field_index(new, field)).await?;
+        conn.execute(&field_index(new, field, conn.get_database_backend()))
+            .await?;
     }
     Ok(())
 }
@@ -200,7 +203,8 @@ async fn alter_field(
     } == *new;
     if only_index {
         if new.index {
-            conn.execute(&field_index(new_model, new)).await?;
+            conn.execute(&field_index(new_model, new, conn.get_database_backend()))
+                .await?;
         } else {
             let name = index_name(&old_model.table, &old.name);
             drop_index(conn, &old_model.table, &name).await?;

@@ -61,7 +61,8 @@ pub(super) async fn alter_column(
     alter_unique(conn, model, old, new).await?;
     if old.index != new.index {
         if new.index {
-            conn.execute(&field_index(model, new)).await?;
+            conn.execute(&field_index(model, new, conn.get_database_backend()))
+                .await?;
         } else {
             drop_index(conn, &model.table, &index_name(&model.table, &old.name)).await?;
         }

@@ -3,7 +3,7 @@
 //! type cannot hold is refused as PostgreSQL refuses it.
 
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query, Table};
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr};
 
 use super::super::state::ModelState;
 use super::super::{DbType, DefaultValue, Field, MigrationError};
@@ -21,7 +21,8 @@ pub(super) async fn rebuild(
     fill: Option<(&str, &DefaultValue)>,
 ) -> Result<(), MigrationError> {
     let temporary = format!("new__{}", new.table);
-    conn.execute(&create_table(new, &temporary, true)).await?;
+    conn.execute(&create_table(new, &temporary, DbBackend::Sqlite))
+        .await?;
     let mut columns = Vec::new();
     let mut values: Vec<Expr> = Vec::new();
     for field in &new.fields {
@@ -62,7 +63,7 @@ pub(super) async fn rebuild(
         .await?;
     conn.execute(Table::rename().table(Alias::new(&temporary), Alias::new(&new.table)))
         .await?;
-    for index in indexes(new) {
+    for index in indexes(new, DbBackend::Sqlite) {
         conn.execute(&index).await?;
     }
     Ok(())

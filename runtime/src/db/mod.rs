@@ -10,6 +10,8 @@
 //! ([`sqlite_datetime`]): then text order is time order, and a Django
 //! project sharing the file reads and orders the rows as its own.
 
+pub mod mysql;
+
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::ops::Deref;
@@ -503,7 +505,7 @@ impl PoolSettings {
     }
 }
 
-/// Opens a pool on `url` (`sqlite://...`, `postgres://...`) with the
+/// Opens a pool on `url` (`sqlite://...`, `postgres://...`, `mysql://...`) with the
 /// default [`PoolSettings`] and the environment's overrides.
 pub async fn connect(url: &str) -> Result<Connection, DbErr> {
     let settings = PoolSettings::default().with_env().map_err(DbErr::Custom)?;
@@ -554,12 +556,21 @@ pub(crate) async fn create_missing_tables(
     db: &Connection,
     tables: &[(CreateTableFn, &'static crate::model::ModelMeta)],
 ) -> Result<(), DbErr> {
-    let schema = Schema::new(db.get_database_backend());
+    let backend = db.get_database_backend();
+    let schema = Schema::new(backend);
     for (create_table, meta) in tables {
-        let (table, indexes) = create_table(&schema);
+        let (mut table, mut indexes) = create_table(&schema);
+        if backend == DbBackend::MySql {
+            let (rebuilt, long) = mysql::create_table(&table);
+            table = rebuilt;
+            indexes = indexes
+                .iter()
+                .map(|index| mysql::index(meta.table, index, &long))
+                .collect();
+        }
         db.execute(&table).await?;
         for index in indexes {
-            db.execute(&index).await?;
+            create_index(db, &index).await?;
         }
         for columns in meta.unique_together {
             let mut index = sea_orm::sea_query::Index::create();
@@ -571,10 +582,26 @@ pub(crate) async fn create_missing_tables(
             for column in *columns {
                 index.col(sea_orm::sea_query::Alias::new(*column));
             }
-            db.execute(&index).await?;
+            create_index(db, &index).await?;
         }
     }
     Ok(())
+}
+
+/// Runs `index` (made `IF NOT EXISTS`), which sea-query does not write
+/// for MySQL: there an index that exists already (error 1061) is left be.
+async fn create_index(db: &Connection, index: &IndexCreateStatement) -> Result<(), DbErr> {
+    match db.execute(index).await {
+        Err(DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e)))
+            if db.get_database_backend() == DbBackend::MySql
+                && e.as_database_error()
+                    .and_then(|e| e.try_downcast_ref::<sea_orm::sqlx::mysql::MySqlDatabaseError>())
+                    .is_some_and(|e| e.number() == 1061) =>
+        {
+            Ok(())
+        }
+        other => other.map(|_| ()),
+    }
 }
 
 /// The tables of the database (SQLite's internal ones left out).
@@ -591,7 +618,13 @@ pub async fn table_names(conn: &impl ConnectionTrait) -> Result<BTreeSet<String>
             .expr_as(Expr::col(Alias::new("table_name")), Alias::new("name"))
             .from((Alias::new("information_schema"), Alias::new("tables")))
             .and_where(
-                Expr::col(Alias::new("table_schema")).eq(Func::cust(Alias::new("current_schema"))),
+                Expr::col(Alias::new("table_schema")).eq(Func::cust(Alias::new(
+                    if conn.get_database_backend() == DbBackend::MySql {
+                        "database"
+                    } else {
+                        "current_schema"
+                    },
+                ))),
             )
             .to_owned(),
     };
