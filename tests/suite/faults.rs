@@ -604,7 +604,7 @@ async fn wait_for(counter: &AtomicUsize, target: usize, what: &str) {
     }
 }
 
-/// PostgreSQL restarting under load: four clients read and write through
+/// PostgreSQL (and MySQL, below) restarting under load: four clients read and write through
 /// the app while a proxy between it and PostgreSQL drops every connection
 /// and turns new ones away. Every request is answered within the bound
 /// (none hangs), each with a 2xx or a 503 carrying `Retry-After` and a JSON
@@ -613,19 +613,30 @@ async fn wait_for(counter: &AtomicUsize, target: usize, what: &str) {
 /// app serves again without a restart.
 #[tokio::test]
 async fn postgres_outage_answers_503_with_retry_after_then_recovers() {
-    let Some(db) = TestDb::new(Backend::Postgres).await else {
+    server_outage_answers_503_with_retry_after_then_recovers(Backend::Postgres).await;
+}
+
+/// The same restart of MySQL / MariaDB under load.
+#[tokio::test]
+async fn mysql_outage_answers_503_with_retry_after_then_recovers() {
+    server_outage_answers_503_with_retry_after_then_recovers(Backend::Mysql).await;
+}
+
+async fn server_outage_answers_503_with_retry_after_then_recovers(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
         return;
     };
+    let default_port = if backend == Backend::Mysql { 3306 } else { 5432 };
     let app = blog::app();
     app.create_tables(&db.db).await.expect("tables");
     let (_, token) = create_user(&db.db, "root", UserKind::Superuser).await;
     let mut url = reqwest::Url::parse(&db.url).expect("database URL");
     let upstream = tokio::net::lookup_host((
         url.host_str().expect("host").to_string(),
-        url.port().unwrap_or(5432),
+        url.port().unwrap_or(default_port),
     ))
     .await
-    .expect("resolve PostgreSQL")
+    .expect("resolve the database server")
     .next()
     .expect("an address");
     let proxy = Proxy::start(upstream).await;
@@ -743,7 +754,7 @@ async fn postgres_outage_answers_503_with_retry_after_then_recovers() {
         slowest_503 = slowest_503.max(*took);
     }
     eprintln!(
-        "PostgreSQL outage of {outage:?}: {} requests, {} answered 2xx, {answered_503} answered 503, none 500 or unanswered; slowest 503 {slowest_503:?}",
+        "{backend:?} outage of {outage:?}: {} requests, {} answered 2xx, {answered_503} answered 503, none 500 or unanswered; slowest 503 {slowest_503:?}",
         samples.len(),
         samples.len() - answered_503
     );
