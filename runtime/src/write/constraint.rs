@@ -16,6 +16,7 @@ use crate::model::{Model, ModelMeta};
 pub fn db_error(meta: &ModelMeta, error: DbErr) -> ApiError {
     match constraint_violation(&error) {
         Some(SqlErr::UniqueConstraintViolation(message)) => {
+            let message = constraint_part(&message);
             if let Some(columns) = together_in_message(meta, &message) {
                 return ApiError::Conflict(format!(
                     "{} with this {} already exists.",
@@ -35,6 +36,7 @@ pub fn db_error(meta: &ModelMeta, error: DbErr) -> ApiError {
             }
         }
         Some(SqlErr::ForeignKeyConstraintViolation(message)) => {
+            let message = constraint_part(&message);
             // SQLite does not say which key failed; with a single foreign
             // key (or a name in the message) the field is still certain.
             let keys: Vec<&str> = meta
@@ -77,7 +79,26 @@ pub fn constraint_violation(error: &DbErr) -> Option<SqlErr> {
     None
 }
 
-/// The longest field name of `meta` that appears as a word in `message`.
+/// The part of a constraint error that names the constraint, never the
+/// written value: a value equal to another field's name must not be read
+/// as that field. MySQL quotes the value first (`Duplicate entry 'x' for
+/// key 'name'`, MySQL 8 `'table.name'`) and names a foreign key's column in
+/// `FOREIGN KEY (\`col\`)`; PostgreSQL names the constraint in double quotes
+/// (its values are in the detail, not the message); SQLite lists
+/// `table.column` after `failed: `. Any other text is kept whole.
+fn constraint_part(message: &str) -> &str {
+    let between = |start: &str, end: char| {
+        let from = message.rfind(start)? + start.len();
+        let rest = &message[from..];
+        Some(&rest[..rest.find(end)?])
+    };
+    between("FOREIGN KEY (`", '`')
+        .or_else(|| between(" for key '", '\''))
+        .or_else(|| between("constraint \"", '"'))
+        .or_else(|| message.split_once("failed: ").map(|(_, rest)| rest))
+        .unwrap_or(message)
+}
+
 /// The `unique_together` group a unique violation names: PostgreSQL gives
 /// the index's name, SQLite every column (`t.user_id, t.group_id`).
 fn together_in_message(meta: &ModelMeta, message: &str) -> Option<&'static [&'static str]> {
@@ -90,6 +111,8 @@ fn together_in_message(meta: &ModelMeta, message: &str) -> Option<&'static [&'st
     })
 }
 
+/// The longest field name of `meta` that appears as a word in `message`
+/// (a [`constraint_part`]).
 fn field_in_message(meta: &ModelMeta, message: &str) -> Option<&'static str> {
     meta.fields
         .iter()
