@@ -109,7 +109,11 @@ pub struct Fan {
     search(key),
     ordering(group, key, r#match, order)
 )]
-#[admin(list_display(id, group, key, r#match), list_filter(r#match), search(key))]
+#[admin(
+    list_display(id, group, key, r#match),
+    list_filter(r#match),
+    search(key)
+)]
 pub struct Order {
     #[field(primary_key)]
     pub id: i64,
@@ -154,7 +158,12 @@ db_tests!(
 /// `POST /api/{plural}`, asserting 201; the created object.
 async fn create(router: &axum::Router, plural: &str, body: Json) -> Json {
     let reply = call(router, Method::POST, &format!("/api/{plural}"), Some(body)).await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{plural}: {:?}", reply.json);
+    assert_eq!(
+        reply.status,
+        StatusCode::CREATED,
+        "{plural}: {:?}",
+        reply.json
+    );
     reply.json
 }
 
@@ -261,9 +270,14 @@ async fn in_lookups_take_several_values(db: &TestDb) {
     let mut expected = first_and_fourth.clone();
     expected.sort();
     assert_eq!(names(&router, &tokens).await, expected);
-    assert_eq!(names(&router, "score__in=3,5").await,
-        ["Bob", "Carla", "Eve", "bob"]);
-    assert_eq!(names(&router, "name__in=bob,dora,Zed").await, ["bob", "dora"]);
+    assert_eq!(
+        names(&router, "score__in=3,5").await,
+        ["Bob", "Carla", "Eve", "bob"]
+    );
+    assert_eq!(
+        names(&router, "name__in=bob,dora,Zed").await,
+        ["bob", "dora"]
+    );
     assert_eq!(names(&router, "city__in=Berlin,berlin").await, ["dora"]);
     let unknown = format!("token__in={}", Uuid::new_v4());
     assert!(names(&router, &unknown).await.is_empty());
@@ -298,7 +312,10 @@ async fn nulls_sort_first_ascending_everywhere(db: &TestDb) {
                     None => break,
                 }
             }
-            assert_eq!(&walked, expected, "cursor walk of {ordering}, {size} a page");
+            assert_eq!(
+                &walked, expected,
+                "cursor walk of {ordering}, {size} a page"
+            );
         }
     }
 }
@@ -313,7 +330,12 @@ async fn names_in_order(router: &axum::Router, query: &str) -> Vec<String> {
 
 async fn decimals_keep_their_scale(db: &TestDb) {
     let router = router(db).await;
-    for (name, price) in [("a", "12.30"), ("b", "7"), ("c", "99999999.99"), ("d", "0.05")] {
+    for (name, price) in [
+        ("a", "12.30"),
+        ("b", "7"),
+        ("c", "99999999.99"),
+        ("d", "0.05"),
+    ] {
         let mut body = person(name, "x", None);
         body["price"] = json!(price);
         let created = create(&router, "persons", body).await;
@@ -373,7 +395,11 @@ async fn json_round_trips(db: &TestDb) {
     for (data, extra, read_extra) in [
         (nested.clone(), None, Json::Null),
         (json!([1, "two", null, [3]]), Some(json!(null)), Json::Null),
-        (json!("just text"), Some(json!({"k": "v"})), json!({"k": "v"})),
+        (
+            json!("just text"),
+            Some(json!({"k": "v"})),
+            json!({"k": "v"}),
+        ),
         (json!(42), Some(json!([])), json!([])),
         (json!(null), Some(json!(false)), json!(false)),
     ] {
@@ -412,7 +438,10 @@ async fn uuid_keys_and_fields(db: &TestDb) {
     assert_eq!(read.json["tag"], json!(tag));
     // Upper case is the same UUID.
     let upper = format!("/api/docs/{}", ids[1].to_string().to_uppercase());
-    assert_eq!(call(&router, Method::GET, &upper, None).await.status, StatusCode::OK);
+    assert_eq!(
+        call(&router, Method::GET, &upper, None).await.status,
+        StatusCode::OK
+    );
     let missing = format!("/api/docs/{}", Uuid::new_v4());
     assert_eq!(
         call(&router, Method::GET, &missing, None).await.status,
@@ -444,9 +473,32 @@ async fn uuid_keys_and_fields(db: &TestDb) {
     .await;
     assert_eq!(update.status, StatusCode::OK, "{:?}", update.json);
     assert_eq!(datas(format!("/api/docs?tag={tag}")).await, [1]);
-    let deleted = call(&router, Method::DELETE, &format!("/api/docs/{}", ids[0]), None).await;
+    let deleted = call(
+        &router,
+        Method::DELETE,
+        &format!("/api/docs/{}", ids[0]),
+        None,
+    )
+    .await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
     assert_eq!(datas("/api/docs".into()).await, [1, 2]);
+    if db.backend == Backend::Mysql {
+        // SeaORM's UUID column on MySQL: 16 bytes, not CHAR(36).
+        use ferrobridge::__private::sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+        let sql = "SELECT COLUMN_TYPE AS t FROM information_schema.COLUMNS \
+                   WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'dial_doc' \
+                   AND COLUMN_NAME IN ('id', 'tag')";
+        let rows = db
+            .db
+            .query_all_raw(Statement::from_string(DatabaseBackend::MySql, sql))
+            .await
+            .expect("column types");
+        let types: Vec<String> = rows
+            .iter()
+            .map(|r| r.try_get::<String>("", "t").expect("t"))
+            .collect();
+        assert_eq!(types, ["binary(16)", "binary(16)"]);
+    }
 }
 
 async fn datetimes_keep_microseconds_in_utc(db: &TestDb) {
@@ -471,7 +523,10 @@ async fn datetimes_keep_microseconds_in_utc(db: &TestDb) {
     for (row, at) in created.iter().zip(expected) {
         assert_eq!(row["at"], json!(at));
         let uri = format!("/api/docs/{}", row["id"].as_str().unwrap());
-        assert_eq!(call(&router, Method::GET, &uri, None).await.json["at"], json!(at));
+        assert_eq!(
+            call(&router, Method::GET, &uri, None).await.json["at"],
+            json!(at)
+        );
     }
     let count = |query: &str| {
         let uri = format!("/api/docs?{query}");
@@ -479,7 +534,10 @@ async fn datetimes_keep_microseconds_in_utc(db: &TestDb) {
         async move { call(&router, Method::GET, &uri, None).await.json["total"].clone() }
     };
     assert_eq!(count("at=2026-11-30T12:34:56.123456Z").await, json!(1));
-    assert_eq!(count("at=2026-11-30T13:34:56.123457%2B01:00").await, json!(1));
+    assert_eq!(
+        count("at=2026-11-30T13:34:56.123457%2B01:00").await,
+        json!(1)
+    );
     assert_eq!(count("at__gt=2026-11-30T12:34:56Z").await, json!(3));
     assert_eq!(count("at__gte=2026-11-30T12:34:56.123456Z").await, json!(2));
 }
@@ -489,11 +547,19 @@ async fn booleans_filter(db: &TestDb) {
     people(&router).await;
     // Even-length names are flagged.
     assert_eq!(names(&router, "flag=true").await, ["dora"]);
-    assert_eq!(names(&router, "flag=false").await, ["Bob", "Carla", "Eve", "bob"]);
+    assert_eq!(
+        names(&router, "flag=false").await,
+        ["Bob", "Carla", "Eve", "bob"]
+    );
     assert_eq!(names(&router, "flag=1").await, ["dora"]);
     assert_eq!(names(&router, "flag__ne=true").await.len(), 4);
     let bad = call(&router, Method::GET, "/api/persons?flag=maybe", None).await;
-    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", bad.json);
+    assert_eq!(
+        bad.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{:?}",
+        bad.json
+    );
 }
 
 async fn constraint_violations_name_the_field(db: &TestDb) {
@@ -507,7 +573,10 @@ async fn constraint_violations_name_the_field(db: &TestDb) {
     )
     .await;
     assert_eq!(again.status, StatusCode::CONFLICT, "{:?}", again.json);
-    assert_eq!(again.json["detail"], json!("Person with this name already exists."));
+    assert_eq!(
+        again.json["detail"],
+        json!("Person with this name already exists.")
+    );
     // The duplicate value is another field's name: the key, not the value,
     // names the field (MySQL: "Duplicate entry 'nickname' for key 'name'").
     create(&router, "persons", person("nickname", "x", None)).await;
@@ -518,7 +587,12 @@ async fn constraint_violations_name_the_field(db: &TestDb) {
         Some(person("nickname", "y", None)),
     )
     .await;
-    assert_eq!(misleading.status, StatusCode::CONFLICT, "{:?}", misleading.json);
+    assert_eq!(
+        misleading.status,
+        StatusCode::CONFLICT,
+        "{:?}",
+        misleading.json
+    );
     assert_eq!(
         misleading.json["detail"],
         json!("Person with this name already exists.")
@@ -533,7 +607,10 @@ async fn constraint_violations_name_the_field(db: &TestDb) {
     )
     .await;
     assert_eq!(renamed.status, StatusCode::CONFLICT, "{:?}", renamed.json);
-    assert_eq!(renamed.json["detail"], json!("Person with this name already exists."));
+    assert_eq!(
+        renamed.json["detail"],
+        json!("Person with this name already exists.")
+    );
 
     let team = create(&router, "teams", json!({"label": "red"})).await;
     let player = json!({"team_id": team["id"], "number": 7});
@@ -544,6 +621,8 @@ async fn constraint_violations_name_the_field(db: &TestDb) {
         twin.json["detail"],
         json!("Player with this team_id and number already exists.")
     );
+    // A missing referenced row is ferrobridge's 409 (the row's state, not
+    // the body's shape), located at the field as a 422 would be.
     for (body, field) in [
         (json!({"team_id": 999, "number": 1}), "team_id"),
         (
@@ -552,12 +631,18 @@ async fn constraint_violations_name_the_field(db: &TestDb) {
         ),
     ] {
         let orphan = call(&router, Method::POST, "/api/players", Some(body)).await;
-        assert_eq!(orphan.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", orphan.json);
+        assert_eq!(orphan.status, StatusCode::CONFLICT, "{:?}", orphan.json);
         assert_eq!(orphan.json["detail"][0]["loc"], json!(["body", field]));
         assert_eq!(orphan.json["detail"][0]["type"], json!("foreign_key"));
     }
-    let orphan = call(&router, Method::POST, "/api/fans", Some(json!({"team_id": 5}))).await;
-    assert_eq!(orphan.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", orphan.json);
+    let orphan = call(
+        &router,
+        Method::POST,
+        "/api/fans",
+        Some(json!({"team_id": 5})),
+    )
+    .await;
+    assert_eq!(orphan.status, StatusCode::CONFLICT, "{:?}", orphan.json);
     assert_eq!(orphan.json["detail"][0]["loc"], json!(["body", "team_id"]));
 }
 
@@ -578,7 +663,10 @@ async fn on_delete_rules(db: &TestDb) {
     let uri = format!("/api/teams/{}", blue["id"]);
     let refused = call(&router, Method::DELETE, &uri, None).await;
     assert_eq!(refused.status, StatusCode::CONFLICT, "{:?}", refused.json);
-    assert_eq!(call(&router, Method::GET, &uri, None).await.status, StatusCode::OK);
+    assert_eq!(
+        call(&router, Method::GET, &uri, None).await.status,
+        StatusCode::OK
+    );
 
     // cascade and set null.
     let uri = format!("/api/teams/{}", red["id"]);
@@ -589,7 +677,13 @@ async fn on_delete_rules(db: &TestDb) {
         call(&router, Method::GET, &player_uri, None).await.status,
         StatusCode::NOT_FOUND
     );
-    let fan = call(&router, Method::GET, &format!("/api/fans/{}", fan["id"]), None).await;
+    let fan = call(
+        &router,
+        Method::GET,
+        &format!("/api/fans/{}", fan["id"]),
+        None,
+    )
+    .await;
     assert_eq!(fan.status, StatusCode::OK);
     assert_eq!(fan.json["team_id"], Json::Null);
 
@@ -639,7 +733,12 @@ async fn long_strings(db: &TestDb) {
     create(&router, "docs", body.clone()).await;
     body["short"] = json!("01234567890");
     let refused = call(&router, Method::POST, "/api/docs", Some(body)).await;
-    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", refused.json);
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{:?}",
+        refused.json
+    );
     assert_eq!(refused.json["detail"][0]["loc"], json!(["body", "short"]));
     assert_eq!(refused.json["detail"][0]["type"], json!("string_too_long"));
 }
@@ -673,11 +772,23 @@ async fn reserved_words_are_quoted(db: &TestDb) {
     };
     assert_eq!(keys("ordering=order").await, ["key", "group", "from"]);
     assert_eq!(keys("ordering=-group,key").await, ["key", "from", "group"]);
-    assert_eq!(keys("ordering=match,-order").await, ["key", "from", "group"]);
-    assert_eq!(keys("group=select&match=true&ordering=key").await, ["from", "group"]);
-    assert_eq!(keys("key__in=group,key&ordering=key").await, ["group", "key"]);
+    assert_eq!(
+        keys("ordering=match,-order").await,
+        ["key", "from", "group"]
+    );
+    assert_eq!(
+        keys("group=select&match=true&ordering=key").await,
+        ["from", "group"]
+    );
+    assert_eq!(
+        keys("key__in=group,key&ordering=key").await,
+        ["group", "key"]
+    );
     assert_eq!(keys("search=GROUP").await, ["group"]);
-    assert_eq!(keys("order__gte=2&ordering=-order").await, ["from", "group"]);
+    assert_eq!(
+        keys("order__gte=2&ordering=-order").await,
+        ["from", "group"]
+    );
     let dup = call(
         &router,
         Method::POST,
@@ -686,7 +797,10 @@ async fn reserved_words_are_quoted(db: &TestDb) {
     )
     .await;
     assert_eq!(dup.status, StatusCode::CONFLICT, "{:?}", dup.json);
-    assert_eq!(dup.json["detail"], json!("Order with this key already exists."));
+    assert_eq!(
+        dup.json["detail"],
+        json!("Order with this key already exists.")
+    );
     let updated = call(
         &router,
         Method::PATCH,

@@ -17,7 +17,9 @@ const NAME: &[u8] = b"lower\0";
 
 /// Registers the Unicode `lower(X)` on `connection`, overriding SQLite's
 /// built-in of one argument for this connection.
-pub(crate) async fn register(connection: &mut SqliteConnection) -> Result<(), sea_orm::sqlx::Error> {
+pub(crate) async fn register(
+    connection: &mut SqliteConnection,
+) -> Result<(), sea_orm::sqlx::Error> {
     let mut handle = connection.lock_handle().await?;
     let db = handle.as_raw_handle().as_ptr();
     // SAFETY: `db` is the live handle `lock_handle` keeps locked for this

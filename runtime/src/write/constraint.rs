@@ -114,6 +114,9 @@ fn together_in_message(meta: &ModelMeta, message: &str) -> Option<&'static [&'st
 /// The longest field name of `meta` that appears as a word in `message`
 /// (a [`constraint_part`]).
 fn field_in_message(meta: &ModelMeta, message: &str) -> Option<&'static str> {
+    // `table.column` (SQLite, MySQL 8): the table's name is no field's,
+    // even when it is spelled as one (a table `order` with a field `order`).
+    let message = message.replace(&format!("{}.", meta.table), " ");
     meta.fields
         .iter()
         .map(|f| f.name)
