@@ -196,7 +196,7 @@ fn person(name: &str, city: &str, rank: Option<i32>) -> Json {
         "city": city,
         "score": name.len(),
         "token": Uuid::new_v4(),
-        "flag": name.len() % 2 == 0,
+        "flag": name.len().is_multiple_of(2),
         "rank": rank,
         "price": "1.00",
     })

@@ -166,6 +166,8 @@ mod tests {
         );
         assert!(some.matches_json(&row));
         let title = |lookup, text: &str| filter(&TITLE, lookup, vec![Value::from(text)]);
+        assert!(title(Lookup::IExact, "rust IN winter").matches_json(&row));
+        assert!(!title(Lookup::IExact, "rust").matches_json(&row));
         assert!(title(Lookup::IContains, "WINTER").matches_json(&row));
         assert!(!title(Lookup::Contains, "WINTER").matches_json(&row));
         assert!(title(Lookup::IStartsWith, "rust").matches_json(&row));

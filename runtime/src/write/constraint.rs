@@ -17,14 +17,14 @@ pub fn db_error(meta: &ModelMeta, error: DbErr) -> ApiError {
     match constraint_violation(&error) {
         Some(SqlErr::UniqueConstraintViolation(message)) => {
             let message = constraint_part(&message);
-            if let Some(columns) = together_in_message(meta, &message) {
+            if let Some(columns) = together_in_message(meta, message) {
                 return ApiError::Conflict(format!(
                     "{} with this {} already exists.",
                     meta.object_name,
                     columns.join(" and ")
                 ));
             }
-            match field_in_message(meta, &message) {
+            match field_in_message(meta, message) {
                 Some(field) => ApiError::Conflict(format!(
                     "{} with this {field} already exists.",
                     meta.object_name
@@ -45,7 +45,7 @@ pub fn db_error(meta: &ModelMeta, error: DbErr) -> ApiError {
                 .filter(|f| f.references.is_some())
                 .map(|f| f.name)
                 .collect();
-            let field = field_in_message(meta, &message)
+            let field = field_in_message(meta, message)
                 .filter(|f| keys.contains(f))
                 .or(if keys.len() == 1 { Some(keys[0]) } else { None });
             let mut loc = vec![Value::from("body")];
@@ -204,4 +204,34 @@ pub(crate) fn protected(meta: &ModelMeta) -> ApiError {
         "Cannot delete this {}: other objects still reference it.",
         meta.object_name
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::constraint_part;
+
+    #[test]
+    fn the_constraint_part_never_holds_the_value() {
+        for (message, part) in [
+            ("Duplicate entry 'nickname' for key 'name'", "name"),
+            (
+                "Duplicate entry 'it''s for key 'x'' for key 'shop.name'",
+                "shop.name",
+            ),
+            (
+                "Cannot add or update a child row: a foreign key constraint fails \
+                 (`db`.`t`, CONSTRAINT `fk-t-team_id` FOREIGN KEY (`team_id`) \
+                 REFERENCES `team` (`id`))",
+                "team_id",
+            ),
+            (
+                "duplicate key value violates unique constraint \"shop_name_key\"",
+                "shop_name_key",
+            ),
+            ("UNIQUE constraint failed: shop.name", "shop.name"),
+            ("something else", "something else"),
+        ] {
+            assert_eq!(constraint_part(message), part, "{message}");
+        }
+    }
 }
