@@ -588,3 +588,8 @@ fn router_answers_no_5xx_on_sqlite() {
 fn router_answers_no_5xx_on_postgres() {
     router_answers_no_5xx(Backend::Postgres);
 }
+
+#[test]
+fn router_answers_no_5xx_on_mysql() {
+    router_answers_no_5xx(Backend::Mysql);
+}

@@ -19,6 +19,7 @@ mod changelog;
 mod cluster;
 mod credentials;
 mod crud;
+mod dialects;
 mod django;
 mod edge_models;
 mod errors;

@@ -11,6 +11,7 @@
 //! project sharing the file reads and orders the rows as its own.
 
 pub mod mysql;
+mod unicode;
 
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -538,6 +539,10 @@ pub async fn connect_with(url: &str, settings: PoolSettings) -> Result<Connectio
                 .busy_timeout(std::time::Duration::from_secs(5))
                 .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Full)
+        });
+        // Case folding as PostgreSQL's and MySQL's (see `unicode`).
+        options.map_sqlx_sqlite_pool_opts(|pool| {
+            pool.after_connect(|connection, _| Box::pin(unicode::register(connection)))
         });
     }
     Database::connect(options).await.map(Connection::new)

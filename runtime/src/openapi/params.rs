@@ -32,6 +32,7 @@ fn lookup_description(field: &FieldMeta, lookup: Lookup) -> String {
             }
             text
         }
+        Lookup::IExact => format!("`{name}` equals the value, ignoring case."),
         Lookup::Ne if field.nullable => {
             format!("`{name}` differs from the value (rows where it is null included).")
         }

@@ -79,6 +79,10 @@ fn filter_condition<M: Model>(filter: &Filter, backend: DbBackend) -> Result<Con
             Value::Bool(Some(true)) => Condition::all().add(column.is_null()),
             _ => Condition::all().add(column.is_not_null()),
         },
+        Lookup::IExact => {
+            let lower = |e: Expr| Expr::expr(Func::lower(e));
+            Condition::all().add(lower(column.into_expr()).eq(lower(Expr::val(first))))
+        }
         Lookup::Contains | Lookup::IContains | Lookup::StartsWith | Lookup::IStartsWith => {
             let folded = matches!(filter.lookup, Lookup::IContains | Lookup::IStartsWith);
             let at = text_position(backend, column.into_expr(), Expr::val(first), folded);

@@ -14,6 +14,9 @@ use crate::model::{FieldKind, FieldMeta, ModelMeta};
 pub enum Lookup {
     /// `field=v`
     Exact,
+    /// `field__iexact=v`: equal ignoring case (Unicode letters fold on
+    /// every backend).
+    IExact,
     /// `field__ne=v`: not equal (rows where the field is NULL included).
     Ne,
     /// `field__gt=v`
@@ -42,6 +45,7 @@ impl Lookup {
     /// Every lookup, in the order documentation lists them.
     pub const ALL: &'static [Lookup] = &[
         Lookup::Exact,
+        Lookup::IExact,
         Lookup::Ne,
         Lookup::Gt,
         Lookup::Gte,
@@ -59,6 +63,7 @@ impl Lookup {
     pub fn name(self) -> &'static str {
         match self {
             Lookup::Exact => "exact",
+            Lookup::IExact => "iexact",
             Lookup::Ne => "ne",
             Lookup::Gt => "gt",
             Lookup::Gte => "gte",
@@ -82,9 +87,11 @@ impl Lookup {
             Lookup::Gt | Lookup::Gte | Lookup::Lt | Lookup::Lte => {
                 matches!(kind, Integer | Float | Decimal | Date | DateTime | String)
             }
-            Lookup::Contains | Lookup::IContains | Lookup::StartsWith | Lookup::IStartsWith => {
-                kind == String
-            }
+            Lookup::IExact
+            | Lookup::Contains
+            | Lookup::IContains
+            | Lookup::StartsWith
+            | Lookup::IStartsWith => kind == String,
         }
     }
 

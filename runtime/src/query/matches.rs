@@ -52,18 +52,26 @@ impl Filter {
                 .values
                 .iter()
                 .any(|v| compare(&value, v) == Some(Ordering::Equal)),
-            Lookup::Contains | Lookup::IContains | Lookup::StartsWith | Lookup::IStartsWith => {
+            Lookup::IExact
+            | Lookup::Contains
+            | Lookup::IContains
+            | Lookup::StartsWith
+            | Lookup::IStartsWith => {
                 let (Some(text), Some(Value::String(Some(needle)))) = (text_of(&value), first)
                 else {
                     return false;
                 };
-                let folded = matches!(self.lookup, Lookup::IContains | Lookup::IStartsWith);
+                let folded = matches!(
+                    self.lookup,
+                    Lookup::IExact | Lookup::IContains | Lookup::IStartsWith
+                );
                 let (text, needle) = if folded {
                     (text.to_lowercase(), needle.to_lowercase())
                 } else {
                     (text.to_string(), needle.clone())
                 };
                 match self.lookup {
+                    Lookup::IExact => text == needle,
                     Lookup::Contains | Lookup::IContains => text.contains(&needle),
                     _ => text.starts_with(&needle),
                 }
@@ -158,6 +166,8 @@ mod tests {
         );
         assert!(some.matches_json(&row));
         let title = |lookup, text: &str| filter(&TITLE, lookup, vec![Value::from(text)]);
+        assert!(title(Lookup::IExact, "rust IN winter").matches_json(&row));
+        assert!(!title(Lookup::IExact, "rust").matches_json(&row));
         assert!(title(Lookup::IContains, "WINTER").matches_json(&row));
         assert!(!title(Lookup::Contains, "WINTER").matches_json(&row));
         assert!(title(Lookup::IStartsWith, "rust").matches_json(&row));

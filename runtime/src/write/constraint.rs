@@ -16,14 +16,15 @@ use crate::model::{Model, ModelMeta};
 pub fn db_error(meta: &ModelMeta, error: DbErr) -> ApiError {
     match constraint_violation(&error) {
         Some(SqlErr::UniqueConstraintViolation(message)) => {
-            if let Some(columns) = together_in_message(meta, &message) {
+            let message = constraint_part(&message);
+            if let Some(columns) = together_in_message(meta, message) {
                 return ApiError::Conflict(format!(
                     "{} with this {} already exists.",
                     meta.object_name,
                     columns.join(" and ")
                 ));
             }
-            match field_in_message(meta, &message) {
+            match field_in_message(meta, message) {
                 Some(field) => ApiError::Conflict(format!(
                     "{} with this {field} already exists.",
                     meta.object_name
@@ -35,6 +36,7 @@ pub fn db_error(meta: &ModelMeta, error: DbErr) -> ApiError {
             }
         }
         Some(SqlErr::ForeignKeyConstraintViolation(message)) => {
+            let message = constraint_part(&message);
             // SQLite does not say which key failed; with a single foreign
             // key (or a name in the message) the field is still certain.
             let keys: Vec<&str> = meta
@@ -43,7 +45,7 @@ pub fn db_error(meta: &ModelMeta, error: DbErr) -> ApiError {
                 .filter(|f| f.references.is_some())
                 .map(|f| f.name)
                 .collect();
-            let field = field_in_message(meta, &message)
+            let field = field_in_message(meta, message)
                 .filter(|f| keys.contains(f))
                 .or(if keys.len() == 1 { Some(keys[0]) } else { None });
             let mut loc = vec![Value::from("body")];
@@ -77,7 +79,26 @@ pub fn constraint_violation(error: &DbErr) -> Option<SqlErr> {
     None
 }
 
-/// The longest field name of `meta` that appears as a word in `message`.
+/// The part of a constraint error that names the constraint, never the
+/// written value: a value equal to another field's name must not be read
+/// as that field. MySQL quotes the value first (`Duplicate entry 'x' for
+/// key 'name'`, MySQL 8 `'table.name'`) and names a foreign key's column in
+/// `FOREIGN KEY (\`col\`)`; PostgreSQL names the constraint in double quotes
+/// (its values are in the detail, not the message); SQLite lists
+/// `table.column` after `failed: `. Any other text is kept whole.
+fn constraint_part(message: &str) -> &str {
+    let between = |start: &str, end: char| {
+        let from = message.rfind(start)? + start.len();
+        let rest = &message[from..];
+        Some(&rest[..rest.find(end)?])
+    };
+    between("FOREIGN KEY (`", '`')
+        .or_else(|| between(" for key '", '\''))
+        .or_else(|| between("constraint \"", '"'))
+        .or_else(|| message.split_once("failed: ").map(|(_, rest)| rest))
+        .unwrap_or(message)
+}
+
 /// The `unique_together` group a unique violation names: PostgreSQL gives
 /// the index's name, SQLite every column (`t.user_id, t.group_id`).
 fn together_in_message(meta: &ModelMeta, message: &str) -> Option<&'static [&'static str]> {
@@ -90,7 +111,12 @@ fn together_in_message(meta: &ModelMeta, message: &str) -> Option<&'static [&'st
     })
 }
 
+/// The longest field name of `meta` that appears as a word in `message`
+/// (a [`constraint_part`]).
 fn field_in_message(meta: &ModelMeta, message: &str) -> Option<&'static str> {
+    // `table.column` (SQLite, MySQL 8): the table's name is no field's,
+    // even when it is spelled as one (a table `order` with a field `order`).
+    let message = message.replace(&format!("{}.", meta.table), " ");
     meta.fields
         .iter()
         .map(|f| f.name)
@@ -178,4 +204,34 @@ pub(crate) fn protected(meta: &ModelMeta) -> ApiError {
         "Cannot delete this {}: other objects still reference it.",
         meta.object_name
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::constraint_part;
+
+    #[test]
+    fn the_constraint_part_never_holds_the_value() {
+        for (message, part) in [
+            ("Duplicate entry 'nickname' for key 'name'", "name"),
+            (
+                "Duplicate entry 'it''s for key 'x'' for key 'shop.name'",
+                "shop.name",
+            ),
+            (
+                "Cannot add or update a child row: a foreign key constraint fails \
+                 (`db`.`t`, CONSTRAINT `fk-t-team_id` FOREIGN KEY (`team_id`) \
+                 REFERENCES `team` (`id`))",
+                "team_id",
+            ),
+            (
+                "duplicate key value violates unique constraint \"shop_name_key\"",
+                "shop_name_key",
+            ),
+            ("UNIQUE constraint failed: shop.name", "shop.name"),
+            ("something else", "something else"),
+        ] {
+            assert_eq!(constraint_part(message), part, "{message}");
+        }
+    }
 }
