@@ -1373,3 +1373,51 @@ async fn every_schema_change_applies_and_unapplies(db: &TestDb) {
 }
 
 db_tests!(every_schema_change_applies_and_unapplies);
+
+/// Runs the blog example's binary with `args` on the database at `url`.
+fn blog_cli(url: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_blog-example"))
+        .args(args)
+        .env("DATABASE_URL", url)
+        .env("RUST_LOG", "warn")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run the blog example")
+}
+
+/// The management commands as a process, on a fresh database: `serve`
+/// refuses it unmigrated (SQLite's is migrated first, see `Command::Serve`),
+/// `migrate` applies everything, `showmigrations` says so,
+/// `makemigrations --check` finds no change, and `migrate blog zero` then
+/// `migrate` go back and forth.
+async fn the_cli_migrates_a_fresh_database(db: &TestDb) {
+    let text = |o: &std::process::Output| {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    };
+    if !db.url.starts_with("sqlite") {
+        let serve = blog_cli(&db.url, &["serve", "--bind", "127.0.0.1:0"]);
+        assert!(!serve.status.success(), "{}", text(&serve));
+        assert!(text(&serve).contains("unapplied migration"), "{}", text(&serve));
+    }
+    let run = blog_cli(&db.url, &["migrate"]);
+    assert!(run.status.success(), "{}", text(&run));
+    assert!(text(&run).contains("Applying blog.0001_initial... OK"), "{}", text(&run));
+    let shown = blog_cli(&db.url, &["showmigrations"]);
+    assert!(shown.status.success(), "{}", text(&shown));
+    assert!(text(&shown).contains("[X] 0001_initial"), "{}", text(&shown));
+    assert!(!text(&shown).contains("[ ]"), "{}", text(&shown));
+    let check = blog_cli(&db.url, &["makemigrations", "--check"]);
+    assert!(check.status.success(), "{}", text(&check));
+    let back = blog_cli(&db.url, &["migrate", "blog", "zero"]);
+    assert!(back.status.success(), "{}", text(&back));
+    assert!(text(&back).contains("Unapplying blog.0001_initial... OK"), "{}", text(&back));
+    let again = blog_cli(&db.url, &["migrate"]);
+    assert!(again.status.success(), "{}", text(&again));
+    assert!(text(&again).contains("Applying blog.0001_initial... OK"), "{}", text(&again));
+}
+
+db_tests!(the_cli_migrates_a_fresh_database);
