@@ -1286,8 +1286,8 @@ fn parts_migrations() -> AppMigrations {
             "part",
             Index::new(LONG_INDEX, ["code", "notes"]),
         ));
-    let rename = Migration::new("0003_rename")
-        .operation(RenameField::new("part", "maker_id", "vendor_id"));
+    let rename =
+        Migration::new("0003_rename").operation(RenameField::new("part", "maker_id", "vendor_id"));
     let remove = Migration::new("0004_remove")
         .operation(RemoveIndex::new("part", LONG_INDEX))
         .operation(RemoveField::new("part", "vendor_id"));
@@ -1302,7 +1302,10 @@ fn parts_migrations() -> AppMigrations {
 const LONG_INDEX: &str = "parts_part_an_index_whose_name_is_longer_than_mysql_takes_code_notes_idx";
 
 /// Inserts a part with `code` and the given columns, as plain SQL values.
-async fn insert_part(db: &Connection, values: &[(&str, ferrobridge::__private::sea_orm::Value)]) -> Result<(), ferrobridge::__private::sea_orm::DbErr> {
+async fn insert_part(
+    db: &Connection,
+    values: &[(&str, ferrobridge::__private::sea_orm::Value)],
+) -> Result<(), ferrobridge::__private::sea_orm::DbErr> {
     use ferrobridge::__private::sea_orm::ConnectionTrait;
     use ferrobridge::__private::sea_orm::sea_query::{Alias, Query};
     let mut insert = Query::insert();
@@ -1317,7 +1320,9 @@ async fn insert_part(db: &Connection, values: &[(&str, ferrobridge::__private::s
 
 async fn every_schema_change_applies_and_unapplies(db: &TestDb) {
     let conn = &db.db;
-    let app = App::new("parts").without_auth().migrations(parts_migrations());
+    let app = App::new("parts")
+        .without_auth()
+        .migrations(parts_migrations());
     migrate(&app, conn, Some(("parts", Some("0001_initial")))).await;
     use ferrobridge::__private::sea_orm::ConnectionTrait;
     use ferrobridge::__private::sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
@@ -1401,23 +1406,43 @@ async fn the_cli_migrates_a_fresh_database(db: &TestDb) {
     if !db.url.starts_with("sqlite") {
         let serve = blog_cli(&db.url, &["serve", "--bind", "127.0.0.1:0"]);
         assert!(!serve.status.success(), "{}", text(&serve));
-        assert!(text(&serve).contains("unapplied migration"), "{}", text(&serve));
+        assert!(
+            text(&serve).contains("unapplied migration"),
+            "{}",
+            text(&serve)
+        );
     }
     let run = blog_cli(&db.url, &["migrate"]);
     assert!(run.status.success(), "{}", text(&run));
-    assert!(text(&run).contains("Applying blog.0001_initial... OK"), "{}", text(&run));
+    assert!(
+        text(&run).contains("Applying blog.0001_initial... OK"),
+        "{}",
+        text(&run)
+    );
     let shown = blog_cli(&db.url, &["showmigrations"]);
     assert!(shown.status.success(), "{}", text(&shown));
-    assert!(text(&shown).contains("[X] 0001_initial"), "{}", text(&shown));
+    assert!(
+        text(&shown).contains("[X] 0001_initial"),
+        "{}",
+        text(&shown)
+    );
     assert!(!text(&shown).contains("[ ]"), "{}", text(&shown));
     let check = blog_cli(&db.url, &["makemigrations", "--check"]);
     assert!(check.status.success(), "{}", text(&check));
     let back = blog_cli(&db.url, &["migrate", "blog", "zero"]);
     assert!(back.status.success(), "{}", text(&back));
-    assert!(text(&back).contains("Unapplying blog.0001_initial... OK"), "{}", text(&back));
+    assert!(
+        text(&back).contains("Unapplying blog.0001_initial... OK"),
+        "{}",
+        text(&back)
+    );
     let again = blog_cli(&db.url, &["migrate"]);
     assert!(again.status.success(), "{}", text(&again));
-    assert!(text(&again).contains("Applying blog.0001_initial... OK"), "{}", text(&again));
+    assert!(
+        text(&again).contains("Applying blog.0001_initial... OK"),
+        "{}",
+        text(&again)
+    );
 }
 
 db_tests!(the_cli_migrates_a_fresh_database);

@@ -3,6 +3,11 @@
 //! record of what is applied. The DDL of each operation comes from the
 //! [schema editor](super::schema_editor).
 //!
+//! MySQL commits each DDL statement as it runs (as Django notes, migrations
+//! there are not atomic): a failed migration is not recorded and the lock
+//! is freed as elsewhere, and the runner undoes the operations it completed
+//! by running their reverse (see `undo`).
+//!
 //! A run holds the database's [`MigrationLock`] from before it reads what
 //! is applied until its last step is done, so instances started together
 //! on one database take turns: the first applies the migrations, the

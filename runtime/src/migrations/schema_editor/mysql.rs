@@ -175,13 +175,8 @@ async fn unique_indexes(
 fn statistics(table: &str) -> sea_orm::sea_query::SelectStatement {
     Query::select()
         .expr_as(Expr::col(Alias::new("index_name")), Alias::new("name"))
-        .from((
-            Alias::new("information_schema"),
-            Alias::new("statistics"),
-        ))
-        .and_where(
-            Expr::col(Alias::new("table_schema")).eq(Func::cust(Alias::new("DATABASE"))),
-        )
+        .from((Alias::new("information_schema"), Alias::new("statistics")))
+        .and_where(Expr::col(Alias::new("table_schema")).eq(Func::cust(Alias::new("DATABASE"))))
         .and_where(Expr::col(Alias::new("table_name")).eq(table))
         .to_owned()
 }
