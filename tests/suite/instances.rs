@@ -357,8 +357,16 @@ async fn a_failed_run_keeps_the_migrations_before_it_and_frees_the_lock(db: &Tes
             .collect();
         assert_eq!(shelf, ["0001_initial"], "run {run}");
         // The first migration's table exists, without the failed
-        // migration's column (rolled back with it). A column is looked for
-        // in a row: SQLite reads `SELECT "pages"` of no such column as a string.
+        // migration's column. PostgreSQL and SQLite roll it back with the
+        // migration's transaction. MySQL commits each DDL statement as it
+        // runs, so the rollback keeps it there; the runner then runs the
+        // reverse of the operations the failed migration completed (here
+        // RemoveField), which is what MySQL can guarantee: the schema
+        // matches the record again, so the second run starts 0002 over
+        // (and fails in the same place, not on an existing column). What a
+        // data step committed, or an operation that failed half-way, is not
+        // undone on MySQL. A column is looked for in a row: SQLite reads
+        // `SELECT "pages"` of no such column as a string.
         use ferrobridge::__private::sea_orm::sea_query::{Alias, Expr, Query};
         db.db
             .execute(

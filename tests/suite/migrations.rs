@@ -1,4 +1,4 @@
-//! Versioned migrations on SQLite and PostgreSQL: one model evolving through
+//! Versioned migrations on SQLite, PostgreSQL and MySQL: one model evolving through
 //! five versions (each a struct in its own module sharing the table
 //! `library_book`), migrated forwards and back with rows present; the
 //! written migration file; and the commands that refuse to run unmigrated.
@@ -1250,3 +1250,199 @@ fn a_possible_rename_is_asked() {
         }
     }
 }
+
+/// Hand-written migrations of app `parts` that change a table every way the
+/// schema editor knows: unique keys, NOT NULL with a one-off value, an index
+/// whose name is longer than MySQL's 64 characters, a renamed foreign key
+/// column, a removed one; then all of it is unapplied and applied again.
+fn parts_migrations() -> AppMigrations {
+    use ferrobridge::migrations::prelude::*;
+    let create = Migration::new("0001_initial")
+        .operation(
+            CreateModel::new("maker", "parts_maker")
+                .field(Field::big_integer("id").primary_key().auto_increment())
+                .field(Field::string("name").max_length(50)),
+        )
+        .operation(
+            CreateModel::new("part", "parts_part")
+                .field(Field::big_integer("id").primary_key().auto_increment())
+                .field(Field::string("code").max_length(20))
+                .field(
+                    Field::big_integer("maker_id")
+                        .null()
+                        .references("parts_maker", "id")
+                        .on_delete(OnDelete::Cascade)
+                        .index(),
+                )
+                .field(Field::text("notes").null()),
+        );
+    let constrain = Migration::new("0002_constrain")
+        .operation(AlterField::new(
+            "part",
+            Field::string("code").max_length(20).unique(),
+        ))
+        .operation(AlterField::new("part", Field::text("notes")).one_off_default("none"))
+        .operation(AddIndex::new(
+            "part",
+            Index::new(LONG_INDEX, ["code", "notes"]),
+        ));
+    let rename =
+        Migration::new("0003_rename").operation(RenameField::new("part", "maker_id", "vendor_id"));
+    let remove = Migration::new("0004_remove")
+        .operation(RemoveIndex::new("part", LONG_INDEX))
+        .operation(RemoveField::new("part", "vendor_id"));
+    AppMigrations::new("parts", std::env::temp_dir(), "parts_migrations")
+        .migration(create)
+        .migration(constrain)
+        .migration(rename)
+        .migration(remove)
+}
+
+/// Longer than the 64 characters MySQL takes for a name.
+const LONG_INDEX: &str = "parts_part_an_index_whose_name_is_longer_than_mysql_takes_code_notes_idx";
+
+/// Inserts a part with `code` and the given columns, as plain SQL values.
+async fn insert_part(
+    db: &Connection,
+    values: &[(&str, ferrobridge::__private::sea_orm::Value)],
+) -> Result<(), ferrobridge::__private::sea_orm::DbErr> {
+    use ferrobridge::__private::sea_orm::ConnectionTrait;
+    use ferrobridge::__private::sea_orm::sea_query::{Alias, Query};
+    let mut insert = Query::insert();
+    insert
+        .into_table(Alias::new("parts_part"))
+        .columns(values.iter().map(|(c, _)| Alias::new(*c)));
+    insert
+        .values(values.iter().map(|(_, v)| v.clone().into()))
+        .expect("as many values as columns");
+    db.execute(&insert).await.map(|_| ())
+}
+
+async fn every_schema_change_applies_and_unapplies(db: &TestDb) {
+    let conn = &db.db;
+    let app = App::new("parts")
+        .without_auth()
+        .migrations(parts_migrations());
+    migrate(&app, conn, Some(("parts", Some("0001_initial")))).await;
+    use ferrobridge::__private::sea_orm::ConnectionTrait;
+    use ferrobridge::__private::sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+    conn.execute(
+        Query::insert()
+            .into_table(Alias::new("parts_maker"))
+            .columns([Alias::new("id"), Alias::new("name")])
+            .values_panic([1i64.into(), "Acme".into()]),
+    )
+    .await
+    .expect("a maker");
+    insert_part(conn, &[("code", "a".into()), ("maker_id", 1i64.into())])
+        .await
+        .expect("a part without notes");
+
+    migrate(&app, conn, None).await;
+    insert_part(conn, &[("code", "b".into()), ("notes", "x".into())])
+        .await
+        .expect("another code");
+    insert_part(conn, &[("code", "a".into()), ("notes", "x".into())])
+        .await
+        .expect_err("`code` is unique");
+    let row = conn
+        .query_one(
+            Query::select()
+                .column(Alias::new("notes"))
+                .from(Alias::new("parts_part"))
+                .and_where(Expr::col(Alias::new("code")).eq("a")),
+        )
+        .await
+        .expect("select")
+        .expect("part a");
+    let notes: String = row.try_get("", "notes").expect("notes");
+    assert_eq!(notes, "none", "the NULL took the one-off value");
+
+    // Back to the start: every operation's reverse, last first.
+    migrate(&app, conn, Some(("parts", Some("0001_initial")))).await;
+    insert_part(conn, &[("code", "a".into()), ("maker_id", 1i64.into())])
+        .await
+        .expect("`code` is no longer unique, `maker_id` is back");
+    insert_part(conn, &[("code", "c".into()), ("maker_id", 99i64.into())])
+        .await
+        .expect_err("the foreign key is back");
+    conn.execute(Query::delete().from_table(Alias::new("parts_part")))
+        .await
+        .expect("clear");
+
+    // And forward again, over the names the first run left behind.
+    migrate(&app, conn, None).await;
+    migrate(&app, conn, Some(("parts", Some("zero")))).await;
+    let tables = ferrobridge::db::table_names(conn).await.expect("tables");
+    assert!(!tables.contains("parts_part"), "{tables:?}");
+}
+
+db_tests!(every_schema_change_applies_and_unapplies);
+
+/// Runs the blog example's binary with `args` on the database at `url`.
+fn blog_cli(url: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_blog-example"))
+        .args(args)
+        .env("DATABASE_URL", url)
+        .env("RUST_LOG", "warn")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run the blog example")
+}
+
+/// The management commands as a process, on a fresh database: `serve`
+/// refuses it unmigrated (SQLite's is migrated first, see `Command::Serve`),
+/// `migrate` applies everything, `showmigrations` says so,
+/// `makemigrations --check` finds no change, and `migrate blog zero` then
+/// `migrate` go back and forth.
+async fn the_cli_migrates_a_fresh_database(db: &TestDb) {
+    let text = |o: &std::process::Output| {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    };
+    if !db.url.starts_with("sqlite") {
+        let serve = blog_cli(&db.url, &["serve", "--bind", "127.0.0.1:0"]);
+        assert!(!serve.status.success(), "{}", text(&serve));
+        assert!(
+            text(&serve).contains("unapplied migration"),
+            "{}",
+            text(&serve)
+        );
+    }
+    let run = blog_cli(&db.url, &["migrate"]);
+    assert!(run.status.success(), "{}", text(&run));
+    assert!(
+        text(&run).contains("Applying blog.0001_initial... OK"),
+        "{}",
+        text(&run)
+    );
+    let shown = blog_cli(&db.url, &["showmigrations"]);
+    assert!(shown.status.success(), "{}", text(&shown));
+    assert!(
+        text(&shown).contains("[X] 0001_initial"),
+        "{}",
+        text(&shown)
+    );
+    assert!(!text(&shown).contains("[ ]"), "{}", text(&shown));
+    let check = blog_cli(&db.url, &["makemigrations", "--check"]);
+    assert!(check.status.success(), "{}", text(&check));
+    let back = blog_cli(&db.url, &["migrate", "blog", "zero"]);
+    assert!(back.status.success(), "{}", text(&back));
+    assert!(
+        text(&back).contains("Unapplying blog.0001_initial... OK"),
+        "{}",
+        text(&back)
+    );
+    let again = blog_cli(&db.url, &["migrate"]);
+    assert!(again.status.success(), "{}", text(&again));
+    assert!(
+        text(&again).contains("Applying blog.0001_initial... OK"),
+        "{}",
+        text(&again)
+    );
+}
+
+db_tests!(the_cli_migrates_a_fresh_database);

@@ -580,7 +580,10 @@ pub(crate) async fn create_missing_tables(
         for columns in meta.unique_together {
             let mut index = sea_orm::sea_query::Index::create();
             index
-                .name(meta.unique_index_name(columns))
+                .name(mysql::identifier_on(
+                    &meta.unique_index_name(columns),
+                    backend,
+                ))
                 .table(sea_orm::sea_query::Alias::new(meta.table))
                 .unique()
                 .if_not_exists();

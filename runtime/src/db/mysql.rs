@@ -15,11 +15,52 @@
 //!   SQLite's do; the `i...` lookups lower both sides, on every database.
 //! - A UUID is `BINARY(16)` (sea-query's and SeaORM's choice), bound and read
 //!   as 16 bytes.
+//! - An index or foreign key name longer than [`MAX_IDENTIFIER`] characters,
+//!   which MySQL refuses, is shortened as Django's `truncate_name` does (see
+//!   [`identifier`]); PostgreSQL and SQLite keep the full name.
 
 use sea_orm::sea_query::{
     Alias, ColumnDef, ColumnType, Index, IndexCreateStatement, StringLen, Table,
     TableCreateStatement,
 };
+
+/// The longest name MySQL takes for a table, column, index or constraint.
+pub const MAX_IDENTIFIER: usize = 64;
+
+/// How many hex digits of the name's hash end a shortened name.
+const HASH_LEN: usize = 8;
+
+/// `name` as ferrobridge declares it on MySQL: unchanged when it fits in
+/// [`MAX_IDENTIFIER`] characters, else its first characters and a short
+/// hash of the whole name (Django's `truncate_name`), so two long names
+/// that share their start still differ. Applying it twice changes nothing,
+/// so every place that names an index or a foreign key (the entity path,
+/// migrations, the reading of a violated unique index) may apply it.
+pub fn identifier(name: &str) -> String {
+    if name.chars().count() <= MAX_IDENTIFIER {
+        return name.to_string();
+    }
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(name.as_bytes());
+    let hash: String = digest
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>()
+        .chars()
+        .take(HASH_LEN)
+        .collect();
+    let prefix: String = name.chars().take(MAX_IDENTIFIER - HASH_LEN).collect();
+    format!("{prefix}{hash}")
+}
+
+/// `name` as declared on `backend`: [`identifier`] on MySQL, else unchanged.
+pub fn identifier_on(name: &str, backend: sea_orm::DbBackend) -> String {
+    if backend == sea_orm::DbBackend::MySql {
+        identifier(name)
+    } else {
+        name.to_string()
+    }
+}
 
 /// How many leading characters a non-unique index on a `LONGTEXT` column covers.
 pub const TEXT_INDEX_PREFIX: u32 = 255;
@@ -126,4 +167,23 @@ pub fn index(table: &str, index: &IndexCreateStatement, long: &[String]) -> Inde
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_names_are_shortened_with_a_hash_of_the_whole_name() {
+        let short = "shelf_book_title_uniq";
+        assert_eq!(identifier(short), short);
+        let long = "sales_user_quantity_of_items_remaining_in_the_warehouse_table_uniq";
+        let other = "sales_user_quantity_of_items_remaining_in_the_warehouse_table_uniq2";
+        let cut = identifier(long);
+        assert_eq!(cut.chars().count(), MAX_IDENTIFIER);
+        assert!(cut.starts_with(&long[..MAX_IDENTIFIER - HASH_LEN]), "{cut}");
+        assert_ne!(cut, identifier(other));
+        assert_eq!(identifier(&cut), cut, "idempotent");
+        assert_eq!(identifier_on(long, sea_orm::DbBackend::Postgres), long);
+    }
 }

@@ -3,6 +3,11 @@
 //! record of what is applied. The DDL of each operation comes from the
 //! [schema editor](super::schema_editor).
 //!
+//! MySQL commits each DDL statement as it runs (as Django notes, migrations
+//! there are not atomic): a failed migration is not recorded and the lock
+//! is freed as elsewhere, and the runner undoes the operations it completed
+//! by running their reverse (see `undo`).
+//!
 //! A run holds the database's [`MigrationLock`] from before it reads what
 //! is applied until its last step is done, so instances started together
 //! on one database take turns: the first applies the migrations, the
@@ -101,12 +106,13 @@ impl Migrator {
             return Ok(StepOutcome::Faked);
         }
         let tx = conn.begin().await?;
+        let mut completed = 0;
         let done = async {
             if step.backwards {
                 unapply(&tx, &step.app, migration, &states).await?;
                 unrecord(&tx, &step.app, &step.name).await?;
             } else {
-                apply(&tx, &step.app, migration, &states).await?;
+                apply(&tx, &step.app, migration, &states, &mut completed).await?;
                 record(&tx, &step.app, &step.name).await?;
             }
             check_foreign_keys(&tx).await
@@ -119,6 +125,9 @@ impl Migrator {
             // transaction, which must not hold this step's half.
             Err(error) => {
                 tx.rollback().await?;
+                if conn.get_database_backend() == DbBackend::MySql && completed > 0 {
+                    undo(conn, &step.app, migration, &states[..=completed]).await;
+                }
                 return Err(error);
             }
         }
@@ -170,15 +179,18 @@ impl Migrator {
 }
 
 /// Runs the operations of `migration`, then its data steps, on `tx`;
-/// `states` as [`Migrator::states_through`] gives them.
+/// `states` as [`Migrator::states_through`] gives them. `completed` counts
+/// the operations done, for [`undo`].
 async fn apply(
     tx: &Transaction,
     app: &str,
     migration: &Migration,
     states: &[ProjectState],
+    completed: &mut usize,
 ) -> Result<(), MigrationError> {
     for (i, operation) in migration.operations.iter().enumerate() {
         apply_operation(tx, app, operation, &states[i], &states[i + 1]).await?;
+        *completed = i + 1;
     }
     for code in &migration.code {
         (code.forward)(tx)
@@ -189,6 +201,42 @@ async fn apply(
             })?;
     }
     Ok(())
+}
+
+/// MySQL commits each DDL statement as it runs, so rolling back a failed
+/// migration's transaction keeps the schema changes of the operations it
+/// completed. Short of a rollback, their reverse is run, last first
+/// (`states` is the state before each of them, then after the last), so
+/// the schema is back as the record says (the failed migration is not
+/// recorded) and the next run starts it over. Best effort: an operation
+/// that failed half-way is not undone, nor what a data step committed; a
+/// reverse that fails is logged and the migration's own error returned.
+async fn undo<C: ConnectionTrait>(
+    conn: &C,
+    app: &str,
+    migration: &Migration,
+    states: &[ProjectState],
+) {
+    for (i, operation) in migration.operations[..states.len() - 1]
+        .iter()
+        .enumerate()
+        .rev()
+    {
+        let undone = async {
+            let reverse = states[i].reverse(app, operation)?;
+            apply_operation(conn, app, &reverse, &states[i + 1], &states[i]).await
+        }
+        .await;
+        if let Err(error) = undone {
+            tracing::warn!(
+                migration = %migration.name,
+                %error,
+                "MySQL: could not undo an operation of the failed migration \
+                 (DDL is not transactional there); fix the schema by hand"
+            );
+            return;
+        }
+    }
 }
 
 /// Undoes `migration` on `tx`: the reverse of its data steps, then the

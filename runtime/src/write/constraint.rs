@@ -100,11 +100,13 @@ fn constraint_part(message: &str) -> &str {
 }
 
 /// The `unique_together` group a unique violation names: PostgreSQL gives
-/// the index's name, SQLite every column (`t.user_id, t.group_id`).
+/// the index's name (MySQL too), SQLite every column (`t.user_id, t.group_id`).
 fn together_in_message(meta: &ModelMeta, message: &str) -> Option<&'static [&'static str]> {
     meta.unique_together.iter().copied().find(|columns| {
         let index = meta.unique_index_name(columns);
+        // MySQL names the index it was created as, shortened when long.
         message.contains(&index)
+            || message.contains(&crate::db::mysql::identifier(&index))
             || columns
                 .iter()
                 .all(|c| message.contains(&format!("{}.{c}", meta.table)))

@@ -91,14 +91,15 @@ pub(super) fn column_def(field: &Field, backend: DbBackend) -> ColumnDef {
     def
 }
 
-/// The name of the foreign key on `table.column`.
-pub(super) fn foreign_key_name(table: &str, column: &str) -> String {
-    format!("fk-{table}-{column}")
+/// The name of the foreign key on `table.column` on `backend` (shortened
+/// on MySQL when long, see [`crate::db::mysql::identifier`]).
+pub(super) fn foreign_key_name(table: &str, column: &str, backend: DbBackend) -> String {
+    crate::db::mysql::identifier_on(&format!("fk-{table}-{column}"), backend)
 }
 
-/// The name of the index of field `column` of `table`.
-pub(super) fn index_name(table: &str, column: &str) -> String {
-    format!("idx-{table}-{column}")
+/// The name of the index of field `column` of `table` on `backend`.
+pub(super) fn index_name(table: &str, column: &str, backend: DbBackend) -> String {
+    crate::db::mysql::identifier_on(&format!("idx-{table}-{column}"), backend)
 }
 
 /// CREATE TABLE of `model` under the name `table`.
@@ -130,7 +131,7 @@ pub(super) fn create_table(
         if let Some(key) = &field.references {
             create.foreign_key(
                 SqlForeignKey::create()
-                    .name(foreign_key_name(&model.table, &field.name))
+                    .name(foreign_key_name(&model.table, &field.name, backend))
                     .from(Alias::new(table), Alias::new(&field.name))
                     .to(Alias::new(&key.table), Alias::new(&key.column))
                     .on_delete(action(key.on_delete)),
@@ -148,7 +149,7 @@ pub(super) fn field_index(
 ) -> IndexCreateStatement {
     let mut create = SqlIndex::create();
     create
-        .name(index_name(&model.table, &field.name))
+        .name(index_name(&model.table, &field.name, backend))
         .table(Alias::new(&model.table));
     index_column(&mut create, field, backend);
     create
@@ -170,7 +171,10 @@ pub(super) fn model_index(
     backend: DbBackend,
 ) -> IndexCreateStatement {
     let mut create = SqlIndex::create();
-    create.name(&index.name).table(Alias::new(&model.table));
+    // Migration files keep the full name; MySQL declares it shortened.
+    create
+        .name(crate::db::mysql::identifier_on(&index.name, backend))
+        .table(Alias::new(&model.table));
     for column in &index.columns {
         match model.field(column) {
             Some(field) if !index.unique => index_column(&mut create, field, backend),

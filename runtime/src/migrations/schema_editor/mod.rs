@@ -1,9 +1,11 @@
 //! The schema editor: each migration operation as the statements that take
 //! a database's schema from the state before it to the state after, per
-//! backend. What both backends share is here; PostgreSQL alters columns in
-//! place ([`postgres`]), SQLite rebuilds the table ([`sqlite`]).
+//! backend. What the backends share is here; PostgreSQL alters columns in
+//! place one change at a time ([`postgres`]), MySQL redefines the column
+//! whole ([`mysql`]), SQLite rebuilds the table ([`sqlite`]).
 
 mod ddl;
+mod mysql;
 mod postgres;
 mod sqlite;
 
@@ -68,7 +70,8 @@ pub(super) async fn apply_operation(
         }
         Operation::RemoveIndex(op) => {
             let model = model_of(before, app, &op.model)?;
-            drop_index(conn, &model.table, &op.name).await?;
+            let name = crate::db::mysql::identifier_on(&op.name, backend);
+            drop_index(conn, &model.table, &name).await?;
         }
     }
     Ok(())
@@ -84,7 +87,14 @@ async fn remove_field(
     if conn.get_database_backend() == DbBackend::Sqlite {
         return sqlite::rebuild(conn, old, new, None).await;
     }
-    // PostgreSQL drops the column's indexes and constraints with it.
+    if conn.get_database_backend() == DbBackend::MySql {
+        // MySQL refuses to drop a column a foreign key uses.
+        let field = field_of(old, name)?;
+        if field.references.is_some() {
+            mysql::drop_foreign_key(conn, &old.table, name).await?;
+        }
+    }
+    // The database drops the column's indexes and constraints with it.
     conn.execute(
         Table::alter()
             .table(Alias::new(&old.table))
@@ -101,19 +111,23 @@ async fn rename_field(
     model: &ModelState,
     op: &RenameField,
 ) -> Result<(), MigrationError> {
-    let postgres = conn.get_database_backend() != DbBackend::Sqlite;
+    let backend = conn.get_database_backend();
+    let postgres = backend != DbBackend::Sqlite;
     let field = field_of(model, &op.new)?;
     let table = &model.table;
-    if field.index {
-        drop_index(conn, table, &index_name(table, &op.old)).await?;
-    }
-    if postgres && field.references.is_some() {
+    // The foreign key first: MySQL refuses to drop an index a foreign key uses.
+    if backend == DbBackend::MySql && field.references.is_some() {
+        mysql::drop_foreign_key(conn, table, &op.old).await?;
+    } else if postgres && field.references.is_some() {
         conn.execute(
             Table::alter()
                 .table(Alias::new(table))
-                .drop_foreign_key(Alias::new(foreign_key_name(table, &op.old))),
+                .drop_foreign_key(Alias::new(foreign_key_name(table, &op.old, backend))),
         )
         .await?;
+    }
+    if field.index {
+        drop_index(conn, table, &index_name(table, &op.old, backend)).await?;
     }
     conn.execute(
         Table::alter()
@@ -171,9 +185,14 @@ async fn add_field(
         .await?;
     if op.one_off_default.is_some() {
         // One-off: the rows have it now; the column keeps the field's default (none).
-        let reset = ColumnDef::new(Alias::new(&field.name))
-            .default(Expr::value(Value::String(None)))
-            .to_owned();
+        let reset = if conn.get_database_backend() == DbBackend::MySql {
+            // MySQL's MODIFY COLUMN takes the whole definition.
+            mysql::modify_definition(field)
+        } else {
+            ColumnDef::new(Alias::new(&field.name))
+                .default(Expr::value(Value::String(None)))
+                .to_owned()
+        };
         conn.execute(Table::alter().table(table).modify_column(reset))
             .await?;
     }
@@ -206,7 +225,7 @@ async fn alter_field(
             conn.execute(&field_index(new_model, new, conn.get_database_backend()))
                 .await?;
         } else {
-            let name = index_name(&old_model.table, &old.name);
+            let name = index_name(&old_model.table, &old.name, conn.get_database_backend());
             drop_index(conn, &old_model.table, &name).await?;
         }
         return Ok(());
@@ -215,11 +234,13 @@ async fn alter_field(
     if old.null && !new.null && fill.is_none() {
         require_no_nulls(conn, new_model, new).await?;
     }
-    if conn.get_database_backend() == DbBackend::Sqlite {
-        let fill = op.one_off_default.as_ref().map(|v| (new.name.as_str(), v));
-        sqlite::rebuild(conn, old_model, new_model, fill).await
-    } else {
-        postgres::alter_column(conn, new_model, old, new, fill).await
+    match conn.get_database_backend() {
+        DbBackend::Sqlite => {
+            let fill = op.one_off_default.as_ref().map(|v| (new.name.as_str(), v));
+            sqlite::rebuild(conn, old_model, new_model, fill).await
+        }
+        DbBackend::MySql => mysql::alter_column(conn, new_model, old, new, fill).await,
+        _ => postgres::alter_column(conn, new_model, old, new, fill).await,
     }
 }
 
@@ -259,6 +280,10 @@ async fn require_no_nulls(
 
 /// Drops index `name` of `table` when it exists.
 async fn drop_index(conn: &impl ConnectionTrait, table: &str, name: &str) -> Result<(), DbErr> {
+    if conn.get_database_backend() == DbBackend::MySql {
+        // MySQL has no DROP INDEX IF EXISTS (sea-query refuses to write it).
+        return mysql::drop_index(conn, table, name).await;
+    }
     conn.execute(
         SqlIndex::drop()
             .name(name)

@@ -23,7 +23,11 @@ pub(super) async fn add_foreign_key(
     conn.execute(
         Table::alter().table(Alias::new(table)).add_foreign_key(
             SqlForeignKey::create()
-                .name(foreign_key_name(table, &field.name))
+                .name(foreign_key_name(
+                    table,
+                    &field.name,
+                    conn.get_database_backend(),
+                ))
                 .from_tbl(Alias::new(table))
                 .from_col(Alias::new(&field.name))
                 .to_tbl(Alias::new(&key.table))
@@ -50,7 +54,11 @@ pub(super) async fn alter_column(
         conn.execute(
             Table::alter()
                 .table(table.clone())
-                .drop_foreign_key(Alias::new(foreign_key_name(&model.table, &old.name))),
+                .drop_foreign_key(Alias::new(foreign_key_name(
+                    &model.table,
+                    &old.name,
+                    conn.get_database_backend(),
+                ))),
         )
         .await?;
     }
@@ -64,7 +72,8 @@ pub(super) async fn alter_column(
             conn.execute(&field_index(model, new, conn.get_database_backend()))
                 .await?;
         } else {
-            drop_index(conn, &model.table, &index_name(&model.table, &old.name)).await?;
+            let name = index_name(&model.table, &old.name, conn.get_database_backend());
+            drop_index(conn, &model.table, &name).await?;
         }
     }
     if let Some(key) = &new.references
