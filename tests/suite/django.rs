@@ -13,12 +13,12 @@ use axum::http::StatusCode;
 use ferrobridge::__private::sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
 };
-use ferrobridge::{App, Model};
 use ferrobridge::admin::models::log_entry;
 use ferrobridge::auth::models::{
     UserGroup, content_type, group, group_permission, permission, user, user_group, user_permission,
 };
 use ferrobridge::error::ApiError;
+use ferrobridge::{App, Model};
 use ferrobridge_tests::{AdminClient, Backend, TestDb, db_tests, token_login};
 use serde_json::{Value, json};
 
