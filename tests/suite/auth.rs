@@ -1000,10 +1000,12 @@ fn rand_suffix() -> usize {
         .unwrap_or(0)
 }
 
-/// The tables exactly as Django 5's migrations create them on SQLite and
-/// PostgreSQL, with rows Django would write, then served by ferrobridge.
+/// The tables exactly as Django 5's migrations create them on SQLite,
+/// PostgreSQL and MySQL / MariaDB, with rows Django would write, then served
+/// by ferrobridge.
 async fn a_django_database_is_served_as_it_is(db: &TestDb) {
     let sqlite = db.backend == ferrobridge_tests::Backend::Sqlite;
+    let mysql = db.backend == ferrobridge_tests::Backend::Mysql;
     let (serial, datetime) = if sqlite {
         ("integer NOT NULL PRIMARY KEY AUTOINCREMENT", "datetime")
     } else {
@@ -1013,7 +1015,10 @@ async fn a_django_database_is_served_as_it_is(db: &TestDb) {
         )
     };
     let deferred = "DEFERRABLE INITIALLY DEFERRED";
-    let ddl = [
+    let ddl = if mysql {
+        django_mysql_ddl()
+    } else {
+        vec![
         format!(r#"CREATE TABLE "django_content_type" ("id" {serial}, "app_label" varchar(100) NOT NULL, "model" varchar(100) NOT NULL)"#),
         r#"CREATE UNIQUE INDEX "django_content_type_app_label_model_76bd3d3b_uniq" ON "django_content_type" ("app_label", "model")"#.to_string(),
         format!(r#"CREATE TABLE "auth_permission" ("id" {serial}, "content_type_id" integer NOT NULL REFERENCES "django_content_type" ("id") {deferred}, "codename" varchar(100) NOT NULL, "name" varchar(255) NOT NULL)"#),
@@ -1023,7 +1028,8 @@ async fn a_django_database_is_served_as_it_is(db: &TestDb) {
         format!(r#"CREATE TABLE "auth_user_groups" ("id" {serial}, "user_id" integer NOT NULL REFERENCES "auth_user" ("id") {deferred}, "group_id" integer NOT NULL REFERENCES "auth_group" ("id") {deferred})"#),
         format!(r#"CREATE TABLE "auth_user_user_permissions" ("id" {serial}, "user_id" integer NOT NULL REFERENCES "auth_user" ("id") {deferred}, "permission_id" integer NOT NULL REFERENCES "auth_permission" ("id") {deferred})"#),
         format!(r#"CREATE TABLE "django_admin_log" ("id" {serial}, "action_time" {datetime} NOT NULL, "object_id" text NULL, "object_repr" varchar(200) NOT NULL, "action_flag" smallint{} NOT NULL CHECK ("action_flag" >= 0), "change_message" text NOT NULL, "content_type_id" integer NULL REFERENCES "django_content_type" ("id") {deferred}, "user_id" integer NOT NULL REFERENCES "auth_user" ("id") {deferred})"#, if sqlite { " unsigned" } else { "" }),
-    ];
+    ]
+    };
     for statement in &ddl {
         db.db.execute_unprepared(statement).await.unwrap();
     }
@@ -1032,16 +1038,19 @@ async fn a_django_database_is_served_as_it_is(db: &TestDb) {
     } else {
         ("true", "false")
     };
+    // Django writes naive UTC on SQLite and MySQL, an offset on PostgreSQL.
+    let utc = if sqlite || mysql { "" } else { "+00" };
     let rows = [
         r#"INSERT INTO "django_content_type" ("app_label", "model") VALUES ('auth', 'group'), ('blog', 'post')"#.to_string(),
         r#"INSERT INTO "auth_permission" ("content_type_id", "codename", "name") VALUES (1, 'add_group', 'Can add group'), (1, 'change_group', 'Can change group'), (1, 'delete_group', 'Can delete group'), (1, 'view_group', 'Can view group')"#.to_string(),
         r#"INSERT INTO "auth_group" ("name") VALUES ('readers')"#.to_string(),
         r#"INSERT INTO "auth_group_permissions" ("group_id", "permission_id") VALUES (1, 4)"#.to_string(),
-        format!(r#"INSERT INTO "auth_user" ("password", "last_login", "is_superuser", "username", "last_name", "email", "is_staff", "is_active", "date_joined", "first_name") VALUES ('pbkdf2_sha256$1000$seasalt1234$JlBQ/OWmu3PcCFg2koQd315wDykzd702rqDsH8M7iWI=', NULL, {f}, 'django_user', '', 'd@example.com', {f}, {t}, '2024-01-02 03:04:05.678901{}', '')"#, if sqlite { "" } else { "+00" }),
+        format!(r#"INSERT INTO "auth_user" ("password", "last_login", "is_superuser", "username", "last_name", "email", "is_staff", "is_active", "date_joined", "first_name") VALUES ('pbkdf2_sha256$1000$seasalt1234$JlBQ/OWmu3PcCFg2koQd315wDykzd702rqDsH8M7iWI=', NULL, {f}, 'django_user', '', 'd@example.com', {f}, {t}, '2024-01-02 03:04:05.678901{utc}', '')"#),
         r#"INSERT INTO "auth_user_groups" ("user_id", "group_id") VALUES (1, 1)"#.to_string(),
         // What Django's admin writes when a group is renamed.
-        format!(r#"INSERT INTO "django_admin_log" ("action_time", "object_id", "object_repr", "action_flag", "change_message", "content_type_id", "user_id") VALUES ('2024-01-03 10:00:00{}', '1', 'readers', 2, '[{{"changed": {{"fields": ["Name"]}}}}]', 1, 1)"#, if sqlite { "" } else { "+00" }),
+        format!(r#"INSERT INTO "django_admin_log" ("action_time", "object_id", "object_repr", "action_flag", "change_message", "content_type_id", "user_id") VALUES ('2024-01-03 10:00:00{utc}', '1', 'readers', 2, '[{{"changed": {{"fields": ["Name"]}}}}]', 1, 1)"#),
     ];
+    let rows = rows.map(|row| if mysql { backticks(&row) } else { row });
     for statement in &rows {
         db.db.execute_unprepared(statement).await.unwrap();
     }
@@ -1116,12 +1125,11 @@ async fn a_django_database_is_served_as_it_is(db: &TestDb) {
 
     // One history for both admins: Django's entries show in ours, and ours
     // are written in Django's layout, against Django's content type.
-    db.db
-        .execute_unprepared(&format!(
-            r#"UPDATE "auth_user" SET "is_staff" = {t}, "is_superuser" = {t} WHERE "username" = 'django_user'"#
-        ))
-        .await
-        .unwrap();
+    let promote = format!(
+        r#"UPDATE "auth_user" SET "is_staff" = {t}, "is_superuser" = {t} WHERE "username" = 'django_user'"#
+    );
+    let promote = if mysql { backticks(&promote) } else { promote };
+    db.db.execute_unprepared(&promote).await.unwrap();
     let mut admin = ferrobridge_tests::AdminClient::new(router.clone());
     admin.login("django_user", PASSWORD).await;
     let history = admin.get("/admin/auth/group/1/history/").await;
@@ -1140,7 +1148,8 @@ async fn a_django_database_is_served_as_it_is(db: &TestDb) {
         )
         .await;
     assert_eq!(page.status, StatusCode::FOUND, "{}", page.body);
-    let entries = ferrobridge::admin::models::log_entry::Entity::find()
+    // Django's `action_flag` is `smallint UNSIGNED` on MySQL.
+    let entries = ferrobridge::admin::models::find_log_entries(db.db.get_database_backend())
         .all(&db.db)
         .await
         .unwrap();
@@ -1159,4 +1168,59 @@ async fn a_django_database_is_served_as_it_is(db: &TestDb) {
     let history = admin.get("/admin/auth/group/1/history/").await;
     assert!(history.body.contains("Changed Name."));
     assert_eq!(history.body.matches("Changed Name.").count(), 2);
+}
+
+/// What Django 5.2's `sqlmigrate` prints on MariaDB 10.11 for the tables
+/// above plus `django_session`, with each column's `ALTER TABLE ... MODIFY`
+/// of later migrations folded into its `CREATE TABLE` (as `migrate` leaves
+/// it; the stock project's `BigAutoField` gives the link tables `bigint`
+/// ids). Django names no collation: the tables take the database's, which
+/// is made the server default Django meets, `utf8mb4_general_ci`.
+fn django_mysql_ddl() -> Vec<String> {
+    [
+        "ALTER DATABASE CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci",
+        "CREATE TABLE `django_content_type` (`id` integer AUTO_INCREMENT NOT NULL PRIMARY KEY, `app_label` varchar(100) NOT NULL, `model` varchar(100) NOT NULL)",
+        "ALTER TABLE `django_content_type` ADD CONSTRAINT `django_content_type_app_label_model_76bd3d3b_uniq` UNIQUE (`app_label`, `model`)",
+        "CREATE TABLE `auth_permission` (`id` integer AUTO_INCREMENT NOT NULL PRIMARY KEY, `name` varchar(255) NOT NULL, `content_type_id` integer NOT NULL, `codename` varchar(100) NOT NULL)",
+        "CREATE TABLE `auth_group` (`id` integer AUTO_INCREMENT NOT NULL PRIMARY KEY, `name` varchar(150) NOT NULL UNIQUE)",
+        "CREATE TABLE `auth_group_permissions` (`id` bigint AUTO_INCREMENT NOT NULL PRIMARY KEY, `group_id` integer NOT NULL, `permission_id` integer NOT NULL)",
+        "CREATE TABLE `auth_user` (`id` integer AUTO_INCREMENT NOT NULL PRIMARY KEY, `password` varchar(128) NOT NULL, `last_login` datetime(6) NULL, `is_superuser` bool NOT NULL, `username` varchar(150) NOT NULL UNIQUE, `first_name` varchar(150) NOT NULL, `last_name` varchar(150) NOT NULL, `email` varchar(254) NOT NULL, `is_staff` bool NOT NULL, `is_active` bool NOT NULL, `date_joined` datetime(6) NOT NULL)",
+        "CREATE TABLE `auth_user_groups` (`id` bigint AUTO_INCREMENT NOT NULL PRIMARY KEY, `user_id` integer NOT NULL, `group_id` integer NOT NULL)",
+        "CREATE TABLE `auth_user_user_permissions` (`id` bigint AUTO_INCREMENT NOT NULL PRIMARY KEY, `user_id` integer NOT NULL, `permission_id` integer NOT NULL)",
+        "ALTER TABLE `auth_permission` ADD CONSTRAINT `auth_permission_content_type_id_codename_01ab375a_uniq` UNIQUE (`content_type_id`, `codename`)",
+        "ALTER TABLE `auth_permission` ADD CONSTRAINT `auth_permission_content_type_id_2f476e4b_fk_django_co` FOREIGN KEY (`content_type_id`) REFERENCES `django_content_type` (`id`)",
+        "ALTER TABLE `auth_group_permissions` ADD CONSTRAINT `auth_group_permissions_group_id_permission_id_0cd325b0_uniq` UNIQUE (`group_id`, `permission_id`)",
+        "ALTER TABLE `auth_group_permissions` ADD CONSTRAINT `auth_group_permissions_group_id_b120cbf9_fk_auth_group_id` FOREIGN KEY (`group_id`) REFERENCES `auth_group` (`id`)",
+        "ALTER TABLE `auth_group_permissions` ADD CONSTRAINT `auth_group_permissio_permission_id_84c5c92e_fk_auth_perm` FOREIGN KEY (`permission_id`) REFERENCES `auth_permission` (`id`)",
+        "ALTER TABLE `auth_user_groups` ADD CONSTRAINT `auth_user_groups_user_id_group_id_94350c0c_uniq` UNIQUE (`user_id`, `group_id`)",
+        "ALTER TABLE `auth_user_groups` ADD CONSTRAINT `auth_user_groups_user_id_6a12ed8b_fk_auth_user_id` FOREIGN KEY (`user_id`) REFERENCES `auth_user` (`id`)",
+        "ALTER TABLE `auth_user_groups` ADD CONSTRAINT `auth_user_groups_group_id_97559544_fk_auth_group_id` FOREIGN KEY (`group_id`) REFERENCES `auth_group` (`id`)",
+        "ALTER TABLE `auth_user_user_permissions` ADD CONSTRAINT `auth_user_user_permissions_user_id_permission_id_14a6b632_uniq` UNIQUE (`user_id`, `permission_id`)",
+        "ALTER TABLE `auth_user_user_permissions` ADD CONSTRAINT `auth_user_user_permissions_user_id_a95ead1b_fk_auth_user_id` FOREIGN KEY (`user_id`) REFERENCES `auth_user` (`id`)",
+        "ALTER TABLE `auth_user_user_permissions` ADD CONSTRAINT `auth_user_user_permi_permission_id_1fbb5f2c_fk_auth_perm` FOREIGN KEY (`permission_id`) REFERENCES `auth_permission` (`id`)",
+        "CREATE TABLE `django_admin_log` (`id` integer AUTO_INCREMENT NOT NULL PRIMARY KEY, `action_time` datetime(6) NOT NULL, `object_id` longtext NULL, `object_repr` varchar(200) NOT NULL, `action_flag` smallint UNSIGNED NOT NULL CHECK (`action_flag` >= 0), `change_message` longtext NOT NULL, `content_type_id` integer NULL, `user_id` integer NOT NULL)",
+        "ALTER TABLE `django_admin_log` ADD CONSTRAINT `django_admin_log_content_type_id_c4bce8eb_fk_django_co` FOREIGN KEY (`content_type_id`) REFERENCES `django_content_type` (`id`)",
+        "ALTER TABLE `django_admin_log` ADD CONSTRAINT `django_admin_log_user_id_c564eba6_fk_auth_user_id` FOREIGN KEY (`user_id`) REFERENCES `auth_user` (`id`)",
+        "CREATE TABLE `django_session` (`session_key` varchar(40) NOT NULL PRIMARY KEY, `session_data` longtext NOT NULL, `expire_date` datetime(6) NOT NULL)",
+        "CREATE INDEX `django_session_expire_date_a5c62663` ON `django_session` (`expire_date`)",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// `statement` with its double-quoted identifiers in MySQL's backticks;
+/// single-quoted literals are left as they are.
+fn backticks(statement: &str) -> String {
+    let mut in_literal = false;
+    statement
+        .chars()
+        .map(|c| match c {
+            '\'' => {
+                in_literal = !in_literal;
+                c
+            }
+            '"' if !in_literal => '`',
+            _ => c,
+        })
+        .collect()
 }

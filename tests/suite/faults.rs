@@ -626,7 +626,11 @@ async fn server_outage_answers_503_with_retry_after_then_recovers(backend: Backe
     let Some(db) = TestDb::new(backend).await else {
         return;
     };
-    let default_port = if backend == Backend::Mysql { 3306 } else { 5432 };
+    let default_port = if backend == Backend::Mysql {
+        3306
+    } else {
+        5432
+    };
     let app = blog::app();
     app.create_tables(&db.db).await.expect("tables");
     let (_, token) = create_user(&db.db, "root", UserKind::Superuser).await;

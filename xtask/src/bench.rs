@@ -41,6 +41,9 @@ pub struct Settings {
     pub repeats: usize,
     /// Open connections of the load generator.
     pub connections: u32,
+    /// The MySQL / MariaDB database of the `list-24-mysql` scenario
+    /// (`--mysql`, else `DATABASE_URL_MYSQL`); `None` leaves it out.
+    pub mysql: Option<String>,
 }
 
 impl Settings {
@@ -53,6 +56,7 @@ impl Settings {
                 duration: 1,
                 repeats: 3,
                 connections: 32,
+                mysql: None,
             }
         } else {
             Settings {
@@ -61,6 +65,7 @@ impl Settings {
                 duration: 8,
                 repeats: 3,
                 connections: 32,
+                mysql: None,
             }
         }
     }
@@ -72,12 +77,34 @@ struct Scenario {
     method: &'static str,
     path: &'static str,
     body: Option<&'static str>,
-    postgres: bool,
+    backend: Backend,
+}
+
+/// The database a scenario runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Backend {
+    /// A fresh SQLite file per variant.
+    Sqlite,
+    /// The PostgreSQL database of `DATABASE_URL`.
+    Postgres,
+    /// The MySQL / MariaDB database of `--mysql` or `DATABASE_URL_MYSQL`.
+    Mysql,
+}
+
+impl Backend {
+    /// The name in the reports.
+    fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgresql",
+            Backend::Mysql => "mysql",
+        }
+    }
 }
 
 const CREATE_BODY: &str = r#"{"name":"Can fly","content_type_id":2,"codename":"fly_permission"}"#;
 
-fn scenarios(postgres: bool) -> Vec<Scenario> {
+fn scenarios(postgres: bool, mysql: bool) -> Vec<Scenario> {
     let mut list = vec![
         Scenario {
             name: "list-24",
@@ -85,7 +112,7 @@ fn scenarios(postgres: bool) -> Vec<Scenario> {
             method: "GET",
             path: "/permissions",
             body: None,
-            postgres: false,
+            backend: Backend::Sqlite,
         },
         Scenario {
             name: "list-1000-paged-100",
@@ -93,7 +120,7 @@ fn scenarios(postgres: bool) -> Vec<Scenario> {
             method: "GET",
             path: "/permissions?page_size=100",
             body: None,
-            postgres: false,
+            backend: Backend::Sqlite,
         },
         Scenario {
             name: "retrieve",
@@ -101,7 +128,7 @@ fn scenarios(postgres: bool) -> Vec<Scenario> {
             method: "GET",
             path: "/permissions/9",
             body: None,
-            postgres: false,
+            backend: Backend::Sqlite,
         },
         Scenario {
             name: "create",
@@ -109,7 +136,7 @@ fn scenarios(postgres: bool) -> Vec<Scenario> {
             method: "POST",
             path: "/permissions",
             body: Some(CREATE_BODY),
-            postgres: false,
+            backend: Backend::Sqlite,
         },
     ];
     if postgres {
@@ -119,7 +146,17 @@ fn scenarios(postgres: bool) -> Vec<Scenario> {
             method: "GET",
             path: "/permissions",
             body: None,
-            postgres: true,
+            backend: Backend::Postgres,
+        });
+    }
+    if mysql {
+        list.push(Scenario {
+            name: "list-24-mysql",
+            rows: 24,
+            method: "GET",
+            path: "/permissions",
+            body: None,
+            backend: Backend::Mysql,
         });
     }
     list
@@ -424,7 +461,8 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
     let expected = expected_list_body()?;
 
     let mut reports = Vec::new();
-    for scenario in scenarios(postgres_url.is_some()) {
+    let mysql_url = settings.mysql.clone();
+    for scenario in scenarios(postgres_url.is_some(), mysql_url.is_some()) {
         eprintln!(
             "==> {} ({} {})",
             scenario.name, scenario.method, scenario.path
@@ -432,11 +470,11 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
         let mut reference: Option<(String, (u16, String))> = None;
         let mut results = serde_json::Map::new();
         for (letter, variant) in VARIANTS {
-            if scenario.postgres && variant == "rusqlite" {
+            if scenario.backend != Backend::Sqlite && variant == "rusqlite" {
                 continue;
             }
-            let db_url = match (&postgres_url, scenario.postgres) {
-                (Some(url), true) => url.clone(),
+            let db_url = match (scenario.backend, &postgres_url, &mysql_url) {
+                (Backend::Postgres, Some(url), _) | (Backend::Mysql, _, Some(url)) => url.clone(),
                 _ => {
                     let file = db_dir.join(format!("{}-{variant}.sqlite3", scenario.name));
                     for suffix in ["", "-wal", "-shm"] {
@@ -532,7 +570,7 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
             "scenario": scenario.name,
             "request": format!("{} {}", scenario.method, scenario.path),
             "rows": scenario.rows,
-            "backend": if scenario.postgres { "postgresql" } else { "sqlite" },
+            "backend": scenario.backend.name(),
             "results": results,
             "ratios": ratios,
         }));

@@ -14,8 +14,10 @@
 //! - `genmodels [--seed N] [--models M] [--off FAMILIES]`: the
 //!   generated-models test (`tests/generated`) on another seed or a larger
 //!   set than the CI's default (seed 1, 16 models).
-//! - `bench [--quick]`: the permissions endpoint served five ways, loaded
-//!   with wrk on 127.0.0.1; writes `target/bench/report.{md,json}`.
+//! - `bench [--quick] [--mysql URL]`: the permissions endpoint served five
+//!   ways, loaded with wrk on 127.0.0.1 (plus `list-24-postgres` when
+//!   `DATABASE_URL` is PostgreSQL, `list-24-mysql` with `--mysql` or
+//!   `DATABASE_URL_MYSQL`); writes `target/bench/report.{md,json}`.
 //! - `bench --soak [--clients N] [--duration S] [--writes-per-second R]
 //!   [--soak-postgres URL]`: the blog's change feed with N idle SSE clients
 //!   under a write load; writes `target/bench/soak.{md,json}`.
@@ -119,6 +121,11 @@ enum Task {
         /// With --soak: seconds to wait after the last write for events in flight.
         #[arg(long, default_value_t = 30)]
         drain: u32,
+        /// Also run the `list-24-mysql` scenario on this MySQL / MariaDB
+        /// database (default: `DATABASE_URL_MYSQL` when set; migrated and
+        /// seeded, so use a database of its own).
+        #[arg(long, value_name = "URL", conflicts_with = "soak")]
+        mysql: Option<String>,
         /// With --soak: run on this PostgreSQL database too (migrated and
         /// written to; use a database of its own).
         #[arg(long, value_name = "URL", requires = "soak")]
@@ -184,9 +191,15 @@ fn main() -> ExitCode {
             warmup,
             repeats,
             connections,
+            mysql,
             ..
         } => {
             let mut settings = bench::Settings::new(quick);
+            settings.mysql = mysql.or_else(|| {
+                std::env::var("DATABASE_URL_MYSQL")
+                    .ok()
+                    .filter(|u| !u.is_empty())
+            });
             settings.duration = duration.unwrap_or(settings.duration).max(1);
             settings.warmup = warmup.unwrap_or(settings.warmup);
             settings.repeats = repeats as usize;

@@ -8,12 +8,12 @@ use std::collections::BTreeMap;
 use axum::extract::Path;
 use minijinja::context;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 
 use super::context::{AdminCtx, PageResult, Reject, server_error};
-use super::models::log_entry;
+use super::models::{find_log_entries, log_entry};
 use super::objects::{admin_model, change_url, list_url, readable};
 use super::site::{app_title, capitalize};
 use super::verbose_name_plural;
@@ -48,7 +48,9 @@ pub async fn log_action(
         .await?
         .map(|t| t.id);
     let repr: String = object_repr.chars().take(200).collect();
-    log_entry::ActiveModel {
+    // Nothing is read back: on MySQL that read would not decode Django's
+    // unsigned `action_flag` (see `find_log_entries`).
+    let entry = log_entry::ActiveModel {
         action_time: Set(chrono::Utc::now()),
         user_id: Set(user_id),
         content_type_id: Set(content_type_id),
@@ -57,9 +59,10 @@ pub async fn log_action(
         action_flag: Set(action as i16),
         change_message: Set(message.to_string()),
         ..Default::default()
-    }
-    .insert(db)
-    .await?;
+    };
+    log_entry::Entity::insert(entry)
+        .exec_without_returning(db)
+        .await?;
     Ok(())
 }
 
@@ -150,7 +153,7 @@ pub async fn history(
         .await
         .map_err(fail)?;
     let entries = match &kind {
-        Some(kind) => log_entry::Entity::find()
+        Some(kind) => find_log_entries(db.get_database_backend())
             .filter(log_entry::Column::ContentTypeId.eq(kind.id))
             .filter(log_entry::Column::ObjectId.eq(pk.as_str()))
             .order_by_asc(log_entry::Column::ActionTime)
@@ -206,7 +209,7 @@ pub(super) async fn recent_actions(
     user_id: i32,
 ) -> Result<Vec<minijinja::Value>, Reject> {
     let db = &ctx.state.db;
-    let entries = log_entry::Entity::find()
+    let entries = find_log_entries(db.get_database_backend())
         .filter(log_entry::Column::UserId.eq(user_id))
         .order_by_desc(log_entry::Column::ActionTime)
         .order_by_desc(log_entry::Column::Id)

@@ -39,3 +39,26 @@ pub struct LogEntry {
     #[field(text)]
     pub change_message: String,
 }
+
+/// `SELECT` of log entries that also reads Django's MySQL table: Django
+/// declares `action_flag` (a `PositiveSmallIntegerField`) `smallint
+/// UNSIGNED` there, which the MySQL driver refuses to decode as the model's
+/// `i16`, so on MySQL the column is read through `CAST(... AS SIGNED)`.
+/// Elsewhere it is `log_entry::Entity::find()`.
+pub fn find_log_entries(backend: sea_orm::DbBackend) -> sea_orm::Select<log_entry::Entity> {
+    use sea_orm::sea_query::{Alias, Expr, ExprTrait};
+    use sea_orm::{EntityTrait, Iterable, QuerySelect};
+
+    let select = log_entry::Entity::find();
+    if backend != sea_orm::DbBackend::MySql {
+        return select;
+    }
+    let flag = log_entry::Column::ActionFlag;
+    select
+        .select_only()
+        .columns(log_entry::Column::iter().filter(|c| !matches!(c, log_entry::Column::ActionFlag)))
+        .expr_as(
+            Expr::col((log_entry::Entity, flag)).cast_as(Alias::new("SIGNED")),
+            "action_flag",
+        )
+}

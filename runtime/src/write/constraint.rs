@@ -99,18 +99,41 @@ fn constraint_part(message: &str) -> &str {
         .unwrap_or(message)
 }
 
-/// The `unique_together` group a unique violation names: PostgreSQL gives
-/// the index's name (MySQL too), SQLite every column (`t.user_id, t.group_id`).
+/// The `unique_together` group a unique violation names: PostgreSQL and
+/// MySQL give the index's name (ferrobridge's, or Django's on a table Django
+/// made), SQLite every column (`t.user_id, t.group_id`).
 fn together_in_message(meta: &ModelMeta, message: &str) -> Option<&'static [&'static str]> {
     meta.unique_together.iter().copied().find(|columns| {
         let index = meta.unique_index_name(columns);
         // MySQL names the index it was created as, shortened when long.
         message.contains(&index)
             || message.contains(&crate::db::mysql::identifier(&index))
+            || message
+                .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .any(|word| is_djangos_unique_name(meta.table, columns, word))
             || columns
                 .iter()
                 .all(|c| message.contains(&format!("{}.{c}", meta.table)))
     })
+}
+
+/// Whether `name` is the name Django's schema editor gives the unique
+/// constraint of `columns` on `table`: `{table}_{columns}_{digest}_uniq`
+/// with an 8-hex-digit digest, or, past the backend's identifier limit (63
+/// on PostgreSQL, 64 on MySQL), table and columns each cut to 24 characters.
+fn is_djangos_unique_name(table: &str, columns: &[&str], name: &str) -> bool {
+    let Some((stem, digest)) = name
+        .strip_suffix("_uniq")
+        .and_then(|rest| rest.rsplit_once('_'))
+    else {
+        return false;
+    };
+    if digest.len() != 8 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return false;
+    }
+    let joined = columns.join("_");
+    let cut = |s: &str| s.chars().take(24).collect::<String>();
+    stem == format!("{table}_{joined}") || stem == format!("{}_{}", cut(table), cut(&joined))
 }
 
 /// The longest field name of `meta` that appears as a word in `message`
@@ -210,7 +233,7 @@ pub(crate) fn protected(meta: &ModelMeta) -> ApiError {
 
 #[cfg(test)]
 mod tests {
-    use super::constraint_part;
+    use super::{constraint_part, is_djangos_unique_name};
 
     #[test]
     fn the_constraint_part_never_holds_the_value() {
@@ -235,5 +258,31 @@ mod tests {
         ] {
             assert_eq!(constraint_part(message), part, "{message}");
         }
+    }
+
+    #[test]
+    fn reads_djangos_unique_constraint_names() {
+        let columns = ["user_id", "group_id"];
+        assert!(is_djangos_unique_name(
+            "auth_user_groups",
+            &columns,
+            "auth_user_groups_user_id_group_id_94350c0c_uniq"
+        ));
+        assert!(!is_djangos_unique_name(
+            "auth_user_groups",
+            &columns,
+            "auth_user_groups_user_id_group_id_uniq"
+        ));
+        assert!(!is_djangos_unique_name(
+            "auth_user_groups",
+            &["user_id"],
+            "auth_user_groups_user_id_group_id_94350c0c_uniq"
+        ));
+        // Django 5.2 names it so on MySQL (a 77-character name cut to 24 + 24).
+        assert!(is_djangos_unique_name(
+            "library_borrowing_records",
+            &["borrower_id", "borrowed_book_id"],
+            "library_borrowing_record_borrower_id_borrowed_boo_66e527cd_uniq"
+        ));
     }
 }

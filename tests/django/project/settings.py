@@ -2,7 +2,8 @@
 database ferrobridge serves in tests/suite/django.rs.
 
 The database comes from FERROBRIDGE_DJANGO_DATABASE_URL:
-`sqlite:///abs/path.sqlite3` or `postgres://user@host:port/name`.
+`sqlite:///abs/path.sqlite3`, `postgres://user@host:port/name` or
+`mysql://user@host:port/name` (MySQL / MariaDB through PyMySQL).
 """
 import os
 from urllib.parse import unquote, urlsplit
@@ -53,6 +54,20 @@ def _database(url):
     if parts.scheme in ("postgres", "postgresql"):
         return {
             "ENGINE": "django.db.backends.postgresql",
+            "NAME": parts.path.lstrip("/"),
+            "USER": unquote(parts.username or ""),
+            "PASSWORD": unquote(parts.password or ""),
+            "HOST": parts.hostname or "",
+            "PORT": str(parts.port or ""),
+        }
+    if parts.scheme == "mysql":
+        # PyMySQL stands in for mysqlclient (no C build); Django 5.2 accepts
+        # the mysqlclient version it reports (1.4.6 >= 1.4.3).
+        import pymysql
+
+        pymysql.install_as_MySQLdb()
+        return {
+            "ENGINE": "django.db.backends.mysql",
             "NAME": parts.path.lstrip("/"),
             "USER": unquote(parts.username or ""),
             "PASSWORD": unquote(parts.password or ""),

@@ -8,6 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use sqlx::mysql::{MySqlPool, MySqlPoolOptions};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
@@ -15,13 +16,15 @@ use super::axum_seaorm::created;
 use super::{LIST_SQL, list_sql};
 use crate::wire::{Item, Items, NewPermission, Paging, error};
 
-/// A pool on either backend.
+/// A pool on one of the three backends.
 #[derive(Clone, Debug)]
 pub enum Pool {
     /// SQLite.
     Sqlite(SqlitePool),
     /// PostgreSQL.
     Postgres(PgPool),
+    /// MySQL or MariaDB.
+    Mysql(MySqlPool),
 }
 
 /// Opens a pool configured as SeaORM's default one (on SQLite: one
@@ -37,6 +40,8 @@ pub async fn connect(url: &str) -> anyhow::Result<Pool> {
             .connect_with(options)
             .await?;
         Ok(Pool::Sqlite(pool))
+    } else if url.starts_with("mysql:") {
+        Ok(Pool::Mysql(MySqlPoolOptions::new().connect(url).await?))
     } else {
         Ok(Pool::Postgres(PgPoolOptions::new().connect(url).await?))
     }
@@ -51,6 +56,7 @@ pub async fn router(url: &str) -> anyhow::Result<axum::Router> {
         .with_state(pool))
 }
 
+/// SQLite's and MySQL's placeholders.
 const LIST_PAGE_SQLITE: &str = concat!(list_sql!(), " LIMIT ? OFFSET ?");
 const LIST_PAGE_PG: &str = concat!(list_sql!(), " LIMIT $1 OFFSET $2");
 
@@ -62,6 +68,7 @@ async fn list(State(pool): State<Pool>, Query(paging): Query<Paging>) -> Respons
     let rows: Result<Vec<(i32, String)>, sqlx::Error> = match (&pool, slice) {
         (Pool::Sqlite(p), None) => sqlx::query_as(LIST_SQL).fetch_all(p).await,
         (Pool::Postgres(p), None) => sqlx::query_as(LIST_SQL).fetch_all(p).await,
+        (Pool::Mysql(p), None) => sqlx::query_as(LIST_SQL).fetch_all(p).await,
         (Pool::Sqlite(p), Some((limit, offset))) => {
             sqlx::query_as(LIST_PAGE_SQLITE)
                 .bind(limit as i64)
@@ -71,6 +78,13 @@ async fn list(State(pool): State<Pool>, Query(paging): Query<Paging>) -> Respons
         }
         (Pool::Postgres(p), Some((limit, offset))) => {
             sqlx::query_as(LIST_PAGE_PG)
+                .bind(limit as i64)
+                .bind(offset as i64)
+                .fetch_all(p)
+                .await
+        }
+        (Pool::Mysql(p), Some((limit, offset))) => {
+            sqlx::query_as(LIST_PAGE_SQLITE)
                 .bind(limit as i64)
                 .bind(offset as i64)
                 .fetch_all(p)
@@ -99,6 +113,12 @@ async fn retrieve(State(pool): State<Pool>, Path(pk): Path<i32>) -> Response {
         }
         Pool::Postgres(p) => {
             sqlx::query_as("SELECT id, name FROM auth_permission WHERE id = $1")
+                .bind(pk)
+                .fetch_optional(p)
+                .await
+        }
+        Pool::Mysql(p) => {
+            sqlx::query_as("SELECT id, name FROM auth_permission WHERE id = ?")
                 .bind(pk)
                 .fetch_optional(p)
                 .await
@@ -136,6 +156,21 @@ async fn create(State(pool): State<Pool>, Json(input): Json<NewPermission>) -> R
             .fetch_one(p)
             .await
         }
+        // MySQL has no `RETURNING` (MariaDB's is 10.5+): the connection's
+        // last insert id instead.
+        Pool::Mysql(p) => sqlx::query(
+            "INSERT INTO auth_permission (name, content_type_id, codename) VALUES (?, ?, ?)",
+        )
+        .bind(&input.name)
+        .bind(input.content_type_id)
+        .bind(&input.codename)
+        .execute(p)
+        .await
+        .and_then(|done| {
+            i32::try_from(done.last_insert_id())
+                .map(|id| (id,))
+                .map_err(|e| sqlx::Error::Decode(Box::new(e)))
+        }),
     };
     match id {
         Ok((pk,)) => created(pk, input.name),
