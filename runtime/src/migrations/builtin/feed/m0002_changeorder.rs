@@ -1,0 +1,15 @@
+//! Migration `0002_changeorder` of app `feed`, written by `makemigrations`:
+//!
+//! - Create model changeorder
+//!
+//! `migrate` applies it, and unapplies it by reversing each operation.
+
+use ferrobridge::migrations::prelude::*;
+
+/// The migration: its dependencies and operations, in order.
+pub fn migration() -> Migration {
+    Migration::new("0002_changeorder").operation(
+        CreateModel::new("changeorder", "ferrobridge_change_order")
+            .field(Field::integer("id").primary_key().auto_increment()),
+    )
+}
