@@ -84,6 +84,7 @@ pub fn builtin_models() -> Vec<&'static ModelMeta> {
         crate::admin::Session::meta(),
         crate::admin::LogEntry::meta(),
         crate::changes::Change::meta(),
+        crate::changes::ChangeOrder::meta(),
     ]
 }
 
@@ -190,6 +191,7 @@ impl App {
             .internal::<crate::admin::Session>()
             .internal::<crate::admin::LogEntry>()
             .internal::<crate::changes::Change>()
+            .internal::<crate::changes::ChangeOrder>()
     }
 
     /// Registers a table without endpoints or admin pages (tokens, sessions, the admin log).
@@ -215,9 +217,11 @@ impl App {
     pub fn without_auth(mut self) -> Self {
         // The change log stays: every write records its events there.
         let log = crate::changes::Change::meta();
+        let order = crate::changes::ChangeOrder::meta();
         let builtin = builtin_models();
         self.models.retain(|entry| {
             std::ptr::eq(log, (entry.meta)())
+                || std::ptr::eq(order, (entry.meta)())
                 || !builtin
                     .iter()
                     .any(|meta| std::ptr::eq(*meta, (entry.meta)()))

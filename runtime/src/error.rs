@@ -289,7 +289,8 @@ pub const RETRY_AFTER_SECONDS: u64 = 2;
 /// (sqlx's I/O, TLS and pool errors), PostgreSQL's connection exceptions
 /// (SQLSTATE class 08), `admin_shutdown`, `crash_shutdown` and
 /// `cannot_connect_now` (57P01-57P03, a restart), `too_many_connections`
-/// (53300), and SQLite's `SQLITE_BUSY` after its busy timeout. These answer
+/// (53300), SQLite's `SQLITE_BUSY` after its busy timeout, and MySQL's
+/// deadlock victim and lock wait timeout (1213, 1205). These answer
 /// 503 with `Retry-After`; any other database error is a 500.
 pub fn is_unavailable(error: &DbErr) -> bool {
     use sea_orm::sqlx::Error;
@@ -310,6 +311,13 @@ pub fn is_unavailable(error: &DbErr) -> bool {
             {
                 // Extended result codes keep the primary code in the low byte.
                 code.parse::<i32>().is_ok_and(|c| c & 0xff == 5)
+            } else if let Some(mysql) =
+                db.try_downcast_ref::<sea_orm::sqlx::mysql::MySqlDatabaseError>()
+            {
+                // InnoDB's deadlock victim (1213) and lock wait timeout
+                // (1205): the transaction was rolled back and may simply be
+                // tried again, as after SQLite's busy timeout.
+                matches!(mysql.number(), 1205 | 1213) || code.starts_with("08")
             } else {
                 (code.len() == 5 && code.starts_with("08"))
                     || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")

@@ -121,18 +121,23 @@ async fn bounded<T>(what: &str, step: impl std::future::Future<Output = T>) -> T
         .unwrap_or_else(|_| panic!("{what} did not finish within {PATIENCE:?}"))
 }
 
-/// The classic `id > last_seen` trap on PostgreSQL: T1 begins and creates a
-/// row, T2 begins, creates and commits while T1 is still open, and a reader
-/// following the log sees T2's event; then T1 commits and the reader, going
-/// on from the cursor after T2's event, sees T1's too. Every event exactly
-/// once, cursors increasing. Were events inserted at write time, T1's would
-/// hold the smaller id, below the reader's cursor by the time it commits,
-/// and the second read would time out without it.
+/// The classic `id > last_seen` trap on PostgreSQL and MySQL (on SQLite
+/// T2 could not begin while T1 is open): see [`out_of_order_commits`].
 #[tokio::test]
 async fn out_of_order_commits_are_read_in_commit_order() {
-    let Some(db) = TestDb::new(Backend::Postgres).await else {
-        return;
-    };
+    for backend in [Backend::Postgres, Backend::Mysql] {
+        ferrobridge_tests::run_on(backend, |db| Box::pin(out_of_order_commits(db))).await;
+    }
+}
+
+/// T1 begins and creates a row, T2 begins, creates and commits while T1 is
+/// still open, and a reader following the log sees T2's event; then T1
+/// commits and the reader, going on from the cursor after T2's event, sees
+/// T1's too. Every event exactly once, cursors increasing. Were events
+/// inserted at write time, T1's would hold the smaller id, below the
+/// reader's cursor by the time it commits, and the second read would time
+/// out without it.
+async fn out_of_order_commits(db: &TestDb) {
     blog::app().create_tables(&db.db).await.expect("tables");
     let start = changes::latest(&db.db).await.expect("latest");
 
@@ -170,7 +175,6 @@ async fn out_of_order_commits_are_read_in_commit_order() {
     let (all, _) = follow(&db.db, start, 2, PATIENCE).await;
     assert_eq!(all.iter().map(name).collect::<Vec<_>>(), ["T2", "T1"]);
     assert_increasing(&all);
-    db.finish().await;
 }
 
 /// SQLite, three pools on one file (two writers and a reader, as three
@@ -227,8 +231,110 @@ async fn sqlite_writers_take_turns_and_are_read_in_order() {
 
 db_tests!(
     rolled_back_work_leaves_no_event,
-    prune_keeps_the_newest_and_expires_older_cursors
+    prune_keeps_the_newest_and_expires_older_cursors,
+    events_being_committed_hold_back_the_next_writer,
+    concurrent_writers_are_read_once_each_in_order
 );
+
+/// The lock that orders ids by commit, on every backend: a transaction
+/// that has written its events holds it until it commits, so another
+/// writer's events cannot take the next id and commit first (a reader that
+/// passed that id would never read the first one's). T2's commit waits for
+/// T1's; the log then holds T1's event before T2's, and a reader that read
+/// the log while T2 waited saw neither.
+async fn events_being_committed_hold_back_the_next_writer(db: &TestDb) {
+    blog::app().create_tables(&db.db).await.expect("tables");
+    let start = changes::latest(&db.db).await.expect("latest");
+    // Each writer its own pool, as instances are (a pool of SQLite's may
+    // hold one connection, which the reader needs).
+    let first = ferrobridge::db::connect(&db.url).await.expect("pool 1");
+    let second = ferrobridge::db::connect(&db.url).await.expect("pool 2");
+
+    // T1: its events written, as `UnitOfWork::commit` writes them, and not committed yet.
+    let t1 = first.begin().await.expect("begin T1");
+    let pending = changes::PendingChange {
+        meta: <blog::Author as ferrobridge::Model>::meta(),
+        pk: "0".to_owned(),
+        action: ChangeAction::Create,
+        data: json!({ "name": "T1" }),
+        owner: None,
+        user: None,
+    };
+    bounded("T1's events", changes::record(&t1, vec![pending]))
+        .await
+        .expect("T1 records");
+    let t2 = tokio::spawn(async move {
+        write(&second, "T2").await;
+        second.close().await.ok();
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !t2.is_finished(),
+        "T2 committed while T1 held the order lock"
+    );
+    let (early, _) = follow(&db.db, start, 1, Duration::from_millis(100)).await;
+    assert!(early.is_empty(), "uncommitted events read: {early:?}");
+    bounded("T1's commit", t1.commit())
+        .await
+        .expect("T1 commits");
+    bounded("T2", t2).await.expect("T2's task");
+    let (events, _) = follow(&db.db, start, 2, PATIENCE).await;
+    assert_eq!(events.iter().map(name).collect::<Vec<_>>(), ["T1", "T2"]);
+    assert_increasing(&events);
+    first.close().await.ok();
+}
+
+/// Several writers (each its own pool, as instances are) commit at once,
+/// each creating authors and renaming one shared author, while a reader
+/// follows the log: every write succeeds (no deadlock or lock timeout
+/// between the rows' locks and the order lock), and the reader, which read
+/// while they wrote, has every event once, in cursor order.
+async fn concurrent_writers_are_read_once_each_in_order(db: &TestDb) {
+    const WRITERS: usize = 6;
+    const WRITES: usize = 8;
+    blog::app().create_tables(&db.db).await.expect("tables");
+    write(&db.db, "shared").await;
+    let shared = blog::author::Entity::find()
+        .one(&db.db)
+        .await
+        .expect("read")
+        .expect("the shared author");
+    let start = changes::latest(&db.db).await.expect("latest");
+    let reader = tokio::spawn({
+        let db = db.db.clone();
+        async move { follow(&db, start, WRITERS * WRITES * 2, PATIENCE).await.0 }
+    });
+    let mut writers = Vec::new();
+    for w in 0..WRITERS {
+        let pool = ferrobridge::db::connect(&db.url).await.expect("pool");
+        let shared = shared.clone();
+        writers.push(tokio::spawn(async move {
+            for n in 0..WRITES {
+                let work = UnitOfWork::begin(&pool).await.expect("begin");
+                work.create::<blog::Author>(author(&format!("w{w} #{n}")), None)
+                    .await
+                    .expect("create");
+                work.change::<blog::Author, _>(
+                    shared.clone(),
+                    format!("shared by w{w} #{n}"),
+                    |active, name: String| active.name = Set(name),
+                )
+                .await
+                .expect("update");
+                work.commit().await.expect("commit");
+            }
+            pool.close().await.ok();
+        }));
+    }
+    for writer in writers {
+        bounded("a writer", writer).await.expect("writer task");
+    }
+    let events = bounded("the reader", reader).await.expect("reader task");
+    assert_eq!(events.len(), WRITERS * WRITES * 2, "{events:?}");
+    assert_increasing(&events);
+    let (all, _) = follow(&db.db, start, WRITERS * WRITES * 2, PATIENCE).await;
+    assert_eq!(all, events, "a second reading differs");
+}
 
 /// A unit of work dropped without `commit` (a failed request) leaves
 /// neither its row nor an event; a committed one with a create, an update
@@ -733,4 +839,65 @@ async fn a_killed_instance_leaves_the_log_to_the_next(db: &TestDb) {
         ferrobridge_tests::call(&second, Method::GET, "/api/authors?page_size=50", None).await;
     assert_eq!(list.status, StatusCode::OK);
     assert_eq!(list.json["total"], json!(written.len()), "{:?}", list.json);
+}
+
+/// Locks author `id` in `tx` (an update that changes nothing).
+async fn lock_author(
+    tx: &ferrobridge::db::Transaction,
+    id: i64,
+) -> Result<(), ferrobridge::__private::sea_orm::DbErr> {
+    tx.execute_raw(Statement::from_sql_and_values(
+        DbBackend::MySql,
+        "UPDATE blog_author SET name = name WHERE id = ?",
+        [id.into()],
+    ))
+    .await
+    .map(drop)
+}
+
+/// Should two MySQL writers still deadlock (rows of their own locked in
+/// opposite orders; the order lock never takes part, see
+/// [`concurrent_writers_are_read_once_each_in_order`]), the victim's error
+/// is a 503 to try again, as SQLite's busy timeout is, not a 500.
+#[tokio::test]
+async fn a_mysql_deadlock_is_unavailable_not_internal() {
+    let Some(db) = TestDb::new(Backend::Mysql).await else {
+        return;
+    };
+    blog::app().create_tables(&db.db).await.expect("tables");
+    write(&db.db, "first").await;
+    write(&db.db, "second").await;
+    let ids: Vec<i64> = blog::author::Entity::find()
+        .all(&db.db)
+        .await
+        .expect("authors")
+        .iter()
+        .map(|row| row.id)
+        .collect();
+    let (t1, t2) = (
+        db.db.begin().await.expect("T1"),
+        db.db.begin().await.expect("T2"),
+    );
+    lock_author(&t1, ids[0]).await.expect("T1 locks the first");
+    lock_author(&t2, ids[1]).await.expect("T2 locks the second");
+    let (one, two) = tokio::join!(
+        bounded("T1", lock_author(&t1, ids[1])),
+        bounded("T2", async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            lock_author(&t2, ids[0]).await
+        }),
+    );
+    let error = one
+        .err()
+        .or(two.err())
+        .expect("one of them is the deadlock's victim");
+    assert!(
+        ferrobridge::error::is_unavailable(&error),
+        "a deadlock is not retryable: {error:?}"
+    );
+    let response =
+        axum::response::IntoResponse::into_response(ferrobridge::error::ApiError::internal(error));
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    drop((t1, t2));
+    db.finish().await;
 }

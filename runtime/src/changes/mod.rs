@@ -12,8 +12,12 @@
 //! `COMMIT`, under a lock held until the commit: on SQLite the write lock
 //! every unit of work of the write layer takes with `BEGIN
 //! IMMEDIATE`, on PostgreSQL a transaction-level advisory lock
-//! ([`ORDER_LOCK`]). Ids are then taken in commit order, and a reader that
-//! sees id `n` has already seen, or will never see, every id below it.
+//! ([`ORDER_LOCK`]), on MySQL / MariaDB the row lock of the one row of
+//! [`ChangeOrder`] (MySQL's advisory locks, `GET_LOCK`, belong to the
+//! session, which outlives the transaction in the pool; a row lock is
+//! released by the commit itself). Ids are then taken in commit order,
+//! and a reader that sees id `n` has already seen, or will never see,
+//! every id below it.
 //!
 //! # Waking readers
 //! A commit with events wakes the readers of its own process at once (the
@@ -21,7 +25,8 @@
 //! `NOTIFY` ([`CHANNEL`]) that other instances' listeners ([`subscribe`])
 //! turn into the same wake-up. Wake-ups are only hints: the events are read
 //! from the log, and readers poll it anyway every [`POLL_INTERVAL`], so a
-//! lost notification delays an event but never loses it.
+//! lost notification delays an event but never loses it. SQLite and MySQL
+//! have no notifications: other processes' commits are read by that poll.
 //!
 //! # Retention
 //! [`prune`] deletes events older than the retention, keeping the newest
@@ -36,6 +41,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sea_orm::prelude::DateTimeUtc;
+use sea_orm::sea_query::{OnConflict, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Statement, TransactionTrait,
@@ -90,6 +96,26 @@ pub struct Change {
     #[field(index)]
     pub created_at: DateTimeUtc,
 }
+
+/// The one row (id [`ORDER_ROW`]) whose lock orders event ids by commit
+/// on MySQL / MariaDB (see the module docs): [`record`] locks it before
+/// inserting events and the commit releases it. The table exists on every
+/// backend, so the migrations do not depend on it; only MySQL writes it.
+#[derive(Model, Clone, Debug, PartialEq)]
+#[model(
+    app = "feed",
+    table = "ferrobridge_change_order",
+    plural = "change_orders"
+)]
+#[admin(hidden)]
+pub struct ChangeOrder {
+    /// Always [`ORDER_ROW`].
+    #[field(primary_key)]
+    pub id: i32,
+}
+
+/// The id of [`ChangeOrder`]'s row.
+pub const ORDER_ROW: i32 = 1;
 
 /// What happened to a row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
@@ -157,14 +183,7 @@ pub async fn record(tx: &Transaction, pending: Vec<PendingChange>) -> Result<(),
         return Ok(());
     }
     let backend = tx.get_database_backend();
-    if backend == DbBackend::Postgres {
-        tx.execute_raw(Statement::from_sql_and_values(
-            backend,
-            "SELECT pg_advisory_xact_lock($1)",
-            [ORDER_LOCK.into()],
-        ))
-        .await?;
-    }
+    lock_order(tx).await?;
     let now = Utc::now();
     let rows = pending.into_iter().map(|change| change::ActiveModel {
         id: sea_orm::ActiveValue::NotSet,
@@ -184,6 +203,45 @@ pub async fn record(tx: &Transaction, pending: Vec<PendingChange>) -> Result<(),
             [CHANNEL.into()],
         ))
         .await?;
+    }
+    Ok(())
+}
+
+/// Takes the lock that orders event ids by commit, held until `tx` ends
+/// (see the module docs); on SQLite the unit of work's write lock is it.
+///
+/// On MySQL an upsert of [`ChangeOrder`]'s row: on the existing row it
+/// takes the exclusive record lock at once (a plain `SELECT ... FOR
+/// UPDATE` would need the row to exist, and `INSERT IGNORE` takes a shared
+/// lock first, which two writers could both hold and then deadlock
+/// upgrading), and the first writer ever creates the row, the others
+/// waiting on its key. The lock is taken before the events' insert, so a
+/// writer never waits for it while holding a lock on the log.
+async fn lock_order<C: ConnectionTrait>(tx: &C) -> Result<(), DbErr> {
+    let backend = tx.get_database_backend();
+    match backend {
+        DbBackend::Postgres => {
+            tx.execute_raw(Statement::from_sql_and_values(
+                backend,
+                "SELECT pg_advisory_xact_lock($1)",
+                [ORDER_LOCK.into()],
+            ))
+            .await?;
+        }
+        DbBackend::MySql => {
+            let mut upsert = Query::insert();
+            upsert
+                .into_table(change_order::Entity)
+                .columns([change_order::Column::Id])
+                .values_panic([ORDER_ROW.into()])
+                .on_conflict(
+                    OnConflict::column(change_order::Column::Id)
+                        .update_column(change_order::Column::Id)
+                        .to_owned(),
+                );
+            tx.execute(&upsert).await?;
+        }
+        _ => {}
     }
     Ok(())
 }
@@ -345,6 +403,9 @@ pub async fn prune(db: &Connection, retention: Duration) -> Result<u64, DbErr> {
         ..sea_orm::TransactionOptions::default()
     };
     let tx = db.begin_with_options(options).await?;
+    // No order lock: writers only insert after the newest event, which
+    // is kept, so on MySQL this transaction's locks (rows up to the
+    // marker) never meet theirs, and writers do not wait for a long prune.
     let newest = change::Entity::find()
         .select_only()
         .column_as(change::Column::Id.max(), "newest")

@@ -67,6 +67,10 @@ pub struct Migration {
     /// Data changes run after the operations, in the same transaction
     /// (Django's `RunPython`); written by hand, never by `makemigrations`.
     pub code: Vec<RunCode>,
+    /// Faked, like the app's first migration, when it only creates models
+    /// whose tables all exist (Django's `initial = True`): a later
+    /// migration adding a model to a database made from the models.
+    pub initial: bool,
 }
 
 impl Migration {
@@ -77,7 +81,14 @@ impl Migration {
             dependencies: Vec::new(),
             operations: Vec::new(),
             code: Vec::new(),
+            initial: false,
         }
+    }
+
+    /// Marks it [`Migration::initial`].
+    pub fn initial(mut self) -> Self {
+        self.initial = true;
+        self
     }
 
     /// Applies after migration `name` of app `app` (for foreign keys into it).

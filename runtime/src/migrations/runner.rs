@@ -150,7 +150,8 @@ impl Migrator {
         Ok(states)
     }
 
-    /// An app's first migration, only creating models, whose tables all exist.
+    /// An app's first migration (or one marked [`Migration::initial`]),
+    /// only creating models, whose tables all exist.
     async fn is_existing_initial(
         &self,
         conn: &impl ConnectionTrait,
@@ -160,7 +161,8 @@ impl Migrator {
         let first = self
             .app(app)
             .and_then(|a| a.migrations.first())
-            .is_some_and(|m| m.name == migration.name);
+            .is_some_and(|m| m.name == migration.name)
+            || migration.initial;
         let creates: Vec<&str> = migration
             .operations
             .iter()
