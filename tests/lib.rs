@@ -313,6 +313,19 @@ pub struct Reply {
     pub json: Value,
 }
 
+/// `POST /api/{plural}` with `body` as the router's user, asserting 201;
+/// the created object's `Read` JSON.
+pub async fn create(router: &axum::Router, plural: &str, body: Value) -> Value {
+    let reply = call(router, Method::POST, &format!("/api/{plural}"), Some(body)).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::CREATED,
+        "{plural}: {:?}",
+        reply.json
+    );
+    reply.json
+}
+
 /// Sends one request through `router` in process.
 pub async fn call(router: &axum::Router, method: Method, uri: &str, body: Option<Value>) -> Reply {
     let request = Request::builder().method(method).uri(uri);

@@ -314,7 +314,8 @@ impl ModelMeta {
     /// The name of the unique index over `columns` (`unique_together`),
     /// `{table}_{a}_{b}_uniq`, as migrations create it. Migration files
     /// hold this name on every database; MySQL, which takes at most 64
-    /// characters, declares it shortened ([`crate::db::mysql::identifier`]).
+    /// characters, declares it shortened (by the `db` layer's MySQL
+    /// `identifier`, which sits above this module).
     pub fn unique_index_name(&self, columns: &[&str]) -> String {
         format!("{}_{}_uniq", self.table, columns.join("_"))
     }

@@ -19,7 +19,7 @@ use ferrobridge::db::Connection;
 use ferrobridge::query::{DynRows, ModelRows, Models};
 use ferrobridge::write::UnitOfWork;
 use ferrobridge_tests::{
-    AdminClient, PASSWORD, TestDb, authed_router, blog_router, call, db_tests,
+    AdminClient, PASSWORD, TestDb, authed_router, blog_router, call, create, db_tests,
 };
 use serde_json::{Value, json};
 
@@ -303,18 +303,6 @@ async fn failed_and_empty_writes_record_nothing(db: &TestDb) {
     let events = events_since(&db.db, &app, since).await;
     let root = Some(user_id(&db.db, "root").await);
     assert_eq!(summary(&events), [ev("blog.author", ann, "update", root)]);
-}
-
-/// Creates a row through the API as the router's superuser; its `Read` JSON.
-async fn create(router: &axum::Router, plural: &str, body: Value) -> Value {
-    let reply = call(router, Method::POST, &format!("/api/{plural}"), Some(body)).await;
-    assert_eq!(
-        reply.status,
-        StatusCode::CREATED,
-        "{plural}: {:?}",
-        reply.json
-    );
-    reply.json
 }
 
 async fn a_delete_records_its_cascade_and_set_null_rows(db: &TestDb) {

@@ -11,7 +11,7 @@ use ferrobridge::__private::rust_decimal::Decimal;
 use ferrobridge::__private::serde_json::Value as Json;
 use ferrobridge::__private::uuid::Uuid;
 use ferrobridge::prelude::*;
-use ferrobridge_tests::{AdminClient, Backend, PASSWORD, TestDb, call, db_tests};
+use ferrobridge_tests::{AdminClient, Backend, PASSWORD, TestDb, call, create, db_tests};
 use serde_json::json;
 
 /// Text, numbers, a UUID and a nullable rank: the lookups' subject.
@@ -154,18 +154,6 @@ db_tests!(
     long_strings,
     reserved_words_are_quoted
 );
-
-/// `POST /api/{plural}`, asserting 201; the created object.
-async fn create(router: &axum::Router, plural: &str, body: Json) -> Json {
-    let reply = call(router, Method::POST, &format!("/api/{plural}"), Some(body)).await;
-    assert_eq!(
-        reply.status,
-        StatusCode::CREATED,
-        "{plural}: {:?}",
-        reply.json
-    );
-    reply.json
-}
 
 /// The `field` of every item of `GET uri` (a list), in order.
 async fn column(router: &axum::Router, uri: &str, field: &str) -> Vec<Json> {
