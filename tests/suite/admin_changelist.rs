@@ -885,9 +885,24 @@ async fn changed_rows_since_the_page_was_loaded(db: &TestDb) {
     let patch = call(&router, Method::PATCH, &uri, Some(json!({ "likes": 4 }))).await;
     assert_eq!(patch.status, StatusCode::OK, "{:?}", patch.json);
     author(&router, "Carol").await;
-    let reply = admin.get(&url(&since.to_string())).await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    let answer = json_of(&reply);
+    // The endpoint answers from the app's reader of the log, which follows
+    // commits a moment later: ask until it has read the last one.
+    let latest = ferrobridge::changes::latest(&db.db).await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let answer = loop {
+        let reply = admin.get(&url(&since.to_string())).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        let answer = json_of(&reply);
+        let read: i64 = answer["cursor"].as_str().unwrap().parse().unwrap();
+        if read >= latest {
+            break answer;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the reader never caught up: {answer}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
     assert_eq!(
         answer["changed"],
         json!([first.to_string(), added.to_string()])

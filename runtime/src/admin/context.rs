@@ -235,15 +235,19 @@ impl AdminCtx {
 
     /// As [`AdminCtx::render`], with another status code.
     pub fn render_status(&mut self, status: StatusCode, template: &str, extra: Ctx) -> Response {
+        let before = self.session.clone();
         let messages = std::mem::take(&mut self.session.messages);
         if !messages.is_empty()
             && let Some(key) = self.session_key.clone()
         {
-            // Shown once: forget them now; a failure only means showing them again.
+            // Shown once: forget them now; a failure only means showing them
+            // again. Only if the session is as read: this write runs after
+            // the page is sent, and must not drop a message the user's next
+            // request (a form posted at once) queued meanwhile.
             let db = self.state.db.clone();
             let data = self.session.clone();
             tokio::spawn(async move {
-                let _ = session::save(&db, &key, &data).await;
+                let _ = session::save_if_unchanged(&db, &key, &before, &data).await;
             });
         }
         let user = self.user.as_ref().map(|u| {

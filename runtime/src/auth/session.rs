@@ -229,6 +229,31 @@ pub async fn save(db: &Connection, key: &str, data: &SessionData) -> Result<(), 
     Ok(())
 }
 
+/// Saves `data` under `key` only if the stored data is still `before`
+/// (as [`save`] wrote it): a late write that would drop what another
+/// request stored since (a message queued meanwhile) writes nothing.
+pub async fn save_if_unchanged(
+    db: &Connection,
+    key: &str,
+    before: &SessionData,
+    data: &SessionData,
+) -> Result<(), DbErr> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let before = serde_json::to_string(before).expect("session data serializes");
+    session::Entity::update_many()
+        .col_expr(
+            session::Column::SessionData,
+            sea_orm::sea_query::Expr::value(
+                serde_json::to_string(data).expect("session data serializes"),
+            ),
+        )
+        .filter(session::Column::SessionKey.eq(key))
+        .filter(session::Column::SessionData.eq(before))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Deletes a session (logout, or its key being rotated).
 pub async fn delete(db: &Connection, key: &str) -> Result<(), DbErr> {
     session::Entity::delete_by_id(key.to_string())
