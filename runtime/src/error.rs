@@ -308,6 +308,7 @@ pub fn is_unavailable(error: &DbErr) -> bool {
             if db
                 .try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
                 .is_some()
+                || db.try_downcast_ref::<SqliteFailure>().is_some()
             {
                 // Extended result codes keep the primary code in the low byte.
                 code.parse::<i32>().is_ok_and(|c| c & 0xff == 5)
@@ -449,4 +450,56 @@ impl IntoResponse for ApiError {
 pub(crate) fn unavailable_headers(headers: &mut axum::http::HeaderMap) {
     headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+}
+
+/// A SQLite error of the in-thread pool (`db::sqlite`), as a sqlx
+/// database error: the code that reads constraint violations and busy
+/// errors from sqlx's SQLite errors reads these the same way.
+#[derive(Debug)]
+pub struct SqliteFailure {
+    /// The extended result code (`2067`: a unique constraint failed).
+    pub code: i32,
+    /// SQLite's message.
+    pub message: String,
+}
+
+impl std::fmt::Display for SqliteFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "(code: {}) {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for SqliteFailure {}
+
+impl sea_orm::sqlx::error::DatabaseError for SqliteFailure {
+    fn message(&self) -> &str {
+        &self.message
+    }
+
+    fn code(&self) -> Option<std::borrow::Cow<'_, str>> {
+        Some(self.code.to_string().into())
+    }
+
+    fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+
+    fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+
+    fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+        self
+    }
+
+    fn kind(&self) -> sea_orm::sqlx::error::ErrorKind {
+        use sea_orm::sqlx::error::ErrorKind;
+        match self.code {
+            2067 | 1555 => ErrorKind::UniqueViolation,
+            787 => ErrorKind::ForeignKeyViolation,
+            1299 => ErrorKind::NotNullViolation,
+            275 => ErrorKind::CheckViolation,
+            _ => ErrorKind::Other,
+        }
+    }
 }

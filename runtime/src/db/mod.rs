@@ -11,6 +11,7 @@
 //! project sharing the file reads and orders the rows as its own.
 
 pub mod mysql;
+pub mod sqlite;
 mod unicode;
 
 use std::collections::BTreeSet;
@@ -77,20 +78,59 @@ fn canonical(backend: DbBackend, mut stmt: Statement) -> Statement {
 
 /// The connection pool every ferrobridge query goes through: SeaORM's
 /// [`DatabaseConnection`] with datetimes bound in one spelling on SQLite
-/// (see the [module docs](self)); on PostgreSQL statements pass untouched.
+/// (see the [module docs](self)); on PostgreSQL and MySQL statements pass
+/// untouched. On SQLite the statements run on the calling thread through
+/// the [`sqlite`] pool instead of sqlx's connection threads.
 ///
 /// It implements [`ConnectionTrait`] and [`TransactionTrait`], so SeaORM
 /// code reads as usual: `post::Entity::find().all(&db).await`,
 /// `db.begin().await`. It does not deref to the raw pool, which would
 /// bypass the spelling without a word; [`Connection::inner`] is the
 /// explicit way out for what only the pool has (its sqlx pool, say).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Connection {
     inner: DatabaseConnection,
+    /// On SQLite, the in-thread pool every statement runs on.
+    sqlite: Option<Arc<sqlite::Pool>>,
+    /// SeaORM's metric hook, called here for the statements the SQLite
+    /// pool runs (the sqlx pool calls its own).
+    metric: Option<Metric>,
     changes: Arc<ChangeSignal>,
     /// Whom the units of work begun on this handle name as the acting user
     /// (see [`Connection::acting_as`]).
     actor: Option<i32>,
+}
+
+/// A metric callback, shared by a handle and its transactions.
+type Metric = Arc<dyn Fn(&sea_orm::metric::Info<'_>) + Send + Sync>;
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("backend", &self.inner.get_database_backend())
+            .field("in_thread_sqlite", &self.sqlite.is_some())
+            .field("actor", &self.actor)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Times `run` and reports it to `metric`, as SeaORM's drivers do.
+async fn measured<T>(
+    metric: &Option<Metric>,
+    stmt: &Statement,
+    run: impl Future<Output = Result<T, DbErr>>,
+) -> Result<T, DbErr> {
+    let Some(callback) = metric else {
+        return run.await;
+    };
+    let start = std::time::Instant::now();
+    let result = run.await;
+    callback(&sea_orm::metric::Info {
+        elapsed: start.elapsed(),
+        statement: stmt,
+        failed: result.is_err(),
+    });
+    result
 }
 
 /// Wakes the readers of a pool's change log when events may have been
@@ -150,8 +190,38 @@ impl Connection {
     pub fn new(inner: DatabaseConnection) -> Self {
         Connection {
             inner,
+            sqlite: None,
+            metric: None,
             changes: Arc::default(),
             actor: None,
+        }
+    }
+
+    /// A SQLite pool that runs statements in-thread on `pool`, with `inner`
+    /// (a lazily connecting sqlx pool on the same file) as the raw way out.
+    fn sqlite(pool: Arc<sqlite::Pool>, inner: DatabaseConnection) -> Self {
+        Connection {
+            sqlite: Some(pool),
+            ..Connection::new(inner)
+        }
+    }
+
+    /// On SQLite, a pool of its own on the same file whose connections do
+    /// not enforce foreign keys, whose writer waits up to `wait` for the
+    /// write lock: migrations rebuild tables that others reference. An
+    /// in-memory database has one connection: it is this pool. Elsewhere,
+    /// this pool.
+    pub(crate) async fn without_foreign_keys(
+        &self,
+        wait: std::time::Duration,
+    ) -> Result<Connection, DbErr> {
+        match &self.sqlite {
+            Some(pool) if !pool.in_memory() => Ok(Connection {
+                sqlite: Some(pool.without_foreign_keys(wait).await?),
+                metric: None,
+                ..self.clone()
+            }),
+            _ => Ok(self.clone()),
         }
     }
 
@@ -178,7 +248,9 @@ impl Connection {
 
     /// The raw pool. Datetimes bound through it on SQLite are spelled by
     /// sqlx (RFC 3339 with nanoseconds) and compare wrongly with stored
-    /// ones: use it only for statements without datetimes.
+    /// ones: use it only for statements without datetimes. On SQLite it is
+    /// a sqlx pool on the same file that connects when first used, beside
+    /// the in-thread pool ferrobridge's own statements run on.
     pub fn inner(&self) -> &DatabaseConnection {
         &self.inner
     }
@@ -198,17 +270,75 @@ impl Connection {
     where
         F: Fn(&sea_orm::metric::Info<'_>) + Send + Sync + 'static,
     {
-        self.inner.set_metric_callback(callback);
+        if self.sqlite.is_some() {
+            self.metric = Some(Arc::new(callback));
+        } else {
+            self.inner.set_metric_callback(callback);
+        }
     }
 
     /// Checks that the database answers.
     pub async fn ping(&self) -> Result<(), DbErr> {
-        self.inner.ping().await
+        match &self.sqlite {
+            Some(pool) => pool.ping().await,
+            None => self.inner.ping().await,
+        }
     }
 
     /// Closes the pool.
     pub async fn close(self) -> Result<(), DbErr> {
+        if let Some(pool) = &self.sqlite {
+            pool.close().await?;
+        }
         self.inner.close().await
+    }
+
+    fn backend(&self) -> DbBackend {
+        self.inner.get_database_backend()
+    }
+
+    async fn run_execute(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        match &self.sqlite {
+            Some(pool) => measured(&self.metric, &stmt, pool.execute(&stmt)).await,
+            None => self.inner.execute_raw(stmt).await,
+        }
+    }
+
+    async fn run_execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        match &self.sqlite {
+            Some(pool) => pool.execute_unprepared(sql).await,
+            None => self.inner.execute_unprepared(sql).await,
+        }
+    }
+
+    async fn run_query_all(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        match &self.sqlite {
+            Some(pool) => measured(&self.metric, &stmt, pool.query(&stmt)).await,
+            None => self.inner.query_all_raw(stmt).await,
+        }
+    }
+
+    async fn run_query_one(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        match &self.sqlite {
+            Some(_) => Ok(self.run_query_all(stmt).await?.into_iter().next()),
+            None => self.inner.query_one_raw(stmt).await,
+        }
+    }
+
+    async fn run_begin(
+        &self,
+        read_only: bool,
+        options: Option<TransactionOptions>,
+    ) -> Result<Transaction, DbErr> {
+        let inner = match (&self.sqlite, options) {
+            (Some(pool), _) => TxInner::Sqlite(pool.begin(read_only).await?),
+            (None, Some(options)) => TxInner::Sea(self.inner.begin_with_options(options).await?),
+            (None, None) => TxInner::Sea(self.inner.begin().await?),
+        };
+        Ok(Transaction {
+            inner,
+            metric: self.metric.clone(),
+        })
     }
 }
 
@@ -221,25 +351,111 @@ impl From<DatabaseConnection> for Connection {
 /// A transaction begun on a [`Connection`], with the same spelling of
 /// datetimes; it commits with [`TransactionSession::commit`] (or the
 /// inherent [`Transaction::commit`]) and rolls back when dropped.
-#[derive(Debug)]
 pub struct Transaction {
-    inner: DatabaseTransaction,
+    inner: TxInner,
+    metric: Option<Metric>,
+}
+
+/// What runs a transaction's statements.
+#[derive(Debug)]
+enum TxInner {
+    /// SeaORM's (sqlx's) transaction: PostgreSQL and MySQL.
+    Sea(DatabaseTransaction),
+    /// The in-thread SQLite pool's.
+    Sqlite(sqlite::Transaction),
+}
+
+impl std::fmt::Debug for Transaction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transaction")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Transaction {
-    /// Commits.
+    /// Commits. On SQLite a failed `COMMIT` (a deferred foreign key that
+    /// does not hold, say) is rolled back and returned as the error.
     pub async fn commit(self) -> Result<(), DbErr> {
-        self.inner.commit().await
+        match self.inner {
+            TxInner::Sea(inner) => inner.commit().await,
+            TxInner::Sqlite(inner) => inner.commit(),
+        }
     }
 
     /// Rolls back.
     pub async fn rollback(self) -> Result<(), DbErr> {
-        self.inner.rollback().await
+        match self.inner {
+            TxInner::Sea(inner) => inner.rollback().await,
+            TxInner::Sqlite(inner) => inner.rollback(),
+        }
     }
 
-    /// The raw transaction; see [`Connection::inner`] for the caveat.
-    pub fn inner(&self) -> &DatabaseTransaction {
-        &self.inner
+    /// The raw transaction on PostgreSQL and MySQL (see
+    /// [`Connection::inner`] for the caveat); `None` on SQLite, whose
+    /// transactions run on the in-thread pool.
+    pub fn inner(&self) -> Option<&DatabaseTransaction> {
+        match &self.inner {
+            TxInner::Sea(inner) => Some(inner),
+            TxInner::Sqlite(_) => None,
+        }
+    }
+
+    fn backend(&self) -> DbBackend {
+        match &self.inner {
+            TxInner::Sea(inner) => inner.get_database_backend(),
+            TxInner::Sqlite(_) => DbBackend::Sqlite,
+        }
+    }
+
+    async fn run_execute(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        match &self.inner {
+            TxInner::Sea(inner) => inner.execute_raw(stmt).await,
+            TxInner::Sqlite(inner) => {
+                measured(&self.metric, &stmt, async { inner.execute(&stmt) }).await
+            }
+        }
+    }
+
+    async fn run_execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        match &self.inner {
+            TxInner::Sea(inner) => inner.execute_unprepared(sql).await,
+            TxInner::Sqlite(inner) => inner.execute_unprepared(sql),
+        }
+    }
+
+    async fn run_query_all(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        match &self.inner {
+            TxInner::Sea(inner) => inner.query_all_raw(stmt).await,
+            TxInner::Sqlite(inner) => {
+                measured(&self.metric, &stmt, async { inner.query(&stmt) }).await
+            }
+        }
+    }
+
+    async fn run_query_one(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        match &self.inner {
+            TxInner::Sea(inner) => inner.query_one_raw(stmt).await,
+            TxInner::Sqlite(_) => Ok(self.run_query_all(stmt).await?.into_iter().next()),
+        }
+    }
+
+    async fn run_begin(
+        &self,
+        _read_only: bool,
+        options: Option<TransactionOptions>,
+    ) -> Result<Transaction, DbErr> {
+        let inner = match (&self.inner, options) {
+            (TxInner::Sqlite(inner), _) => TxInner::Sqlite(inner.begin()?),
+            (TxInner::Sea(inner), Some(options)) => {
+                TxInner::Sea(inner.begin_with_options(options).await?)
+            }
+            (TxInner::Sea(inner), None) => TxInner::Sea(inner.begin().await?),
+        };
+        Ok(Transaction {
+            inner,
+            metric: self.metric.clone(),
+        })
     }
 
     /// Runs `callback` in this transaction, committing on `Ok`.
@@ -288,30 +504,30 @@ macro_rules! canonical_connection {
         #[async_trait::async_trait]
         impl ConnectionTrait for $wrapper {
             fn get_database_backend(&self) -> DbBackend {
-                self.inner.get_database_backend()
+                self.backend()
             }
 
             async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
                 let stmt = canonical(self.get_database_backend(), stmt);
-                self.inner.execute_raw(stmt).await
+                self.run_execute(stmt).await
             }
 
             async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
-                self.inner.execute_unprepared(sql).await
+                self.run_execute_unprepared(sql).await
             }
 
             async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
                 let stmt = canonical(self.get_database_backend(), stmt);
-                self.inner.query_one_raw(stmt).await
+                self.run_query_one(stmt).await
             }
 
             async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
                 let stmt = canonical(self.get_database_backend(), stmt);
-                self.inner.query_all_raw(stmt).await
+                self.run_query_all(stmt).await
             }
 
             fn support_returning(&self) -> bool {
-                self.inner.support_returning()
+                self.get_database_backend().support_returning()
             }
         }
 
@@ -320,8 +536,7 @@ macro_rules! canonical_connection {
             type Transaction = Transaction;
 
             async fn begin(&self) -> Result<Transaction, DbErr> {
-                let inner = self.inner.begin().await?;
-                Ok(Transaction { inner })
+                self.run_begin(false, None).await
             }
 
             async fn begin_with_config(
@@ -329,19 +544,21 @@ macro_rules! canonical_connection {
                 isolation_level: Option<IsolationLevel>,
                 access_mode: Option<AccessMode>,
             ) -> Result<Transaction, DbErr> {
-                let inner = self
-                    .inner
-                    .begin_with_config(isolation_level, access_mode)
-                    .await?;
-                Ok(Transaction { inner })
+                let read_only = matches!(access_mode, Some(AccessMode::ReadOnly));
+                let options = TransactionOptions {
+                    isolation_level,
+                    access_mode,
+                    ..Default::default()
+                };
+                self.run_begin(read_only, Some(options)).await
             }
 
             async fn begin_with_options(
                 &self,
                 options: TransactionOptions,
             ) -> Result<Transaction, DbErr> {
-                let inner = self.inner.begin_with_options(options).await?;
-                Ok(Transaction { inner })
+                let read_only = matches!(options.access_mode, Some(AccessMode::ReadOnly));
+                self.run_begin(read_only, Some(options)).await
             }
 
             async fn transaction<F, T, E>(&self, callback: F) -> Result<T, TransactionError<E>>
@@ -532,20 +749,48 @@ pub async fn connect_with(url: &str, settings: PoolSettings) -> Result<Connectio
         options.max_connections(max);
     }
     if url.starts_with("sqlite:") {
-        // Foreign keys are enforced per connection in SQLite; sqlx turns them
-        // on by default, and a busy timeout lets writers queue instead of failing.
-        options.map_sqlx_sqlite_opts(|opts| {
-            opts.foreign_keys(true)
-                .busy_timeout(std::time::Duration::from_secs(5))
-                .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
-                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Full)
-        });
-        // Case folding as PostgreSQL's and MySQL's (see `unicode`).
-        options.map_sqlx_sqlite_pool_opts(|pool| {
-            pool.after_connect(|connection, _| Box::pin(unicode::register(connection)))
-        });
+        return connect_sqlite(url, settings).await;
     }
     Database::connect(options).await.map(Connection::new)
+}
+
+/// Opens the in-thread SQLite pool on `url` (see [`sqlite`]), and beside
+/// it, for [`Connection::inner`], a sqlx pool on the same file that
+/// connects only when used.
+///
+/// Foreign keys are enforced per connection in SQLite: every connection
+/// turns them on; a writer waits up to the acquire timeout for another
+/// process's write lock.
+async fn connect_sqlite(url: &str, settings: PoolSettings) -> Result<Connection, DbErr> {
+    use sea_orm::sqlx::ConnectOptions as _;
+    use sea_orm::sqlx::sqlite::{
+        SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+    };
+    use std::str::FromStr;
+    let mut options = sqlite::Options::from_url(url)?;
+    options.acquire_timeout = settings.acquire_timeout;
+    if let Some(max) = settings.max_connections {
+        options.max_idle = max as usize;
+    }
+    let pool = sqlite::Pool::open(options).await?;
+    let raw = SqliteConnectOptions::from_str(url)
+        .map_err(|e| DbErr::Conn(sea_orm::RuntimeErr::Internal(e.to_string())))?
+        .foreign_keys(true)
+        .busy_timeout(settings.acquire_timeout)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .disable_statement_logging();
+    let mut raw_pool = SqlitePoolOptions::new()
+        .min_connections(0)
+        .acquire_timeout(settings.acquire_timeout)
+        // Case folding as PostgreSQL's and MySQL's (see `unicode`).
+        .after_connect(|connection, _| Box::pin(unicode::register(connection)));
+    if let Some(max) = settings.max_connections {
+        raw_pool = raw_pool.max_connections(max);
+    }
+    let inner =
+        sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(raw_pool.connect_lazy_with(raw));
+    Ok(Connection::sqlite(pool, inner))
 }
 
 /// How to create one model's table: SeaORM's CREATE TABLE and CREATE INDEX

@@ -22,10 +22,42 @@ pub(crate) async fn register(
 ) -> Result<(), sea_orm::sqlx::Error> {
     let mut handle = connection.lock_handle().await?;
     let db = handle.as_raw_handle().as_ptr();
-    // SAFETY: `db` is the live handle `lock_handle` keeps locked for this
-    // call; the name is NUL-terminated and static; `fold` has the xFunc
-    // signature SQLite calls and no user data to free.
-    let code = unsafe {
+    // SAFETY: `db` is the live handle `lock_handle` keeps locked for this call.
+    let code = unsafe { create(db) };
+    if code == ffi::SQLITE_OK {
+        Ok(())
+    } else {
+        Err(sea_orm::sqlx::Error::Configuration(
+            format!("registering SQLite's Unicode lower() failed with code {code}").into(),
+        ))
+    }
+}
+
+/// [`register`] on a rusqlite connection (the in-thread pool's).
+pub(crate) fn register_on(connection: &rusqlite::Connection) -> rusqlite::Result<()> {
+    // SAFETY: the handle is live while `connection` is borrowed, and
+    // rusqlite's connections are used from one thread at a time.
+    let code = unsafe { create(connection.handle()) };
+    if code == ffi::SQLITE_OK {
+        Ok(())
+    } else {
+        Err(rusqlite::Error::SqliteFailure(
+            ffi::Error::new(code),
+            Some("registering SQLite's Unicode lower() failed".into()),
+        ))
+    }
+}
+
+/// Creates the function on `db`.
+///
+/// # Safety
+/// `db` must be a live connection handle not used by another thread
+/// during the call.
+unsafe fn create(db: *mut ffi::sqlite3) -> std::os::raw::c_int {
+    // SAFETY: per this function's contract; the name is NUL-terminated and
+    // static; `fold` has the xFunc signature SQLite calls and no user data
+    // to free.
+    unsafe {
         ffi::sqlite3_create_function_v2(
             db,
             NAME.as_ptr().cast(),
@@ -37,13 +69,6 @@ pub(crate) async fn register(
             None,
             None,
         )
-    };
-    if code == ffi::SQLITE_OK {
-        Ok(())
-    } else {
-        Err(sea_orm::sqlx::Error::Configuration(
-            format!("registering SQLite's Unicode lower() failed with code {code}").into(),
-        ))
     }
 }
 

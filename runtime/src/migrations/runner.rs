@@ -450,19 +450,11 @@ impl MigrationLock {
 /// the rows before each commit instead. It waits up to [`SQLITE_LOCK_WAIT`]
 /// for the write lock (another run's [`MigrationLock`]).
 async fn migration_connection(db: &Connection) -> Result<Connection, MigrationError> {
-    use sea_orm::sqlx::sqlite::SqlitePoolOptions;
-    let options = (*db.inner().get_sqlite_connection_pool().connect_options())
-        .clone()
-        .foreign_keys(false)
-        .busy_timeout(SQLITE_LOCK_WAIT);
-    let pool = SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect_with(options)
+    db.without_foreign_keys(SQLITE_LOCK_WAIT)
         .await
         .map_err(|e| MigrationError::MigrationConnection {
             reason: e.to_string(),
-        })?;
-    Ok(sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(pool).into())
+        })
 }
 
 /// On SQLite, fails when a row references a missing row (foreign keys are

@@ -60,23 +60,33 @@ pub fn db_error(meta: &ModelMeta, error: DbErr) -> ApiError {
     }
 }
 
-/// The constraint a database error reports, if any: SeaORM's reading,
-/// plus SQLite's RESTRICT foreign keys (reported as a trigger constraint, 1811).
+/// The constraint a database error reports, if any: SeaORM's reading, the
+/// error's own kind, plus SQLite's RESTRICT foreign keys (reported as a
+/// trigger constraint, 1811).
 pub fn constraint_violation(error: &DbErr) -> Option<SqlErr> {
     if let Some(kind) = error.sql_err() {
         return Some(kind);
     }
-    if let DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e))
-    | DbErr::Query(sea_orm::RuntimeErr::SqlxError(e)) = error
-        && let Some(db) = e.as_database_error()
-        && db.code().as_deref() == Some("1811")
-        && db.message().contains("FOREIGN KEY")
-    {
-        return Some(SqlErr::ForeignKeyConstraintViolation(
-            db.message().to_string(),
-        ));
+    let (DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e))
+    | DbErr::Query(sea_orm::RuntimeErr::SqlxError(e))) = error
+    else {
+        return None;
+    };
+    let db = e.as_database_error()?;
+    let message = db.message().to_string();
+    // The in-thread SQLite pool's errors (`error::SqliteFailure`) say
+    // their kind; SeaORM reads only sqlx's own SQLite errors.
+    match db.kind() {
+        sea_orm::sqlx::error::ErrorKind::UniqueViolation => {
+            return Some(SqlErr::UniqueConstraintViolation(message));
+        }
+        sea_orm::sqlx::error::ErrorKind::ForeignKeyViolation => {
+            return Some(SqlErr::ForeignKeyConstraintViolation(message));
+        }
+        _ => {}
     }
-    None
+    (db.code().as_deref() == Some("1811") && message.contains("FOREIGN KEY"))
+        .then_some(SqlErr::ForeignKeyConstraintViolation(message))
 }
 
 /// The part of a constraint error that names the constraint, never the

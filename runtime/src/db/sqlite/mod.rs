@@ -1,0 +1,620 @@
+//! SQLite on the calling thread: a pool of rusqlite connections that runs
+//! each statement on the worker that asks, instead of sending it to a
+//! connection's own thread and waiting for the answer (what sqlx's SQLite
+//! driver does, and what held every sqlx-based path to a third of what the
+//! same file serves in-thread).
+//!
+//! - WAL mode: readers never wait for the writer. Each reader statement
+//!   runs on a connection taken from the idle list (a new one is opened
+//!   when none is idle) and given back after.
+//! - One writer: statements that write (SQLite itself says whether a
+//!   prepared statement is read-only) and every transaction run on the one
+//!   write connection, taken in turn through an async semaphore, so writers
+//!   of this process queue without blocking a worker thread.
+//! - Another process's write lock (a second instance, Django on the same
+//!   file) is waited for in slices: SQLite's own `busy_timeout` blocks the
+//!   thread for at most [`BUSY_SLICE`], then the task sleeps asynchronously
+//!   and tries again, until the pool's acquire timeout.
+//! - A statement's work itself is not bounded: a query that scans a large
+//!   table holds its worker thread as long as it runs, as a hand-written
+//!   rusqlite handler would.
+//!
+//! Rows come back as SeaORM [`QueryResult`]s whose values have the variant
+//! each entity field reads (see [`values`]).
+
+mod values;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rusqlite::{Connection as Raw, OpenFlags};
+use sea_orm::{DbErr, ExecResult, ProxyExecResult, ProxyRow, QueryResult, RuntimeErr, Statement};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+pub use values::register;
+
+/// How long SQLite's busy handler may block a worker thread at a time
+/// while another process holds the write lock; between slices the task
+/// sleeps without holding the thread.
+pub const BUSY_SLICE: Duration = Duration::from_millis(10);
+
+/// Prepared statements kept per connection.
+const STATEMENT_CACHE: usize = 256;
+
+/// How a pool opens its connections.
+#[derive(Clone, Debug)]
+pub(crate) struct Options {
+    /// The file, or `:memory:`.
+    pub path: String,
+    /// Whether the file is created when missing (`?mode=rwc`).
+    pub create: bool,
+    /// Read only (`?mode=ro`).
+    pub read_only: bool,
+    /// `PRAGMA foreign_keys`.
+    pub foreign_keys: bool,
+    /// How long a writer waits for the write lock, in process and out.
+    pub acquire_timeout: Duration,
+    /// Idle reader connections kept open.
+    pub max_idle: usize,
+}
+
+impl Options {
+    /// Reads a `sqlite:` URL as sqlx does: `sqlite://path`, `sqlite:path`,
+    /// `sqlite::memory:`, with `?mode=ro|rw|rwc|memory`.
+    pub fn from_url(url: &str) -> Result<Options, DbErr> {
+        let rest = url
+            .strip_prefix("sqlite:")
+            .ok_or_else(|| DbErr::Conn(RuntimeErr::Internal(format!("not a SQLite URL: {url}"))))?;
+        let rest = rest.strip_prefix("//").unwrap_or(rest);
+        let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let path = percent_encoding::percent_decode_str(path)
+            .decode_utf8_lossy()
+            .into_owned();
+        let mut options = Options {
+            path: if path.is_empty() {
+                ":memory:".into()
+            } else {
+                path
+            },
+            create: false,
+            read_only: false,
+            foreign_keys: true,
+            acquire_timeout: Duration::from_secs(5),
+            max_idle: 16,
+        };
+        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+            match (&*key, &*value) {
+                ("mode", "rwc") => options.create = true,
+                ("mode", "rw") => {}
+                ("mode", "ro") => options.read_only = true,
+                ("mode", "memory") => options.path = ":memory:".into(),
+                ("mode", other) => {
+                    return Err(DbErr::Conn(RuntimeErr::Internal(format!(
+                        "unknown SQLite mode `{other}` (use ro, rw, rwc or memory)"
+                    ))));
+                }
+                _ => {}
+            }
+        }
+        Ok(options)
+    }
+
+    fn memory(&self) -> bool {
+        self.path == ":memory:"
+    }
+
+    /// Opens one connection: WAL, `synchronous = FULL`, foreign keys as
+    /// set, the short busy slice, the Unicode `lower()`.
+    fn open(&self, first: bool) -> rusqlite::Result<Raw> {
+        let mut flags = OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+        if self.read_only {
+            flags |= OpenFlags::SQLITE_OPEN_READ_ONLY;
+        } else {
+            flags |= OpenFlags::SQLITE_OPEN_READ_WRITE;
+            if self.create || self.memory() {
+                flags |= OpenFlags::SQLITE_OPEN_CREATE;
+            }
+        }
+        let conn = if self.memory() {
+            Raw::open_in_memory_with_flags(flags)?
+        } else {
+            Raw::open_with_flags(&self.path, flags)?
+        };
+        conn.busy_timeout(BUSY_SLICE)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        if first && !self.read_only && !self.memory() {
+            // The journal mode is the file's, kept across connections;
+            // setting it takes the write lock, so only the first does.
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+        }
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", self.foreign_keys)?;
+        super::unicode::register_on(&conn)?;
+        Ok(conn)
+    }
+}
+
+/// The pool: idle readers, the one writer, and what they are opened with.
+#[derive(Debug)]
+pub(crate) struct Pool {
+    options: Options,
+    readers: Mutex<Vec<Raw>>,
+    writer: Mutex<Option<Raw>>,
+    /// One permit: whoever holds it holds [`Pool::writer`].
+    write_turn: Arc<Semaphore>,
+    closed: AtomicBool,
+}
+
+/// Runs `attempt` until it succeeds, fails with something other than
+/// SQLite's busy error, or `deadline` passes; sleeps between tries.
+async fn retry_busy<T>(
+    deadline: Instant,
+    mut attempt: impl FnMut() -> Result<T, rusqlite::Error>,
+) -> Result<T, rusqlite::Error> {
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match attempt() {
+            Err(e) if is_busy(&e) && Instant::now() < deadline => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(BUSY_SLICE);
+            }
+            other => return other,
+        }
+    }
+}
+
+/// [`retry_busy`] on a held connection, which it owns across its sleeps
+/// (a connection is `Send` but not `Sync`: no reference to it may live
+/// across an await) and gives back to the pool when done.
+async fn on_held<T>(
+    held: Held,
+    deadline: Instant,
+    mut attempt: impl FnMut(&Raw) -> Result<T, rusqlite::Error>,
+) -> Result<T, rusqlite::Error> {
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match attempt(held.conn()) {
+            Err(e) if is_busy(&e) && Instant::now() < deadline => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(BUSY_SLICE);
+            }
+            other => return other,
+        }
+    }
+}
+
+fn is_busy(error: &rusqlite::Error) -> bool {
+    matches!(error, rusqlite::Error::SqliteFailure(e, _)
+        if matches!(e.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked))
+}
+
+impl Pool {
+    /// Opens the pool and its write connection (which creates the file
+    /// with `?mode=rwc` and turns WAL on).
+    pub async fn open(options: Options) -> Result<Arc<Pool>, DbErr> {
+        let deadline = Instant::now() + options.acquire_timeout;
+        let writer = retry_busy(deadline, || options.open(true))
+            .await
+            .map_err(|e| DbErr::Conn(runtime_err(e)))?;
+        Ok(Arc::new(Pool {
+            options,
+            readers: Mutex::new(Vec::new()),
+            writer: Mutex::new(Some(writer)),
+            write_turn: Arc::new(Semaphore::new(1)),
+            closed: AtomicBool::new(false),
+        }))
+    }
+
+    /// Waits for the writer's turn, up to the acquire timeout.
+    async fn writer(self: &Arc<Self>) -> Result<Held, DbErr> {
+        let permit = tokio::time::timeout(
+            self.options.acquire_timeout,
+            self.write_turn.clone().acquire_owned(),
+        )
+        .await
+        .map_err(|_| busy_error("timed out waiting for the write connection"))?
+        .map_err(|_| closed_error())?;
+        let conn = self
+            .writer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .ok_or_else(closed_error)?;
+        Ok(Held {
+            conn: Some(conn),
+            home: Home::Writer(self.clone(), permit),
+        })
+    }
+
+    /// An idle reader, or a new one.
+    fn reader(self: &Arc<Self>) -> Result<Held, DbErr> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(closed_error());
+        }
+        let idle = self.readers.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let conn = match idle {
+            Some(conn) => conn,
+            None => self
+                .options
+                .open(false)
+                .map_err(|e| DbErr::Conn(runtime_err(e)))?,
+        };
+        Ok(Held {
+            conn: Some(conn),
+            home: Home::Readers(self.clone()),
+        })
+    }
+
+    /// Runs a statement outside any transaction: on a reader when SQLite
+    /// says it only reads (and the database is a file), else on the writer.
+    pub async fn query(self: &Arc<Self>, stmt: &Statement) -> Result<Vec<QueryResult>, DbErr> {
+        let deadline = Instant::now() + self.options.acquire_timeout;
+        if !self.options.memory() {
+            let reader = self.reader()?;
+            let read = on_held(reader, deadline, |conn| {
+                if !conn.prepare_cached(&stmt.sql)?.readonly() {
+                    return Ok(None);
+                }
+                run(conn, stmt).map(|(rows, _)| Some(rows))
+            });
+            if let Some(rows) = read.await.map_err(query_err)? {
+                return Ok(rows);
+            }
+        }
+        let writer = self.writer().await?;
+        on_held(writer, deadline, |conn| run(conn, stmt))
+            .await
+            .map(|(rows, _)| rows)
+            .map_err(query_err)
+    }
+
+    /// Runs a statement that may write, on the writer.
+    pub async fn execute(self: &Arc<Self>, stmt: &Statement) -> Result<ExecResult, DbErr> {
+        let deadline = Instant::now() + self.options.acquire_timeout;
+        let writer = self.writer().await?;
+        on_held(writer, deadline, |conn| run(conn, stmt))
+            .await
+            .map(|(_, result)| result.into())
+            .map_err(exec_err)
+    }
+
+    /// Runs `sql` (one or more statements, no parameters) on the writer.
+    pub async fn execute_unprepared(self: &Arc<Self>, sql: &str) -> Result<ExecResult, DbErr> {
+        let deadline = Instant::now() + self.options.acquire_timeout;
+        let writer = self.writer().await?;
+        on_held(writer, deadline, |conn| batch(conn, sql))
+            .await
+            .map(Into::into)
+            .map_err(exec_err)
+    }
+
+    /// Begins a transaction: `BEGIN IMMEDIATE` on the writer (taking the
+    /// write lock up front, so no statement inside waits for it), or, for a
+    /// read-only one, a deferred transaction on a reader.
+    pub async fn begin(self: &Arc<Self>, read_only: bool) -> Result<Transaction, DbErr> {
+        let deadline = Instant::now() + self.options.acquire_timeout;
+        let held = if read_only && !self.options.memory() {
+            self.reader()?
+        } else {
+            self.writer().await?
+        };
+        let begin = if read_only {
+            "BEGIN"
+        } else {
+            "BEGIN IMMEDIATE"
+        };
+        let mut pause = Duration::from_millis(1);
+        loop {
+            match held.conn().execute_batch(begin) {
+                Err(e) if is_busy(&e) && Instant::now() < deadline => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(BUSY_SLICE);
+                }
+                other => break other.map_err(exec_err)?,
+            }
+        }
+        Ok(Transaction {
+            shared: Arc::new(Mutex::new(held)),
+            depth: 0,
+            open: true,
+        })
+    }
+
+    /// Checks that the file answers.
+    pub async fn ping(self: &Arc<Self>) -> Result<(), DbErr> {
+        self.query(&Statement::from_string(
+            sea_orm::DbBackend::Sqlite,
+            "SELECT 1",
+        ))
+        .await
+        .map(|_| ())
+    }
+
+    /// Closes every idle connection; the pool answers no more statements.
+    pub async fn close(self: &Arc<Self>) -> Result<(), DbErr> {
+        self.closed.store(true, Ordering::Release);
+        // Wait for the writer to be idle, then close it.
+        let _turn = self.write_turn.acquire().await;
+        self.write_turn.close();
+        self.writer.lock().unwrap_or_else(|e| e.into_inner()).take();
+        self.readers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        Ok(())
+    }
+
+    /// A pool on the same file whose connections have foreign keys off:
+    /// migrations rebuild tables that others reference.
+    pub async fn without_foreign_keys(
+        &self,
+        acquire_timeout: Duration,
+    ) -> Result<Arc<Pool>, DbErr> {
+        let mut options = self.options.clone();
+        options.foreign_keys = false;
+        options.acquire_timeout = acquire_timeout;
+        Pool::open(options).await
+    }
+
+    /// Whether this pool's database lives in memory (one connection).
+    pub fn in_memory(&self) -> bool {
+        self.options.memory()
+    }
+}
+
+/// A connection taken from the pool, given back when dropped.
+#[derive(Debug)]
+struct Held {
+    conn: Option<Raw>,
+    home: Home,
+}
+
+#[derive(Debug)]
+enum Home {
+    Readers(Arc<Pool>),
+    Writer(Arc<Pool>, #[allow(dead_code)] OwnedSemaphorePermit),
+}
+
+impl Held {
+    fn conn(&self) -> &Raw {
+        self.conn
+            .as_ref()
+            .expect("a held connection is present until dropped")
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else {
+            return;
+        };
+        if !conn.is_autocommit() {
+            // A transaction left open (its future dropped mid-way) must not
+            // reach the next user of the connection.
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        match &self.home {
+            Home::Readers(pool) => {
+                let mut idle = pool.readers.lock().unwrap_or_else(|e| e.into_inner());
+                if idle.len() < pool.options.max_idle && !pool.closed.load(Ordering::Acquire) {
+                    idle.push(conn);
+                }
+            }
+            // The permit drops after this, so the next writer finds it back.
+            Home::Writer(pool, _) => {
+                *pool.writer.lock().unwrap_or_else(|e| e.into_inner()) = Some(conn);
+            }
+        }
+    }
+}
+
+/// A transaction on one connection of the pool, held until it ends.
+/// Nested ones (begun on a transaction) are savepoints of the same
+/// connection.
+#[derive(Debug)]
+pub(crate) struct Transaction {
+    shared: Arc<Mutex<Held>>,
+    depth: usize,
+    open: bool,
+}
+
+impl Transaction {
+    fn with<T>(&self, f: impl FnOnce(&Raw) -> T) -> T {
+        let held = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+        f(held.conn())
+    }
+
+    fn savepoint(&self) -> String {
+        format!("ferrobridge_sp_{}", self.depth)
+    }
+
+    /// Runs a statement in the transaction.
+    pub fn query(&self, stmt: &Statement) -> Result<Vec<QueryResult>, DbErr> {
+        self.with(|conn| run(conn, stmt))
+            .map(|(rows, _)| rows)
+            .map_err(query_err)
+    }
+
+    /// Runs a statement that may write in the transaction.
+    pub fn execute(&self, stmt: &Statement) -> Result<ExecResult, DbErr> {
+        self.with(|conn| run(conn, stmt))
+            .map(|(_, result)| result.into())
+            .map_err(exec_err)
+    }
+
+    /// Runs `sql` (no parameters) in the transaction.
+    pub fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        self.with(|conn| batch(conn, sql))
+            .map(Into::into)
+            .map_err(exec_err)
+    }
+
+    /// A savepoint inside this transaction.
+    pub fn begin(&self) -> Result<Transaction, DbErr> {
+        let nested = Transaction {
+            shared: self.shared.clone(),
+            depth: self.depth + 1,
+            open: true,
+        };
+        let sql = format!("SAVEPOINT {}", nested.savepoint());
+        self.with(|conn| conn.execute_batch(&sql))
+            .map_err(exec_err)?;
+        Ok(nested)
+    }
+
+    /// Commits (or releases the savepoint). A failed `COMMIT` (a deferred
+    /// foreign key broken, say) is rolled back and returned.
+    pub fn commit(mut self) -> Result<(), DbErr> {
+        self.open = false;
+        let sql = if self.depth == 0 {
+            "COMMIT".to_string()
+        } else {
+            format!("RELEASE {}", self.savepoint())
+        };
+        let result = self.with(|conn| conn.execute_batch(&sql));
+        if result.is_err() {
+            self.undo();
+        }
+        result.map_err(exec_err)
+    }
+
+    /// Rolls back (to the savepoint).
+    pub fn rollback(mut self) -> Result<(), DbErr> {
+        self.open = false;
+        self.undo();
+        Ok(())
+    }
+
+    fn undo(&self) {
+        let sql = if self.depth == 0 {
+            "ROLLBACK".to_string()
+        } else {
+            let name = self.savepoint();
+            format!("ROLLBACK TO {name}; RELEASE {name}")
+        };
+        self.with(|conn| {
+            if !conn.is_autocommit() {
+                let _ = conn.execute_batch(&sql);
+            }
+        });
+    }
+}
+
+impl Drop for Transaction {
+    fn drop(&mut self) {
+        if self.open {
+            self.undo();
+        }
+    }
+}
+
+/// Prepares (from the connection's cache), binds and steps `stmt`,
+/// reading every row as SeaORM rows typed by [`values`].
+fn run(
+    conn: &Raw,
+    stmt: &Statement,
+) -> Result<(Vec<QueryResult>, ProxyExecResult), rusqlite::Error> {
+    let mut prepared = conn.prepare_cached(&stmt.sql)?;
+    if let Some(params) = &stmt.values {
+        for (i, value) in params.0.iter().enumerate() {
+            prepared.raw_bind_parameter(i + 1, values::Bind(value))?;
+        }
+    }
+    let columns = prepared.column_count();
+    if columns == 0 {
+        let changed = prepared.raw_execute()?;
+        return Ok((
+            Vec::new(),
+            ProxyExecResult::new(conn.last_insert_rowid() as u64, changed as u64),
+        ));
+    }
+    let registry = values::registry();
+    let names: Vec<String> = (0..columns)
+        .map(|i| prepared.column_name(i).map(str::to_string))
+        .collect::<Result<_, _>>()?;
+    let kinds: Vec<values::Kind> = {
+        let meta = prepared.columns_with_metadata();
+        let declared = prepared.columns();
+        (0..columns)
+            .map(|i| {
+                values::column_kind(
+                    &registry,
+                    meta[i].table_name(),
+                    meta[i].origin_name(),
+                    declared[i].decl_type(),
+                )
+            })
+            .collect()
+    };
+    let mut out = Vec::new();
+    let mut rows = prepared.raw_query();
+    while let Some(row) = rows.next()? {
+        let mut values = Vec::with_capacity(columns);
+        for (i, (name, kind)) in names.iter().zip(&kinds).enumerate() {
+            let raw = row.get_ref(i)?;
+            let value = values::read(*kind, raw).ok_or_else(|| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    i,
+                    raw.data_type(),
+                    format!("column `{name}` holds a value that is not a {kind:?}").into(),
+                )
+            })?;
+            values.push((name.clone(), value));
+        }
+        out.push(QueryResult::from(ProxyRow::in_order(values)));
+    }
+    drop(rows);
+    let changed = conn.changes();
+    Ok((
+        out,
+        ProxyExecResult::new(conn.last_insert_rowid() as u64, changed),
+    ))
+}
+
+fn batch(conn: &Raw, sql: &str) -> Result<ProxyExecResult, rusqlite::Error> {
+    conn.execute_batch(sql)?;
+    Ok(ProxyExecResult::new(
+        conn.last_insert_rowid() as u64,
+        conn.changes(),
+    ))
+}
+
+/// `error` as SeaORM's runtime error: SQLite's failures as sqlx database
+/// errors ([`SqliteFailure`]), anything else as text.
+fn runtime_err(error: rusqlite::Error) -> RuntimeErr {
+    use sea_orm::sqlx::Error;
+    match error {
+        rusqlite::Error::SqliteFailure(e, message) => {
+            let failure = crate::error::SqliteFailure {
+                code: e.extended_code,
+                message: message.unwrap_or_else(|| e.to_string()),
+            };
+            RuntimeErr::SqlxError(Arc::new(Error::Database(Box::new(failure))))
+        }
+        other => RuntimeErr::Internal(other.to_string()),
+    }
+}
+
+fn query_err(error: rusqlite::Error) -> DbErr {
+    DbErr::Query(runtime_err(error))
+}
+
+fn exec_err(error: rusqlite::Error) -> DbErr {
+    DbErr::Exec(runtime_err(error))
+}
+
+/// SQLite's busy error (code 5), as a timed-out wait for the write lock
+/// reads: the caller answers 503, as for a busy file.
+fn busy_error(message: &str) -> DbErr {
+    DbErr::Exec(runtime_err(rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+        Some(message.to_string()),
+    )))
+}
+
+fn closed_error() -> DbErr {
+    DbErr::Conn(RuntimeErr::SqlxError(Arc::new(
+        sea_orm::sqlx::Error::PoolClosed,
+    )))
+}

@@ -1,0 +1,332 @@
+use crate::{ExecResult, ExecResultHolder, QueryResult, QueryResultRow, Statement, error::*};
+
+use sea_query::{Value, ValueType};
+use std::{collections::BTreeMap, fmt::Debug};
+
+/// Defines the [ProxyDatabaseTrait] to save the functions
+#[async_trait::async_trait]
+pub trait ProxyDatabaseTrait: Send + Sync + Debug {
+    /// Execute a query in the [ProxyDatabase], and return the query results
+    async fn query(&self, statement: Statement) -> Result<Vec<ProxyRow>, DbErr>;
+
+    /// Execute a command in the [ProxyDatabase], and report the number of rows affected
+    async fn execute(&self, statement: Statement) -> Result<ProxyExecResult, DbErr>;
+
+    /// Begin a transaction in the [ProxyDatabase]
+    async fn begin(&self) {}
+
+    /// Commit a transaction in the [ProxyDatabase]
+    async fn commit(&self) {}
+
+    /// Rollback a transaction in the [ProxyDatabase]
+    async fn rollback(&self) {}
+
+    /// Start rollback a transaction in the [ProxyDatabase]
+    fn start_rollback(&self) {}
+
+    /// Ping the [ProxyDatabase], it should return an error if the database is not available
+    async fn ping(&self) -> Result<(), DbErr> {
+        Ok(())
+    }
+}
+
+/// Defines the results obtained from a [ProxyDatabase]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct ProxyExecResult {
+    /// The last inserted id on auto-increment
+    pub last_insert_id: u64,
+    /// The number of rows affected by the database operation
+    pub rows_affected: u64,
+}
+
+impl ProxyExecResult {
+    /// Create a new [ProxyExecResult] from the last inserted id and the number of rows affected
+    pub fn new(last_insert_id: u64, rows_affected: u64) -> Self {
+        Self {
+            last_insert_id,
+            rows_affected,
+        }
+    }
+}
+
+impl Default for ExecResultHolder {
+    fn default() -> Self {
+        Self::Proxy(ProxyExecResult::default())
+    }
+}
+
+impl From<ProxyExecResult> for ExecResult {
+    fn from(result: ProxyExecResult) -> Self {
+        Self {
+            result: ExecResultHolder::Proxy(result),
+        }
+    }
+}
+
+impl From<ExecResult> for ProxyExecResult {
+    fn from(result: ExecResult) -> Self {
+        match result.result {
+            #[cfg(feature = "sqlx-mysql")]
+            ExecResultHolder::SqlxMySql(result) => Self {
+                last_insert_id: result.last_insert_id(),
+                rows_affected: result.rows_affected(),
+            },
+            #[cfg(feature = "sqlx-postgres")]
+            ExecResultHolder::SqlxPostgres(result) => Self {
+                last_insert_id: 0,
+                rows_affected: result.rows_affected(),
+            },
+            #[cfg(feature = "sqlx-sqlite")]
+            ExecResultHolder::SqlxSqlite(result) => Self {
+                last_insert_id: result.last_insert_rowid() as u64,
+                rows_affected: result.rows_affected(),
+            },
+            #[cfg(feature = "mock")]
+            ExecResultHolder::Mock(result) => Self {
+                last_insert_id: result.last_insert_id,
+                rows_affected: result.rows_affected,
+            },
+            ExecResultHolder::Proxy(result) => result,
+        }
+    }
+}
+
+/// Defines the structure of a Row for the [ProxyDatabase]
+/// which is just a [BTreeMap]<[String], [Value]>
+#[derive(Clone, Debug, Default)]
+pub struct ProxyRow {
+    /// The values of the single row
+    pub values: BTreeMap<String, Value>,
+    /// The column names in select order, read by index-based `try_get`
+    /// (tuples); empty: the map's name order (patched in for ferrobridge,
+    /// see PATCHED.md).
+    pub order: Vec<String>,
+}
+
+impl ProxyRow {
+    /// Create a new [ProxyRow] from a [BTreeMap]<[String], [Value]>
+    pub fn new(values: BTreeMap<String, Value>) -> Self {
+        Self {
+            values,
+            order: Vec::new(),
+        }
+    }
+
+    /// A row whose columns keep the order given: index `i` reads the
+    /// `i`-th column, as a database row does.
+    pub fn in_order(columns: Vec<(String, Value)>) -> Self {
+        let order = columns.iter().map(|(name, _)| name.clone()).collect();
+        Self {
+            values: columns.into_iter().collect(),
+            order,
+        }
+    }
+}
+
+impl From<BTreeMap<String, Value>> for ProxyRow {
+    fn from(values: BTreeMap<String, Value>) -> Self {
+        Self::new(values)
+    }
+}
+
+impl From<ProxyRow> for BTreeMap<String, Value> {
+    fn from(row: ProxyRow) -> Self {
+        row.values
+    }
+}
+
+impl From<ProxyRow> for Vec<(String, Value)> {
+    fn from(row: ProxyRow) -> Self {
+        row.values.into_iter().collect()
+    }
+}
+
+impl From<ProxyRow> for QueryResult {
+    fn from(row: ProxyRow) -> Self {
+        QueryResult {
+            row: QueryResultRow::Proxy(row),
+        }
+    }
+}
+
+#[cfg(feature = "with-json")]
+impl From<ProxyRow> for serde_json::Value {
+    fn from(val: ProxyRow) -> serde_json::Value {
+        val.values
+            .into_iter()
+            .map(|(k, v)| (k, sea_query::sea_value_to_json_value(&v)))
+            .collect()
+    }
+}
+
+/// Convert [QueryResult] to [ProxyRow]
+pub fn from_query_result_to_proxy_row(result: &QueryResult) -> ProxyRow {
+    match &result.row {
+        #[cfg(feature = "sqlx-mysql")]
+        QueryResultRow::SqlxMySql(row) => crate::from_sqlx_mysql_row_to_proxy_row(row),
+        #[cfg(feature = "sqlx-postgres")]
+        QueryResultRow::SqlxPostgres(row) => crate::from_sqlx_postgres_row_to_proxy_row(row),
+        #[cfg(feature = "sqlx-sqlite")]
+        QueryResultRow::SqlxSqlite(row) => crate::from_sqlx_sqlite_row_to_proxy_row(row),
+        #[cfg(feature = "mock")]
+        QueryResultRow::Mock(row) => ProxyRow::new(row.values.clone()),
+        QueryResultRow::Proxy(row) => row.to_owned(),
+    }
+}
+
+/// `value` as `T`; a value of another numeric or datetime variant is
+/// converted to the one `T` reads when nothing is lost (patched in for
+/// ferrobridge, see PATCHED.md: a row read by another driver need not
+/// know whether an INTEGER column is an `i32` or an `i64`).
+fn read_as<T: ValueType>(value: &Value) -> Result<T, DbErr> {
+    match T::try_from(value.clone()) {
+        Ok(v) => Ok(v),
+        Err(e) => match coerce(value, &T::column_type()) {
+            Some(converted) => T::try_from(converted).map_err(type_err),
+            None => Err(type_err(e)),
+        },
+    }
+}
+
+/// `value` in the variant of `target`, when it converts exactly.
+fn coerce(value: &Value, target: &sea_query::ColumnType) -> Option<Value> {
+    use sea_query::ColumnType as C;
+    let integer: Option<i128> = match value {
+        Value::Bool(Some(b)) => Some(i128::from(*b)),
+        Value::TinyInt(Some(i)) => Some(i128::from(*i)),
+        Value::SmallInt(Some(i)) => Some(i128::from(*i)),
+        Value::Int(Some(i)) => Some(i128::from(*i)),
+        Value::BigInt(Some(i)) => Some(i128::from(*i)),
+        Value::TinyUnsigned(Some(i)) => Some(i128::from(*i)),
+        Value::SmallUnsigned(Some(i)) => Some(i128::from(*i)),
+        Value::Unsigned(Some(i)) => Some(i128::from(*i)),
+        Value::BigUnsigned(Some(i)) => Some(i128::from(*i)),
+        _ => None,
+    };
+    let real: Option<f64> = match value {
+        Value::Float(Some(f)) => Some(f64::from(*f)),
+        Value::Double(Some(f)) => Some(*f),
+        _ => integer.map(|i| i as f64),
+    };
+    Some(match target {
+        C::Boolean => Value::Bool(Some(integer? != 0)),
+        C::TinyInteger => Value::TinyInt(Some(integer?.try_into().ok()?)),
+        C::SmallInteger => Value::SmallInt(Some(integer?.try_into().ok()?)),
+        C::Integer => Value::Int(Some(integer?.try_into().ok()?)),
+        C::BigInteger => Value::BigInt(Some(integer?.try_into().ok()?)),
+        C::TinyUnsigned => Value::TinyUnsigned(Some(integer?.try_into().ok()?)),
+        C::SmallUnsigned => Value::SmallUnsigned(Some(integer?.try_into().ok()?)),
+        C::Unsigned => Value::Unsigned(Some(integer?.try_into().ok()?)),
+        C::BigUnsigned => Value::BigUnsigned(Some(integer?.try_into().ok()?)),
+        C::Float => Value::Float(Some(real? as f32)),
+        C::Double => Value::Double(Some(real?)),
+        #[cfg(feature = "with-chrono")]
+        C::TimestampWithTimeZone => match value {
+            Value::ChronoDateTime(Some(at)) => Value::ChronoDateTimeUtc(Some(at.and_utc())),
+            Value::ChronoDateTimeWithTimeZone(Some(at)) => {
+                Value::ChronoDateTimeUtc(Some(at.with_timezone(&chrono::Utc)))
+            }
+            _ => return None,
+        },
+        #[cfg(feature = "with-chrono")]
+        C::DateTime | C::Timestamp => match value {
+            Value::ChronoDateTimeUtc(Some(at)) => Value::ChronoDateTime(Some(at.naive_utc())),
+            Value::ChronoDateTimeWithTimeZone(Some(at)) => {
+                Value::ChronoDateTime(Some(at.naive_utc()))
+            }
+            _ => return None,
+        },
+        _ => return None,
+    })
+}
+
+impl ProxyRow {
+    /// Get a value from the [ProxyRow]
+    pub fn try_get<T, I: crate::ColIdx>(&self, index: I) -> Result<T, DbErr>
+    where
+        T: ValueType,
+    {
+        if let Some(index) = index.as_str() {
+            read_as::<T>(
+                self.values
+                    .get(index)
+                    .ok_or_else(|| query_err(format!("No column for ColIdx {index:?}")))?,
+            )
+        } else if let Some(index) = index.as_usize() {
+            let missing = || query_err(format!("Column at index {index} not found"));
+            let value = if self.order.is_empty() {
+                self.values.iter().nth(*index).map(|(_, value)| value)
+            } else {
+                self.order
+                    .get(*index)
+                    .and_then(|name| self.values.get(name))
+            };
+            read_as::<T>(value.ok_or_else(missing)?)
+        } else {
+            unreachable!("Missing ColIdx implementation for ProxyRow");
+        }
+    }
+
+    /// An iterator over the keys and values of a proxy row
+    pub fn into_column_value_tuples(self) -> impl Iterator<Item = (String, Value)> {
+        self.values.into_iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{
+        Database, DbBackend, DbErr, ProxyDatabaseTrait, ProxyExecResult, ProxyRow, Statement,
+        entity::*, tests_cfg::*,
+    };
+    use std::sync::Arc;
+
+    #[derive(Debug)]
+    struct ProxyDb {}
+
+    #[async_trait::async_trait]
+    impl ProxyDatabaseTrait for ProxyDb {
+        async fn query(&self, statement: Statement) -> Result<Vec<ProxyRow>, DbErr> {
+            println!("SQL query: {}", statement.sql);
+            Ok(vec![].into())
+        }
+
+        async fn execute(&self, statement: Statement) -> Result<ProxyExecResult, DbErr> {
+            println!("SQL execute: {}", statement.sql);
+            Ok(ProxyExecResult {
+                last_insert_id: 1,
+                rows_affected: 1,
+            })
+        }
+    }
+
+    #[smol_potat::test]
+    async fn create_proxy_conn() {
+        let _db = Database::connect_proxy(DbBackend::MySql, Arc::new(Box::new(ProxyDb {})))
+            .await
+            .unwrap();
+    }
+
+    #[smol_potat::test]
+    async fn select_rows() {
+        let db = Database::connect_proxy(DbBackend::MySql, Arc::new(Box::new(ProxyDb {})))
+            .await
+            .unwrap();
+
+        let _ = cake::Entity::find().all(&db).await;
+    }
+
+    #[smol_potat::test]
+    async fn insert_one_row() {
+        let db = Database::connect_proxy(DbBackend::MySql, Arc::new(Box::new(ProxyDb {})))
+            .await
+            .unwrap();
+
+        let item = cake::ActiveModel {
+            id: NotSet,
+            name: Set("Alice".to_string()),
+        };
+
+        cake::Entity::insert(item).exec(&db).await.unwrap();
+    }
+}
