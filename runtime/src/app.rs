@@ -196,7 +196,6 @@ impl App {
 
     /// Registers a table without endpoints or admin pages (tokens, sessions, the admin log).
     fn internal<M: Model>(mut self) -> Self {
-        crate::db::sqlite::register::<M::Entity>();
         self.models.push(ModelEntry {
             meta: M::meta,
             explicit_path: None,
@@ -474,8 +473,6 @@ impl App {
         if let Err(error) = M::meta().check_ordering() {
             panic!("{error}");
         }
-        // Rows read from its table on SQLite decode as its fields ask.
-        crate::db::sqlite::register::<M::Entity>();
         self.models.push(ModelEntry {
             meta: M::meta,
             explicit_path,

@@ -773,7 +773,9 @@ db_tests!(pool_exhaustion_answers_503_after_the_acquire_timeout);
 /// A pool of one connection, held by an open transaction: requests wait
 /// the acquire timeout, then answer 503 with `Retry-After` (the API with
 /// and without a token, `/healthz`, the admin); once the connection is
-/// free they succeed again.
+/// free they succeed again. On SQLite the held transaction holds the one
+/// writer: reads are still answered at once (WAL readers never wait),
+/// writes wait the acquire timeout, then answer 503.
 async fn pool_exhaustion_answers_503_after_the_acquire_timeout(db: &TestDb) {
     let app = blog::app();
     app.create_tables(&db.db).await.expect("tables");
@@ -791,6 +793,44 @@ async fn pool_exhaustion_answers_503_after_the_acquire_timeout(db: &TestDb) {
     assert_eq!(list.status, StatusCode::OK, "{list:?}");
 
     let held = pool.begin().await.expect("hold the only connection");
+    if db.backend == Backend::Sqlite {
+        for uri in ["/api/authors", "/healthz"] {
+            let started = Instant::now();
+            let read = call_as(&router, Some(&token), Method::GET, uri, None).await;
+            assert_eq!(read.status, StatusCode::OK, "{uri}: {read:?}");
+            assert!(started.elapsed() < wait, "{uri} waited for the writer");
+        }
+        let started = Instant::now();
+        let write = tokio::time::timeout(
+            PATIENCE,
+            call_as(
+                &router,
+                Some(&token),
+                Method::POST,
+                "/api/authors",
+                Some(json!({ "name": "Ann" })),
+            ),
+        )
+        .await
+        .expect("answered, not hung");
+        assert!(
+            started.elapsed() >= wait,
+            "the write did not wait for the writer"
+        );
+        assert_unavailable(&write, "a write while the writer is held");
+        held.rollback().await.expect("release");
+        let write = call_as(
+            &router,
+            Some(&token),
+            Method::POST,
+            "/api/authors",
+            Some(json!({ "name": "Ann" })),
+        )
+        .await;
+        assert_eq!(write.status, StatusCode::CREATED, "{write:?}");
+        pool.close().await.ok();
+        return;
+    }
     for (who, uri) in [
         (None, "/api/authors"),
         (Some(token.as_str()), "/api/authors"),

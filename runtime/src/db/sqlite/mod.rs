@@ -19,8 +19,8 @@
 //!   table holds its worker thread as long as it runs, as a hand-written
 //!   rusqlite handler would.
 //!
-//! Rows come back as SeaORM [`QueryResult`]s whose values have the variant
-//! each entity field reads (see [`values`]).
+//! Rows come back as SeaORM [`QueryResult`]s holding what SQLite stores,
+//! which SeaORM converts to each field's type (see [`values`]).
 
 mod values;
 
@@ -31,8 +31,6 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection as Raw, OpenFlags};
 use sea_orm::{DbErr, ExecResult, ProxyExecResult, ProxyRow, QueryResult, RuntimeErr, Statement};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-
-pub use values::register;
 
 /// How long SQLite's busy handler may block a worker thread at a time
 /// while another process holds the write lock; between slices the task
@@ -529,38 +527,15 @@ fn run(
             ProxyExecResult::new(conn.last_insert_rowid() as u64, changed as u64),
         ));
     }
-    let registry = values::registry();
     let names: Vec<String> = (0..columns)
         .map(|i| prepared.column_name(i).map(str::to_string))
         .collect::<Result<_, _>>()?;
-    let kinds: Vec<values::Kind> = {
-        let meta = prepared.columns_with_metadata();
-        let declared = prepared.columns();
-        (0..columns)
-            .map(|i| {
-                values::column_kind(
-                    &registry,
-                    meta[i].table_name(),
-                    meta[i].origin_name(),
-                    declared[i].decl_type(),
-                )
-            })
-            .collect()
-    };
     let mut out = Vec::new();
     let mut rows = prepared.raw_query();
     while let Some(row) = rows.next()? {
         let mut values = Vec::with_capacity(columns);
-        for (i, (name, kind)) in names.iter().zip(&kinds).enumerate() {
-            let raw = row.get_ref(i)?;
-            let value = values::read(*kind, raw).ok_or_else(|| {
-                rusqlite::Error::FromSqlConversionFailure(
-                    i,
-                    raw.data_type(),
-                    format!("column `{name}` holds a value that is not a {kind:?}").into(),
-                )
-            })?;
-            values.push((name.clone(), value));
+        for (i, name) in names.iter().enumerate() {
+            values.push((name.clone(), values::read(row.get_ref(i)?)));
         }
         out.push(QueryResult::from(ProxyRow::in_order(values)));
     }

@@ -18,6 +18,8 @@ mod mock;
 #[cfg(feature = "proxy")]
 #[cfg_attr(docsrs, doc(cfg(feature = "proxy")))]
 mod proxy;
+#[cfg(feature = "proxy")]
+mod proxy_coerce;
 #[cfg(feature = "rbac")]
 mod restricted_connection;
 #[cfg(all(feature = "schema-sync", feature = "rusqlite"))]

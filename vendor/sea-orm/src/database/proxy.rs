@@ -174,70 +174,22 @@ pub fn from_query_result_to_proxy_row(result: &QueryResult) -> ProxyRow {
     }
 }
 
-/// `value` as `T`; a value of another numeric or datetime variant is
-/// converted to the one `T` reads when nothing is lost (patched in for
-/// ferrobridge, see PATCHED.md: a row read by another driver need not
-/// know whether an INTEGER column is an `i32` or an `i64`).
+/// `value` as `T`; a value of another variant is converted to one `T`
+/// reads when the conversion is exact (patched in for ferrobridge, see
+/// PATCHED.md: a row read by another driver holds what the database
+/// stores, and SQLite stores `bool`, `i32` and `i64` alike as INTEGER and
+/// datetimes as text).
 fn read_as<T: ValueType>(value: &Value) -> Result<T, DbErr> {
-    match T::try_from(value.clone()) {
-        Ok(v) => Ok(v),
-        Err(e) => match coerce(value, &T::column_type()) {
-            Some(converted) => T::try_from(converted).map_err(type_err),
-            None => Err(type_err(e)),
-        },
+    let error = match T::try_from(value.clone()) {
+        Ok(v) => return Ok(v),
+        Err(e) => e,
+    };
+    for converted in super::proxy_coerce::candidates(value, &T::column_type()) {
+        if let Ok(v) = T::try_from(converted) {
+            return Ok(v);
+        }
     }
-}
-
-/// `value` in the variant of `target`, when it converts exactly.
-fn coerce(value: &Value, target: &sea_query::ColumnType) -> Option<Value> {
-    use sea_query::ColumnType as C;
-    let integer: Option<i128> = match value {
-        Value::Bool(Some(b)) => Some(i128::from(*b)),
-        Value::TinyInt(Some(i)) => Some(i128::from(*i)),
-        Value::SmallInt(Some(i)) => Some(i128::from(*i)),
-        Value::Int(Some(i)) => Some(i128::from(*i)),
-        Value::BigInt(Some(i)) => Some(i128::from(*i)),
-        Value::TinyUnsigned(Some(i)) => Some(i128::from(*i)),
-        Value::SmallUnsigned(Some(i)) => Some(i128::from(*i)),
-        Value::Unsigned(Some(i)) => Some(i128::from(*i)),
-        Value::BigUnsigned(Some(i)) => Some(i128::from(*i)),
-        _ => None,
-    };
-    let real: Option<f64> = match value {
-        Value::Float(Some(f)) => Some(f64::from(*f)),
-        Value::Double(Some(f)) => Some(*f),
-        _ => integer.map(|i| i as f64),
-    };
-    Some(match target {
-        C::Boolean => Value::Bool(Some(integer? != 0)),
-        C::TinyInteger => Value::TinyInt(Some(integer?.try_into().ok()?)),
-        C::SmallInteger => Value::SmallInt(Some(integer?.try_into().ok()?)),
-        C::Integer => Value::Int(Some(integer?.try_into().ok()?)),
-        C::BigInteger => Value::BigInt(Some(integer?.try_into().ok()?)),
-        C::TinyUnsigned => Value::TinyUnsigned(Some(integer?.try_into().ok()?)),
-        C::SmallUnsigned => Value::SmallUnsigned(Some(integer?.try_into().ok()?)),
-        C::Unsigned => Value::Unsigned(Some(integer?.try_into().ok()?)),
-        C::BigUnsigned => Value::BigUnsigned(Some(integer?.try_into().ok()?)),
-        C::Float => Value::Float(Some(real? as f32)),
-        C::Double => Value::Double(Some(real?)),
-        #[cfg(feature = "with-chrono")]
-        C::TimestampWithTimeZone => match value {
-            Value::ChronoDateTime(Some(at)) => Value::ChronoDateTimeUtc(Some(at.and_utc())),
-            Value::ChronoDateTimeWithTimeZone(Some(at)) => {
-                Value::ChronoDateTimeUtc(Some(at.with_timezone(&chrono::Utc)))
-            }
-            _ => return None,
-        },
-        #[cfg(feature = "with-chrono")]
-        C::DateTime | C::Timestamp => match value {
-            Value::ChronoDateTimeUtc(Some(at)) => Value::ChronoDateTime(Some(at.naive_utc())),
-            Value::ChronoDateTimeWithTimeZone(Some(at)) => {
-                Value::ChronoDateTime(Some(at.naive_utc()))
-            }
-            _ => return None,
-        },
-        _ => return None,
-    })
+    Err(type_err(error))
 }
 
 impl ProxyRow {
