@@ -436,3 +436,22 @@ fn ordering_index_names() {
     assert_eq!(cut.len(), 63, "{cut}");
     assert!(cut.ends_with("_idx"));
 }
+
+/// The examples' migrations (and the built-in apps') hold their ordering
+/// indexes: `makemigrations --check` finds nothing to write. The
+/// permissions example orders permissions through a join and opts its
+/// content types out (Django's unique index serves them).
+#[test]
+fn the_examples_migrations_are_up_to_date() {
+    for app in [blog::app(), permissions::app()] {
+        let report = ferrobridge::cli::make_migrations(
+            &app,
+            &ferrobridge::cli::MakeMigrations {
+                check: true,
+                ..Default::default()
+            },
+        )
+        .expect("no changes");
+        assert_eq!(report, "No changes detected\n");
+    }
+}
