@@ -32,6 +32,7 @@ use proc_macro::TokenStream;
 /// | `plural = "..."` | URL segment, `/api/{plural}`; default the English plural (`posts`) |
 /// | `ordering = "-created_at,title"` | default list ordering; `-` for descending; the primary key always breaks ties; `author__name` sorts by a field of a foreign key's model (a join, INNER or LEFT when nullable; the field is checked when the app registers the model) |
 /// | `unknown_fields = "reject" \| "ignore"` | unknown keys in request bodies: 422 `extra_forbidden` (default) or dropped |
+/// | `ordering_index = false` | no index for the default ordering. By default `makemigrations` (and `App::create_tables`) writes a non-unique index `{table}_{columns}_{hash}_idx` over the `ordering` columns, in their directions, then the primary key as tie-breaker, so a list's first and deep pages read `page_size` rows instead of sorting the table. None is made when the ordering is empty, goes through a relation (`author__name`: not one table), starts with the primary key, or starts with a unique NOT NULL field or `unique_together` group in one direction (that unique index already serves it) |
 /// | `unique_together(a, b)` | the fields' values are unique together (Django's `unique_together`): a unique index `{table}_{a}_{b}_uniq`, written by `makemigrations`; a duplicate answers 409 naming the fields; repeat it for several groups |
 /// | `display = "{title} ({id})"` | how a row is named in the admin (Django's `__str__`): field names in braces; a bare `display` uses the struct's `std::fmt::Display` impl; default `"Post object (1)"` |
 ///

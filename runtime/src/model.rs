@@ -111,6 +111,10 @@ pub struct ModelMeta {
     /// `#[model(unique_together(a, b))]`: each, columns whose values are
     /// unique together (Django's `unique_together`), a unique index.
     pub unique_together: &'static [&'static [&'static str]],
+    /// Whether the default ordering gets its index (see
+    /// [`ModelMeta::ordering_index`]); `#[model(ordering_index = false)]`
+    /// opts out.
+    pub ordering_index: bool,
     /// What the list endpoint lets clients filter, search and order by.
     pub api: ApiMeta,
     /// Loads rows by primary key as JSON `Read` objects, for `?expand=`.
@@ -320,11 +324,110 @@ impl ModelMeta {
         format!("{}_{}_uniq", self.table, columns.join("_"))
     }
 
+    /// The index serving the default ordering, so a list's pages read
+    /// `page_size` rows instead of sorting the whole table: the ordering's
+    /// columns, a descending one written `-column` (Django's
+    /// `Index(fields=["-created_at"])`), up to the primary key, which is
+    /// appended ascending as the list appends it to break ties
+    /// (`-created_at` gives `["-created_at", "id"]`), named by
+    /// [`ordering_index_name`].
+    ///
+    /// None when the model opts out (`ordering_index = false`), when the
+    /// ordering is empty, goes through a relation (`author__name` sorts by
+    /// a joined table's column, which no index of this table holds), names
+    /// a JSON field (not indexable everywhere), or when an index the table
+    /// has anyway already serves it: the ordering starts with the primary
+    /// key, or with a unique NOT NULL field or a `unique_together` group of
+    /// NOT NULL fields, sorted in one direction (rows are then totally
+    /// ordered by that unique index alone).
+    pub fn ordering_index(&self) -> Option<OrderingIndex> {
+        if !self.ordering_index || self.ordering.is_empty() {
+            return None;
+        }
+        let mut terms: Vec<(&'static FieldMeta, bool)> = Vec::new();
+        for term in self.ordering {
+            if term.related.is_some() {
+                return None;
+            }
+            let field = self.field(term.field)?;
+            if field.db_type == DbType::Json {
+                return None;
+            }
+            terms.push((field, term.descending));
+            if field.primary_key {
+                break;
+            }
+        }
+        let (first, first_descending) = terms[0];
+        if first.primary_key || (first.unique && !first.nullable) {
+            return None;
+        }
+        let led_by_unique_group = self.unique_together.iter().any(|group| {
+            let lead = terms.get(..group.len()).unwrap_or(&[]);
+            lead.len() == group.len()
+                && lead
+                    .iter()
+                    .all(|(f, d)| *d == first_descending && !f.nullable && group.contains(&f.name))
+        });
+        if led_by_unique_group {
+            return None;
+        }
+        if !terms.iter().any(|(f, _)| f.primary_key) {
+            terms.push((self.field(self.primary_key)?, false));
+        }
+        let columns: Vec<String> = terms
+            .iter()
+            .map(|(f, descending)| format!("{}{}", if *descending { "-" } else { "" }, f.name))
+            .collect();
+        Some(OrderingIndex {
+            name: ordering_index_name(self.table, &columns),
+            columns,
+        })
+    }
+
     /// Django's four default permission codenames for this model,
     /// `{app}.{action}_{model}` for add, change, delete and view.
     pub fn permission_codenames(&self) -> [String; 4] {
         Action::ALL.map(|action| format!("{}.{}", self.app_label, self.codename(action)))
     }
+}
+
+/// The index of a model's default ordering ([`ModelMeta::ordering_index`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrderingIndex {
+    /// Its name, from [`ordering_index_name`].
+    pub name: String,
+    /// Its columns in order, a descending one written `-column`.
+    pub columns: Vec<String>,
+}
+
+/// The name of the ordering index of `table` over `columns` (`-column` for
+/// a descending one): `{table}_{columns}_{hash}_idx`, the stem cut so the
+/// whole stays within 63 characters (PostgreSQL's limit; MySQL takes 64),
+/// the hash (8 hex digits of SHA-256 over the table and the signed
+/// columns) keeping cut names and directions apart. `makemigrations`
+/// knows an index as the ordering index it manages by this name, so an
+/// index added by hand is never dropped for it.
+pub fn ordering_index_name(table: &str, columns: &[impl AsRef<str>]) -> String {
+    use sha2::Digest as _;
+    const MAX: usize = 63;
+    const SUFFIX: &str = "_idx";
+    const HASH_LEN: usize = 8;
+    let signed: Vec<&str> = columns.iter().map(AsRef::as_ref).collect();
+    let bare: Vec<&str> = signed.iter().map(|c| c.trim_start_matches('-')).collect();
+    let digest = sha2::Sha256::digest(format!("{table}\0{}", signed.join(",")).as_bytes());
+    let hash: String = digest
+        .iter()
+        .take(HASH_LEN / 2)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let stem = format!("{table}_{}", bare.join("_"));
+    let room = MAX - 1 - HASH_LEN - SUFFIX.len();
+    let mut cut = stem.len().min(room);
+    while !stem.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}_{hash}{SUFFIX}", &stem[..cut])
 }
 
 /// One field of a model: its type, column and every constraint, written

@@ -37,6 +37,7 @@ mod migrations;
 mod one_path;
 mod one_source;
 mod openapi;
+mod ordering_index;
 mod permissions;
 mod raw_names;
 mod security;

@@ -9,7 +9,10 @@ use ferrobridge::prelude::*;
     app = "contenttypes",
     table = "django_content_type",
     plural = "content_types",
-    ordering = "app_label,model"
+    ordering = "app_label,model",
+    // Django's table, one row per model: Django's unique (app_label, model)
+    // index serves this ordering, so no second one is added to it.
+    ordering_index = false
 )]
 #[api(policy = "allow_any")]
 pub struct ContentType {

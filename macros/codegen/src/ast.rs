@@ -60,6 +60,9 @@ pub struct ModelDef {
     pub ordering: Vec<OrderingTerm>,
     /// Where `ordering` was written, for errors about it.
     pub ordering_span: Option<Span>,
+    /// `#[model(ordering_index = false)]` makes it `false`: no index is
+    /// created for the default ordering.
+    pub ordering_index: bool,
     /// The fields, in declaration order.
     pub fields: Vec<FieldDef>,
     /// `#[api(...)]`: what the list endpoint accepts.

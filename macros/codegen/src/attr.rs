@@ -24,6 +24,7 @@ pub const MODEL_KEYS: &[&str] = &[
     "unknown_fields",
     "display",
     "unique_together",
+    "ordering_index",
 ];
 
 /// Keys accepted inside `#[admin(...)]`.
@@ -133,6 +134,7 @@ pub fn parse(cx: &Ctxt, input: &DeriveInput) -> Option<ModelDef> {
         plural,
         ordering: options.ordering,
         ordering_span: options.ordering_span,
+        ordering_index: options.ordering_index.unwrap_or(true),
         fields,
         api,
         ignore_unknown_fields: options.ignore_unknown_fields,
@@ -189,6 +191,7 @@ struct ModelOptions {
     ignore_unknown_fields: bool,
     display: Option<DisplayDef>,
     unique_together: Vec<Vec<syn::Ident>>,
+    ordering_index: Option<bool>,
 }
 
 /// Reads every `#[model(...)]` of the struct; a key given twice is an
@@ -243,6 +246,7 @@ fn model_option(
             options.ordering_span = Some(lit.span());
             options.ordering = parse_ordering(cx, &lit);
         }
+        "ordering_index" => options.ordering_index = Some(parse_bool(meta)?),
         "display" => {
             options.display = Some(if meta.input.peek(syn::Token![=]) {
                 let lit = parse_str(meta)?;
@@ -631,6 +635,27 @@ fn unknown_key(cx: &Ctxt, meta: &ParseNestedMeta, attr: &str, known: &[&str]) ->
         });
     }
     Ok(())
+}
+
+/// The `true` / `false` of `key = false`; anything else is an error at
+/// the value (or at the key, when no value follows) saying what to write.
+fn parse_bool(meta: &ParseNestedMeta) -> syn::Result<bool> {
+    let key = key_name(meta);
+    let usage = |span: Span| {
+        syn::Error::new(
+            span,
+            format!("`{key}` takes `true` or `false`: write `{key} = false` to opt out"),
+        )
+    };
+    if !meta.input.peek(syn::Token![=]) {
+        return Err(usage(meta.path.span()));
+    }
+    let value = meta.value()?;
+    let lit: syn::Lit = value.parse()?;
+    match lit {
+        syn::Lit::Bool(b) => Ok(b.value),
+        other => Err(usage(other.span())),
+    }
 }
 
 fn parse_str(meta: &ParseNestedMeta) -> syn::Result<syn::LitStr> {

@@ -15,6 +15,9 @@ use sea_orm::prelude::DateTimeUtc;
     table = "django_content_type",
     plural = "content_types",
     ordering = "app_label,model",
+    // One row per model, always read whole; a Django database has its
+    // unique (app_label, model) index already.
+    ordering_index = false,
     display = "{app_label} | {model}"
 )]
 #[admin(hidden, search(app_label, model))]
@@ -36,6 +39,9 @@ pub struct ContentType {
     app = "auth",
     table = "auth_permission",
     ordering = "content_type_id,codename",
+    // Four rows per model, read whole or by content type; a Django
+    // database has its unique (content_type_id, codename) index already.
+    ordering_index = false,
     display = "{codename} | {name}"
 )]
 #[admin(hidden, search(name, codename))]

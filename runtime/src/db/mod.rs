@@ -837,6 +837,9 @@ pub(crate) async fn create_missing_tables(
             }
             create_index(db, &index).await?;
         }
+        if let Some(index) = crate::migrations::ordering_index_statement(meta, backend) {
+            create_index(db, &index).await?;
+        }
     }
     Ok(())
 }

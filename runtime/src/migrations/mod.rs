@@ -144,6 +144,7 @@ pub use operation::{
 };
 pub use plan::{MigrationPlan, Migrator, Step};
 pub use runner::{MigrationLock, StepOutcome};
+pub(crate) use schema_editor::ordering_index_statement;
 pub use state::{ModelState, ProjectState};
 pub use writer::{
     PlannedMigration, plan_migrations, render_migration, render_module, write_planned,

@@ -268,7 +268,8 @@ impl RemoveIndex {
 pub struct Index {
     /// Its name, unique in the database.
     pub name: String,
-    /// The columns, in order.
+    /// The columns, in order; `-column` sorts that column descending
+    /// (as Django's `Index(fields=["-created_at"])`).
     pub columns: Vec<String>,
     /// A unique index.
     pub unique: bool,

@@ -69,6 +69,10 @@ impl ModelState {
                 .map(|columns| {
                     Index::new(meta.unique_index_name(columns), columns.iter().copied()).unique()
                 })
+                .chain(
+                    meta.ordering_index()
+                        .map(|index| Index::new(index.name, index.columns)),
+                )
                 .collect(),
         }
     }
@@ -191,8 +195,10 @@ impl ProjectState {
                 model.field_mut(&op.old)?.name = op.new.clone();
                 for index in &mut model.indexes {
                     for column in &mut index.columns {
-                        if *column == op.old {
-                            column.clone_from(&op.new);
+                        // A descending column is written `-column`.
+                        let descending = column.starts_with('-');
+                        if column.trim_start_matches('-') == op.old {
+                            *column = format!("{}{}", if descending { "-" } else { "" }, op.new);
                         }
                     }
                 }

@@ -195,43 +195,53 @@ pub struct Fetched<M: Model> {
     pub more: bool,
 }
 
-/// Runs `query` on `M`: the page it asks for, with the total for a
-/// numbered page and whether more rows follow a cursor page.
-pub async fn fetch<M: Model>(db: &Connection, query: &ListQuery) -> Result<Fetched<M>, DbErr> {
+/// The SELECT of the rows of `query`'s page, as [`fetch`] runs it (a
+/// cursor page reads one row more, to tell whether more follow): what to
+/// `EXPLAIN` to see how a list reads the table.
+pub fn page_select<M: Model>(
+    db: &Connection,
+    query: &ListQuery,
+) -> Result<Select<M::Entity>, DbErr> {
     let select = ordered::<M>(matching::<M>(db, query)?, &query.ordering)?;
     let offset = |page: u64, size: u64| page.saturating_sub(1).saturating_mul(size);
-    match &query.pagination {
-        Pagination::All { slice } => {
-            let select = match slice {
-                Some((page, size)) => select.offset(offset(*page, *size)).limit(*size),
-                None => select,
-            };
-            let rows = select.all(db).await?;
-            Ok(Fetched {
-                rows,
-                total: None,
-                more: false,
-            })
-        }
+    Ok(match &query.pagination {
+        Pagination::All { slice: None } => select,
+        Pagination::All {
+            slice: Some((page, size)),
+        } => select.offset(offset(*page, *size)).limit(*size),
         Pagination::Page { page, page_size } => {
-            let total = count::<M>(db, query).await?;
-            let rows = select
-                .offset(offset(*page, *page_size))
-                .limit(*page_size)
-                .all(db)
-                .await?;
-            Ok(Fetched {
-                rows,
-                total: Some(total),
-                more: false,
-            })
+            select.offset(offset(*page, *page_size)).limit(*page_size)
         }
         Pagination::Cursor { after, page_size } => {
             let select = match after {
                 Some(after) => select.filter(keyset_after::<M>(&query.ordering, after)?),
                 None => select,
             };
-            let mut rows = select.limit(page_size + 1).all(db).await?;
+            select.limit(page_size + 1)
+        }
+    })
+}
+
+/// Runs `query` on `M`: the page it asks for, with the total for a
+/// numbered page and whether more rows follow a cursor page.
+pub async fn fetch<M: Model>(db: &Connection, query: &ListQuery) -> Result<Fetched<M>, DbErr> {
+    let select = page_select::<M>(db, query)?;
+    match &query.pagination {
+        Pagination::All { .. } => Ok(Fetched {
+            rows: select.all(db).await?,
+            total: None,
+            more: false,
+        }),
+        Pagination::Page { .. } => {
+            let total = count::<M>(db, query).await?;
+            Ok(Fetched {
+                rows: select.all(db).await?,
+                total: Some(total),
+                more: false,
+            })
+        }
+        Pagination::Cursor { page_size, .. } => {
+            let mut rows = select.all(db).await?;
             let more = rows.len() as u64 > *page_size;
             rows.truncate(*page_size as usize);
             Ok(Fetched {

@@ -2,6 +2,7 @@
 //! which rewrites this file with each new migration.
 
 mod m0001_initial;
+mod m0002_author_add_index_post_add_index;
 
 /// The migrations of app `blog`: register them with `App::migrations(...)`.
 pub fn all() -> ferrobridge::migrations::AppMigrations {
@@ -11,4 +12,5 @@ pub fn all() -> ferrobridge::migrations::AppMigrations {
         "src/migrations",
     )
     .migration(m0001_initial::migration())
+    .migration(m0002_author_add_index_post_add_index::migration())
 }

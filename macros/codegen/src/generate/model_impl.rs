@@ -399,6 +399,7 @@ fn meta_fn(model: &ModelDef) -> TokenStream {
         .collect();
     let api_meta = api_meta(model);
     let admin_meta = admin_meta(model);
+    let ordering_index = model.ordering_index;
     quote! {
         fn meta() -> &'static ::ferrobridge::model::ModelMeta {
             #meta_imports
@@ -413,6 +414,7 @@ fn meta_fn(model: &ModelDef) -> TokenStream {
                 fields: &[#(#fields),*],
                 ordering: &[#(#ordering),*],
                 unique_together: &[#(&[#(#unique_together),*]),*],
+                ordering_index: #ordering_index,
                 api: #api_meta,
                 load_by_keys: ::ferrobridge::api::load_by_keys::<#ident>,
                 admin: #admin_meta,

@@ -9,8 +9,10 @@ mod order;
 
 use super::state::{ModelState, ProjectState};
 use super::{
-    AddField, AddIndex, CreateModel, DeleteModel, Field, MigrationError, Operation, RemoveIndex,
+    AddField, AddIndex, CreateModel, DeleteModel, Field, Index, MigrationError, Operation,
+    RemoveIndex,
 };
+use crate::model::ordering_index_name;
 pub use fields::OneOffDefault;
 use fields::detect_fields;
 use order::{order_by_references, references_of};
@@ -189,8 +191,13 @@ fn detect_app(
                 new_table: new.table.clone(),
             });
         }
+        let (dropped, added) = detect_ordering_index(old, new);
+        // Dropped before the fields change, so no column an index holds is
+        // removed or renamed under it (SQLite refuses that); added after.
+        operations.extend(dropped);
         operations.extend(detect_fields(app, old, new, options, used)?);
         operations.extend(detect_unique_together(old, new));
+        operations.extend(added);
     }
 
     let deleted: Vec<&ModelState> = old_models
@@ -270,4 +277,27 @@ fn detect_unique_together(old: &ModelState, new: &ModelState) -> Vec<Operation> 
         }
     }
     operations
+}
+
+/// Whether `index` of `model` is the ordering index `makemigrations`
+/// manages: non-unique and named as [`ordering_index_name`] names it for
+/// its table and columns (the name holds a hash of both, so an index
+/// written by hand does not carry it by chance).
+fn is_ordering_index(model: &ModelState, index: &Index) -> bool {
+    !index.unique && index.name == ordering_index_name(&model.table, &index.columns)
+}
+
+/// The default ordering's index (see `ModelMeta::ordering_index`) dropped,
+/// and added, when the ordering changed, the model opted out or in: as
+/// `(removals, additions)`.
+fn detect_ordering_index(old: &ModelState, new: &ModelState) -> (Vec<Operation>, Vec<Operation>) {
+    let dropped = (old.indexes.iter())
+        .filter(|i| is_ordering_index(old, i) && !new.indexes.contains(i))
+        .map(|i| Operation::RemoveIndex(RemoveIndex::new(new.name.clone(), i.name.clone())))
+        .collect();
+    let added = (new.indexes.iter())
+        .filter(|i| is_ordering_index(new, i) && !old.indexes.contains(i))
+        .map(|i| Operation::AddIndex(AddIndex::new(new.name.clone(), i.clone())))
+        .collect();
+    (dropped, added)
 }

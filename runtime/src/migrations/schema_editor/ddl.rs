@@ -4,7 +4,7 @@
 
 use sea_orm::sea_query::{
     Alias, ColumnDef, ColumnType, ForeignKey as SqlForeignKey, ForeignKeyAction, Index as SqlIndex,
-    IndexCreateStatement, StringLen, Table, TableCreateStatement, Value,
+    IndexCreateStatement, IndexOrder, StringLen, Table, TableCreateStatement, Value,
 };
 
 use sea_orm::DbBackend;
@@ -176,10 +176,25 @@ pub(super) fn model_index(
         .name(crate::db::mysql::identifier_on(&index.name, backend))
         .table(Alias::new(&model.table));
     for column in &index.columns {
-        match model.field(column) {
-            Some(field) if !index.unique => index_column(&mut create, field, backend),
+        let Some(name) = column.strip_prefix('-') else {
+            match model.field(column) {
+                Some(field) if !index.unique => index_column(&mut create, field, backend),
+                _ => {
+                    create.col(Alias::new(column));
+                }
+            }
+            continue;
+        };
+        match model.field(name) {
+            Some(field) if !index.unique && long_text(field, backend) => {
+                create.col((
+                    Alias::new(name),
+                    crate::db::mysql::TEXT_INDEX_PREFIX,
+                    IndexOrder::Desc,
+                ));
+            }
             _ => {
-                create.col(Alias::new(column));
+                create.col((Alias::new(name), IndexOrder::Desc));
             }
         }
     }

@@ -278,6 +278,25 @@ async fn require_no_nulls(
     })
 }
 
+/// CREATE INDEX IF NOT EXISTS of `meta`'s default-ordering index (see
+/// [`crate::model::ModelMeta::ordering_index`]) on `backend`, the same
+/// statement migrations run, for databases made without migrations
+/// (`App::create_tables`).
+pub(crate) fn ordering_index_statement(
+    meta: &crate::model::ModelMeta,
+    backend: DbBackend,
+) -> Option<sea_orm::sea_query::IndexCreateStatement> {
+    let index = meta.ordering_index()?;
+    let model = ModelState::from_meta(meta);
+    let mut create = model_index(
+        &model,
+        &super::Index::new(index.name, index.columns),
+        backend,
+    );
+    create.if_not_exists();
+    Some(create)
+}
+
 /// Drops index `name` of `table` when it exists.
 async fn drop_index(conn: &impl ConnectionTrait, table: &str, name: &str) -> Result<(), DbErr> {
     if conn.get_database_backend() == DbBackend::MySql {
