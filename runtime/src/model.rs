@@ -5,7 +5,8 @@ use std::fmt::Display;
 use std::str::FromStr;
 
 use sea_orm::{
-    ActiveModelBehavior, ActiveModelTrait, EntityTrait, IntoActiveModel, PrimaryKeyTrait,
+    ActiveModelBehavior, ActiveModelTrait, DbErr, EntityTrait, FromQueryResult, IntoActiveModel,
+    PrimaryKeyTrait, QueryResult, Select,
 };
 use serde::Serialize;
 
@@ -74,6 +75,21 @@ pub trait Model:
     fn owner_of(row: &<Self::Entity as EntityTrait>::Model) -> Option<i64> {
         let _ = row;
         None
+    }
+
+    /// `select` narrowed to the columns [`Model::read_from_result`] reads:
+    /// only what `Read` shows, as a hand-written query selects them. The
+    /// API's list and retrieve select this way. The default keeps every
+    /// column (and reads them with the entity's own `FromQueryResult`).
+    fn select_read(select: Select<Self::Entity>) -> Select<Self::Entity> {
+        select
+    }
+
+    /// The `Read` of one row of a query narrowed by [`Model::select_read`],
+    /// read straight from the result without building the whole row.
+    fn read_from_result(row: &QueryResult) -> Result<Self::Read, DbErr> {
+        <<Self::Entity as EntityTrait>::Model as FromQueryResult>::from_query_result(row, "")
+            .map(Self::Read::from)
     }
 
     /// How the admin names a row (Django's `__str__`): from

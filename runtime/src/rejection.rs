@@ -17,6 +17,10 @@ use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use crate::error::{ApiError, ErrorDetail, ErrorKind, ValidationError};
 
@@ -29,17 +33,15 @@ pub async fn json_rejections(request: Request, next: Next) -> Response {
     // when a rejection is rewritten, not on every request.
     let matched = request.extensions().get::<MatchedPath>().cloned();
     let response = next.run(request).await;
-    let status = response.status();
-    if !matches!(
-        status,
-        StatusCode::BAD_REQUEST
-            | StatusCode::PAYLOAD_TOO_LARGE
-            | StatusCode::UNSUPPORTED_MEDIA_TYPE
-            | StatusCode::UNPROCESSABLE_ENTITY
-    ) || !is_plain_text(&response)
-    {
+    if !is_rejection(&response) {
         return response;
     }
+    rewrite(response, matched).await
+}
+
+/// The JSON answer for the plain-text rejection `response`.
+async fn rewrite(response: Response, matched: Option<MatchedPath>) -> Response {
+    let status = response.status();
     let (parts, body) = response.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, MAX_REJECTION_TEXT).await else {
         return Response::from_parts(parts, Body::empty());
@@ -56,6 +58,100 @@ pub async fn json_rejections(request: Request, next: Next) -> Response {
         }
     }
     response
+}
+
+/// [`json_rejections`] as a tower layer, the way the app's router applies
+/// it: the response passes through unboxed, and only a plain-text rejection
+/// (the rare case) takes the rewriting path.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct JsonRejectionsLayer;
+
+impl<S> tower::Layer<S> for JsonRejectionsLayer {
+    type Service = JsonRejections<S>;
+
+    fn layer(&self, inner: S) -> JsonRejections<S> {
+        JsonRejections { inner }
+    }
+}
+
+/// The service of [`JsonRejectionsLayer`].
+#[derive(Clone, Debug)]
+pub struct JsonRejections<S> {
+    inner: S,
+}
+
+impl<S> tower::Service<Request> for JsonRejections<S>
+where
+    S: tower::Service<Request, Response = Response, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = JsonRejectionsFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let matched = request.extensions().get::<MatchedPath>().cloned();
+        JsonRejectionsFuture::Running {
+            inner: self.inner.call(request),
+            matched,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`JsonRejections`].
+    #[project = Projected]
+    pub enum JsonRejectionsFuture<F> {
+        /// The route answering.
+        Running {
+            #[pin]
+            inner: F,
+            matched: Option<MatchedPath>,
+        },
+        /// A plain-text rejection being rewritten.
+        Rewriting {
+            rewrite: Pin<Box<dyn Future<Output = Response> + Send>>,
+        },
+    }
+}
+
+impl<F> Future for JsonRejectionsFuture<F>
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        loop {
+            match self.as_mut().project() {
+                Projected::Running { inner, matched } => {
+                    let Ok(response) = std::task::ready!(inner.poll(cx));
+                    if !is_rejection(&response) {
+                        return Poll::Ready(Ok(response));
+                    }
+                    let matched = matched.take();
+                    self.set(JsonRejectionsFuture::Rewriting {
+                        rewrite: Box::pin(rewrite(response, matched)),
+                    });
+                }
+                Projected::Rewriting { rewrite } => return rewrite.as_mut().poll(cx).map(Ok),
+            }
+        }
+    }
+}
+
+/// Whether `response` is an extractor's plain-text rejection.
+fn is_rejection(response: &Response) -> bool {
+    matches!(
+        response.status(),
+        StatusCode::BAD_REQUEST
+            | StatusCode::PAYLOAD_TOO_LARGE
+            | StatusCode::UNSUPPORTED_MEDIA_TYPE
+            | StatusCode::UNPROCESSABLE_ENTITY
+    ) && is_plain_text(response)
 }
 
 fn is_plain_text(response: &Response) -> bool {

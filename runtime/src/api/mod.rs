@@ -10,7 +10,7 @@ use axum::extract::{MatchedPath, Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use sea_orm::{EntityTrait, IntoActiveModel, Value};
+use sea_orm::{ConnectionTrait, EntityTrait, IntoActiveModel, QuerySelect, QueryTrait, Value};
 use serde::Serialize;
 use serde_json::{Value as JsonValue, json};
 
@@ -139,10 +139,10 @@ pub async fn list<M: Model>(
             crate::query::integer_value(owner, user_id),
         ));
     }
-    let fetched = crate::query::fetch::<M>(&state.db, &query)
+    let fetched = crate::query::fetch_read::<M>(&state.db, &query)
         .await
         .map_err(ApiError::internal)?;
-    let items: Vec<M::Read> = fetched.rows.into_iter().map(M::Read::from).collect();
+    let items: Vec<M::Read> = fetched.rows;
     match query.pagination {
         Pagination::All { .. } if query.expand.is_empty() => {
             Ok(Json(Items { items }).into_response())
@@ -295,13 +295,17 @@ pub async fn retrieve<M: Model>(
     let scope = authorize::<M>(&state, &user, Action::View).await?;
     let db = &state.db;
     let expand = parse_expand(M::meta(), raw.as_deref(), state.list)?;
-    let row = find_row::<M>(db, &pk).await?;
-    if let Scope::OwnRows(user_id) = scope
-        && M::owner_of(&row) != Some(user_id)
-    {
-        return Err(ApiError::NotFound);
-    }
-    let read = M::Read::from(row);
+    let read = match scope {
+        Scope::OwnRows(user_id) => {
+            // The owner is checked on the whole row; `Read` may not show it.
+            let row = find_row::<M>(db, &pk).await?;
+            if M::owner_of(&row) != Some(user_id) {
+                return Err(ApiError::NotFound);
+            }
+            M::Read::from(row)
+        }
+        Scope::All | Scope::Owned(_) => find_read::<M>(db, &pk).await?,
+    };
     if expand.is_empty() {
         return Ok(Json(read).into_response());
     }
@@ -344,6 +348,19 @@ async fn find_row<M: Model>(
         .await
         .map_err(ApiError::internal)?
         .ok_or(ApiError::NotFound)
+}
+
+/// The `Read` of the row `pk`, selecting only the columns it shows.
+async fn find_read<M: Model>(db: &Connection, pk: &str) -> ApiResult<M::Read> {
+    let key = parse_key::<M>(pk)?;
+    let select = M::select_read(M::Entity::find_by_id(key)).limit(1);
+    let stmt = select.build(db.get_database_backend());
+    let row = db
+        .query_one_raw(stmt)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or(ApiError::NotFound)?;
+    M::read_from_result(&row).map_err(ApiError::internal)
 }
 
 /// `PUT /api/{plural}/{pk}`: replaces every writable field.

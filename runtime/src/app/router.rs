@@ -207,7 +207,7 @@ impl App {
         let document = serde_json::to_vec(&self.openapi()).expect("a JSON value serializes");
         let common = |router: Router| {
             router
-                .layer(axum::middleware::from_fn(crate::rejection::json_rejections))
+                .layer(crate::rejection::JsonRejectionsLayer)
                 .layer(DefaultBodyLimit::max(self.body_limit))
                 .layer(axum::Extension(self.json_depth))
         };
@@ -218,9 +218,7 @@ impl App {
         )
         .with_state(state.clone());
         if let Some(timeout) = self.request_timeout {
-            router = router.layer(axum::middleware::from_fn(move |req, next| {
-                crate::server::request_timeout(timeout, req, next)
-            }));
+            router = router.layer(crate::server::RequestTimeoutLayer { timeout });
         }
         let router = router.merge(common(feed).with_state(state));
         self.security.apply(router).layer(

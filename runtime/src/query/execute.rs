@@ -6,9 +6,9 @@ use std::str::FromStr;
 
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, Func, NullOrdering};
 use sea_orm::{
-    ColumnTrait, DbBackend, DbErr, EntityTrait, Identity, Iterable, JoinType, Order,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationDef, RelationTrait, Select,
-    Value,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, Identity,
+    Iterable, JoinType, Order, PaginatorTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect,
+    QueryTrait, RelationDef, RelationTrait, Select, Value,
 };
 
 use super::cursor::keyset_after;
@@ -222,33 +222,69 @@ pub fn page_select<M: Model>(
     })
 }
 
+/// One page of a [`ListQuery`] as the API answers it: `Read` objects,
+/// selected and decoded with [`Model::select_read`] and
+/// [`Model::read_from_result`] (no column the answer does not show).
+pub struct FetchedRead<M: Model> {
+    /// The page's rows, in the query's order.
+    pub rows: Vec<M::Read>,
+    /// The number of matching rows over all pages ([`Pagination::Page`] only).
+    pub total: Option<u64>,
+    /// Whether rows follow this page ([`Pagination::Cursor`] only).
+    pub more: bool,
+}
+
 /// Runs `query` on `M`: the page it asks for, with the total for a
 /// numbered page and whether more rows follow a cursor page.
 pub async fn fetch<M: Model>(db: &Connection, query: &ListQuery) -> Result<Fetched<M>, DbErr> {
-    let select = page_select::<M>(db, query)?;
-    match &query.pagination {
-        Pagination::All { .. } => Ok(Fetched {
-            rows: select.all(db).await?,
-            total: None,
-            more: false,
-        }),
-        Pagination::Page { .. } => {
-            let total = count::<M>(db, query).await?;
-            Ok(Fetched {
-                rows: select.all(db).await?,
-                total: Some(total),
-                more: false,
-            })
-        }
+    let (rows, total, more) = fetch_rows::<M, Row<M>>(
+        db,
+        query,
+        |select| select,
+        |row| Row::<M>::from_query_result(row, ""),
+    )
+    .await?;
+    Ok(Fetched { rows, total, more })
+}
+
+/// [`fetch`], answering `Read` objects read from only the columns they show.
+pub async fn fetch_read<M: Model>(
+    db: &Connection,
+    query: &ListQuery,
+) -> Result<FetchedRead<M>, DbErr> {
+    let (rows, total, more) =
+        fetch_rows::<M, M::Read>(db, query, M::select_read, M::read_from_result).await?;
+    Ok(FetchedRead { rows, total, more })
+}
+
+/// The rows of `query`'s page ([`page_select`]), the total of a numbered
+/// page and whether more rows follow a cursor page; `narrow` picks the
+/// selected columns and `read` decodes each row of them.
+async fn fetch_rows<M: Model, T>(
+    db: &Connection,
+    query: &ListQuery,
+    narrow: fn(Select<M::Entity>) -> Select<M::Entity>,
+    read: fn(&QueryResult) -> Result<T, DbErr>,
+) -> Result<(Vec<T>, Option<u64>, bool), DbErr> {
+    let select = narrow(page_select::<M>(db, query)?);
+    let total = match &query.pagination {
+        Pagination::Page { .. } => Some(count::<M>(db, query).await?),
+        _ => None,
+    };
+    let stmt = select.build(db.get_database_backend());
+    let mut rows = db
+        .query_all_raw(stmt)
+        .await?
+        .iter()
+        .map(read)
+        .collect::<Result<Vec<T>, DbErr>>()?;
+    let more = match &query.pagination {
         Pagination::Cursor { page_size, .. } => {
-            let mut rows = select.all(db).await?;
             let more = rows.len() as u64 > *page_size;
             rows.truncate(*page_size as usize);
-            Ok(Fetched {
-                rows,
-                total: None,
-                more,
-            })
+            more
         }
-    }
+        _ => false,
+    };
+    Ok((rows, total, more))
 }

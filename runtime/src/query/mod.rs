@@ -25,7 +25,9 @@ use crate::error::{ErrorDetail, ErrorKind};
 use crate::model::{FieldMeta, ModelMeta};
 
 pub use cursor::encode_cursor;
-pub use execute::{Fetched, column, count, fetch, page_select, text_position};
+pub use execute::{
+    Fetched, FetchedRead, column, count, fetch, fetch_read, page_select, text_position,
+};
 pub use load::{BoxFut, LoadByKeys, LoadLabels, LoadedRows, RowSource, load_by_keys, load_labels};
 pub use lookup::{
     FilterError, Lookup, integer_range, integer_value, null_of, parse_value, range_ctx,
