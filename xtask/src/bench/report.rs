@@ -71,20 +71,29 @@ pub fn latest(dir: &Path, kinds: &[&str]) -> Option<Value> {
 /// markers are missing, repeated or out of order, so a damaged README is
 /// never half rewritten.
 pub fn replace_block(readme: &str, block: &str) -> anyhow::Result<String> {
-    let begin = readme.matches(BEGIN).count();
-    let end = readme.matches(END).count();
-    if begin != 1 || end != 1 {
-        bail!(
-            "the README must hold `{BEGIN}` and `{END}` once each (found {begin} and {end}); put them where the table goes"
-        );
+    // Only a line holding nothing but a marker counts: prose may name them.
+    let mut begins = Vec::new();
+    let mut ends = Vec::new();
+    let mut offset = 0;
+    for line in readme.split_inclusive('\n') {
+        match line.trim() {
+            BEGIN => begins.push(offset + line.len()),
+            END => ends.push(offset),
+            _ => {}
+        }
+        offset += line.len();
     }
-    let start = readme.find(BEGIN).expect("counted") + BEGIN.len();
-    let stop = readme.find(END).expect("counted");
+    let (&[start], &[stop]) = (begins.as_slice(), ends.as_slice()) else {
+        bail!(
+            "the README must hold a `{BEGIN}` line and a `{END}` line once each (found {} and {}); put them where the table goes",
+            begins.len(),
+            ends.len()
+        );
+    };
     if stop < start {
         bail!("`{END}` comes before `{BEGIN}` in the README");
     }
     let mut body = block.trim_matches('\n').to_string();
-    body.insert(0, '\n');
     body.push('\n');
     Ok(format!("{}{}{}", &readme[..start], body, &readme[stop..]))
 }
@@ -465,11 +474,11 @@ mod tests {
 
     #[test]
     fn replaces_only_the_block() {
-        let readme = "# T\n\nintro\n<!-- bench:begin -->\nold\ntable\n<!-- bench:end -->\nafter\n";
+        let readme = "# T\n\nthe `<!-- bench:begin -->` marker\n<!-- bench:begin -->\nold\ntable\n<!-- bench:end -->\nafter\n";
         let out = replace_block(readme, "new\n").unwrap();
         assert_eq!(
             out,
-            "# T\n\nintro\n<!-- bench:begin -->\nnew\n<!-- bench:end -->\nafter\n"
+            "# T\n\nthe `<!-- bench:begin -->` marker\n<!-- bench:begin -->\nnew\n<!-- bench:end -->\nafter\n"
         );
         // Idempotent: rewriting with the same block changes nothing.
         assert_eq!(replace_block(&out, "new").unwrap(), out);
