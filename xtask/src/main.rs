@@ -14,10 +14,16 @@
 //! - `genmodels [--seed N] [--models M] [--off FAMILIES]`: the
 //!   generated-models test (`tests/generated`) on another seed or a larger
 //!   set than the CI's default (seed 1, 16 models).
-//! - `bench [--quick] [--mysql URL]`: the permissions endpoint served five
-//!   ways, loaded with wrk on 127.0.0.1 (plus `list-24-postgres` when
-//!   `DATABASE_URL` is PostgreSQL, `list-24-mysql` with `--mysql` or
-//!   `DATABASE_URL_MYSQL`); writes `target/bench/report.{md,json}`.
+//! - `bench [--quick] [--mysql URL] [--peer python] [--no-depth] [--readme]`:
+//!   the permissions endpoint served five ways, loaded with wrk on
+//!   127.0.0.1 (plus `list-24-postgres` when `DATABASE_URL` is PostgreSQL,
+//!   `list-24-mysql` with `--mysql` or `DATABASE_URL_MYSQL`, Django through
+//!   django-fastapi-bridge with `--peer python`), then cursor pages on a
+//!   million rows; writes `target/bench/<UTC time>-<kind>.{md,json}` and
+//!   `report.{md,json}`, and (full runs, `--readme`) the README's block.
+//! - `bench --compile [--cold]`: the build time of a 50-model app and the
+//!   derive's expansion lines per field; `bench --readme` alone rewrites the
+//!   README's block from the newest reports.
 //! - `bench --soak [--clients N] [--duration S] [--writes-per-second R]
 //!   [--soak-postgres URL]`: the blog's change feed with N idle SSE clients
 //!   under a write load; writes `target/bench/soak.{md,json}`.
@@ -130,6 +136,28 @@ enum Task {
         /// written to; use a database of its own).
         #[arg(long, value_name = "URL", requires = "soak")]
         soak_postgres: Option<String>,
+        /// Serve the seed list with a peer too: `python` is Django 5.2 through
+        /// django-fastapi-bridge 0.2 on uvicorn (venv from
+        /// xtask/python/requirements.txt in target/bench/python-venv), whose
+        /// `migrate` makes the SQLite file of the 24-row scenarios. Without
+        /// Python it says so and runs the rest.
+        #[arg(long, value_name = "PEER", value_parser = ["python"], conflicts_with = "soak")]
+        peer: Option<String>,
+        /// Leave out the cursor-pagination scenarios on 1,000,000 rows.
+        #[arg(long, conflicts_with = "soak")]
+        no_depth: bool,
+        /// Rewrite the README's block between `<!-- bench:begin -->` and
+        /// `<!-- bench:end -->` (full runs always do). Alone, without a run
+        /// to make: from the newest reports in target/bench.
+        #[arg(long, conflicts_with = "soak")]
+        readme: bool,
+        /// Instead of the endpoints: generate a 50-model app, time its clean
+        /// and incremental builds, and count the derive's expansion lines.
+        #[arg(long, conflicts_with_all = ["soak", "quick", "peer", "no_depth"])]
+        compile: bool,
+        /// With --compile: also time a build with every dependency from scratch.
+        #[arg(long, requires = "compile")]
+        cold: bool,
     },
 }
 
@@ -186,15 +214,57 @@ fn main() -> ExitCode {
             }
         }
         Task::Bench {
+            compile: true,
+            cold,
+            readme,
+            ..
+        } => {
+            let settings = bench::compile::CompileSettings {
+                cold,
+                readme,
+                command: command_line(),
+            };
+            match bench::compile::run(settings) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("xtask bench --compile: {error:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Task::Bench {
+            readme: true,
+            quick: false,
+            duration: None,
+            warmup: None,
+            mysql: None,
+            peer: None,
+            no_depth: false,
+            ..
+        } if only_readme() => match bench::readme_only() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("xtask bench --readme: {error:#}");
+                ExitCode::FAILURE
+            }
+        },
+        Task::Bench {
             quick,
             duration,
             warmup,
             repeats,
             connections,
             mysql,
+            peer,
+            no_depth,
+            readme,
             ..
         } => {
             let mut settings = bench::Settings::new(quick);
+            settings.peer_python = peer.as_deref() == Some("python");
+            settings.no_depth = no_depth;
+            settings.readme = readme;
+            settings.command = command_line();
             settings.mysql = mysql.or_else(|| {
                 std::env::var("DATABASE_URL_MYSQL")
                     .ok()
@@ -213,6 +283,19 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// The command as typed, for the reports: `cargo xtask bench ...`.
+fn command_line() -> String {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    format!("cargo xtask {}", args.join(" "))
+}
+
+/// `bench --readme` with no other argument: rewrite the README from the
+/// kept reports instead of running the benchmark.
+fn only_readme() -> bool {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    args == ["bench", "--readme"]
 }
 
 /// A `--writes-per-second` value: a positive, finite number.

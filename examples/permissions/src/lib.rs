@@ -15,9 +15,14 @@
 //! `page=`), `GET /permissions/{pk}` and `POST /permissions` with the same bytes.
 //! The tables carry Django's names, so `DATABASE_URL` may point at a real
 //! Django project's SQLite file.
+//!
+//! [`depth`] is the benchmark's other data set: a table of a million rows
+//! paged by cursor (`permissions depth ...`).
 
+pub mod depth;
 pub mod migrations_auth;
 pub mod migrations_contenttypes;
+pub mod migrations_depth;
 pub mod models;
 pub mod seed;
 pub mod variants;

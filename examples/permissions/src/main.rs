@@ -36,7 +36,31 @@ enum Command {
         #[arg(long, default_value_t = permissions::seed::DJANGO_ROWS)]
         rows: usize,
     },
+    /// The depth data set: a large table listed by cursor pages (see `permissions::depth`).
+    Depth {
+        #[command(subcommand)]
+        command: DepthCommand,
+    },
     /// Any other command goes to ferrobridge's management CLI (`migrate`, `makemigrations`, ...).
+    #[command(external_subcommand)]
+    Manage(Vec<OsString>),
+}
+
+#[derive(Subcommand)]
+enum DepthCommand {
+    /// Serve the depth app's generated endpoints (`/entries`) on `DATABASE_URL`.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8000")]
+        bind: SocketAddr,
+    },
+    /// Append synthetic entries to the migrated table of the SQLite file of `DATABASE_URL`.
+    Fill {
+        /// How many entries to add.
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: u64,
+    },
+    /// Any other command goes to the depth app's management CLI (`migrate`, `makemigrations`, ...).
     #[command(external_subcommand)]
     Manage(Vec<OsString>),
 }
@@ -55,19 +79,10 @@ async fn main() -> anyhow::Result<()> {
             variant,
             rows,
         } => (bind, variant, rows),
-        Command::Manage(args) => {
-            let args = std::iter::once("permissions".into()).chain(args);
-            if let Err(error) = ferrobridge::cli::run_from(permissions::app(), args).await {
-                eprintln!("error: {error:#}");
-                std::process::exit(1);
-            }
-            return Ok(());
-        }
+        Command::Depth { command } => return depth(command).await,
+        Command::Manage(args) => return manage(permissions::app(), args).await,
     };
-    let url = std::env::var("DATABASE_URL")
-        .ok()
-        .filter(|u| !u.trim().is_empty())
-        .unwrap_or_else(|| permissions::DEFAULT_URL.to_string());
+    let url = database_url();
     let router = permissions::router(variant, &url, rows).await?;
     let listener = tokio::net::TcpListener::bind(bind).await?;
     eprintln!(
@@ -79,4 +94,40 @@ async fn main() -> anyhow::Result<()> {
         .with_graceful_shutdown(ferrobridge::cli::shutdown_signal())
         .await?;
     Ok(())
+}
+
+fn database_url() -> String {
+    std::env::var("DATABASE_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+        .unwrap_or_else(|| permissions::DEFAULT_URL.to_string())
+}
+
+async fn manage(app: ferrobridge::App, args: Vec<OsString>) -> anyhow::Result<()> {
+    let args = std::iter::once("permissions".into()).chain(args);
+    if let Err(error) = ferrobridge::cli::run_from(app, args).await {
+        eprintln!("error: {error:#}");
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+async fn depth(command: DepthCommand) -> anyhow::Result<()> {
+    match command {
+        DepthCommand::Serve { bind } => {
+            let db = ferrobridge::db::connect(&database_url()).await?;
+            let router = permissions::depth::app().router(db);
+            let listener = tokio::net::TcpListener::bind(bind).await?;
+            eprintln!(
+                "permissions: depth entries on http://{}/entries",
+                listener.local_addr()?
+            );
+            axum::serve(listener, router)
+                .with_graceful_shutdown(ferrobridge::cli::shutdown_signal())
+                .await?;
+            Ok(())
+        }
+        DepthCommand::Fill { rows } => permissions::depth::fill(&database_url(), rows),
+        DepthCommand::Manage(args) => manage(permissions::depth::app(), args).await,
+    }
 }
