@@ -887,6 +887,12 @@ impl App {
             .map(|entry| (entry.create_table, (entry.meta)()))
             .collect();
         crate::db::create_missing_tables(db, &ordered).await?;
+        let backend = db.get_database_backend();
+        let ordering_indexes: Vec<_> = ordered
+            .iter()
+            .filter_map(|(_, meta)| crate::migrations::ordering_index_statement(meta, backend))
+            .collect();
+        crate::db::create_missing_indexes(db, &ordering_indexes).await?;
         if !self.auth {
             return Ok(());
         }

@@ -837,9 +837,18 @@ pub(crate) async fn create_missing_tables(
             }
             create_index(db, &index).await?;
         }
-        if let Some(index) = crate::migrations::ordering_index_statement(meta, backend) {
-            create_index(db, &index).await?;
-        }
+    }
+    Ok(())
+}
+
+/// Creates `indexes` (each `IF NOT EXISTS`) that do not exist yet: the
+/// default orderings' indexes, which the migrations' code writes.
+pub(crate) async fn create_missing_indexes(
+    db: &Connection,
+    indexes: &[IndexCreateStatement],
+) -> Result<(), DbErr> {
+    for index in indexes {
+        create_index(db, index).await?;
     }
     Ok(())
 }
