@@ -32,26 +32,38 @@ pub(crate) fn candidates(value: &Value, target: &C) -> Vec<Value> {
     let one = |v: Option<Value>| v.into_iter().collect::<Vec<_>>();
     match target {
         C::Boolean => one(integer.map(|i| Value::Bool(Some(i != 0)))),
-        C::TinyInteger => one(integer.and_then(|i| i.try_into().ok()).map(|i| Value::TinyInt(Some(i)))),
-        C::SmallInteger => one(integer.and_then(|i| i.try_into().ok()).map(|i| Value::SmallInt(Some(i)))),
-        C::Integer => one(integer.and_then(|i| i.try_into().ok()).map(|i| Value::Int(Some(i)))),
-        C::BigInteger => one(integer.and_then(|i| i.try_into().ok()).map(|i| Value::BigInt(Some(i)))),
-        C::TinyUnsigned => {
-            one(integer.and_then(|i| i.try_into().ok()).map(|i| Value::TinyUnsigned(Some(i))))
-        }
-        C::SmallUnsigned => {
-            one(integer.and_then(|i| i.try_into().ok()).map(|i| Value::SmallUnsigned(Some(i))))
-        }
-        C::Unsigned => one(integer.and_then(|i| i.try_into().ok()).map(|i| Value::Unsigned(Some(i)))),
-        C::BigUnsigned => {
-            one(integer.and_then(|i| i.try_into().ok()).map(|i| Value::BigUnsigned(Some(i))))
-        }
+        C::TinyInteger => one(integer
+            .and_then(|i| i.try_into().ok())
+            .map(|i| Value::TinyInt(Some(i)))),
+        C::SmallInteger => one(integer
+            .and_then(|i| i.try_into().ok())
+            .map(|i| Value::SmallInt(Some(i)))),
+        C::Integer => one(integer
+            .and_then(|i| i.try_into().ok())
+            .map(|i| Value::Int(Some(i)))),
+        C::BigInteger => one(integer
+            .and_then(|i| i.try_into().ok())
+            .map(|i| Value::BigInt(Some(i)))),
+        C::TinyUnsigned => one(integer
+            .and_then(|i| i.try_into().ok())
+            .map(|i| Value::TinyUnsigned(Some(i)))),
+        C::SmallUnsigned => one(integer
+            .and_then(|i| i.try_into().ok())
+            .map(|i| Value::SmallUnsigned(Some(i)))),
+        C::Unsigned => one(integer
+            .and_then(|i| i.try_into().ok())
+            .map(|i| Value::Unsigned(Some(i)))),
+        C::BigUnsigned => one(integer
+            .and_then(|i| i.try_into().ok())
+            .map(|i| Value::BigUnsigned(Some(i)))),
         C::Float => one(real.map(|f| Value::Float(Some(f as f32)))),
         C::Double => one(real.map(|f| Value::Double(Some(f)))),
         C::Char(_) | C::String(_) | C::Text => one(match value {
             Value::BigInt(Some(i)) => Some(Value::String(Some(i.to_string()))),
             Value::Double(Some(f)) => Some(Value::String(Some(f.to_string()))),
-            Value::Bytes(Some(b)) => String::from_utf8(b.clone()).ok().map(|s| Value::String(Some(s))),
+            Value::Bytes(Some(b)) => String::from_utf8(b.clone())
+                .ok()
+                .map(|s| Value::String(Some(s))),
             _ => None,
         }),
         C::Binary(_) | C::VarBinary(_) | C::Blob => {
@@ -71,7 +83,9 @@ pub(crate) fn candidates(value: &Value, target: &C) -> Vec<Value> {
             Value::String(Some(s)) => serde_json::from_str(s).ok(),
             Value::Bytes(Some(b)) => serde_json::from_slice(b).ok(),
             Value::BigInt(Some(i)) => Some(serde_json::Value::from(*i)),
-            Value::Double(Some(f)) => serde_json::Number::from_f64(*f).map(serde_json::Value::Number),
+            Value::Double(Some(f)) => {
+                serde_json::Number::from_f64(*f).map(serde_json::Value::Number)
+            }
             _ => None,
         }
         .map(|j| Value::Json(Some(Box::new(j))))),

@@ -438,14 +438,12 @@ pub(crate) fn from_sqlx_sqlite_row_to_proxy_row(row: &sqlx::sqlite::SqliteRow) -
 
                         "TEXT" => Value::String(
                             row.try_get::<Option<String>, _>(c.ordinal())
-                                .expect("Failed to get string")
-                                ,
+                                .expect("Failed to get string"),
                         ),
 
                         "BLOB" => Value::Bytes(
                             row.try_get::<Option<Vec<u8>>, _>(c.ordinal())
-                                .expect("Failed to get bytes")
-                                ,
+                                .expect("Failed to get bytes"),
                         ),
 
                         #[cfg(feature = "with-chrono")]
@@ -454,8 +452,7 @@ pub(crate) fn from_sqlx_sqlite_row_to_proxy_row(row: &sqlx::sqlite::SqliteRow) -
 
                             Value::ChronoDateTimeUtc(
                                 row.try_get::<Option<DateTime<Utc>>, _>(c.ordinal())
-                                    .expect("Failed to get timestamp")
-                                    ,
+                                    .expect("Failed to get timestamp"),
                             )
                         }
                         #[cfg(all(feature = "with-time", not(feature = "with-chrono")))]
@@ -463,8 +460,7 @@ pub(crate) fn from_sqlx_sqlite_row_to_proxy_row(row: &sqlx::sqlite::SqliteRow) -
                             use time::OffsetDateTime;
                             Value::TimeDateTimeWithTimeZone(
                                 row.try_get::<Option<OffsetDateTime>, _>(c.ordinal())
-                                    .expect("Failed to get timestamp")
-                                    ,
+                                    .expect("Failed to get timestamp"),
                             )
                         }
                         #[cfg(feature = "with-chrono")]
@@ -472,8 +468,7 @@ pub(crate) fn from_sqlx_sqlite_row_to_proxy_row(row: &sqlx::sqlite::SqliteRow) -
                             use chrono::NaiveDate;
                             Value::ChronoDate(
                                 row.try_get::<Option<NaiveDate>, _>(c.ordinal())
-                                    .expect("Failed to get date")
-                                    ,
+                                    .expect("Failed to get date"),
                             )
                         }
                         #[cfg(all(feature = "with-time", not(feature = "with-chrono")))]
@@ -481,8 +476,7 @@ pub(crate) fn from_sqlx_sqlite_row_to_proxy_row(row: &sqlx::sqlite::SqliteRow) -
                             use time::Date;
                             Value::TimeDate(
                                 row.try_get::<Option<Date>, _>(c.ordinal())
-                                    .expect("Failed to get date")
-                                    ,
+                                    .expect("Failed to get date"),
                             )
                         }
 
@@ -491,8 +485,7 @@ pub(crate) fn from_sqlx_sqlite_row_to_proxy_row(row: &sqlx::sqlite::SqliteRow) -
                             use chrono::NaiveTime;
                             Value::ChronoTime(
                                 row.try_get::<Option<NaiveTime>, _>(c.ordinal())
-                                    .expect("Failed to get time")
-                                    ,
+                                    .expect("Failed to get time"),
                             )
                         }
                         #[cfg(all(feature = "with-time", not(feature = "with-chrono")))]
