@@ -10,7 +10,7 @@ use ferrobridge::db::Connection;
 use ferrobridge::migrations::{
     AppMigrations, DetectOptions, Migration, Operation, plan_migrations, render_migration,
 };
-use ferrobridge::query::{ListQuery, page_select};
+use ferrobridge::query::{ListQuery, Pagination, page_select};
 use ferrobridge::{App, Model as _};
 use ferrobridge_tests::{TestDb, db_tests};
 
@@ -265,6 +265,33 @@ async fn first_page_plan<E: ferrobridge::Model>(db: &Connection) -> Vec<String> 
         .collect()
 }
 
+/// SQLite's plan of a cursor page of `E`'s list after the row `after`
+/// (its ordering values), one line per step.
+async fn cursor_page_plan<E: ferrobridge::Model>(
+    db: &Connection,
+    after: Vec<serde_json::Value>,
+) -> Vec<String> {
+    let mut query = ListQuery::page(E::meta(), 1, 20);
+    query.pagination = Pagination::Cursor {
+        after: Some(after),
+        page_size: 20,
+    };
+    let statement = page_select::<E>(db, &query)
+        .expect("the page's SELECT")
+        .build(DbBackend::Sqlite);
+    let explain = Statement::from_sql_and_values(
+        DbBackend::Sqlite,
+        format!("EXPLAIN QUERY PLAN {}", statement.sql),
+        statement.values.map(|v| v.0).unwrap_or_default(),
+    );
+    db.query_all_raw(explain)
+        .await
+        .expect("explain")
+        .into_iter()
+        .map(|row| row.try_get::<String>("", "detail").expect("detail"))
+        .collect()
+}
+
 /// Created with the model, dropped and re-added as the ordering changes,
 /// dropped on opting out; each step reported by the database, unapplied
 /// back to the start; SQLite's planner reads the first page through it.
@@ -319,6 +346,22 @@ async fn makemigrations_writes_the_ordering_index(db: &TestDb) {
         assert!(
             plan.iter().any(|step| step.contains(&newest_first.name)),
             "the first page reads the index: {plan:?}"
+        );
+        // A page deep in the list starts reading the index at the cursor
+        // (a range search), not at the first row.
+        let deep = cursor_page_plan::<v1::Entry>(
+            conn,
+            vec![
+                serde_json::json!("2026-01-01T00:00:00Z"),
+                serde_json::json!(7),
+            ],
+        )
+        .await;
+        assert!(
+            deep.iter().any(|step| step.starts_with("SEARCH")
+                && step.contains(&newest_first.name)
+                && step.contains("created_at<")),
+            "a cursor page searches the index from the cursor: {deep:?}"
         );
     }
 

@@ -56,10 +56,36 @@ pub(super) fn decode_cursor(ordering: &[OrderTerm], raw: &str) -> Result<Vec<Jso
 
 /// Rows strictly after the cursor row in `ordering`: for terms t1..tn,
 /// `(t1 after v1) OR (t1 = v1 AND t2 after v2) OR ...`, NULL-aware.
+///
+/// When t1 is a column of the model that holds no NULL, the condition also
+/// says `t1 >= v1` (`<=` descending), which every branch implies: the
+/// database reads an index on the ordering from the cursor on, where the
+/// bare OR would walk it from the first row (a page near the end of a
+/// million rows would read them all).
 pub(super) fn keyset_after<M: Model>(
     ordering: &[OrderTerm],
     after: &[Json],
 ) -> Result<Condition, DbErr> {
+    let any = keyset_branches::<M>(ordering, after)?;
+    match (ordering.first(), after.first()) {
+        (Some(first), Some(value))
+            if first.related.is_none() && !first.field.nullable && !value.is_null() =>
+        {
+            let column = column::<M>(first.field.name)?;
+            let value = cursor_value(first, value)?;
+            let bound = if first.descending {
+                column.lte(value)
+            } else {
+                column.gte(value)
+            };
+            Ok(Condition::all().add(bound).add(any))
+        }
+        _ => Ok(any),
+    }
+}
+
+/// The OR of [`keyset_after`].
+fn keyset_branches<M: Model>(ordering: &[OrderTerm], after: &[Json]) -> Result<Condition, DbErr> {
     let mut any = Condition::any();
     for i in 0..ordering.len() {
         let mut branch = Condition::all();
