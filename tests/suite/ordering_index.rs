@@ -248,8 +248,12 @@ fn removed_indexes(migration: &Migration) -> Vec<String> {
 
 /// SQLite's plan of the first page of `E`'s list, one line per step.
 async fn first_page_plan<E: ferrobridge::Model>(db: &Connection) -> Vec<String> {
-    let query = ListQuery::page(E::meta(), 1, 20);
-    let statement = page_select::<E>(db, &query)
+    plan::<E>(db, &ListQuery::page(E::meta(), 1, 20)).await
+}
+
+/// SQLite's plan of the page `query` asks for, one line per step.
+async fn plan<E: ferrobridge::Model>(db: &Connection, query: &ListQuery) -> Vec<String> {
+    let statement = page_select::<E>(db, query)
         .expect("the page's SELECT")
         .build(DbBackend::Sqlite);
     let explain = Statement::from_sql_and_values(
@@ -276,20 +280,7 @@ async fn cursor_page_plan<E: ferrobridge::Model>(
         after: Some(after),
         page_size: 20,
     };
-    let statement = page_select::<E>(db, &query)
-        .expect("the page's SELECT")
-        .build(DbBackend::Sqlite);
-    let explain = Statement::from_sql_and_values(
-        DbBackend::Sqlite,
-        format!("EXPLAIN QUERY PLAN {}", statement.sql),
-        statement.values.map(|v| v.0).unwrap_or_default(),
-    );
-    db.query_all_raw(explain)
-        .await
-        .expect("explain")
-        .into_iter()
-        .map(|row| row.try_get::<String>("", "detail").expect("detail"))
-        .collect()
+    plan::<E>(db, &query).await
 }
 
 /// Created with the model, dropped and re-added as the ordering changes,
