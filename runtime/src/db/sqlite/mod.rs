@@ -28,6 +28,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection as Raw, OpenFlags};
 use sea_orm::{DbErr, ExecResult, ProxyExecResult, ProxyRow, QueryResult, RuntimeErr, Statement};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -121,6 +122,11 @@ impl Options {
         };
         conn.busy_timeout(BUSY_SLICE)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        // Plans independent of bound values: else SQLite (3.48 on) plans
+        // `LIMIT ?` with the bound number and marks the statement expired
+        // whenever the number is bound again, so every page and retrieve
+        // would compile its cached statement anew.
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
         if first && !self.read_only && !self.memory() {
             // The journal mode is the file's, kept across connections;
             // setting it takes the write lock, so only the first does.
@@ -527,17 +533,18 @@ fn run(
             ProxyExecResult::new(conn.last_insert_rowid() as u64, changed as u64),
         ));
     }
-    let names: Vec<String> = (0..columns)
+    // One list of names for every row of the result.
+    let names: Arc<[String]> = (0..columns)
         .map(|i| prepared.column_name(i).map(str::to_string))
         .collect::<Result<_, _>>()?;
     let mut out = Vec::new();
     let mut rows = prepared.raw_query();
     while let Some(row) = rows.next()? {
         let mut values = Vec::with_capacity(columns);
-        for (i, name) in names.iter().enumerate() {
-            values.push((name.clone(), values::read(row.get_ref(i)?)));
+        for i in 0..columns {
+            values.push(values::read(row.get_ref(i)?));
         }
-        out.push(QueryResult::from(ProxyRow::in_order(values)));
+        out.push(QueryResult::from(ProxyRow::in_order(names.clone(), values)));
     }
     drop(rows);
     let changed = conn.changes();

@@ -1,7 +1,7 @@
 use crate::{ExecResult, ExecResultHolder, QueryResult, QueryResultRow, Statement, error::*};
 
 use sea_query::{Value, ValueType};
-use std::{collections::BTreeMap, fmt::Debug};
+use std::{collections::BTreeMap, fmt::Debug, sync::Arc};
 
 /// Defines the [ProxyDatabaseTrait] to save the functions
 #[async_trait::async_trait]
@@ -95,12 +95,19 @@ impl From<ExecResult> for ProxyExecResult {
 /// which is just a [BTreeMap]<[String], [Value]>
 #[derive(Clone, Debug, Default)]
 pub struct ProxyRow {
-    /// The values of the single row
+    /// The values of the single row; empty for a row made by
+    /// [`ProxyRow::in_order`], which keeps its values in select order.
     pub values: BTreeMap<String, Value>,
-    /// The column names in select order, read by index-based `try_get`
-    /// (tuples); empty: the map's name order (patched in for ferrobridge,
-    /// see PATCHED.md).
-    pub order: Vec<String>,
+    /// The values in select order, under column names every row of one
+    /// result shares (patched in for ferrobridge, see PATCHED.md).
+    pub(crate) ordered: Option<InOrder>,
+}
+
+/// A row's values in select order and the column names of its result.
+#[derive(Clone, Debug)]
+pub(crate) struct InOrder {
+    names: Arc<[String]>,
+    values: Vec<Value>,
 }
 
 impl ProxyRow {
@@ -108,17 +115,48 @@ impl ProxyRow {
     pub fn new(values: BTreeMap<String, Value>) -> Self {
         Self {
             values,
-            order: Vec::new(),
+            ordered: None,
         }
     }
 
-    /// A row whose columns keep the order given: index `i` reads the
-    /// `i`-th column, as a database row does.
-    pub fn in_order(columns: Vec<(String, Value)>) -> Self {
-        let order = columns.iter().map(|(name, _)| name.clone()).collect();
+    /// A row whose values keep their select order: index `i` reads the
+    /// `i`-th column, as a database row does. `names` are the columns'
+    /// names, shared by every row of one result (a row is not a map of
+    /// its own); `values` holds one value per name.
+    pub fn in_order(names: Arc<[String]>, values: Vec<Value>) -> Self {
+        debug_assert_eq!(names.len(), values.len(), "one value per column");
         Self {
-            values: columns.into_iter().collect(),
-            order,
+            values: BTreeMap::new(),
+            ordered: Some(InOrder { names, values }),
+        }
+    }
+
+    /// The value of the column named `name`.
+    fn named(&self, name: &str) -> Option<&Value> {
+        match &self.ordered {
+            // A handful of columns: a scan beats hashing or a tree.
+            Some(row) => row
+                .names
+                .iter()
+                .position(|n| n == name)
+                .map(|i| &row.values[i]),
+            None => self.values.get(name),
+        }
+    }
+
+    /// The value of the `index`-th selected column.
+    fn at(&self, index: usize) -> Option<&Value> {
+        match &self.ordered {
+            Some(row) => row.values.get(index),
+            None => self.values.iter().nth(index).map(|(_, value)| value),
+        }
+    }
+
+    /// The row's columns and values, as a map.
+    fn into_map(self) -> BTreeMap<String, Value> {
+        match self.ordered {
+            Some(row) => row.names.iter().cloned().zip(row.values).collect(),
+            None => self.values,
         }
     }
 }
@@ -131,13 +169,13 @@ impl From<BTreeMap<String, Value>> for ProxyRow {
 
 impl From<ProxyRow> for BTreeMap<String, Value> {
     fn from(row: ProxyRow) -> Self {
-        row.values
+        row.into_map()
     }
 }
 
 impl From<ProxyRow> for Vec<(String, Value)> {
     fn from(row: ProxyRow) -> Self {
-        row.values.into_iter().collect()
+        row.into_map().into_iter().collect()
     }
 }
 
@@ -152,7 +190,7 @@ impl From<ProxyRow> for QueryResult {
 #[cfg(feature = "with-json")]
 impl From<ProxyRow> for serde_json::Value {
     fn from(val: ProxyRow) -> serde_json::Value {
-        val.values
+        val.into_map()
             .into_iter()
             .map(|(k, v)| (k, sea_query::sea_value_to_json_value(&v)))
             .collect()
@@ -200,20 +238,14 @@ impl ProxyRow {
     {
         if let Some(index) = index.as_str() {
             read_as::<T>(
-                self.values
-                    .get(index)
+                self.named(index)
                     .ok_or_else(|| query_err(format!("No column for ColIdx {index:?}")))?,
             )
         } else if let Some(index) = index.as_usize() {
-            let missing = || query_err(format!("Column at index {index} not found"));
-            let value = if self.order.is_empty() {
-                self.values.iter().nth(*index).map(|(_, value)| value)
-            } else {
-                self.order
-                    .get(*index)
-                    .and_then(|name| self.values.get(name))
-            };
-            read_as::<T>(value.ok_or_else(missing)?)
+            read_as::<T>(
+                self.at(*index)
+                    .ok_or_else(|| query_err(format!("Column at index {index} not found")))?,
+            )
         } else {
             unreachable!("Missing ColIdx implementation for ProxyRow");
         }
@@ -221,7 +253,7 @@ impl ProxyRow {
 
     /// An iterator over the keys and values of a proxy row
     pub fn into_column_value_tuples(self) -> impl Iterator<Item = (String, Value)> {
-        self.values.into_iter()
+        self.into_map().into_iter()
     }
 }
 

@@ -6,8 +6,9 @@
 use sea_query::{ColumnType as C, Value};
 
 /// The values `value` converts to for a type of `target` column type, in
-/// the order to try them.
-pub(crate) fn candidates(value: &Value, target: &C) -> Vec<Value> {
+/// the order to try them (at most three, kept off the heap: rows read
+/// this way are the hot path of every list).
+pub(crate) fn candidates(value: &Value, target: &C) -> impl Iterator<Item = Value> {
     let integer: Option<i128> = match value {
         Value::Bool(Some(b)) => Some(i128::from(*b)),
         Value::TinyInt(Some(i)) => Some(i128::from(*i)),
@@ -29,8 +30,8 @@ pub(crate) fn candidates(value: &Value, target: &C) -> Vec<Value> {
         Value::String(Some(s)) => Some(s.as_str()),
         _ => None,
     };
-    let one = |v: Option<Value>| v.into_iter().collect::<Vec<_>>();
-    match target {
+    let one = |v: Option<Value>| [v, None, None];
+    let found = match target {
         C::Boolean => one(integer.map(|i| Value::Bool(Some(i != 0)))),
         C::TinyInteger => one(integer
             .and_then(|i| i.try_into().ok())
@@ -101,15 +102,20 @@ pub(crate) fn candidates(value: &Value, target: &C) -> Vec<Value> {
         }
         #[cfg(feature = "with-chrono")]
         C::TimestampWithTimeZone => match datetime(value) {
-            Some(at) => vec![
-                Value::ChronoDateTimeUtc(Some(at.with_timezone(&chrono::Utc))),
-                Value::ChronoDateTimeWithTimeZone(Some(at)),
-                Value::ChronoDateTimeLocal(Some(at.with_timezone(&chrono::Local))),
+            Some(at) => [
+                Some(Value::ChronoDateTimeUtc(Some(
+                    at.with_timezone(&chrono::Utc),
+                ))),
+                Some(Value::ChronoDateTimeWithTimeZone(Some(at))),
+                Some(Value::ChronoDateTimeLocal(Some(
+                    at.with_timezone(&chrono::Local),
+                ))),
             ],
-            None => Vec::new(),
+            None => [None, None, None],
         },
-        _ => Vec::new(),
-    }
+        _ => [None, None, None],
+    };
+    found.into_iter().flatten()
 }
 
 /// A decimal from an integer, a float (as sqlx's SQLite reading does,

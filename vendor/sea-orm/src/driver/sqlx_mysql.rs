@@ -532,6 +532,6 @@ pub(crate) fn from_sqlx_mysql_row_to_proxy_row(row: &sqlx::mysql::MySqlRow) -> c
                 )
             })
             .collect(),
-        order: Vec::new(),
+        ordered: None,
     }
 }

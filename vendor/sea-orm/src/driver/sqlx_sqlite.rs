@@ -503,6 +503,6 @@ pub(crate) fn from_sqlx_sqlite_row_to_proxy_row(row: &sqlx::sqlite::SqliteRow) -
                 )
             })
             .collect(),
-        order: Vec::new(),
+        ordered: None,
     }
 }
