@@ -85,6 +85,10 @@ pub mod __private {
     pub use serde_json;
     pub use uuid;
 
+    /// `chrono::DateTime<chrono::Utc>`, the type of a datetime field, under
+    /// one name that keeps generated code short.
+    pub type DateTimeUtc = chrono::DateTime<chrono::Utc>;
+
     /// Stand-ins emitted beside a failed derive's errors.
     pub use crate::fallback;
 

@@ -5,8 +5,8 @@ use std::fmt::Display;
 use std::str::FromStr;
 
 use sea_orm::{
-    ActiveModelBehavior, ActiveModelTrait, DbErr, EntityTrait, FromQueryResult, IntoActiveModel,
-    PrimaryKeyTrait, QueryResult, Select,
+    ActiveModelBehavior, ActiveModelTrait, DbErr, EntityTrait, IdenStatic, IntoActiveModel,
+    Iterable, ModelTrait, PrimaryKeyTrait, QueryResult, QuerySelect, Select,
 };
 use serde::Serialize;
 
@@ -79,18 +79,16 @@ pub trait Model:
 
     /// `select` narrowed to the columns [`Model::read_from_result`] reads:
     /// only what `Read` shows, as a hand-written query selects them. The
-    /// API's list and retrieve select this way. The default keeps every
-    /// column (and reads them with the entity's own `FromQueryResult`).
+    /// API's list and retrieve select this way; the default is
+    /// [`select_read`], the columns of the fields `meta()` shows.
     fn select_read(select: Select<Self::Entity>) -> Select<Self::Entity> {
-        select
+        select_read::<Self>(select)
     }
 
     /// The `Read` of one row of a query narrowed by [`Model::select_read`],
-    /// read straight from the result without building the whole row.
-    fn read_from_result(row: &QueryResult) -> Result<Self::Read, DbErr> {
-        <<Self::Entity as EntityTrait>::Model as FromQueryResult>::from_query_result(row, "")
-            .map(Self::Read::from)
-    }
+    /// read straight from the result without building the whole row:
+    /// `#[derive(Model)]` reads each shown field by its column name.
+    fn read_from_result(row: &QueryResult) -> Result<Self::Read, DbErr>;
 
     /// How the admin names a row (Django's `__str__`): from
     /// `#[model(display = "...")]`, else `"Post object (1)"` as in Django.
@@ -101,6 +99,45 @@ pub trait Model:
             Self::primary_key(row)
         )
     }
+}
+
+/// `select` narrowed to the columns of the fields `M`'s `Read` shows
+/// (those with a [`FieldMeta::read_as`] key), as `#[derive(Model)]`'s
+/// [`Model::select_read`] narrows the API's lists and retrieves.
+pub fn select_read<M: Model>(select: Select<M::Entity>) -> Select<M::Entity> {
+    let mut select = select.select_only();
+    for column in <<M::Entity as EntityTrait>::Column as Iterable>::iter() {
+        let shown = M::meta()
+            .field(column.as_str())
+            .is_some_and(|f| f.read_as.is_some());
+        if shown {
+            select = select.column(column);
+        }
+    }
+    select
+}
+
+/// The `Read` of a whole row, through [`Model::read_from_result`]: what
+/// `#[derive(Model)]`'s `From<Model>` for `PostRead` runs, so that one
+/// generated reading of each shown field serves rows read from the
+/// database and rows at hand (a created or updated one).
+///
+/// # Panics
+///
+/// When `read_from_result` cannot read a value of `row`'s own columns
+/// back as the same field type: a broken `Model` impl, not bad data.
+pub fn read_of<M: Model>(row: <M::Entity as EntityTrait>::Model) -> M::Read {
+    let columns = <<M::Entity as EntityTrait>::Column as Iterable>::iter();
+    let (names, values): (Vec<String>, Vec<sea_orm::Value>) = columns
+        .map(|column| (column.as_str().to_string(), row.get(column)))
+        .unzip();
+    let result = QueryResult::from(sea_orm::ProxyRow::in_order(names.into(), values));
+    M::read_from_result(&result).unwrap_or_else(|error| {
+        panic!(
+            "{}: a row's own values do not read back as its Read: {error}",
+            M::meta().object_name
+        )
+    })
 }
 
 /// Static description of a model, generated from the struct and its attributes.

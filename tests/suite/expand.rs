@@ -169,8 +169,8 @@ fn wide_model() -> syn::DeriveInput {
 ///
 /// It was 3,201 lines (3,205 in the snapshot file) while each constraint
 /// was emitted three times (a `#[validate]` attribute, a check in the
-/// generated body reader, a 24-line `FieldMeta` literal); it is 1,059
-/// (1,063) now that each lives once in a `const` `FieldMeta` builder chain
+/// generated body reader, a 24-line `FieldMeta` literal); it is 1,054
+/// (1,058) now that each lives once in a `const` `FieldMeta` builder chain
 /// and the body reader is the runtime's, driven by that metadata. It must
 /// stay at most a third of before.
 #[test]

@@ -21,9 +21,8 @@ pub fn scalar_type(kind: ScalarKind) -> TokenStream {
         ScalarKind::F64 => quote!(f64),
         ScalarKind::Bool => quote!(bool),
         ScalarKind::String => quote!(::std::string::String),
-        ScalarKind::DateTimeUtc => quote!(
-            ::ferrobridge::__private::chrono::DateTime<::ferrobridge::__private::chrono::Utc>
-        ),
+        // An alias, so `cargo expand` shows it on one line.
+        ScalarKind::DateTimeUtc => quote!(::ferrobridge::__private::DateTimeUtc),
         ScalarKind::Date => quote!(::ferrobridge::__private::chrono::NaiveDate),
         ScalarKind::Decimal => quote!(::ferrobridge::__private::rust_decimal::Decimal),
         ScalarKind::Uuid => quote!(::ferrobridge::__private::uuid::Uuid),
