@@ -21,6 +21,15 @@ use sha2::Sha256;
 use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 
+/// The request trace [`Security::apply`] puts outermost: a span per
+/// request, logged as the app's router sets it up.
+pub(crate) type RequestTrace = tower_http::trace::TraceLayer<
+    tower_http::classify::SharedClassifier<tower_http::classify::ServerErrorsAsFailures>,
+    tower_http::trace::DefaultMakeSpan,
+    tower_http::trace::DefaultOnRequest,
+    tower_http::trace::DefaultOnResponse,
+>;
+
 /// The key used when none is configured. Anyone can read it here, so
 /// `FERROBRIDGE_ENV=production` refuses to start with it.
 pub const DEVELOPMENT_SECRET_KEY: &str = "ferrobridge-development-key-do-not-use-in-production";
@@ -284,8 +293,11 @@ impl SecuritySettings {
     }
 
     /// Wraps `router` in the security layers: host check, CORS, then the
-    /// headers every response gets.
-    pub(crate) fn apply(&self, router: axum::Router) -> axum::Router {
+    /// headers every response gets, under `trace` (the request's span).
+    ///
+    /// The always-on layers are one `layer` call: axum boxes each route
+    /// once per call, and clones every box on every request.
+    pub(crate) fn apply(&self, router: axum::Router, trace: RequestTrace) -> axum::Router {
         let mut router = router;
         let hosts: Vec<String> = self
             .allowed_hosts
@@ -302,29 +314,30 @@ impl SecuritySettings {
         if let Some(cors) = &self.cors {
             router = router.layer(cors.layer());
         }
-        router = router.layer(axum::Extension(self.key()));
-        if let Some(age) = self.hsts {
+        let hsts = self.hsts.map(|age| {
             let value =
                 HeaderValue::from_str(&format!("max-age={}; includeSubDomains", age.as_secs()))
                     .expect("digits are a valid header");
-            router = router.layer(SetResponseHeaderLayer::if_not_present(
-                header::STRICT_TRANSPORT_SECURITY,
-                value,
-            ));
-        }
-        router
-            .layer(SetResponseHeaderLayer::if_not_present(
-                header::X_CONTENT_TYPE_OPTIONS,
-                HeaderValue::from_static("nosniff"),
-            ))
-            .layer(SetResponseHeaderLayer::if_not_present(
-                header::REFERRER_POLICY,
-                HeaderValue::from_static(REFERRER_POLICY),
-            ))
-            .layer(SetResponseHeaderLayer::if_not_present(
-                HeaderName::from_static("cross-origin-opener-policy"),
-                HeaderValue::from_static("same-origin"),
-            ))
+            SetResponseHeaderLayer::if_not_present(header::STRICT_TRANSPORT_SECURITY, value)
+        });
+        router.layer(
+            tower::ServiceBuilder::new()
+                .layer(trace)
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    HeaderName::from_static("cross-origin-opener-policy"),
+                    HeaderValue::from_static("same-origin"),
+                ))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::REFERRER_POLICY,
+                    HeaderValue::from_static(REFERRER_POLICY),
+                ))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                ))
+                .option_layer(hsts)
+                .layer(axum::Extension(self.key())),
+        )
     }
 }
 

@@ -205,27 +205,31 @@ impl App {
     /// `timeout`, and a stream is meant to stay open.
     fn finish_router(&self, router: Router, feed: Router, state: AppState) -> axum::Router {
         let document = serde_json::to_vec(&self.openapi()).expect("a JSON value serializes");
-        let common = |router: Router| {
-            router
-                .layer(crate::rejection::JsonRejectionsLayer)
-                .layer(DefaultBodyLimit::max(self.body_limit))
+        // Each `layer` call boxes every route once more, and axum clones
+        // a route's boxes on every request: the stacks go on whole.
+        let common = || {
+            tower::ServiceBuilder::new()
                 .layer(axum::Extension(self.json_depth))
+                .layer(DefaultBodyLimit::max(self.body_limit))
+                .layer(crate::rejection::JsonRejectionsLayer)
         };
-        let mut router = common(
-            router
-                .merge(crate::docs::routes(document.into(), &self.name))
-                .route("/healthz", axum::routing::get(crate::api::healthz)),
-        )
-        .with_state(state.clone());
-        if let Some(timeout) = self.request_timeout {
-            router = router.layer(crate::server::RequestTimeoutLayer { timeout });
-        }
-        let router = router.merge(common(feed).with_state(state));
-        self.security.apply(router).layer(
-            TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
-                .on_request(DefaultOnRequest::new().level(Level::DEBUG))
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
-        )
+        let timeout = self
+            .request_timeout
+            .map(|timeout| crate::server::RequestTimeoutLayer { timeout });
+        let router = router
+            .merge(crate::docs::routes(document.into(), &self.name))
+            .route("/healthz", axum::routing::get(crate::api::healthz))
+            .layer(
+                tower::ServiceBuilder::new()
+                    .option_layer(timeout)
+                    .layer(common()),
+            )
+            .with_state(state.clone());
+        let router = router.merge(feed.layer(common()).with_state(state));
+        let trace = TraceLayer::new_for_http()
+            .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+            .on_request(DefaultOnRequest::new().level(Level::DEBUG))
+            .on_response(DefaultOnResponse::new().level(Level::INFO));
+        self.security.apply(router, trace)
     }
 }
