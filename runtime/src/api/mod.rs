@@ -10,7 +10,7 @@ use axum::extract::{MatchedPath, Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use sea_orm::{ConnectionTrait, EntityTrait, IntoActiveModel, QuerySelect, QueryTrait, Value};
+use sea_orm::{ConnectionTrait, EntityTrait, IntoActiveModel, Value};
 use serde::Serialize;
 use serde_json::{Value as JsonValue, json};
 
@@ -353,8 +353,8 @@ async fn find_row<M: Model>(
 /// The `Read` of the row `pk`, selecting only the columns it shows.
 async fn find_read<M: Model>(db: &Connection, pk: &str) -> ApiResult<M::Read> {
     let key = parse_key::<M>(pk)?;
-    let select = M::select_read(M::Entity::find_by_id(key)).limit(1);
-    let stmt = select.build(db.get_database_backend());
+    let stmt = crate::query::select_read_by_key::<M>(db.get_database_backend(), key)
+        .map_err(ApiError::internal)?;
     let row = db
         .query_one_raw(stmt)
         .await

@@ -5,13 +5,15 @@
 use std::str::FromStr;
 
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, Func, NullOrdering};
+use sea_orm::sea_query::{IntoValueTuple, ValueTuple};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, Identity,
-    Iterable, JoinType, Order, PaginatorTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect,
-    QueryTrait, RelationDef, RelationTrait, Select, Value,
+    Iterable, JoinType, Order, PaginatorTrait, PrimaryKeyTrait, QueryFilter, QueryOrder,
+    QueryResult, QuerySelect, QueryTrait, RelationDef, RelationTrait, Select, Value,
 };
 
 use super::cursor::keyset_after;
+use super::statements;
 use super::{Filter, ListQuery, Lookup, OrderTerm, Pagination};
 use crate::db::Connection;
 use crate::model::Model;
@@ -222,6 +224,36 @@ pub fn page_select<M: Model>(
     })
 }
 
+/// The SELECT of the `Read` of `M`'s row `key` ([`Model::select_read`]),
+/// built once per model and backend and bound to `key`.
+pub fn select_read_by_key<M: Model>(
+    backend: DbBackend,
+    key: M::Key,
+) -> Result<sea_orm::Statement, DbErr> {
+    type KeyValue<M> =
+        <<<M as Model>::Entity as EntityTrait>::PrimaryKey as PrimaryKeyTrait>::ValueType;
+    let value = match Into::<KeyValue<M>>::into(key.clone()).into_value_tuple() {
+        ValueTuple::One(value) => Some(value),
+        _ => None,
+    };
+    let build = || {
+        Ok(M::select_read(M::Entity::find_by_id(key))
+            .limit(1)
+            .build(backend))
+    };
+    match value {
+        Some(value) => statements::statement(
+            M::meta(),
+            backend,
+            statements::Shape::Retrieve,
+            &[],
+            vec![value, Value::BigUnsigned(Some(1))],
+            build,
+        ),
+        None => build(),
+    }
+}
+
 /// One page of a [`ListQuery`] as the API answers it: `Read` objects,
 /// selected and decoded with [`Model::select_read`] and
 /// [`Model::read_from_result`] (no column the answer does not show).
@@ -240,6 +272,7 @@ pub async fn fetch<M: Model>(db: &Connection, query: &ListQuery) -> Result<Fetch
     let (rows, total, more) = fetch_rows::<M, Row<M>>(
         db,
         query,
+        false,
         |select| select,
         |row| Row::<M>::from_query_result(row, ""),
     )
@@ -253,25 +286,34 @@ pub async fn fetch_read<M: Model>(
     query: &ListQuery,
 ) -> Result<FetchedRead<M>, DbErr> {
     let (rows, total, more) =
-        fetch_rows::<M, M::Read>(db, query, M::select_read, M::read_from_result).await?;
+        fetch_rows::<M, M::Read>(db, query, true, M::select_read, M::read_from_result).await?;
     Ok(FetchedRead { rows, total, more })
 }
 
 /// The rows of `query`'s page ([`page_select`]), the total of a numbered
 /// page and whether more rows follow a cursor page; `narrow` picks the
-/// selected columns and `read` decodes each row of them.
+/// selected columns (`narrowed`: not all of them) and `read` decodes each
+/// row of them. The SELECT of a list without filters, search or cursor
+/// position is built once ([`statements`]).
 async fn fetch_rows<M: Model, T>(
     db: &Connection,
     query: &ListQuery,
+    narrowed: bool,
     narrow: fn(Select<M::Entity>) -> Select<M::Entity>,
     read: fn(&QueryResult) -> Result<T, DbErr>,
 ) -> Result<(Vec<T>, Option<u64>, bool), DbErr> {
-    let select = narrow(page_select::<M>(db, query)?);
+    let backend = db.get_database_backend();
+    let build = || Ok(narrow(page_select::<M>(db, query)?).build(backend));
+    let stmt = match statements::list_shape(query, narrowed) {
+        Some((shape, values)) => {
+            statements::statement(M::meta(), backend, shape, &query.ordering, values, build)?
+        }
+        None => build()?,
+    };
     let total = match &query.pagination {
         Pagination::Page { .. } => Some(count::<M>(db, query).await?),
         _ => None,
     };
-    let stmt = select.build(db.get_database_backend());
     let mut rows = db
         .query_all_raw(stmt)
         .await?

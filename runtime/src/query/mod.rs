@@ -17,6 +17,7 @@ mod ordering;
 mod parse;
 mod rows;
 mod settings;
+mod statements;
 
 use sea_orm::Value;
 use serde_json::Value as Json;
@@ -26,7 +27,8 @@ use crate::model::{FieldMeta, ModelMeta};
 
 pub use cursor::encode_cursor;
 pub use execute::{
-    Fetched, FetchedRead, column, count, fetch, fetch_read, page_select, text_position,
+    Fetched, FetchedRead, column, count, fetch, fetch_read, page_select, select_read_by_key,
+    text_position,
 };
 pub use load::{BoxFut, LoadByKeys, LoadLabels, LoadedRows, RowSource, load_by_keys, load_labels};
 pub use lookup::{
