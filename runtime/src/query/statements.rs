@@ -43,17 +43,39 @@ pub(crate) enum PageShape {
 /// One ordering term by identity (the metadata is static).
 type Term = (usize, usize, bool);
 
+/// What a statement is kept under: the ordering by a hash, so a lookup
+/// allocates nothing; the terms themselves are kept with the SQL and
+/// compared on a hit.
 #[derive(PartialEq, Eq, Hash)]
 struct Key {
     model: usize,
     backend: u8,
     shape: Shape,
-    ordering: Vec<Term>,
+    ordering: u64,
 }
 
-fn kept() -> &'static RwLock<HashMap<Key, String>> {
-    static KEPT: OnceLock<RwLock<HashMap<Key, String>>> = OnceLock::new();
+/// A kept statement: its ordering's terms and its SQL.
+struct Kept {
+    ordering: Vec<Term>,
+    sql: String,
+}
+
+fn kept() -> &'static RwLock<HashMap<Key, Kept>> {
+    static KEPT: OnceLock<RwLock<HashMap<Key, Kept>>> = OnceLock::new();
     KEPT.get_or_init(Default::default)
+}
+
+fn ordering_hash(ordering: &[OrderTerm]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    for t in ordering {
+        term(t).hash(&mut hasher);
+    }
+    hasher.finish()
+}
+
+fn same_ordering(kept: &[Term], ordering: &[OrderTerm]) -> bool {
+    kept.len() == ordering.len() && kept.iter().zip(ordering).all(|(k, t)| *k == term(t))
 }
 
 fn term(t: &OrderTerm) -> Term {
@@ -115,13 +137,14 @@ pub(crate) fn statement(
         model: std::ptr::from_ref(meta) as usize,
         backend: backend_tag(backend),
         shape,
-        ordering: ordering.iter().map(term).collect(),
+        ordering: ordering_hash(ordering),
     };
     let found = kept()
         .read()
         .unwrap_or_else(|e| e.into_inner())
         .get(&key)
-        .cloned();
+        .filter(|kept| same_ordering(&kept.ordering, ordering))
+        .map(|kept| kept.sql.clone());
     let stmt = match found {
         Some(sql) => {
             let stmt = Statement::from_sql_and_values(backend, sql, values);
@@ -143,7 +166,9 @@ pub(crate) fn statement(
             if bound == &values[..] {
                 let mut kept = kept().write().unwrap_or_else(|e| e.into_inner());
                 if kept.len() < CAPACITY {
-                    kept.insert(key, built.sql.clone());
+                    let ordering = ordering.iter().map(term).collect();
+                    let sql = built.sql.clone();
+                    kept.insert(key, Kept { ordering, sql });
                 }
             }
             built

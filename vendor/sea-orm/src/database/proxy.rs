@@ -218,6 +218,15 @@ pub fn from_query_result_to_proxy_row(result: &QueryResult) -> ProxyRow {
 /// stores, and SQLite stores `bool`, `i32` and `i64` alike as INTEGER and
 /// datetimes as text).
 fn read_as<T: ValueType>(value: &Value) -> Result<T, DbErr> {
+    // Integers come as `BigInt` and are mostly read as narrower types:
+    // convert first, instead of failing the exact reading on a clone.
+    if let Value::BigInt(Some(_)) = value {
+        for converted in super::proxy_coerce::candidates(value, &T::column_type()) {
+            if let Ok(v) = T::try_from(converted) {
+                return Ok(v);
+            }
+        }
+    }
     let error = match T::try_from(value.clone()) {
         Ok(v) => return Ok(v),
         Err(e) => e,
