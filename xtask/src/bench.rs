@@ -350,6 +350,19 @@ impl Server {
     /// process under it, in KiB: the sum of each one's peak, so for a
     /// server that forks workers it is an upper bound of the tree's peak.
     fn peak_rss_kib(&self) -> Option<u64> {
+        self.tree_kib("VmHWM:")
+    }
+
+    /// Anonymous resident memory now (`RssAnon`: heaps and stacks, not the
+    /// program's mapped code) of the server and every process under it, in
+    /// KiB.
+    fn anon_kib(&self) -> Option<u64> {
+        self.tree_kib("RssAnon:")
+    }
+
+    /// The `/proc/<pid>/status` line `key`, summed over the server's
+    /// process tree, in KiB.
+    fn tree_kib(&self, key: &str) -> Option<u64> {
         let mut total = 0;
         let mut pending = vec![self.child.id()];
         let mut seen = 0;
@@ -358,7 +371,7 @@ impl Server {
             if seen > 1024 {
                 break;
             }
-            total += vm_hwm_kib(pid)?;
+            total += status_kib(pid, key)?;
             pending.extend(children(pid));
         }
         Some(total)
@@ -376,11 +389,11 @@ impl Drop for Server {
     }
 }
 
-fn vm_hwm_kib(pid: u32) -> Option<u64> {
+fn status_kib(pid: u32, key: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()
-        .find(|l| l.starts_with("VmHWM:"))?
+        .find(|l| l.starts_with(key))?
         .split_whitespace()
         .nth(1)?
         .parse()
@@ -506,6 +519,7 @@ fn measure(
         "p50_ms": median(runs.iter().map(|r| r.p50_ms).collect()),
         "p99_ms": median(runs.iter().map(|r| r.p99_ms).collect()),
         "peak_rss_kib": server.peak_rss_kib(),
+        "anon_kib": server.anon_kib(),
         "errors": errors,
         "runs": runs.iter().map(|r| json!({ "rps": r.rps, "p50_ms": r.p50_ms, "p99_ms": r.p99_ms, "errors": r.errors })).collect::<Vec<_>>(),
     }))
@@ -750,12 +764,18 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
         .iter()
         .find(|s| s["scenario"] == "list-24")
         .and_then(|s| {
-            let generated = s["results"]["generated"]["peak_rss_kib"].as_f64()?;
-            let python = s["results"]["bridge-async"]["peak_rss_kib"].as_f64()?;
+            let generated = &s["results"]["generated"];
+            let python = &s["results"]["bridge-async"];
+            let (rss, python_rss) = (
+                generated["peak_rss_kib"].as_f64()?,
+                python["peak_rss_kib"].as_f64()?,
+            );
             Some(json!({
-                "generated_kib": generated,
-                "python_kib": python,
-                "ratio": generated / python,
+                "generated_kib": rss,
+                "python_kib": python_rss,
+                "ratio": rss / python_rss,
+                "generated_anon_kib": generated["anon_kib"],
+                "python_anon_kib": python["anon_kib"],
             }))
         });
     let mut depth = None;

@@ -250,9 +250,23 @@ pub fn endpoints_markdown(report: &Value) -> String {
 
 fn memory_line(report: &Value) -> String {
     let memory = &report["memory"];
+    let anon = match (
+        memory["generated_anon_kib"].as_f64(),
+        memory["python_anon_kib"].as_f64(),
+    ) {
+        (Some(ours), Some(theirs)) if theirs > 0.0 => format!(
+            " Of it, anonymous memory (heaps and stacks, `RssAnon` after the load; the rest is the \
+             program's mapped code, here one binary with all five servers in it): {} MiB against {} MiB, \
+             ratio {:.2}.",
+            mib(&memory["generated_anon_kib"]),
+            mib(&memory["python_anon_kib"]),
+            ours / theirs,
+        ),
+        _ => String::new(),
+    };
     match memory["ratio"].as_f64() {
         Some(ratio) => format!(
-            "Peak RSS under load, seed list: ferrobridge generated {} MiB, uvicorn + Django (process tree) {} MiB: ratio {:.2} (goal ≤ {MEMORY_GOAL}{}).\n\n",
+            "Peak RSS under load, seed list: ferrobridge generated {} MiB, uvicorn + Django (process tree) {} MiB: ratio {:.2} (goal ≤ {MEMORY_GOAL}{}).{anon}\n\n",
             mib(&memory["generated_kib"]),
             mib(&memory["python_kib"]),
             ratio,
