@@ -122,7 +122,7 @@ impl Options {
         };
         conn.busy_timeout(BUSY_SLICE)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        // Plans independent of bound values: else SQLite (3.48 on) plans
+        // Plans independent of bound values: else SQLite (the bundled 3.51) plans
         // `LIMIT ?` with the bound number and marks the statement expired
         // whenever the number is bound again, so every page and retrieve
         // would compile its cached statement anew.
