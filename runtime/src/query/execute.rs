@@ -197,6 +197,11 @@ pub struct Fetched<M: Model> {
     pub more: bool,
 }
 
+/// The rows before page `page` (from 1) of `size` rows: the page's OFFSET.
+pub(super) fn page_offset(page: u64, size: u64) -> u64 {
+    page.saturating_sub(1).saturating_mul(size)
+}
+
 /// The SELECT of the rows of `query`'s page, as [`fetch`] runs it (a
 /// cursor page reads one row more, to tell whether more follow): what to
 /// `EXPLAIN` to see how a list reads the table.
@@ -205,15 +210,14 @@ pub fn page_select<M: Model>(
     query: &ListQuery,
 ) -> Result<Select<M::Entity>, DbErr> {
     let select = ordered::<M>(matching::<M>(db, query)?, &query.ordering)?;
-    let offset = |page: u64, size: u64| page.saturating_sub(1).saturating_mul(size);
     Ok(match &query.pagination {
         Pagination::All { slice: None } => select,
         Pagination::All {
             slice: Some((page, size)),
-        } => select.offset(offset(*page, *size)).limit(*size),
-        Pagination::Page { page, page_size } => {
-            select.offset(offset(*page, *page_size)).limit(*page_size)
-        }
+        } => select.offset(page_offset(*page, *size)).limit(*size),
+        Pagination::Page { page, page_size } => select
+            .offset(page_offset(*page, *page_size))
+            .limit(*page_size),
         Pagination::Cursor { after, page_size } => {
             let select = match after {
                 Some(after) => select.filter(keyset_after::<M>(&query.ordering, after)?),

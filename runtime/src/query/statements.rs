@@ -101,12 +101,8 @@ pub(crate) fn list_shape(query: &ListQuery, read: bool) -> Option<(Shape, Vec<Va
         return None;
     }
     let limit = |n: u64| Value::BigUnsigned(Some(n));
-    let slice = |page: u64, size: u64| {
-        vec![
-            limit(size),
-            limit(page.saturating_sub(1).saturating_mul(size)),
-        ]
-    };
+    let slice =
+        |page: u64, size: u64| vec![limit(size), limit(super::execute::page_offset(page, size))];
     let (page, values) = match &query.pagination {
         Pagination::All { slice: None } => (PageShape::All, Vec::new()),
         Pagination::All {
