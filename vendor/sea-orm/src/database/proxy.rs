@@ -220,8 +220,14 @@ pub fn from_query_result_to_proxy_row(result: &QueryResult) -> ProxyRow {
 fn read_as<T: ValueType>(value: &Value) -> Result<T, DbErr> {
     // Integers come as `BigInt` and are mostly read as narrower types:
     // convert first, instead of failing the exact reading on a clone.
-    if let Value::BigInt(Some(_)) = value {
-        for converted in super::proxy_coerce::candidates(value, &T::column_type()) {
+    if let Value::BigInt(Some(i)) = *value {
+        let target = T::column_type();
+        if let Some(converted) = super::proxy_coerce::integer_as(i, &target) {
+            if let Ok(v) = T::try_from(converted) {
+                return Ok(v);
+            }
+        }
+        for converted in super::proxy_coerce::candidates(value, &target) {
             if let Ok(v) = T::try_from(converted) {
                 return Ok(v);
             }

@@ -118,6 +118,20 @@ pub(crate) fn candidates(value: &Value, target: &C) -> impl Iterator<Item = Valu
     found.into_iter().flatten()
 }
 
+/// `i` as the integer (or boolean) variant of `target`, when it fits: the
+/// one conversion of almost every INTEGER read, done without building the
+/// general [`candidates`].
+pub(crate) fn integer_as(i: i64, target: &C) -> Option<Value> {
+    Some(match target {
+        C::Integer => Value::Int(Some(i.try_into().ok()?)),
+        C::BigInteger => Value::BigInt(Some(i)),
+        C::SmallInteger => Value::SmallInt(Some(i.try_into().ok()?)),
+        C::TinyInteger => Value::TinyInt(Some(i.try_into().ok()?)),
+        C::Boolean => Value::Bool(Some(i != 0)),
+        _ => return None,
+    })
+}
+
 /// A decimal from an integer, a float (as sqlx's SQLite reading does,
 /// through `f64`) or text (every digit kept).
 #[cfg(feature = "with-rust_decimal")]
