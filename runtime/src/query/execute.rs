@@ -318,12 +318,11 @@ async fn fetch_rows<M: Model, T>(
         Pagination::Page { .. } => Some(count::<M>(db, query).await?),
         _ => None,
     };
-    let mut rows = db
-        .query_all_raw(stmt)
-        .await?
-        .iter()
-        .map(read)
-        .collect::<Result<Vec<T>, DbErr>>()?;
+    let results = db.query_all_raw(stmt).await?;
+    let mut rows = Vec::with_capacity(results.len());
+    for result in &results {
+        rows.push(read(result)?);
+    }
     let more = match &query.pagination {
         Pagination::Cursor { page_size, .. } => {
             let more = rows.len() as u64 > *page_size;

@@ -87,7 +87,12 @@ pub(crate) fn read(value: ValueRef<'_>) -> Value {
         ValueRef::Null => Value::BigInt(None),
         ValueRef::Integer(i) => Value::BigInt(Some(i)),
         ValueRef::Real(f) => Value::Double(Some(f)),
-        ValueRef::Text(t) => Value::String(Some(String::from_utf8_lossy(t).into_owned())),
+        // Checked first as a whole (far cheaper than the lossy scan), which
+        // only a stored invalid sequence falls back to.
+        ValueRef::Text(t) => Value::String(Some(match std::str::from_utf8(t) {
+            Ok(text) => text.to_owned(),
+            Err(_) => String::from_utf8_lossy(t).into_owned(),
+        })),
         ValueRef::Blob(b) => Value::Bytes(Some(b.to_vec())),
     }
 }
@@ -101,5 +106,9 @@ mod tests {
         assert_eq!(read(ValueRef::Integer(7)), Value::BigInt(Some(7)));
         assert_eq!(read(ValueRef::Null), Value::BigInt(None));
         assert_eq!(read(ValueRef::Text(b"x")), Value::String(Some("x".into())));
+        assert_eq!(
+            read(ValueRef::Text(b"a\xffb")),
+            Value::String(Some("a\u{fffd}b".into()))
+        );
     }
 }
