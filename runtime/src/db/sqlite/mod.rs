@@ -227,7 +227,7 @@ impl Pool {
             .ok_or_else(closed_error)?;
         Ok(Held {
             conn: Some(conn),
-            home: Home::Writer(self.clone(), permit),
+            home: Home::Writer(self.clone(), Some(permit)),
         })
     }
 
@@ -257,10 +257,11 @@ impl Pool {
         if !self.options.memory() {
             let reader = self.reader()?;
             let read = on_held(reader, deadline, |conn| {
-                if !conn.prepare_cached(&stmt.sql)?.readonly() {
+                let prepared = conn.prepare_cached(&stmt.sql)?;
+                if !prepared.readonly() {
                     return Ok(None);
                 }
-                run(conn, stmt).map(|(rows, _)| Some(rows))
+                run_prepared(conn, prepared, stmt).map(|(rows, _)| Some(rows))
             });
             if let Some(rows) = read.await.map_err(query_err)? {
                 return Ok(rows);
@@ -310,12 +311,16 @@ impl Pool {
         };
         let mut pause = Duration::from_millis(1);
         loop {
-            match held.conn().execute_batch(begin) {
+            let begun = held
+                .conn()
+                .prepare_cached(begin)
+                .and_then(|mut stmt| stmt.raw_execute());
+            match begun {
                 Err(e) if is_busy(&e) && Instant::now() < deadline => {
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(BUSY_SLICE);
                 }
-                other => break other.map_err(exec_err)?,
+                other => break other.map(|_| ()).map_err(exec_err)?,
             }
         }
         Ok(Transaction {
@@ -377,7 +382,8 @@ struct Held {
 #[derive(Debug)]
 enum Home {
     Readers(Arc<Pool>),
-    Writer(Arc<Pool>, #[allow(dead_code)] OwnedSemaphorePermit),
+    /// The writer's turn is held while the permit is.
+    Writer(Arc<Pool>, Option<OwnedSemaphorePermit>),
 }
 
 impl Held {
@@ -386,10 +392,16 @@ impl Held {
             .as_ref()
             .expect("a held connection is present until dropped")
     }
-}
 
-impl Drop for Held {
-    fn drop(&mut self) {
+    fn pool(&self) -> &Pool {
+        match &self.home {
+            Home::Readers(pool) | Home::Writer(pool, _) => pool,
+        }
+    }
+
+    /// Gives the connection back to the pool (the writer's turn with it),
+    /// now rather than when dropped; nothing runs on it afterwards.
+    fn release(&mut self) {
         let Some(conn) = self.conn.take() else {
             return;
         };
@@ -398,18 +410,25 @@ impl Drop for Held {
             // reach the next user of the connection.
             let _ = conn.execute_batch("ROLLBACK");
         }
-        match &self.home {
+        match &mut self.home {
             Home::Readers(pool) => {
                 let mut idle = pool.readers.lock().unwrap_or_else(|e| e.into_inner());
                 if idle.len() < pool.options.max_idle && !pool.closed.load(Ordering::Acquire) {
                     idle.push(conn);
                 }
             }
-            // The permit drops after this, so the next writer finds it back.
-            Home::Writer(pool, _) => {
+            Home::Writer(pool, permit) => {
                 *pool.writer.lock().unwrap_or_else(|e| e.into_inner()) = Some(conn);
+                // Only now, so the next writer finds the connection back.
+                drop(permit.take());
             }
         }
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.release();
     }
 }
 
@@ -424,9 +443,17 @@ pub(crate) struct Transaction {
 }
 
 impl Transaction {
-    fn with<T>(&self, f: impl FnOnce(&Raw) -> T) -> T {
+    /// Runs `f` on the transaction's connection; an error once a commit
+    /// has given the connection back (a savepoint left over).
+    fn with<T>(&self, f: impl FnOnce(&Raw) -> rusqlite::Result<T>) -> rusqlite::Result<T> {
         let held = self.shared.lock().unwrap_or_else(|e| e.into_inner());
-        f(held.conn())
+        match held.conn.as_ref() {
+            Some(conn) => f(conn),
+            None => Err(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_MISUSE),
+                Some("the transaction has ended".into()),
+            )),
+        }
     }
 
     fn savepoint(&self) -> String {
@@ -469,18 +496,54 @@ impl Transaction {
 
     /// Commits (or releases the savepoint). A failed `COMMIT` (a deferred
     /// foreign key broken, say) is rolled back and returned.
-    pub fn commit(mut self) -> Result<(), DbErr> {
+    ///
+    /// The `COMMIT` of a file's transaction waits on the disk (the WAL's
+    /// `fsync` under `synchronous = FULL`, and now and then a checkpoint),
+    /// so it runs on tokio's blocking pool: the async worker serves other
+    /// requests meanwhile, as a driver's own connection thread would let
+    /// it, while every other statement stays on the calling thread. A
+    /// caller that goes away mid-commit does not stop it; the connection
+    /// goes back to the pool when it is done.
+    pub async fn commit(mut self) -> Result<(), DbErr> {
         self.open = false;
-        let sql = if self.depth == 0 {
-            "COMMIT".to_string()
-        } else {
-            format!("RELEASE {}", self.savepoint())
+        if self.depth > 0 {
+            let sql = format!("RELEASE {}", self.savepoint());
+            let result = self.with(|conn| conn.execute_batch(&sql));
+            if result.is_err() {
+                self.undo();
+            }
+            return result.map_err(exec_err);
+        }
+        let commit = |held: &Held| {
+            held.conn()
+                .prepare_cached("COMMIT")
+                .and_then(|mut stmt| stmt.raw_execute())
         };
-        let result = self.with(|conn| conn.execute_batch(&sql));
+        let on_disk = {
+            let held = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+            !held.pool().options.memory()
+        };
+        let result = if on_disk {
+            let shared = self.shared.clone();
+            tokio::task::spawn_blocking(move || {
+                let mut held = shared.lock().unwrap_or_else(|e| e.into_inner());
+                let done = commit(&held);
+                if done.is_ok() {
+                    // The next writer starts now, not when this caller's
+                    // task is next polled.
+                    held.release();
+                }
+                done
+            })
+            .await
+            .map_err(|e| DbErr::Exec(RuntimeErr::Internal(format!("commit: {e}"))))?
+        } else {
+            commit(&self.shared.lock().unwrap_or_else(|e| e.into_inner()))
+        };
         if result.is_err() {
             self.undo();
         }
-        result.map_err(exec_err)
+        result.map(|_| ()).map_err(exec_err)
     }
 
     /// Rolls back (to the savepoint).
@@ -497,10 +560,11 @@ impl Transaction {
             let name = self.savepoint();
             format!("ROLLBACK TO {name}; RELEASE {name}")
         };
-        self.with(|conn| {
+        let _ = self.with(|conn| {
             if !conn.is_autocommit() {
-                let _ = conn.execute_batch(&sql);
+                conn.execute_batch(&sql)?;
             }
+            Ok(())
         });
     }
 }
@@ -519,7 +583,15 @@ fn run(
     conn: &Raw,
     stmt: &Statement,
 ) -> Result<(Vec<QueryResult>, ProxyExecResult), rusqlite::Error> {
-    let mut prepared = conn.prepare_cached(&stmt.sql)?;
+    run_prepared(conn, conn.prepare_cached(&stmt.sql)?, stmt)
+}
+
+/// [`run`] with `stmt` already prepared (from `conn`'s cache).
+fn run_prepared(
+    conn: &Raw,
+    mut prepared: rusqlite::CachedStatement<'_>,
+    stmt: &Statement,
+) -> Result<(Vec<QueryResult>, ProxyExecResult), rusqlite::Error> {
     if let Some(params) = &stmt.values {
         for (i, value) in params.0.iter().enumerate() {
             prepared.raw_bind_parameter(i + 1, values::Bind(value))?;
@@ -537,7 +609,9 @@ fn run(
     let names: Arc<[String]> = (0..columns)
         .map(|i| prepared.column_name(i).map(str::to_string))
         .collect::<Result<_, _>>()?;
-    let mut out = Vec::new();
+    // Room for a page's rows up front: a row is large, and growing one at
+    // a time moves them again and again.
+    let mut out = Vec::with_capacity(16);
     let mut rows = prepared.raw_query();
     while let Some(row) = rows.next()? {
         let mut values = Vec::with_capacity(columns);
