@@ -227,7 +227,7 @@ impl Pool {
             .ok_or_else(closed_error)?;
         Ok(Held {
             conn: Some(conn),
-            home: Home::Writer(self.clone(), Some(permit)),
+            home: Home::Writer(self.clone(), permit),
         })
     }
 
@@ -382,8 +382,7 @@ struct Held {
 #[derive(Debug)]
 enum Home {
     Readers(Arc<Pool>),
-    /// The writer's turn is held while the permit is.
-    Writer(Arc<Pool>, Option<OwnedSemaphorePermit>),
+    Writer(Arc<Pool>, #[allow(dead_code)] OwnedSemaphorePermit),
 }
 
 impl Held {
@@ -392,16 +391,10 @@ impl Held {
             .as_ref()
             .expect("a held connection is present until dropped")
     }
+}
 
-    fn pool(&self) -> &Pool {
-        match &self.home {
-            Home::Readers(pool) | Home::Writer(pool, _) => pool,
-        }
-    }
-
-    /// Gives the connection back to the pool (the writer's turn with it),
-    /// now rather than when dropped; nothing runs on it afterwards.
-    fn release(&mut self) {
+impl Drop for Held {
+    fn drop(&mut self) {
         let Some(conn) = self.conn.take() else {
             return;
         };
@@ -410,25 +403,18 @@ impl Held {
             // reach the next user of the connection.
             let _ = conn.execute_batch("ROLLBACK");
         }
-        match &mut self.home {
+        match &self.home {
             Home::Readers(pool) => {
                 let mut idle = pool.readers.lock().unwrap_or_else(|e| e.into_inner());
                 if idle.len() < pool.options.max_idle && !pool.closed.load(Ordering::Acquire) {
                     idle.push(conn);
                 }
             }
-            Home::Writer(pool, permit) => {
+            // The permit drops after this, so the next writer finds it back.
+            Home::Writer(pool, _) => {
                 *pool.writer.lock().unwrap_or_else(|e| e.into_inner()) = Some(conn);
-                // Only now, so the next writer finds the connection back.
-                drop(permit.take());
             }
         }
-    }
-}
-
-impl Drop for Held {
-    fn drop(&mut self) {
-        self.release();
     }
 }
 
@@ -443,17 +429,9 @@ pub(crate) struct Transaction {
 }
 
 impl Transaction {
-    /// Runs `f` on the transaction's connection; an error once a commit
-    /// has given the connection back (a savepoint left over).
-    fn with<T>(&self, f: impl FnOnce(&Raw) -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    fn with<T>(&self, f: impl FnOnce(&Raw) -> T) -> T {
         let held = self.shared.lock().unwrap_or_else(|e| e.into_inner());
-        match held.conn.as_ref() {
-            Some(conn) => f(conn),
-            None => Err(rusqlite::Error::SqliteFailure(
-                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_MISUSE),
-                Some("the transaction has ended".into()),
-            )),
-        }
+        f(held.conn())
     }
 
     fn savepoint(&self) -> String {
@@ -496,54 +474,20 @@ impl Transaction {
 
     /// Commits (or releases the savepoint). A failed `COMMIT` (a deferred
     /// foreign key broken, say) is rolled back and returned.
-    ///
-    /// The `COMMIT` of a file's transaction waits on the disk (the WAL's
-    /// `fsync` under `synchronous = FULL`, and now and then a checkpoint),
-    /// so it runs on tokio's blocking pool: the async worker serves other
-    /// requests meanwhile, as a driver's own connection thread would let
-    /// it, while every other statement stays on the calling thread. A
-    /// caller that goes away mid-commit does not stop it; the connection
-    /// goes back to the pool when it is done.
-    pub async fn commit(mut self) -> Result<(), DbErr> {
+    pub fn commit(mut self) -> Result<(), DbErr> {
         self.open = false;
-        if self.depth > 0 {
-            let sql = format!("RELEASE {}", self.savepoint());
-            let result = self.with(|conn| conn.execute_batch(&sql));
-            if result.is_err() {
-                self.undo();
+        let result = self.with(|conn| {
+            if self.depth == 0 {
+                // From the statement cache: not parsed again per write.
+                conn.prepare_cached("COMMIT")?.raw_execute().map(|_| ())
+            } else {
+                conn.execute_batch(&format!("RELEASE {}", self.savepoint()))
             }
-            return result.map_err(exec_err);
-        }
-        let commit = |held: &Held| {
-            held.conn()
-                .prepare_cached("COMMIT")
-                .and_then(|mut stmt| stmt.raw_execute())
-        };
-        let on_disk = {
-            let held = self.shared.lock().unwrap_or_else(|e| e.into_inner());
-            !held.pool().options.memory()
-        };
-        let result = if on_disk {
-            let shared = self.shared.clone();
-            tokio::task::spawn_blocking(move || {
-                let mut held = shared.lock().unwrap_or_else(|e| e.into_inner());
-                let done = commit(&held);
-                if done.is_ok() {
-                    // The next writer starts now, not when this caller's
-                    // task is next polled.
-                    held.release();
-                }
-                done
-            })
-            .await
-            .map_err(|e| DbErr::Exec(RuntimeErr::Internal(format!("commit: {e}"))))?
-        } else {
-            commit(&self.shared.lock().unwrap_or_else(|e| e.into_inner()))
-        };
+        });
         if result.is_err() {
             self.undo();
         }
-        result.map(|_| ()).map_err(exec_err)
+        result.map_err(exec_err)
     }
 
     /// Rolls back (to the savepoint).
@@ -560,11 +504,10 @@ impl Transaction {
             let name = self.savepoint();
             format!("ROLLBACK TO {name}; RELEASE {name}")
         };
-        let _ = self.with(|conn| {
+        self.with(|conn| {
             if !conn.is_autocommit() {
-                conn.execute_batch(&sql)?;
+                let _ = conn.execute_batch(&sql);
             }
-            Ok(())
         });
     }
 }
