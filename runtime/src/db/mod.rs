@@ -379,7 +379,7 @@ impl Transaction {
     pub async fn commit(self) -> Result<(), DbErr> {
         match self.inner {
             TxInner::Sea(inner) => inner.commit().await,
-            TxInner::Sqlite(inner) => inner.commit(),
+            TxInner::Sqlite(inner) => inner.commit().await,
         }
     }
 

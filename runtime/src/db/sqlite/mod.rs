@@ -15,6 +15,18 @@
 //!   file) is waited for in slices: SQLite's own `busy_timeout` blocks the
 //!   thread for at most [`BUSY_SLICE`], then the task sleeps asynchronously
 //!   and tries again, until the pool's acquire timeout.
+//! - Group commit: a write transaction's `COMMIT` does not sync the file
+//!   itself. Its work is kept in the writer's open SQLite transaction, the
+//!   writer goes to the next write transaction waiting (which runs inside a
+//!   savepoint of the same SQLite transaction), and one `COMMIT`, one
+//!   fsync, makes the whole group durable; only then does each member's
+//!   commit return. A member that fails or rolls back undoes its savepoint
+//!   alone; a deferred foreign key a member leaves broken fails that
+//!   member's commit, as its own `COMMIT` would have. What ends a group: a
+//!   task spawned by its first member, which queues for the writer after
+//!   the tasks that were ready, and anything that needs the writer outside
+//!   a write transaction (a statement on its own, a migration, `close`).
+//!   If the group's `COMMIT` fails, every member's commit fails with it.
 //! - A statement's work itself is not bounded: a query that scans a large
 //!   table holds its worker thread as long as it runs, as a hand-written
 //!   rusqlite handler would.
@@ -24,19 +36,22 @@
 
 mod values;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection as Raw, OpenFlags};
 use sea_orm::{DbErr, ExecResult, ProxyExecResult, ProxyRow, QueryResult, RuntimeErr, Statement};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
 /// How long SQLite's busy handler may block a worker thread at a time
 /// while another process holds the write lock; between slices the task
 /// sleeps without holding the thread.
 pub const BUSY_SLICE: Duration = Duration::from_millis(10);
+
+/// The savepoint a write transaction runs in when it joins a group.
+const MEMBER: &str = "ferrobridge_member";
 
 /// Prepared statements kept per connection.
 const STATEMENT_CACHE: usize = 256;
@@ -147,7 +162,46 @@ pub(crate) struct Pool {
     writer: Mutex<Option<Raw>>,
     /// One permit: whoever holds it holds [`Pool::writer`].
     write_turn: Arc<Semaphore>,
+    /// The group of committed write transactions the writer's open SQLite
+    /// transaction holds, waiting for their one `COMMIT` (see the module
+    /// docs); `None` when the writer holds no one's work.
+    group: Mutex<Option<watch::Sender<Option<Outcome>>>>,
+    /// Group `COMMIT`s run so far (what the tests count).
+    group_commits: AtomicUsize,
     closed: AtomicBool,
+}
+
+/// How a group's `COMMIT` ended, as each member's commit returns it.
+type Outcome = Result<(), Failure>;
+
+/// A failed group `COMMIT`: SQLite's extended code and message, rebuilt
+/// into an error for every member.
+#[derive(Clone, Debug)]
+struct Failure {
+    code: std::os::raw::c_int,
+    message: String,
+}
+
+impl Failure {
+    fn of(error: &rusqlite::Error) -> Failure {
+        match error {
+            rusqlite::Error::SqliteFailure(e, message) => Failure {
+                code: e.extended_code,
+                message: message.clone().unwrap_or_else(|| e.to_string()),
+            },
+            other => Failure {
+                code: rusqlite::ffi::SQLITE_ERROR,
+                message: other.to_string(),
+            },
+        }
+    }
+
+    fn error(&self) -> rusqlite::Error {
+        rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(self.code),
+            Some(self.message.clone()),
+        )
+    }
 }
 
 /// Runs `attempt` until it succeeds, fails with something other than
@@ -206,12 +260,24 @@ impl Pool {
             readers: Mutex::new(Vec::new()),
             writer: Mutex::new(Some(writer)),
             write_turn: Arc::new(Semaphore::new(1)),
+            group: Mutex::new(None),
+            group_commits: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
         }))
     }
 
-    /// Waits for the writer's turn, up to the acquire timeout.
+    /// Waits for the writer's turn, up to the acquire timeout, and commits
+    /// the group it holds, if any: the writer comes back outside any
+    /// transaction.
     async fn writer(self: &Arc<Self>) -> Result<Held, DbErr> {
+        let held = self.writer_turn().await?;
+        self.settle(held.conn());
+        Ok(held)
+    }
+
+    /// The writer as it is: inside a group's open transaction when one is
+    /// waiting for its `COMMIT`.
+    async fn writer_turn(self: &Arc<Self>) -> Result<Held, DbErr> {
         let permit = tokio::time::timeout(
             self.options.acquire_timeout,
             self.write_turn.clone().acquire_owned(),
@@ -219,6 +285,10 @@ impl Pool {
         .await
         .map_err(|_| busy_error("timed out waiting for the write connection"))?
         .map_err(|_| closed_error())?;
+        self.hold_writer(permit)
+    }
+
+    fn hold_writer(self: &Arc<Self>, permit: OwnedSemaphorePermit) -> Result<Held, DbErr> {
         let conn = self
             .writer
             .lock()
@@ -229,6 +299,63 @@ impl Pool {
             conn: Some(conn),
             home: Home::Writer(self.clone(), permit),
         })
+    }
+
+    fn group(&self) -> std::sync::MutexGuard<'_, Option<watch::Sender<Option<Outcome>>>> {
+        self.group.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Ends the group `conn` (the writer) holds, if any: one `COMMIT` for
+    /// all its members, whose commits then return its outcome.
+    fn settle(&self, conn: &Raw) {
+        let Some(group) = self.group().take() else {
+            return;
+        };
+        let outcome = if conn.is_autocommit() {
+            // SQLite rolled the transaction back itself (an I/O error, a
+            // full disk): the members' work is gone.
+            Err(lost())
+        } else {
+            self.group_commits.fetch_add(1, Ordering::Relaxed);
+            tracing::trace!(members = group.receiver_count(), "SQLite group commit");
+            let committed = conn
+                .prepare_cached("COMMIT")
+                .and_then(|mut stmt| stmt.raw_execute());
+            committed.map(|_| ()).map_err(|e| {
+                if !conn.is_autocommit() {
+                    let _ = conn.execute_batch("ROLLBACK");
+                }
+                Failure::of(&e)
+            })
+        };
+        group.send_replace(Some(outcome));
+    }
+
+    /// Joins `conn`'s (the writer's) committed work to the group, opening
+    /// one (and the task that ends it) when none is waiting; the receiver
+    /// tells how the group's `COMMIT` ended.
+    fn join_group(self: &Arc<Self>) -> watch::Receiver<Option<Outcome>> {
+        let mut group = self.group();
+        if let Some(open) = group.as_ref() {
+            return open.subscribe();
+        }
+        let (sender, receiver) = watch::channel(None);
+        *group = Some(sender);
+        drop(group);
+        let pool = self.clone();
+        tokio::spawn(async move {
+            // Behind the tasks that are ready now, whose write transactions
+            // then join this group before it commits.
+            tokio::task::yield_now().await;
+            // No timeout: a member may hold the writer as long as it
+            // likes, and the group waits for it.
+            if let Ok(permit) = pool.write_turn.clone().acquire_owned().await {
+                if let Ok(held) = pool.hold_writer(permit) {
+                    pool.settle(held.conn());
+                }
+            }
+        });
+        receiver
     }
 
     /// An idle reader, or a new one.
@@ -295,20 +422,42 @@ impl Pool {
     }
 
     /// Begins a transaction: `BEGIN IMMEDIATE` on the writer (taking the
-    /// write lock up front, so no statement inside waits for it), or, for a
-    /// read-only one, a deferred transaction on a reader.
+    /// write lock up front, so no statement inside waits for it), or a
+    /// savepoint in the group the writer holds; for a read-only one, a
+    /// deferred transaction on a reader.
     pub async fn begin(self: &Arc<Self>, read_only: bool) -> Result<Transaction, DbErr> {
         let deadline = Instant::now() + self.options.acquire_timeout;
-        let held = if read_only && !self.options.memory() {
-            self.reader()?
-        } else {
-            self.writer().await?
-        };
-        let begin = if read_only {
-            "BEGIN"
-        } else {
-            "BEGIN IMMEDIATE"
-        };
+        if read_only && !self.options.memory() {
+            return self.begin_on(self.reader()?, "BEGIN", None, deadline).await;
+        }
+        if read_only {
+            return self
+                .begin_on(self.writer().await?, "BEGIN", None, deadline)
+                .await;
+        }
+        let held = self.writer_turn().await?;
+        let grouped = self.group().is_some() && !held.conn().is_autocommit();
+        if grouped {
+            return self
+                .begin_on(held, &format!("SAVEPOINT {MEMBER}"), Some(true), deadline)
+                .await;
+        }
+        // A group whose transaction SQLite rolled back: its members learn it.
+        self.settle(held.conn());
+        self.begin_on(held, "BEGIN IMMEDIATE", Some(false), deadline)
+            .await
+    }
+
+    /// Runs `begin` on `held`, retrying while another process holds the
+    /// write lock. `member`: for a write transaction, whether it joined a
+    /// group (a savepoint) rather than opened the SQLite transaction.
+    async fn begin_on(
+        &self,
+        held: Held,
+        begin: &str,
+        member: Option<bool>,
+        deadline: Instant,
+    ) -> Result<Transaction, DbErr> {
         let mut pause = Duration::from_millis(1);
         loop {
             let begun = held
@@ -327,6 +476,13 @@ impl Pool {
             shared: Arc::new(Mutex::new(held)),
             depth: 0,
             open: true,
+            member: member.map(|joined| {
+                if joined {
+                    Member::Joined
+                } else {
+                    Member::Opened
+                }
+            }),
         })
     }
 
@@ -343,8 +499,13 @@ impl Pool {
     /// Closes every idle connection; the pool answers no more statements.
     pub async fn close(self: &Arc<Self>) -> Result<(), DbErr> {
         self.closed.store(true, Ordering::Release);
-        // Wait for the writer to be idle, then close it.
-        let _turn = self.write_turn.acquire().await;
+        // Wait for the writer to be idle, commit what it holds, then close it.
+        let turn = self.write_turn.clone().acquire_owned().await;
+        if let Ok(turn) = turn {
+            if let Ok(held) = self.hold_writer(turn) {
+                self.settle(held.conn());
+            }
+        }
         self.write_turn.close();
         self.writer.lock().unwrap_or_else(|e| e.into_inner()).take();
         self.readers
@@ -391,6 +552,14 @@ impl Held {
             .as_ref()
             .expect("a held connection is present until dropped")
     }
+
+    /// The pool of a held writer.
+    fn writer_pool(&self) -> Option<&Arc<Pool>> {
+        match &self.home {
+            Home::Writer(pool, _) => Some(pool),
+            Home::Readers(_) => None,
+        }
+    }
 }
 
 impl Drop for Held {
@@ -398,9 +567,27 @@ impl Drop for Held {
         let Some(conn) = self.conn.take() else {
             return;
         };
-        if !conn.is_autocommit() {
+        let grouped = match &self.home {
+            Home::Writer(pool, _) => {
+                let group = pool.group();
+                match group.as_ref() {
+                    // The group's transaction is gone (SQLite rolled it back
+                    // after an error): its members' commits fail.
+                    Some(_) if conn.is_autocommit() => {
+                        drop(group);
+                        pool.settle(&conn);
+                        false
+                    }
+                    Some(_) => true,
+                    None => false,
+                }
+            }
+            Home::Readers(_) => false,
+        };
+        if !grouped && !conn.is_autocommit() {
             // A transaction left open (its future dropped mid-way) must not
-            // reach the next user of the connection.
+            // reach the next user of the connection; a group's stays open
+            // for its `COMMIT`.
             let _ = conn.execute_batch("ROLLBACK");
         }
         match &self.home {
@@ -426,6 +613,18 @@ pub(crate) struct Transaction {
     shared: Arc<Mutex<Held>>,
     depth: usize,
     open: bool,
+    /// For a write transaction (depth 0 on the writer): how it sits in
+    /// the SQLite transaction its group commits.
+    member: Option<Member>,
+}
+
+/// How a write transaction began.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Member {
+    /// With `BEGIN IMMEDIATE`: no one's work was waiting on the writer.
+    Opened,
+    /// In the savepoint [`MEMBER`], inside a group's open transaction.
+    Joined,
 }
 
 impl Transaction {
@@ -465,6 +664,7 @@ impl Transaction {
             shared: self.shared.clone(),
             depth: self.depth + 1,
             open: true,
+            member: None,
         };
         let sql = format!("SAVEPOINT {}", nested.savepoint());
         self.with(|conn| conn.execute_batch(&sql))
@@ -473,9 +673,14 @@ impl Transaction {
     }
 
     /// Commits (or releases the savepoint). A failed `COMMIT` (a deferred
-    /// foreign key broken, say) is rolled back and returned.
-    pub fn commit(mut self) -> Result<(), DbErr> {
+    /// foreign key broken, say) is rolled back and returned. A write
+    /// transaction returns once its group's `COMMIT` has (see the module
+    /// docs).
+    pub async fn commit(mut self) -> Result<(), DbErr> {
         self.open = false;
+        if self.member.is_some() {
+            return self.commit_member().await;
+        }
         let result = self.with(|conn| {
             if self.depth == 0 {
                 // From the statement cache: not parsed again per write.
@@ -490,6 +695,54 @@ impl Transaction {
         result.map_err(exec_err)
     }
 
+    /// A write transaction's commit: its work joins the group, the writer
+    /// goes to the next in line, and the group's `COMMIT` is awaited.
+    async fn commit_member(self) -> Result<(), DbErr> {
+        let joined = self.with(|conn| {
+            if conn.is_autocommit() {
+                // What SQLite says to a COMMIT without a transaction: it
+                // rolled this one back after an error.
+                return Err(lost().error());
+            }
+            if deferred_foreign_keys(conn) {
+                // The COMMIT of this transaction alone would fail so; the
+                // group's must not.
+                return Err(rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY),
+                    Some("FOREIGN KEY constraint failed".into()),
+                ));
+            }
+            if self.member == Some(Member::Joined) {
+                conn.prepare_cached(&format!("RELEASE {MEMBER}"))?
+                    .raw_execute()?;
+            }
+            Ok(())
+        });
+        if let Err(e) = joined {
+            self.undo();
+            return Err(exec_err(e));
+        }
+        let mut outcome = {
+            let held = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+            let pool = held
+                .writer_pool()
+                .expect("a write transaction holds the writer")
+                .clone();
+            drop(held);
+            pool.join_group()
+        };
+        // The writer goes back now (unless a nested transaction still holds
+        // it), for the next write transaction to join the group.
+        drop(self);
+        let ended = outcome.wait_for(Option::is_some).await;
+        match ended.as_deref() {
+            Ok(Some(Ok(()))) => Ok(()),
+            Ok(Some(Err(failure))) => Err(exec_err(failure.error())),
+            // The pool went away with the group uncommitted.
+            Ok(None) | Err(_) => Err(closed_error()),
+        }
+    }
+
     /// Rolls back (to the savepoint).
     pub fn rollback(mut self) -> Result<(), DbErr> {
         self.open = false;
@@ -498,7 +751,9 @@ impl Transaction {
     }
 
     fn undo(&self) {
-        let sql = if self.depth == 0 {
+        let sql = if self.member == Some(Member::Joined) {
+            format!("ROLLBACK TO {MEMBER}; RELEASE {MEMBER}")
+        } else if self.depth == 0 {
             "ROLLBACK".to_string()
         } else {
             let name = self.savepoint();
@@ -517,6 +772,33 @@ impl Drop for Transaction {
         if self.open {
             self.undo();
         }
+    }
+}
+
+/// Whether `conn`'s transaction holds a deferred foreign key that does not
+/// hold (the `COMMIT` would fail).
+fn deferred_foreign_keys(conn: &Raw) -> bool {
+    let (mut current, mut highest) = (0, 0);
+    // SAFETY: the handle is `conn`'s own, open while `conn` is borrowed,
+    // and SQLITE_DBSTATUS_DEFERRED_FKS only reads a counter of it.
+    let code = unsafe {
+        rusqlite::ffi::sqlite3_db_status(
+            conn.handle(),
+            rusqlite::ffi::SQLITE_DBSTATUS_DEFERRED_FKS,
+            &mut current,
+            &mut highest,
+            0,
+        )
+    };
+    code == rusqlite::ffi::SQLITE_OK && current > 0
+}
+
+/// What a member's commit fails with when SQLite rolled the group's
+/// transaction back on its own (after an I/O error or a full disk, say).
+fn lost() -> Failure {
+    Failure {
+        code: rusqlite::ffi::SQLITE_ABORT,
+        message: "the transaction was rolled back after an error".into(),
     }
 }
 
@@ -616,4 +898,177 @@ fn closed_error() -> DbErr {
     DbErr::Conn(RuntimeErr::SqlxError(Arc::new(
         sea_orm::sqlx::Error::PoolClosed,
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::DbBackend;
+
+    fn sql(text: &str) -> Statement {
+        Statement::from_string(DbBackend::Sqlite, text)
+    }
+
+    /// A pool on a new file of its own, with a table `t` and a table
+    /// `child` whose key to `t` is checked at commit.
+    async fn pool(name: &str) -> (Arc<Pool>, std::path::PathBuf) {
+        let path = std::env::temp_dir().join(format!(
+            "ferrobridge-group-{name}-{}.sqlite3",
+            std::process::id()
+        ));
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+        let options =
+            Options::from_url(&format!("sqlite://{}?mode=rwc", path.display())).expect("url");
+        let pool = Pool::open(options).await.expect("open");
+        pool.execute_unprepared(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);
+             CREATE TABLE child (id INTEGER PRIMARY KEY,
+                 t_id INTEGER REFERENCES t (id) DEFERRABLE INITIALLY DEFERRED);",
+        )
+        .await
+        .expect("tables");
+        (pool, path)
+    }
+
+    async fn ids(pool: &Arc<Pool>, table: &str) -> Vec<i64> {
+        pool.query(&sql(&format!("SELECT id FROM {table} ORDER BY id")))
+            .await
+            .expect("ids")
+            .iter()
+            .map(|row| row.try_get_by_index::<i64>(0).expect("id"))
+            .collect()
+    }
+
+    /// Each task's write transaction: its statements, then commit (or
+    /// roll back when `commit` is false).
+    fn writer_task(
+        pool: &Arc<Pool>,
+        statements: &[&str],
+        commit: bool,
+    ) -> tokio::task::JoinHandle<Result<(), DbErr>> {
+        let pool = pool.clone();
+        let statements: Vec<String> = statements.iter().map(|s| s.to_string()).collect();
+        tokio::spawn(async move {
+            let txn = pool.begin(false).await?;
+            for statement in &statements {
+                // A failing statement undoes itself and the transaction goes on.
+                let _ = txn.execute(&sql(statement));
+            }
+            if commit {
+                txn.commit().await
+            } else {
+                txn.rollback()
+            }
+        })
+    }
+
+    #[tokio::test]
+    async fn write_transactions_ready_together_share_one_commit() {
+        let (pool, _path) = pool("together").await;
+        let before = pool.group_commits.load(Ordering::Relaxed);
+        let tasks: Vec<_> = (1..=20)
+            .map(|i| writer_task(&pool, &[&format!("INSERT INTO t VALUES ({i}, 'x')")], true))
+            .collect();
+        for task in tasks {
+            task.await.expect("task").expect("commit");
+        }
+        // Read on another connection: each commit returned after the rows
+        // were committed.
+        assert_eq!(ids(&pool, "t").await, (1..=20).collect::<Vec<_>>());
+        assert_eq!(pool.group_commits.load(Ordering::Relaxed) - before, 1);
+    }
+
+    #[tokio::test]
+    async fn a_member_that_fails_or_rolls_back_leaves_the_others() {
+        let (pool, _path) = pool("members").await;
+        let before = pool.group_commits.load(Ordering::Relaxed);
+        let a = writer_task(&pool, &["INSERT INTO t VALUES (1, 'a')"], true);
+        let b = writer_task(&pool, &["INSERT INTO t VALUES (2, 'b')"], false);
+        // The duplicate key fails alone; the row after it stays.
+        let c = writer_task(
+            &pool,
+            &[
+                "INSERT INTO t VALUES (1, 'dup')",
+                "INSERT INTO t VALUES (3, 'c')",
+            ],
+            true,
+        );
+        // A child of no parent: this transaction's COMMIT would fail.
+        let d = writer_task(
+            &pool,
+            &[
+                "INSERT INTO t VALUES (4, 'd')",
+                "INSERT INTO child VALUES (1, 999)",
+            ],
+            true,
+        );
+        // A child whose parent an earlier member wrote.
+        let e = writer_task(&pool, &["INSERT INTO child VALUES (2, 3)"], true);
+        a.await.expect("a").expect("a commits");
+        b.await.expect("b").expect("b rolls back");
+        c.await.expect("c").expect("c commits");
+        let broken = d.await.expect("d").expect_err("d's foreign key");
+        assert!(
+            broken.to_string().contains("FOREIGN KEY constraint failed"),
+            "{broken}"
+        );
+        e.await.expect("e").expect("e commits");
+        assert_eq!(ids(&pool, "t").await, [1, 3]);
+        assert_eq!(ids(&pool, "child").await, [2]);
+        assert_eq!(pool.group_commits.load(Ordering::Relaxed) - before, 1);
+    }
+
+    #[tokio::test]
+    async fn a_dropped_member_is_undone_alone() {
+        let (pool, _path) = pool("dropped").await;
+        let a = writer_task(&pool, &["INSERT INTO t VALUES (1, 'a')"], true);
+        let b = {
+            let pool = pool.clone();
+            tokio::spawn(async move {
+                let txn = pool.begin(false).await.expect("begin b");
+                txn.execute(&sql("INSERT INTO t VALUES (2, 'b')"))
+                    .expect("insert b");
+                drop(txn);
+            })
+        };
+        let c = writer_task(&pool, &["INSERT INTO t VALUES (3, 'c')"], true);
+        a.await.expect("a").expect("a commits");
+        b.await.expect("b");
+        c.await.expect("c").expect("c commits");
+        assert_eq!(ids(&pool, "t").await, [1, 3]);
+    }
+
+    #[tokio::test]
+    async fn a_group_whose_transaction_sqlite_ended_fails_every_member() {
+        let (pool, _path) = pool("lost").await;
+        let a = writer_task(&pool, &["INSERT INTO t VALUES (1, 'a')"], true);
+        // As SQLite does after an I/O error or a full disk: the whole
+        // transaction rolled back under the members.
+        let b = writer_task(&pool, &["INSERT INTO t VALUES (2, 'b')", "ROLLBACK"], true);
+        assert!(a.await.expect("a").is_err(), "a's work is gone");
+        assert!(b.await.expect("b").is_err(), "b's work is gone");
+        assert_eq!(ids(&pool, "t").await, Vec::<i64>::new());
+        // The writer is usable again.
+        writer_task(&pool, &["INSERT INTO t VALUES (3, 'c')"], true)
+            .await
+            .expect("c")
+            .expect("c commits");
+        assert_eq!(ids(&pool, "t").await, [3]);
+    }
+
+    #[tokio::test]
+    async fn a_statement_on_its_own_commits_the_waiting_group_first() {
+        let (pool, _path) = pool("alone").await;
+        let a = writer_task(&pool, &["INSERT INTO t VALUES (1, 'a')"], true);
+        // Let a commit into a group and wait for it.
+        tokio::task::yield_now().await;
+        pool.execute(&sql("INSERT INTO t VALUES (2, 'alone')"))
+            .await
+            .expect("autocommit insert");
+        a.await.expect("a").expect("a commits");
+        assert_eq!(ids(&pool, "t").await, [1, 2]);
+        pool.close().await.expect("close");
+    }
 }
