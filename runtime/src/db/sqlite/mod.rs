@@ -834,18 +834,19 @@ fn run_prepared(
     let names: Arc<[String]> = (0..columns)
         .map(|i| prepared.column_name(i).map(str::to_string))
         .collect::<Result<_, _>>()?;
-    // Room for a page's rows up front: a row is large, and growing one at
-    // a time moves them again and again.
-    let mut out = Vec::with_capacity(16);
+    // The values of every row in one list, which the rows share: a row
+    // allocates no list of its own. Room for a few rows up front.
+    let mut values = Vec::with_capacity(8 * columns);
     let mut rows = prepared.raw_query();
     while let Some(row) = rows.next()? {
-        let mut values = Vec::with_capacity(columns);
         for i in 0..columns {
             values.push(values::read(row.get_ref(i)?));
         }
-        out.push(QueryResult::from(ProxyRow::in_order(names.clone(), values)));
     }
     drop(rows);
+    let out = ProxyRow::all_in_order(names, values)
+        .map(QueryResult::from)
+        .collect();
     let changed = conn.changes();
     Ok((
         out,

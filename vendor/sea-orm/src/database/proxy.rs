@@ -104,10 +104,20 @@ pub struct ProxyRow {
 }
 
 /// A row's values in select order and the column names of its result.
+/// The values of every row of one result may share one list: this row's
+/// are `values[start..start + names.len()]`.
 #[derive(Clone, Debug)]
 pub(crate) struct InOrder {
     names: Arc<[String]>,
-    values: Vec<Value>,
+    values: Arc<Vec<Value>>,
+    start: usize,
+}
+
+impl InOrder {
+    fn values(&self) -> &[Value] {
+        let end = (self.start + self.names.len()).min(self.values.len());
+        &self.values[self.start.min(end)..end]
+    }
 }
 
 impl ProxyRow {
@@ -127,8 +137,38 @@ impl ProxyRow {
         debug_assert_eq!(names.len(), values.len(), "one value per column");
         Self {
             values: BTreeMap::new(),
-            ordered: Some(InOrder { names, values }),
+            ordered: Some(InOrder {
+                names,
+                values: Arc::new(values),
+                start: 0,
+            }),
         }
+    }
+
+    /// The rows of one result whose values, row after row in select
+    /// order, are `values` (one per name and row): every row shares the
+    /// names and the one list of values, so a result allocates neither
+    /// per row.
+    pub fn all_in_order(
+        names: Arc<[String]>,
+        values: Vec<Value>,
+    ) -> impl ExactSizeIterator<Item = Self> {
+        let width = names.len();
+        let rows = if width == 0 {
+            0
+        } else {
+            assert_eq!(values.len() % width, 0, "one value per column and row");
+            values.len() / width
+        };
+        let values = Arc::new(values);
+        (0..rows).map(move |row| Self {
+            values: BTreeMap::new(),
+            ordered: Some(InOrder {
+                names: names.clone(),
+                values: values.clone(),
+                start: row * width,
+            }),
+        })
     }
 
     /// The value of the column named `name`.
@@ -139,7 +179,7 @@ impl ProxyRow {
                 .names
                 .iter()
                 .position(|n| n == name)
-                .map(|i| &row.values[i]),
+                .map(|i| &row.values()[i]),
             None => self.values.get(name),
         }
     }
@@ -147,7 +187,7 @@ impl ProxyRow {
     /// The value of the `index`-th selected column.
     fn at(&self, index: usize) -> Option<&Value> {
         match &self.ordered {
-            Some(row) => row.values.get(index),
+            Some(row) => row.values().get(index),
             None => self.values.iter().nth(index).map(|(_, value)| value),
         }
     }
@@ -155,7 +195,12 @@ impl ProxyRow {
     /// The row's columns and values, as a map.
     fn into_map(self) -> BTreeMap<String, Value> {
         match self.ordered {
-            Some(row) => row.names.iter().cloned().zip(row.values).collect(),
+            Some(row) => row
+                .names
+                .iter()
+                .cloned()
+                .zip(row.values().iter().cloned())
+                .collect(),
             None => self.values,
         }
     }
