@@ -439,23 +439,27 @@ impl Pool {
         let grouped = self.group().is_some() && !held.conn().is_autocommit();
         if grouped {
             return self
-                .begin_on(held, &format!("SAVEPOINT {MEMBER}"), Some(true), deadline)
+                .begin_on(
+                    held,
+                    &format!("SAVEPOINT {MEMBER}"),
+                    Some(Member::Joined),
+                    deadline,
+                )
                 .await;
         }
         // A group whose transaction SQLite rolled back: its members learn it.
         self.settle(held.conn());
-        self.begin_on(held, "BEGIN IMMEDIATE", Some(false), deadline)
+        self.begin_on(held, "BEGIN IMMEDIATE", Some(Member::Opened), deadline)
             .await
     }
 
     /// Runs `begin` on `held`, retrying while another process holds the
-    /// write lock. `member`: for a write transaction, whether it joined a
-    /// group (a savepoint) rather than opened the SQLite transaction.
+    /// write lock. `member`: how a write transaction sits in its group.
     async fn begin_on(
         &self,
         held: Held,
         begin: &str,
-        member: Option<bool>,
+        member: Option<Member>,
         deadline: Instant,
     ) -> Result<Transaction, DbErr> {
         let mut pause = Duration::from_millis(1);
@@ -476,13 +480,7 @@ impl Pool {
             shared: Arc::new(Mutex::new(held)),
             depth: 0,
             open: true,
-            member: member.map(|joined| {
-                if joined {
-                    Member::Joined
-                } else {
-                    Member::Opened
-                }
-            }),
+            member,
         })
     }
 
