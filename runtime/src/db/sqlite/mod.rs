@@ -27,6 +27,10 @@
 //!   the tasks that were ready, and anything that needs the writer outside
 //!   a write transaction (a statement on its own, a migration, `close`).
 //!   If the group's `COMMIT` fails, every member's commit fails with it.
+//!   An `INSERT`, `UPDATE` or `DELETE` outside a transaction is a write
+//!   transaction of its own and joins a group the same way; other
+//!   statements outside a transaction commit the group first and run
+//!   alone.
 //! - A statement's work itself is not bounded: a query that scans a large
 //!   table holds its worker thread as long as it runs, as a hand-written
 //!   rusqlite handler would.
@@ -394,6 +398,12 @@ impl Pool {
                 return Ok(rows);
             }
         }
+        if groupable(&stmt.sql) {
+            return self
+                .write_alone(|conn| run(conn, stmt), query_err)
+                .await
+                .map(|(rows, _)| rows);
+        }
         let writer = self.writer().await?;
         on_held(writer, deadline, |conn| run(conn, stmt))
             .await
@@ -403,12 +413,38 @@ impl Pool {
 
     /// Runs a statement that may write, on the writer.
     pub async fn execute(self: &Arc<Self>, stmt: &Statement) -> Result<ExecResult, DbErr> {
+        if groupable(&stmt.sql) {
+            return self
+                .write_alone(|conn| run(conn, stmt), exec_err)
+                .await
+                .map(|(_, result)| result.into());
+        }
         let deadline = Instant::now() + self.options.acquire_timeout;
         let writer = self.writer().await?;
         on_held(writer, deadline, |conn| run(conn, stmt))
             .await
             .map(|(_, result)| result.into())
             .map_err(exec_err)
+    }
+
+    /// Runs `work` (one statement outside any transaction) as a write
+    /// transaction of its own, which commits with the group: it returns
+    /// once the group's `COMMIT` has, as the statement alone would have
+    /// returned once its own had. A statement that fails undoes itself
+    /// alone and returns its error (`error` wraps it).
+    async fn write_alone<T>(
+        self: &Arc<Self>,
+        work: impl FnOnce(&Raw) -> Result<T, rusqlite::Error>,
+        error: fn(rusqlite::Error) -> DbErr,
+    ) -> Result<T, DbErr> {
+        let txn = self.begin(false).await?;
+        match txn.with(work) {
+            Ok(value) => txn.commit().await.map(|()| value),
+            Err(e) => {
+                txn.rollback()?;
+                Err(error(e))
+            }
+        }
     }
 
     /// Runs `sql` (one or more statements, no parameters) on the writer.
@@ -773,6 +809,18 @@ impl Drop for Transaction {
     }
 }
 
+/// Whether `sql` is a plain `INSERT`, `UPDATE` or `DELETE`: a statement
+/// that runs inside a group's transaction as it would alone. Anything else
+/// outside a transaction keeps the writer to itself: `PRAGMA foreign_keys`
+/// is ignored inside a transaction, and `VACUUM`, `BEGIN` or a change of
+/// journal mode fail there.
+fn groupable(sql: &str) -> bool {
+    let head = sql.trim_start().as_bytes().get(..7);
+    [b"INSERT ", b"UPDATE ", b"DELETE "]
+        .iter()
+        .any(|keyword| head.is_some_and(|head| head.eq_ignore_ascii_case(*keyword)))
+}
+
 /// Whether `conn`'s transaction holds a deferred foreign key that does not
 /// hold (the `COMMIT` would fail).
 fn deferred_foreign_keys(conn: &Raw) -> bool {
@@ -1058,16 +1106,72 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn writes_outside_a_transaction_join_the_group() {
+        let (pool, _path) = pool("alone-writes").await;
+        let before = pool.group_commits.load(Ordering::Relaxed);
+        let tasks: Vec<_> = (1..=10)
+            .map(|i| {
+                let pool = pool.clone();
+                tokio::spawn(async move {
+                    pool.execute(&sql(&format!("INSERT INTO t VALUES ({i}, 'x')")))
+                        .await
+                })
+            })
+            .collect();
+        // One that fails (a duplicate key) fails alone.
+        let duplicate = {
+            let pool = pool.clone();
+            tokio::spawn(async move { pool.execute(&sql("INSERT INTO t VALUES (1, 'dup')")).await })
+        };
+        // A child of no parent, checked at commit: refused, as alone.
+        let orphan = {
+            let pool = pool.clone();
+            tokio::spawn(async move {
+                pool.execute(&sql("INSERT INTO child VALUES (1, 999)"))
+                    .await
+            })
+        };
+        // RETURNING reads through `query`.
+        let returning = {
+            let pool = pool.clone();
+            tokio::spawn(async move {
+                pool.query(&sql("INSERT INTO t VALUES (11, 'r') RETURNING id"))
+                    .await
+            })
+        };
+        for task in tasks {
+            assert_eq!(
+                task.await.expect("task").expect("insert").rows_affected(),
+                1
+            );
+        }
+        assert!(duplicate.await.expect("dup").is_err(), "the duplicate key");
+        let orphan = orphan
+            .await
+            .expect("orphan")
+            .expect_err("the missing parent");
+        assert!(orphan.to_string().contains("FOREIGN KEY"), "{orphan}");
+        let rows = returning
+            .await
+            .expect("returning")
+            .expect("insert returning");
+        assert_eq!(rows[0].try_get_by_index::<i64>(0).expect("id"), 11);
+        assert_eq!(ids(&pool, "t").await, (1..=11).collect::<Vec<_>>());
+        assert_eq!(ids(&pool, "child").await, Vec::<i64>::new());
+        assert_eq!(pool.group_commits.load(Ordering::Relaxed) - before, 1);
+        // What cannot run inside a transaction still runs alone.
+        pool.execute(&sql("VACUUM")).await.expect("vacuum");
+    }
+
+    #[tokio::test]
     async fn a_statement_on_its_own_commits_the_waiting_group_first() {
         let (pool, _path) = pool("alone").await;
         let a = writer_task(&pool, &["INSERT INTO t VALUES (1, 'a')"], true);
         // Let a commit into a group and wait for it.
         tokio::task::yield_now().await;
-        pool.execute(&sql("INSERT INTO t VALUES (2, 'alone')"))
-            .await
-            .expect("autocommit insert");
+        pool.execute(&sql("VACUUM")).await.expect("vacuum, alone");
         a.await.expect("a").expect("a commits");
-        assert_eq!(ids(&pool, "t").await, [1, 2]);
+        assert_eq!(ids(&pool, "t").await, [1]);
         pool.close().await.expect("close");
     }
 }
