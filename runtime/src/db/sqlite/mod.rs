@@ -762,11 +762,17 @@ impl Transaction {
                 .writer_pool()
                 .expect("a write transaction holds the writer")
                 .clone();
-            drop(held);
-            pool.join_group()
+            let outcome = pool.join_group();
+            if Arc::strong_count(&self.shared) > 1 {
+                // A nested transaction still holds the writer (and may be
+                // dropped only after this returns): no one else could
+                // commit the group, so commit it now.
+                pool.settle(held.conn());
+            }
+            outcome
         };
-        // The writer goes back now (unless a nested transaction still holds
-        // it), for the next write transaction to join the group.
+        // The writer goes back now, for the next write transaction to join
+        // the group.
         drop(self);
         let ended = outcome.wait_for(Option::is_some).await;
         match ended.as_deref() {
@@ -1103,6 +1109,27 @@ mod tests {
             .expect("c")
             .expect("c commits");
         assert_eq!(ids(&pool, "t").await, [3]);
+    }
+
+    #[tokio::test]
+    async fn a_commit_with_a_nested_transaction_still_open_commits_at_once() {
+        let (pool, _path) = pool("nested").await;
+        let outer = pool.begin(false).await.expect("begin");
+        outer
+            .execute(&sql("INSERT INTO t VALUES (1, 'outer')"))
+            .expect("insert");
+        let inner = outer.begin().expect("savepoint");
+        inner
+            .execute(&sql("INSERT INTO t VALUES (2, 'inner')"))
+            .expect("insert");
+        // The nested one still holds the writer: waiting for a group
+        // commit would never end.
+        tokio::time::timeout(Duration::from_secs(5), outer.commit())
+            .await
+            .expect("the commit returned")
+            .expect("committed");
+        drop(inner);
+        assert_eq!(ids(&pool, "t").await, [1, 2]);
     }
 
     #[tokio::test]
