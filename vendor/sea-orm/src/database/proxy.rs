@@ -179,7 +179,7 @@ impl ProxyRow {
                 .names
                 .iter()
                 .position(|n| n == name)
-                .map(|i| &row.values()[i]),
+                .and_then(|i| row.values().get(i)),
             None => self.values.get(name),
         }
     }
