@@ -176,37 +176,7 @@ pub(crate) struct Pool {
 }
 
 /// How a group's `COMMIT` ended, as each member's commit returns it.
-type Outcome = Result<(), Failure>;
-
-/// A failed group `COMMIT`: SQLite's extended code and message, rebuilt
-/// into an error for every member.
-#[derive(Clone, Debug)]
-struct Failure {
-    code: std::os::raw::c_int,
-    message: String,
-}
-
-impl Failure {
-    fn of(error: &rusqlite::Error) -> Failure {
-        match error {
-            rusqlite::Error::SqliteFailure(e, message) => Failure {
-                code: e.extended_code,
-                message: message.clone().unwrap_or_else(|| e.to_string()),
-            },
-            other => Failure {
-                code: rusqlite::ffi::SQLITE_ERROR,
-                message: other.to_string(),
-            },
-        }
-    }
-
-    fn error(&self) -> rusqlite::Error {
-        rusqlite::Error::SqliteFailure(
-            rusqlite::ffi::Error::new(self.code),
-            Some(self.message.clone()),
-        )
-    }
-}
+type Outcome = Result<(), DbErr>;
 
 /// Runs `attempt` until it succeeds, fails with something other than
 /// SQLite's busy error, or `deadline` passes; sleeps between tries.
@@ -318,7 +288,7 @@ impl Pool {
         let outcome = if conn.is_autocommit() {
             // SQLite rolled the transaction back itself (an I/O error, a
             // full disk): the members' work is gone.
-            Err(lost())
+            Err(exec_err(lost()))
         } else {
             self.group_commits.fetch_add(1, Ordering::Relaxed);
             tracing::trace!(members = group.receiver_count(), "SQLite group commit");
@@ -329,7 +299,7 @@ impl Pool {
                 if !conn.is_autocommit() {
                     let _ = conn.execute_batch("ROLLBACK");
                 }
-                Failure::of(&e)
+                exec_err(e)
             })
         };
         group.send_replace(Some(outcome));
@@ -736,7 +706,7 @@ impl Transaction {
             if conn.is_autocommit() {
                 // What SQLite says to a COMMIT without a transaction: it
                 // rolled this one back after an error.
-                return Err(lost().error());
+                return Err(lost());
             }
             if deferred_foreign_keys(conn) {
                 // The COMMIT of this transaction alone would fail so; the
@@ -777,7 +747,7 @@ impl Transaction {
         let ended = outcome.wait_for(Option::is_some).await;
         match ended.as_deref() {
             Ok(Some(Ok(()))) => Ok(()),
-            Ok(Some(Err(failure))) => Err(exec_err(failure.error())),
+            Ok(Some(Err(error))) => Err(error.clone()),
             // The pool went away with the group uncommitted.
             Ok(None) | Err(_) => Err(closed_error()),
         }
@@ -847,11 +817,11 @@ fn deferred_foreign_keys(conn: &Raw) -> bool {
 
 /// What a member's commit fails with when SQLite rolled the group's
 /// transaction back on its own (after an I/O error or a full disk, say).
-fn lost() -> Failure {
-    Failure {
-        code: rusqlite::ffi::SQLITE_ABORT,
-        message: "the transaction was rolled back after an error".into(),
-    }
+fn lost() -> rusqlite::Error {
+    rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
+        Some("the transaction was rolled back after an error".into()),
+    )
 }
 
 /// Prepares (from the connection's cache), binds and steps `stmt`,
