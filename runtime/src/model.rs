@@ -12,6 +12,9 @@ use serde::Serialize;
 
 use crate::error::{ErrorKind, ValidationError};
 
+mod column;
+pub use column::{ColumnRow, FromColumn, ReadRow, RowReader, StoredValue, as_stored, read_columns};
+
 /// A type built from a JSON request body, reporting all errors at once.
 /// Implemented by `#[derive(Model)]` for `PostCreate` and `PostUpdate`,
 /// which read the body field by field against the model's [`FieldMeta`]
@@ -77,7 +80,7 @@ pub trait Model:
         None
     }
 
-    /// `select` narrowed to the columns [`Model::read_from_result`] reads:
+    /// `select` narrowed to the columns [`Model::read_from_row`] reads:
     /// only what `Read` shows, as a hand-written query selects them. The
     /// API's list and retrieve select this way; the default is
     /// [`select_read`], the columns of the fields `meta()` shows.
@@ -86,9 +89,19 @@ pub trait Model:
     }
 
     /// The `Read` of one row of a query narrowed by [`Model::select_read`],
-    /// read straight from the result without building the whole row:
-    /// `#[derive(Model)]` reads each shown field by its column name.
-    fn read_from_result(row: &QueryResult) -> Result<Self::Read, DbErr>;
+    /// read straight from the row without building the whole row:
+    /// `#[derive(Model)]` reads each shown field with
+    /// `row.get(position, "column")` — by position from the values the
+    /// in-thread SQLite pool hands over as stored ([`FromColumn`]), by
+    /// name from SeaORM's rows. The positions are those of
+    /// [`read_columns`]: the pool reads so only a statement that selects
+    /// exactly them, and each read checks its column's name.
+    fn read_from_row(row: &dyn ColumnRow) -> Result<Self::Read, DbErr>;
+
+    /// [`Model::read_from_row`] of one of SeaORM's rows (any backend).
+    fn read_from_result(row: &QueryResult) -> Result<Self::Read, DbErr> {
+        Self::read_from_row(row)
+    }
 
     /// How the admin names a row (Django's `__str__`): from
     /// `#[model(display = "...")]`, else `"Post object (1)"` as in Django.
@@ -115,6 +128,16 @@ pub fn select_read<M: Model>(select: Select<M::Entity>) -> Select<M::Entity> {
         }
     }
     select
+}
+
+/// How the API reads `M`'s `Read` from the rows of [`Model::select_read`]:
+/// by position where the connection can ([`Model::read_from_row`]), else
+/// by name ([`Model::read_from_result`]).
+pub fn read_reader<M: Model>() -> RowReader<M::Read> {
+    RowReader {
+        by_position: Some((M::meta().fields, M::read_from_row)),
+        by_name: M::read_from_result,
+    }
 }
 
 /// The `Read` of a whole row, through [`Model::read_from_result`]: what

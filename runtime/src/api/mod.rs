@@ -10,7 +10,7 @@ use axum::extract::{MatchedPath, Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use sea_orm::{ConnectionTrait, EntityTrait, IntoActiveModel, Value};
+use sea_orm::{EntityTrait, IntoActiveModel, Value};
 use serde::Serialize;
 use serde_json::{Value as JsonValue, json};
 
@@ -355,12 +355,9 @@ async fn find_read<M: Model>(db: &Connection, pk: &str) -> ApiResult<M::Read> {
     let key = parse_key::<M>(pk)?;
     let stmt = crate::query::select_read_by_key::<M>(db.get_database_backend(), key)
         .map_err(ApiError::internal)?;
-    let row = db
-        .query_one_raw(stmt)
-        .await
-        .map_err(ApiError::internal)?
-        .ok_or(ApiError::NotFound)?;
-    M::read_from_result(&row).map_err(ApiError::internal)
+    let rows = (db.query_read(stmt, crate::model::read_reader::<M>()).await)
+        .map_err(ApiError::internal)?;
+    rows.into_iter().next().ok_or(ApiError::NotFound)
 }
 
 /// `PUT /api/{plural}/{pk}`: replaces every writable field.

@@ -30,6 +30,8 @@ use sea_orm::{
     TransactionOptions, TransactionSession, TransactionTrait, Value,
 };
 
+use crate::model::RowReader;
+
 /// A datetime as ferrobridge stores it on SQLite, which is how Django
 /// writes it there: UTC without an offset, a space between date and time,
 /// and six fraction digits unless the microseconds are zero, when there is
@@ -295,6 +297,23 @@ impl Connection {
 
     fn backend(&self) -> DbBackend {
         self.inner.get_database_backend()
+    }
+
+    /// Runs a SELECT whose rows become `T` as `reader` says: on SQLite by
+    /// position from the values as stored, when the statement selects the
+    /// reader's columns (no SeaORM row in between); elsewhere by name.
+    pub async fn query_read<T>(
+        &self,
+        stmt: Statement,
+        reader: RowReader<T>,
+    ) -> Result<Vec<T>, DbErr> {
+        let stmt = canonical(self.backend(), stmt);
+        match &self.sqlite {
+            Some(pool) => measured(&self.metric, &stmt, pool.query_read(&stmt, reader)).await,
+            None => (self.inner.query_all_raw(stmt).await?.iter())
+                .map(reader.by_name)
+                .collect(),
+        }
     }
 
     async fn run_execute(&self, stmt: Statement) -> Result<ExecResult, DbErr> {

@@ -7,16 +7,16 @@ use std::str::FromStr;
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, Func, NullOrdering};
 use sea_orm::sea_query::{IntoValueTuple, ValueTuple};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, Identity,
-    Iterable, JoinType, Order, PaginatorTrait, PrimaryKeyTrait, QueryFilter, QueryOrder,
-    QueryResult, QuerySelect, QueryTrait, RelationDef, RelationTrait, Select, Value,
+    ColumnTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, Identity, Iterable, JoinType,
+    Order, PaginatorTrait, PrimaryKeyTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    RelationDef, RelationTrait, Select, Value,
 };
 
 use super::cursor::keyset_after;
 use super::statements;
 use super::{Filter, ListQuery, Lookup, OrderTerm, Pagination};
 use crate::db::Connection;
-use crate::model::Model;
+use crate::model::{Model, RowReader, read_reader};
 
 type Row<M> = <<M as Model>::Entity as EntityTrait>::Model;
 type Col<M> = <<M as Model>::Entity as EntityTrait>::Column;
@@ -260,7 +260,7 @@ pub fn select_read_by_key<M: Model>(
 
 /// One page of a [`ListQuery`] as the API answers it: `Read` objects,
 /// selected and decoded with [`Model::select_read`] and
-/// [`Model::read_from_result`] (no column the answer does not show).
+/// [`Model::read_from_row`] (no column the answer does not show).
 pub struct FetchedRead<M: Model> {
     /// The page's rows, in the query's order.
     pub rows: Vec<M::Read>,
@@ -273,14 +273,12 @@ pub struct FetchedRead<M: Model> {
 /// Runs `query` on `M`: the page it asks for, with the total for a
 /// numbered page and whether more rows follow a cursor page.
 pub async fn fetch<M: Model>(db: &Connection, query: &ListQuery) -> Result<Fetched<M>, DbErr> {
-    let (rows, total, more) = fetch_rows::<M, Row<M>>(
-        db,
-        query,
-        false,
-        |select| select,
-        |row| Row::<M>::from_query_result(row, ""),
-    )
-    .await?;
+    let whole = RowReader {
+        by_position: None,
+        by_name: |row| Row::<M>::from_query_result(row, ""),
+    };
+    let (rows, total, more) =
+        fetch_rows::<M, Row<M>>(db, query, false, |select| select, whole).await?;
     Ok(Fetched { rows, total, more })
 }
 
@@ -290,13 +288,13 @@ pub async fn fetch_read<M: Model>(
     query: &ListQuery,
 ) -> Result<FetchedRead<M>, DbErr> {
     let (rows, total, more) =
-        fetch_rows::<M, M::Read>(db, query, true, M::select_read, M::read_from_result).await?;
+        fetch_rows::<M, M::Read>(db, query, true, M::select_read, read_reader::<M>()).await?;
     Ok(FetchedRead { rows, total, more })
 }
 
 /// The rows of `query`'s page ([`page_select`]), the total of a numbered
 /// page and whether more rows follow a cursor page; `narrow` picks the
-/// selected columns (`narrowed`: not all of them) and `read` decodes each
+/// selected columns (`narrowed`: not all of them) and `reader` decodes each
 /// row of them. The SELECT of a list without filters, search or cursor
 /// position is built once ([`statements`]).
 async fn fetch_rows<M: Model, T>(
@@ -304,7 +302,7 @@ async fn fetch_rows<M: Model, T>(
     query: &ListQuery,
     narrowed: bool,
     narrow: fn(Select<M::Entity>) -> Select<M::Entity>,
-    read: fn(&QueryResult) -> Result<T, DbErr>,
+    reader: RowReader<T>,
 ) -> Result<(Vec<T>, Option<u64>, bool), DbErr> {
     let backend = db.get_database_backend();
     let build = || Ok(narrow(page_select::<M>(db, query)?).build(backend));
@@ -318,11 +316,7 @@ async fn fetch_rows<M: Model, T>(
         Pagination::Page { .. } => Some(count::<M>(db, query).await?),
         _ => None,
     };
-    let results = db.query_all_raw(stmt).await?;
-    let mut rows = Vec::with_capacity(results.len());
-    for result in &results {
-        rows.push(read(result)?);
-    }
+    let mut rows = db.query_read(stmt, reader).await?;
     let more = match &query.pagination {
         Pagination::Cursor { page_size, .. } => {
             let more = rows.len() as u64 > *page_size;

@@ -378,17 +378,9 @@ pub fn read_value(field: &crate::ast::FieldDef) -> TokenStream {
     rescaled(field, quote!(row.#name))
 }
 
-/// The field's value read from a `QueryResult` (`row`) by its column
-/// name, rescaled as [`read_value`] rescales it: what
-/// `Model::read_from_result` reads.
-pub fn column_value(field: &crate::ast::FieldDef) -> TokenStream {
-    let column = field.name();
-    rescaled(field, quote!(row.try_get("", #column)?))
-}
-
 /// `value`, rescaled to the field's decimal places when it is a decimal
 /// with `decimal_places` (so `1.5` is shown as `1.50`).
-fn rescaled(field: &crate::ast::FieldDef, value: TokenStream) -> TokenStream {
+pub(super) fn rescaled(field: &crate::ast::FieldDef, value: TokenStream) -> TokenStream {
     match &field.options.decimal_places {
         Some((_, places)) if field.kind == Some(ScalarKind::Decimal) => {
             quote!(::ferrobridge::__private::Rescale::rescaled(#value, #places))

@@ -65,8 +65,8 @@ pub fn generate(input: &DeriveInput) -> TokenStream {
             fn insert_from(_: #fb::Body) -> #fb::ActiveModel { #never }
             fn replace_with(_: &mut #fb::ActiveModel, _: #fb::Body) { #never }
             fn patch_with(_: &mut #fb::ActiveModel, _: #fb::Body) { #never }
-            fn read_from_result(
-                _: &::ferrobridge::__private::sea_orm::QueryResult,
+            fn read_from_row(
+                _: &dyn ::ferrobridge::model::ColumnRow,
             ) -> ::core::result::Result<#fb::Read, ::ferrobridge::__private::sea_orm::DbErr> {
                 #never
             }

@@ -49,6 +49,8 @@ use rusqlite::{Connection as Raw, OpenFlags};
 use sea_orm::{DbErr, ExecResult, ProxyExecResult, ProxyRow, QueryResult, RuntimeErr, Statement};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
+use crate::model::{ColumnRow, RowReader, StoredValue};
+
 /// How long SQLite's busy handler may block a worker thread at a time
 /// while another process holds the write lock; between slices the task
 /// sleeps without holding the thread.
@@ -379,6 +381,31 @@ impl Pool {
             .await
             .map(|(rows, _)| rows)
             .map_err(query_err)
+    }
+
+    /// [`Pool::query`] of a SELECT whose rows become `T` as `reader` says:
+    /// by position from the stored values when the statement selects its
+    /// columns, without SeaORM rows in between.
+    pub async fn query_read<T>(
+        self: &Arc<Self>,
+        stmt: &Statement,
+        reader: RowReader<T>,
+    ) -> Result<Vec<T>, DbErr> {
+        if !self.options.memory() {
+            let deadline = Instant::now() + self.options.acquire_timeout;
+            let read = on_held(self.reader()?, deadline, |conn| {
+                let prepared = conn.prepare_cached(&stmt.sql)?;
+                if !prepared.readonly() {
+                    return Ok(None);
+                }
+                read_prepared(conn, prepared, stmt, reader).map(Some)
+            });
+            if let Some(rows) = read.await.map_err(query_err)? {
+                return rows;
+            }
+        }
+        let results = self.query(stmt).await?;
+        results.iter().map(reader.by_name).collect()
     }
 
     /// Runs a statement that may write, on the writer.
@@ -839,11 +866,7 @@ fn run_prepared(
     mut prepared: rusqlite::CachedStatement<'_>,
     stmt: &Statement,
 ) -> Result<(Vec<QueryResult>, ProxyExecResult), rusqlite::Error> {
-    if let Some(params) = &stmt.values {
-        for (i, value) in params.0.iter().enumerate() {
-            prepared.raw_bind_parameter(i + 1, values::Bind(value))?;
-        }
-    }
+    bind(&mut prepared, stmt)?;
     let columns = prepared.column_count();
     if columns == 0 {
         let changed = prepared.raw_execute()?;
@@ -862,7 +885,7 @@ fn run_prepared(
     let mut rows = prepared.raw_query();
     while let Some(row) = rows.next()? {
         for i in 0..columns {
-            values.push(values::read(row.get_ref(i)?));
+            values.push(values::stored(row.get_ref(i)?).to_value());
         }
     }
     drop(rows);
@@ -874,6 +897,66 @@ fn run_prepared(
         out,
         ProxyExecResult::new(conn.last_insert_rowid() as u64, changed),
     ))
+}
+
+/// Binds and steps `prepared` (`stmt`), reading each row with `reader`:
+/// by position when it selects `reader`'s columns. A failing step is the
+/// outer error (busy, say: retried), a row that does not read the inner.
+fn read_prepared<T>(
+    conn: &Raw,
+    mut prepared: rusqlite::CachedStatement<'_>,
+    stmt: &Statement,
+    reader: RowReader<T>,
+) -> Result<Result<Vec<T>, DbErr>, rusqlite::Error> {
+    let names = (0..prepared.column_count()).map(|i| prepared.column_name(i).unwrap_or_default());
+    let Some((columns, read)) = reader.positions(names) else {
+        let (rows, _) = run_prepared(conn, prepared, stmt)?;
+        return Ok(rows.iter().map(reader.by_name).collect());
+    };
+    bind(&mut prepared, stmt)?;
+    let mut out = Vec::new();
+    let mut rows = prepared.raw_query();
+    while let Some(row) = rows.next()? {
+        match read(&SqliteRow {
+            row,
+            columns: &columns,
+        }) {
+            Ok(value) => out.push(value),
+            Err(e) => return Ok(Err(e)),
+        }
+    }
+    Ok(Ok(out))
+}
+
+/// Binds `stmt`'s values to `prepared`.
+fn bind(prepared: &mut rusqlite::CachedStatement<'_>, stmt: &Statement) -> rusqlite::Result<()> {
+    if let Some(params) = &stmt.values {
+        for (i, value) in params.0.iter().enumerate() {
+            prepared.raw_bind_parameter(i + 1, values::Bind(value))?;
+        }
+    }
+    Ok(())
+}
+
+/// A row being stepped, read by position ([`ColumnRow`]).
+struct SqliteRow<'a, 'r> {
+    row: &'a rusqlite::Row<'r>,
+    /// The statement's columns (checked to be the reader's).
+    columns: &'a [&'static str],
+}
+
+impl ColumnRow for SqliteRow<'_, '_> {
+    fn value(&self, index: usize, name: &str) -> Result<StoredValue<'_>, DbErr> {
+        if self.columns.get(index) != Some(&name) {
+            return Err(DbErr::Type(format!(
+                "column {index} of the row is not `{name}`"
+            )));
+        }
+        self.row
+            .get_ref(index)
+            .map(values::stored)
+            .map_err(query_err)
+    }
 }
 
 fn batch(conn: &Raw, sql: &str) -> Result<ProxyExecResult, rusqlite::Error> {
@@ -1169,6 +1252,87 @@ mod tests {
         pool.execute(&sql("VACUUM")).await.expect("vacuum, alone");
         a.await.expect("a").expect("a commits");
         assert_eq!(ids(&pool, "t").await, [1]);
+        pool.close().await.expect("close");
+    }
+}
+
+#[cfg(test)]
+mod read_tests {
+    use super::*;
+    use crate::model::{DbType, FieldMeta, ReadRow};
+    use sea_orm::DbBackend;
+
+    /// A row of `t` as a test reads it: from its position or by name.
+    #[derive(Debug, PartialEq)]
+    struct Row(i64, Option<String>, &'static str);
+
+    /// `t`'s fields: `id`, `v` and `secret` (not shown).
+    static FIELDS: [FieldMeta; 3] = [
+        FieldMeta::new("id", DbType::BigInteger),
+        FieldMeta::new("v", DbType::Text).nullable(),
+        FieldMeta::new("secret", DbType::Text).not_read(),
+    ];
+
+    fn read(row: &dyn ColumnRow) -> Result<Row, DbErr> {
+        let how = if row.result().is_some() {
+            "name"
+        } else {
+            "position"
+        };
+        Ok(Row(row.get(0, "id")?, row.get(1, "v")?, how))
+    }
+
+    /// Rows read by position when the statement selects the reader's
+    /// columns, by name when it does not; the same values either way.
+    #[tokio::test]
+    async fn rows_read_by_position_only_from_the_columns_they_name() {
+        let path =
+            std::env::temp_dir().join(format!("ferrobridge-read-{}.sqlite3", std::process::id()));
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        let pool = Pool::open(Options::from_url(&url).expect("url"))
+            .await
+            .expect("open");
+        pool.execute_unprepared(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT, secret TEXT);
+             INSERT INTO t VALUES (1, 'one', 's'), (2, NULL, 's'), (3, 'three', 's');",
+        )
+        .await
+        .expect("table");
+        let reader = RowReader {
+            by_position: Some((&FIELDS[..], read as ReadRow<Row>)),
+            by_name: |row| read(row),
+        };
+        let query = |sql: &str| {
+            let stmt = Statement::from_sql_and_values(DbBackend::Sqlite, sql, [2i64.into()]);
+            let pool = pool.clone();
+            async move { pool.query_read(&stmt, reader).await.expect("read") }
+        };
+        let fast = query("SELECT id, v FROM t WHERE id <= ? ORDER BY id").await;
+        let slow = query("SELECT v, id FROM t WHERE id <= ? ORDER BY id").await;
+        let wider = query("SELECT id, v, secret FROM t WHERE id <= ? ORDER BY id").await;
+        let expect = |how| [Row(1, Some("one".into()), how), Row(2, None, how)];
+        assert_eq!(fast, expect("position"));
+        assert_eq!(slow, expect("name"));
+        assert_eq!(wider, expect("name"));
+        // A value its field refuses is the reader's error, not a panic.
+        let stmt = Statement::from_string(DbBackend::Sqlite, "SELECT v AS id, id AS v FROM t");
+        assert!(pool.query_read(&stmt, reader).await.is_err());
+        // A reading whose names are not the columns' fails, not misreads.
+        let swapped = RowReader {
+            by_position: Some((&FIELDS[..], |row: &dyn ColumnRow| {
+                Ok(Row(row.get(1, "id")?, row.get(0, "v")?, "position"))
+            })),
+            by_name: |row| read(row),
+        };
+        let stmt = Statement::from_string(DbBackend::Sqlite, "SELECT id, v FROM t");
+        let error = pool
+            .query_read(&stmt, swapped)
+            .await
+            .expect_err("names checked");
+        assert!(error.to_string().contains("is not `id`"), "{error}");
         pool.close().await.expect("close");
     }
 }

@@ -17,6 +17,8 @@ use rusqlite::types::{ToSqlOutput, ValueRef};
 use sea_orm::Value;
 use sea_orm::sea_query::OptionEnum;
 
+use crate::model::StoredValue;
+
 /// A bound parameter, encoded as sqlx's SQLite driver encodes it
 /// (sea-query-sqlx's binder): booleans and integers as INTEGER, decimals
 /// as their text, UUIDs as 16-byte BLOBs, JSON as its text, chrono values
@@ -82,33 +84,12 @@ where
 }
 
 /// A column's value as SQLite stores it.
-pub(crate) fn read(value: ValueRef<'_>) -> Value {
+pub(crate) fn stored(value: ValueRef<'_>) -> StoredValue<'_> {
     match value {
-        ValueRef::Null => Value::BigInt(None),
-        ValueRef::Integer(i) => Value::BigInt(Some(i)),
-        ValueRef::Real(f) => Value::Double(Some(f)),
-        // Checked first as a whole (far cheaper than the lossy scan), which
-        // only a stored invalid sequence falls back to.
-        ValueRef::Text(t) => Value::String(Some(match std::str::from_utf8(t) {
-            Ok(text) => text.to_owned(),
-            Err(_) => String::from_utf8_lossy(t).into_owned(),
-        })),
-        ValueRef::Blob(b) => Value::Bytes(Some(b.to_vec())),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn columns_read_as_their_storage_class() {
-        assert_eq!(read(ValueRef::Integer(7)), Value::BigInt(Some(7)));
-        assert_eq!(read(ValueRef::Null), Value::BigInt(None));
-        assert_eq!(read(ValueRef::Text(b"x")), Value::String(Some("x".into())));
-        assert_eq!(
-            read(ValueRef::Text(b"a\xffb")),
-            Value::String(Some("a\u{fffd}b".into()))
-        );
+        ValueRef::Null => StoredValue::Null,
+        ValueRef::Integer(i) => StoredValue::Integer(i),
+        ValueRef::Real(f) => StoredValue::Real(f),
+        ValueRef::Text(t) => StoredValue::Text(t),
+        ValueRef::Blob(b) => StoredValue::Blob(b),
     }
 }
