@@ -60,14 +60,20 @@ struct Kept {
     sql: String,
 }
 
-fn kept() -> &'static RwLock<HashMap<Key, Kept>> {
-    static KEPT: OnceLock<RwLock<HashMap<Key, Kept>>> = OnceLock::new();
+/// The kept statements. Keys are addresses and tags the process makes,
+/// never a client's text, so the map hashes them with rustc's fast
+/// hasher rather than SipHash (which took about 1,500 instructions of
+/// every list and retrieve).
+type KeptMap = HashMap<Key, Kept, rustc_hash::FxBuildHasher>;
+
+fn kept() -> &'static RwLock<KeptMap> {
+    static KEPT: OnceLock<RwLock<KeptMap>> = OnceLock::new();
     KEPT.get_or_init(Default::default)
 }
 
 fn ordering_hash(ordering: &[OrderTerm]) -> u64 {
     use std::hash::{Hash, Hasher};
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    let mut hasher = rustc_hash::FxHasher::default();
     for t in ordering {
         term(t).hash(&mut hasher);
     }

@@ -917,10 +917,14 @@ fn read_prepared<T>(
     let mut out = Vec::new();
     let mut rows = prepared.raw_query();
     while let Some(row) = rows.next()? {
-        match read(&SqliteRow {
-            row,
-            columns: &columns,
-        }) {
+        // The reading asks the same names at the same positions on every
+        // row: checked on the first.
+        let columns = if out.is_empty() {
+            &columns[..]
+        } else {
+            &[][..]
+        };
+        match read(&SqliteRow { row, columns }) {
             Ok(value) => out.push(value),
             Err(e) => return Ok(Err(e)),
         }
@@ -941,13 +945,14 @@ fn bind(prepared: &mut rusqlite::CachedStatement<'_>, stmt: &Statement) -> rusql
 /// A row being stepped, read by position ([`ColumnRow`]).
 struct SqliteRow<'a, 'r> {
     row: &'a rusqlite::Row<'r>,
-    /// The statement's columns (checked to be the reader's).
+    /// The statement's columns, each read's name checked against them;
+    /// empty: not checked (a row after the first).
     columns: &'a [&'static str],
 }
 
 impl ColumnRow for SqliteRow<'_, '_> {
     fn value(&self, index: usize, name: &str) -> Result<StoredValue<'_>, DbErr> {
-        if self.columns.get(index) != Some(&name) {
+        if !self.columns.is_empty() && self.columns.get(index) != Some(&name) {
             return Err(DbErr::Type(format!(
                 "column {index} of the row is not `{name}`"
             )));
