@@ -95,7 +95,7 @@ pub trait Model:
     /// in-thread SQLite pool hands over as stored ([`FromColumn`]), by
     /// name from SeaORM's rows. The positions are those of
     /// [`read_columns`]: the pool reads so only a statement that selects
-    /// exactly them, and each read checks its column's name.
+    /// exactly them, and the reads of its first row check their columns' names.
     fn read_from_row(row: &dyn ColumnRow) -> Result<Self::Read, DbErr>;
 
     /// [`Model::read_from_row`] of one of SeaORM's rows (any backend).

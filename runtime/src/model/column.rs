@@ -11,9 +11,9 @@
 
 use std::sync::Arc;
 
-use super::FieldMeta;
-
 use sea_orm::{DbErr, QueryResult, TryGetable, Value};
+
+use super::FieldMeta;
 
 /// A column's value as the database stores it, borrowed from the row.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -382,8 +382,8 @@ pub fn generate(model: &ModelDef) -> TokenStream {
 /// fields' columns (`Model::select_read`: in declaration order), and each
 /// key of `read_fields` reads its field by position among them and by
 /// column name (`row.get(1, "title")`): by position from the in-thread
-/// SQLite pool's stored values, which checks the name; by name from
-/// SeaORM's rows.
+/// SQLite pool's stored values, which checks the names on a result's
+/// first row; by name from SeaORM's rows.
 fn read_from_row_fn(model: &ModelDef, read: &syn::Ident) -> TokenStream {
     let fields = model.read_fields();
     let shown: Vec<&FieldDef> = (model.fields.iter())
