@@ -116,18 +116,14 @@ pub trait Model:
 
 /// `select` narrowed to the columns of the fields `M`'s `Read` shows
 /// (those with a [`FieldMeta::read_as`] key), as `#[derive(Model)]`'s
-/// [`Model::select_read`] narrows the API's lists and retrieves.
+/// [`Model::select_read`] narrows the API's lists and retrieves: the
+/// [`read_columns`], in their order, the positions
+/// [`Model::read_from_row`] reads them from.
 pub fn select_read<M: Model>(select: Select<M::Entity>) -> Select<M::Entity> {
-    let mut select = select.select_only();
-    for column in <<M::Entity as EntityTrait>::Column as Iterable>::iter() {
-        let shown = M::meta()
-            .field(column.as_str())
-            .is_some_and(|f| f.read_as.is_some());
-        if shown {
-            select = select.column(column);
-        }
-    }
-    select
+    let columns = <<M::Entity as EntityTrait>::Column as Iterable>::iter;
+    let shown = read_columns(M::meta().fields)
+        .filter_map(|name| columns().find(|column| column.as_str() == name));
+    select.select_only().columns(shown)
 }
 
 /// How the API reads `M`'s `Read` from the rows of [`Model::select_read`]:

@@ -357,18 +357,11 @@ impl Pool {
     /// says it only reads (and the database is a file), else on the writer.
     pub async fn query(self: &Arc<Self>, stmt: &Statement) -> Result<Vec<QueryResult>, DbErr> {
         let deadline = Instant::now() + self.options.acquire_timeout;
-        if !self.options.memory() {
-            let reader = self.reader()?;
-            let read = on_held(reader, deadline, |conn| {
-                let prepared = conn.prepare_cached(&stmt.sql)?;
-                if !prepared.readonly() {
-                    return Ok(None);
-                }
-                run_prepared(conn, prepared, stmt).map(|(rows, _)| Some(rows))
-            });
-            if let Some(rows) = read.await.map_err(query_err)? {
-                return Ok(rows);
-            }
+        let read = self.on_reader(stmt, |conn, prepared| {
+            run_prepared(conn, prepared, stmt).map(|(rows, _)| rows)
+        });
+        if let Some(rows) = read.await? {
+            return Ok(rows);
         }
         if groupable(&stmt.sql) {
             return self
@@ -391,21 +384,37 @@ impl Pool {
         stmt: &Statement,
         reader: RowReader<T>,
     ) -> Result<Vec<T>, DbErr> {
-        if !self.options.memory() {
-            let deadline = Instant::now() + self.options.acquire_timeout;
-            let read = on_held(self.reader()?, deadline, |conn| {
-                let prepared = conn.prepare_cached(&stmt.sql)?;
-                if !prepared.readonly() {
-                    return Ok(None);
-                }
-                read_prepared(conn, prepared, stmt, reader).map(Some)
-            });
-            if let Some(rows) = read.await.map_err(query_err)? {
-                return rows;
-            }
+        let read = self.on_reader(stmt, |conn, prepared| {
+            read_prepared(conn, prepared, stmt, reader)
+        });
+        if let Some(rows) = read.await? {
+            return rows;
         }
         let results = self.query(stmt).await?;
         results.iter().map(reader.by_name).collect()
+    }
+
+    /// `work` on `stmt` prepared on a reader, when the database is a file
+    /// and SQLite says the statement only reads; `None` otherwise (it
+    /// runs on the writer).
+    async fn on_reader<T>(
+        self: &Arc<Self>,
+        stmt: &Statement,
+        mut work: impl FnMut(&Raw, rusqlite::CachedStatement<'_>) -> Result<T, rusqlite::Error>,
+    ) -> Result<Option<T>, DbErr> {
+        if self.options.memory() {
+            return Ok(None);
+        }
+        let deadline = Instant::now() + self.options.acquire_timeout;
+        on_held(self.reader()?, deadline, |conn| {
+            let prepared = conn.prepare_cached(&stmt.sql)?;
+            if !prepared.readonly() {
+                return Ok(None);
+            }
+            work(conn, prepared).map(Some)
+        })
+        .await
+        .map_err(query_err)
     }
 
     /// Runs a statement that may write, on the writer.
