@@ -34,12 +34,46 @@ pub(crate) struct ModelEntry {
     pub(crate) feed: Option<fn(&str) -> Router>,
     pub(crate) create_table: fn(&Schema) -> (TableCreateStatement, Vec<IndexCreateStatement>),
     /// Adds the model's operations and schemas to the OpenAPI document.
-    pub(crate) openapi: fn(&mut OpenApiBuilder, &ModelNames),
+    pub(crate) openapi: DescribeModel,
     /// The model's admin operations; `None` for internal tables.
     pub(crate) admin: Option<fn() -> Arc<dyn crate::admin::AdminOps>>,
     /// The model's rows for the registry ([`crate::query::Models`]) the
     /// delete cascade walks; `None` for internal tables, as `admin`.
     pub(crate) rows: Option<fn() -> Arc<dyn crate::query::DynRows>>,
+}
+
+/// Adds one model's operations and schemas to the OpenAPI document.
+type DescribeModel = fn(&mut OpenApiBuilder, &ModelNames);
+
+/// The parts of an [`App`] its OpenAPI document is made of (see
+/// [`App::openapi_source`]).
+pub(crate) struct OpenApiSource {
+    /// Each model's document builder, with the names it takes.
+    models: Vec<(DescribeModel, ModelNames)>,
+    route_docs: Vec<(String, RouteDocs)>,
+    auth: bool,
+    list: crate::state::ListSettings,
+    name: String,
+    version: String,
+}
+
+impl OpenApiSource {
+    /// The OpenAPI 3.1 document.
+    pub(crate) fn build(&self) -> serde_json::Value {
+        let mut builder = OpenApiBuilder::new(self.list);
+        for (openapi, names) in &self.models {
+            openapi(&mut builder, names);
+        }
+        let auth_docs = if self.auth {
+            crate::openapi::auth_routes()
+        } else {
+            Vec::new()
+        };
+        for (path, docs) in auth_docs.iter().chain(&self.route_docs) {
+            docs.describe(&mut builder, path);
+        }
+        builder.build(&self.name, &self.version)
+    }
 }
 
 fn admin_ops<M: Model>() -> Arc<dyn crate::admin::AdminOps> {
@@ -765,19 +799,24 @@ impl App {
     /// The OpenAPI 3.1 document of every registered model and hand-written
     /// route, as served at `/openapi.json` (see [`crate::openapi`]).
     pub fn openapi(&self) -> serde_json::Value {
-        let mut builder = OpenApiBuilder::new(self.list);
-        for (entry, names) in self.api_models() {
-            (entry.openapi)(&mut builder, &names);
+        self.openapi_source().build()
+    }
+
+    /// What [`App::openapi`] is built from, owned: the router keeps it and
+    /// builds the document on the first `GET /openapi.json`.
+    pub(crate) fn openapi_source(&self) -> OpenApiSource {
+        OpenApiSource {
+            models: self
+                .api_models()
+                .into_iter()
+                .map(|(entry, names)| (entry.openapi, names))
+                .collect(),
+            route_docs: self.route_docs.clone(),
+            auth: self.auth,
+            list: self.list,
+            name: self.name.clone(),
+            version: self.version.clone(),
         }
-        let auth_docs = if self.auth {
-            crate::openapi::auth_routes()
-        } else {
-            Vec::new()
-        };
-        for (path, docs) in auth_docs.iter().chain(&self.route_docs) {
-            docs.describe(&mut builder, path);
-        }
-        builder.build(&self.name, &self.version)
     }
 
     /// The connection pool the command line opens: its size and how long a

@@ -6,7 +6,7 @@
 //! nothing from another origin. Asset URLs carry a fingerprint of their
 //! content (`?v=...`), so they are cached for a year and still never stale.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, LazyLock, OnceLock};
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery};
@@ -140,18 +140,31 @@ pub(crate) const ROUTES: &[(&str, &[&str])] = &[
     ("/docs/assets/{file}", &["get"]),
 ];
 
+/// A value made on its first use, by a closure the router keeps.
+type Deferred<T> = Arc<LazyLock<T, Box<dyn FnOnce() -> T + Send>>>;
+
 /// The routes `/openapi.json`, `/docs` and `/docs/assets/{file}`, serving
-/// `document` (the serialized OpenAPI document) for an API titled `title`.
+/// the serialized OpenAPI document `document` makes for an API titled
+/// `title`.
+///
+/// The document and the page are made on their first request, not here:
+/// making them runs every model's schema generation and fingerprints the
+/// 1.9 MB of Swagger UI, code and data that a server never asked for its
+/// docs would otherwise run at startup and keep resident.
 pub(crate) fn routes<S: Clone + Send + Sync + 'static>(
-    document: Bytes,
+    document: impl FnOnce() -> Bytes + Send + 'static,
     title: &str,
 ) -> axum::Router<S> {
-    let page: Arc<str> = Arc::from(docs_page(title));
+    let document: Deferred<Bytes> = Arc::new(LazyLock::new(Box::new(document)));
+    let title = title.to_string();
+    let page: Deferred<Arc<str>> = Arc::new(LazyLock::new(Box::new(move || {
+        Arc::from(docs_page(&title))
+    })));
     axum::Router::new()
         .route(
             OPENAPI_PATH,
             get(move || {
-                let document = document.clone();
+                let document = Bytes::clone(&document);
                 async move {
                     (
                         [
@@ -166,7 +179,7 @@ pub(crate) fn routes<S: Clone + Send + Sync + 'static>(
         .route(
             DOCS_PATH,
             get(move || {
-                let page = page.clone();
+                let page = Arc::clone(&page);
                 async move {
                     (
                         [
@@ -243,5 +256,33 @@ mod tests {
         assert!(page.contains("<title>&lt;b&gt;&amp; - API docs</title>"));
         assert!(page.contains("/docs/assets/swagger-ui-bundle.js?v="));
         assert!(!page.contains("http"));
+    }
+
+    #[tokio::test]
+    async fn the_document_is_made_on_its_first_request_only() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use tower::ServiceExt;
+
+        static MADE: AtomicUsize = AtomicUsize::new(0);
+        let router: axum::Router = routes(
+            || {
+                MADE.fetch_add(1, Ordering::SeqCst);
+                Bytes::from_static(b"{\"openapi\":\"3.1.0\"}")
+            },
+            "Shop",
+        );
+        assert_eq!(MADE.load(Ordering::SeqCst), 0, "made before any request");
+        for _ in 0..2 {
+            let request = axum::http::Request::get(OPENAPI_PATH)
+                .body(axum::body::Body::empty())
+                .unwrap();
+            let response = router.clone().oneshot(request).await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            let body = axum::body::to_bytes(response.into_body(), 1024)
+                .await
+                .unwrap();
+            assert_eq!(&body[..], b"{\"openapi\":\"3.1.0\"}");
+        }
+        assert_eq!(MADE.load(Ordering::SeqCst), 1, "made once, then kept");
     }
 }

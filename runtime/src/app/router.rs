@@ -204,7 +204,12 @@ impl App {
     /// every route but the feed's: a long-poll waits up to its own bounded
     /// `timeout`, and a stream is meant to stay open.
     fn finish_router(&self, router: Router, feed: Router, state: AppState) -> axum::Router {
-        let document = serde_json::to_vec(&self.openapi()).expect("a JSON value serializes");
+        let openapi = self.openapi_source();
+        let document = move || {
+            serde_json::to_vec(&openapi.build())
+                .expect("a JSON value serializes")
+                .into()
+        };
         // Each `layer` call boxes every route once more, and axum clones
         // a route's boxes on every request: the stacks go on whole.
         let common = || {
@@ -217,7 +222,7 @@ impl App {
             .request_timeout
             .map(|timeout| crate::server::RequestTimeoutLayer { timeout });
         let router = router
-            .merge(crate::docs::routes(document.into(), &self.name))
+            .merge(crate::docs::routes(document, &self.name))
             .route("/healthz", axum::routing::get(crate::api::healthz))
             .layer(
                 tower::ServiceBuilder::new()
