@@ -5,6 +5,7 @@
 //! README's "Benchmarks". `--soak` runs the change feed soak of [`soak`] instead.
 
 pub mod compile;
+pub mod layout;
 pub mod python;
 pub mod report;
 pub mod soak;

@@ -24,6 +24,9 @@
 //! - `bench --compile [--cold]`: the build time of a 50-model app and the
 //!   derive's expansion lines per field; `bench --readme` alone rewrites the
 //!   README's block from the newest reports.
+//! - `layout [--peer python]`: the permissions example's link order
+//!   (`examples/permissions/link-order.txt`), the functions its server ran
+//!   under callgrind; see `bench::layout`.
 //! - `bench --soak [--clients N] [--duration S] [--writes-per-second R]
 //!   [--soak-postgres URL]`: the blog's change feed with N idle SSE clients
 //!   under a write load; writes `target/bench/soak.{md,json}`.
@@ -89,6 +92,14 @@ enum Task {
         /// those whose fixes have not landed, as the CI runs).
         #[arg(long)]
         off: Option<String>,
+    },
+    /// Rewrite the permissions example's link order from callgrind runs of its
+    /// release server (needs valgrind; see README "Where the time went").
+    Layout {
+        /// Also profile a server on Django's `migrate` (the benchmark's
+        /// `--peer python` file; needs python3 with venv and pip).
+        #[arg(long, value_name = "PEER", value_parser = ["python"])]
+        peer: Option<String>,
     },
     /// Benchmark `GET /permissions` served five ways (see README "Benchmarks"),
     /// or, with `--soak`, soak the blog's change feed.
@@ -187,6 +198,13 @@ fn main() -> ExitCode {
             exit_code(name, ferrobridge_xtask::run_dev(task))
         }
         Task::Ci => ci(),
+        Task::Layout { peer } => match bench::layout::run(peer.is_some()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("layout: {error:#}");
+                ExitCode::FAILURE
+            }
+        },
         Task::Fuzz { seconds } => fuzz(seconds),
         Task::Genmodels { seed, models, off } => genmodels(seed, models, off.as_deref()),
         Task::Bench {
