@@ -246,6 +246,20 @@ fn ensure_wrk() -> anyhow::Result<()> {
     )
 }
 
+/// Builds the permissions example in release; its binary.
+fn build_permissions() -> anyhow::Result<PathBuf> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    eprintln!("==> cargo build --release -p permissions");
+    let status = Command::new(&cargo)
+        .args(["build", "--release", "-p", "permissions"])
+        .current_dir(workspace_root())
+        .status()?;
+    if !status.success() {
+        bail!("building permissions failed");
+    }
+    Ok(target_dir().join("release/permissions"))
+}
+
 fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
@@ -585,16 +599,7 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
     let started = Instant::now();
     let date = chrono::Utc::now();
     ensure_wrk()?;
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    eprintln!("==> cargo build --release -p permissions");
-    let status = Command::new(&cargo)
-        .args(["build", "--release", "-p", "permissions"])
-        .current_dir(workspace_root())
-        .status()?;
-    if !status.success() {
-        bail!("building permissions failed");
-    }
-    let binary = target_dir().join("release/permissions");
+    let binary = build_permissions()?;
     let out_dir = target_dir().join("bench");
     let db_dir = out_dir.join("db");
     std::fs::create_dir_all(&db_dir)?;

@@ -36,16 +36,7 @@ pub fn run(peer_python: bool) -> anyhow::Result<()> {
             );
         }
     }
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    eprintln!("==> cargo build --release -p permissions");
-    let status = Command::new(&cargo)
-        .args(["build", "--release", "-p", "permissions"])
-        .current_dir(super::workspace_root())
-        .status()?;
-    if !status.success() {
-        bail!("building permissions failed");
-    }
-    let binary = super::target_dir().join("release/permissions");
+    let binary = super::build_permissions()?;
     let dir = super::target_dir().join("bench/layout");
     std::fs::create_dir_all(&dir)?;
 
