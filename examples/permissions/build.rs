@@ -5,7 +5,7 @@
 //! The kernel maps a program's code 64 KiB around each page it runs
 //! ("fault-around"), so a server whose few thousand running functions are
 //! spread over 15 MB of code keeps most of that code resident. Placed
-//! together they take a quarter of it. Symbols the file names that a build
+//! together they take under a third of it. Symbols the file names that a build
 //! no longer has are skipped, so a stale file costs memory, never a build.
 
 fn main() {
