@@ -246,18 +246,18 @@ fn ensure_wrk() -> anyhow::Result<()> {
     )
 }
 
-/// Builds the permissions example in release; its binary.
-fn build_permissions() -> anyhow::Result<PathBuf> {
+/// Builds the workspace package `package` in release; its binary.
+fn build_release(package: &str) -> anyhow::Result<PathBuf> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    eprintln!("==> cargo build --release -p permissions");
+    eprintln!("==> cargo build --release -p {package}");
     let status = Command::new(&cargo)
-        .args(["build", "--release", "-p", "permissions"])
+        .args(["build", "--release", "-p", package])
         .current_dir(workspace_root())
         .status()?;
     if !status.success() {
-        bail!("building permissions failed");
+        bail!("building {package} failed");
     }
-    Ok(target_dir().join("release/permissions"))
+    Ok(target_dir().join("release").join(package))
 }
 
 fn free_port() -> anyhow::Result<u16> {
@@ -599,7 +599,7 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
     let started = Instant::now();
     let date = chrono::Utc::now();
     ensure_wrk()?;
-    let binary = build_permissions()?;
+    let binary = build_release("permissions")?;
     let out_dir = target_dir().join("bench");
     let db_dir = out_dir.join("db");
     std::fs::create_dir_all(&db_dir)?;

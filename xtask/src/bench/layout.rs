@@ -36,7 +36,7 @@ pub fn run(peer_python: bool) -> anyhow::Result<()> {
             );
         }
     }
-    let binary = super::build_permissions()?;
+    let binary = super::build_release("permissions")?;
     let dir = super::target_dir().join("bench/layout");
     std::fs::create_dir_all(&dir)?;
 

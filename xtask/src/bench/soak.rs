@@ -26,7 +26,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::{Semaphore, watch};
 
-use super::{free_port, machine, target_dir, workspace_root};
+use super::{build_release, free_port, machine, target_dir};
 
 /// What the soak runs; set from the command line.
 #[derive(Clone, Debug)]
@@ -67,16 +67,7 @@ pub fn run(settings: SoakSettings) -> anyhow::Result<()> {
         "==> open files: soft limit {soft} (hard {hard}); the server inherits it, each side needs about {}",
         settings.clients as u64 + SPARE_FILES
     );
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    eprintln!("==> cargo build --release -p blog");
-    let status = Command::new(&cargo)
-        .args(["build", "--release", "-p", "blog"])
-        .current_dir(workspace_root())
-        .status()?;
-    if !status.success() {
-        bail!("building the blog example failed");
-    }
-    let binary = target_dir().join("release/blog");
+    let binary = build_release("blog")?;
     let out_dir = target_dir().join("bench");
     let work = out_dir.join("soak");
     std::fs::create_dir_all(&work)?;
