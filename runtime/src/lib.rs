@@ -52,6 +52,7 @@ pub mod error;
 #[doc(hidden)]
 pub mod fallback;
 pub mod feed;
+mod middleware;
 pub mod migrations;
 pub mod model;
 pub mod names;

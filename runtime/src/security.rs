@@ -14,21 +14,10 @@ use std::time::Duration;
 
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer};
-use tower_http::set_header::SetResponseHeaderLayer;
-
-/// The request trace [`Security::apply`] puts outermost: a span per
-/// request, logged as the app's router sets it up.
-pub(crate) type RequestTrace = tower_http::trace::TraceLayer<
-    tower_http::classify::SharedClassifier<tower_http::classify::ServerErrorsAsFailures>,
-    tower_http::trace::DefaultMakeSpan,
-    tower_http::trace::DefaultOnRequest,
-    tower_http::trace::DefaultOnResponse,
->;
 
 /// The key used when none is configured. Anyone can read it here, so
 /// `FERROBRIDGE_ENV=production` refuses to start with it.
@@ -292,52 +281,46 @@ impl SecuritySettings {
         problems
     }
 
-    /// Wraps `router` in the security layers: host check, CORS, then the
-    /// headers every response gets, under `trace` (the request's span).
-    ///
-    /// The always-on layers are one `layer` call: axum boxes each route
-    /// once per call, and clones every box on every request.
-    pub(crate) fn apply(&self, router: axum::Router, trace: RequestTrace) -> axum::Router {
-        let mut router = router;
+    /// The host names answered, lowercase (`None`: any).
+    pub(crate) fn hosts(&self) -> Option<Arc<[String]>> {
         let hosts: Vec<String> = self
             .allowed_hosts
             .iter()
             .flatten()
             .map(|h| h.to_ascii_lowercase())
             .collect();
-        if !hosts.is_empty() {
-            let hosts: Arc<[String]> = hosts.into();
-            router = router.layer(axum::middleware::from_fn(move |req, next| {
-                check_host(hosts.clone(), req, next)
-            }));
-        }
-        if let Some(cors) = &self.cors {
-            router = router.layer(cors.layer());
-        }
-        let hsts = self.hsts.map(|age| {
+        (!hosts.is_empty()).then(|| hosts.into())
+    }
+
+    /// CORS, when configured.
+    pub(crate) fn cors_layer(&self) -> Option<CorsLayer> {
+        self.cors.as_ref().map(Cors::layer)
+    }
+
+    /// The headers every response gets unless its handler set them:
+    /// Django's `SecurityMiddleware` defaults, and HSTS when configured.
+    pub(crate) fn response_headers(&self) -> Vec<(HeaderName, HeaderValue)> {
+        let mut headers = vec![
+            (
+                HeaderName::from_static("cross-origin-opener-policy"),
+                HeaderValue::from_static("same-origin"),
+            ),
+            (
+                header::REFERRER_POLICY,
+                HeaderValue::from_static(REFERRER_POLICY),
+            ),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+        ];
+        if let Some(age) = self.hsts {
             let value =
                 HeaderValue::from_str(&format!("max-age={}; includeSubDomains", age.as_secs()))
                     .expect("digits are a valid header");
-            SetResponseHeaderLayer::if_not_present(header::STRICT_TRANSPORT_SECURITY, value)
-        });
-        router.layer(
-            tower::ServiceBuilder::new()
-                .layer(trace)
-                .layer(SetResponseHeaderLayer::if_not_present(
-                    HeaderName::from_static("cross-origin-opener-policy"),
-                    HeaderValue::from_static("same-origin"),
-                ))
-                .layer(SetResponseHeaderLayer::if_not_present(
-                    header::REFERRER_POLICY,
-                    HeaderValue::from_static(REFERRER_POLICY),
-                ))
-                .layer(SetResponseHeaderLayer::if_not_present(
-                    header::X_CONTENT_TYPE_OPTIONS,
-                    HeaderValue::from_static("nosniff"),
-                ))
-                .option_layer(hsts)
-                .layer(axum::Extension(self.key())),
-        )
+            headers.push((header::STRICT_TRANSPORT_SECURITY, value));
+        }
+        headers
     }
 }
 
@@ -361,28 +344,28 @@ pub fn host_allowed(allowed: &[String], host: &str) -> bool {
     })
 }
 
-async fn check_host(allowed: Arc<[String]>, request: Request, next: Next) -> Response {
-    let host = request
-        .uri()
-        .authority()
-        .map(|a| a.as_str().to_string())
-        .or_else(|| {
-            request
-                .headers()
-                .get(header::HOST)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        });
-    match host {
-        Some(host) if host_allowed(&allowed, &host) => next.run(request).await,
-        _ => (
+/// The `400` of a request whose `Host` is not one of `allowed`
+/// (lowercase); `None` when it is.
+pub(crate) fn host_refusal(allowed: &[String], request: &Request) -> Option<Response> {
+    let uri_host = request.uri().authority().map(|a| a.as_str());
+    let host = uri_host.or_else(|| {
+        request
+            .headers()
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+    });
+    if host.is_some_and(|host| host_allowed(allowed, host)) {
+        return None;
+    }
+    Some(
+        (
             StatusCode::BAD_REQUEST,
             axum::Json(serde_json::json!({
                 "detail": "Invalid Host header: this site is not served under that name"
             })),
         )
             .into_response(),
-    }
+    )
 }
 
 /// The app's secret key, keying the HMACs ferrobridge signs with (the

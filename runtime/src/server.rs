@@ -2,16 +2,11 @@
 //! limits `axum::serve` does not expose, so a slow or idle client cannot
 //! hold a connection open forever (slowloris), and with graceful shutdown.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tower::ServiceExt;
@@ -137,91 +132,4 @@ pub async fn serve(
         tracing::info!("shutdown: closing the connections still open (event streams)");
     }
     Ok(())
-}
-
-/// Answers `503` with a JSON body when a request takes longer than
-/// `timeout` (the handler is dropped). 503, not 408: 408 says the *client*
-/// was too slow to send its request, which the header-read timeout handles
-/// by closing the connection; here the server could not answer in time.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct RequestTimeoutLayer {
-    /// How long a request may take.
-    pub timeout: Duration,
-}
-
-impl<S> tower::Layer<S> for RequestTimeoutLayer {
-    type Service = RequestTimeout<S>;
-
-    fn layer(&self, inner: S) -> RequestTimeout<S> {
-        RequestTimeout {
-            inner,
-            timeout: self.timeout,
-        }
-    }
-}
-
-/// The service of [`RequestTimeoutLayer`]: the route's future under a
-/// timer, unboxed.
-#[derive(Clone, Debug)]
-pub(crate) struct RequestTimeout<S> {
-    inner: S,
-    timeout: Duration,
-}
-
-impl<S> tower::Service<Request> for RequestTimeout<S>
-where
-    S: tower::Service<Request, Response = Response, Error = Infallible>,
-{
-    type Response = Response;
-    type Error = Infallible;
-    type Future = RequestTimeoutFuture<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request) -> Self::Future {
-        RequestTimeoutFuture {
-            inner: tokio::time::timeout(self.timeout, self.inner.call(request)),
-            timeout: self.timeout,
-        }
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// The future of [`RequestTimeout`].
-    pub(crate) struct RequestTimeoutFuture<F> {
-        #[pin]
-        inner: tokio::time::Timeout<F>,
-        timeout: Duration,
-    }
-}
-
-impl<F> Future for RequestTimeoutFuture<F>
-where
-    F: Future<Output = Result<Response, Infallible>>,
-{
-    type Output = Result<Response, Infallible>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        Poll::Ready(Ok(match std::task::ready!(this.inner.poll(cx)) {
-            Ok(Ok(response)) => response,
-            Err(_) => timed_out(*this.timeout),
-        }))
-    }
-}
-
-/// The 503 of a request stopped after `timeout`.
-fn timed_out(timeout: Duration) -> Response {
-    (
-        StatusCode::SERVICE_UNAVAILABLE,
-        axum::Json(serde_json::json!({
-            "detail": format!(
-                "The request took longer than {} s and was stopped",
-                timeout.as_secs_f64()
-            )
-        })),
-    )
-        .into_response()
 }

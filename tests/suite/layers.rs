@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[&[&str]] = &[
     &["error", "security", "server", "password"],
     &["model", "schema", "names", "rejection"],
-    &["state", "db"],
+    &["state", "db", "middleware"],
     &["query", "write", "changes"],
     &["auth"],
     &["api", "admin", "feed"],

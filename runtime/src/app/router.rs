@@ -4,12 +4,9 @@
 
 use std::sync::Arc;
 
-use axum::extract::DefaultBodyLimit;
-use tower_http::trace::{DefaultMakeSpan, DefaultOnRequest, DefaultOnResponse, TraceLayer};
-use tracing::Level;
-
 use super::{App, ModelEntry};
 use crate::db::Connection;
+use crate::middleware::{RequestLayer, RouteLayer};
 use crate::model::ModelMeta;
 use crate::names::{ModelNames, RouteEntry};
 use crate::state::{AppState, Router};
@@ -210,31 +207,35 @@ impl App {
                 .expect("a JSON value serializes")
                 .into()
         };
-        // Each `layer` call boxes every route once more, and axum clones
-        // a route's boxes on every request: the stacks go on whole.
-        let common = || {
-            tower::ServiceBuilder::new()
-                .layer(axum::Extension(self.json_depth))
-                .layer(DefaultBodyLimit::max(self.body_limit))
-                .layer(crate::rejection::JsonRejectionsLayer)
-        };
-        let timeout = self
-            .request_timeout
-            .map(|timeout| crate::server::RequestTimeoutLayer { timeout });
         let router = router
             .merge(crate::docs::routes(document, &self.name))
-            .route("/healthz", axum::routing::get(crate::api::healthz))
-            .layer(
-                tower::ServiceBuilder::new()
-                    .option_layer(timeout)
-                    .layer(common()),
-            )
+            .route("/healthz", axum::routing::get(crate::api::healthz));
+        let router = self
+            .layered(router, self.request_timeout)
             .with_state(state.clone());
-        let router = router.merge(feed.layer(common()).with_state(state));
-        let trace = TraceLayer::new_for_http()
-            .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
-            .on_request(DefaultOnRequest::new().level(Level::DEBUG))
-            .on_response(DefaultOnResponse::new().level(Level::INFO));
-        self.security.apply(router, trace)
+        router.merge(self.layered(feed, None).with_state(state))
+    }
+
+    /// `router` under the app's middleware, outermost first: the request's
+    /// trace span, security headers and secret key; CORS when configured;
+    /// the allowed hosts, `timeout`, the JSON body bounds and the
+    /// rejections' JSON (see [`crate::middleware`]). One `layer` call:
+    /// axum boxes every route once per call, and clones a route's boxes on
+    /// every request.
+    fn layered(&self, router: Router, timeout: Option<std::time::Duration>) -> Router {
+        router.layer(
+            tower::ServiceBuilder::new()
+                .layer(RequestLayer::new(
+                    self.security.key(),
+                    self.security.response_headers(),
+                ))
+                .option_layer(self.security.cors_layer())
+                .layer(RouteLayer {
+                    hosts: self.security.hosts(),
+                    timeout,
+                    depth: self.json_depth,
+                    body_limit: self.body_limit,
+                }),
+        )
     }
 }
