@@ -13,7 +13,9 @@ use serde::Serialize;
 use crate::error::{ErrorKind, ValidationError};
 
 mod column;
-pub use column::{ColumnRow, FromColumn, ReadRow, RowReader, StoredValue, as_stored, read_columns};
+pub use column::{
+    Column, ColumnRow, FromColumn, ReadRow, RowReader, StoredValue, as_stored, read_columns,
+};
 
 /// A type built from a JSON request body, reporting all errors at once.
 /// Implemented by `#[derive(Model)]` for `PostCreate` and `PostUpdate`,

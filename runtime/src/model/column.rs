@@ -55,28 +55,27 @@ fn text(bytes: &[u8]) -> String {
     }
 }
 
+/// A column of a [`ColumnRow`], as the row can give it.
+#[derive(Clone, Copy, Debug)]
+pub enum Column<'a> {
+    /// The value as stored, read by position.
+    Stored(StoredValue<'a>),
+    /// SeaORM's row, whose columns are read by name.
+    ByName(&'a QueryResult),
+}
+
 /// One row of a result, its columns in select order.
 pub trait ColumnRow {
-    /// The stored value of column `index`, which the reader expects to be
-    /// the column `name` (an error if it is not).
-    fn value(&self, index: usize, name: &str) -> Result<StoredValue<'_>, DbErr>;
-
-    /// SeaORM's row, when this is one: its columns are read by name.
-    fn result(&self) -> Option<&QueryResult> {
-        None
-    }
+    /// Column `index`, which the reader expects to be the column `name`
+    /// (an error if it is not). One call per value read: the conversion
+    /// to the field's type is the caller's, and inlined there.
+    fn column(&self, index: usize, name: &str) -> Result<Column<'_>, DbErr>;
 }
 
 /// SeaORM's rows (any backend) are read by name, not position.
 impl ColumnRow for QueryResult {
-    fn value(&self, _: usize, name: &str) -> Result<StoredValue<'_>, DbErr> {
-        Err(DbErr::Type(format!(
-            "`{name}` of a SeaORM row is read by name"
-        )))
-    }
-
-    fn result(&self) -> Option<&QueryResult> {
-        Some(self)
+    fn column(&self, _: usize, _: &str) -> Result<Column<'_>, DbErr> {
+        Ok(Column::ByName(self))
     }
 }
 
@@ -86,49 +85,49 @@ impl dyn ColumnRow + '_ {
     /// What a generated [`Model::read_from_row`](super::Model::read_from_row)
     /// reads each field with.
     pub fn get<T: FromColumn + TryGetable>(&self, index: usize, name: &str) -> Result<T, DbErr> {
-        match self.result() {
-            Some(result) => result.try_get("", name),
-            None => T::from_column(self, index, name),
+        match self.column(index, name)? {
+            Column::Stored(value) => T::from_stored(value, name),
+            Column::ByName(result) => result.try_get("", name),
         }
     }
 
     /// [`get`](Self::get) by SeaORM's reading alone ([`as_stored`]): a
     /// `Choices` field.
     pub fn stored<T: TryGetable>(&self, index: usize, name: &str) -> Result<T, DbErr> {
-        match self.result() {
-            Some(result) => result.try_get("", name),
-            None => as_stored(self, index, name),
+        match self.column(index, name)? {
+            Column::Stored(value) => as_stored(value, name),
+            Column::ByName(result) => result.try_get("", name),
         }
     }
 }
 
-/// A field type read from a [`ColumnRow`] column: every scalar type the
-/// derive supports, and `Option` of one.
+/// A field type read from a stored value: every scalar type the derive
+/// supports, and `Option` of one.
 pub trait FromColumn: Sized {
-    /// Reads column `index` (named `name`) of `row`.
-    fn from_column(row: &dyn ColumnRow, index: usize, name: &str) -> Result<Self, DbErr>;
+    /// Reads `value`, the stored value of the column `name`.
+    fn from_stored(value: StoredValue<'_>, name: &str) -> Result<Self, DbErr>;
 }
 
-/// Column `index` (named `name`) of `row` read by SeaORM's
-/// [`TryGetable`], from the value as stored: the general way, for every
-/// type and every value the fast conversions of [`FromColumn`] do not take.
-pub fn as_stored<T: TryGetable>(row: &dyn ColumnRow, index: usize, name: &str) -> Result<T, DbErr> {
-    let value = row.value(index, name)?.to_value();
+/// `value` (of the column `name`) read by SeaORM's [`TryGetable`]: the
+/// general way, for every type and every value the fast conversions of
+/// [`FromColumn`] do not take.
+pub fn as_stored<T: TryGetable>(value: StoredValue<'_>, name: &str) -> Result<T, DbErr> {
     let names: Arc<[String]> = Arc::from([name.to_string()]);
-    let result = QueryResult::from(sea_orm::ProxyRow::in_order(names, vec![value]));
+    let result = QueryResult::from(sea_orm::ProxyRow::in_order(names, vec![value.to_value()]));
     result.try_get("", name)
 }
 
 macro_rules! integers {
     ($($t:ty),*) => {$(
         impl FromColumn for $t {
-            fn from_column(row: &dyn ColumnRow, index: usize, name: &str) -> Result<Self, DbErr> {
-                if let StoredValue::Integer(i) = row.value(index, name)?
+            #[inline]
+            fn from_stored(value: StoredValue<'_>, name: &str) -> Result<Self, DbErr> {
+                if let StoredValue::Integer(i) = value
                     && let Ok(i) = <$t>::try_from(i)
                 {
                     return Ok(i);
                 }
-                as_stored(row, index, name)
+                as_stored(value, name)
             }
         }
     )*};
@@ -137,38 +136,42 @@ macro_rules! integers {
 integers!(i16, i32, i64);
 
 impl FromColumn for bool {
-    fn from_column(row: &dyn ColumnRow, index: usize, name: &str) -> Result<Self, DbErr> {
-        match row.value(index, name)? {
+    #[inline]
+    fn from_stored(value: StoredValue<'_>, name: &str) -> Result<Self, DbErr> {
+        match value {
             // As SeaORM's proxy rows read an INTEGER as a bool: not zero.
             StoredValue::Integer(i) => Ok(i != 0),
-            _ => as_stored(row, index, name),
+            _ => as_stored(value, name),
         }
     }
 }
 
 impl FromColumn for f64 {
-    fn from_column(row: &dyn ColumnRow, index: usize, name: &str) -> Result<Self, DbErr> {
-        match row.value(index, name)? {
+    #[inline]
+    fn from_stored(value: StoredValue<'_>, name: &str) -> Result<Self, DbErr> {
+        match value {
             StoredValue::Real(f) => Ok(f),
-            _ => as_stored(row, index, name),
+            _ => as_stored(value, name),
         }
     }
 }
 
 impl FromColumn for f32 {
-    fn from_column(row: &dyn ColumnRow, index: usize, name: &str) -> Result<Self, DbErr> {
-        match row.value(index, name)? {
+    #[inline]
+    fn from_stored(value: StoredValue<'_>, name: &str) -> Result<Self, DbErr> {
+        match value {
             StoredValue::Real(f) => Ok(f as f32),
-            _ => as_stored(row, index, name),
+            _ => as_stored(value, name),
         }
     }
 }
 
 impl FromColumn for String {
-    fn from_column(row: &dyn ColumnRow, index: usize, name: &str) -> Result<Self, DbErr> {
-        match row.value(index, name)? {
+    #[inline]
+    fn from_stored(value: StoredValue<'_>, name: &str) -> Result<Self, DbErr> {
+        match value {
             StoredValue::Text(t) => Ok(text(t)),
-            _ => as_stored(row, index, name),
+            _ => as_stored(value, name),
         }
     }
 }
@@ -176,8 +179,8 @@ impl FromColumn for String {
 macro_rules! as_stored {
     ($($t:ty),*) => {$(
         impl FromColumn for $t {
-            fn from_column(row: &dyn ColumnRow, index: usize, name: &str) -> Result<Self, DbErr> {
-                as_stored(row, index, name)
+            fn from_stored(value: StoredValue<'_>, name: &str) -> Result<Self, DbErr> {
+                as_stored(value, name)
             }
         }
     )*};
@@ -192,14 +195,15 @@ as_stored!(
 );
 
 impl<T: FromColumn + TryGetable> FromColumn for Option<T> {
-    fn from_column(row: &dyn ColumnRow, index: usize, name: &str) -> Result<Self, DbErr> {
-        match row.value(index, name)? {
+    #[inline]
+    fn from_stored(value: StoredValue<'_>, name: &str) -> Result<Self, DbErr> {
+        match value {
             StoredValue::Null => Ok(None),
             // SeaORM reads a value its type refuses as `None` in an
             // `Option`, not as an error: the general way says so.
-            _ => T::from_column(row, index, name)
+            _ => T::from_stored(value, name)
                 .map(Some)
-                .or_else(|_| as_stored(row, index, name)),
+                .or_else(|_| as_stored(value, name)),
         }
     }
 }
@@ -258,9 +262,9 @@ mod tests {
     struct Row(StoredValue<'static>);
 
     impl ColumnRow for Row {
-        fn value(&self, index: usize, name: &str) -> Result<StoredValue<'_>, DbErr> {
+        fn column(&self, index: usize, name: &str) -> Result<Column<'_>, DbErr> {
             assert_eq!((index, name), (0, "c"));
-            Ok(self.0)
+            Ok(Column::Stored(self.0))
         }
     }
 
@@ -285,9 +289,9 @@ mod tests {
             Blob(b"\x01\x02"),
         ];
         fn same<T: FromColumn + TryGetable + PartialEq + std::fmt::Debug>(v: StoredValue<'static>) {
-            let row = Row(v);
-            let fast = T::from_column(&row, 0, "c").map_err(|e| e.to_string());
-            let general = as_stored::<T>(&row, 0, "c").map_err(|e| e.to_string());
+            let row: &dyn ColumnRow = &Row(v);
+            let fast = row.get::<T>(0, "c").map_err(|e| e.to_string());
+            let general = as_stored::<T>(v, "c").map_err(|e| e.to_string());
             assert_eq!(fast, general, "{v:?} as {}", std::any::type_name::<T>());
         }
         for v in stored {

@@ -49,7 +49,7 @@ use rusqlite::{Connection as Raw, OpenFlags};
 use sea_orm::{DbErr, ExecResult, ProxyExecResult, ProxyRow, QueryResult, RuntimeErr, Statement};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
-use crate::model::{ColumnRow, RowReader, StoredValue};
+use crate::model::{Column, ColumnRow, RowReader};
 
 /// How long SQLite's busy handler may block a worker thread at a time
 /// while another process holds the write lock; between slices the task
@@ -960,16 +960,16 @@ struct SqliteRow<'a, 'r> {
 }
 
 impl ColumnRow for SqliteRow<'_, '_> {
-    fn value(&self, index: usize, name: &str) -> Result<StoredValue<'_>, DbErr> {
+    fn column(&self, index: usize, name: &str) -> Result<Column<'_>, DbErr> {
         if !self.columns.is_empty() && self.columns.get(index) != Some(&name) {
             return Err(DbErr::Type(format!(
                 "column {index} of the row is not `{name}`"
             )));
         }
-        self.row
-            .get_ref(index)
-            .map(values::stored)
-            .map_err(query_err)
+        match self.row.get_ref(index) {
+            Ok(value) => Ok(Column::Stored(values::stored(value))),
+            Err(error) => Err(query_err(error)),
+        }
     }
 }
 
@@ -1288,10 +1288,9 @@ mod read_tests {
     ];
 
     fn read(row: &dyn ColumnRow) -> Result<Row, DbErr> {
-        let how = if row.result().is_some() {
-            "name"
-        } else {
-            "position"
+        let how = match row.column(0, "id")? {
+            Column::ByName(_) => "name",
+            Column::Stored(_) => "position",
         };
         Ok(Row(row.get(0, "id")?, row.get(1, "v")?, how))
     }
