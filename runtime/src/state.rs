@@ -22,9 +22,18 @@ use crate::db::Connection;
 pub type Router = axum::Router<AppState>;
 
 /// Shared by every request: the connection pool, the app's settings, and
-/// the state of the layers above (see the [module docs](self)).
+/// the state of the layers above (see the [module docs](self)). Its fields
+/// are those of [`SharedState`], read through it (`state.db`).
+///
+/// One `Arc`: axum's `State` extractor clones the state for every handler
+/// that takes it, and a clone of each field (the pool's handles, the name,
+/// the layers' slots) cost a list a few hundred instructions.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<SharedState>);
+
+/// What an [`AppState`] holds.
+#[derive(Clone)]
+pub struct SharedState {
     /// The connection pool.
     pub db: Connection,
     /// The app's name, as given to [`App::new`](crate::App::new).
@@ -32,7 +41,15 @@ pub struct AppState {
     /// Page sizes and the other bounds of list queries.
     pub list: ListSettings,
     /// One value per type, set while the app is built and read-only after.
-    layers: Arc<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
+    layers: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = SharedState;
+
+    fn deref(&self) -> &SharedState {
+        &self.0
+    }
 }
 
 impl std::fmt::Debug for AppState {
@@ -49,18 +66,20 @@ impl std::fmt::Debug for AppState {
 impl AppState {
     /// A state on `db` with no layer state yet.
     pub fn new(db: Connection, name: impl Into<Arc<str>>, list: ListSettings) -> Self {
-        AppState {
+        AppState(Arc::new(SharedState {
             db,
             name: name.into(),
             list,
-            layers: Arc::default(),
-        }
+            layers: HashMap::new(),
+        }))
     }
 
     /// The state with `value` in the slot of its type (replacing any value
     /// there): how a layer above installs its own state when the app is built.
     pub fn with_layer<T: Send + Sync + 'static>(mut self, value: T) -> Self {
-        Arc::make_mut(&mut self.layers).insert(TypeId::of::<T>(), Arc::new(value));
+        Arc::make_mut(&mut self.0)
+            .layers
+            .insert(TypeId::of::<T>(), Arc::new(value));
         self
     }
 

@@ -120,8 +120,8 @@ pub(crate) async fn resolve(
         .contains_key(axum::http::header::AUTHORIZATION)
         && !parts.headers.contains_key(axum::http::header::COOKIE)
     {
-        // No credentials: anonymous, without touching the database.
-        parts.extensions.insert(Resolved(None));
+        // No credentials: anonymous, without touching the database (nor
+        // the extensions: looking again costs less than keeping the answer).
         return Ok(None);
     }
     let mut found = None;

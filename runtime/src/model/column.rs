@@ -84,6 +84,7 @@ impl dyn ColumnRow + '_ {
     /// ([`FromColumn`]) from stored values, by name from SeaORM's rows.
     /// What a generated [`Model::read_from_row`](super::Model::read_from_row)
     /// reads each field with.
+    #[inline(always)]
     pub fn get<T: FromColumn + TryGetable>(&self, index: usize, name: &str) -> Result<T, DbErr> {
         match self.column(index, name)? {
             Column::Stored(value) => T::from_stored(value, name),
@@ -120,7 +121,7 @@ pub fn as_stored<T: TryGetable>(value: StoredValue<'_>, name: &str) -> Result<T,
 macro_rules! integers {
     ($($t:ty),*) => {$(
         impl FromColumn for $t {
-            #[inline]
+            #[inline(always)]
             fn from_stored(value: StoredValue<'_>, name: &str) -> Result<Self, DbErr> {
                 if let StoredValue::Integer(i) = value
                     && let Ok(i) = <$t>::try_from(i)
@@ -136,7 +137,7 @@ macro_rules! integers {
 integers!(i16, i32, i64);
 
 impl FromColumn for bool {
-    #[inline]
+    #[inline(always)]
     fn from_stored(value: StoredValue<'_>, name: &str) -> Result<Self, DbErr> {
         match value {
             // As SeaORM's proxy rows read an INTEGER as a bool: not zero.
@@ -147,7 +148,7 @@ impl FromColumn for bool {
 }
 
 impl FromColumn for f64 {
-    #[inline]
+    #[inline(always)]
     fn from_stored(value: StoredValue<'_>, name: &str) -> Result<Self, DbErr> {
         match value {
             StoredValue::Real(f) => Ok(f),
@@ -157,7 +158,7 @@ impl FromColumn for f64 {
 }
 
 impl FromColumn for f32 {
-    #[inline]
+    #[inline(always)]
     fn from_stored(value: StoredValue<'_>, name: &str) -> Result<Self, DbErr> {
         match value {
             StoredValue::Real(f) => Ok(f as f32),
@@ -167,7 +168,7 @@ impl FromColumn for f32 {
 }
 
 impl FromColumn for String {
-    #[inline]
+    #[inline(always)]
     fn from_stored(value: StoredValue<'_>, name: &str) -> Result<Self, DbErr> {
         match value {
             StoredValue::Text(t) => Ok(text(t)),
@@ -195,7 +196,7 @@ as_stored!(
 );
 
 impl<T: FromColumn + TryGetable> FromColumn for Option<T> {
-    #[inline]
+    #[inline(always)]
     fn from_stored(value: StoredValue<'_>, name: &str) -> Result<Self, DbErr> {
         match value {
             StoredValue::Null => Ok(None),
