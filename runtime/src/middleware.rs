@@ -195,7 +195,11 @@ impl<S> Layer<S> for RouteLayer {
             inner: JsonRejectionsLayer.layer(DefaultBodyLimit::max(self.body_limit).layer(inner)),
             hosts: self.hosts.clone(),
             timeout: self.timeout,
-            depth: self.depth,
+            // The body reader takes the default depth when none is set:
+            // a request's extensions stay within the three slots their map
+            // holds before it grows (the matched path, the key, the body
+            // limit), on every list.
+            depth: (self.depth != JsonDepth::default()).then_some(self.depth),
         }
     }
 }
@@ -206,7 +210,8 @@ pub(crate) struct RouteService<S> {
     inner: JsonRejections<S>,
     hosts: Option<Arc<[String]>>,
     timeout: Option<Duration>,
-    depth: JsonDepth,
+    /// `None`: the default, which the body reader takes without it.
+    depth: Option<JsonDepth>,
 }
 
 impl<S> tower::Service<Request> for RouteService<S>
@@ -234,7 +239,9 @@ where
             timeout,
             sleep: None,
         });
-        request.extensions_mut().insert(self.depth);
+        if let Some(depth) = self.depth {
+            request.extensions_mut().insert(depth);
+        }
         RouteFuture::Running {
             inner: self.inner.call(request),
             timer,

@@ -48,6 +48,7 @@ impl StoredValue<'_> {
 
 /// Stored text as a `String`: checked as a whole first (far cheaper than
 /// the lossy scan, which only a stored invalid sequence falls back to).
+#[inline]
 fn text(bytes: &[u8]) -> String {
     match std::str::from_utf8(bytes) {
         Ok(text) => text.to_owned(),
