@@ -390,7 +390,9 @@ impl Pool {
         if let Some(rows) = read.await? {
             return rows;
         }
-        let results = self.query(stmt).await?;
+        // Boxed: the rare way (a statement that writes, an in-memory
+        // database) would make every read's future as large as its own.
+        let results = Box::pin(self.query(stmt)).await?;
         results.iter().map(reader.by_name).collect()
     }
 
@@ -405,16 +407,25 @@ impl Pool {
         if self.options.memory() {
             return Ok(None);
         }
-        let deadline = Instant::now() + self.options.acquire_timeout;
-        on_held(self.reader()?, deadline, |conn| {
+        let held = self.reader()?;
+        let mut attempt = |conn: &Raw| {
             let prepared = conn.prepare_cached(&stmt.sql)?;
             if !prepared.readonly() {
                 return Ok(None);
             }
             work(conn, prepared).map(Some)
-        })
-        .await
-        .map_err(query_err)
+        };
+        // A reader rarely finds the file busy: the first attempt runs here,
+        // and only a busy one takes the retries (boxed: their timer would
+        // make every read's future, and each one awaiting it, larger).
+        match attempt(held.conn()) {
+            Err(e) if is_busy(&e) => {}
+            done => return done.map_err(query_err),
+        }
+        let deadline = Instant::now() + self.options.acquire_timeout;
+        Box::pin(on_held(held, deadline, attempt))
+            .await
+            .map_err(query_err)
     }
 
     /// Runs a statement that may write, on the writer.
