@@ -323,3 +323,104 @@ fn timed_out(timeout: Duration) -> Response {
     )
         .into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::header;
+    use tower::{Service, ServiceExt};
+
+    fn request(host: &str) -> Request {
+        Request::builder()
+            .uri("/x")
+            .header(header::HOST, host)
+            .body(Body::empty())
+            .expect("request")
+    }
+
+    fn route(timeout: Option<Duration>, hosts: Option<&[&str]>) -> RouteLayer {
+        RouteLayer {
+            hosts: hosts.map(|h| h.iter().map(|h| h.to_string()).collect()),
+            timeout,
+            depth: JsonDepth::default(),
+            body_limit: 1024,
+        }
+    }
+
+    /// The headers go on every response that lacks them, a handler's own
+    /// value is kept, and the key is in the request's extensions.
+    #[tokio::test]
+    async fn responses_get_the_headers_they_lack_and_requests_the_key() {
+        let layer = RequestLayer::new(
+            SecretKey::new("k"),
+            vec![
+                (
+                    header::REFERRER_POLICY,
+                    HeaderValue::from_static("same-origin"),
+                ),
+                (
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                ),
+            ],
+        );
+        let mut service = layer.layer(tower::service_fn(|request: Request| async move {
+            assert!(request.extensions().get::<SecretKey>().is_some());
+            let mut response = Response::new(Body::empty());
+            response.headers_mut().insert(
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            );
+            Ok::<_, Infallible>(response)
+        }));
+        let response = service
+            .ready()
+            .await
+            .expect("ready")
+            .call(request("a"))
+            .await
+            .expect("answer");
+        assert_eq!(response.headers()[header::REFERRER_POLICY], "no-referrer");
+        assert_eq!(
+            response.headers()[header::X_CONTENT_TYPE_OPTIONS],
+            "nosniff"
+        );
+    }
+
+    /// A route that waits past the timeout is answered 503; one that
+    /// answers at once never sets a timer; a host not allowed is refused
+    /// before the route runs.
+    #[tokio::test]
+    async fn the_timeout_stops_waiting_routes_and_hosts_are_checked_first() {
+        let slow = tower::service_fn(|_: Request| async {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            Ok::<_, Infallible>(Response::new(Body::empty()))
+        });
+        let mut service = route(Some(Duration::from_millis(20)), None).layer(slow);
+        let response = service.call(request("a")).await.expect("answer");
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+
+        let quick = tower::service_fn(|_: Request| async {
+            Ok::<_, Infallible>(Response::new(Body::empty()))
+        });
+        let mut service = route(Some(Duration::from_millis(20)), None).layer(quick);
+        let mut future = std::pin::pin!(service.call(request("a")));
+        let waker = std::task::Waker::noop();
+        let answer = future.as_mut().poll(&mut Context::from_waker(waker));
+        assert!(matches!(answer, Poll::Ready(Ok(ref r)) if r.status() == StatusCode::OK));
+        let RouteFuture::Running { timer, .. } = &*future else {
+            panic!("the route ran");
+        };
+        assert!(
+            timer.as_ref().is_some_and(|t| t.sleep.is_none()),
+            "no timer was set"
+        );
+
+        let mut service = route(None, Some(&["example.com"])).layer(quick);
+        let refused = service.call(request("evil.test")).await.expect("answer");
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+        let served = service.call(request("example.com")).await.expect("answer");
+        assert_eq!(served.status(), StatusCode::OK);
+    }
+}
