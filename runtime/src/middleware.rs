@@ -6,15 +6,18 @@
 //!   the security headers every response gets unless its handler set them,
 //!   and the secret key in the request's extensions;
 //! - [`RouteLayer`], around the routes: the allowed hosts, the request
-//!   timeout, the JSON body bounds ([`JsonDepth`] and axum's [`DefaultBodyLimit`]) and the rewriting
-//!   of axum's plain-text rejections ([`JsonRejections`]).
+//!   timeout, the JSON body bounds ([`JsonDepth`] and axum's
+//!   [`DefaultBodyLimit`]) and the rewriting of axum's plain-text
+//!   rejections ([`JsonRejections`]).
 //!
-//! Why two services and not a stack of ten small layers: axum boxes every
-//! route once per `Router::layer` call and clones the box on every
-//! request, and each layer's future moves the response once more. Ten
-//! layers (trace, three response headers, the key, the timeout, the depth,
-//! the body limit, the rejections) cost the 24-row list about a tenth of
-//! its instructions; these two do the same work for a third of that.
+//! The app's router applies both (and CORS between them, when configured)
+//! in one `Router::layer` call. Why two services and not a stack of small
+//! layers: axum boxes every route once per `Router::layer` call and clones
+//! the box on every request, each layer's future moves the response once
+//! more, and each header layer hashed its name twice. The ten layers these
+//! replace (trace, three response headers, the key, the timeout, the depth,
+//! the body limit, the rejections, the host check) took the 24-row list
+//! from 105.8k to 109.0k instructions per request.
 
 use std::convert::Infallible;
 use std::future::Future;
